@@ -1,0 +1,55 @@
+/*
+ * ak/alloc.h — the one allocator (STYLE §7, §13).
+ *
+ * All heap use in agentkeys goes through ak_malloc/ak_realloc/ak_free (jansson is pointed at
+ * them too, see ak_alloc_install_jansson). They count live allocations and bytes so tests can
+ * assert "no leak survived", and a test can make the Nth allocation fail to exercise every
+ * out-of-memory path.
+ *
+ * ak_arena is the per-invocation arena: the runtime resets it after each response, so nothing
+ * allocated for one invocation survives into the next.
+ */
+#ifndef AK_ALLOC_H
+#define AK_ALLOC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ak/err.h"
+
+void *ak_malloc(size_t n);
+void *ak_calloc(size_t count, size_t size);
+void *ak_realloc(void *p, size_t n);
+void ak_free(void *p);
+/* Wipes then frees a buffer of `n` bytes that held a secret. */
+void ak_free_secure(void *p, size_t n);
+/* Duplicates `len` bytes plus a NUL; Returns NULL on allocation failure. */
+char *ak_strndup(const char *s, size_t len);
+
+/* Live allocations and bytes (tests: both must be back to the starting value). */
+size_t ak_alloc_live_count(void);
+size_t ak_alloc_live_bytes(void);
+/* Make the nth allocation from now fail (1 = the next one); 0 disables. */
+void ak_alloc_fail_nth(uint64_t n);
+/* Number of allocation calls so far (tests use it to sweep fail_nth over a whole operation). */
+uint64_t ak_alloc_calls(void);
+/* Route jansson's allocations through ak_malloc/ak_free. Call once at start-up. */
+void ak_alloc_install_jansson(void);
+
+/* ---- arena ---- */
+typedef struct ak_arena_chunk ak_arena_chunk;
+typedef struct ak_arena {
+    ak_arena_chunk *head;
+    size_t used_total;   /* bytes handed out since the last reset */
+    size_t max;          /* ceiling (AK_MAX_ARENA by default) */
+} ak_arena;
+
+void ak_arena_init(ak_arena *a, size_t max);
+/* Returns 16-byte aligned zeroed memory, or NULL when out of memory or over the ceiling. */
+void *ak_arena_alloc(ak_arena *a, size_t n);
+char *ak_arena_strndup(ak_arena *a, const char *s, size_t len);
+/* Wipes and frees everything handed out (the arena may hold plaintext). */
+void ak_arena_reset(ak_arena *a);
+void ak_arena_free(ak_arena *a);
+
+#endif

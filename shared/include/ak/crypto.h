@@ -1,0 +1,84 @@
+/*
+ * ak/crypto.h — the cryptographic primitives agentkeys uses, over BearSSL and libsecp256k1.
+ *
+ * Contexts are caller-allocated; nothing here allocates except where an ak_buf is passed.
+ * Secrets passed in are not retained; outputs that are secrets are the caller's to wipe
+ * (ak_wipe). All verification functions return AK_OK only on success and never branch on
+ * secret data (tag and MAC checks are constant time).
+ */
+#ifndef AK_CRYPTO_H
+#define AK_CRYPTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ak/bytes.h"
+
+/* ---- hashes and MACs (BearSSL) ---- */
+void ak_sha256(const void *data, size_t len, uint8_t out[32]);
+void ak_sha384(const void *data, size_t len, uint8_t out[48]);
+void ak_sha1(const void *data, size_t len, uint8_t out[20]); /* for x5t / OIDC thumbprints only */
+typedef struct ak_sha256_ctx { uint64_t opaque[16]; } ak_sha256_ctx; /* large enough for br_sha256_context */
+void ak_sha256_init(ak_sha256_ctx *c);
+void ak_sha256_update(ak_sha256_ctx *c, const void *data, size_t len);
+void ak_sha256_final(ak_sha256_ctx *c, uint8_t out[32]);
+void ak_hmac_sha256(const void *key, size_t key_len, const void *data, size_t len, uint8_t out[32]);
+/* HKDF-SHA256 (RFC 5869). Returns AK_E_LIMIT if out_len > 255*32. */
+AK_MUST ak_err ak_hkdf_sha256(const void *ikm, size_t ikm_len, const void *salt, size_t salt_len,
+                              const void *info, size_t info_len, uint8_t *out, size_t out_len);
+
+/* ---- Keccak-256 (Ethereum's, original padding 0x01; ours, small) ---- */
+typedef struct ak_keccak_ctx {
+    uint64_t st[25];
+    size_t pos;
+} ak_keccak_ctx;
+void ak_keccak256_init(ak_keccak_ctx *c);
+void ak_keccak256_update(ak_keccak_ctx *c, const void *data, size_t len);
+void ak_keccak256_final(ak_keccak_ctx *c, uint8_t out[32]);
+void ak_keccak256(const void *data, size_t len, uint8_t out[32]);
+
+/* ---- CSPRNG (getrandom) ---- */
+AK_MUST ak_err ak_random(void *out, size_t len);
+
+/* ---- AES-256-GCM ---- */
+/* Seals in place: buf holds plaintext of `len` bytes, becomes ciphertext; tag written to `tag`. */
+void ak_aes256gcm_seal(const uint8_t key[32], const uint8_t nonce[12], const void *aad, size_t aad_len,
+                       uint8_t *buf, size_t len, uint8_t tag[16]);
+/* Opens in place; AK_E_DECRYPT_FAILED (and buf wiped) when the tag does not verify. */
+AK_MUST ak_err ak_aes256gcm_open(const uint8_t key[32], const uint8_t *nonce, size_t nonce_len,
+                                 const void *aad, size_t aad_len, uint8_t *buf, size_t len,
+                                 const uint8_t *tag, size_t tag_len);
+
+/* ---- secp256k1 (libsecp256k1; one static context, randomised at first use) ---- */
+/* Address = last 20 bytes of keccak256(uncompressed pubkey without the 0x04 prefix). */
+AK_MUST ak_err ak_secp256k1_pubkey(const uint8_t seckey[32], uint8_t pub65[65]);
+void ak_eth_address_from_pub(const uint8_t pub65[65], uint8_t addr[20]);
+/* RFC 6979 deterministic signature over a 32-byte digest, low-s; out is r||s||v with v in {27,28}. */
+AK_MUST ak_err ak_secp256k1_sign(const uint8_t seckey[32], const uint8_t digest[32], uint8_t sig65[65]);
+/* Recovers the signer's address. Accepts v in {0,1,27,28}; rejects high-s (EIP-2) and bad r/s. */
+AK_MUST ak_err ak_secp256k1_recover(const uint8_t digest[32], const uint8_t sig65[65], uint8_t addr[20]);
+/* EIP-191 personal_sign digest: keccak256("\x19Ethereum Signed Message:\n" + decimal(len) + msg). */
+void ak_eip191_hash(const void *msg, size_t len, uint8_t out[32]);
+/* "0x" + 40 lowercase hex + NUL (43 bytes). */
+void ak_eth_address_hex(const uint8_t addr[20], char out[43]);
+/* Parses "0x" + 40 hex (either case; the checksum is not enforced). */
+AK_MUST ak_err ak_eth_address_parse(ak_cur text, uint8_t addr[20]);
+
+/* ---- P-256 ECDSA (BearSSL i31 / m31) ---- */
+/* Private key: 32-byte scalar. Public key: 65-byte uncompressed point (0x04 || X || Y). */
+AK_MUST ak_err ak_p256_keygen(uint8_t priv[32], uint8_t pub65[65]);
+AK_MUST ak_err ak_p256_pub_from_priv(const uint8_t priv[32], uint8_t pub65[65]);
+/* Signs SHA-256(msg) (the ES256 rule); raw r||s, 64 bytes. */
+AK_MUST ak_err ak_p256_sign_sha256(const uint8_t priv[32], const void *msg, size_t len, uint8_t sig64[64]);
+/* Verifies raw r||s over SHA-256(msg). AK_E_BAD_SIGNATURE on any failure. */
+AK_MUST ak_err ak_p256_verify_sha256(const uint8_t pub65[65], const void *msg, size_t len, const uint8_t sig64[64]);
+/* Same with a precomputed 32-byte digest. */
+AK_MUST ak_err ak_p256_verify_digest(const uint8_t pub65[65], const uint8_t digest[32], const uint8_t sig64[64]);
+/* DER <-> raw conversions (strict DER on input). */
+AK_MUST ak_err ak_p256_sig_der_to_raw(ak_cur der, uint8_t sig64[64]);
+AK_MUST ak_err ak_p256_sig_raw_to_der(const uint8_t sig64[64], ak_buf *der);
+/* True when the public key is a valid point on the curve. */
+bool ak_p256_pub_valid(const uint8_t pub65[65]);
+
+#endif

@@ -1,0 +1,149 @@
+/* alloc.c — counting allocator with failure injection, and the per-invocation arena. */
+#include "ak/alloc.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ak/ct.h"
+
+/*
+ * Each block carries a 16-byte header with its size so the counters stay exact and
+ * ak_free_secure can wipe without being told the size twice.
+ */
+typedef struct {
+    size_t size;
+    size_t pad;
+} s_hdr;
+
+static size_t g_live_count;
+static size_t g_live_bytes;
+static uint64_t g_calls;
+static uint64_t g_fail_at; /* absolute call number that fails; 0 = never */
+
+static int s_should_fail(void) {
+    g_calls++;
+    return g_fail_at != 0 && g_calls == g_fail_at;
+}
+
+void *ak_malloc(size_t n) {
+    if (s_should_fail() || n > SIZE_MAX - sizeof(s_hdr)) return NULL;
+    s_hdr *h = malloc(sizeof(s_hdr) + n);
+    if (h == NULL) return NULL;
+    h->size = n;
+    g_live_count++;
+    g_live_bytes += n;
+    return h + 1;
+}
+
+void *ak_calloc(size_t count, size_t size) {
+    if (size != 0 && count > SIZE_MAX / size) return NULL;
+    void *p = ak_malloc(count * size);
+    if (p != NULL) memset(p, 0, count * size);
+    return p;
+}
+
+void *ak_realloc(void *p, size_t n) {
+    if (p == NULL) return ak_malloc(n);
+    if (s_should_fail() || n > SIZE_MAX - sizeof(s_hdr)) return NULL;
+    s_hdr *h = (s_hdr *)p - 1;
+    size_t old = h->size;
+    s_hdr *nh = realloc(h, sizeof(s_hdr) + n);
+    if (nh == NULL) return NULL;
+    nh->size = n;
+    g_live_bytes = g_live_bytes - old + n;
+    return nh + 1;
+}
+
+void ak_free(void *p) {
+    if (p == NULL) return;
+    s_hdr *h = (s_hdr *)p - 1;
+    g_live_count--;
+    g_live_bytes -= h->size;
+    free(h);
+}
+
+void ak_free_secure(void *p, size_t n) {
+    if (p == NULL) return;
+    s_hdr *h = (s_hdr *)p - 1;
+    ak_wipe(p, n < h->size ? n : h->size);
+    ak_free(p);
+}
+
+char *ak_strndup(const char *s, size_t len) {
+    char *d = ak_malloc(len + 1);
+    if (d == NULL) return NULL;
+    if (len) memcpy(d, s, len);
+    d[len] = '\0';
+    return d;
+}
+
+size_t ak_alloc_live_count(void) { return g_live_count; }
+size_t ak_alloc_live_bytes(void) { return g_live_bytes; }
+uint64_t ak_alloc_calls(void) { return g_calls; }
+void ak_alloc_fail_nth(uint64_t n) { g_fail_at = n ? g_calls + n : 0; }
+
+static void s_json_free(void *p) { ak_free(p); }
+void ak_alloc_install_jansson(void) { json_set_alloc_funcs(ak_malloc, s_json_free); }
+
+/* ---- arena: a list of chunks, each one ak_malloc block ---- */
+struct ak_arena_chunk {
+    ak_arena_chunk *next;
+    size_t cap;
+    size_t used;
+    size_t pad;
+    /* data follows, 16-byte aligned because the header is 32 bytes */
+};
+
+#define S_CHUNK_MIN (64u * 1024u)
+
+void ak_arena_init(ak_arena *a, size_t max) {
+    AK_PRECOND(a != NULL);
+    a->head = NULL;
+    a->used_total = 0;
+    a->max = max;
+}
+
+void *ak_arena_alloc(ak_arena *a, size_t n) {
+    AK_PRECOND(a != NULL);
+    size_t need = (n + 15u) & ~(size_t)15u;
+    if (need < n || a->used_total + need > a->max) return NULL;
+    ak_arena_chunk *c = a->head;
+    if (c == NULL || c->cap - c->used < need) {
+        size_t cap = need > S_CHUNK_MIN ? need : S_CHUNK_MIN;
+        c = ak_malloc(sizeof(ak_arena_chunk) + cap);
+        if (c == NULL) return NULL;
+        c->cap = cap;
+        c->used = 0;
+        c->next = a->head;
+        a->head = c;
+    }
+    uint8_t *p = (uint8_t *)(c + 1) + c->used;
+    c->used += need;
+    a->used_total += need;
+    memset(p, 0, n);
+    return p;
+}
+
+char *ak_arena_strndup(ak_arena *a, const char *s, size_t len) {
+    char *d = ak_arena_alloc(a, len + 1);
+    if (d == NULL) return NULL;
+    if (len) memcpy(d, s, len);
+    d[len] = '\0';
+    return d;
+}
+
+void ak_arena_reset(ak_arena *a) {
+    AK_PRECOND(a != NULL);
+    ak_arena_chunk *c = a->head;
+    while (c != NULL) {
+        ak_arena_chunk *next = c->next;
+        ak_wipe(c + 1, c->used);
+        ak_free(c);
+        c = next;
+    }
+    a->head = NULL;
+    a->used_total = 0;
+}
+
+void ak_arena_free(ak_arena *a) { ak_arena_reset(a); }

@@ -1,0 +1,106 @@
+/* log.c — one JSON object per line on stdout (see ak/log.h). */
+#include "ak/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "ak/limits.h"
+
+static char g_fn[64] = "agentkeys";
+static char g_rid[128];
+static ak_log_level g_min = AK_LOG_INFO;
+
+static void s_copy(char *dst, size_t cap, const char *src) {
+    size_t n = src ? strnlen(src, cap - 1) : 0;
+    if (n) memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+void ak_log_set_function(const char *name) { s_copy(g_fn, sizeof(g_fn), name); }
+void ak_log_set_request_id(const char *rid) { s_copy(g_rid, sizeof(g_rid), rid); }
+void ak_log_set_min_level(ak_log_level lvl) { g_min = lvl; }
+
+typedef struct {
+    char *p;
+    size_t len, cap;
+    int cut;
+} s_line;
+
+static void s_put(s_line *l, const char *s, size_t n) {
+    if (l->len + n >= l->cap) {
+        n = l->cap - 1 - l->len;
+        l->cut = 1;
+    }
+    memcpy(l->p + l->len, s, n);
+    l->len += n;
+}
+
+static void s_put_str(s_line *l, const char *s) {
+    static const char hex[] = "0123456789abcdef";
+    s_put(l, "\"", 1);
+    for (const unsigned char *c = (const unsigned char *)s; c && *c; c++) {
+        char esc[7];
+        if (*c == '"' || *c == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)*c;
+            s_put(l, esc, 2);
+        } else if (*c < 0x20 || *c == 0x7f) {
+            memcpy(esc, "\\u00", 4);
+            esc[4] = hex[*c >> 4];
+            esc[5] = hex[*c & 15];
+            s_put(l, esc, 6);
+        } else {
+            s_put(l, (const char *)c, 1);
+        }
+    }
+    s_put(l, "\"", 1);
+}
+
+void ak_log(ak_log_level lvl, const char *msg, ...) {
+    static const char *names[] = {"debug", "info", "warn", "error"};
+    if (lvl < g_min) return;
+    char storage[AK_MAX_LOG_LINE + 64];
+    s_line l = {storage, 0, AK_MAX_LOG_LINE, 0};
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char tbuf[40];
+    snprintf(tbuf, sizeof(tbuf), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000L);
+    s_put(&l, "{\"ts\":", 6);
+    s_put_str(&l, tbuf);
+    s_put(&l, ",\"level\":", 9);
+    s_put_str(&l, names[lvl]);
+    s_put(&l, ",\"fn\":", 6);
+    s_put_str(&l, g_fn);
+    if (g_rid[0]) {
+        s_put(&l, ",\"rid\":", 7);
+        s_put_str(&l, g_rid);
+    }
+    s_put(&l, ",\"msg\":", 7);
+    s_put_str(&l, msg);
+    va_list ap;
+    va_start(ap, msg);
+    for (;;) {
+        const char *k = va_arg(ap, const char *);
+        if (k == NULL) break;
+        const char *v = va_arg(ap, const char *);
+        s_put(&l, ",", 1);
+        s_put_str(&l, k);
+        s_put(&l, ":", 1);
+        s_put_str(&l, v ? v : "");
+    }
+    va_end(ap);
+    if (l.cut) {
+        /* Never emit half a JSON object: close it with a marker. */
+        l.len = l.len > 40 ? l.len - 40 : 0;
+        l.cap = sizeof(storage);
+        s_put(&l, "\",\"truncated\":true", 18);
+    }
+    s_put(&l, "}\n", 2);
+    fwrite(l.p, 1, l.len, stdout);
+    fflush(stdout);
+}

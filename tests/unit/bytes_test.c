@@ -1,0 +1,153 @@
+/* bytes_test.c — cursors, bounded buffers, hex, base64 (positive and negative cases). */
+#include "test.h"
+
+#include "ak/ct.h"
+
+AK_TEST(test_cursor_reads_do_not_advance_on_short_input) {
+    uint8_t raw[] = {1, 2, 3};
+    ak_cur c = ak_cur_from(raw, sizeof(raw));
+    uint32_t v = 0;
+    EXPECT_ERR(AK_E_INVALID_INPUT, ak_cur_read_u32be(&c, &v));
+    EXPECT_INT_EQ(c.len, 3);
+    uint8_t b;
+    EXPECT_OK(ak_cur_read_u8(&c, &b));
+    EXPECT_INT_EQ(b, 1);
+    ak_cur head;
+    EXPECT_ERR(AK_E_INVALID_INPUT, ak_cur_take(&c, 3, &head));
+    EXPECT_OK(ak_cur_take(&c, 2, &head));
+    EXPECT_INT_EQ(c.len, 0);
+}
+
+AK_TEST(test_u64_is_strict) {
+    uint64_t v;
+    EXPECT_OK(ak_cur_to_u64(AK_CUR_LIT("18446744073709551615"), &v));
+    EXPECT_TRUE(v == UINT64_MAX);
+    EXPECT_ERR(AK_E_INVALID_INPUT, ak_cur_to_u64(AK_CUR_LIT("18446744073709551616"), &v));
+    EXPECT_ERR(AK_E_INVALID_INPUT, ak_cur_to_u64(AK_CUR_LIT("+1"), &v));
+    EXPECT_ERR(AK_E_INVALID_INPUT, ak_cur_to_u64(AK_CUR_LIT(" 1"), &v));
+    EXPECT_ERR(AK_E_INVALID_INPUT, ak_cur_to_u64(AK_CUR_LIT(""), &v));
+    EXPECT_ERR(AK_E_INVALID_INPUT, ak_cur_to_u64(AK_CUR_LIT("12a"), &v));
+}
+
+AK_TEST(test_split_trim_find) {
+    ak_cur c = AK_CUR_LIT("  key=value  ");
+    c = ak_cur_trim(c);
+    ak_cur k;
+    EXPECT_TRUE(ak_cur_split(&c, '=', &k));
+    EXPECT_TRUE(ak_cur_eq_str(k, "key"));
+    EXPECT_TRUE(ak_cur_eq_str(c, "value"));
+    EXPECT_FALSE(ak_cur_split(&c, '=', &k));
+    EXPECT_TRUE(ak_cur_eq_nocase(AK_CUR_LIT("X-Amz-Date"), AK_CUR_LIT("x-amz-date")));
+}
+
+AK_TEST(test_buf_ceiling_is_an_error_not_a_cut) {
+    ak_buf b;
+    ak_buf_init(&b, 8);
+    EXPECT_OK(ak_buf_append_str(&b, "12345678"));
+    EXPECT_ERR(AK_E_LIMIT, ak_buf_append_str(&b, "9"));
+    EXPECT_INT_EQ(b.len, 8);
+    EXPECT_STR_EQ(ak_buf_cstr(&b), "12345678");
+    ak_buf_clear(&b);
+    EXPECT_OK(ak_buf_printf(&b, "%d-%s", 42, "x"));
+    EXPECT_STR_EQ(ak_buf_cstr(&b), "42-x");
+    EXPECT_ERR(AK_E_LIMIT, ak_buf_printf(&b, "%s", "too long!"));
+    ak_buf_free(&b);
+}
+
+AK_TEST(test_buf_oom_is_reported) {
+    ak_buf b;
+    ak_buf_init(&b, 1024);
+    ak_alloc_fail_nth(1);
+    EXPECT_ERR(AK_E_NOMEM, ak_buf_append_str(&b, "abc"));
+    EXPECT_OK(ak_buf_append_str(&b, "abc"));
+    ak_buf_free(&b);
+}
+
+AK_TEST(test_hex) {
+    uint8_t out[4];
+    EXPECT_OK(ak_hex_decode_exact(AK_CUR_LIT("0xDEADbeef"), true, out, 4));
+    EXPECT_INT_EQ(out[0], 0xde);
+    EXPECT_ERR(AK_E_BAD_HEX, ak_hex_decode_exact(AK_CUR_LIT("0xdeadbeef"), false, out, 4));
+    EXPECT_ERR(AK_E_BAD_HEX, ak_hex_decode_exact(AK_CUR_LIT("deadbee"), false, out, 4));
+    EXPECT_ERR(AK_E_BAD_HEX, ak_hex_decode_exact(AK_CUR_LIT("deadbeeg"), false, out, 4));
+    char h[9];
+    ak_hex_encode(out, 4, h);
+    EXPECT_STR_EQ(h, "deadbeef");
+    EXPECT_TRUE(ak_is_hex64_lower(AK_CUR_LIT("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff")));
+    EXPECT_FALSE(ak_is_hex64_lower(AK_CUR_LIT("00112233445566778899AABBCCDDEEFF00112233445566778899aabbccddeeff")));
+}
+
+AK_TEST(test_base64_rfc4648_vectors) {
+    static const char *plain[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
+    static const char *enc[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+    static const char *encu[] = {"", "Zg", "Zm8", "Zm9v", "Zm9vYg", "Zm9vYmE", "Zm9vYmFy"};
+    for (size_t i = 0; i < 7; i++) {
+        ak_buf b, d;
+        ak_buf_init(&b, 64);
+        ak_buf_init(&d, 64);
+        EXPECT_OK(ak_b64_encode((const uint8_t *)plain[i], strlen(plain[i]), &b));
+        EXPECT_STR_EQ(ak_buf_cstr(&b), enc[i]);
+        EXPECT_OK(ak_b64_decode(ak_buf_cur(&b), &d));
+        EXPECT_BYTES_EQ(d.ptr, d.len, plain[i], strlen(plain[i]));
+        ak_buf_clear(&b);
+        ak_buf_clear(&d);
+        EXPECT_OK(ak_b64url_encode((const uint8_t *)plain[i], strlen(plain[i]), &b));
+        EXPECT_STR_EQ(ak_buf_cstr(&b), encu[i]);
+        EXPECT_OK(ak_b64url_decode(ak_buf_cur(&b), &d));
+        EXPECT_BYTES_EQ(d.ptr, d.len, plain[i], strlen(plain[i]));
+        ak_buf_free(&b);
+        ak_buf_free(&d);
+    }
+}
+
+AK_TEST(test_base64_rejects_noncanonical) {
+    ak_buf d;
+    ak_buf_init(&d, 64);
+    EXPECT_ERR(AK_E_BAD_BASE64, ak_b64_decode(AK_CUR_LIT("Zg="), &d));   /* bad length */
+    EXPECT_ERR(AK_E_BAD_BASE64, ak_b64_decode(AK_CUR_LIT("Zh=="), &d));  /* trailing bits */
+    EXPECT_ERR(AK_E_BAD_BASE64, ak_b64_decode(AK_CUR_LIT("Zm9v!A=="), &d));
+    EXPECT_ERR(AK_E_BAD_BASE64, ak_b64_decode(AK_CUR_LIT("Z=9v"), &d));
+    EXPECT_ERR(AK_E_BAD_BASE64, ak_b64url_decode(AK_CUR_LIT("Zg=="), &d)); /* no padding in url form */
+    EXPECT_ERR(AK_E_BAD_BASE64, ak_b64url_decode(AK_CUR_LIT("Z"), &d));
+    EXPECT_ERR(AK_E_BAD_BASE64, ak_b64url_decode(AK_CUR_LIT("ab+/"), &d));
+    EXPECT_INT_EQ(d.len, 0);
+    ak_buf_free(&d);
+}
+
+AK_TEST(test_ct_eq) {
+    EXPECT_INT_EQ(ak_ct_eq("abcd", "abcd", 4), 1);
+    EXPECT_INT_EQ(ak_ct_eq("abcd", "abce", 4), 0);
+    EXPECT_INT_EQ(ak_ct_eq_len("abc", 3, "abcd", 4), 0);
+    EXPECT_TRUE(ak_ct_eq32(5, 5) == 0xFFFFFFFFu);
+    EXPECT_TRUE(ak_ct_select32(0, 1, 2) == 2);
+}
+
+AK_TEST(test_error_table) {
+    EXPECT_STR_EQ(ak_err_reason(AK_E_OPERATOR_MISMATCH), "operator_mismatch");
+    EXPECT_INT_EQ(ak_err_status(AK_E_OPERATOR_MISMATCH), 403);
+    EXPECT_STR_EQ(ak_err_type(AK_E_INVALID_INPUT), "AgentKeys.invalid_input");
+    EXPECT_TRUE(ak_err_from_reason("cap_data_class_mismatch") == AK_E_CAP_DATA_CLASS_MISMATCH);
+    EXPECT_TRUE(ak_err_from_reason("nope") == AK_E__COUNT);
+    /* Reasons are unique: a duplicate would make from_reason ambiguous. */
+    for (int i = 0; i < (int)AK_E__COUNT; i++)
+        EXPECT_TRUE(ak_err_from_reason(ak_err_reason((ak_err)i)) == (ak_err)i);
+}
+
+AK_TEST(test_arena_resets_and_caps) {
+    ak_arena a;
+    ak_arena_init(&a, 1 << 20);
+    char *s = ak_arena_strndup(&a, "secret", 6);
+    EXPECT_STR_EQ(s, "secret");
+    EXPECT_TRUE(ak_arena_alloc(&a, 2 << 20) == NULL);
+    void *big = ak_arena_alloc(&a, 100000);
+    EXPECT_TRUE(big != NULL);
+    ak_arena_reset(&a);
+    EXPECT_TRUE(a.used_total == 0);
+    ak_arena_free(&a);
+}
+
+AK_RUN_TESTS(AK_T(test_cursor_reads_do_not_advance_on_short_input), AK_T(test_u64_is_strict),
+             AK_T(test_split_trim_find), AK_T(test_buf_ceiling_is_an_error_not_a_cut),
+             AK_T(test_buf_oom_is_reported), AK_T(test_hex), AK_T(test_base64_rfc4648_vectors),
+             AK_T(test_base64_rejects_noncanonical), AK_T(test_ct_eq), AK_T(test_error_table),
+             AK_T(test_arena_resets_and_caps))
