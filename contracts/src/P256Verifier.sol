@@ -63,7 +63,7 @@ contract P256Verifier {
     }
 
     /// @dev a^(m−2) mod m through the modexp precompile; m is prime here. Returns 0 on failure.
-    function _modInverse(uint256 a, uint256 m, uint256 mMinus2) internal view returns (uint256 inv) {
+    function _modInverse(uint256 a, uint256 m, uint256 mMinus2) private view returns (uint256 inv) {
         assembly ("memory-safe") {
             let ptr := mload(0x40)
             mstore(ptr, 0x20)
@@ -152,33 +152,38 @@ contract P256Verifier {
                 }
                 if iszero(i) { break }
                 i := sub(i, 2)
-                // Two doublings, written out twice (same formulas as dbl): the hot path, no calls.
-                let u := addmod(y, y, P)
-                let v := mulmod(u, u, P)
-                let w := mulmod(u, v, P)
-                let s := mulmod(x, v, P)
-                let m := mulmod(3, mulmod(addmod(x, sub(P, zz), P), addmod(x, zz, P), P), P)
-                zz := mulmod(v, zz, P)
-                zzz := mulmod(w, zzz, P)
-                x := addmod(mulmod(m, m, P), sub(P, addmod(s, s, P)), P)
-                y := addmod(mulmod(m, addmod(s, sub(P, x), P), P), sub(P, mulmod(w, y, P)), P)
-                let u := addmod(y, y, P)
-                let v := mulmod(u, u, P)
-                let w := mulmod(u, v, P)
-                let s := mulmod(x, v, P)
-                let m := mulmod(3, mulmod(addmod(x, sub(P, zz), P), addmod(x, zz, P), P), P)
-                zz := mulmod(v, zz, P)
-                zzz := mulmod(w, zzz, P)
-                x := addmod(mulmod(m, m, P), sub(P, addmod(s, s, P)), P)
-                y := addmod(mulmod(m, addmod(s, sub(P, x), P), P), sub(P, mulmod(w, y, P)), P)
+                // Two doublings, written out (same formulas as dbl): the hot path, no calls.
+                {
+                    let u := addmod(y, y, P)
+                    let v := mulmod(u, u, P)
+                    let w := mulmod(u, v, P)
+                    let s := mulmod(x, v, P)
+                    let m := mulmod(3, mulmod(addmod(x, sub(P, zz), P), addmod(x, zz, P), P), P)
+                    zz := mulmod(v, zz, P)
+                    zzz := mulmod(w, zzz, P)
+                    x := addmod(mulmod(m, m, P), sub(P, addmod(s, s, P)), P)
+                    y := addmod(mulmod(m, addmod(s, sub(P, x), P), P), sub(P, mulmod(w, y, P)), P)
+                }
+                {
+                    let u := addmod(y, y, P)
+                    let v := mulmod(u, u, P)
+                    let w := mulmod(u, v, P)
+                    let s := mulmod(x, v, P)
+                    let m := mulmod(3, mulmod(addmod(x, sub(P, zz), P), addmod(x, zz, P), P), P)
+                    zz := mulmod(v, zz, P)
+                    zzz := mulmod(w, zzz, P)
+                    x := addmod(mulmod(m, m, P), sub(P, addmod(s, s, P)), P)
+                    y := addmod(mulmod(m, addmod(s, sub(P, x), P), P), sub(P, mulmod(w, y, P)), P)
+                }
             }
             // Accept iff the result is finite and x(R) ≡ r (mod n). x(R) = X/ZZ ∈ [0, p) and
             // r < n < p, so x(R) mod n == r iff x(R) == r or x(R) == r + n (only if r + n < p).
+            // (r + n < p ⇔ r < p − n; testing the sum itself would wrap past 2^256, since n > 2^255:
+            // Wycheproof tcId 260.)
             if zz {
                 ok := eq(x, mulmod(r, zz, P))
                 if iszero(ok) {
-                    let rn := add(r, N) // r < n < 2^256 − n, no overflow
-                    if lt(rn, P) { ok := eq(x, mulmod(rn, zz, P)) }
+                    if lt(r, sub(P, N)) { ok := eq(x, mulmod(add(r, N), zz, P)) }
                 }
             }
         }
@@ -187,7 +192,7 @@ contract P256Verifier {
     /// @dev Builds the 15-entry affine table i·G + j·Q in fresh memory. Points are first formed in
     ///      XYZZ coordinates (entries 1..3 and 4,8,12 from doubling/adding), then normalised with a
     ///      single batch inversion. Entries that are the point at infinity get their bit in infMask.
-    function _buildTable(uint256 qx, uint256 qy) internal view returns (uint256 tbl, uint256 infMask) {
+    function _buildTable(uint256 qx, uint256 qy) private view returns (uint256 tbl, uint256 infMask) {
         // Projective table: 16 entries × 4 words (X, Y, ZZ, ZZZ) at proj; affine output at tbl.
         uint256 proj;
         assembly ("memory-safe") {

@@ -45,7 +45,8 @@ static void s_keccak_f1600(uint64_t st[25]) {
             bc[x] = st[x] ^ st[x + 5] ^ st[x + 10] ^ st[x + 15] ^ st[x + 20];
         for (unsigned x = 0; x < 5; x++) {
             uint64_t t = bc[(x + 4) % 5] ^ s_rotl(bc[(x + 1) % 5], 1);
-            for (unsigned y = 0; y < 25; y += 5) st[y + x] ^= t;
+            for (unsigned y = 0; y < 25; y += 5)
+                st[y + x] ^= t;
         }
         /* rho and pi together: carry one lane along the permutation cycle */
         uint64_t cur = st[1];
@@ -57,8 +58,10 @@ static void s_keccak_f1600(uint64_t st[25]) {
         }
         /* chi: non-linear step along each row */
         for (unsigned y = 0; y < 25; y += 5) {
-            for (unsigned x = 0; x < 5; x++) bc[x] = st[y + x];
-            for (unsigned x = 0; x < 5; x++) st[y + x] = bc[x] ^ (~bc[(x + 1) % 5] & bc[(x + 2) % 5]);
+            for (unsigned x = 0; x < 5; x++)
+                bc[x] = st[y + x];
+            for (unsigned x = 0; x < 5; x++)
+                st[y + x] = bc[x] ^ (~bc[(x + 1) % 5] & bc[(x + 2) % 5]);
         }
         /* iota */
         st[0] ^= s_round_consts[round];
@@ -91,7 +94,8 @@ void ak_keccak256_update(ak_keccak_ctx *c, const void *data, size_t len) {
     }
     /* whole blocks a lane at a time (the fast path for long inputs) */
     while (len >= KECCAK_RATE) {
-        for (unsigned i = 0; i < KECCAK_RATE / 8; i++) c->st[i] ^= s_load64_le(p + 8 * i);
+        for (unsigned i = 0; i < KECCAK_RATE / 8; i++)
+            c->st[i] ^= s_load64_le(p + 8 * i);
         s_keccak_f1600(c->st);
         p += KECCAK_RATE;
         len -= KECCAK_RATE;
@@ -111,7 +115,8 @@ void ak_keccak256_final(ak_keccak_ctx *c, uint8_t out[32]) {
     c->st[c->pos / 8] ^= (uint64_t)0x01 << (8 * (c->pos % 8));
     c->st[(KECCAK_RATE - 1) / 8] ^= (uint64_t)0x80 << (8 * ((KECCAK_RATE - 1) % 8));
     s_keccak_f1600(c->st);
-    for (unsigned i = 0; i < 32; i++) out[i] = (uint8_t)(c->st[i / 8] >> (8 * (i % 8)));
+    for (unsigned i = 0; i < 32; i++)
+        out[i] = (uint8_t)(c->st[i / 8] >> (8 * (i % 8)));
     ak_wipe(c, sizeof(*c));
 }
 

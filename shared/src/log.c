@@ -28,10 +28,11 @@ typedef struct {
     int cut;
 } s_line;
 
+/* All or nothing: a piece that does not fit is dropped and the line is marked cut. */
 static void s_put(s_line *l, const char *s, size_t n) {
-    if (l->len + n >= l->cap) {
-        n = l->cap - 1 - l->len;
+    if (l->cut || l->len + n > l->cap) {
         l->cut = 1;
+        return;
     }
     memcpy(l->p + l->len, s, n);
     l->len += n;
@@ -58,6 +59,23 @@ static void s_put_str(s_line *l, const char *s) {
     s_put(l, "\"", 1);
 }
 
+static void s_put_str(s_line *l, const char *s);
+
+static void s_header(s_line *l, const char *ts, const char *level, const char *msg) {
+    s_put(l, "{\"ts\":", 6);
+    s_put_str(l, ts);
+    s_put(l, ",\"level\":", 9);
+    s_put_str(l, level);
+    s_put(l, ",\"fn\":", 6);
+    s_put_str(l, g_fn);
+    if (g_rid[0]) {
+        s_put(l, ",\"rid\":", 7);
+        s_put_str(l, g_rid);
+    }
+    s_put(l, ",\"msg\":", 7);
+    s_put_str(l, msg);
+}
+
 void ak_log(ak_log_level lvl, const char *msg, ...) {
     static const char *names[] = {"debug", "info", "warn", "error"};
     if (lvl < g_min) return;
@@ -67,21 +85,10 @@ void ak_log(ak_log_level lvl, const char *msg, ...) {
     clock_gettime(CLOCK_REALTIME, &ts);
     struct tm tm;
     gmtime_r(&ts.tv_sec, &tm);
-    char tbuf[40];
+    char tbuf[96]; /* room for any int values: gcc -Os checks the worst case (-Wformat-truncation) */
     snprintf(tbuf, sizeof(tbuf), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000L);
-    s_put(&l, "{\"ts\":", 6);
-    s_put_str(&l, tbuf);
-    s_put(&l, ",\"level\":", 9);
-    s_put_str(&l, names[lvl]);
-    s_put(&l, ",\"fn\":", 6);
-    s_put_str(&l, g_fn);
-    if (g_rid[0]) {
-        s_put(&l, ",\"rid\":", 7);
-        s_put_str(&l, g_rid);
-    }
-    s_put(&l, ",\"msg\":", 7);
-    s_put_str(&l, msg);
+    s_header(&l, tbuf, names[lvl], msg);
     va_list ap;
     va_start(ap, msg);
     for (;;) {
@@ -95,11 +102,20 @@ void ak_log(ak_log_level lvl, const char *msg, ...) {
     }
     va_end(ap);
     if (l.cut) {
-        /* Never emit half a JSON object: close it with a marker. */
-        l.len = l.len > 40 ? l.len - 40 : 0;
-        l.cap = sizeof(storage);
-        s_put(&l, "\",\"truncated\":true", 18);
+        /* Never emit half a JSON object (a cut can land inside a string or an escape): start
+         * over with the fixed members only and say the line was truncated. */
+        l.len = 0;
+        l.cut = 0;
+        s_header(&l, tbuf, names[lvl], msg);
+        if (l.cut) { /* even the message was too long */
+            l.len = 0;
+            l.cut = 0;
+            s_header(&l, tbuf, names[lvl], "(message too long)");
+        }
+        l.cap = sizeof(storage); /* the 64 spare bytes always hold the closing members */
+        s_put(&l, ",\"truncated\":true", 17);
     }
+    l.cap = sizeof(storage);
     s_put(&l, "}\n", 2);
     fwrite(l.p, 1, l.len, stdout);
     fflush(stdout);

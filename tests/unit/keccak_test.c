@@ -14,7 +14,8 @@ static void s_hex32(const char *hex, uint8_t out[32]) {
 
 /* Deterministic test pattern: byte i = (7i + 3) mod 256. */
 static void s_pattern(uint8_t *p, size_t n) {
-    for (size_t i = 0; i < n; i++) p[i] = (uint8_t)(i * 7 + 3);
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)(i * 7 + 3);
 }
 
 AK_TEST(test_known_values_file) {
@@ -42,7 +43,8 @@ AK_TEST(test_known_values_file) {
         /* and once more through the streaming API, one byte at a time */
         ak_keccak_ctx c;
         ak_keccak256_init(&c);
-        for (size_t k = 0; k < in.len; k++) ak_keccak256_update(&c, in.ptr + k, 1);
+        for (size_t k = 0; k < in.len; k++)
+            ak_keccak256_update(&c, in.ptr + k, 1);
         ak_keccak256_final(&c, got);
         EXPECT_BYTES_EQ(got, 32, want, 32);
         ak_buf_free(&in);

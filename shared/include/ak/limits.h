@@ -27,6 +27,10 @@
 #define AK_MAX_ARENA (64u * 1024u * 1024u)
 /* S3 DeleteObjects batch size (S3 API limit). */
 #define AK_S3_DELETE_BATCH 1000u
+/* One encoded audit event (ak/audit.h) and the leaves of one Merkle batch (4M; the flush
+ * keeps every tree level: 2N x 32 bytes). */
+#define AK_MAX_AUDIT_EVENT 8192u
+#define AK_MAX_AUDIT_BATCH (1u << 22)
 /* Log line ceiling; longer lines are cut with a marker, never overflowed. */
 #define AK_MAX_LOG_LINE 4096u
 

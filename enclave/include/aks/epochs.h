@@ -1,0 +1,36 @@
+/*
+ * aks/epochs.h — where the signer learns the chain's current K3 epoch (decisions D7).
+ *
+ * Sources (--epoch-source / AKS_EPOCH_SOURCE):
+ *   file:PATH          the decimal epoch in a file (tests, and the local stack without anvil)
+ *   evm:URL#0xADDRESS  eth_call K3EpochCounter.currentEpoch() (selector 0x76671808,
+ *                      contracts.md §5) on the JSON-RPC endpoint URL at "latest"
+ * (ak/evm.h, when it lands, can replace the small JSON-RPC call in epochs.c; the interface stays.)
+ *
+ * aks_epochs caches the last value read: aks_epochs_current() answers from the cache while it
+ * is younger than ttl_ms (default 2000), and a caller that needs a newer answer (a derive
+ * request for an epoch above the cached one) asks with `fresh`, which re-reads unless the cache
+ * is younger than min_refresh_ms (default 100) — so a burst of requests for a future epoch costs
+ * at most ten chain reads a second. The counter only grows, so an epoch the keystore already
+ * holds never needs the chain at all.
+ */
+#ifndef AKS_EPOCHS_H
+#define AKS_EPOCHS_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ak/bytes.h"
+
+typedef struct aks_epochs aks_epochs;
+
+/* AK_E_CONFIG for an unknown or malformed spec. */
+AK_MUST ak_err aks_epochs_open(const char *spec, unsigned ttl_ms, unsigned min_refresh_ms, aks_epochs **out);
+void aks_epochs_free(aks_epochs *e);
+/* The chain's current epoch. AK_E_CHAIN_RPC when the source cannot be read (or says 0). */
+AK_MUST ak_err aks_epochs_current(aks_epochs *e, bool fresh, uint64_t *out);
+/* Parses a file source's content: optional whitespace around a strict decimal. */
+AK_MUST ak_err aks_epochs_parse_decimal(ak_cur text, uint64_t *out);
+
+#endif

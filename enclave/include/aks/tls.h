@@ -1,0 +1,72 @@
+/*
+ * aks/tls.h — the signer's mTLS server (BearSSL), one aks_tls_conn per accepted connection.
+ *
+ * Policy (issue 5 §2, DESIGN §2 layer 5):
+ *   - TLS 1.2 only; ECDHE-ECDSA with AES-128-GCM, AES-256-GCM or ChaCha20-Poly1305; the
+ *     server key is EC P-256 (BR_KEYTYPE_SIGN: ECDHE_ECDSA only, no static ECDH).
+ *   - Client authentication is REQUIRED: the server sends the worker CA's DN
+ *     (br_ssl_server_set_trust_anchor_names_alt) and validates the client chain with
+ *     br_x509_minimal against that CA only. No certificate, a certificate from another CA, an
+ *     expired one or a bad CertificateVerify abort the handshake (BR_OPT_TOLERATE_NO_CLIENT_AUTH
+ *     is never set).
+ *   - Identity: br_x509_minimal's name-element extraction (br_x509_minimal_set_name_elements)
+ *     collects, from the validated end-entity certificate only, up to two SAN URIs and the
+ *     subject CN. aks_role_from_identity (aks/api.h) maps them to a role. This avoids writing a
+ *     second certificate parser: BearSSL decodes the names while it validates the chain.
+ *   - Timeouts: the handshake must finish within handshake_ms of accept; after that each request
+ *     must arrive whole within request_ms of its first byte, and a kept-alive connection may sit
+ *     idle for idle_ms. Every socket read and write waits with poll() against the current deadline.
+ */
+#ifndef AKS_TLS_H
+#define AKS_TLS_H
+
+#include <bearssl.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ak/pki.h"
+
+typedef struct aks_tls_config {
+    ak_pki_chain chain;    /* server certificate chain, leaf first */
+    ak_pki_eckey *key;     /* server key (locked memory) */
+    ak_pki_anchors client_cas;
+} aks_tls_config;
+
+/* Loads the three PEM files. AK_E_BAD_KEY / AK_E_IO on bad material; the server key must be
+ * P-256 and match the leaf certificate. */
+AK_MUST ak_err aks_tls_config_load(aks_tls_config *c, const char *cert_pem, const char *key_pem, const char *ca_pem);
+void aks_tls_config_free(aks_tls_config *c);
+
+#define AKS_TLS_CN_MAX 128u
+#define AKS_TLS_URI_MAX 256u
+
+typedef struct aks_tls_conn {
+    br_ssl_server_context sc;
+    br_x509_minimal_context xc;
+    br_name_element names[3]; /* URI, URI, CN */
+    char uri[2][AKS_TLS_URI_MAX];
+    char cn[AKS_TLS_CN_MAX];
+    br_sslio_context io;
+    int fd;
+    int64_t deadline_ms; /* monotonic; the low-level I/O fails once it passes */
+    bool timed_out;
+    unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
+} aks_tls_conn;
+
+/* Prepares a server context on an accepted socket. */
+AK_MUST ak_err aks_tls_conn_init(aks_tls_conn *t, const aks_tls_config *cfg, int fd);
+/* Runs the handshake to completion before `deadline_ms`. AK_E_UNAUTHORIZED when it failed
+ * (bad/no client certificate, protocol error, timeout); *br_err gets BearSSL's error code. */
+AK_MUST ak_err aks_tls_handshake(aks_tls_conn *t, int64_t deadline_ms, int *br_err);
+/* Reads some application bytes (blocking until at least one, or deadline). Returns the count,
+ * 0 on clean close, -1 on error/timeout. */
+long aks_tls_read(aks_tls_conn *t, void *buf, size_t len, int64_t deadline_ms);
+/* Writes and flushes everything. */
+AK_MUST ak_err aks_tls_write_all(aks_tls_conn *t, const void *buf, size_t len, int64_t deadline_ms);
+/* Sends close_notify (best effort, bounded by the deadline). */
+void aks_tls_close(aks_tls_conn *t, int64_t deadline_ms);
+
+/* Monotonic milliseconds. */
+int64_t aks_now_mono_ms(void);
+
+#endif

@@ -1,0 +1,156 @@
+/* epochs.c — the chain's current K3 epoch, cached (see aks/epochs.h). */
+#include "aks/epochs.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "ak/alloc.h"
+#include "ak/crypto.h"
+#include "ak/http.h"
+#include "ak/json.h"
+#include "ak/log.h"
+#include "ak/pki.h"
+
+typedef enum { EPOCHS_FILE, EPOCHS_EVM } s_epochs_kind;
+
+struct aks_epochs {
+    s_epochs_kind kind;
+    char path[512];       /* file */
+    char url[512];        /* evm */
+    char address[43];     /* evm: "0x" + 40 hex */
+    ak_http *http;        /* evm */
+    pthread_mutex_t mu;
+    unsigned ttl_ms, min_refresh_ms;
+    bool have;
+    uint64_t value;
+    int64_t fetched_ms;   /* monotonic */
+};
+
+static int64_t s_epochs_mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+ak_err aks_epochs_parse_decimal(ak_cur text, uint64_t *out) {
+    AK_ENSURE(ak_cur_to_u64(ak_cur_trim(text), out) == AK_OK, AK_E_INVALID_INPUT);
+    return AK_OK;
+}
+
+ak_err aks_epochs_open(const char *spec, unsigned ttl_ms, unsigned min_refresh_ms, aks_epochs **out) {
+    ak_cur s = ak_cur_from_str(spec);
+    *out = NULL;
+    aks_epochs *e = ak_calloc(1, sizeof(*e));
+    AK_ENSURE(e != NULL, AK_E_NOMEM);
+    e->ttl_ms = ttl_ms ? ttl_ms : 2000;
+    e->min_refresh_ms = min_refresh_ms ? min_refresh_ms : 100;
+    pthread_mutex_init(&e->mu, NULL);
+    ak_err rc = AK_OK;
+    if (ak_cur_starts_with(s, AK_CUR_LIT("file:"))) {
+        e->kind = EPOCHS_FILE;
+        AK_GUARD_OUT(ak_cur_to_cstr(ak_cur_from(s.ptr + 5, s.len - 5), e->path, sizeof(e->path)));
+        AK_ENSURE_OUT(e->path[0] != '\0', AK_E_CONFIG);
+    } else if (ak_cur_starts_with(s, AK_CUR_LIT("evm:"))) {
+        ak_cur rest = ak_cur_from(s.ptr + 4, s.len - 4), url;
+        uint8_t addr[20];
+        e->kind = EPOCHS_EVM;
+        AK_ENSURE_OUT(ak_cur_split(&rest, '#', &url), AK_E_CONFIG);
+        AK_ENSURE_OUT(ak_cur_to_cstr(url, e->url, sizeof(e->url)) == AK_OK, AK_E_CONFIG);
+        AK_ENSURE_OUT(ak_eth_address_parse(rest, addr) == AK_OK, AK_E_CONFIG);
+        ak_eth_address_hex(addr, e->address);
+        ak_http_config hc;
+        memset(&hc, 0, sizeof(hc));
+        hc.user_agent = "agentkeys-signer/1";
+        AK_GUARD_OUT(ak_http_new(&hc, &e->http));
+    } else {
+        rc = AK_E_CONFIG;
+    }
+out:
+    if (rc != AK_OK) {
+        if (rc != AK_E_NOMEM) rc = AK_E_CONFIG;
+        aks_epochs_free(e);
+        return rc;
+    }
+    *out = e;
+    return AK_OK;
+}
+
+void aks_epochs_free(aks_epochs *e) {
+    if (e == NULL) return;
+    ak_http_free(e->http);
+    pthread_mutex_destroy(&e->mu);
+    ak_free(e);
+}
+
+static ak_err s_epochs_read_file(aks_epochs *e, uint64_t *out) {
+    ak_buf b;
+    AK_ENSURE(ak_pki_read_file(e->path, &b) == AK_OK, AK_E_CHAIN_RPC);
+    ak_err rc = aks_epochs_parse_decimal(ak_buf_cur(&b), out);
+    ak_buf_free(&b);
+    return rc == AK_OK ? AK_OK : AK_E_CHAIN_RPC;
+}
+
+/* eth_call currentEpoch() at "latest"; the result is one uint256 word (0x + 64 hex). */
+static ak_err s_epochs_read_evm(aks_epochs *e, uint64_t *out) {
+    ak_buf body;
+    ak_http_response resp;
+    json_t *j = NULL;
+    ak_err rc = AK_OK;
+    ak_buf_init(&body, 512);
+    ak_http_response_init(&resp);
+    AK_GUARD_OUT(ak_buf_printf(&body,
+                               "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_call\",\"params\":[{\"to\":\"%s\","
+                               "\"data\":\"0x76671808\"},\"latest\"]}",
+                               e->address));
+    ak_http_header hdr = {"content-type", AK_CUR_LIT("application/json")};
+    ak_http_request req;
+    memset(&req, 0, sizeof(req));
+    req.method = "POST";
+    req.url = e->url;
+    req.headers = &hdr;
+    req.n_headers = 1;
+    req.body = ak_buf_cur(&body);
+    req.timeout_ms = 2000;
+    req.idempotent = true; /* eth_call has no side effect */
+    req.max_response = 64 * 1024;
+    AK_ENSURE_OUT(ak_http_do(e->http, &req, &resp) == AK_OK && resp.status == 200, AK_E_CHAIN_RPC);
+    AK_ENSURE_OUT(ak_json_parse_object(ak_buf_cur(&resp.body), &j) == AK_OK, AK_E_CHAIN_RPC);
+    ak_cur result;
+    uint8_t word[32];
+    AK_ENSURE_OUT(ak_json_str(j, "result", &result) == AK_OK, AK_E_CHAIN_RPC);
+    AK_ENSURE_OUT(result.len == 66 && ak_hex_decode_exact(result, true, word, 32) == AK_OK, AK_E_CHAIN_RPC);
+    for (int i = 0; i < 24; i++) AK_ENSURE_OUT(word[i] == 0, AK_E_CHAIN_RPC);
+    uint64_t v = 0;
+    for (int i = 24; i < 32; i++) v = (v << 8) | word[i];
+    *out = v;
+out:
+    if (j != NULL) json_decref(j);
+    ak_buf_free(&body);
+    ak_http_response_free(&resp);
+    return rc;
+}
+
+ak_err aks_epochs_current(aks_epochs *e, bool fresh, uint64_t *out) {
+    ak_err rc = AK_OK;
+    pthread_mutex_lock(&e->mu);
+    int64_t now = s_epochs_mono_ms();
+    int64_t age = now - e->fetched_ms;
+    bool use_cache = e->have && (fresh ? age < (int64_t)e->min_refresh_ms : age < (int64_t)e->ttl_ms);
+    if (!use_cache) {
+        uint64_t v = 0;
+        rc = e->kind == EPOCHS_FILE ? s_epochs_read_file(e, &v) : s_epochs_read_evm(e, &v);
+        /* The contract starts at 1; 0 means a wrong address (eth_call to an EOA returns 0x). */
+        if (rc == AK_OK && v == 0) rc = AK_E_CHAIN_RPC;
+        if (rc == AK_OK) {
+            e->have = true;
+            e->value = v;
+            e->fetched_ms = now;
+        } else {
+            ak_log_warn("epoch source read failed", "reason", ak_err_reason(rc));
+        }
+    }
+    if (rc == AK_OK) *out = e->value;
+    pthread_mutex_unlock(&e->mu);
+    return rc;
+}

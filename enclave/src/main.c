@@ -1,0 +1,287 @@
+/*
+ * main.c — ak-signer: the signer enclave (issue 5; DESIGN §2 layer 5; decisions D4–D7).
+ *
+ *   ak-signer --pki DIR --state DIR --epoch-source file:PATH [--listen 127.0.0.1:PORT | --vsock CID:PORT]
+ *
+ * Every flag has an environment variable (AKS_<FLAG>, e.g. AKS_EPOCH_SOURCE); flags win.
+ * See enclave/README.md for the protocol and the Nitro notes, aks/api.h for the endpoints.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ak/alloc.h"
+#include "ak/log.h"
+#include "aks/api.h"
+#include "aks/attester.h"
+#include "aks/epochs.h"
+#include "aks/keystore.h"
+#include "aks/listen.h"
+#include "aks/sealer.h"
+#include "aks/secmem.h"
+#include "aks/server.h"
+#include "aks/tls.h"
+
+static volatile sig_atomic_t g_stop;
+
+static void s_main_on_signal(int sig) {
+    (void)sig;
+    g_stop = 1;
+}
+
+typedef struct {
+    const char *flag, *env, *help;
+    const char *value;
+} s_main_opt;
+
+enum {
+    OPT_LISTEN, OPT_PORT, OPT_VSOCK, OPT_PKI, OPT_TLS_CERT, OPT_TLS_KEY, OPT_CLIENT_CA, OPT_ATTEST_KEY, OPT_ATTESTER,
+    OPT_SEAL_KEY, OPT_SEALER, OPT_STATE, OPT_EPOCH_SOURCE, OPT_EPOCH_CACHE_MS, OPT_MAX_CONNS, OPT_HANDSHAKE_MS,
+    OPT_REQUEST_MS, OPT_IDLE_MS, OPT_READY_FILE, OPT__COUNT
+};
+
+static s_main_opt g_opts[OPT__COUNT] = {
+    {"--listen", "AKS_LISTEN", "TCP listen address HOST:PORT (IPv4 literal; default 127.0.0.1:7443)", NULL},
+    {"--port", "AK_SIGNER_PORT", "shorthand for --listen 127.0.0.1:PORT (0 = any free port)", NULL},
+    {"--vsock", "AKS_VSOCK", "listen on AF_VSOCK CID:PORT instead of TCP (CID may be 'any')", NULL},
+    {"--pki", "AKS_PKI", "dev PKI directory (scripts/dev-pki): sets the four files below and the seal key", NULL},
+    {"--tls-cert", "AKS_TLS_CERT", "server certificate chain PEM", NULL},
+    {"--tls-key", "AKS_TLS_KEY", "server P-256 key PEM", NULL},
+    {"--client-ca", "AKS_CLIENT_CA", "worker CA PEM: client certificates must chain to it", NULL},
+    {"--attest-key", "AKS_ATTEST_KEY", "attestation P-256 key PEM (local attester)", NULL},
+    {"--attester", "AKS_ATTESTER", "local (default) or nitro", NULL},
+    {"--seal-key", "AKS_SEAL_KEY", "sealing key file (32 raw bytes or 64 hex) for the file sealer", NULL},
+    {"--sealer", "AKS_SEALER", "file (default) or nitro", NULL},
+    {"--state", "AKS_STATE_DIR", "directory of the sealed keystore (keystore.sealed)", NULL},
+    {"--epoch-source", "AKS_EPOCH_SOURCE", "file:PATH or evm:RPC_URL#0xK3EpochCounter", NULL},
+    {"--epoch-cache-ms", "AKS_EPOCH_CACHE_MS", "chain epoch cache lifetime (default 2000)", NULL},
+    {"--max-conns", "AKS_MAX_CONNS", "concurrent connections (default 64)", NULL},
+    {"--handshake-timeout-ms", "AKS_HANDSHAKE_TIMEOUT_MS", "default 5000", NULL},
+    {"--request-timeout-ms", "AKS_REQUEST_TIMEOUT_MS", "default 10000", NULL},
+    {"--idle-timeout-ms", "AKS_IDLE_TIMEOUT_MS", "default 60000", NULL},
+    {"--ready-file", "AKS_READY_FILE", "write the bound port here once listening", NULL},
+};
+
+static void s_main_usage(void) {
+    fprintf(stderr, "usage: ak-signer [options]\n");
+    for (int i = 0; i < OPT__COUNT; i++) fprintf(stderr, "  %-24s %-26s %s\n", g_opts[i].flag, g_opts[i].env, g_opts[i].help);
+}
+
+static int s_main_parse_args(int argc, char **argv) {
+    for (int i = 0; i < OPT__COUNT; i++) g_opts[i].value = getenv(g_opts[i].env);
+    for (int a = 1; a < argc; a++) {
+        if (strcmp(argv[a], "--help") == 0 || strcmp(argv[a], "-h") == 0) return 1;
+        int found = -1;
+        for (int i = 0; i < OPT__COUNT; i++)
+            if (strcmp(argv[a], g_opts[i].flag) == 0) found = i;
+        if (found < 0 || a + 1 >= argc) {
+            fprintf(stderr, "ak-signer: unknown option or missing value: %s\n", argv[a]);
+            return 2;
+        }
+        g_opts[found].value = argv[++a];
+    }
+    return 0;
+}
+
+static unsigned s_main_uint(int opt, unsigned dflt) {
+    uint64_t v;
+    if (g_opts[opt].value == NULL) return dflt;
+    if (ak_cur_to_u64(ak_cur_from_str(g_opts[opt].value), &v) != AK_OK || v > 100000000u) {
+        fprintf(stderr, "ak-signer: %s must be a number\n", g_opts[opt].flag);
+        exit(2);
+    }
+    return (unsigned)v;
+}
+
+/* --pki DIR fills the file options it names, unless set explicitly. */
+static char g_pki_paths[5][600];
+static void s_main_pki_defaults(void) {
+    static const struct { int opt; const char *file; } m[] = {
+        {OPT_TLS_CERT, "signer-chain.crt"}, {OPT_TLS_KEY, "signer.key"}, {OPT_CLIENT_CA, "ca.crt"},
+        {OPT_ATTEST_KEY, "attest.key"},     {OPT_SEAL_KEY, "seal.key"},
+    };
+    const char *dir = g_opts[OPT_PKI].value;
+    if (dir == NULL) return;
+    for (int i = 0; i < 5; i++) {
+        if (g_opts[m[i].opt].value != NULL) continue;
+        snprintf(g_pki_paths[i], sizeof(g_pki_paths[i]), "%s/%s", dir, m[i].file);
+        g_opts[m[i].opt].value = g_pki_paths[i];
+    }
+}
+
+static const char *s_main_need(int opt) {
+    if (g_opts[opt].value == NULL || g_opts[opt].value[0] == '\0') {
+        fprintf(stderr, "ak-signer: %s (or %s) is required\n", g_opts[opt].flag, g_opts[opt].env);
+        exit(2);
+    }
+    return g_opts[opt].value;
+}
+
+static int s_main_fail(const char *what, ak_err e) {
+    ak_log_error("startup failed", "step", what, "reason", ak_err_reason(e));
+    return 1;
+}
+
+static ak_err s_main_write_ready(const char *path, unsigned port) {
+    char tmp[700], text[16];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    int n = snprintf(text, sizeof(text), "%u\n", port);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    AK_ENSURE(fd >= 0, AK_E_IO);
+    bool ok = write(fd, text, (size_t)n) == n;
+    close(fd);
+    AK_ENSURE(ok && rename(tmp, path) == 0, AK_E_IO);
+    return AK_OK;
+}
+
+int main(int argc, char **argv) {
+    aks_sealer *sealer = NULL;
+    aks_attester *attester = NULL;
+    aks_epochs *epochs = NULL;
+    aks_tls_config tls;
+    aks_keystore ks;
+    aks_ctx ctx;
+    aks_listen_addr addr;
+    int lfd = -1, rc = 1;
+    ak_err e;
+    char ks_path[600];
+
+    int pa = s_main_parse_args(argc, argv);
+    if (pa != 0) {
+        s_main_usage();
+        return pa == 1 ? 0 : 2;
+    }
+    ak_log_set_function("ak-signer");
+    ak_alloc_install_jansson();
+    signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = s_main_on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    /* No core dumps, no ptrace by same-uid processes: key pages must not leave the process. */
+    if ((e = aks_process_harden()) != AK_OK) return s_main_fail("harden", e);
+
+    s_main_pki_defaults();
+    aks_ctx_init(&ctx);
+    memset(&ks, 0, sizeof(ks));
+    memset(&tls, 0, sizeof(tls));
+
+    /* Listening address first: a config error here should not cost a keystore write. */
+    if (g_opts[OPT_VSOCK].value != NULL) {
+        e = aks_listen_parse_vsock(ak_cur_from_str(g_opts[OPT_VSOCK].value), &addr);
+    } else if (g_opts[OPT_LISTEN].value != NULL) {
+        e = aks_listen_parse_tcp(ak_cur_from_str(g_opts[OPT_LISTEN].value), &addr);
+    } else {
+        char hp[32];
+        snprintf(hp, sizeof(hp), "127.0.0.1:%s", g_opts[OPT_PORT].value ? g_opts[OPT_PORT].value : "7443");
+        e = aks_listen_parse_tcp(ak_cur_from_str(hp), &addr);
+    }
+    if (e != AK_OK) {
+        rc = s_main_fail("listen address", e);
+        goto out;
+    }
+
+    const char *sealer_kind = g_opts[OPT_SEALER].value ? g_opts[OPT_SEALER].value : "file";
+    e = strcmp(sealer_kind, "nitro") == 0 ? aks_sealer_nitro_open(&sealer)
+                                          : aks_sealer_file_open(s_main_need(OPT_SEAL_KEY), &sealer);
+    if (e != AK_OK) {
+        rc = s_main_fail("sealer", e);
+        goto out;
+    }
+    const char *state = s_main_need(OPT_STATE);
+    if (mkdir(state, 0700) != 0 && errno != EEXIST) {
+        rc = s_main_fail("state dir", AK_E_IO);
+        goto out;
+    }
+    snprintf(ks_path, sizeof(ks_path), "%s/keystore.sealed", state);
+    if ((e = aks_keystore_open(&ks, ks_path, sealer)) != AK_OK) {
+        rc = s_main_fail("keystore", e);
+        goto out;
+    }
+    unsigned cache_ms = s_main_uint(OPT_EPOCH_CACHE_MS, 2000);
+    if ((e = aks_epochs_open(s_main_need(OPT_EPOCH_SOURCE), cache_ms, 100, &epochs)) != AK_OK) {
+        rc = s_main_fail("epoch source", e);
+        goto out;
+    }
+    const char *attester_kind = g_opts[OPT_ATTESTER].value ? g_opts[OPT_ATTESTER].value : "local";
+    e = strcmp(attester_kind, "nitro") == 0 ? aks_attester_nitro_open(&attester)
+                                            : aks_attester_local_open(s_main_need(OPT_ATTEST_KEY), &attester);
+    if (e != AK_OK) {
+        rc = s_main_fail("attester", e);
+        goto out;
+    }
+    if ((e = aks_tls_config_load(&tls, s_main_need(OPT_TLS_CERT), s_main_need(OPT_TLS_KEY),
+                                 s_main_need(OPT_CLIENT_CA))) != AK_OK) {
+        rc = s_main_fail("tls material", e);
+        goto out;
+    }
+    if ((e = aks_measure_file("/proc/self/exe", ctx.measurement)) != AK_OK) {
+        rc = s_main_fail("measurement", e);
+        goto out;
+    }
+    memcpy(ctx.tls_pub, tls.key->pub, 65);
+    ctx.ks = &ks;
+    ctx.epochs = epochs;
+    ctx.attester = attester;
+
+    /* Catch up with the chain at boot (D7); a chain outage here is not fatal: held epochs serve. */
+    uint64_t current;
+    if (aks_epochs_current(epochs, true, &current) == AK_OK) {
+        if ((e = aks_keystore_ensure_epoch(&ks, current)) != AK_OK) {
+            rc = s_main_fail("k3 epochs", e);
+            goto out;
+        }
+    } else {
+        ak_log_warn("chain epoch unavailable at boot; serving held epochs");
+    }
+
+    if ((e = aks_listen_open(&addr, 128, &lfd)) != AK_OK) {
+        rc = s_main_fail("listen", e);
+        goto out;
+    }
+    unsigned port = 0;
+    if ((e = aks_listen_bound_port(lfd, &port)) != AK_OK) {
+        rc = s_main_fail("listen", e);
+        goto out;
+    }
+    char port_s[16], mhex[97], epochs_s[24];
+    snprintf(port_s, sizeof(port_s), "%u", port);
+    snprintf(epochs_s, sizeof(epochs_s), "%llu", (unsigned long long)aks_keystore_max_epoch(&ks));
+    ak_hex_encode(ctx.measurement, 48, mhex);
+    ak_log_info("listening", "transport", addr.family == AF_VSOCK ? "vsock" : "tcp", "port", port_s, "measurement", mhex,
+                "epoch_max", epochs_s, "sealer", sealer->name, "attester", attester->name, "mlock",
+                aks_secmem_locked() ? "yes" : "no");
+    if (g_opts[OPT_READY_FILE].value != NULL && (e = s_main_write_ready(g_opts[OPT_READY_FILE].value, port)) != AK_OK) {
+        rc = s_main_fail("ready file", e);
+        goto out;
+    }
+
+    aks_server srv;
+    memset(&srv, 0, sizeof(srv));
+    srv.lfd = lfd;
+    srv.ctx = &ctx;
+    srv.tls = &tls;
+    srv.stop = &g_stop;
+    srv.opts.max_conns = s_main_uint(OPT_MAX_CONNS, 64);
+    srv.opts.handshake_ms = s_main_uint(OPT_HANDSHAKE_MS, 5000);
+    srv.opts.request_ms = s_main_uint(OPT_REQUEST_MS, 10000);
+    srv.opts.idle_ms = s_main_uint(OPT_IDLE_MS, 60000);
+    srv.opts.limits = AKS_HTTP_DEFAULT_LIMITS;
+    rc = aks_server_run(&srv) == AK_OK ? 0 : 1;
+    ak_log_info("stopped");
+out:
+    if (lfd >= 0) close(lfd);
+    aks_tls_config_free(&tls);
+    aks_attester_free(attester);
+    aks_epochs_free(epochs);
+    aks_keystore_close(&ks);
+    aks_sealer_free(sealer);
+    aks_ctx_free(&ctx);
+    return rc;
+}

@@ -1,0 +1,176 @@
+/* tls.c — BearSSL mTLS server with required client certificates (see aks/tls.h). */
+#include "aks/tls.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ak/ct.h"
+#include "aks/secmem.h"
+
+int64_t aks_now_mono_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+ak_err aks_tls_config_load(aks_tls_config *c, const char *cert_pem, const char *key_pem, const char *ca_pem) {
+    ak_buf b;
+    uint8_t leaf_pub[65];
+    ak_err rc = AK_OK;
+    memset(c, 0, sizeof(*c));
+    c->key = aks_secmem_alloc(sizeof(*c->key));
+    AK_ENSURE(c->key != NULL, AK_E_NOMEM);
+
+    AK_GUARD_OUT(ak_pki_read_file(cert_pem, &b));
+    rc = ak_pki_chain_from_pem(ak_buf_cur(&b), &c->chain);
+    ak_buf_free(&b);
+    AK_GUARD_OUT(rc);
+    AK_GUARD_OUT(ak_pki_read_file(key_pem, &b));
+    rc = ak_pki_eckey_from_pem(ak_buf_cur(&b), c->key);
+    ak_buf_free(&b);
+    AK_GUARD_OUT(rc);
+    AK_GUARD_OUT(ak_pki_read_file(ca_pem, &b));
+    rc = ak_pki_anchors_from_pem(ak_buf_cur(&b), &c->client_cas);
+    ak_buf_free(&b);
+    AK_GUARD_OUT(rc);
+    /* A key that does not match the certificate would fail every handshake: say so at start. */
+    AK_GUARD_OUT(ak_pki_cert_p256_pub(ak_cur_from(c->chain.certs[0].data, c->chain.certs[0].data_len), leaf_pub));
+    AK_ENSURE_OUT(memcmp(leaf_pub, c->key->pub, 65) == 0, AK_E_BAD_KEY);
+out:
+    if (rc != AK_OK) aks_tls_config_free(c);
+    return rc;
+}
+
+void aks_tls_config_free(aks_tls_config *c) {
+    ak_pki_chain_free(&c->chain);
+    ak_pki_anchors_free(&c->client_cas);
+    aks_secmem_free(c->key, sizeof(*c->key));
+    c->key = NULL;
+}
+
+/* Waits for the socket until the connection's deadline. */
+static bool s_tls_wait(aks_tls_conn *t, short ev) {
+    for (;;) {
+        int64_t left = t->deadline_ms - aks_now_mono_ms();
+        if (left <= 0) {
+            t->timed_out = true;
+            return false;
+        }
+        struct pollfd p = {t->fd, ev, 0};
+        int r = poll(&p, 1, left > 60000 ? 60000 : (int)left);
+        if (r > 0) return true;
+        if (r < 0 && errno != EINTR) return false;
+    }
+}
+
+static int s_tls_low_read(void *ctx, unsigned char *buf, size_t len) {
+    aks_tls_conn *t = ctx;
+    for (;;) {
+        if (!s_tls_wait(t, POLLIN)) return -1;
+        ssize_t n = read(t->fd, buf, len);
+        if (n > 0) return (int)n;
+        if (n == 0) return -1;
+        if (errno != EINTR && errno != EAGAIN) return -1;
+    }
+}
+
+static int s_tls_low_write(void *ctx, const unsigned char *buf, size_t len) {
+    aks_tls_conn *t = ctx;
+    for (;;) {
+        if (!s_tls_wait(t, POLLOUT)) return -1;
+        ssize_t n = send(t->fd, buf, len, MSG_NOSIGNAL);
+        if (n > 0) return (int)n;
+        if (n < 0 && errno != EINTR && errno != EAGAIN) return -1;
+    }
+}
+
+static const uint16_t s_tls_suites[] = {
+    BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+    BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+    BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+};
+
+/* Name-element OIDs: SAN uniformResourceIdentifier (0x00, tag 6) and id-at-commonName. */
+static const unsigned char s_tls_oid_uri[] = {0x00, 0x06};
+static const unsigned char s_tls_oid_cn[] = {0x03, 0x55, 0x04, 0x03};
+
+ak_err aks_tls_conn_init(aks_tls_conn *t, const aks_tls_config *cfg, int fd) {
+    br_ssl_server_context *sc = &t->sc;
+    memset(t, 0, offsetof(aks_tls_conn, iobuf));
+    t->fd = fd;
+
+    br_ssl_server_zero(sc);
+    br_ssl_engine_set_versions(&sc->eng, BR_TLS12, BR_TLS12);
+    br_ssl_engine_set_suites(&sc->eng, s_tls_suites, sizeof(s_tls_suites) / sizeof(s_tls_suites[0]));
+    br_ssl_engine_set_ec(&sc->eng, br_ec_get_default());
+    br_ssl_engine_set_hash(&sc->eng, br_sha256_ID, &br_sha256_vtable);
+    br_ssl_engine_set_hash(&sc->eng, br_sha384_ID, &br_sha384_vtable);
+    br_ssl_engine_set_prf_sha256(&sc->eng, &br_tls12_sha256_prf);
+    br_ssl_engine_set_prf_sha384(&sc->eng, &br_tls12_sha384_prf);
+    br_ssl_engine_set_default_aes_gcm(&sc->eng);
+    br_ssl_engine_set_default_chapol(&sc->eng);
+    /* Verifying the client's CertificateVerify signature. */
+    br_ssl_engine_set_default_ecdsa(&sc->eng);
+    br_ssl_server_set_single_ec(sc, cfg->chain.certs, cfg->chain.n, &cfg->key->sk, BR_KEYTYPE_SIGN, BR_KEYTYPE_EC,
+                                br_ec_get_default(), br_ecdsa_sign_asn1_get_default());
+
+    br_x509_minimal_init(&t->xc, &br_sha256_vtable, cfg->client_cas.ta, cfg->client_cas.n);
+    br_x509_minimal_set_hash(&t->xc, br_sha256_ID, &br_sha256_vtable);
+    br_x509_minimal_set_hash(&t->xc, br_sha384_ID, &br_sha384_vtable);
+    br_x509_minimal_set_hash(&t->xc, br_sha512_ID, &br_sha512_vtable);
+    br_x509_minimal_set_ecdsa(&t->xc, br_ec_get_default(), br_ecdsa_vrfy_asn1_get_default());
+    for (int i = 0; i < 2; i++) {
+        t->names[i].oid = s_tls_oid_uri;
+        t->names[i].buf = t->uri[i];
+        t->names[i].len = sizeof(t->uri[i]);
+    }
+    t->names[2].oid = s_tls_oid_cn;
+    t->names[2].buf = t->cn;
+    t->names[2].len = sizeof(t->cn);
+    br_x509_minimal_set_name_elements(&t->xc, t->names, 3);
+    br_ssl_engine_set_x509(&sc->eng, &t->xc.vtable);
+    br_ssl_server_set_trust_anchor_names_alt(sc, cfg->client_cas.ta, cfg->client_cas.n);
+
+    br_ssl_engine_set_buffer(&sc->eng, t->iobuf, sizeof(t->iobuf), 1);
+    AK_ENSURE(br_ssl_server_reset(sc) == 1, AK_E_INTERNAL);
+    br_sslio_init(&t->io, &sc->eng, s_tls_low_read, t, s_tls_low_write, t);
+    return AK_OK;
+}
+
+ak_err aks_tls_handshake(aks_tls_conn *t, int64_t deadline_ms, int *br_err) {
+    t->deadline_ms = deadline_ms;
+    /* Flushing with nothing queued drives the engine until application data may flow, i.e.
+     * through the whole handshake (BearSSL sslio run_until SENDAPP|RECVAPP). */
+    int r = br_sslio_flush(&t->io);
+    unsigned st = br_ssl_engine_current_state(&t->sc.eng);
+    *br_err = br_ssl_engine_last_error(&t->sc.eng);
+    AK_ENSURE(r == 0 && st != BR_SSL_CLOSED && (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)) != 0, AK_E_UNAUTHORIZED);
+    return AK_OK;
+}
+
+long aks_tls_read(aks_tls_conn *t, void *buf, size_t len, int64_t deadline_ms) {
+    t->deadline_ms = deadline_ms;
+    int n = br_sslio_read(&t->io, buf, len);
+    if (n > 0) return n;
+    /* A clean close_notify from the peer leaves the engine closed without error. */
+    if (br_ssl_engine_current_state(&t->sc.eng) == BR_SSL_CLOSED && br_ssl_engine_last_error(&t->sc.eng) == BR_ERR_OK)
+        return 0;
+    return -1;
+}
+
+ak_err aks_tls_write_all(aks_tls_conn *t, const void *buf, size_t len, int64_t deadline_ms) {
+    t->deadline_ms = deadline_ms;
+    AK_ENSURE(br_sslio_write_all(&t->io, buf, len) == 0, AK_E_IO);
+    AK_ENSURE(br_sslio_flush(&t->io) == 0, AK_E_IO);
+    return AK_OK;
+}
+
+void aks_tls_close(aks_tls_conn *t, int64_t deadline_ms) {
+    t->deadline_ms = deadline_ms;
+    if (br_ssl_engine_current_state(&t->sc.eng) != BR_SSL_CLOSED) (void)br_sslio_close(&t->io);
+}

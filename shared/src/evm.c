@@ -1,0 +1,586 @@
+/*
+ * evm.c — transaction signing (EIP-155, EIP-1559), the JSON-RPC client and typed contract reads
+ * (see ak/evm.h).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "ak/crypto.h"
+#include "ak/ct.h"
+#include "ak/evm.h"
+#include "ak/json.h"
+#include "ak/limits.h"
+#include "ak/rlp.h"
+
+/* ================================================================ transactions */
+
+/* Largest chain id whose EIP-155 v = chainId*2 + 35 + recid still fits in a u64. */
+#define S_MAX_CHAIN_ID ((UINT64_MAX - 36u) / 2u)
+
+static ak_err s_rlp_u256(ak_buf *out, const ak_u256 *v) { return ak_rlp_uint_be(out, v->be, 32); }
+
+static ak_err s_rlp_to(ak_buf *out, const ak_eth_tx *tx) {
+    return tx->has_to ? ak_rlp_bytes(out, tx->to, 20) : ak_rlp_bytes(out, NULL, 0);
+}
+
+/*
+ * Serialises the transaction. sig65 == NULL: the signing payload; else the signed form.
+ * EIP-155: "If block.number >= FORK_BLKNUM and CHAIN_ID is available, then when computing the
+ * hash of a transaction for the purposes of signing, instead of hashing only six rlp encoded
+ * elements (nonce, gasprice, startgas, to, value, data), you SHOULD hash nine rlp encoded
+ * elements (nonce, gasprice, startgas, to, value, data, chainid, 0, 0)" and "v = CHAIN_ID * 2 + 35
+ * or v = CHAIN_ID * 2 + 36".
+ * EIP-1559: "0x02 || rlp([chain_id, nonce, max_priority_fee_per_gas, max_fee_per_gas, gas_limit,
+ * destination, amount, data, access_list, signature_y_parity, signature_r, signature_s])", and
+ * the signature is over keccak256(0x02 || rlp([... the first nine ...])).
+ */
+static ak_err s_tx_encode(const ak_eth_tx *tx, const uint8_t *sig65, ak_buf *out) {
+    AK_ENSURE(tx->chain_id >= 1 && tx->chain_id <= S_MAX_CHAIN_ID, AK_E_INVALID_INPUT);
+    AK_ENSURE(tx->data.ptr != NULL || tx->data.len == 0, AK_E_INVALID_INPUT);
+    size_t m;
+    if (tx->type == AK_ETH_TX_LEGACY) {
+        AK_GUARD(ak_rlp_list_begin(out, &m));
+        AK_GUARD(ak_rlp_u64(out, tx->nonce));
+        AK_GUARD(s_rlp_u256(out, &tx->gas_price));
+        AK_GUARD(ak_rlp_u64(out, tx->gas_limit));
+        AK_GUARD(s_rlp_to(out, tx));
+        AK_GUARD(s_rlp_u256(out, &tx->value));
+        AK_GUARD(ak_rlp_cur(out, tx->data));
+        if (sig65 == NULL) {
+            AK_GUARD(ak_rlp_u64(out, tx->chain_id));
+            AK_GUARD(ak_rlp_u64(out, 0));
+            AK_GUARD(ak_rlp_u64(out, 0));
+        } else {
+            AK_GUARD(ak_rlp_u64(out, tx->chain_id * 2u + 35u + (uint64_t)(sig65[64] - 27u)));
+            AK_GUARD(ak_rlp_uint_be(out, sig65, 32));
+            AK_GUARD(ak_rlp_uint_be(out, sig65 + 32, 32));
+        }
+        return ak_rlp_list_end(out, m);
+    }
+    AK_ENSURE(tx->type == AK_ETH_TX_EIP1559, AK_E_INVALID_INPUT);
+    AK_GUARD(ak_buf_append_byte(out, 0x02));
+    AK_GUARD(ak_rlp_list_begin(out, &m));
+    AK_GUARD(ak_rlp_u64(out, tx->chain_id));
+    AK_GUARD(ak_rlp_u64(out, tx->nonce));
+    AK_GUARD(s_rlp_u256(out, &tx->max_priority_fee_per_gas));
+    AK_GUARD(s_rlp_u256(out, &tx->max_fee_per_gas));
+    AK_GUARD(ak_rlp_u64(out, tx->gas_limit));
+    AK_GUARD(s_rlp_to(out, tx));
+    AK_GUARD(s_rlp_u256(out, &tx->value));
+    AK_GUARD(ak_rlp_cur(out, tx->data));
+    size_t al; /* access list: always empty here */
+    AK_GUARD(ak_rlp_list_begin(out, &al));
+    AK_GUARD(ak_rlp_list_end(out, al));
+    if (sig65 != NULL) {
+        AK_GUARD(ak_rlp_u64(out, (uint64_t)(sig65[64] - 27u)));
+        AK_GUARD(ak_rlp_uint_be(out, sig65, 32));
+        AK_GUARD(ak_rlp_uint_be(out, sig65 + 32, 32));
+    }
+    return ak_rlp_list_end(out, m);
+}
+
+ak_err ak_eth_tx_sighash(const ak_eth_tx *tx, uint8_t digest[32]) {
+    AK_PRECOND(tx != NULL && digest != NULL);
+    ak_buf b;
+    ak_buf_init(&b, AK_MAX_REQUEST_BODY + 1024u);
+    ak_err rc = s_tx_encode(tx, NULL, &b);
+    if (rc == AK_OK) ak_keccak256(b.ptr, b.len, digest);
+    ak_buf_free(&b);
+    return rc;
+}
+
+ak_err ak_eth_tx_sign(const ak_eth_tx *tx, const uint8_t seckey[32], ak_buf *raw, uint8_t tx_hash[32]) {
+    AK_PRECOND(tx != NULL && seckey != NULL && raw != NULL);
+    uint8_t digest[32], sig[65];
+    size_t start = raw->len;
+    AK_GUARD(ak_eth_tx_sighash(tx, digest));
+    AK_GUARD(ak_secp256k1_sign(seckey, digest, sig));
+    AK_ENSURE(sig[64] == 27 || sig[64] == 28, AK_E_SIGN_ERROR);
+    ak_err rc = s_tx_encode(tx, sig, raw);
+    if (rc != AK_OK) {
+        raw->len = start;
+        if (raw->ptr != NULL) raw->ptr[start] = 0;
+        return rc;
+    }
+    if (tx_hash != NULL) ak_keccak256(raw->ptr + start, raw->len - start, tx_hash);
+    return AK_OK;
+}
+
+/* ================================================================ JSON-RPC */
+
+static ak_err s_http_transport(void *ctx, ak_cur request, int64_t deadline_ms, long *status, ak_buf *body) {
+    ak_evm_rpc *r = ctx;
+    AK_ENSURE(r->http != NULL && r->url != NULL, AK_E_CONFIG);
+    ak_http_header hdr[] = {{"content-type", AK_CUR_LIT("application/json")}};
+    ak_http_request req;
+    memset(&req, 0, sizeof(req));
+    req.method = "POST";
+    req.url = r->url;
+    req.headers = hdr;
+    req.n_headers = 1;
+    req.body = request;
+    req.deadline_ms = deadline_ms;
+    req.idempotent = true; /* see ak/evm.h: every JSON-RPC call we make is safe to repeat */
+    req.max_response = AK_MAX_UPSTREAM_BODY;
+    ak_http_response resp;
+    ak_http_response_init(&resp);
+    ak_err rc = ak_http_do(r->http, &req, &resp);
+    if (rc == AK_OK) {
+        *status = resp.status;
+        rc = ak_buf_append_cur(body, ak_buf_cur(&resp.body));
+    }
+    ak_http_response_free(&resp);
+    return rc;
+}
+
+void ak_evm_rpc_init(ak_evm_rpc *r, ak_http *http, const char *url) {
+    AK_PRECOND(r != NULL);
+    memset(r, 0, sizeof(*r));
+    r->http = http;
+    r->url = url;
+    r->transport = s_http_transport;
+    r->transport_ctx = r;
+    r->next_id = 1;
+    ak_buf_init(&r->revert_data, AK_MAX_UPSTREAM_BODY);
+}
+
+void ak_evm_rpc_free(ak_evm_rpc *r) {
+    if (r == NULL) return;
+    ak_buf_free(&r->revert_data);
+}
+
+static void s_reset_diag(ak_evm_rpc *r) {
+    r->err_code = 0;
+    r->err_msg[0] = '\0';
+    r->reverted = false;
+    ak_buf_clear(&r->revert_data);
+}
+
+static ak_err s_fail(ak_evm_rpc *r, ak_err e, const char *why) {
+    snprintf(r->err_msg, sizeof(r->err_msg), "%s", why);
+    return e;
+}
+
+static bool s_starts_with_nocase(const char *s, const char *prefix) {
+    size_t n = strlen(prefix);
+    return strlen(s) >= n && ak_cur_eq_nocase(ak_cur_from(s, n), ak_cur_from_str(prefix));
+}
+
+static bool s_contains_nocase(const char *s, const char *needle) {
+    size_t n = strlen(needle), len = strlen(s);
+    for (size_t i = 0; i + n <= len; i++)
+        if (ak_cur_eq_nocase(ak_cur_from(s + i, n), ak_cur_from(needle, n))) return true;
+    return false;
+}
+
+/* Records a JSON-RPC error object; detects execution reverts (EIP-1474 code 3 / geth's text). */
+static ak_err s_rpc_error(ak_evm_rpc *r, const json_t *err) {
+    const json_t *code = json_object_get(err, "code");
+    const json_t *msg = json_object_get(err, "message");
+    r->err_code = json_is_integer(code) ? (int64_t)json_integer_value(code) : 0;
+    snprintf(r->err_msg, sizeof(r->err_msg), "%s",
+             json_is_string(msg) ? json_string_value(msg) : "(no message)");
+    if (r->err_code == 3 || s_starts_with_nocase(r->err_msg, "execution reverted")) {
+        r->reverted = true;
+        const json_t *data = json_object_get(err, "data");
+        if (json_is_object(data)) data = json_object_get(data, "data"); /* some nodes nest it */
+        if (json_is_string(data)) {
+            ak_cur hex = ak_cur_from(json_string_value(data), json_string_length(data));
+            if (ak_hex_decode_buf(hex, true, &r->revert_data) != AK_OK) ak_buf_clear(&r->revert_data);
+        }
+    }
+    return AK_E_CHAIN_RPC;
+}
+
+ak_err ak_evm_rpc_call(ak_evm_rpc *r, const char *method, json_t *params, json_t **result) {
+    AK_PRECOND(r != NULL && method != NULL && result != NULL && r->transport != NULL);
+    ak_err rc = AK_OK;
+    json_t *req = NULL, *resp = NULL;
+    ak_buf body, reply;
+    ak_buf_init(&body, AK_MAX_REQUEST_BODY * 2u);
+    ak_buf_init(&reply, AK_MAX_UPSTREAM_BODY);
+    *result = NULL;
+    s_reset_diag(r);
+    if (params == NULL) params = json_array();
+    AK_ENSURE_OUT(params != NULL, AK_E_NOMEM);
+    uint64_t id = r->next_id++;
+    /* "o" steals the reference to params, also when json_pack fails (jansson >= 2.11) */
+    req = json_pack("{s:s,s:I,s:s,s:o}", "jsonrpc", "2.0", "id", (json_int_t)id, "method", method, "params",
+                    params);
+    AK_ENSURE_OUT(req != NULL, AK_E_NOMEM);
+    AK_GUARD_OUT(ak_json_dump(req, &body));
+    long status = 0;
+    rc = r->transport(r->transport_ctx, ak_buf_cur(&body), r->deadline_ms, &status, &reply);
+    if (rc == AK_E_UPSTREAM) {
+        rc = s_fail(r, AK_E_CHAIN_RPC, "transport failure");
+        goto out;
+    }
+    if (rc != AK_OK) goto out; /* UPSTREAM_TIMEOUT, TOO_LARGE, NOMEM, CONFIG keep their reason */
+    if (status < 200 || status > 299) {
+        snprintf(r->err_msg, sizeof(r->err_msg), "http status %ld", status);
+        rc = AK_E_CHAIN_RPC;
+        goto out;
+    }
+    if (ak_json_parse_object(ak_buf_cur(&reply), &resp) != AK_OK) {
+        rc = s_fail(r, AK_E_CHAIN_RPC, "response is not a JSON object");
+        goto out;
+    }
+    const json_t *ver = json_object_get(resp, "jsonrpc");
+    const json_t *rid = json_object_get(resp, "id");
+    if (!json_is_string(ver) || strcmp(json_string_value(ver), "2.0") != 0 || !json_is_integer(rid) ||
+        (uint64_t)json_integer_value(rid) != id) {
+        rc = s_fail(r, AK_E_CHAIN_RPC, "response is not JSON-RPC 2.0 for our id");
+        goto out;
+    }
+    const json_t *err = json_object_get(resp, "error");
+    json_t *res = json_object_get(resp, "result");
+    if (err != NULL && !json_is_null(err)) {
+        rc = json_is_object(err) ? s_rpc_error(r, err) : s_fail(r, AK_E_CHAIN_RPC, "malformed error member");
+        goto out;
+    }
+    if (res == NULL) {
+        rc = s_fail(r, AK_E_CHAIN_RPC, "response has neither result nor error");
+        goto out;
+    }
+    *result = json_incref(res);
+out:
+    json_decref(req);
+    json_decref(resp);
+    ak_buf_free(&body);
+    ak_buf_free(&reply);
+    return rc;
+}
+
+ak_err ak_eth_parse_quantity(ak_cur text, ak_u256 *out) {
+    AK_ENSURE(text.len >= 3 && text.len <= 66 && text.ptr[0] == '0' &&
+                  (text.ptr[1] == 'x' || text.ptr[1] == 'X'),
+              AK_E_INVALID_INPUT);
+    uint8_t padded[64];
+    size_t nd = text.len - 2;
+    memset(padded, '0', sizeof(padded));
+    memcpy(padded + 64 - nd, text.ptr + 2, nd);
+    ak_err rc = ak_hex_decode_exact(ak_cur_from(padded, 64), false, out->be, 32);
+    return rc == AK_OK ? AK_OK : AK_E_INVALID_INPUT;
+}
+
+ak_err ak_eth_parse_quantity_u64(ak_cur text, uint64_t *out) {
+    ak_u256 v;
+    AK_GUARD(ak_eth_parse_quantity(text, &v));
+    return ak_u256_to_u64(&v, out) == AK_OK ? AK_OK : AK_E_INVALID_INPUT;
+}
+
+/* "0x" + lowercase hex of the bytes, as a new JSON string. */
+static json_t *s_json_hex(const uint8_t *p, size_t n) {
+    ak_buf b;
+    ak_buf_init(&b, 2 * n + 3);
+    json_t *s = NULL;
+    if (ak_buf_append_str(&b, "0x") == AK_OK && ak_buf_append_hex(&b, p, n) == AK_OK)
+        s = json_stringn((const char *)b.ptr, b.len);
+    ak_buf_free(&b);
+    return s;
+}
+
+/* The result must be a QUANTITY string. */
+static ak_err s_result_quantity(ak_evm_rpc *r, const json_t *res, ak_u256 *out) {
+    if (!json_is_string(res) ||
+        ak_eth_parse_quantity(ak_cur_from(json_string_value(res), json_string_length(res)), out) != AK_OK)
+        return s_fail(r, AK_E_CHAIN_RPC, "result is not a quantity");
+    return AK_OK;
+}
+
+static ak_err s_call_quantity(ak_evm_rpc *r, const char *method, json_t *params, ak_u256 *out) {
+    json_t *res = NULL;
+    AK_GUARD(ak_evm_rpc_call(r, method, params, &res));
+    ak_err rc = s_result_quantity(r, res, out);
+    json_decref(res);
+    return rc;
+}
+
+static ak_err s_call_quantity_u64(ak_evm_rpc *r, const char *method, json_t *params, uint64_t *out) {
+    ak_u256 v;
+    AK_GUARD(s_call_quantity(r, method, params, &v));
+    if (ak_u256_to_u64(&v, out) != AK_OK) return s_fail(r, AK_E_CHAIN_RPC, "quantity exceeds 64 bits");
+    return AK_OK;
+}
+
+ak_err ak_eth_chain_id(ak_evm_rpc *r, uint64_t *out) {
+    return s_call_quantity_u64(r, "eth_chainId", NULL, out);
+}
+
+ak_err ak_eth_block_number(ak_evm_rpc *r, uint64_t *out) {
+    return s_call_quantity_u64(r, "eth_blockNumber", NULL, out);
+}
+
+ak_err ak_eth_gas_price(ak_evm_rpc *r, ak_u256 *out) { return s_call_quantity(r, "eth_gasPrice", NULL, out); }
+
+/* [address, block] params. */
+static json_t *s_addr_block_params(const uint8_t addr[20], const char *block) {
+    return json_pack("[o,s]", s_json_hex(addr, 20), block != NULL ? block : "latest");
+}
+
+ak_err ak_eth_get_transaction_count(ak_evm_rpc *r, const uint8_t addr[20], const char *block, uint64_t *out) {
+    AK_PRECOND(addr != NULL && out != NULL);
+    json_t *p = s_addr_block_params(addr, block);
+    AK_ENSURE(p != NULL, AK_E_NOMEM);
+    return s_call_quantity_u64(r, "eth_getTransactionCount", p, out);
+}
+
+ak_err ak_eth_get_balance(ak_evm_rpc *r, const uint8_t addr[20], const char *block, ak_u256 *out) {
+    AK_PRECOND(addr != NULL && out != NULL);
+    json_t *p = s_addr_block_params(addr, block);
+    AK_ENSURE(p != NULL, AK_E_NOMEM);
+    return s_call_quantity(r, "eth_getBalance", p, out);
+}
+
+ak_err ak_eth_call(ak_evm_rpc *r, const uint8_t to[20], ak_cur data, const char *block, ak_buf *ret) {
+    AK_PRECOND(r != NULL && to != NULL && ret != NULL);
+    json_t *p = json_pack("[{s:o,s:o},s]", "to", s_json_hex(to, 20), "data", s_json_hex(data.ptr, data.len),
+                          block != NULL ? block : "latest");
+    AK_ENSURE(p != NULL, AK_E_NOMEM);
+    json_t *res = NULL;
+    AK_GUARD(ak_evm_rpc_call(r, "eth_call", p, &res));
+    ak_err rc = AK_OK;
+    size_t start = ret->len;
+    if (!json_is_string(res) ||
+        ak_hex_decode_buf(ak_cur_from(json_string_value(res), json_string_length(res)), true, ret) != AK_OK) {
+        ret->len = start;
+        if (ret->ptr != NULL) ret->ptr[start] = 0;
+        rc = s_fail(r, AK_E_CHAIN_RPC, "eth_call result is not hex data");
+    }
+    json_decref(res);
+    return rc;
+}
+
+/* A JSON string that is "0x" + exactly 2n hex digits. */
+static ak_err s_json_fixed_hex(const json_t *v, uint8_t *out, size_t n) {
+    AK_ENSURE(json_is_string(v), AK_E_INVALID_INPUT);
+    return ak_hex_decode_exact(ak_cur_from(json_string_value(v), json_string_length(v)), true, out, n) ==
+                   AK_OK
+               ? AK_OK
+               : AK_E_INVALID_INPUT;
+}
+
+ak_err ak_eth_send_raw_transaction(ak_evm_rpc *r, ak_cur raw, uint8_t tx_hash[32]) {
+    AK_PRECOND(r != NULL && tx_hash != NULL && raw.len > 0);
+    uint8_t local[32];
+    ak_keccak256(raw.ptr, raw.len, local);
+    json_t *p = json_pack("[o]", s_json_hex(raw.ptr, raw.len));
+    AK_ENSURE(p != NULL, AK_E_NOMEM);
+    json_t *res = NULL;
+    ak_err rc = ak_evm_rpc_call(r, "eth_sendRawTransaction", p, &res);
+    if (rc == AK_E_CHAIN_RPC && !r->reverted &&
+        (s_contains_nocase(r->err_msg, "already known") ||
+         s_contains_nocase(r->err_msg, "known transaction"))) {
+        /* an earlier attempt (a retry after a lost response) already delivered it */
+        memcpy(tx_hash, local, 32);
+        return AK_OK;
+    }
+    AK_GUARD(rc);
+    uint8_t got[32];
+    if (s_json_fixed_hex(res, got, 32) != AK_OK)
+        rc = s_fail(r, AK_E_CHAIN_RPC, "bad transaction hash");
+    else if (memcmp(got, local, 32) != 0)
+        rc = s_fail(r, AK_E_CHAIN_RPC, "node reports another transaction hash");
+    else
+        memcpy(tx_hash, local, 32);
+    json_decref(res);
+    return rc;
+}
+
+static ak_err s_json_quantity_u64(const json_t *v, uint64_t *out) {
+    AK_ENSURE(json_is_string(v), AK_E_INVALID_INPUT);
+    return ak_eth_parse_quantity_u64(ak_cur_from(json_string_value(v), json_string_length(v)), out);
+}
+
+static ak_err s_parse_receipt(const json_t *o, ak_eth_receipt *out) {
+    memset(out, 0, sizeof(*out));
+    AK_ENSURE(json_is_object(o), AK_E_INVALID_INPUT);
+    AK_GUARD(s_json_fixed_hex(json_object_get(o, "transactionHash"), out->tx_hash, 32));
+    AK_GUARD(s_json_fixed_hex(json_object_get(o, "blockHash"), out->block_hash, 32));
+    AK_GUARD(s_json_quantity_u64(json_object_get(o, "blockNumber"), &out->block_number));
+    AK_GUARD(s_json_quantity_u64(json_object_get(o, "gasUsed"), &out->gas_used));
+    uint64_t status;
+    AK_GUARD(s_json_quantity_u64(json_object_get(o, "status"), &status)); /* post-Byzantium receipts */
+    AK_ENSURE(status <= 1, AK_E_INVALID_INPUT);
+    out->success = status == 1;
+    const json_t *ca = json_object_get(o, "contractAddress");
+    if (ca != NULL && !json_is_null(ca)) {
+        AK_GUARD(s_json_fixed_hex(ca, out->contract_address, 20));
+        out->has_contract_address = true;
+    }
+    const json_t *egp = json_object_get(o, "effectiveGasPrice");
+    if (egp != NULL && !json_is_null(egp)) {
+        AK_ENSURE(json_is_string(egp), AK_E_INVALID_INPUT);
+        AK_GUARD(ak_eth_parse_quantity(ak_cur_from(json_string_value(egp), json_string_length(egp)),
+                                       &out->effective_gas_price));
+    }
+    return AK_OK;
+}
+
+ak_err ak_eth_get_transaction_receipt(ak_evm_rpc *r, const uint8_t tx_hash[32], ak_eth_receipt *out,
+                                      bool *found) {
+    AK_PRECOND(r != NULL && tx_hash != NULL && out != NULL && found != NULL);
+    *found = false;
+    json_t *p = json_pack("[o]", s_json_hex(tx_hash, 32));
+    AK_ENSURE(p != NULL, AK_E_NOMEM);
+    json_t *res = NULL;
+    AK_GUARD(ak_evm_rpc_call(r, "eth_getTransactionReceipt", p, &res));
+    ak_err rc = AK_OK;
+    if (!json_is_null(res)) {
+        if (s_parse_receipt(res, out) != AK_OK)
+            rc = s_fail(r, AK_E_CHAIN_RPC, "malformed receipt");
+        else if (memcmp(out->tx_hash, tx_hash, 32) != 0)
+            rc = s_fail(r, AK_E_CHAIN_RPC, "receipt for another transaction");
+        else
+            *found = true;
+    }
+    json_decref(res);
+    return rc;
+}
+
+static void s_sleep_ms(unsigned ms) {
+    struct timespec ts = {(time_t)(ms / 1000u), (long)(ms % 1000u) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {}
+}
+
+ak_err ak_eth_wait_receipt(ak_evm_rpc *r, const uint8_t tx_hash[32], int64_t deadline_ms, unsigned poll_ms,
+                           ak_eth_receipt *out) {
+    AK_PRECOND(r != NULL && tx_hash != NULL && out != NULL);
+    if (poll_ms == 0) poll_ms = 250;
+    int64_t saved = r->deadline_ms;
+    /* no single RPC may outlive the wait's own deadline */
+    if (r->deadline_ms == 0 || r->deadline_ms > deadline_ms) r->deadline_ms = deadline_ms;
+    ak_err rc;
+    for (;;) {
+        bool found = false;
+        rc = ak_eth_get_transaction_receipt(r, tx_hash, out, &found);
+        if (rc != AK_OK || found) break;
+        int64_t now = ak_http_now_ms();
+        if (now + (int64_t)poll_ms >= deadline_ms) {
+            rc = s_fail(r, AK_E_DEADLINE, "receipt did not appear before the deadline");
+            break;
+        }
+        s_sleep_ms(poll_ms);
+    }
+    r->deadline_ms = saved;
+    return rc;
+}
+
+/* ================================================================ our contracts */
+
+/* selector(sig) ‖ abi.encode(args) -> eth_call at "latest" -> ret. */
+static ak_err s_view(ak_evm_rpc *r, const uint8_t to[20], const char *sig, const ak_abi_val *args, size_t n,
+                     ak_buf *ret) {
+    ak_buf calldata;
+    ak_buf_init(&calldata, 64u * 1024u);
+    ak_err rc = ak_abi_encode_call(sig, args, n, &calldata);
+    if (rc == AK_OK) rc = ak_eth_call(r, to, ak_buf_cur(&calldata), "latest", ret);
+    ak_buf_free(&calldata);
+    return rc;
+}
+
+ak_err ak_device_entry_decode(ak_cur ret, ak_device_entry *out) {
+    AK_PRECOND(out != NULL);
+    ak_device_entry e;
+    memset(&e, 0, sizeof(e));
+    uint64_t tier, roles, sc;
+    ak_abi_dec d;
+    ak_abi_dec_init(&d, ret);
+    /* DeviceEntry is all-static: its 11 members are inline words (contracts.md §1) */
+    AK_GUARD(ak_abi_dec_bytes32(&d, e.operator_omni));
+    AK_GUARD(ak_abi_dec_bytes32(&d, e.actor_omni));
+    AK_GUARD(ak_abi_dec_bytes32(&d, e.k11_cred_id));
+    AK_GUARD(ak_abi_dec_bytes32(&d, e.k11_rp_id_hash));
+    AK_GUARD(ak_abi_dec_uint(&d, 256, &e.k11_pub_x));
+    AK_GUARD(ak_abi_dec_uint(&d, 256, &e.k11_pub_y));
+    AK_GUARD(ak_abi_dec_u64(&d, 8, &tier));
+    AK_GUARD(ak_abi_dec_u64(&d, 8, &roles));
+    AK_GUARD(ak_abi_dec_u64(&d, 64, &e.registered_at));
+    AK_GUARD(ak_abi_dec_u64(&d, 32, &sc));
+    AK_GUARD(ak_abi_dec_bool(&d, &e.revoked));
+    AK_GUARD(ak_abi_dec_finish(&d));
+    e.tier = (uint8_t)tier;
+    e.roles = (uint8_t)roles;
+    e.last_sign_count = (uint32_t)sc;
+    *out = e;
+    return AK_OK;
+}
+
+ak_err ak_registry_get_device(ak_evm_rpc *r, const uint8_t registry[20], const uint8_t dkh[32],
+                              ak_device_entry *out) {
+    AK_PRECOND(r != NULL && registry != NULL && dkh != NULL && out != NULL);
+    ak_abi_val args[] = {ak_abi_bytes32(dkh)};
+    ak_buf ret;
+    ak_buf_init(&ret, 4096);
+    ak_err rc = s_view(r, registry, "getDevice(bytes32)", args, 1, &ret);
+    if (rc == AK_OK && ak_device_entry_decode(ak_buf_cur(&ret), out) != AK_OK)
+        rc = s_fail(r, AK_E_CHAIN_RPC, "getDevice returned undecodable data");
+    ak_buf_free(&ret);
+    return rc;
+}
+
+/* A view returning one static word (bytes32 / bool / uint256): strict decode, exactly 32 bytes. */
+static ak_err s_view_word(ak_evm_rpc *r, const uint8_t to[20], const char *sig, const ak_abi_val *args,
+                          size_t n, ak_abi_kind kind, unsigned size, uint8_t word[32]) {
+    ak_buf ret;
+    ak_buf_init(&ret, 4096);
+    ak_err rc = s_view(r, to, sig, args, n, &ret);
+    if (rc == AK_OK) {
+        ak_abi_dec d;
+        ak_abi_dec_init(&d, ak_buf_cur(&ret));
+        ak_err drc = AK_OK;
+        if (kind == AK_ABI_BOOL) {
+            bool b = false;
+            drc = ak_abi_dec_bool(&d, &b);
+            memset(word, 0, 32);
+            word[31] = b ? 1 : 0;
+        } else if (kind == AK_ABI_UINT) {
+            ak_u256 v;
+            drc = ak_abi_dec_uint(&d, size, &v);
+            memcpy(word, v.be, 32);
+        } else {
+            drc = ak_abi_dec_bytes32(&d, word);
+        }
+        if (drc == AK_OK) drc = ak_abi_dec_finish(&d);
+        if (drc != AK_OK) rc = s_fail(r, AK_E_CHAIN_RPC, "view returned undecodable data");
+    }
+    ak_buf_free(&ret);
+    return rc;
+}
+
+ak_err ak_registry_actor_operator(ak_evm_rpc *r, const uint8_t registry[20], const uint8_t actor[32],
+                                  uint8_t op[32]) {
+    AK_PRECOND(r != NULL && registry != NULL && actor != NULL && op != NULL);
+    ak_abi_val args[] = {ak_abi_bytes32(actor)};
+    return s_view_word(r, registry, "actorOperator(bytes32)", args, 1, AK_ABI_FIXED_BYTES, 32, op);
+}
+
+ak_err ak_scope_is_service_in_scope(ak_evm_rpc *r, const uint8_t scope[20], const uint8_t op[32],
+                                    const uint8_t agent[32], const uint8_t scope_id[32], bool *out) {
+    AK_PRECOND(r != NULL && scope != NULL && op != NULL && agent != NULL && scope_id != NULL && out != NULL);
+    ak_abi_val args[] = {ak_abi_bytes32(op), ak_abi_bytes32(agent), ak_abi_bytes32(scope_id)};
+    uint8_t w[32];
+    AK_GUARD(s_view_word(r, scope, "isServiceInScope(bytes32,bytes32,bytes32)", args, 3, AK_ABI_BOOL, 0, w));
+    *out = w[31] == 1;
+    return AK_OK;
+}
+
+ak_err ak_k3_current_epoch(ak_evm_rpc *r, const uint8_t counter[20], uint64_t *out) {
+    AK_PRECOND(r != NULL && counter != NULL && out != NULL);
+    ak_u256 v;
+    AK_GUARD(s_view_word(r, counter, "currentEpoch()", NULL, 0, AK_ABI_UINT, 256, v.be));
+    if (ak_u256_to_u64(&v, out) != AK_OK) return s_fail(r, AK_E_CHAIN_RPC, "epoch exceeds 64 bits");
+    return AK_OK;
+}
+
+void ak_scope_id(ak_cur data_class, ak_cur service, uint8_t out[32]) {
+    ak_keccak_ctx c;
+    ak_keccak256_init(&c);
+    ak_keccak256_update(&c, data_class.ptr, data_class.len);
+    ak_keccak256_update(&c, ":", 1);
+    ak_keccak256_update(&c, service.ptr, service.len);
+    ak_keccak256_final(&c, out);
+}
