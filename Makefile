@@ -36,7 +36,8 @@ FUNCTIONS    := $(sort $(patsubst functions/%/main.c,%,$(wildcard functions/*/ma
 logical_id    = $(shell echo '$(1)' | sed -E 's/(^|-)([a-z])/\U\2/g')Function
 
 # ---------------------------------------------------------------- toolchains
-WARN      := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+GIT_VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+WARN      := -DAK_VERSION=\"$(GIT_VERSION)\" -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
              -Wno-missing-field-initializers -D_GNU_SOURCE
 INC        = -Ishared/include -Iruntime/include -Ienclave/include -Ibuild/deps/$(1)/include
 DEP_LIBS   = build/deps/$(1)/lib/libcurl.a build/deps/$(1)/lib/libbearssl.a \

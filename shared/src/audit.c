@@ -7,9 +7,8 @@
 #include "ak/crypto.h"
 #include "ak/json.h"
 
-static const char *const s_actions[] = {"login",         "cap_mint",       "store",       "fetch",
-                                        "teardown",      "mint_oidc_jwt",  "mint_aws_creds",
-                                        "mail_receive"};
+static const char *const s_actions[] = {"login",    "cap_mint",      "store",          "fetch",
+                                        "teardown", "mint_oidc_jwt", "mint_aws_creds", "mail_receive"};
 
 /* ------------------------------------------------------------------ events */
 
@@ -59,7 +58,8 @@ ak_err ak_audit_event_add_extra(ak_audit_event *ev, const char *key, ak_cur valu
     ak_cur k = ak_cur_from_str(key);
     AK_ENSURE(s_word(k, 32), AK_E_INVALID_INPUT);
     AK_ENSURE(s_printable(value, AK_AUDIT_MAX_EXTRA_VALUE), AK_E_INVALID_INPUT);
-    for (size_t i = 0; i < ev->n_extra; i++) AK_ENSURE(strcmp(ev->extra[i].key, key) != 0, AK_E_INVALID_INPUT);
+    for (size_t i = 0; i < ev->n_extra; i++)
+        AK_ENSURE(strcmp(ev->extra[i].key, key) != 0, AK_E_INVALID_INPUT);
     AK_ENSURE(ev->n_extra < AK_AUDIT_MAX_EXTRA, AK_E_LIMIT);
     memcpy(ev->extra[ev->n_extra].key, key, k.len + 1);
     ev->extra[ev->n_extra].value = value;
@@ -173,7 +173,8 @@ static void s_extras(s_writer *w, const ak_audit_event *ev) {
     s_key(w, "extra");
     s_raw(w, "{", 1);
     w->first = true;
-    for (size_t i = 0; i < ev->n_extra; i++) s_kv(w, ev->extra[order[i]].key, ev->extra[order[i]].value);
+    for (size_t i = 0; i < ev->n_extra; i++)
+        s_kv(w, ev->extra[order[i]].key, ev->extra[order[i]].value);
     s_raw(w, "}", 1);
     w->first = false;
 }
@@ -196,7 +197,8 @@ static void s_write(s_writer *w, const ak_audit_event *ev) {
     s_kv_opt(w, "request_id", ev->request_id);
     s_kv_opt(w, "service", ev->service);
     if (ev->session_kind != AK_SESSION_NONE)
-        s_kv(w, "session_kind", ev->session_kind == AK_SESSION_MASTER ? AK_CUR_LIT("master") : AK_CUR_LIT("agent"));
+        s_kv(w, "session_kind",
+             ev->session_kind == AK_SESSION_MASTER ? AK_CUR_LIT("master") : AK_CUR_LIT("agent"));
     if (ev->has_token_hash) s_kv_hex0x(w, "token_sha256", ev->token_sha256, 32);
     s_kv_u64(w, "ts_us", ev->ts_us);
     s_kv_u64(w, "v", 1);
@@ -236,7 +238,8 @@ ak_err ak_audit_pending_key(const ak_audit_event *ev, ak_buf *out) {
 ak_err ak_audit_event_check(ak_cur stored, const ak_omni *operator_omni) {
     AK_PRECOND(operator_omni != NULL);
     AK_ENSURE(stored.len <= AK_MAX_AUDIT_EVENT, AK_E_INVALID_EVENT);
-    for (size_t i = 0; i < stored.len; i++) AK_ENSURE(stored.ptr[i] >= 0x20 && stored.ptr[i] <= 0x7e, AK_E_INVALID_EVENT);
+    for (size_t i = 0; i < stored.len; i++)
+        AK_ENSURE(stored.ptr[i] >= 0x20 && stored.ptr[i] <= 0x7e, AK_E_INVALID_EVENT);
     json_t *o = NULL;
     ak_buf again;
     ak_buf_init(&again, AK_MAX_AUDIT_EVENT);
@@ -360,6 +363,7 @@ bool ak_merkle_verify(const uint8_t root[32], const uint8_t (*proof)[32], size_t
     AK_PRECOND(root != NULL && (proof_len == 0 || proof != NULL));
     uint8_t c[32];
     ak_merkle_leaf_hash(data, c);
-    for (size_t k = 0; k < proof_len; k++) ak_merkle_node_hash(c, proof[k], c);
+    for (size_t k = 0; k < proof_len; k++)
+        ak_merkle_node_hash(c, proof[k], c);
     return memcmp(c, root, 32) == 0;
 }

@@ -41,7 +41,8 @@ ak_err ak_cap_nonce_validate(ak_cur nonce) {
     AK_ENSURE(nonce.len >= AK_CAP_NONCE_MIN && nonce.len <= AK_CAP_NONCE_MAX, AK_E_INVALID_INPUT);
     for (size_t i = 0; i < nonce.len; i++) {
         uint8_t c = nonce.ptr[i];
-        bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '-';
+        bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+                  c == '-';
         /* No ':' (the preimage separator) can appear, so the preimage parses one way only. */
         AK_ENSURE(ok, AK_E_INVALID_INPUT);
     }
@@ -63,8 +64,8 @@ ak_err ak_cap_pop_preimage(const ak_cap_pop_msg *msg, ak_buf *out) {
     ak_hex_encode(svc, 32, svc_hex);
     size_t start = out->len;
     ak_err rc = ak_buf_printf(out, "agentkeys-cap-pop:v1:%s:%s:%s:%s:%s:%.*s:", op_hex, ac_hex, svc_hex,
-                              ak_op_str(msg->op), ak_data_class_str(msg->data_class), (int)msg->client_nonce.len,
-                              (const char *)msg->client_nonce.ptr);
+                              ak_op_str(msg->op), ak_data_class_str(msg->data_class),
+                              (int)msg->client_nonce.len, (const char *)msg->client_nonce.ptr);
     if (rc == AK_OK) rc = ak_buf_append_u64(out, msg->client_ts);
     if (rc != AK_OK && out->ptr != NULL) {
         out->len = start;
@@ -91,8 +92,8 @@ ak_err ak_cap_pop_sign(const uint8_t k10_seckey[32], const ak_cap_pop_msg *msg, 
     return ak_secp256k1_sign(k10_seckey, d, sig65);
 }
 
-ak_err ak_cap_pop_verify(const ak_cap_pop_msg *msg, const uint8_t sig65[65], const uint8_t device_key_hash[32],
-                         uint64_t at) {
+ak_err ak_cap_pop_verify(const ak_cap_pop_msg *msg, const uint8_t sig65[65],
+                         const uint8_t device_key_hash[32], uint64_t at) {
     AK_PRECOND(msg != NULL && sig65 != NULL && device_key_hash != NULL);
     /* caps.md §3 step 8: client_ts > at + 60 or at - client_ts > 300 is stale. */
     AK_ENSURE(msg->client_ts <= at + AK_CAP_POP_MAX_FUTURE, AK_E_CAP_POP_INVALID);
@@ -128,8 +129,9 @@ static ak_err s_sig_parse(ak_cur text, uint8_t sig65[65]) {
 }
 
 static ak_err s_request(const json_t *o, ak_cap_request *out) {
-    static const char *const allowed[] = {"operator_omni", "actor_omni", "service", "device_key_hash", "ttl_seconds",
-                                          "client_sig", "client_nonce", "client_ts", NULL};
+    static const char *const allowed[] = {"operator_omni",   "actor_omni",  "service",
+                                          "device_key_hash", "ttl_seconds", "client_sig",
+                                          "client_nonce",    "client_ts",   NULL};
     AK_GUARD(ak_json_only_keys(o, allowed));
     ak_cur s;
     AK_GUARD(ak_json_str(o, "operator_omni", &s));
@@ -268,9 +270,19 @@ static ak_err s_claim(ak_err e) {
 }
 
 static ak_err s_claims_read(const json_t *o, ak_cap_claims *c) {
-    static const char *const allowed[] = {"operator_omni", "actor_omni", "service", "op", "data_class",
-                                          "device_key_hash", "k3_epoch", "issued_at", "expires_at", "nonce",
-                                          "jti", "pop", NULL};
+    static const char *const allowed[] = {"operator_omni",
+                                          "actor_omni",
+                                          "service",
+                                          "op",
+                                          "data_class",
+                                          "device_key_hash",
+                                          "k3_epoch",
+                                          "issued_at",
+                                          "expires_at",
+                                          "nonce",
+                                          "jti",
+                                          "pop",
+                                          NULL};
     static const char *const pop_allowed[] = {"sig", "nonce", "ts", NULL};
     AK_ENSURE(json_is_object(o), AK_E_TOKEN_CLAIMS);
     AK_GUARD(s_claim(ak_json_only_keys(o, allowed)));
@@ -349,15 +361,16 @@ ak_err ak_cap_claims_encode(const ak_cap_claims *c, ak_buf *out) {
     s_set_hex0x(dkh_h, c->device_key_hash, 32);
     s_set_hex0x(sig_h, c->pop.sig, 65);
     /* caps.md §6 order, then D4's jti and pop. */
-    return ak_buf_printf(out,
-                         "{\"operator_omni\":\"%s\",\"actor_omni\":\"%s\",\"service\":\"%.*s\",\"op\":\"%s\","
-                         "\"data_class\":\"%s\",\"device_key_hash\":\"%s\",\"k3_epoch\":%lu,\"issued_at\":%llu,"
-                         "\"expires_at\":%llu,\"nonce\":\"%.32s\",\"jti\":\"%.32s\",\"pop\":{\"sig\":\"%s\","
-                         "\"nonce\":\"%.*s\",\"ts\":%llu}}",
-                         op_h, ac_h, (int)c->service_len, c->service, ak_op_str(c->op),
-                         ak_data_class_str(c->data_class), dkh_h, (unsigned long)c->k3_epoch,
-                         (unsigned long long)c->issued_at, (unsigned long long)c->expires_at, c->nonce, c->jti,
-                         sig_h, (int)c->pop.nonce_len, c->pop.nonce, (unsigned long long)c->pop.ts);
+    return ak_buf_printf(
+        out,
+        "{\"operator_omni\":\"%s\",\"actor_omni\":\"%s\",\"service\":\"%.*s\",\"op\":\"%s\","
+        "\"data_class\":\"%s\",\"device_key_hash\":\"%s\",\"k3_epoch\":%lu,\"issued_at\":%llu,"
+        "\"expires_at\":%llu,\"nonce\":\"%.32s\",\"jti\":\"%.32s\",\"pop\":{\"sig\":\"%s\","
+        "\"nonce\":\"%.*s\",\"ts\":%llu}}",
+        op_h, ac_h, (int)c->service_len, c->service, ak_op_str(c->op), ak_data_class_str(c->data_class),
+        dkh_h, (unsigned long)c->k3_epoch, (unsigned long long)c->issued_at,
+        (unsigned long long)c->expires_at, c->nonce, c->jti, sig_h, (int)c->pop.nonce_len, c->pop.nonce,
+        (unsigned long long)c->pop.ts);
 }
 
 ak_err ak_cap_sign(const ak_cap_claims *c, const char *kid, ak_jws_sign_fn sign, void *user, ak_buf *out) {
@@ -374,7 +387,8 @@ ak_err ak_cap_sign(const ak_cap_claims *c, const char *kid, ak_jws_sign_fn sign,
 
 static ak_err s_sig(ak_err e) { return (e == AK_OK || e == AK_E_NOMEM) ? e : AK_E_BROKER_SIG_INVALID; }
 
-static ak_err s_verify(ak_cur token, const ak_jwks *keys, const ak_cap_expect *x, ak_jws *jws, ak_cap_claims *c) {
+static ak_err s_verify(ak_cur token, const ak_jwks *keys, const ak_cap_expect *x, ak_jws *jws,
+                       ak_cap_claims *c) {
     /* 1. signature: parse, our typ only (a session or OIDC JWT is not a cap even if some key
      *    matched), then the cap key selected by kid. */
     AK_GUARD(s_sig(ak_jws_parse(token, jws)));

@@ -49,7 +49,9 @@ void ak_sha1(const void *data, size_t len, uint8_t out[20]) {
 static br_sha256_context *s_sha(ak_sha256_ctx *c) { return (br_sha256_context *)(void *)c->opaque; }
 
 void ak_sha256_init(ak_sha256_ctx *c) { br_sha256_init(s_sha(c)); }
-void ak_sha256_update(ak_sha256_ctx *c, const void *data, size_t len) { br_sha256_update(s_sha(c), data, len); }
+void ak_sha256_update(ak_sha256_ctx *c, const void *data, size_t len) {
+    br_sha256_update(s_sha(c), data, len);
+}
 void ak_sha256_final(ak_sha256_ctx *c, uint8_t out[32]) {
     br_sha256_out(s_sha(c), out);
     /* The context may have hashed a secret (bearer-token hashes for audit rows, D13). */
@@ -185,7 +187,8 @@ static uint32_t s_lt32(const uint8_t a[32], const uint8_t b[32]) {
 
 static uint32_t s_nonzero32(const uint8_t a[32]) {
     uint32_t acc = 0;
-    for (size_t i = 0; i < 32; i++) acc |= a[i];
+    for (size_t i = 0; i < 32; i++)
+        acc |= a[i];
     return (acc | (0u - acc)) >> 31;
 }
 
@@ -202,7 +205,9 @@ static const uint8_t s_p256_p[32] = {0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0
 #define S_P256 (&br_ec_p256_m31)
 
 /* BearSSL's compute_pub and sign require 0 < d < n and do not all check it (bearssl_ec.h). */
-static bool s_p256_priv_ok(const uint8_t priv[32]) { return (s_nonzero32(priv) & s_lt32(priv, s_p256_n)) != 0; }
+static bool s_p256_priv_ok(const uint8_t priv[32]) {
+    return (s_nonzero32(priv) & s_lt32(priv, s_p256_n)) != 0;
+}
 
 ak_err ak_p256_pub_from_priv(const uint8_t priv[32], uint8_t pub65[65]) {
     AK_ENSURE(s_p256_priv_ok(priv), AK_E_BAD_KEY);
@@ -293,7 +298,8 @@ ak_err ak_p256_sig_der_to_raw(ak_cur der, uint8_t sig64[64]) {
 
 static size_t s_der_put_int(uint8_t *o, const uint8_t v[32]) {
     size_t i = 0;
-    while (i < 31 && v[i] == 0) i++;
+    while (i < 31 && v[i] == 0)
+        i++;
     size_t n = 32 - i;
     size_t pad = (v[i] & 0x80) ? 1 : 0;
     o[0] = 0x02;
@@ -403,7 +409,8 @@ ak_err ak_secp256k1_recover(const uint8_t digest[32], const uint8_t sig65[65], u
     return AK_OK;
 }
 
-ak_err ak_secp256k1_verify_sha256(const uint8_t pub65[65], const void *msg, size_t len, const uint8_t sig64[64]) {
+ak_err ak_secp256k1_verify_sha256(const uint8_t pub65[65], const void *msg, size_t len,
+                                  const uint8_t sig64[64]) {
     const secp256k1_context *ctx = s_k1_ctx();
     AK_ENSURE(ctx != NULL, AK_E_INTERNAL);
     AK_ENSURE(pub65[0] == 0x04, AK_E_BAD_SIGNATURE); /* the parser would also take hybrid 0x06/0x07 */
@@ -421,7 +428,8 @@ ak_err ak_secp256k1_verify_sha256(const uint8_t pub65[65], const void *msg, size
 
 void ak_eip191_hash(const void *msg, size_t len, uint8_t out[32]) {
     /* EIP-191 version 0x45: "\x19Ethereum Signed Message:\n" || decimal(len) || msg. */
-    static const char prefix[] = "\x19" "Ethereum Signed Message:\n";
+    static const char prefix[] = "\x19"
+                                 "Ethereum Signed Message:\n";
     char dec[24];
     size_t n = 0;
     size_t v = len;

@@ -150,7 +150,7 @@ ak_err ak_route_lookup(ak_cur path, ak_route_info *out) {
     return AK_E_ROUTE_NOT_FOUND;
 }
 
-ak_err ak_scope_id(ak_data_class c, ak_cur service, uint8_t out[32]) {
+ak_err ak_scope_id_of(ak_data_class c, ak_cur service, uint8_t out[32]) {
     AK_PRECOND(out != NULL);
     if (c == AK_CLASS_MEMORY)
         AK_GUARD(ak_namespace_validate(service));

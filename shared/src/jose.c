@@ -84,8 +84,8 @@ out:
     return rc;
 }
 
-ak_err ak_jwt_sign_es256(const char *kid, const char *typ, const json_t *claims, ak_jws_sign_fn sign, void *user,
-                         ak_buf *out) {
+ak_err ak_jwt_sign_es256(const char *kid, const char *typ, const json_t *claims, ak_jws_sign_fn sign,
+                         void *user, ak_buf *out) {
     AK_ENSURE(json_is_object(claims), AK_E_WRONG_TYPE);
     ak_buf pj;
     ak_buf_init(&pj, AK_MAX_JWS);
@@ -277,7 +277,8 @@ static ak_err s_set_b64url(json_t *o, const char *k, const uint8_t *p, size_t n)
     ak_buf b;
     ak_buf_init(&b, 128);
     ak_err rc = ak_b64url_encode(p, n, &b);
-    if (rc == AK_OK && json_object_set_new(o, k, json_stringn((const char *)b.ptr, b.len)) != 0) rc = AK_E_NOMEM;
+    if (rc == AK_OK && json_object_set_new(o, k, json_stringn((const char *)b.ptr, b.len)) != 0)
+        rc = AK_E_NOMEM;
     ak_buf_free(&b);
     return rc;
 }
@@ -292,7 +293,8 @@ ak_err ak_jwk_p256_to_json(const ak_jwk_p256 *key, json_t **out) {
     AK_ENSURE_OUT(json_object_set_new(o, "crv", json_string("P-256")) == 0, AK_E_NOMEM);
     AK_GUARD_OUT(s_set_b64url(o, "x", key->pub65 + 1, 32));
     AK_GUARD_OUT(s_set_b64url(o, "y", key->pub65 + 33, 32));
-    if (key->kid[0]) AK_ENSURE_OUT(json_object_set_new(o, "kid", json_string(key->kid)) == 0, AK_E_INVALID_INPUT);
+    if (key->kid[0])
+        AK_ENSURE_OUT(json_object_set_new(o, "kid", json_string(key->kid)) == 0, AK_E_INVALID_INPUT);
     AK_ENSURE_OUT(json_object_set_new(o, "use", json_string("sig")) == 0, AK_E_NOMEM);
     AK_ENSURE_OUT(json_object_set_new(o, "alg", json_string("ES256")) == 0, AK_E_NOMEM);
     if (key->x5c) {
@@ -323,7 +325,8 @@ ak_err ak_jwks_parse(ak_cur text, ak_jwks *out) {
         const char *kty = json_string_value(json_object_get(k, "kty"));
         const char *crv = json_string_value(json_object_get(k, "crv"));
         AK_ENSURE_OUT(kty != NULL, AK_E_BAD_KEY);
-        if (strcmp(kty, "EC") != 0 || crv == NULL || strcmp(crv, "P-256") != 0) continue; /* not ours to use */
+        if (strcmp(kty, "EC") != 0 || crv == NULL || strcmp(crv, "P-256") != 0)
+            continue; /* not ours to use */
         AK_ENSURE_OUT(out->n < AK_JWKS_MAX_KEYS, AK_E_LIMIT);
         AK_GUARD_OUT(ak_jwk_p256_from_json(k, &out->keys[out->n]));
         /* Duplicate kids would make key selection ambiguous. */
@@ -367,9 +370,10 @@ ak_err ak_jwk_thumbprint(const json_t *jwk, uint8_t out[32]) {
     static const char *const ec[] = {"crv", "kty", "x", "y", NULL};
     static const char *const rsa[] = {"e", "kty", "n", NULL};
     static const char *const okp[] = {"crv", "kty", "x", NULL};
-    const char *const *members = strcmp(kty, "EC") == 0 ? ec : strcmp(kty, "RSA") == 0 ? rsa
-                                                       : strcmp(kty, "OKP") == 0   ? okp
-                                                                                    : NULL;
+    const char *const *members = strcmp(kty, "EC") == 0    ? ec
+                                 : strcmp(kty, "RSA") == 0 ? rsa
+                                 : strcmp(kty, "OKP") == 0 ? okp
+                                                           : NULL;
     AK_ENSURE(members != NULL, AK_E_BAD_KEY);
     ak_err rc = AK_OK;
     ak_buf canon;

@@ -33,11 +33,13 @@ typedef void (*s_fn)(void);
 
 /* ops/s of fn, run for about `secs` seconds after a short warm-up. */
 static double s_rate(s_fn fn, double secs) {
-    for (int i = 0; i < 3; i++) fn();
+    for (int i = 0; i < 3; i++)
+        fn();
     unsigned long n = 0, batch = 1;
     double t0 = s_now(), t;
     do {
-        for (unsigned long i = 0; i < batch; i++) fn();
+        for (unsigned long i = 0; i < batch; i++)
+            fn();
         n += batch;
         if (batch < 1024) batch *= 2;
         t = s_now();
@@ -68,8 +70,9 @@ static void s_row(const char *name, s_fn ours, s_fn raw, const char *raw_name) {
 static uint8_t g_key[32], g_nonce[12], g_tag[16];
 static uint8_t g_buf[65536];
 static size_t g_len;
-static const char g_aad[] = "agentkeys.env.v4|credentials|0000000000000000000000000000000000000000000000000000000000000000|"
-                            "1111111111111111111111111111111111111111111111111111111111111111|openrouter|7";
+static const char g_aad[] =
+    "agentkeys.env.v4|credentials|0000000000000000000000000000000000000000000000000000000000000000|"
+    "1111111111111111111111111111111111111111111111111111111111111111|openrouter|7";
 static const br_block_ctr_class *g_vt;
 static br_ghash g_gh;
 
@@ -145,11 +148,17 @@ static void s_raw_es256(void) {
 }
 
 static void s_ours_jwt(void) {
-    ak_jwt_expect ex = {.now = 1700000000, .skew = 60, .typ = "ak-cap+jwt", .iss = "agentkeys", .aud = "cred-fetch",
+    ak_jwt_expect ex = {.now = 1700000000,
+                        .skew = 60,
+                        .typ = "ak-cap+jwt",
+                        .iss = "agentkeys",
+                        .aud = "cred-fetch",
                         .require_exp = true};
     ak_jws j;
-    if (ak_jwt_verify(ak_buf_cur(&g_token), &g_jwks, &ex, &j) != AK_OK) printf("jwt verify failed\n");
-    else ak_jws_free(&j);
+    if (ak_jwt_verify(ak_buf_cur(&g_token), &g_jwks, &ex, &j) != AK_OK)
+        printf("jwt verify failed\n");
+    else
+        ak_jws_free(&j);
 }
 
 /* ---------------------------------------------------------------- ecrecover */
@@ -205,11 +214,13 @@ int main(void) {
     if (!g_vt) g_vt = &br_aes_ct64_ctr_vtable;
     g_gh = br_ghash_pclmul_get();
     if (!g_gh) g_gh = &br_ghash_ctmul64;
-    printf("crypto_bench (static musl, -Os): AES %s, GHASH %s, P-256 br_ec_p256_m31/i31, libsecp256k1 0.2.0\n",
-           ni ? "x86ni" : "ct64", g_gh == &br_ghash_ctmul64 ? "ctmul64" : "pclmul");
+    printf(
+        "crypto_bench (static musl, -Os): AES %s, GHASH %s, P-256 br_ec_p256_m31/i31, libsecp256k1 0.2.0\n",
+        ni ? "x86ni" : "ct64", g_gh == &br_ghash_ctmul64 ? "ctmul64" : "pclmul");
     printf("%-34s %18s   %-44s %18s\n", "ours", "", "raw library", "");
 
-    if (ak_random(g_key, 32) != AK_OK || ak_random(g_nonce, 12) != AK_OK || ak_random(g_okey, 32) != AK_OK) return 1;
+    if (ak_random(g_key, 32) != AK_OK || ak_random(g_nonce, 12) != AK_OK || ak_random(g_okey, 32) != AK_OK)
+        return 1;
     static const size_t sizes[2] = {1024, 65536};
     for (int i = 0; i < 2; i++) {
         g_len = sizes[i];
@@ -224,14 +235,15 @@ int main(void) {
 
     /* ES256 over a cap-sized signing input */
     if (ak_p256_keygen(g_p256_priv, g_p256_pub) != AK_OK) return 1;
-    json_t *claims = json_pack("{s:s,s:s,s:s,s:I,s:I,s:s,s:s,s:s,s:s,s:s,s:I}", "iss", "agentkeys", "aud", "cred-fetch",
-                               "typ", "cap", "iat", (json_int_t)1700000000, "exp", (json_int_t)1700000300, "op", "fetch",
-                               "data_class", "credentials", "service", "openrouter", "actor_omni",
-                               "1111111111111111111111111111111111111111111111111111111111111111", "operator_omni",
-                               "0000000000000000000000000000000000000000000000000000000000000000", "k3_epoch",
-                               (json_int_t)7);
+    json_t *claims = json_pack(
+        "{s:s,s:s,s:s,s:I,s:I,s:s,s:s,s:s,s:s,s:s,s:I}", "iss", "agentkeys", "aud", "cred-fetch", "typ",
+        "cap", "iat", (json_int_t)1700000000, "exp", (json_int_t)1700000300, "op", "fetch", "data_class",
+        "credentials", "service", "openrouter", "actor_omni",
+        "1111111111111111111111111111111111111111111111111111111111111111", "operator_omni",
+        "0000000000000000000000000000000000000000000000000000000000000000", "k3_epoch", (json_int_t)7);
     ak_buf_init(&g_token, 16384);
-    if (ak_jwt_sign_es256("cap-1", "ak-cap+jwt", claims, ak_jws_sign_local, g_p256_priv, &g_token) != AK_OK) return 1;
+    if (ak_jwt_sign_es256("cap-1", "ak-cap+jwt", claims, ak_jws_sign_local, g_p256_priv, &g_token) != AK_OK)
+        return 1;
     json_decref(claims);
     g_jwks.n = 1;
     memcpy(g_jwks.keys[0].pub65, g_p256_pub, 65);
@@ -242,7 +254,8 @@ int main(void) {
     if (ak_jws_parse(ak_buf_cur(&g_token), &j) != AK_OK) return 1;
     memcpy(g_p256_sig, j.sig, 64);
     ak_jws_free(&j);
-    s_row("es256_verify (p256_verify_sha256)", s_ours_es256, s_raw_es256, "sha256 + br_ecdsa_i31_vrfy_raw (m31)");
+    s_row("es256_verify (p256_verify_sha256)", s_ours_es256, s_raw_es256,
+          "sha256 + br_ecdsa_i31_vrfy_raw (m31)");
     s_row("ak_jwt_verify (whole cap token)", s_ours_jwt, s_raw_es256, "sha256 + br_ecdsa_i31_vrfy_raw (m31)");
 
     uint8_t sk[32];
@@ -250,8 +263,10 @@ int main(void) {
     ak_sha256("bench", 5, g_k1_digest);
     if (ak_secp256k1_sign(sk, g_k1_digest, g_k1_sig) != AK_OK) return 1;
     g_raw_ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
-    s_row("ecrecover -> address", s_ours_recover, s_raw_recover_addr, "parse+secp256k1_ecdsa_recover+keccak addr");
-    s_row("ecrecover -> address", s_ours_recover, s_raw_recover, "parse+secp256k1_ecdsa_recover (no addr)");
+    s_row("ecrecover -> address", s_ours_recover, s_raw_recover_addr,
+          "parse+secp256k1_ecdsa_recover+keccak addr");
+    s_row("ecrecover -> address (vs no addr)", s_ours_recover, s_raw_recover,
+          "parse+secp256k1_ecdsa_recover (no addr)");
     secp256k1_context_destroy(g_raw_ctx);
 
     s_row("keccak256 1 KiB (ours)", s_keccak, s_sha256_1k, "(no library; BearSSL sha256 1 KiB for scale)");

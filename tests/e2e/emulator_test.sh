@@ -107,7 +107,22 @@ check health_http_status_ok pyjson "$T/h.json" 'd["status"] == "ok"'
 check health_report_line grep -qE '^\[HealthFunction\] REPORT RequestId: [0-9a-f-]{36}	Duration: [0-9.]+ ms	Billed Duration: [0-9]+ ms	Memory Size: 128 MB	Max Memory Used: [1-9][0-9]* MB	Init Duration: [0-9.]+ ms' "$T/log"
 check health_start_end_lines bash -c "grep -q '^\[HealthFunction\] START RequestId: .* Version: \\\$LATEST' '$T/log' && grep -q '^\[HealthFunction\] END RequestId: ' '$T/log'"
 
-if awsinv HealthFunction '{}' "$T/hi.json"; then
+# The Invoke API passes the payload through untouched, so HealthFunction gets an API Gateway v2
+# event for GET /healthz: the public vector (aws-lambda-go events), re-pointed at our route.
+VEC="${AK_VECTORS_DIR:-$ROOT/../shared/vectors}/aws-lambda-go-events/apigw-v2-request-no-authorizer.json"
+"$PY" - "$VEC" > "$T/hev.json" <<'EOF'
+import json, sys
+try:
+    d = json.load(open(sys.argv[1]))
+except OSError:
+    d = {"version": "2.0", "headers": {}, "requestContext": {"http": {"method": "GET", "protocol": "HTTP/1.1",
+         "sourceIp": "127.0.0.1", "userAgent": "t"}, "stage": "$default"}, "isBase64Encoded": False}
+d["routeKey"] = d["requestContext"]["routeKey"] = "GET /healthz"
+d["rawPath"] = d["requestContext"]["http"]["path"] = "/healthz"
+d["requestContext"]["http"]["method"] = "GET"
+print(json.dumps(d))
+EOF
+if awsinv HealthFunction "$(cat "$T/hev.json")" "$T/hi.json"; then
     check health_awscli_status pyjson "$T/hi.json.meta" 'd["StatusCode"] == 200 and "FunctionError" not in d and d["ExecutedVersion"] == "$LATEST"'
     check health_awscli_payload pyjson "$T/hi.json" 'd["statusCode"] == 200 and json.loads(d["body"])["status"] == "ok"'
 else
@@ -280,7 +295,12 @@ rc=$?
 EPID=""
 check shutdown_on_sigterm test "$ok" = 1 -a "$rc" = 0
 alive=""
-for k in $kids; do kill -0 "$k" 2>/dev/null && alive="$alive $k"; done
+sleep 0.2
+# A killed child may linger as a zombie until init reaps it: count only live processes.
+for k in $kids; do
+    st=$(awk '{print $3}' "/proc/$k/stat" 2>/dev/null)
+    [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ] && alive="$alive $k"
+done
 check shutdown_kills_children test -z "$alive"
 check shutdown_removes_pid_file test ! -e "$T/pid"
 

@@ -42,7 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (j.header == NULL || j.claims == NULL) abort();
         (void)ak_jws_verify_jwks(&j, &g_set);
         (void)ak_jws_verify_p256(&j, g_set.keys[0].pub65);
-        ak_jwt_expect ex = {.now = 1700000000, .skew = 60, .typ = "JWT", .iss = "i", .aud = "a", .require_exp = true};
+        ak_jwt_expect ex = {
+            .now = 1700000000, .skew = 60, .typ = "JWT", .iss = "i", .aud = "a", .require_exp = true};
         (void)ak_jwt_check_claims(&j, &ex);
         ak_jwt_expect loose = {.now = 0, .max_age = 10};
         (void)ak_jwt_check_claims(&j, &loose);

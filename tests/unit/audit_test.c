@@ -46,24 +46,26 @@ AK_TEST(test_event_canonical_bytes) {
     ak_buf_init(&out, AK_MAX_AUDIT_EVENT);
     EXPECT_OK(ak_audit_event_encode(&ev, &out));
     /* Keys sorted bytewise at every level, compact; sha256("abc") = ba7816bf…15ad. */
-    EXPECT_STR_EQ(ak_buf_cstr(&out),
-                  "{\"action\":\"fetch\","
-                  "\"actor_omni\":\"0xcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd\","
-                  "\"cap_jti\":\"00112233445566778899aabbccddeeff\","
-                  "\"data_class\":\"credentials\","
-                  "\"device_key_hash\":\"0x0202020202020202020202020202020202020202020202020202020202020202\","
-                  "\"event_id\":\"1760000000123456-0123456789abcdef\","
-                  "\"extra\":{\"requested_role\":\"data-role-via-jwt\",\"session_name\":\"agentkeys-0x01-1760000000-123456\"},"
-                  "\"op\":\"fetch\","
-                  "\"operator_omni\":\"0xabababababababababababababababababababababababababababababababab\","
-                  "\"outcome\":\"ok\","
-                  "\"request_id\":\"c0ffee-1\","
-                  "\"service\":\"openrouter\","
-                  "\"session_kind\":\"agent\","
-                  "\"token_sha256\":\"0xba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\","
-                  "\"ts_us\":1760000000123456,"
-                  "\"v\":1,"
-                  "\"wallet\":\"0x0101010101010101010101010101010101010101\"}");
+    EXPECT_STR_EQ(
+        ak_buf_cstr(&out),
+        "{\"action\":\"fetch\","
+        "\"actor_omni\":\"0xcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd\","
+        "\"cap_jti\":\"00112233445566778899aabbccddeeff\","
+        "\"data_class\":\"credentials\","
+        "\"device_key_hash\":\"0x0202020202020202020202020202020202020202020202020202020202020202\","
+        "\"event_id\":\"1760000000123456-0123456789abcdef\","
+        "\"extra\":{\"requested_role\":\"data-role-via-jwt\",\"session_name\":\"agentkeys-0x01-1760000000-"
+        "123456\"},"
+        "\"op\":\"fetch\","
+        "\"operator_omni\":\"0xabababababababababababababababababababababababababababababababab\","
+        "\"outcome\":\"ok\","
+        "\"request_id\":\"c0ffee-1\","
+        "\"service\":\"openrouter\","
+        "\"session_kind\":\"agent\","
+        "\"token_sha256\":\"0xba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\","
+        "\"ts_us\":1760000000123456,"
+        "\"v\":1,"
+        "\"wallet\":\"0x0101010101010101010101010101010101010101\"}");
     ak_omni op = s_op();
     EXPECT_OK(ak_audit_event_check(ak_buf_cur(&out), &op));
     ak_buf_free(&out);
@@ -80,7 +82,8 @@ AK_TEST(test_minimal_event_and_failure_reason) {
     EXPECT_OK(ak_audit_event_encode(&ev, &out));
     char want[512];
     snprintf(want, sizeof(want),
-             "{\"action\":\"mint_aws_creds\",\"event_id\":\"%s\",\"operator_omni\":\"0x%s\",\"outcome\":\"sts_error\","
+             "{\"action\":\"mint_aws_creds\",\"event_id\":\"%s\",\"operator_omni\":\"0x%s\",\"outcome\":"
+             "\"sts_error\","
              "\"reason\":\"sts_error\",\"ts_us\":5,\"v\":1}",
              ev.event_id, "abababababababababababababababababababababababababababababababab");
     EXPECT_STR_EQ(ak_buf_cstr(&out), want);
@@ -106,7 +109,8 @@ AK_TEST(test_pending_key_and_ids_sort_by_time) {
     EXPECT_STR_EQ(ak_buf_cstr(&k), want);
     ak_buf_clear(&k);
     EXPECT_OK(ak_audit_pending_prefix(&op, &k));
-    EXPECT_STR_EQ(ak_buf_cstr(&k), "audit/pending/abababababababababababababababababababababababababababababababab/");
+    EXPECT_STR_EQ(ak_buf_cstr(&k),
+                  "audit/pending/abababababababababababababababababababababababababababababababab/");
     ak_buf_free(&k);
     ak_audit_event d;
     EXPECT_ERR(AK_E_INTERNAL, ak_audit_event_init(&d, AK_AUDIT_LOGIN, &op, 10000000000000000ull));
@@ -212,21 +216,29 @@ AK_TEST(test_event_check_rejects_non_canonical) {
         "",
         "[]",
         "not json",
-        "{\"v\":1}",                                  /* no operator */
+        "{\"v\":1}", /* no operator */
         "{\"operator_omni\":\"0xabababababababababababababababababababababababababababababababab\",\"v\":2}",
         "{\"v\":1,\"operator_omni\":\"0xabababababababababababababababababababababababababababababababab\"}",
         "{\"operator_omni\": \"0xabababababababababababababababababababababababababababababababab\",\"v\":1}",
-        "{\"operator_omni\":\"0xabababababababababababababababababababababababababababababababab\",\"v\":1.0}",
+        "{\"operator_omni\":\"0xabababababababababababababababababababababababababababababababab\",\"v\":1."
+        "0}",
         "{\"operator_omni\":\"0xABababababababababababababababababababababababababababababababab\",\"v\":1}",
-        "{\"operator_omni\":\"0xabababababababababababababababababababababababababababababababab\",\"v\":1,\"v\":1}",
-        "{\"operator_omni\":\"0x\\u0061bababababababababababababababababababababababababababababababab\",\"v\":1}",
-        "{\"operator_omni\":\"0xabababababababababababababababababababababababababababababababab\",\"v\":1}\n",
-        "{\"operator_omni\":\"0xabababababababababababababababababababababababababababababababab\",\"v\":1,\"x\":\"\xc3\xa9\"}",
+        "{\"operator_omni\":\"0xabababababababababababababababababababababababababababababababab\",\"v\":1,"
+        "\"v\":1}",
+        "{\"operator_omni\":\"0x\\u0061bababababababababababababababababababababababababababababababab\","
+        "\"v\":1}",
+        "{\"operator_omni\":\"0xabababababababababababababababababababababababababababababababab\",\"v\":1}"
+        "\n",
+        "{\"operator_omni\":\"0xabababababababababababababababababababababababababababababababab\",\"v\":1,"
+        "\"x\":\"\xc3\xa9\"}",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        if (ak_audit_event_check(ak_cur_from_str(bad[i]), &op) != AK_E_INVALID_EVENT) fail_msg("accepted bad[%zu]", i);
+        if (ak_audit_event_check(ak_cur_from_str(bad[i]), &op) != AK_E_INVALID_EVENT)
+            fail_msg("accepted bad[%zu]", i);
     EXPECT_OK(ak_audit_event_check(
-        AK_CUR_LIT("{\"operator_omni\":\"0xabababababababababababababababababababababababababababababababab\",\"v\":1}"), &op));
+        AK_CUR_LIT("{\"operator_omni\":"
+                   "\"0xabababababababababababababababababababababababababababababababab\",\"v\":1}"),
+        &op));
     ak_buf_free(&good);
 }
 
@@ -307,7 +319,8 @@ AK_TEST(test_merkle_every_leaf_sizes_1_to_33) {
         const uint8_t *root = ak_merkle_root(&t);
         size_t plen = ak_merkle_proof_len(&t);
         size_t depth = 0;
-        while (((size_t)1 << depth) < n) depth++;
+        while (((size_t)1 << depth) < n)
+            depth++;
         EXPECT_INT_EQ(plen, depth);
         for (size_t i = 0; i < n; i++) {
             uint8_t proof[8][32];
@@ -393,7 +406,8 @@ AK_TEST(test_merkle_one_million_leaves) {
         /* Fold by hand from the stored leaf node (verify() starts from leaf data). */
         uint8_t c[32];
         memcpy(c, t.nodes[probe[k]], 32);
-        for (size_t j = 0; j < 20; j++) ak_merkle_node_hash(c, proof[j], c);
+        for (size_t j = 0; j < 20; j++)
+            ak_merkle_node_hash(c, proof[j], c);
         EXPECT_BYTES_EQ(c, 32, ak_merkle_root(&t), 32);
     }
     ak_merkle_free(&t);

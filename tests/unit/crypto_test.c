@@ -33,15 +33,17 @@ AK_TEST(test_sha_known_answers) {
     s_hexto("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", want, 32);
     EXPECT_BYTES_EQ(h, 32, want, 32);
     ak_sha384("abc", 3, h);
-    s_hexto("cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed8086072ba1e7cc2358baeca134c825a7", want,
-            48);
+    s_hexto(
+        "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed8086072ba1e7cc2358baeca134c825a7",
+        want, 48);
     EXPECT_BYTES_EQ(h, 48, want, 48);
     ak_sha1("abc", 3, h);
     s_hexto("a9993e364706816aba3e25717850c26c9cd0d89d", want, 20);
     EXPECT_BYTES_EQ(h, 20, want, 20);
     /* streaming == one shot, across odd split points */
     uint8_t data[300];
-    for (size_t i = 0; i < sizeof(data); i++) data[i] = (uint8_t)(i * 7);
+    for (size_t i = 0; i < sizeof(data); i++)
+        data[i] = (uint8_t)(i * 7);
     ak_sha256(data, sizeof(data), want);
     ak_sha256_ctx c;
     ak_sha256_init(&c);
@@ -87,7 +89,7 @@ AK_TEST(test_random) {
 
 /* ------------------------------------------------------------------ AES-256-GCM */
 
-static const uint8_t s_key[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+static const uint8_t s_key[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
                                   17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
 static const uint8_t s_nonce[12] = {9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9};
 
@@ -100,7 +102,8 @@ static bool s_all_zero(const uint8_t *p, size_t n) {
 AK_TEST(test_gcm_round_trip_and_tamper) {
     static const char aad[] = "agentkeys.env.v4|credentials|aa|bb|openrouter|1";
     uint8_t pt[100], buf[100], tag[16], tag2[16];
-    for (size_t i = 0; i < sizeof(pt); i++) pt[i] = (uint8_t)(0xA0 + i);
+    for (size_t i = 0; i < sizeof(pt); i++)
+        pt[i] = (uint8_t)(0xA0 + i);
     memcpy(buf, pt, sizeof(buf));
     ak_aes256gcm_seal(s_key, s_nonce, aad, strlen(aad), buf, sizeof(buf), tag);
     EXPECT_FALSE(memcmp(buf, pt, sizeof(pt)) == 0);
@@ -113,12 +116,14 @@ AK_TEST(test_gcm_round_trip_and_tamper) {
     memcpy(buf, ct, sizeof(buf));
     memcpy(tag2, tag, 16);
     tag2[15] ^= 0x01;
-    EXPECT_ERR(AK_E_DECRYPT_FAILED, ak_aes256gcm_open(s_key, s_nonce, 12, aad, strlen(aad), buf, sizeof(buf), tag2, 16));
+    EXPECT_ERR(AK_E_DECRYPT_FAILED,
+               ak_aes256gcm_open(s_key, s_nonce, 12, aad, strlen(aad), buf, sizeof(buf), tag2, 16));
     EXPECT_TRUE(s_all_zero(buf, sizeof(buf)));
     /* tampered ciphertext */
     memcpy(buf, ct, sizeof(buf));
     buf[50] ^= 0x80;
-    EXPECT_ERR(AK_E_DECRYPT_FAILED, ak_aes256gcm_open(s_key, s_nonce, 12, aad, strlen(aad), buf, sizeof(buf), tag, 16));
+    EXPECT_ERR(AK_E_DECRYPT_FAILED,
+               ak_aes256gcm_open(s_key, s_nonce, 12, aad, strlen(aad), buf, sizeof(buf), tag, 16));
     EXPECT_TRUE(s_all_zero(buf, sizeof(buf)));
     /* other AAD (e.g. another actor) */
     memcpy(buf, ct, sizeof(buf));
@@ -129,13 +134,16 @@ AK_TEST(test_gcm_round_trip_and_tamper) {
     memcpy(k2, s_key, 32);
     k2[0] ^= 1;
     memcpy(buf, ct, sizeof(buf));
-    EXPECT_ERR(AK_E_DECRYPT_FAILED, ak_aes256gcm_open(k2, s_nonce, 12, aad, strlen(aad), buf, sizeof(buf), tag, 16));
+    EXPECT_ERR(AK_E_DECRYPT_FAILED,
+               ak_aes256gcm_open(k2, s_nonce, 12, aad, strlen(aad), buf, sizeof(buf), tag, 16));
     /* truncated tags and empty nonces are refused outright */
     memcpy(buf, ct, sizeof(buf));
-    EXPECT_ERR(AK_E_DECRYPT_FAILED, ak_aes256gcm_open(s_key, s_nonce, 12, aad, strlen(aad), buf, sizeof(buf), tag, 12));
+    EXPECT_ERR(AK_E_DECRYPT_FAILED,
+               ak_aes256gcm_open(s_key, s_nonce, 12, aad, strlen(aad), buf, sizeof(buf), tag, 12));
     EXPECT_TRUE(s_all_zero(buf, sizeof(buf)));
     memcpy(buf, ct, sizeof(buf));
-    EXPECT_ERR(AK_E_DECRYPT_FAILED, ak_aes256gcm_open(s_key, s_nonce, 0, aad, strlen(aad), buf, sizeof(buf), tag, 16));
+    EXPECT_ERR(AK_E_DECRYPT_FAILED,
+               ak_aes256gcm_open(s_key, s_nonce, 0, aad, strlen(aad), buf, sizeof(buf), tag, 16));
     /* empty plaintext, empty AAD */
     ak_aes256gcm_seal(s_key, s_nonce, NULL, 0, NULL, 0, tag);
     EXPECT_OK(ak_aes256gcm_open(s_key, s_nonce, 12, NULL, 0, NULL, 0, tag, 16));
@@ -182,8 +190,9 @@ AK_TEST(test_p256_rfc7515_a3) {
     EXPECT_OK(ak_p256_pub_from_priv(d, pub));
     EXPECT_BYTES_EQ(pub, 65, want, 65);
     EXPECT_TRUE(ak_p256_pub_valid(pub));
-    static const char input[] = "eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGF"
-                                "tcGxlLmNvbS9pc19yb290Ijp0cnVlfQ";
+    static const char input[] =
+        "eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGF"
+        "tcGxlLmNvbS9pc19yb290Ijp0cnVlfQ";
     uint8_t sig[64];
     s_hexto("0ed1215379636c483c2f7f155807d402a3b228033af97c7e17819ac3169ea665", sig, 32);
     s_hexto("c50a07d38c3c70e5d8f12daf084a5480a66590c5f293509a8f3f7f8a83a354d5", sig + 32, 32);
@@ -253,7 +262,7 @@ AK_TEST(test_p256_keys_and_bad_points) {
 AK_TEST(test_p256_der) {
     uint8_t raw[64], back[64];
     memset(raw, 0, 64);
-    raw[31] = 1;         /* r = 1: one-byte integer */
+    raw[31] = 1;                /* r = 1: one-byte integer */
     memset(raw + 32, 0x80, 32); /* s high bit: needs a 0x00 pad */
     ak_buf der;
     ak_buf_init(&der, 128);
@@ -288,7 +297,10 @@ AK_TEST(test_p256_der) {
         {"3006020101030101", "s not an INTEGER"},
         {"3005020101020100", "length mismatch"},
         {"3005020002 0101", "zero-length integer"},
-        {"3026022101" "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff" "020101", "33-byte r"},
+        {"3026022101"
+         "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+         "020101",
+         "33-byte r"},
         {"", "empty"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -328,7 +340,8 @@ AK_TEST(test_eip191_documentation_examples) {
         json_t *e = json_array_get(ex, i);
         ak_buf msg;
         ak_buf_init(&msg, 4096);
-        EXPECT_OK(ak_hex_decode_buf(ak_cur_from_str(json_string_value(json_object_get(e, "message_hex"))), true, &msg));
+        EXPECT_OK(ak_hex_decode_buf(ak_cur_from_str(json_string_value(json_object_get(e, "message_hex"))),
+                                    true, &msg));
         uint8_t h[32], want[32];
         ak_eip191_hash(msg.ptr ? msg.ptr : (const uint8_t *)"", msg.len, h);
         s_hexto(json_string_value(json_object_get(e, "message_hash")), want, 32);
@@ -338,7 +351,8 @@ AK_TEST(test_eip191_documentation_examples) {
         if (sighex != NULL) {
             uint8_t sig[65], addr[20], want_addr[20];
             s_hexto(sighex, sig, 65);
-            EXPECT_OK(ak_eth_address_parse(ak_cur_from_str(json_string_value(json_object_get(e, "address"))), want_addr));
+            EXPECT_OK(ak_eth_address_parse(ak_cur_from_str(json_string_value(json_object_get(e, "address"))),
+                                           want_addr));
             EXPECT_OK(ak_secp256k1_recover(h, sig, addr));
             EXPECT_BYTES_EQ(addr, 20, want_addr, 20);
             /* v as 0/1 is the same signature */
@@ -364,18 +378,21 @@ AK_TEST(test_eip191_documentation_examples) {
         ak_buf_free(&msg);
     }
     json_decref(root);
-    printf("ethereum-doc-examples eip191_personal_sign.json: %u hashes ok, %u signatures recovered/re-signed\n",
-           g_eip191_hashed, g_eip191_signed);
+    printf(
+        "ethereum-doc-examples eip191_personal_sign.json: %u hashes ok, %u signatures recovered/re-signed\n",
+        g_eip191_hashed, g_eip191_signed);
     EXPECT_TRUE(g_eip191_signed >= 3);
 }
 
 /* EIP-4361 §"Message format" (ABNF): the text the wallet signed, rebuilt from the vector fields. */
 static void s_siwe_message(const json_t *m, ak_buf *out) {
 #define F(k) json_string_value(json_object_get(m, k))
-    EXPECT_OK(ak_buf_printf(out, "%s wants you to sign in with your Ethereum account:\n%s\n\n", F("domain"), F("address")));
+    EXPECT_OK(ak_buf_printf(out, "%s wants you to sign in with your Ethereum account:\n%s\n\n", F("domain"),
+                            F("address")));
     if (F("statement")) EXPECT_OK(ak_buf_printf(out, "%s\n\n", F("statement")));
-    EXPECT_OK(ak_buf_printf(out, "URI: %s\nVersion: %s\nChain ID: %lld\nNonce: %s\nIssued At: %s", F("uri"), F("version"),
-                            (long long)json_integer_value(json_object_get(m, "chainId")), F("nonce"), F("issuedAt")));
+    EXPECT_OK(ak_buf_printf(out, "URI: %s\nVersion: %s\nChain ID: %lld\nNonce: %s\nIssued At: %s", F("uri"),
+                            F("version"), (long long)json_integer_value(json_object_get(m, "chainId")),
+                            F("nonce"), F("issuedAt")));
     if (F("expirationTime")) EXPECT_OK(ak_buf_printf(out, "\nExpiration Time: %s", F("expirationTime")));
     if (F("notBefore")) EXPECT_OK(ak_buf_printf(out, "\nNot Before: %s", F("notBefore")));
     if (F("requestId")) EXPECT_OK(ak_buf_printf(out, "\nRequest ID: %s", F("requestId")));
@@ -400,7 +417,8 @@ AK_TEST(test_siwe_positive_recoveries) {
         uint8_t h[32], sig[65], addr[20], want[20];
         ak_eip191_hash(text.ptr, text.len, h);
         s_hexto(json_string_value(json_object_get(m, "signature")), sig, 65);
-        EXPECT_OK(ak_eth_address_parse(ak_cur_from_str(json_string_value(json_object_get(m, "address"))), want));
+        EXPECT_OK(
+            ak_eth_address_parse(ak_cur_from_str(json_string_value(json_object_get(m, "address"))), want));
         ak_err rc = ak_secp256k1_recover(h, sig, addr);
         if (rc != AK_OK || memcmp(addr, want, 20) != 0) fail_msg("SIWE '%s' did not recover", name);
         /* a one-character change in the message recovers someone else */
@@ -496,15 +514,21 @@ AK_TEST(test_eth_address_text) {
     EXPECT_OK(ak_eth_address_parse(AK_CUR_LIT("0x9D85ca56217D2bb651b00f15e694EB7E713637D4"), a));
     ak_eth_address_hex(a, hex);
     EXPECT_STR_EQ(hex, "0x9d85ca56217d2bb651b00f15e694eb7e713637d4");
-    EXPECT_ERR(AK_E_INVALID_ADDRESS, ak_eth_address_parse(AK_CUR_LIT("9D85ca56217D2bb651b00f15e694EB7E713637D4"), a));
-    EXPECT_ERR(AK_E_INVALID_ADDRESS, ak_eth_address_parse(AK_CUR_LIT("0X9D85ca56217D2bb651b00f15e694EB7E713637D4"), a));
-    EXPECT_ERR(AK_E_INVALID_ADDRESS, ak_eth_address_parse(AK_CUR_LIT("0x9D85ca56217D2bb651b00f15e694EB7E713637D"), a));
-    EXPECT_ERR(AK_E_INVALID_ADDRESS, ak_eth_address_parse(AK_CUR_LIT("0x9D85ca56217D2bb651b00f15e694EB7E713637D44"), a));
-    EXPECT_ERR(AK_E_INVALID_ADDRESS, ak_eth_address_parse(AK_CUR_LIT("0x9D85ca56217D2bb651b00f15e694EB7E713637Dg"), a));
+    EXPECT_ERR(AK_E_INVALID_ADDRESS,
+               ak_eth_address_parse(AK_CUR_LIT("9D85ca56217D2bb651b00f15e694EB7E713637D4"), a));
+    EXPECT_ERR(AK_E_INVALID_ADDRESS,
+               ak_eth_address_parse(AK_CUR_LIT("0X9D85ca56217D2bb651b00f15e694EB7E713637D4"), a));
+    EXPECT_ERR(AK_E_INVALID_ADDRESS,
+               ak_eth_address_parse(AK_CUR_LIT("0x9D85ca56217D2bb651b00f15e694EB7E713637D"), a));
+    EXPECT_ERR(AK_E_INVALID_ADDRESS,
+               ak_eth_address_parse(AK_CUR_LIT("0x9D85ca56217D2bb651b00f15e694EB7E713637D44"), a));
+    EXPECT_ERR(AK_E_INVALID_ADDRESS,
+               ak_eth_address_parse(AK_CUR_LIT("0x9D85ca56217D2bb651b00f15e694EB7E713637Dg"), a));
     EXPECT_ERR(AK_E_INVALID_ADDRESS, ak_eth_address_parse(AK_CUR_LIT(""), a));
 }
 
 AK_RUN_TESTS(AK_T(test_sha_known_answers), AK_T(test_hmac_hkdf_rfc_vectors), AK_T(test_random),
              AK_T(test_gcm_round_trip_and_tamper), AK_T(test_gcm_nist_vector), AK_T(test_p256_rfc7515_a3),
-             AK_T(test_p256_keys_and_bad_points), AK_T(test_p256_der), AK_T(test_eip191_documentation_examples),
-             AK_T(test_siwe_positive_recoveries), AK_T(test_secp256k1_negative), AK_T(test_eth_address_text))
+             AK_T(test_p256_keys_and_bad_points), AK_T(test_p256_der),
+             AK_T(test_eip191_documentation_examples), AK_T(test_siwe_positive_recoveries),
+             AK_T(test_secp256k1_negative), AK_T(test_eth_address_text))

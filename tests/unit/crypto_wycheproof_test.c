@@ -55,7 +55,8 @@ static void s_record(s_counts *c, const json_t *t, bool ok) {
     int id = (int)json_integer_value(json_object_get(t, "tcId"));
     if (strcmp(res, "valid") == 0) {
         c->valid++;
-        if (ok) c->passed++;
+        if (ok)
+            c->passed++;
         else {
             c->failed++;
             fprintf(stderr, "  FAIL tcId %d (valid, rejected): %s\n", id,
@@ -63,7 +64,8 @@ static void s_record(s_counts *c, const json_t *t, bool ok) {
         }
     } else if (strcmp(res, "invalid") == 0) {
         c->invalid++;
-        if (!ok) c->passed++;
+        if (!ok)
+            c->passed++;
         else {
             c->failed++;
             fprintf(stderr, "  FAIL tcId %d (invalid, accepted): %s\n", id,
@@ -72,8 +74,10 @@ static void s_record(s_counts *c, const json_t *t, bool ok) {
     } else {
         c->acceptable++;
         c->passed++;
-        if (ok) c->acc_accepted++;
-        else c->acc_rejected++;
+        if (ok)
+            c->acc_accepted++;
+        else
+            c->acc_rejected++;
     }
 }
 
@@ -85,13 +89,12 @@ static void s_print(const char *file, const s_counts *c, const char *note) {
            note ? note : "");
 }
 
-#define FOREACH_TEST(root, g, t)                                                                   \
-    for (size_t gi_ = 0; gi_ < json_array_size(json_object_get(root, "testGroups")); gi_++)          \
-        for (json_t *g = json_array_get(json_object_get(root, "testGroups"), gi_), *gt_ = g; gt_;   \
-             gt_ = NULL)                                                                           \
-            for (size_t ti_ = 0; ti_ < json_array_size(json_object_get(g, "tests")); ti_++)          \
-                for (json_t *t = json_array_get(json_object_get(g, "tests"), ti_), *tt_ = t; tt_;    \
-                     tt_ = NULL)
+#define FOREACH_TEST(root, g, t)                                                                             \
+    for (size_t gi_ = 0; gi_ < json_array_size(json_object_get(root, "testGroups")); gi_++)                  \
+        for (json_t *g = json_array_get(json_object_get(root, "testGroups"), gi_), *gt_ = g; gt_;            \
+             gt_ = NULL)                                                                                     \
+            for (size_t ti_ = 0; ti_ < json_array_size(json_object_get(g, "tests")); ti_++)                  \
+                for (json_t *t = json_array_get(json_object_get(g, "tests"), ti_), *tt_ = t; tt_; tt_ = NULL)
 
 AK_TEST(test_wycheproof_aes_gcm) {
     json_t *root = s_load("wycheproof/aes_gcm_test.json");
@@ -114,12 +117,13 @@ AK_TEST(test_wycheproof_aes_gcm) {
         ak_buf work;
         ak_buf_init(&work, 1u << 20);
         assert_int_equal(ak_buf_append(&work, s_ptr(&ct), ct.len), AK_OK);
-        ak_err rc = ak_aes256gcm_open(key.ptr, s_ptr(&iv), iv.len, s_ptr(&aad), aad.len, (uint8_t *)s_ptr(&work),
-                                      work.len, s_ptr(&tag), tag.len);
+        ak_err rc = ak_aes256gcm_open(key.ptr, s_ptr(&iv), iv.len, s_ptr(&aad), aad.len,
+                                      (uint8_t *)s_ptr(&work), work.len, s_ptr(&tag), tag.len);
         bool ok = rc == AK_OK && work.len == msg.len && memcmp(s_ptr(&work), s_ptr(&msg), msg.len) == 0;
         if (rc != AK_OK) {
             assert_int_equal(rc, AK_E_DECRYPT_FAILED);
-            for (size_t i = 0; i < work.len; i++) assert_int_equal(work.ptr[i], 0); /* wiped */
+            for (size_t i = 0; i < work.len; i++)
+                assert_int_equal(work.ptr[i], 0); /* wiped */
         }
         /* seal: only 96-bit nonces exist on the seal side; a valid case must reproduce ct||tag */
         if (iv.len == 12 && tag.len == 16 && ok) {
@@ -141,7 +145,8 @@ AK_TEST(test_wycheproof_aes_gcm) {
     }
     char note[160];
     snprintf(note, sizeof(note),
-             "skipped = 128/192-bit-key groups (API is AES-256 only); all IV sizes opened, %u re-sealed", sealed);
+             "skipped = 128/192-bit-key groups (API is AES-256 only); all IV sizes opened, %u re-sealed",
+             sealed);
     s_print("aes_gcm_test.json", &c, note);
     json_decref(root);
     assert_int_equal(c.failed, 0);
@@ -183,7 +188,8 @@ AK_TEST(test_wycheproof_hkdf_sha256) {
         size_t size = (size_t)json_integer_value(json_object_get(t, "size"));
         uint8_t *out = ak_malloc(size ? size : 1);
         assert_non_null(out);
-        ak_err rc = ak_hkdf_sha256(s_ptr(&ikm), ikm.len, s_ptr(&salt), salt.len, s_ptr(&info), info.len, out, size);
+        ak_err rc =
+            ak_hkdf_sha256(s_ptr(&ikm), ikm.len, s_ptr(&salt), salt.len, s_ptr(&info), info.len, out, size);
         bool ok = rc == AK_OK && okm.len == size && memcmp(out, s_ptr(&okm), size) == 0;
         if (rc != AK_OK) assert_int_equal(rc, AK_E_LIMIT);
         s_record(&c, t, ok);
@@ -204,7 +210,8 @@ static void s_ecdsa_file(const char *rel, const char *name, s_verify_fn verify, 
     json_t *root = s_load(rel);
     s_counts c = {0};
     FOREACH_TEST(root, g, t) {
-        const char *pubhex = json_string_value(json_object_get(json_object_get(g, "publicKey"), "uncompressed"));
+        const char *pubhex =
+            json_string_value(json_object_get(json_object_get(g, "publicKey"), "uncompressed"));
         uint8_t pub[65];
         assert_int_equal(ak_hex_decode_exact(ak_cur_from_str(pubhex), false, pub, 65), AK_OK);
         ak_buf msg, sig;
@@ -224,14 +231,17 @@ static void s_ecdsa_file(const char *rel, const char *name, s_verify_fn verify, 
 }
 
 AK_TEST(test_wycheproof_ecdsa_p256_p1363) {
-    s_ecdsa_file("wycheproof/ecdsa_secp256r1_sha256_p1363_test.json", "ecdsa_secp256r1_sha256_p1363_test.json",
-                 ak_p256_verify_sha256, "BearSSL i31/m31; sig length != 64 rejected by the caller");
+    s_ecdsa_file("wycheproof/ecdsa_secp256r1_sha256_p1363_test.json",
+                 "ecdsa_secp256r1_sha256_p1363_test.json", ak_p256_verify_sha256,
+                 "BearSSL i31/m31; sig length != 64 rejected by the caller");
 }
 
 AK_TEST(test_wycheproof_ecdsa_secp256k1_p1363) {
-    s_ecdsa_file("wycheproof/ecdsa_secp256k1_sha256_p1363_test.json", "ecdsa_secp256k1_sha256_p1363_test.json",
-                 ak_secp256k1_verify_sha256, "high-s normalised before secp256k1_ecdsa_verify (generic ECDSA)");
+    s_ecdsa_file("wycheproof/ecdsa_secp256k1_sha256_p1363_test.json",
+                 "ecdsa_secp256k1_sha256_p1363_test.json", ak_secp256k1_verify_sha256,
+                 "high-s normalised before secp256k1_ecdsa_verify (generic ECDSA)");
 }
 
-AK_RUN_TESTS(AK_T(test_wycheproof_aes_gcm), AK_T(test_wycheproof_hmac_sha256), AK_T(test_wycheproof_hkdf_sha256),
-             AK_T(test_wycheproof_ecdsa_p256_p1363), AK_T(test_wycheproof_ecdsa_secp256k1_p1363))
+AK_RUN_TESTS(AK_T(test_wycheproof_aes_gcm), AK_T(test_wycheproof_hmac_sha256),
+             AK_T(test_wycheproof_hkdf_sha256), AK_T(test_wycheproof_ecdsa_p256_p1363),
+             AK_T(test_wycheproof_ecdsa_secp256k1_p1363))

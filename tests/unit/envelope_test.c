@@ -34,8 +34,9 @@ static void s_unhex(const char *hex, ak_buf *out) {
  * and for the second: class memory, operator 0x33…, actor 0x44…, service "notes", epoch
  * 4294967295, empty plaintext.
  */
-static const char s_kat1[] = "0400000007a0a1a2a3a4a5a6a7a8a9aaab9573514237e6748e4f11e2a07357b3bb13de3c64b21b3f7ee9"
-                             "4bb1d623b0392579112a4c";
+static const char s_kat1[] =
+    "0400000007a0a1a2a3a4a5a6a7a8a9aaab9573514237e6748e4f11e2a07357b3bb13de3c64b21b3f7ee9"
+    "4bb1d623b0392579112a4c";
 static const char s_kat2[] = "04ffffffffa0a1a2a3a4a5a6a7a8a9aaab8a0fe8d300cf422672e278f82e64b7f7";
 
 AK_TEST(test_known_answer_opens) {
@@ -68,9 +69,10 @@ AK_TEST(test_aad_text) {
     ak_buf aad;
     ak_buf_init(&aad, 1024);
     EXPECT_OK(ak_envelope_aad(&b, 7, &aad));
-    EXPECT_STR_EQ(ak_buf_cstr(&aad),
-                  "agentkeys.env.v4|credentials|1111111111111111111111111111111111111111111111111111111111111111|"
-                  "2222222222222222222222222222222222222222222222222222222222222222|openrouter|7");
+    EXPECT_STR_EQ(
+        ak_buf_cstr(&aad),
+        "agentkeys.env.v4|credentials|1111111111111111111111111111111111111111111111111111111111111111|"
+        "2222222222222222222222222222222222222222222222222222222222222222|openrouter|7");
     ak_buf_clear(&aad);
     b.data_class = AK_CLASS_MAIL;
     EXPECT_OK(ak_envelope_aad(&b, 0, &aad));
@@ -111,10 +113,11 @@ AK_TEST(test_seal_layout_matches_independent_gcm) {
     EXPECT_INT_EQ(blob.ptr[1], 1);
     EXPECT_INT_EQ(blob.ptr[4], 4);
     uint8_t pt[7];
-    s_open_raw(blob.ptr, blob.len,
-               "agentkeys.env.v4|credentials|1111111111111111111111111111111111111111111111111111111111111111|"
-               "2222222222222222222222222222222222222222222222222222222222222222|openrouter|16909060",
-               pt);
+    s_open_raw(
+        blob.ptr, blob.len,
+        "agentkeys.env.v4|credentials|1111111111111111111111111111111111111111111111111111111111111111|"
+        "2222222222222222222222222222222222222222222222222222222222222222|openrouter|16909060",
+        pt);
     EXPECT_BYTES_EQ(pt, 7, "hunter2", 7);
     ak_buf_free(&blob);
 }
@@ -124,7 +127,8 @@ AK_TEST(test_round_trip_sizes_and_fresh_nonces) {
     static const size_t sizes[] = {0, 1, 15, 16, 17, 4096, AK_MAX_PLAINTEXT};
     uint8_t *src = ak_malloc(AK_MAX_PLAINTEXT);
     assert_non_null(src);
-    for (size_t i = 0; i < AK_MAX_PLAINTEXT; i++) src[i] = (uint8_t)(i * 7 + 3);
+    for (size_t i = 0; i < AK_MAX_PLAINTEXT; i++)
+        src[i] = (uint8_t)(i * 7 + 3);
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
         ak_buf blob, blob2, pt;
         ak_buf_init(&blob, AK_MAX_PLAINTEXT + 64);
@@ -156,7 +160,8 @@ AK_TEST(test_open_appends_and_failure_leaves_output_alone) {
     EXPECT_ERR(AK_E_DECRYPT_FAILED, ak_envelope_open(s_kek, 1, &b, ak_buf_cur(&blob), &pt));
     EXPECT_STR_EQ(ak_buf_cstr(&pt), "prefix:value");
     /* The bytes past len where the failed decryption ran are wiped. */
-    for (size_t i = pt.len + 1; i < pt.len + 1 + 4; i++) EXPECT_INT_EQ(pt.ptr[i], 0);
+    for (size_t i = pt.len + 1; i < pt.len + 1 + 4; i++)
+        EXPECT_INT_EQ(pt.ptr[i], 0);
     ak_buf_free(&blob);
     ak_buf_free(&pt);
 }
@@ -246,7 +251,8 @@ AK_TEST(test_truncation_at_every_length) {
         ak_err want = n < AK_ENV_OVERHEAD ? AK_E_ENVELOPE_TRUNCATED : AK_E_DECRYPT_FAILED;
         EXPECT_ERR(want, ak_envelope_open(s_kek, 2, &b, ak_cur_from(cut, n), &pt));
         uint32_t ep;
-        if (n < AK_ENV_OVERHEAD) EXPECT_ERR(AK_E_ENVELOPE_TRUNCATED, ak_envelope_peek_epoch(ak_cur_from(cut, n), &ep));
+        if (n < AK_ENV_OVERHEAD)
+            EXPECT_ERR(AK_E_ENVELOPE_TRUNCATED, ak_envelope_peek_epoch(ak_cur_from(cut, n), &ep));
         EXPECT_INT_EQ(pt.len, 0);
         ak_free(cut);
     }
@@ -272,7 +278,8 @@ AK_TEST(test_other_versions_rejected) {
     uint8_t v2[29] = {0x02};
     EXPECT_ERR(AK_E_ENVELOPE_TRUNCATED, ak_envelope_open(s_kek, 2, &b, ak_cur_from(v2, sizeof(v2)), &pt));
     uint8_t v2long[64] = {0x02};
-    EXPECT_ERR(AK_E_ENVELOPE_VERSION, ak_envelope_open(s_kek, 2, &b, ak_cur_from(v2long, sizeof(v2long)), &pt));
+    EXPECT_ERR(AK_E_ENVELOPE_VERSION,
+               ak_envelope_open(s_kek, 2, &b, ak_cur_from(v2long, sizeof(v2long)), &pt));
     EXPECT_INT_EQ(pt.len, 0);
     ak_buf_free(&blob);
     ak_buf_free(&pt);
@@ -320,8 +327,9 @@ AK_TEST(test_allocation_failures_leave_buffers_unchanged) {
     ak_buf_free(&pt);
 }
 
-AK_RUN_TESTS(AK_T(test_known_answer_opens), AK_T(test_aad_text), AK_T(test_seal_layout_matches_independent_gcm),
-             AK_T(test_round_trip_sizes_and_fresh_nonces), AK_T(test_open_appends_and_failure_leaves_output_alone),
-             AK_T(test_every_single_bit_flip_fails), AK_T(test_aad_binding), AK_T(test_truncation_at_every_length),
+AK_RUN_TESTS(AK_T(test_known_answer_opens), AK_T(test_aad_text),
+             AK_T(test_seal_layout_matches_independent_gcm), AK_T(test_round_trip_sizes_and_fresh_nonces),
+             AK_T(test_open_appends_and_failure_leaves_output_alone), AK_T(test_every_single_bit_flip_fails),
+             AK_T(test_aad_binding), AK_T(test_truncation_at_every_length),
              AK_T(test_other_versions_rejected), AK_T(test_size_ceiling),
              AK_T(test_allocation_failures_leave_buffers_unchanged))

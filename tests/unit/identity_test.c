@@ -32,10 +32,14 @@ AK_TEST(test_omni_from_text_lowercases_before_hashing) {
 
 AK_TEST(test_omni_from_text_rejects_non_addresses) {
     ak_omni o;
-    EXPECT_ERR(AK_E_INVALID_ADDRESS, ak_omni_from_address_text(AK_CUR_LIT("abcdef0123456789abcdef0123456789abcdef01"), &o));
-    EXPECT_ERR(AK_E_INVALID_ADDRESS, ak_omni_from_address_text(AK_CUR_LIT("0xabcdef0123456789abcdef0123456789abcdef0"), &o));
-    EXPECT_ERR(AK_E_INVALID_ADDRESS, ak_omni_from_address_text(AK_CUR_LIT("0xabcdef0123456789abcdef0123456789abcdef012"), &o));
-    EXPECT_ERR(AK_E_INVALID_ADDRESS, ak_omni_from_address_text(AK_CUR_LIT("0xgbcdef0123456789abcdef0123456789abcdef01"), &o));
+    EXPECT_ERR(AK_E_INVALID_ADDRESS,
+               ak_omni_from_address_text(AK_CUR_LIT("abcdef0123456789abcdef0123456789abcdef01"), &o));
+    EXPECT_ERR(AK_E_INVALID_ADDRESS,
+               ak_omni_from_address_text(AK_CUR_LIT("0xabcdef0123456789abcdef0123456789abcdef0"), &o));
+    EXPECT_ERR(AK_E_INVALID_ADDRESS,
+               ak_omni_from_address_text(AK_CUR_LIT("0xabcdef0123456789abcdef0123456789abcdef012"), &o));
+    EXPECT_ERR(AK_E_INVALID_ADDRESS,
+               ak_omni_from_address_text(AK_CUR_LIT("0xgbcdef0123456789abcdef0123456789abcdef01"), &o));
     EXPECT_ERR(AK_E_INVALID_ADDRESS, ak_omni_from_address_text(AK_CUR_LIT(""), &o));
 }
 
@@ -76,10 +80,10 @@ AK_TEST(test_omni_parse_rejects) {
         "",
         "0x",
         "0011223344556677889900112233445566778899aabbccddeeff00112233445566",  /* 66 w/o 0x */
-        "00112233445566778899aabbccddeeff00112233445566778899aabbccddeef",    /* 63 */
-        "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff0",  /* 65 */
-        "0x00112233445566778899aabbccddeeff00112233445566778899aabbccddeef",  /* 0x + 63 */
-        "0x00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff0",/* 0x + 65 */
+        "00112233445566778899aabbccddeeff00112233445566778899aabbccddeef",     /* 63 */
+        "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff0",   /* 65 */
+        "0x00112233445566778899aabbccddeeff00112233445566778899aabbccddeef",   /* 0x + 63 */
+        "0x00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff0", /* 0x + 65 */
         "g0112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
         " 0112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
         "0x0x112233445566778899aabbccddeeff00112233445566778899aabbccddeeff",
@@ -99,18 +103,35 @@ AK_TEST(test_omni_parse_rejects) {
     EXPECT_ERR(AK_E_INVALID_OMNI, ak_omni_parse(ak_cur_from(nul, sizeof(nul)), &o));
     uint8_t h[32];
     EXPECT_ERR(AK_E_BAD_HEX, ak_hash32_parse(ak_cur_from(nul, sizeof(nul)), h));
-    EXPECT_OK(ak_hash32_parse(AK_CUR_LIT("0x1468288056310c82aa4c01a7e12a10f8111a0560e72b700555479031b86c357d"), h));
+    EXPECT_OK(
+        ak_hash32_parse(AK_CUR_LIT("0x1468288056310c82aa4c01a7e12a10f8111a0560e72b700555479031b86c357d"), h));
 }
 
 AK_TEST(test_service_grammar) {
-    const char *good[] = {"openrouter", "a", "0", "a.b", "a_b", "a-b", "x9.-_",
-                          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" /* 64 */};
+    const char *good[] = {
+        "openrouter", "a",
+        "0",          "a.b",
+        "a_b",        "a-b",
+        "x9.-_",      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" /* 64 */};
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         EXPECT_OK(ak_service_validate(ak_cur_from_str(good[i])));
         EXPECT_OK(ak_namespace_validate(ak_cur_from_str(good[i])));
     }
-    const char *bad[] = {"", "OpenRouter", "openRouter", "A", ".a", "_a", "-a", "a b", "a/b", "a:b",
-                         "memory:notes", "a\xc3\xa9", "a\n", "../x", "a*",
+    const char *bad[] = {"",
+                         "OpenRouter",
+                         "openRouter",
+                         "A",
+                         ".a",
+                         "_a",
+                         "-a",
+                         "a b",
+                         "a/b",
+                         "a:b",
+                         "memory:notes",
+                         "a\xc3\xa9",
+                         "a\n",
+                         "../x",
+                         "a*",
                          "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" /* 65 */};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         EXPECT_ERR(AK_E_INVALID_SERVICE, ak_service_validate(ak_cur_from_str(bad[i])));
@@ -158,31 +179,37 @@ AK_TEST(test_routes) {
     EXPECT_FALSE(r.cap_mint);
     EXPECT_OK(ak_route_lookup(AK_CUR_LIT("/v1/cred/fetch"), &r));
     EXPECT_INT_EQ(r.data_class, AK_CLASS_CREDENTIALS);
-    const char *bad[] = {"", "/v1/cap/classify", "/v1/cap/config-store", "/v1/cap/cred-store/",
-                         "/v1/cap/cred-store?x=1", "/V1/cap/cred-store", "/v1/memory/store",
-                         "/v1/cred/put", "v1/cap/cred-store"};
+    const char *bad[] = {"",
+                         "/v1/cap/classify",
+                         "/v1/cap/config-store",
+                         "/v1/cap/cred-store/",
+                         "/v1/cap/cred-store?x=1",
+                         "/V1/cap/cred-store",
+                         "/v1/memory/store",
+                         "/v1/cred/put",
+                         "v1/cap/cred-store"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         EXPECT_ERR(AK_E_ROUTE_NOT_FOUND, ak_route_lookup(ak_cur_from_str(bad[i]), &r));
 }
 
 AK_TEST(test_scope_id_and_service_hash) {
     uint8_t h[32], want[32];
-    EXPECT_OK(ak_scope_id(AK_CLASS_CREDENTIALS, AK_CUR_LIT("openrouter"), h));
+    EXPECT_OK(ak_scope_id_of(AK_CLASS_CREDENTIALS, AK_CUR_LIT("openrouter"), h));
     s_hex32("0x63cfa4450c6553f1956516afc00f2f87c194439dc8eca5b1b101d5307456dc5a", want);
     EXPECT_BYTES_EQ(h, 32, want, 32);
-    EXPECT_OK(ak_scope_id(AK_CLASS_MEMORY, AK_CUR_LIT("notes"), h));
+    EXPECT_OK(ak_scope_id_of(AK_CLASS_MEMORY, AK_CUR_LIT("notes"), h));
     s_hex32("0x26d5004becdfd5f8d4cc5fb6c14692399430c36ceadb703de1c5cba1a41a5837", want);
     EXPECT_BYTES_EQ(h, 32, want, 32);
     /* A scope in one class is a different id in another (D2). */
     uint8_t other[32];
-    EXPECT_OK(ak_scope_id(AK_CLASS_MEMORY, AK_CUR_LIT("openrouter"), other));
-    EXPECT_OK(ak_scope_id(AK_CLASS_CREDENTIALS, AK_CUR_LIT("openrouter"), h));
+    EXPECT_OK(ak_scope_id_of(AK_CLASS_MEMORY, AK_CUR_LIT("openrouter"), other));
+    EXPECT_OK(ak_scope_id_of(AK_CLASS_CREDENTIALS, AK_CUR_LIT("openrouter"), h));
     EXPECT_TRUE(memcmp(h, other, 32) != 0);
     EXPECT_OK(ak_service_hash(AK_CUR_LIT("openrouter"), h));
     s_hex32("0x9d7e3ece28d263e0a6e678cbd132b82021f93a63ae6e7daadf937b2ed9a1e901", want);
     EXPECT_BYTES_EQ(h, 32, want, 32);
-    EXPECT_ERR(AK_E_INVALID_SERVICE, ak_scope_id(AK_CLASS_CREDENTIALS, AK_CUR_LIT("OpenRouter"), h));
-    EXPECT_ERR(AK_E_INVALID_NAMESPACE, ak_scope_id(AK_CLASS_MEMORY, AK_CUR_LIT("a:b"), h));
+    EXPECT_ERR(AK_E_INVALID_SERVICE, ak_scope_id_of(AK_CLASS_CREDENTIALS, AK_CUR_LIT("OpenRouter"), h));
+    EXPECT_ERR(AK_E_INVALID_NAMESPACE, ak_scope_id_of(AK_CLASS_MEMORY, AK_CUR_LIT("a:b"), h));
     EXPECT_ERR(AK_E_INVALID_SERVICE, ak_service_hash(AK_CUR_LIT(""), h));
 }
 

@@ -100,10 +100,13 @@ AK_TEST(test_rfc7515_a3_text_and_resign) {
     s_hexto("8e9b109e719098bf980487df1f5d77e9cb29606ebed2263b5f57c213df84f4b2", d, 32);
     ak_buf tok;
     ak_buf_init(&tok, AK_MAX_JWS_TEST);
-    static const char payload[] = "{\"iss\":\"joe\",\r\n \"exp\":1300819380,\r\n \"http://example.com/is_root\":true}";
-    EXPECT_OK(ak_jws_sign_es256(NULL, NULL, ak_cur_from(payload, strlen(payload)), ak_jws_sign_local, d, &tok));
+    static const char payload[] =
+        "{\"iss\":\"joe\",\r\n \"exp\":1300819380,\r\n \"http://example.com/is_root\":true}";
+    EXPECT_OK(
+        ak_jws_sign_es256(NULL, NULL, ak_cur_from(payload, strlen(payload)), ak_jws_sign_local, d, &tok));
     static const char want_prefix[] =
-        "eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.";
+        "eyJhbGciOiJFUzI1NiJ9."
+        "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.";
     EXPECT_TRUE(ak_cur_starts_with(ak_buf_cur(&tok), AK_CUR_LIT(want_prefix)));
     uint8_t pub[65];
     EXPECT_OK(ak_p256_pub_from_priv(d, pub));
@@ -156,13 +159,14 @@ AK_TEST(test_rfc7638_thumbprints) {
     }
     json_decref(jwk);
     ak_buf_free(&f);
-    printf("jose-rfc-examples rfc7638_jwk_thumbprints.txt: %u/%u thumbprints (RSA, OKP, %u P-256)\n", n, n, ec);
+    printf("jose-rfc-examples rfc7638_jwk_thumbprints.txt: %u/%u thumbprints (RSA, OKP, %u P-256)\n", n, n,
+           ec);
     EXPECT_INT_EQ(n, 4);
     EXPECT_INT_EQ(ec, 2);
     /* members other than the required ones do not change it; a missing one is refused */
     json_t *k = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "kty", "EC", "crv", "P-256", "x",
-                          "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y", "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
-                          "kid", "anything", "use", "sig");
+                          "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y",
+                          "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0", "kid", "anything", "use", "sig");
     uint8_t h[32], want[32];
     EXPECT_OK(ak_jwk_thumbprint(k, h));
     s_hexto("a0a232c2f194a53553cb1310ddbc0821e414b9d7ebfc290b323084d7d1020fe5", want, 32);
@@ -184,11 +188,17 @@ AK_TEST(test_sign_verify_jwks_rotation) {
     set.keys[0] = prev.jwk;
     set.keys[1] = cur.jwk;
     ak_buf t1, t2;
-    s_sign_claims(&cur, "JWT", "{\"iss\":\"https://issuer\",\"aud\":\"sts.amazonaws.com\",\"exp\":2000000000}", &t1);
-    s_sign_claims(&prev, "JWT", "{\"iss\":\"https://issuer\",\"aud\":[\"x\",\"sts.amazonaws.com\"],\"exp\":2000000000}",
+    s_sign_claims(&cur, "JWT",
+                  "{\"iss\":\"https://issuer\",\"aud\":\"sts.amazonaws.com\",\"exp\":2000000000}", &t1);
+    s_sign_claims(&prev, "JWT",
+                  "{\"iss\":\"https://issuer\",\"aud\":[\"x\",\"sts.amazonaws.com\"],\"exp\":2000000000}",
                   &t2);
-    ak_jwt_expect ex = {.now = 1700000000, .skew = 60, .typ = "JWT", .iss = "https://issuer",
-                        .aud = "sts.amazonaws.com", .require_exp = true};
+    ak_jwt_expect ex = {.now = 1700000000,
+                        .skew = 60,
+                        .typ = "JWT",
+                        .iss = "https://issuer",
+                        .aud = "sts.amazonaws.com",
+                        .require_exp = true};
     ak_jws j;
     EXPECT_OK(ak_jwt_verify(ak_buf_cur(&t1), &set, &ex, &j));
     EXPECT_TRUE(ak_cur_eq_str(j.kid, "k2"));
@@ -233,11 +243,13 @@ static ak_err s_failing_signer(void *user, const uint8_t *in, size_t len, uint8_
 AK_TEST(test_signer_callback_errors_pass_up) {
     ak_buf t;
     ak_buf_init(&t, AK_MAX_JWS_TEST);
-    EXPECT_ERR(AK_E_SIGNER_UNAVAILABLE, ak_jws_sign_es256("k", "JWT", AK_CUR_LIT("{}"), s_failing_signer, NULL, &t));
+    EXPECT_ERR(AK_E_SIGNER_UNAVAILABLE,
+               ak_jws_sign_es256("k", "JWT", AK_CUR_LIT("{}"), s_failing_signer, NULL, &t));
     EXPECT_INT_EQ(t.len, 0); /* nothing partial appended */
     uint8_t zero[32] = {0};
     EXPECT_ERR(AK_E_BAD_KEY, ak_jws_sign_es256("k", "JWT", AK_CUR_LIT("{}"), ak_jws_sign_local, zero, &t));
-    EXPECT_ERR(AK_E_INVALID_INPUT, ak_jws_sign_es256("k\xff", "JWT", AK_CUR_LIT("{}"), ak_jws_sign_local, zero, &t));
+    EXPECT_ERR(AK_E_INVALID_INPUT,
+               ak_jws_sign_es256("k\xff", "JWT", AK_CUR_LIT("{}"), ak_jws_sign_local, zero, &t));
     ak_buf_free(&t);
 }
 
@@ -302,9 +314,9 @@ AK_TEST(test_parse_rejects) {
     const char *g = (const char *)good.ptr;
     const char *dot1 = strchr(g, '.');
     const char *dot2 = strrchr(g, '.');
-#define REJECT(expr_text)                                                                           \
-    do {                                                                                          \
-        EXPECT_ERR(AK_E_TOKEN_INVALID, ak_jws_parse(ak_cur_from_str(expr_text), &j));              \
+#define REJECT(expr_text)                                                                                    \
+    do {                                                                                                     \
+        EXPECT_ERR(AK_E_TOKEN_INVALID, ak_jws_parse(ak_cur_from_str(expr_text), &j));                        \
     } while (0)
     REJECT("");
     REJECT("a.b");
@@ -397,7 +409,11 @@ AK_TEST(test_claims) {
     ak_jws j;
     ak_buf t;
     const uint64_t now = 1700000000;
-    ak_jwt_expect base = {.now = now, .skew = 30, .typ = "ak-cap+jwt", .iss = "agentkeys", .aud = "worker",
+    ak_jwt_expect base = {.now = now,
+                          .skew = 30,
+                          .typ = "ak-cap+jwt",
+                          .iss = "agentkeys",
+                          .aud = "worker",
                           .require_exp = true};
     struct {
         const char *claims;
@@ -405,41 +421,52 @@ AK_TEST(test_claims) {
         ak_err want;
         const char *why;
     } cases[] = {
-        {"{\"iss\":\"agentkeys\",\"aud\":\"worker\",\"exp\":1700000100,\"nbf\":1700000000,\"iat\":1700000000}",
+        {"{\"iss\":\"agentkeys\",\"aud\":\"worker\",\"exp\":1700000100,\"nbf\":1700000000,\"iat\":"
+         "1700000000}",
          "ak-cap+jwt", AK_OK, "all good"},
-        {"{\"iss\":\"agentkeys\",\"aud\":\"worker\",\"exp\":1700000100}", "JWT", AK_E_TOKEN_CLAIMS, "typ JWT for a cap"},
-        {"{\"iss\":\"agentkeys\",\"aud\":\"worker\",\"exp\":1700000100}", NULL, AK_E_TOKEN_CLAIMS, "typ missing"},
-        {"{\"iss\":\"agentkeys\",\"aud\":\"worker\",\"exp\":1700000100}", "AK-CAP+JWT", AK_E_TOKEN_CLAIMS, "typ case"},
+        {"{\"iss\":\"agentkeys\",\"aud\":\"worker\",\"exp\":1700000100}", "JWT", AK_E_TOKEN_CLAIMS,
+         "typ JWT for a cap"},
+        {"{\"iss\":\"agentkeys\",\"aud\":\"worker\",\"exp\":1700000100}", NULL, AK_E_TOKEN_CLAIMS,
+         "typ missing"},
+        {"{\"iss\":\"agentkeys\",\"aud\":\"worker\",\"exp\":1700000100}", "AK-CAP+JWT", AK_E_TOKEN_CLAIMS,
+         "typ case"},
         {"{\"iss\":\"agentkeys\",\"aud\":\"worker\",\"exp\":1699999970}", "ak-cap+jwt", AK_E_TOKEN_EXPIRED,
          "exp == now - skew"},
-        {"{\"iss\":\"agentkeys\",\"aud\":\"worker\",\"exp\":1699999971}", "ak-cap+jwt", AK_OK, "exp within skew"},
+        {"{\"iss\":\"agentkeys\",\"aud\":\"worker\",\"exp\":1699999971}", "ak-cap+jwt", AK_OK,
+         "exp within skew"},
         {"{\"iss\":\"agentkeys\",\"aud\":\"worker\"}", "ak-cap+jwt", AK_E_TOKEN_CLAIMS, "exp missing"},
         {"{\"iss\":\"agentkeys\",\"aud\":\"worker\",\"exp\":\"1700000100\"}", "ak-cap+jwt", AK_E_TOKEN_CLAIMS,
          "exp string"},
-        {"{\"iss\":\"agentkeys\",\"aud\":\"worker\",\"exp\":1700000100.5}", "ak-cap+jwt", AK_E_TOKEN_CLAIMS, "exp real"},
-        {"{\"iss\":\"agentkeys\",\"aud\":\"worker\",\"exp\":-1}", "ak-cap+jwt", AK_E_TOKEN_CLAIMS, "exp negative"},
-        {"{\"iss\":\"agentkeys\",\"aud\":\"worker\",\"exp\":null}", "ak-cap+jwt", AK_E_TOKEN_CLAIMS, "exp null"},
+        {"{\"iss\":\"agentkeys\",\"aud\":\"worker\",\"exp\":1700000100.5}", "ak-cap+jwt", AK_E_TOKEN_CLAIMS,
+         "exp real"},
+        {"{\"iss\":\"agentkeys\",\"aud\":\"worker\",\"exp\":-1}", "ak-cap+jwt", AK_E_TOKEN_CLAIMS,
+         "exp negative"},
+        {"{\"iss\":\"agentkeys\",\"aud\":\"worker\",\"exp\":null}", "ak-cap+jwt", AK_E_TOKEN_CLAIMS,
+         "exp null"},
         {"{\"iss\":\"agentkeys\",\"aud\":\"worker\",\"exp\":1700000100,\"nbf\":1700000031}", "ak-cap+jwt",
          AK_E_TOKEN_CLAIMS, "nbf beyond skew"},
-        {"{\"iss\":\"agentkeys\",\"aud\":\"worker\",\"exp\":1700000100,\"nbf\":1700000030}", "ak-cap+jwt", AK_OK,
-         "nbf within skew"},
+        {"{\"iss\":\"agentkeys\",\"aud\":\"worker\",\"exp\":1700000100,\"nbf\":1700000030}", "ak-cap+jwt",
+         AK_OK, "nbf within skew"},
         {"{\"iss\":\"agentkeys\",\"aud\":\"worker\",\"exp\":1700000100,\"iat\":1700000031}", "ak-cap+jwt",
          AK_E_TOKEN_CLAIMS, "iat in the future"},
         {"{\"iss\":\"other\",\"aud\":\"worker\",\"exp\":1700000100}", "ak-cap+jwt", AK_E_TOKEN_CLAIMS, "iss"},
         {"{\"aud\":\"worker\",\"exp\":1700000100}", "ak-cap+jwt", AK_E_TOKEN_CLAIMS, "iss missing"},
         {"{\"iss\":1,\"aud\":\"worker\",\"exp\":1700000100}", "ak-cap+jwt", AK_E_TOKEN_CLAIMS, "iss number"},
-        {"{\"iss\":\"agentkeys\",\"aud\":\"Worker\",\"exp\":1700000100}", "ak-cap+jwt", AK_E_TOKEN_CLAIMS, "aud case"},
-        {"{\"iss\":\"agentkeys\",\"aud\":[\"a\",\"worker\"],\"exp\":1700000100}", "ak-cap+jwt", AK_OK, "aud array"},
+        {"{\"iss\":\"agentkeys\",\"aud\":\"Worker\",\"exp\":1700000100}", "ak-cap+jwt", AK_E_TOKEN_CLAIMS,
+         "aud case"},
+        {"{\"iss\":\"agentkeys\",\"aud\":[\"a\",\"worker\"],\"exp\":1700000100}", "ak-cap+jwt", AK_OK,
+         "aud array"},
         {"{\"iss\":\"agentkeys\",\"aud\":[\"a\",\"b\"],\"exp\":1700000100}", "ak-cap+jwt", AK_E_TOKEN_CLAIMS,
          "aud array without us"},
         {"{\"iss\":\"agentkeys\",\"aud\":[\"worker\",1],\"exp\":1700000100}", "ak-cap+jwt", AK_E_TOKEN_CLAIMS,
          "aud array with a number"},
-        {"{\"iss\":\"agentkeys\",\"aud\":[],\"exp\":1700000100}", "ak-cap+jwt", AK_E_TOKEN_CLAIMS, "aud empty"},
+        {"{\"iss\":\"agentkeys\",\"aud\":[],\"exp\":1700000100}", "ak-cap+jwt", AK_E_TOKEN_CLAIMS,
+         "aud empty"},
         {"{\"iss\":\"agentkeys\",\"exp\":1700000100}", "ak-cap+jwt", AK_E_TOKEN_CLAIMS, "aud missing"},
-        {"{\"iss\":\"agentkeys\",\"aud\":{\"x\":\"worker\"},\"exp\":1700000100}", "ak-cap+jwt", AK_E_TOKEN_CLAIMS,
-         "aud object"},
-        {"{\"iss\":\"agentkeys\",\"aud\":\"worker\",\"exp\":18446744073709551615}", "ak-cap+jwt", AK_E_TOKEN_CLAIMS,
-         "exp beyond int64 (jansson refuses the number)"},
+        {"{\"iss\":\"agentkeys\",\"aud\":{\"x\":\"worker\"},\"exp\":1700000100}", "ak-cap+jwt",
+         AK_E_TOKEN_CLAIMS, "aud object"},
+        {"{\"iss\":\"agentkeys\",\"aud\":\"worker\",\"exp\":18446744073709551615}", "ak-cap+jwt",
+         AK_E_TOKEN_CLAIMS, "exp beyond int64 (jansson refuses the number)"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         json_error_t je;
@@ -454,7 +481,8 @@ AK_TEST(test_claims) {
         EXPECT_OK(ak_jws_parse(ak_buf_cur(&t), &j));
         ak_err rc = ak_jwt_check_claims(&j, &base);
         if (rc != cases[i].want)
-            fail_msg("claims case '%s' -> %s, want %s", cases[i].why, ak_err_reason(rc), ak_err_reason(cases[i].want));
+            fail_msg("claims case '%s' -> %s, want %s", cases[i].why, ak_err_reason(rc),
+                     ak_err_reason(cases[i].want));
         ak_jws_free(&j);
         ak_buf_free(&t);
     }
@@ -481,8 +509,8 @@ AK_TEST(test_jwk_rejects) {
     static const char *const good_y = "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0";
     static const char *const other_y = "9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA";
     ak_jwk_p256 k;
-    json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "kty", "EC", "crv", "P-256", "x", good_x, "y", good_y, "kid",
-                          "a", "use", "sig", "alg", "ES256");
+    json_t *j = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "kty", "EC", "crv", "P-256", "x", good_x, "y",
+                          good_y, "kid", "a", "use", "sig", "alg", "ES256");
     EXPECT_OK(ak_jwk_p256_from_json(j, &k));
     EXPECT_STR_EQ(k.kid, "a");
     json_decref(j);
@@ -494,22 +522,26 @@ AK_TEST(test_jwk_rejects) {
         {json_pack("{s:s,s:s,s:s,s:s}", "kty", "RSA", "crv", "P-256", "x", good_x, "y", good_y), "kty"},
         {json_pack("{s:s,s:s,s:s,s:s}", "kty", "EC", "crv", "P-256", "x", good_x, "y", other_y), "off curve"},
         {json_pack("{s:s,s:s,s:s}", "kty", "EC", "crv", "P-256", "x", good_x), "y missing"},
-        {json_pack("{s:s,s:s,s:s,s:s}", "kty", "EC", "crv", "P-256", "x", "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVE",
-                   "y", good_y),
+        {json_pack("{s:s,s:s,s:s,s:s}", "kty", "EC", "crv", "P-256", "x",
+                   "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVE", "y", good_y),
          "x short"},
-        {json_pack("{s:s,s:s,s:s,s:s}", "kty", "EC", "crv", "P-256", "x", "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU=",
-                   "y", good_y),
+        {json_pack("{s:s,s:s,s:s,s:s}", "kty", "EC", "crv", "P-256", "x",
+                   "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU=", "y", good_y),
          "x padded"},
-        {json_pack("{s:s,s:s,s:s,s:s}", "kty", "EC", "crv", "P-256", "x", "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEV",
-                   "y", good_y),
+        {json_pack("{s:s,s:s,s:s,s:s}", "kty", "EC", "crv", "P-256", "x",
+                   "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEV", "y", good_y),
          "x non-canonical trailing bits"},
         {json_pack("{s:s,s:s,s:s,s:s,s:s}", "kty", "EC", "crv", "P-256", "x", good_x, "y", good_y, "d",
                    "jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI"),
          "private d"},
-        {json_pack("{s:s,s:s,s:s,s:s,s:s}", "kty", "EC", "crv", "P-256", "x", good_x, "y", good_y, "use", "enc"), "use enc"},
-        {json_pack("{s:s,s:s,s:s,s:s,s:s}", "kty", "EC", "crv", "P-256", "x", good_x, "y", good_y, "alg", "ES384"),
+        {json_pack("{s:s,s:s,s:s,s:s,s:s}", "kty", "EC", "crv", "P-256", "x", good_x, "y", good_y, "use",
+                   "enc"),
+         "use enc"},
+        {json_pack("{s:s,s:s,s:s,s:s,s:s}", "kty", "EC", "crv", "P-256", "x", good_x, "y", good_y, "alg",
+                   "ES384"),
          "alg ES384"},
-        {json_pack("{s:s,s:s,s:s,s:s,s:i}", "kty", "EC", "crv", "P-256", "x", good_x, "y", good_y, "kid", 5), "kid number"},
+        {json_pack("{s:s,s:s,s:s,s:s,s:i}", "kty", "EC", "crv", "P-256", "x", good_x, "y", good_y, "kid", 5),
+         "kid number"},
         {json_pack("[]"), "not an object"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -521,17 +553,20 @@ AK_TEST(test_jwk_rejects) {
     ak_jwks s;
     char doc[4096];
     snprintf(doc, sizeof(doc),
-             "{\"keys\":[{\"kty\":\"RSA\",\"n\":\"AQAB\",\"e\":\"AQAB\"},{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":"
+             "{\"keys\":[{\"kty\":\"RSA\",\"n\":\"AQAB\",\"e\":\"AQAB\"},{\"kty\":\"EC\",\"crv\":\"P-256\","
+             "\"x\":\"%s\",\"y\":"
              "\"%s\",\"kid\":\"a\"}]}",
              good_x, good_y);
     EXPECT_OK(ak_jwks_parse(ak_cur_from_str(doc), &s));
     EXPECT_INT_EQ(s.n, 1);
     snprintf(doc, sizeof(doc),
-             "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\",\"kid\":\"a\"},{\"kty\":\"EC\",\"crv\":"
+             "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\",\"kid\":\"a\"},{\"kty\":"
+             "\"EC\",\"crv\":"
              "\"P-256\",\"x\":\"%s\",\"y\":\"%s\",\"kid\":\"a\"}]}",
              good_x, good_y, good_x, good_y);
     EXPECT_ERR(AK_E_BAD_KEY, ak_jwks_parse(ak_cur_from_str(doc), &s));
-    snprintf(doc, sizeof(doc), "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"}]}", good_x, other_y);
+    snprintf(doc, sizeof(doc), "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"}]}",
+             good_x, other_y);
     EXPECT_ERR(AK_E_BAD_KEY, ak_jwks_parse(ak_cur_from_str(doc), &s));
     EXPECT_ERR(AK_E_BAD_KEY, ak_jwks_parse(AK_CUR_LIT("{\"keys\":{}}"), &s));
     EXPECT_ERR(AK_E_BAD_KEY, ak_jwks_parse(AK_CUR_LIT("{\"keys\":[1]}"), &s));
@@ -540,8 +575,9 @@ AK_TEST(test_jwk_rejects) {
     ak_buf_init(&many, 65536);
     EXPECT_OK(ak_buf_append_str(&many, "{\"keys\":["));
     for (unsigned i = 0; i <= AK_JWKS_MAX_KEYS; i++)
-        EXPECT_OK(ak_buf_printf(&many, "%s{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\",\"kid\":\"k%u\"}",
-                                i ? "," : "", good_x, good_y, i));
+        EXPECT_OK(ak_buf_printf(
+            &many, "%s{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\",\"kid\":\"k%u\"}",
+            i ? "," : "", good_x, good_y, i));
     EXPECT_OK(ak_buf_append_str(&many, "]}"));
     EXPECT_ERR(AK_E_LIMIT, ak_jwks_parse(ak_buf_cur(&many), &s));
     ak_buf_free(&many);
@@ -579,6 +615,7 @@ AK_TEST(test_oom_paths_do_not_leak) {
     ak_buf_free(&t);
 }
 
-AK_RUN_TESTS(AK_T(test_es256_published_examples), AK_T(test_rfc7515_a3_text_and_resign), AK_T(test_rfc7638_thumbprints),
-             AK_T(test_sign_verify_jwks_rotation), AK_T(test_signer_callback_errors_pass_up), AK_T(test_parse_rejects),
-             AK_T(test_claims), AK_T(test_jwk_rejects), AK_T(test_oom_paths_do_not_leak))
+AK_RUN_TESTS(AK_T(test_es256_published_examples), AK_T(test_rfc7515_a3_text_and_resign),
+             AK_T(test_rfc7638_thumbprints), AK_T(test_sign_verify_jwks_rotation),
+             AK_T(test_signer_callback_errors_pass_up), AK_T(test_parse_rejects), AK_T(test_claims),
+             AK_T(test_jwk_rejects), AK_T(test_oom_paths_do_not_leak))

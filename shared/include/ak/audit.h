@@ -7,9 +7,13 @@
  *    (no audit, no access); if that PUT fails, the operation fails with AK_E_AUDIT_WRITE.
  *
  *    Canonical encoding (what is stored and what is hashed): one JSON object, compact (no
- *    whitespace), keys sorted bytewise at every level (ak_json_dump_sorted), ASCII only (every
- *    string we put in is checked to be printable ASCII, so no escaping choice can differ),
- *    integers as JSON numbers, optional members omitted rather than null. Members:
+ *    whitespace), keys sorted bytewise at every level, ASCII only (every string we put in is
+ *    checked to be printable ASCII 0x20–0x7e, so the only escapes are \" and \\), integers as
+ *    JSON numbers, optional members omitted rather than null. These are exactly the bytes
+ *    ak_json_dump_sorted (jansson JSON_COMPACT|JSON_SORT_KEYS) gives for the same object, which
+ *    is how ak_audit_event_check recognises them; the encoder writes them by hand because
+ *    jansson 2.14's dumper can drop a byte under memory pressure and still report success.
+ *    Members:
  *
  *      v               1 (this schema)
  *      event_id        "<16-digit zero-padded microseconds>-<16 lowercase hex random>"
@@ -60,7 +64,7 @@
 #include "ak/identity.h"
 #include "ak/limits.h"
 
-#define AK_AUDIT_EVENT_ID_LEN 33u    /* 16 digits + '-' + 16 hex */
+#define AK_AUDIT_EVENT_ID_LEN 33u /* 16 digits + '-' + 16 hex */
 #define AK_AUDIT_MAX_EXTRA 8u
 #define AK_AUDIT_MAX_EXTRA_VALUE 256u
 #define AK_MERKLE_MAX_DEPTH 23u /* levels of a tree of AK_MAX_AUDIT_BATCH leaves: log2(4M) + 1 */
@@ -93,8 +97,8 @@ typedef struct ak_audit_event {
     char event_id[AK_AUDIT_EVENT_ID_LEN + 1]; /* set by ak_audit_event_init */
     uint64_t ts_us;                           /* set by ak_audit_event_init */
     ak_audit_action action;
-    ak_cur outcome; /* required: "ok" or a failure word */
-    ak_err reason;  /* AK_OK omits the member */
+    ak_cur outcome;        /* required: "ok" or a failure word */
+    ak_err reason;         /* AK_OK omits the member */
     ak_omni operator_omni; /* required */
     bool has_actor;
     ak_omni actor_omni;
@@ -148,7 +152,7 @@ void ak_merkle_node_hash(const uint8_t a[32], const uint8_t b[32], uint8_t out[3
 
 typedef struct ak_merkle {
     size_t n_leaves;
-    size_t n_levels;                         /* levels including the leaf level and the root */
+    size_t n_levels;                           /* levels including the leaf level and the root */
     size_t level_off[AK_MERKLE_MAX_DEPTH + 1]; /* index of each level's first node in `nodes` */
     size_t level_len[AK_MERKLE_MAX_DEPTH + 1];
     uint8_t (*nodes)[32]; /* all levels, leaves first; ak_malloc'd */

@@ -146,7 +146,9 @@ typedef struct ak_cap_claims {
 } ak_cap_claims;
 
 /* The service as a cursor into the claims. */
-static inline ak_cur ak_cap_service(const ak_cap_claims *c) { return (ak_cur){(const uint8_t *)c->service, c->service_len}; }
+static inline ak_cur ak_cap_service(const ak_cap_claims *c) {
+    return (ak_cur){(const uint8_t *)c->service, c->service_len};
+}
 /* The PoP message of a cap (what its pop.sig signs). */
 void ak_cap_pop_msg_of(const ak_cap_claims *c, ak_cap_pop_msg *msg);
 
@@ -155,8 +157,8 @@ void ak_cap_pop_msg_of(const ak_cap_claims *c, ak_cap_pop_msg *msg);
  * default 300), fresh nonce and
  * jti (ak_random). Does not check the PoP or the chain (the broker does that before).
  * Errors: AK_E_INVALID_SERVICE/_NAMESPACE, AK_E_INVALID_INPUT, AK_E_INTERNAL (CSPRNG). */
-AK_MUST ak_err ak_cap_claims_new(const ak_cap_request *req, ak_op op, ak_data_class data_class, uint32_t k3_epoch,
-                                 uint64_t now, ak_cap_claims *out);
+AK_MUST ak_err ak_cap_claims_new(const ak_cap_request *req, ak_op op, ak_data_class data_class,
+                                 uint32_t k3_epoch, uint64_t now, ak_cap_claims *out);
 /* The claims as a JSON object in the order above (caller json_decref's). AK_E_NOMEM. */
 AK_MUST ak_err ak_cap_claims_to_json(const ak_cap_claims *c, json_t **out);
 /* The claims as compact JSON text in the order above, appended to `out` (what ak_cap_sign
@@ -168,7 +170,8 @@ AK_MUST ak_err ak_cap_claims_from_json(const json_t *claims, ak_cap_claims *out)
 
 /* Broker: signs the claims through `sign` (the signer enclave's cap key, or ak_jws_sign_local
  * in tests) and appends the compact JWS to `out`. Errors from the callback pass through. */
-AK_MUST ak_err ak_cap_sign(const ak_cap_claims *c, const char *kid, ak_jws_sign_fn sign, void *user, ak_buf *out);
+AK_MUST ak_err ak_cap_sign(const ak_cap_claims *c, const char *kid, ak_jws_sign_fn sign, void *user,
+                           ak_buf *out);
 
 /* ---- worker verification ---- */
 
@@ -180,6 +183,7 @@ typedef struct ak_cap_expect {
 
 /* Runs steps 1–6 at the top, in that order, returning the first failure's code. On success
  * *out holds the claims for the chain checks; on failure *out is zeroed. */
-AK_MUST ak_err ak_cap_verify(ak_cur token, const ak_jwks *cap_keys, const ak_cap_expect *expect, ak_cap_claims *out);
+AK_MUST ak_err ak_cap_verify(ak_cur token, const ak_jwks *cap_keys, const ak_cap_expect *expect,
+                             ak_cap_claims *out);
 
 #endif

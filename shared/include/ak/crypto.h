@@ -19,7 +19,9 @@
 void ak_sha256(const void *data, size_t len, uint8_t out[32]);
 void ak_sha384(const void *data, size_t len, uint8_t out[48]);
 void ak_sha1(const void *data, size_t len, uint8_t out[20]); /* for x5t / OIDC thumbprints only */
-typedef struct ak_sha256_ctx { uint64_t opaque[16]; } ak_sha256_ctx; /* large enough for br_sha256_context */
+typedef struct ak_sha256_ctx {
+    uint64_t opaque[16];
+} ak_sha256_ctx; /* large enough for br_sha256_context */
 void ak_sha256_init(ak_sha256_ctx *c);
 void ak_sha256_update(ak_sha256_ctx *c, const void *data, size_t len);
 void ak_sha256_final(ak_sha256_ctx *c, uint8_t out[32]);
@@ -58,7 +60,8 @@ AK_MUST ak_err ak_aes256gcm_open(const uint8_t key[32], const uint8_t *nonce, si
  * once per process at first use; no heap) ----
  * Functions needing the context return AK_E_INTERNAL if it could not be set up (getrandom failed). */
 /* Address = last 20 bytes of keccak256(uncompressed pubkey without the 0x04 prefix). */
-AK_MUST ak_err ak_secp256k1_pubkey(const uint8_t seckey[32], uint8_t pub65[65]); /* AK_E_BAD_KEY if 0 or >= n */
+AK_MUST ak_err ak_secp256k1_pubkey(const uint8_t seckey[32],
+                                   uint8_t pub65[65]); /* AK_E_BAD_KEY if 0 or >= n */
 void ak_eth_address_from_pub(const uint8_t pub65[65], uint8_t addr[20]);
 /* RFC 6979 deterministic signature over a 32-byte digest, low-s; out is r||s||v with v in {27,28}. */
 AK_MUST ak_err ak_secp256k1_sign(const uint8_t seckey[32], const uint8_t digest[32], uint8_t sig65[65]);
@@ -84,16 +87,19 @@ AK_MUST ak_err ak_eth_address_parse(ak_cur text, uint8_t addr[20]);
 /* ---- P-256 ECDSA (BearSSL: br_ec_p256_m31 + br_ecdsa_i31, constant time) ---- */
 /* Private key: 32-byte scalar in [1, n-1]. Public key: 65-byte uncompressed point (0x04 || X || Y). */
 AK_MUST ak_err ak_p256_keygen(uint8_t priv[32], uint8_t pub65[65]);
-AK_MUST ak_err ak_p256_pub_from_priv(const uint8_t priv[32], uint8_t pub65[65]); /* AK_E_BAD_KEY if out of range */
+AK_MUST ak_err ak_p256_pub_from_priv(const uint8_t priv[32],
+                                     uint8_t pub65[65]); /* AK_E_BAD_KEY if out of range */
 /* Signs SHA-256(msg) (the ES256 rule); raw r||s, 64 bytes. Deterministic (RFC 6979, BearSSL). */
 AK_MUST ak_err ak_p256_sign_sha256(const uint8_t priv[32], const void *msg, size_t len, uint8_t sig64[64]);
 /* Same with a precomputed 32-byte digest. */
 AK_MUST ak_err ak_p256_sign_digest(const uint8_t priv[32], const uint8_t digest[32], uint8_t sig64[64]);
 /* Verifies raw r||s over SHA-256(msg). AK_E_BAD_SIGNATURE on any failure (r or s zero or >= n,
  * public key not a curve point, mismatch). High-s is valid (plain ECDSA, as ES256 and Wycheproof). */
-AK_MUST ak_err ak_p256_verify_sha256(const uint8_t pub65[65], const void *msg, size_t len, const uint8_t sig64[64]);
+AK_MUST ak_err ak_p256_verify_sha256(const uint8_t pub65[65], const void *msg, size_t len,
+                                     const uint8_t sig64[64]);
 /* Same with a precomputed 32-byte digest. */
-AK_MUST ak_err ak_p256_verify_digest(const uint8_t pub65[65], const uint8_t digest[32], const uint8_t sig64[64]);
+AK_MUST ak_err ak_p256_verify_digest(const uint8_t pub65[65], const uint8_t digest[32],
+                                     const uint8_t sig64[64]);
 /* DER <-> raw conversions. Input DER must be strict: one SEQUENCE of two minimal, non-negative
  * INTEGERs of at most 32 value bytes, short-form lengths, nothing trailing (AK_E_BAD_SIGNATURE). */
 AK_MUST ak_err ak_p256_sig_der_to_raw(ak_cur der, uint8_t sig64[64]);

@@ -37,7 +37,7 @@
 #include "ak/identity.h"
 
 #define AK_ENV_VERSION 0x04u
-#define AK_ENV_HEADER_LEN 17u                          /* version + epoch + nonce */
+#define AK_ENV_HEADER_LEN 17u /* version + epoch + nonce */
 #define AK_ENV_TAG_LEN 16u
 #define AK_ENV_OVERHEAD (AK_ENV_HEADER_LEN + AK_ENV_TAG_LEN) /* 33 */
 /* Largest AAD: prefix 16 + class 11 + 64 + 64 + service 64 + epoch 10 + 5 separators. */

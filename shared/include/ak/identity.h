@@ -33,7 +33,8 @@
  *   POST /v1/memory/{put,get,teardown}       worker routes, store/fetch/teardown, memory
  *
  * so "put"/"get" never appear as an `op` string (ak_op_parse rejects them). The numeric
- * values of ak_op equal CredentialAudit's OP_STORE/OP_READ/OP_TEARDOWN (0/1/2, caps.md §1).
+ * values of ak_op keep the seed's CapOp numbering (store 0, fetch 1, teardown 2, caps.md §1);
+ * our CredentialAudit has no op codes (audit leaves are whole events, ak/audit.h).
  * The mail class has no cap routes (the SES router writes mail; no caps are minted for it).
  */
 #ifndef AK_IDENTITY_H
@@ -121,9 +122,10 @@ AK_MUST ak_err ak_route_lookup(ak_cur path, ak_route_info *out);
 
 /* ---- scope ids (D2) and service hashes (caps.md §4) ---- */
 
-/* keccak256(data_class ":" service). Validates the service (AK_E_INVALID_SERVICE; for the
+/* keccak256(data_class ":" service). (ak/evm.h's ak_scope_id computes the same hash from raw
+ * strings without validation; this is the checked form.) Validates the service (AK_E_INVALID_SERVICE; for the
  * memory class the name is a namespace: AK_E_INVALID_NAMESPACE). */
-AK_MUST ak_err ak_scope_id(ak_data_class c, ak_cur service, uint8_t out[32]);
+AK_MUST ak_err ak_scope_id_of(ak_data_class c, ak_cur service, uint8_t out[32]);
 /* keccak256(service) after validation (AK_E_INVALID_SERVICE). */
 AK_MUST ak_err ak_service_hash(ak_cur service, uint8_t out[32]);
 

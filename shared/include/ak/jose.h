@@ -43,8 +43,8 @@ AK_MUST ak_err ak_jws_sign_local(void *user, const uint8_t *signing_input, size_
 /* Builds header {"alg":"ES256","typ":typ,"kid":kid} (typ/kid omitted when NULL), signs
  * header.payload with `sign`, and appends the compact JWS to `out`. `payload` is used as is
  * (for a JWT, the compact JSON of the claims). */
-AK_MUST ak_err ak_jws_sign_es256(const char *kid, const char *typ, ak_cur payload, ak_jws_sign_fn sign, void *user,
-                                 ak_buf *out);
+AK_MUST ak_err ak_jws_sign_es256(const char *kid, const char *typ, ak_cur payload, ak_jws_sign_fn sign,
+                                 void *user, ak_buf *out);
 /* Same with a JSON object payload, serialised compactly in insertion order. */
 AK_MUST ak_err ak_jwt_sign_es256(const char *kid, const char *typ, const json_t *claims, ak_jws_sign_fn sign,
                                  void *user, ak_buf *out);
@@ -88,13 +88,13 @@ AK_MUST ak_err ak_jws_verify_jwks(const ak_jws *jws, const ak_jwks *jwks);
 /* ---- JWT claims (RFC 7519 §4.1) ---- */
 
 typedef struct ak_jwt_expect {
-    uint64_t now;         /* seconds since the epoch */
-    uint64_t skew;        /* leeway in seconds applied to exp, nbf, iat */
-    const char *typ;      /* header typ must equal this exactly; NULL: not checked */
-    const char *iss;      /* iss must equal this; NULL: not checked */
-    const char *aud;      /* aud (string, or array of strings) must contain this; NULL: not checked */
-    bool require_exp;     /* exp must be present */
-    uint64_t max_age;     /* when > 0: iat required and now - iat <= max_age + skew */
+    uint64_t now;     /* seconds since the epoch */
+    uint64_t skew;    /* leeway in seconds applied to exp, nbf, iat */
+    const char *typ;  /* header typ must equal this exactly; NULL: not checked */
+    const char *iss;  /* iss must equal this; NULL: not checked */
+    const char *aud;  /* aud (string, or array of strings) must contain this; NULL: not checked */
+    bool require_exp; /* exp must be present */
+    uint64_t max_age; /* when > 0: iat required and now - iat <= max_age + skew */
 } ak_jwt_expect;
 
 /* exp/nbf/iat must be non-negative JSON integers when present. exp: now < exp + skew, else

@@ -125,6 +125,10 @@ AK_MUST ak_err ak_s3_list(ak_s3 *s3, const ak_s3_call *call, const char *bucket,
 AK_MUST ak_err ak_s3_copy(ak_s3 *s3, const ak_s3_call *call, const char *src_bucket, ak_cur src_key,
                           const char *dst_bucket, ak_cur dst_key, const ak_s3_put_opts *opts);
 
+/* CreateBucket (local stacks and tests; region us-east-1 style, no location constraint).
+ * A bucket that already exists and is ours (BucketAlreadyOwnedByYou) is AK_OK. */
+AK_MUST ak_err ak_s3_create_bucket(ak_s3 *s3, const ak_s3_call *call, const char *bucket);
+
 /* Maps a non-2xx response to ak_err (table above); `code` (optional) gets the S3 error code. */
 ak_err ak_s3_error_from_response(const ak_http_response *resp, ak_buf *code);
 /* ETag without surrounding quotes (and without a W/ prefix). */

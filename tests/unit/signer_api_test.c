@@ -1,0 +1,354 @@
+/* signer_api_test.c — the signer protocol without TLS: the role table (DESIGN §2 layer 5), the
+ * epoch rule (D7), input validation and the response shapes the broker and workers depend on. */
+#include "test.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "ak/attest.h"
+#include "ak/crypto.h"
+#include "ak/json.h"
+#include "../../enclave/src/api.c"
+#include "../../enclave/src/epochs.c"
+#include "../../enclave/src/http.c"
+#include "../../enclave/src/kek.c"
+#include "../../enclave/src/keystore.c"
+#include "../../enclave/src/sealer.c"
+#include "../../enclave/src/secmem.c"
+#include "../../enclave/src/x509.c"
+
+typedef struct {
+    char dir[64], epoch_file[128], ks_path[128];
+    aks_sealer *sealer;
+    aks_keystore ks;
+    aks_epochs *epochs;
+    aks_attester att;
+    ak_pki_eckey *attest_key;
+    aks_ctx ctx;
+} s_env;
+
+static ak_err s_doc(aks_attester *a, const ak_attest_claims *c, ak_buf *doc) {
+    (void)a;
+    (void)c;
+    return ak_buf_append_str(doc, "doc");
+}
+
+static void s_set_epoch(s_env *e, unsigned v) {
+    FILE *f = fopen(e->epoch_file, "w");
+    fprintf(f, "%u\n", v);
+    fclose(f);
+}
+
+static void s_env_up(s_env *e) {
+    static const uint8_t key[32] = {9};
+    memset(e, 0, sizeof(*e));
+    snprintf(e->dir, sizeof(e->dir), "/tmp/aks_api_test.XXXXXX");
+    assert_non_null(mkdtemp(e->dir));
+    snprintf(e->epoch_file, sizeof(e->epoch_file), "%s/epoch", e->dir);
+    snprintf(e->ks_path, sizeof(e->ks_path), "%s/ks", e->dir);
+    s_set_epoch(e, 2);
+    assert_int_equal(aks_sealer_from_key(key, &e->sealer), AK_OK);
+    assert_int_equal(aks_keystore_open(&e->ks, e->ks_path, e->sealer), AK_OK);
+    /* min refresh 1 ms so the test sees file changes at once */
+    assert_int_equal(aks_epochs_open(e->epoch_file, 2000, 1, &e->epochs), AK_E_CONFIG);
+    char spec[160];
+    snprintf(spec, sizeof(spec), "file:%s", e->epoch_file);
+    assert_int_equal(aks_epochs_open(spec, 2000, 1, &e->epochs), AK_OK);
+    e->att.name = "test";
+    e->att.document = s_doc;
+    aks_ctx_init(&e->ctx);
+    e->ctx.ks = &e->ks;
+    e->ctx.epochs = e->epochs;
+    e->ctx.attester = &e->att;
+}
+
+static void s_env_down(s_env *e) {
+    char cmd[128];
+    aks_ctx_free(&e->ctx);
+    aks_epochs_free(e->epochs);
+    aks_keystore_close(&e->ks);
+    aks_sealer_free(e->sealer);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", e->dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* Runs one request; returns the status; the body (JSON) in *body (caller frees). */
+static int s_call(s_env *e, aks_role role, const char *method, const char *path, const char *json, ak_buf *body,
+                  ak_err *err) {
+    ak_buf raw;
+    aks_http_req req;
+    bool done;
+    int status = 0;
+    ak_buf_init(&raw, 1 << 20);
+    assert_int_equal(ak_buf_printf(&raw, "%s %s HTTP/1.1\r\nHost: t\r\nContent-Length: %zu\r\n\r\n%s", method, path,
+                                   json ? strlen(json) : 0, json ? json : ""),
+                     AK_OK);
+    aks_http_limits lim = AKS_HTTP_DEFAULT_LIMITS;
+    assert_int_equal(aks_http_parse(ak_buf_cur(&raw), &lim, &req, &done), AK_OK);
+    assert_true(done);
+    ak_buf_init_secret(body, 1 << 20);
+    aks_api_handle(&e->ctx, role, &req, &status, body, err);
+    ak_buf_free(&raw);
+    return status;
+}
+
+static void s_expect_reason(const ak_buf *body, const char *reason) {
+    json_t *j;
+    ak_cur r;
+    assert_int_equal(ak_json_parse_object(ak_buf_cur(body), &j), AK_OK);
+    assert_int_equal(ak_json_str(j, "reason", &r), AK_OK);
+    if (!ak_cur_eq_str(r, reason)) fail_msg("reason %.*s, expected %s", (int)r.len, r.ptr, reason);
+    assert_non_null(json_object_get(j, "error"));
+    json_decref(j);
+}
+
+#define OMNI_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define OMNI_B "0xBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
+
+static const char *s_derive_body(const char *dc, unsigned epoch, char *buf, size_t cap) {
+    snprintf(buf, cap, "{\"data_class\":\"%s\",\"operator_omni\":\"" OMNI_A "\",\"actor_omni\":\"" OMNI_B "\",\"epoch\":%u}",
+             dc, epoch);
+    return buf;
+}
+
+AK_TEST(test_roles_from_identity) {
+    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/broker", NULL, "broker"), AKS_ROLE_BROKER);
+    EXPECT_INT_EQ(aks_role_from_identity(NULL, NULL, "worker-memory"), AKS_ROLE_WORKER_MEMORY);
+    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/audit", NULL, NULL), AKS_ROLE_AUDIT);
+    EXPECT_INT_EQ(aks_role_from_identity("spiffe://other/x", "spiffe://agentkeys/role/worker-credentials", "svc"),
+                  AKS_ROLE_WORKER_CREDENTIALS);
+    /* Disagreements and look-alikes give nothing. */
+    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/broker", NULL, "worker-memory"), AKS_ROLE_NONE);
+    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/broker", "spiffe://agentkeys/role/audit", NULL),
+                  AKS_ROLE_NONE);
+    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/brokerx", NULL, NULL), AKS_ROLE_NONE);
+    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/", NULL, "none"), AKS_ROLE_NONE);
+    EXPECT_INT_EQ(aks_role_from_identity(NULL, NULL, "Broker"), AKS_ROLE_NONE);
+    EXPECT_INT_EQ(aks_role_from_identity(NULL, NULL, NULL), AKS_ROLE_NONE);
+}
+
+AK_TEST(test_derive_role_table) {
+    s_env e;
+    ak_buf body;
+    ak_err err;
+    char req[512];
+    s_env_up(&e);
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_CREDENTIALS, "POST", "/v1/kek/derive", s_derive_body("credentials", 1, req, sizeof(req)),
+                         &body, &err), 200);
+    json_t *j;
+    ak_cur kb;
+    EXPECT_OK(ak_json_parse_object(ak_buf_cur(&body), &j));
+    EXPECT_OK(ak_json_str(j, "kek_b64", &kb));
+    /* The KEK is D6 over the held K3 of epoch 1. */
+    uint8_t k3[32], want[32], op[32], actor[32];
+    char want_b64[64];
+    EXPECT_OK(aks_keystore_k3(&e.ks, 1, k3));
+    memset(op, 0xaa, 32);
+    memset(actor, 0xbb, 32);
+    EXPECT_OK(aks_kek_derive(k3, AK_CUR_LIT("credentials"), op, actor, want));
+    ak_buf wb;
+    ak_buf_init(&wb, 64);
+    EXPECT_OK(ak_b64_encode(want, 32, &wb));
+    snprintf(want_b64, sizeof(want_b64), "%s", ak_buf_cstr(&wb));
+    EXPECT_TRUE(ak_cur_eq_str(kb, want_b64));
+    ak_buf_free(&wb);
+    json_decref(j);
+    ak_buf_free(&body);
+
+    struct { aks_role role; const char *dc; int status; const char *reason; } cases[] = {
+        {AKS_ROLE_WORKER_MEMORY, "credentials", 403, "role_not_allowed"},
+        {AKS_ROLE_WORKER_CREDENTIALS, "memory", 403, "role_not_allowed"},
+        {AKS_ROLE_WORKER_MEMORY, "memory", 200, NULL},
+        {AKS_ROLE_BROKER, "credentials", 403, "role_not_allowed"},
+        {AKS_ROLE_AUDIT, "memory", 403, "role_not_allowed"},
+        {AKS_ROLE_NONE, "credentials", 403, "role_not_allowed"},
+        {AKS_ROLE_WORKER_MEMORY, "config", 400, "invalid_input"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int st = s_call(&e, cases[i].role, "POST", "/v1/kek/derive", s_derive_body(cases[i].dc, 1, req, sizeof(req)), &body, &err);
+        if (st != cases[i].status) fail_msg("case %zu: status %d", i, st);
+        if (cases[i].reason) s_expect_reason(&body, cases[i].reason);
+        ak_buf_free(&body);
+    }
+    s_env_down(&e);
+}
+
+AK_TEST(test_derive_epoch_rule) {
+    s_env e;
+    ak_buf body;
+    ak_err err;
+    char req[512];
+    uint8_t k3_2[32];
+    s_env_up(&e);
+    /* Epochs 1..2 exist after the first derive that needed the chain (or at boot in main). */
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", s_derive_body("memory", 2, req, sizeof(req)),
+                         &body, &err), 200);
+    ak_buf_free(&body);
+    EXPECT_INT_EQ(aks_keystore_max_epoch(&e.ks), 2);
+    EXPECT_OK(aks_keystore_k3(&e.ks, 2, k3_2));
+    /* Above the chain: refused with its code. */
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", s_derive_body("memory", 3, req, sizeof(req)),
+                         &body, &err), 403);
+    s_expect_reason(&body, "epoch_not_current");
+    ak_buf_free(&body);
+    /* The chain advances: epoch 3 is created, epoch 2 keeps its K3. */
+    s_set_epoch(&e, 3);
+    usleep(5000);
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", s_derive_body("memory", 3, req, sizeof(req)),
+                         &body, &err), 200);
+    ak_buf_free(&body);
+    uint8_t again[32];
+    EXPECT_OK(aks_keystore_k3(&e.ks, 2, again));
+    EXPECT_BYTES_EQ(again, 32, k3_2, 32);
+    /* Epoch 0 and non-integers are bad input; the chain unreadable is 502. */
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", s_derive_body("memory", 0, req, sizeof(req)),
+                         &body, &err), 400);
+    ak_buf_free(&body);
+    unlink(e.epoch_file);
+    usleep(5000);
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", s_derive_body("memory", 9, req, sizeof(req)),
+                         &body, &err), 502);
+    s_expect_reason(&body, "chain_rpc_error");
+    ak_buf_free(&body);
+    /* ...but held epochs still derive without the chain. */
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", s_derive_body("memory", 1, req, sizeof(req)),
+                         &body, &err), 200);
+    ak_buf_free(&body);
+    s_env_down(&e);
+}
+
+AK_TEST(test_bad_input) {
+    s_env e;
+    ak_buf body;
+    ak_err err;
+    s_env_up(&e);
+    struct { const char *json; const char *reason; } cases[] = {
+        {"not json", "invalid_json"},
+        {"[]", "wrong_type"},
+        {"{\"data_class\":\"memory\",\"operator_omni\":\"" OMNI_A "\",\"actor_omni\":\"" OMNI_A "\"}", "missing_field"},
+        {"{\"data_class\":\"memory\",\"operator_omni\":\"" OMNI_A "\",\"actor_omni\":\"" OMNI_A "\",\"epoch\":\"1\"}", "wrong_type"},
+        {"{\"data_class\":\"memory\",\"operator_omni\":\"abc\",\"actor_omni\":\"" OMNI_A "\",\"epoch\":1}", "invalid_omni"},
+        {"{\"data_class\":\"memory\",\"operator_omni\":\"" OMNI_A "\",\"actor_omni\":\"" OMNI_A "\",\"epoch\":1,\"x\":1}", "unknown_field"},
+        {"{\"data_class\":\"memory\",\"operator_omni\":\"" OMNI_A "\",\"actor_omni\":\"" OMNI_A "\",\"epoch\":-1}", "invalid_input"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int st = s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", cases[i].json, &body, &err);
+        if (st != 400) fail_msg("case %zu: status %d %s", i, st, ak_buf_cstr(&body));
+        s_expect_reason(&body, cases[i].reason);
+        ak_buf_free(&body);
+    }
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_BROKER, "GET", "/v1/nope", NULL, &body, &err), 404);
+    s_expect_reason(&body, "route_not_found");
+    ak_buf_free(&body);
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_BROKER, "GET", "/v1/sign", NULL, &body, &err), 405);
+    s_expect_reason(&body, "method_not_allowed");
+    ak_buf_free(&body);
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_NONE, "GET", "/v1/health", NULL, &body, &err), 403);
+    ak_buf_free(&body);
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_AUDIT, "GET", "/v1/health", NULL, &body, &err), 200);
+    EXPECT_TRUE(strstr(ak_buf_cstr(&body), "\"role\":\"audit\"") != NULL);
+    ak_buf_free(&body);
+    /* Attestation nonce bounds. */
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_AUDIT, "POST", "/v1/attest", "{\"nonce_b64\":\"AAAA\"}", &body, &err), 400);
+    ak_buf_free(&body);
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_AUDIT, "POST", "/v1/attest", "{\"nonce_b64\":\"AAAAAAAAAAAAAAAAAAAAAA==\"}", &body, &err), 200);
+    EXPECT_STR_EQ(ak_buf_cstr(&body), "{\"document\":\"doc\"}");
+    ak_buf_free(&body);
+    s_env_down(&e);
+}
+
+static void s_signing_input(const char *typ, const char *kid, ak_buf *out_b64) {
+    ak_buf hdr, in;
+    ak_buf_init(&hdr, 512);
+    ak_buf_init(&in, 2048);
+    assert_int_equal(ak_buf_printf(&hdr, "{\"alg\":\"ES256\",\"typ\":\"%s\",\"kid\":\"%s\"}", typ, kid), AK_OK);
+    assert_int_equal(ak_b64url_encode(hdr.ptr, hdr.len, &in), AK_OK);
+    assert_int_equal(ak_buf_append_str(&in, ".eyJzdWIiOiJ4In0"), AK_OK);
+    ak_buf_init(out_b64, 4096);
+    assert_int_equal(ak_b64_encode(in.ptr, in.len, out_b64), AK_OK);
+    ak_buf_free(&hdr);
+    ak_buf_free(&in);
+}
+
+AK_TEST(test_sign_and_keys) {
+    s_env e;
+    ak_buf body, in_b64;
+    ak_err err;
+    aks_pubkey pubs[6];
+    char req[4096];
+    s_env_up(&e);
+    aks_keystore_public_keys(&e.ks, pubs);
+    const char *cap_kid = pubs[2].kid;
+    EXPECT_INT_EQ(pubs[2].purpose, AKS_KEY_CAP);
+
+    s_signing_input("ak-cap+jwt", cap_kid, &in_b64);
+    snprintf(req, sizeof(req), "{\"key\":\"cap\",\"signing_input_b64\":\"%s\"}", ak_buf_cstr(&in_b64));
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_BROKER, "POST", "/v1/sign", req, &body, &err), 200);
+    json_t *j;
+    ak_cur sig_text, kid;
+    EXPECT_OK(ak_json_parse_object(ak_buf_cur(&body), &j));
+    EXPECT_OK(ak_json_str(j, "sig_b64url", &sig_text));
+    EXPECT_OK(ak_json_str(j, "kid", &kid));
+    EXPECT_TRUE(ak_cur_eq_str(kid, cap_kid));
+    ak_buf sig, input;
+    ak_buf_init(&sig, 64);
+    ak_buf_init(&input, 4096);
+    EXPECT_OK(ak_b64url_decode(sig_text, &sig));
+    EXPECT_OK(ak_b64_decode(ak_buf_cur(&in_b64), &input));
+    EXPECT_OK(ak_p256_verify_sha256(pubs[2].pub, input.ptr, input.len, sig.ptr));
+    json_decref(j);
+    ak_buf_free(&sig);
+    ak_buf_free(&input);
+    ak_buf_free(&body);
+    /* Workers and audit cannot sign. */
+    aks_role nope[] = {AKS_ROLE_WORKER_CREDENTIALS, AKS_ROLE_WORKER_MEMORY, AKS_ROLE_AUDIT};
+    for (size_t i = 0; i < 3; i++) {
+        EXPECT_INT_EQ(s_call(&e, nope[i], "POST", "/v1/sign", req, &body, &err), 403);
+        s_expect_reason(&body, "role_not_allowed");
+        ak_buf_free(&body);
+    }
+    ak_buf_free(&in_b64);
+    /* A session header on the cap key, a cap key's kid on the session key, an unknown kid. */
+    s_signing_input("JWT", cap_kid, &in_b64);
+    snprintf(req, sizeof(req), "{\"key\":\"cap\",\"signing_input_b64\":\"%s\"}", ak_buf_cstr(&in_b64));
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_BROKER, "POST", "/v1/sign", req, &body, &err), 400);
+    ak_buf_free(&body);
+    snprintf(req, sizeof(req), "{\"key\":\"session\",\"signing_input_b64\":\"%s\"}", ak_buf_cstr(&in_b64));
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_BROKER, "POST", "/v1/sign", req, &body, &err), 409);
+    s_expect_reason(&body, "conflict");
+    ak_buf_free(&body);
+    ak_buf_free(&in_b64);
+    snprintf(req, sizeof(req), "{\"key\":\"session\",\"signing_input_b64\":\"bm90IGEgand0\"}");
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_BROKER, "POST", "/v1/sign", req, &body, &err), 400);
+    ak_buf_free(&body);
+    snprintf(req, sizeof(req), "{\"key\":\"other\",\"signing_input_b64\":\"bm90IGEgand0\"}");
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_BROKER, "POST", "/v1/sign", req, &body, &err), 400);
+    ak_buf_free(&body);
+
+    /* JWKS: three keys, the OIDC one with an x5c; after a rotation four. */
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "GET", "/v1/keys", NULL, &body, &err), 200);
+    EXPECT_OK(ak_json_parse_object(ak_buf_cur(&body), &j));
+    json_t *keys = json_object_get(j, "keys");
+    EXPECT_INT_EQ(json_array_size(keys), 3);
+    EXPECT_TRUE(json_is_array(json_object_get(json_array_get(keys, 1), "x5c")));
+    EXPECT_TRUE(json_object_get(json_array_get(keys, 0), "x5c") == NULL);
+    json_decref(j);
+    ak_buf_free(&body);
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/rotate", "{\"key\":\"oidc\"}", &body, &err), 403);
+    ak_buf_free(&body);
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_BROKER, "POST", "/v1/rotate", "{\"key\":\"oidc\"}", &body, &err), 200);
+    ak_buf_free(&body);
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_BROKER, "GET", "/v1/keys", NULL, &body, &err), 200);
+    EXPECT_OK(ak_json_parse_object(ak_buf_cur(&body), &j));
+    keys = json_object_get(j, "keys");
+    EXPECT_INT_EQ(json_array_size(keys), 4);
+    int with_x5c = 0;
+    for (size_t i = 0; i < 4; i++) with_x5c += json_object_get(json_array_get(keys, i), "x5c") != NULL;
+    EXPECT_INT_EQ(with_x5c, 2);
+    json_decref(j);
+    ak_buf_free(&body);
+    s_env_down(&e);
+}
+
+AK_RUN_TESTS(AK_T(test_roles_from_identity), AK_T(test_derive_role_table), AK_T(test_derive_epoch_rule),
+             AK_T(test_bad_input), AK_T(test_sign_and_keys))
