@@ -80,15 +80,23 @@ ak_err ak_json_only_keys(const json_t *obj, const char *const *allowed) {
 }
 
 static ak_err s_dump(const json_t *v, ak_buf *out, size_t flags) {
-    char *s = json_dumps(v, flags | JSON_COMPACT | JSON_ENCODE_ANY);
-    AK_ENSURE(s != NULL, AK_E_NOMEM);
-    ak_err rc = ak_buf_append_str(out, s);
-    /* json_dumps allocates with jansson's allocator (ak_malloc once installed): free likewise. */
-    json_malloc_t m;
-    json_free_t f;
-    json_get_alloc_funcs(&m, &f);
-    f(s);
-    return rc;
+    flags |= JSON_COMPACT | JSON_ENCODE_ANY;
+    /*
+     * jansson 2.14's dumper ignores some failed internal allocations and can return a
+     * document with bytes missing while reporting success (dump.c, unchecked dump_string).
+     * Measure first, dump into our own buffer, and treat any size mismatch as out of memory.
+     */
+    size_t need = json_dumpb(v, NULL, 0, flags);
+    AK_ENSURE(need > 0, AK_E_NOMEM);
+    AK_GUARD(ak_buf_reserve(out, need));
+    size_t got = json_dumpb(v, (char *)out->ptr + out->len, need, flags);
+    if (got != need) {
+        out->ptr[out->len] = 0;
+        return AK_E_NOMEM;
+    }
+    out->len += need;
+    out->ptr[out->len] = 0;
+    return AK_OK;
 }
 
 ak_err ak_json_dump(const json_t *v, ak_buf *out) { return s_dump(v, out, JSON_PRESERVE_ORDER); }

@@ -1,0 +1,24 @@
+#!/bin/bash
+# tests/bench/run.sh — `make bench`: runs every benchmark and prints figures. Never fails on a
+# figure or on a missing peer: what cannot run prints "skipped: why".
+#   1. each standalone program build/release/bench/*_bench (from tests/bench/*_bench.c), except
+#      invoke_bench, which is the Invoke API client used by cold_start.sh
+#   2. each tests/bench/*.sh benchmark script (cold_start.sh: ours vs Node vs C++ on ak-emulator)
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+ran=0
+for b in "$ROOT"/build/release/bench/*_bench; do
+    [ -x "$b" ] || continue
+    case "$(basename "$b")" in invoke_bench) continue;; esac
+    echo "== $(basename "$b")"
+    "$b" || echo "  $(basename "$b"): exited with status $? (figures above may be partial)"
+    ran=1
+done
+for s in "$ROOT"/tests/bench/*.sh; do
+    case "$(basename "$s")" in run.sh|build-cpp-peer.sh) continue;; esac
+    echo "== $(basename "$s" .sh)"
+    "$s" || echo "  $(basename "$s"): exited with status $?"
+    ran=1
+done
+[ "$ran" = 1 ] || echo "no benchmarks found"
+exit 0
