@@ -65,6 +65,9 @@ $(DEPS_GLIBC): scripts/build-deps
 $(DEPS_MUSL): scripts/build-deps
 	./scripts/build-deps musl
 deps: $(DEPS_GLIBC) $(DEPS_MUSL)
+# The archives exist once the stamp does (build-deps writes them before the stamp).
+$(call DEP_LIBS,glibc): $(DEPS_GLIBC) ;
+$(call DEP_LIBS,musl): $(DEPS_MUSL) ;
 bootstrap:
 	./scripts/bootstrap
 

@@ -16,10 +16,12 @@
 
 /* ---- roles ---- */
 
-static const char *const s_api_role_names[] = {"none", "broker", "worker-credentials", "worker-memory", "audit"};
+static const char *const s_api_role_names[] = {"none", "broker", "worker-credentials", "worker-memory",
+                                               "audit"};
 
 const char *aks_role_name(aks_role r) {
-    return (unsigned)r < sizeof(s_api_role_names) / sizeof(s_api_role_names[0]) ? s_api_role_names[r] : "none";
+    return (unsigned)r < sizeof(s_api_role_names) / sizeof(s_api_role_names[0]) ? s_api_role_names[r]
+                                                                                : "none";
 }
 
 static aks_role s_api_role_exact(const char *s) {
@@ -58,11 +60,13 @@ void aks_ctx_init(aks_ctx *c) {
     memset(c, 0, sizeof(*c));
     c->x5c_days = 3650;
     pthread_mutex_init(&c->x5c_mu, NULL);
-    for (int i = 0; i < 2; i++) ak_buf_init(&c->x5c[i].b64, 8192);
+    for (int i = 0; i < 2; i++)
+        ak_buf_init(&c->x5c[i].b64, 8192);
 }
 
 void aks_ctx_free(aks_ctx *c) {
-    for (int i = 0; i < 2; i++) ak_buf_free(&c->x5c[i].b64);
+    for (int i = 0; i < 2; i++)
+        ak_buf_free(&c->x5c[i].b64);
     pthread_mutex_destroy(&c->x5c_mu);
 }
 
@@ -88,8 +92,10 @@ static ak_err s_api_b64_field(const json_t *o, const char *key, size_t max, ak_b
     AK_GUARD(ak_json_str(o, key, &s));
     ak_buf_init(out, max);
     ak_err rc = ak_b64_decode(s, out);
-    if (rc == AK_E_LIMIT) rc = AK_E_TOO_LARGE;
-    else if (rc != AK_OK) rc = AK_E_BAD_BASE64;
+    if (rc == AK_E_LIMIT)
+        rc = AK_E_TOO_LARGE;
+    else if (rc != AK_OK)
+        rc = AK_E_BAD_BASE64;
     if (rc != AK_OK) ak_buf_free(out);
     return rc;
 }
@@ -99,7 +105,8 @@ static ak_err s_api_b64_field(const json_t *o, const char *key, size_t max, ak_b
 static ak_err s_api_health(aks_ctx *ctx, aks_role role, ak_buf *body) {
     char mhex[97];
     ak_hex_encode(ctx->measurement, 48, mhex);
-    return ak_buf_printf(body, "{\"status\":\"ok\",\"role\":\"%s\",\"epoch_max\":%llu,\"measurement\":\"%s\"}",
+    return ak_buf_printf(body,
+                         "{\"status\":\"ok\",\"role\":\"%s\",\"epoch_max\":%llu,\"measurement\":\"%s\"}",
                          aks_role_name(role), (unsigned long long)aks_keystore_max_epoch(ctx->ks), mhex);
 }
 
@@ -156,11 +163,12 @@ static ak_err s_api_keys(aks_ctx *ctx, ak_buf *body) {
         ak_buf_clear(&y);
         AK_GUARD_OUT(ak_b64url_encode(keys[i].pub + 1, 32, &x));
         AK_GUARD_OUT(ak_b64url_encode(keys[i].pub + 33, 32, &y));
-        AK_GUARD_OUT(ak_buf_printf(body,
-                                   "%s{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\",\"kid\":\"%s\","
-                                   "\"use\":\"sig\",\"alg\":\"ES256\",\"ak_key\":\"%s\",\"ak_status\":\"%s\"",
-                                   i ? "," : "", ak_buf_cstr(&x), ak_buf_cstr(&y), keys[i].kid,
-                                   aks_key_purpose_name(keys[i].purpose), keys[i].current ? "current" : "previous"));
+        AK_GUARD_OUT(
+            ak_buf_printf(body,
+                          "%s{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\",\"kid\":\"%s\","
+                          "\"use\":\"sig\",\"alg\":\"ES256\",\"ak_key\":\"%s\",\"ak_status\":\"%s\"",
+                          i ? "," : "", ak_buf_cstr(&x), ak_buf_cstr(&y), keys[i].kid,
+                          aks_key_purpose_name(keys[i].purpose), keys[i].current ? "current" : "previous"));
         if (keys[i].purpose == AKS_KEY_OIDC) {
             AK_GUARD_OUT(ak_buf_append_str(body, ",\"x5c\":[\""));
             AK_GUARD_OUT(s_api_x5c(ctx, &keys[i], body));
@@ -224,7 +232,8 @@ static ak_err s_api_derive(aks_ctx *ctx, aks_role role, const aks_http_req *req,
     ak_err rc = AK_OK;
     ak_buf_init_secret(&kek_b64, 64);
     /* Not a worker at all: refuse before reading anything. */
-    AK_ENSURE_OUT(role == AKS_ROLE_WORKER_CREDENTIALS || role == AKS_ROLE_WORKER_MEMORY, AK_E_ROLE_NOT_ALLOWED);
+    AK_ENSURE_OUT(role == AKS_ROLE_WORKER_CREDENTIALS || role == AKS_ROLE_WORKER_MEMORY,
+                  AK_E_ROLE_NOT_ALLOWED);
     AK_GUARD_OUT(s_api_parse(req, allowed, &j));
     AK_GUARD_OUT(ak_json_str(j, "data_class", &dc));
     AK_GUARD_OUT(ak_json_str(j, "operator_omni", &op_text));
@@ -245,7 +254,8 @@ static ak_err s_api_derive(aks_ctx *ctx, aks_role role, const aks_http_req *req,
     AK_GUARD_OUT(aks_kek_derive(k3, dc, op.b, actor.b, kek));
     AK_GUARD_OUT(ak_b64_encode(kek, 32, &kek_b64));
     AK_GUARD_OUT(ak_buf_printf(body, "{\"kek_b64\":\"%s\",\"epoch\":%llu,\"data_class\":\"%.*s\"}",
-                               ak_buf_cstr(&kek_b64), (unsigned long long)epoch, (int)dc.len, (const char *)dc.ptr));
+                               ak_buf_cstr(&kek_b64), (unsigned long long)epoch, (int)dc.len,
+                               (const char *)dc.ptr));
 out:
     ak_wipe(k3, sizeof(k3));
     ak_wipe(kek, sizeof(kek));
@@ -259,7 +269,8 @@ out:
 static bool s_api_b64url_chars(ak_cur c) {
     for (size_t i = 0; i < c.len; i++) {
         uint8_t b = c.ptr[i];
-        if (!((b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') || (b >= '0' && b <= '9') || b == '-' || b == '_'))
+        if (!((b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') || (b >= '0' && b <= '9') || b == '-' ||
+              b == '_'))
             return false;
     }
     return c.len > 0;
@@ -281,7 +292,8 @@ static ak_err s_api_check_header(aks_key_purpose purpose, ak_cur signing_input, 
     AK_ENSURE_OUT(ak_json_str(h, "typ", &typ) == AK_OK &&
                       ak_cur_eq_str(typ, purpose == AKS_KEY_CAP ? "ak-cap+jwt" : "JWT"),
                   AK_E_INVALID_INPUT);
-    AK_ENSURE_OUT(ak_json_str(h, "kid", &k) == AK_OK && ak_cur_to_cstr(k, kid, AKS_KID_MAX) == AK_OK,
+    AK_ENSURE_OUT(ak_json_str(h, "kid", &k) == AK_OK && k.len > 0 &&
+                      ak_cur_to_cstr(k, kid, AKS_KID_MAX) == AK_OK,
                   AK_E_INVALID_INPUT);
     /* "crit" would oblige verifiers to understand extensions we never define. */
     AK_ENSURE_OUT(json_object_get(h, "crit") == NULL, AK_E_INVALID_INPUT);
@@ -313,8 +325,8 @@ static ak_err s_api_sign(aks_ctx *ctx, aks_role role, const aks_http_req *req, a
     if (rc == AK_E_NOT_FOUND) rc = AK_E_CONFLICT;
     AK_GUARD_OUT(rc);
     AK_GUARD_OUT(ak_b64url_encode(sig, 64, &sig_b64));
-    AK_GUARD_OUT(ak_buf_printf(body, "{\"sig_b64url\":\"%s\",\"kid\":\"%s\",\"key\":\"%s\"}", ak_buf_cstr(&sig_b64),
-                               used, aks_key_purpose_name(purpose)));
+    AK_GUARD_OUT(ak_buf_printf(body, "{\"sig_b64url\":\"%s\",\"kid\":\"%s\",\"key\":\"%s\"}",
+                               ak_buf_cstr(&sig_b64), used, aks_key_purpose_name(purpose)));
 out:
     if (j != NULL) json_decref(j);
     ak_buf_free(&input);
@@ -340,8 +352,10 @@ static ak_err s_api_rotate(aks_ctx *ctx, aks_role role, const aks_http_req *req,
     const char *cur = "", *prev = "";
     for (size_t i = 0; i < n; i++) {
         if (keys[i].purpose != purpose) continue;
-        if (keys[i].current) cur = keys[i].kid;
-        else prev = keys[i].kid;
+        if (keys[i].current)
+            cur = keys[i].kid;
+        else
+            prev = keys[i].kid;
     }
     AK_GUARD_OUT(ak_buf_printf(body, "{\"key\":\"%s\",\"kid\":\"%s\",\"previous_kid\":\"%s\"}",
                                aks_key_purpose_name(purpose), cur, prev));
@@ -362,11 +376,12 @@ typedef struct {
 } s_api_route;
 
 static const s_api_route s_api_routes[] = {
-    {"/v1/health", API_GET, 0}, {"/v1/keys", API_GET, 1},  {"/v1/attest", API_POST, 2},
+    {"/v1/health", API_GET, 0},      {"/v1/keys", API_GET, 1},  {"/v1/attest", API_POST, 2},
     {"/v1/kek/derive", API_POST, 3}, {"/v1/sign", API_POST, 4}, {"/v1/rotate", API_POST, 5},
 };
 
-void aks_api_handle(aks_ctx *ctx, aks_role role, const aks_http_req *req, int *status, ak_buf *body, ak_err *err_out) {
+void aks_api_handle(aks_ctx *ctx, aks_role role, const aks_http_req *req, int *status, ak_buf *body,
+                    ak_err *err_out) {
     ak_err rc = AK_OK;
     const s_api_route *route = NULL;
     ak_buf_clear(body);
@@ -380,12 +395,24 @@ void aks_api_handle(aks_ctx *ctx, aks_role role, const aks_http_req *req, int *s
         rc = AK_E_METHOD_NOT_ALLOWED;
     } else {
         switch (route->id) {
-        case 0: rc = s_api_health(ctx, role, body); break;
-        case 1: rc = s_api_keys(ctx, body); break;
-        case 2: rc = s_api_attest(ctx, req, body); break;
-        case 3: rc = s_api_derive(ctx, role, req, body); break;
-        case 4: rc = s_api_sign(ctx, role, req, body); break;
-        default: rc = s_api_rotate(ctx, role, req, body); break;
+            case 0:
+                rc = s_api_health(ctx, role, body);
+                break;
+            case 1:
+                rc = s_api_keys(ctx, body);
+                break;
+            case 2:
+                rc = s_api_attest(ctx, req, body);
+                break;
+            case 3:
+                rc = s_api_derive(ctx, role, req, body);
+                break;
+            case 4:
+                rc = s_api_sign(ctx, role, req, body);
+                break;
+            default:
+                rc = s_api_rotate(ctx, role, req, body);
+                break;
         }
     }
     if (rc != AK_OK && aks_api_error_body(rc, body) != AK_OK) ak_buf_clear(body);

@@ -16,21 +16,21 @@ typedef enum { EPOCHS_FILE, EPOCHS_EVM } s_epochs_kind;
 
 struct aks_epochs {
     s_epochs_kind kind;
-    char path[512];       /* file */
-    char url[512];        /* evm */
-    char address[43];     /* evm: "0x" + 40 hex */
-    ak_http *http;        /* evm */
+    char path[512];   /* file */
+    char url[512];    /* evm */
+    char address[43]; /* evm: "0x" + 40 hex */
+    ak_http *http;    /* evm */
     pthread_mutex_t mu;
-    unsigned ttl_ms, min_refresh_ms;
+    unsigned ttl_ms;
     bool have;
     uint64_t value;
-    int64_t fetched_ms;   /* monotonic */
+    int64_t read_start_ns; /* monotonic start of the read that produced `value` */
 };
 
-static int64_t s_epochs_mono_ms(void) {
+static int64_t s_epochs_mono_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 ak_err aks_epochs_parse_decimal(ak_cur text, uint64_t *out) {
@@ -38,13 +38,12 @@ ak_err aks_epochs_parse_decimal(ak_cur text, uint64_t *out) {
     return AK_OK;
 }
 
-ak_err aks_epochs_open(const char *spec, unsigned ttl_ms, unsigned min_refresh_ms, aks_epochs **out) {
+ak_err aks_epochs_open(const char *spec, unsigned ttl_ms, aks_epochs **out) {
     ak_cur s = ak_cur_from_str(spec);
     *out = NULL;
     aks_epochs *e = ak_calloc(1, sizeof(*e));
     AK_ENSURE(e != NULL, AK_E_NOMEM);
     e->ttl_ms = ttl_ms ? ttl_ms : 2000;
-    e->min_refresh_ms = min_refresh_ms ? min_refresh_ms : 100;
     pthread_mutex_init(&e->mu, NULL);
     ak_err rc = AK_OK;
     if (ak_cur_starts_with(s, AK_CUR_LIT("file:"))) {
@@ -99,10 +98,11 @@ static ak_err s_epochs_read_evm(aks_epochs *e, uint64_t *out) {
     ak_err rc = AK_OK;
     ak_buf_init(&body, 512);
     ak_http_response_init(&resp);
-    AK_GUARD_OUT(ak_buf_printf(&body,
-                               "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_call\",\"params\":[{\"to\":\"%s\","
-                               "\"data\":\"0x76671808\"},\"latest\"]}",
-                               e->address));
+    AK_GUARD_OUT(
+        ak_buf_printf(&body,
+                      "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_call\",\"params\":[{\"to\":\"%s\","
+                      "\"data\":\"0x76671808\"},\"latest\"]}",
+                      e->address));
     ak_http_header hdr = {"content-type", AK_CUR_LIT("application/json")};
     ak_http_request req;
     memset(&req, 0, sizeof(req));
@@ -120,9 +120,11 @@ static ak_err s_epochs_read_evm(aks_epochs *e, uint64_t *out) {
     uint8_t word[32];
     AK_ENSURE_OUT(ak_json_str(j, "result", &result) == AK_OK, AK_E_CHAIN_RPC);
     AK_ENSURE_OUT(result.len == 66 && ak_hex_decode_exact(result, true, word, 32) == AK_OK, AK_E_CHAIN_RPC);
-    for (int i = 0; i < 24; i++) AK_ENSURE_OUT(word[i] == 0, AK_E_CHAIN_RPC);
+    for (int i = 0; i < 24; i++)
+        AK_ENSURE_OUT(word[i] == 0, AK_E_CHAIN_RPC);
     uint64_t v = 0;
-    for (int i = 24; i < 32; i++) v = (v << 8) | word[i];
+    for (int i = 24; i < 32; i++)
+        v = (v << 8) | word[i];
     *out = v;
 out:
     if (j != NULL) json_decref(j);
@@ -133,10 +135,12 @@ out:
 
 ak_err aks_epochs_current(aks_epochs *e, bool fresh, uint64_t *out) {
     ak_err rc = AK_OK;
+    int64_t asked = s_epochs_mono_ns();
     pthread_mutex_lock(&e->mu);
-    int64_t now = s_epochs_mono_ms();
-    int64_t age = now - e->fetched_ms;
-    bool use_cache = e->have && (fresh ? age < (int64_t)e->min_refresh_ms : age < (int64_t)e->ttl_ms);
+    int64_t now = s_epochs_mono_ns();
+    /* fresh: only a read that began after this call asked may answer it (see the header). */
+    bool use_cache = e->have && (fresh ? e->read_start_ns >= asked
+                                       : now - e->read_start_ns < (int64_t)e->ttl_ms * 1000000);
     if (!use_cache) {
         uint64_t v = 0;
         rc = e->kind == EPOCHS_FILE ? s_epochs_read_file(e, &v) : s_epochs_read_evm(e, &v);
@@ -145,7 +149,7 @@ ak_err aks_epochs_current(aks_epochs *e, bool fresh, uint64_t *out) {
         if (rc == AK_OK) {
             e->have = true;
             e->value = v;
-            e->fetched_ms = now;
+            e->read_start_ns = now;
         } else {
             ak_log_warn("epoch source read failed", "reason", ak_err_reason(rc));
         }

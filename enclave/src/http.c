@@ -34,7 +34,8 @@ static long s_http_line(ak_cur c, bool *bad) {
 
 static ak_err s_http_request_line(ak_cur line, aks_http_req *req) {
     size_t i = 0;
-    while (i < line.len && line.ptr[i] >= 'A' && line.ptr[i] <= 'Z') i++;
+    while (i < line.len && line.ptr[i] >= 'A' && line.ptr[i] <= 'Z')
+        i++;
     AK_ENSURE(i > 0 && i <= AKS_HTTP_MAX_METHOD, AK_E_INVALID_INPUT);
     AK_ENSURE(i < line.len && line.ptr[i] == ' ', AK_E_INVALID_INPUT);
     req->method = ak_cur_from(line.ptr, i);
@@ -110,14 +111,18 @@ ak_err aks_http_parse(ak_cur in, const aks_http_limits *lim, aks_http_req *req, 
         if (line.len == 0) break;
 
         size_t i = 0;
-        while (i < line.len && s_http_tchar(line.ptr[i])) i++;
+        while (i < line.len && s_http_tchar(line.ptr[i]))
+            i++;
         /* i == 0 also catches obs-fold (a line starting with SP/HTAB) and "name :" forms. */
         AK_ENSURE(i > 0 && i < line.len && line.ptr[i] == ':', AK_E_INVALID_INPUT);
         ak_cur name = ak_cur_from(line.ptr, i);
         ak_cur value = ak_cur_from(line.ptr + i + 1, line.len - i - 1);
-        for (size_t j = 0; j < value.len; j++) AK_ENSURE(s_http_vchar(value.ptr[j]), AK_E_INVALID_INPUT);
-        while (value.len && (value.ptr[0] == ' ' || value.ptr[0] == '\t')) value = ak_cur_from(value.ptr + 1, value.len - 1);
-        while (value.len && (value.ptr[value.len - 1] == ' ' || value.ptr[value.len - 1] == '\t')) value.len--;
+        for (size_t j = 0; j < value.len; j++)
+            AK_ENSURE(s_http_vchar(value.ptr[j]), AK_E_INVALID_INPUT);
+        while (value.len && (value.ptr[0] == ' ' || value.ptr[0] == '\t'))
+            value = ak_cur_from(value.ptr + 1, value.len - 1);
+        while (value.len && (value.ptr[value.len - 1] == ' ' || value.ptr[value.len - 1] == '\t'))
+            value.len--;
 
         AK_ENSURE(req->n_headers < lim->max_headers, AK_E_TOO_LARGE);
         req->headers[req->n_headers++] = (aks_http_hdr){name, value};
@@ -160,21 +165,36 @@ bool aks_http_header(const aks_http_req *req, const char *name, ak_cur *value) {
 
 const char *aks_http_reason_phrase(int status) {
     switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 413: return "Content Too Large";
-    case 422: return "Unprocessable Content";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Status";
+        case 200:
+            return "OK";
+        case 400:
+            return "Bad Request";
+        case 401:
+            return "Unauthorized";
+        case 403:
+            return "Forbidden";
+        case 404:
+            return "Not Found";
+        case 405:
+            return "Method Not Allowed";
+        case 408:
+            return "Request Timeout";
+        case 409:
+            return "Conflict";
+        case 413:
+            return "Content Too Large";
+        case 422:
+            return "Unprocessable Content";
+        case 500:
+            return "Internal Server Error";
+        case 502:
+            return "Bad Gateway";
+        case 503:
+            return "Service Unavailable";
+        case 504:
+            return "Gateway Timeout";
+        default:
+            return "Status";
     }
 }
 

@@ -53,7 +53,8 @@ void aks_keystore_kid(aks_key_purpose purpose, const uint8_t pub[65], char kid[A
     } else {
         ak_sha256(j.ptr, j.len, h);
         if (ak_b64url_encode(h, sizeof(h), &t) != AK_OK ||
-            (size_t)snprintf(kid, AKS_KID_MAX, "%s-%s", aks_key_purpose_name(purpose), ak_buf_cstr(&t)) >= AKS_KID_MAX)
+            (size_t)snprintf(kid, AKS_KID_MAX, "%s-%s", aks_key_purpose_name(purpose), ak_buf_cstr(&t)) >=
+                AKS_KID_MAX)
             kid[0] = '\0';
     }
     ak_buf_free(&j);
@@ -77,14 +78,16 @@ ak_err aks_keystore_encode(const aks_secrets *s, ak_buf *out) {
     AK_GUARD(s_ks_put_u32(out, s->n_epochs));
     AK_GUARD(ak_buf_append(out, s->k3, (size_t)s->n_epochs * 32u));
     for (unsigned p = 0; p < AKS_KEY__COUNT; p++)
-        for (unsigned slot = 0; slot < 2; slot++) n_keys += s->keys[p][slot].present ? 1u : 0u;
+        for (unsigned slot = 0; slot < 2; slot++)
+            n_keys += s->keys[p][slot].present ? 1u : 0u;
     AK_GUARD(s_ks_put_u32(out, n_keys));
     for (unsigned p = 0; p < AKS_KEY__COUNT; p++) {
         for (unsigned slot = 0; slot < 2; slot++) {
             const aks_sigkey *k = &s->keys[p][slot];
             if (!k->present) continue;
             uint8_t hdr[10] = {(uint8_t)p, (uint8_t)slot};
-            for (int i = 0; i < 8; i++) hdr[2 + i] = (uint8_t)(k->created >> (56 - 8 * i));
+            for (int i = 0; i < 8; i++)
+                hdr[2 + i] = (uint8_t)(k->created >> (56 - 8 * i));
             AK_GUARD(ak_buf_append(out, hdr, sizeof(hdr)));
             AK_GUARD(ak_buf_append(out, k->priv, 32));
         }
@@ -115,7 +118,8 @@ ak_err aks_keystore_decode(ak_cur in, aks_secrets *s) {
         memcpy(k->priv, priv.ptr, 32);
         AK_ENSURE(ak_p256_pub_from_priv(k->priv, k->pub) == AK_OK, AK_E_INVALID_INPUT);
         k->created = 0;
-        for (int b = 0; b < 8; b++) k->created = (k->created << 8) | created.ptr[b];
+        for (int b = 0; b < 8; b++)
+            k->created = (k->created << 8) | created.ptr[b];
         aks_keystore_kid((aks_key_purpose)p, k->pub, k->kid);
         k->present = true;
     }
@@ -241,7 +245,8 @@ ak_err aks_keystore_ensure_epoch(aks_keystore *ks, uint64_t current) {
     uint32_t had = ks->s->n_epochs;
     if (current > had) {
         /* D7: each epoch's K3 is independent randomness (no chain from one epoch to the next). */
-        for (uint64_t e = had + 1; e <= current; e++) AK_GUARD_OUT(ak_random(ks->s->k3[e - 1], 32));
+        for (uint64_t e = had + 1; e <= current; e++)
+            AK_GUARD_OUT(ak_random(ks->s->k3[e - 1], 32));
         ks->s->n_epochs = (uint32_t)current;
         rc = s_ks_save(ks);
         if (rc != AK_OK) {
@@ -263,8 +268,10 @@ out:
 ak_err aks_keystore_k3(aks_keystore *ks, uint64_t epoch, uint8_t out[32]) {
     ak_err rc = AK_OK;
     pthread_mutex_lock(&ks->mu);
-    if (epoch == 0 || epoch > ks->s->n_epochs) rc = AK_E_NOT_FOUND;
-    else memcpy(out, ks->s->k3[epoch - 1], 32);
+    if (epoch == 0 || epoch > ks->s->n_epochs)
+        rc = AK_E_NOT_FOUND;
+    else
+        memcpy(out, ks->s->k3[epoch - 1], 32);
     pthread_mutex_unlock(&ks->mu);
     return rc;
 }

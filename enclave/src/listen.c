@@ -35,8 +35,10 @@ ak_err aks_listen_parse_vsock(ak_cur cidport, aks_listen_addr *out) {
     ak_cur cid_text;
     uint32_t cid, port;
     AK_ENSURE(ak_cur_split(&cidport, ':', &cid_text), AK_E_INVALID_INPUT);
-    if (ak_cur_eq_str(cid_text, "any")) cid = VMADDR_CID_ANY;
-    else AK_GUARD(s_listen_port(cid_text, UINT32_MAX, &cid));
+    if (ak_cur_eq_str(cid_text, "any"))
+        cid = VMADDR_CID_ANY;
+    else
+        AK_GUARD(s_listen_port(cid_text, UINT32_MAX, &cid));
     AK_GUARD(s_listen_port(cidport, UINT32_MAX, &port));
     memset(out, 0, sizeof(*out));
     out->family = AF_VSOCK;
@@ -50,7 +52,8 @@ ak_err aks_listen_open(const aks_listen_addr *a, int backlog, int *fd_out) {
     int fd = socket(a->family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     AK_ENSURE(fd >= 0, AK_E_IO);
     int one = 1;
-    const struct sockaddr *sa = a->family == AF_INET ? (const struct sockaddr *)&a->in : (const struct sockaddr *)&a->vm;
+    const struct sockaddr *sa =
+        a->family == AF_INET ? (const struct sockaddr *)&a->in : (const struct sockaddr *)&a->vm;
     socklen_t len = a->family == AF_INET ? sizeof(a->in) : sizeof(a->vm);
     if (a->family == AF_INET) (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (bind(fd, sa, len) != 0 || listen(fd, backlog) != 0) {
@@ -65,8 +68,11 @@ ak_err aks_listen_bound_port(int fd, unsigned *port) {
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
     AK_ENSURE(getsockname(fd, (struct sockaddr *)&ss, &len) == 0, AK_E_IO);
-    if (ss.ss_family == AF_INET) *port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-    else if (ss.ss_family == AF_VSOCK) *port = ((struct sockaddr_vm *)&ss)->svm_port;
-    else return AK_E_IO;
+    if (ss.ss_family == AF_INET)
+        *port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    else if (ss.ss_family == AF_VSOCK)
+        *port = ((struct sockaddr_vm *)&ss)->svm_port;
+    else
+        return AK_E_IO;
     return AK_OK;
 }

@@ -40,16 +40,34 @@ typedef struct {
 } s_main_opt;
 
 enum {
-    OPT_LISTEN, OPT_PORT, OPT_VSOCK, OPT_PKI, OPT_TLS_CERT, OPT_TLS_KEY, OPT_CLIENT_CA, OPT_ATTEST_KEY, OPT_ATTESTER,
-    OPT_SEAL_KEY, OPT_SEALER, OPT_STATE, OPT_EPOCH_SOURCE, OPT_EPOCH_CACHE_MS, OPT_MAX_CONNS, OPT_HANDSHAKE_MS,
-    OPT_REQUEST_MS, OPT_IDLE_MS, OPT_READY_FILE, OPT__COUNT
+    OPT_LISTEN,
+    OPT_PORT,
+    OPT_VSOCK,
+    OPT_PKI,
+    OPT_TLS_CERT,
+    OPT_TLS_KEY,
+    OPT_CLIENT_CA,
+    OPT_ATTEST_KEY,
+    OPT_ATTESTER,
+    OPT_SEAL_KEY,
+    OPT_SEALER,
+    OPT_STATE,
+    OPT_EPOCH_SOURCE,
+    OPT_EPOCH_CACHE_MS,
+    OPT_MAX_CONNS,
+    OPT_HANDSHAKE_MS,
+    OPT_REQUEST_MS,
+    OPT_IDLE_MS,
+    OPT_READY_FILE,
+    OPT__COUNT
 };
 
 static s_main_opt g_opts[OPT__COUNT] = {
     {"--listen", "AKS_LISTEN", "TCP listen address HOST:PORT (IPv4 literal; default 127.0.0.1:7443)", NULL},
     {"--port", "AK_SIGNER_PORT", "shorthand for --listen 127.0.0.1:PORT (0 = any free port)", NULL},
     {"--vsock", "AKS_VSOCK", "listen on AF_VSOCK CID:PORT instead of TCP (CID may be 'any')", NULL},
-    {"--pki", "AKS_PKI", "dev PKI directory (scripts/dev-pki): sets the four files below and the seal key", NULL},
+    {"--pki", "AKS_PKI", "dev PKI directory (scripts/dev-pki): sets the four files below and the seal key",
+     NULL},
     {"--tls-cert", "AKS_TLS_CERT", "server certificate chain PEM", NULL},
     {"--tls-key", "AKS_TLS_KEY", "server P-256 key PEM", NULL},
     {"--client-ca", "AKS_CLIENT_CA", "worker CA PEM: client certificates must chain to it", NULL},
@@ -69,11 +87,13 @@ static s_main_opt g_opts[OPT__COUNT] = {
 
 static void s_main_usage(void) {
     fprintf(stderr, "usage: ak-signer [options]\n");
-    for (int i = 0; i < OPT__COUNT; i++) fprintf(stderr, "  %-24s %-26s %s\n", g_opts[i].flag, g_opts[i].env, g_opts[i].help);
+    for (int i = 0; i < OPT__COUNT; i++)
+        fprintf(stderr, "  %-24s %-26s %s\n", g_opts[i].flag, g_opts[i].env, g_opts[i].help);
 }
 
 static int s_main_parse_args(int argc, char **argv) {
-    for (int i = 0; i < OPT__COUNT; i++) g_opts[i].value = getenv(g_opts[i].env);
+    for (int i = 0; i < OPT__COUNT; i++)
+        g_opts[i].value = getenv(g_opts[i].env);
     for (int a = 1; a < argc; a++) {
         if (strcmp(argv[a], "--help") == 0 || strcmp(argv[a], "-h") == 0) return 1;
         int found = -1;
@@ -101,7 +121,10 @@ static unsigned s_main_uint(int opt, unsigned dflt) {
 /* --pki DIR fills the file options it names, unless set explicitly. */
 static char g_pki_paths[5][600];
 static void s_main_pki_defaults(void) {
-    static const struct { int opt; const char *file; } m[] = {
+    static const struct {
+        int opt;
+        const char *file;
+    } m[] = {
         {OPT_TLS_CERT, "signer-chain.crt"}, {OPT_TLS_KEY, "signer.key"}, {OPT_CLIENT_CA, "ca.crt"},
         {OPT_ATTEST_KEY, "attest.key"},     {OPT_SEAL_KEY, "seal.key"},
     };
@@ -205,7 +228,7 @@ int main(int argc, char **argv) {
         goto out;
     }
     unsigned cache_ms = s_main_uint(OPT_EPOCH_CACHE_MS, 2000);
-    if ((e = aks_epochs_open(s_main_need(OPT_EPOCH_SOURCE), cache_ms, 100, &epochs)) != AK_OK) {
+    if ((e = aks_epochs_open(s_main_need(OPT_EPOCH_SOURCE), cache_ms, &epochs)) != AK_OK) {
         rc = s_main_fail("epoch source", e);
         goto out;
     }
@@ -254,10 +277,11 @@ int main(int argc, char **argv) {
     snprintf(port_s, sizeof(port_s), "%u", port);
     snprintf(epochs_s, sizeof(epochs_s), "%llu", (unsigned long long)aks_keystore_max_epoch(&ks));
     ak_hex_encode(ctx.measurement, 48, mhex);
-    ak_log_info("listening", "transport", addr.family == AF_VSOCK ? "vsock" : "tcp", "port", port_s, "measurement", mhex,
-                "epoch_max", epochs_s, "sealer", sealer->name, "attester", attester->name, "mlock",
-                aks_secmem_locked() ? "yes" : "no");
-    if (g_opts[OPT_READY_FILE].value != NULL && (e = s_main_write_ready(g_opts[OPT_READY_FILE].value, port)) != AK_OK) {
+    ak_log_info("listening", "transport", addr.family == AF_VSOCK ? "vsock" : "tcp", "port", port_s,
+                "measurement", mhex, "epoch_max", epochs_s, "sealer", sealer->name, "attester",
+                attester->name, "mlock", aks_secmem_locked() ? "yes" : "no");
+    if (g_opts[OPT_READY_FILE].value != NULL &&
+        (e = s_main_write_ready(g_opts[OPT_READY_FILE].value, port)) != AK_OK) {
         rc = s_main_fail("ready file", e);
         goto out;
     }

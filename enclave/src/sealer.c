@@ -25,8 +25,8 @@ static ak_err s_sealer_unseal(aks_sealer *s, ak_cur aad, ak_cur blob, ak_buf *pt
     size_t n = blob.len - AKS_SEAL_OVERHEAD;
     size_t start = pt->len;
     AK_GUARD(ak_buf_append(pt, blob.ptr + 12, n));
-    ak_err rc = ak_aes256gcm_open(s->key, blob.ptr, 12, aad.ptr, aad.len, pt->ptr + start, n,
-                                  blob.ptr + 12 + n, 16);
+    ak_err rc =
+        ak_aes256gcm_open(s->key, blob.ptr, 12, aad.ptr, aad.len, pt->ptr + start, n, blob.ptr + 12 + n, 16);
     if (rc != AK_OK) {
         ak_wipe(pt->ptr + start, n);
         pt->len = start;

@@ -2,6 +2,8 @@
 #include "aks/server.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -51,8 +53,8 @@ static void s_srv_log_request(const aks_http_req *req, aks_role role, int status
     if (ak_cur_to_cstr(req->method, method, sizeof(method)) != AK_OK) method[0] = '\0';
     if (ak_cur_to_cstr(req->path, path, sizeof(path)) != AK_OK) path[0] = '\0';
     snprintf(st, sizeof(st), "%d", status);
-    ak_log_info("request", "method", method, "path", path, "role", aks_role_name(role), "status", st, "reason",
-                ak_err_reason(e));
+    ak_log_info("request", "method", method, "path", path, "role", aks_role_name(role), "status", st,
+                "reason", ak_err_reason(e));
 }
 
 static void s_srv_serve(aks_server *srv, aks_tls_conn *t, const char *peer) {
@@ -65,7 +67,8 @@ static void s_srv_serve(aks_server *srv, aks_tls_conn *t, const char *peer) {
     if (aks_tls_handshake(t, aks_now_mono_ms() + o->handshake_ms, &br_err) != AK_OK) {
         char code[16];
         snprintf(code, sizeof(code), "%d", br_err);
-        ak_log_warn("tls handshake failed", "peer", peer, "br_err", code, "timeout", t->timed_out ? "1" : "0");
+        ak_log_warn("tls handshake failed", "peer", peer, "br_err", code, "timeout",
+                    t->timed_out ? "1" : "0");
         goto out;
     }
     aks_role role = aks_role_from_identity(t->names[0].status == 1 ? t->uri[0] : NULL,
@@ -143,6 +146,10 @@ ak_err aks_server_run(aks_server *s) {
         if (fd < 0) continue;
         char peer[64];
         s_srv_peer_name(fd, peer, sizeof(peer));
+        /* BearSSL writes each handshake message as its own small record; with Nagle on, the
+         * second one waits for the peer's delayed ACK (~40 ms per flight). */
+        int one = 1;
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         if (__atomic_add_fetch(&s->active, 1, __ATOMIC_SEQ_CST) > s->opts.max_conns) {
             __atomic_fetch_sub(&s->active, 1, __ATOMIC_SEQ_CST);
             ak_log_warn("connection refused: too many connections", "peer", peer);
@@ -165,6 +172,7 @@ ak_err aks_server_run(aks_server *s) {
     }
     pthread_attr_destroy(&attr);
     /* Let connections in flight finish their current request (bounded). */
-    for (int i = 0; i < 50 && __atomic_load_n(&s->active, __ATOMIC_SEQ_CST) > 0; i++) usleep(100 * 1000);
+    for (int i = 0; i < 50 && __atomic_load_n(&s->active, __ATOMIC_SEQ_CST) > 0; i++)
+        usleep(100 * 1000);
     return AK_OK;
 }

@@ -39,7 +39,8 @@ ak_err aks_tls_config_load(aks_tls_config *c, const char *cert_pem, const char *
     ak_buf_free(&b);
     AK_GUARD_OUT(rc);
     /* A key that does not match the certificate would fail every handshake: say so at start. */
-    AK_GUARD_OUT(ak_pki_cert_p256_pub(ak_cur_from(c->chain.certs[0].data, c->chain.certs[0].data_len), leaf_pub));
+    AK_GUARD_OUT(
+        ak_pki_cert_p256_pub(ak_cur_from(c->chain.certs[0].data, c->chain.certs[0].data_len), leaf_pub));
     AK_ENSURE_OUT(memcmp(leaf_pub, c->key->pub, 65) == 0, AK_E_BAD_KEY);
 out:
     if (rc != AK_OK) aks_tls_config_free(c);
@@ -116,8 +117,8 @@ ak_err aks_tls_conn_init(aks_tls_conn *t, const aks_tls_config *cfg, int fd) {
     br_ssl_engine_set_default_chapol(&sc->eng);
     /* Verifying the client's CertificateVerify signature. */
     br_ssl_engine_set_default_ecdsa(&sc->eng);
-    br_ssl_server_set_single_ec(sc, cfg->chain.certs, cfg->chain.n, &cfg->key->sk, BR_KEYTYPE_SIGN, BR_KEYTYPE_EC,
-                                br_ec_get_default(), br_ecdsa_sign_asn1_get_default());
+    br_ssl_server_set_single_ec(sc, cfg->chain.certs, cfg->chain.n, &cfg->key->sk, BR_KEYTYPE_SIGN,
+                                BR_KEYTYPE_EC, br_ec_get_default(), br_ecdsa_sign_asn1_get_default());
 
     br_x509_minimal_init(&t->xc, &br_sha256_vtable, cfg->client_cas.ta, cfg->client_cas.n);
     br_x509_minimal_set_hash(&t->xc, br_sha256_ID, &br_sha256_vtable);
@@ -149,7 +150,8 @@ ak_err aks_tls_handshake(aks_tls_conn *t, int64_t deadline_ms, int *br_err) {
     int r = br_sslio_flush(&t->io);
     unsigned st = br_ssl_engine_current_state(&t->sc.eng);
     *br_err = br_ssl_engine_last_error(&t->sc.eng);
-    AK_ENSURE(r == 0 && st != BR_SSL_CLOSED && (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)) != 0, AK_E_UNAUTHORIZED);
+    AK_ENSURE(r == 0 && st != BR_SSL_CLOSED && (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)) != 0,
+              AK_E_UNAUTHORIZED);
     return AK_OK;
 }
 
@@ -158,7 +160,8 @@ long aks_tls_read(aks_tls_conn *t, void *buf, size_t len, int64_t deadline_ms) {
     int n = br_sslio_read(&t->io, buf, len);
     if (n > 0) return n;
     /* A clean close_notify from the peer leaves the engine closed without error. */
-    if (br_ssl_engine_current_state(&t->sc.eng) == BR_SSL_CLOSED && br_ssl_engine_last_error(&t->sc.eng) == BR_ERR_OK)
+    if (br_ssl_engine_current_state(&t->sc.eng) == BR_SSL_CLOSED &&
+        br_ssl_engine_last_error(&t->sc.eng) == BR_ERR_OK)
         return 0;
     return -1;
 }

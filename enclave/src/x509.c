@@ -54,8 +54,8 @@ ak_err aks_der_time(ak_buf *out, int64_t unix_seconds) {
                  tm.tm_min, tm.tm_sec);
         return aks_der_tlv(out, 0x17, ak_cur_from_str(s));
     }
-    snprintf(s, sizeof(s), "%04d%02d%02d%02d%02d%02dZ", year, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-             tm.tm_sec);
+    snprintf(s, sizeof(s), "%04d%02d%02d%02d%02d%02dZ", year, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec);
     return aks_der_tlv(out, 0x18, ak_cur_from_str(s));
 }
 
@@ -67,7 +67,9 @@ static const uint8_t s_oid_cn[] = {0x55, 0x04, 0x03};
 static const uint8_t s_oid_basic_constraints[] = {0x55, 0x1d, 0x13};
 static const uint8_t s_oid_ski[] = {0x55, 0x1d, 0x0e};
 
-static ak_err s_x509_oid(ak_buf *out, const uint8_t *oid, size_t n) { return aks_der_tlv(out, 0x06, ak_cur_from(oid, n)); }
+static ak_err s_x509_oid(ak_buf *out, const uint8_t *oid, size_t n) {
+    return aks_der_tlv(out, 0x06, ak_cur_from(oid, n));
+}
 
 ak_err aks_der_spki_p256(ak_buf *out, const uint8_t pub65[65]) {
     ak_buf alg, body, bits;
@@ -151,8 +153,8 @@ out:
     return rc;
 }
 
-ak_err aks_x509_self_signed(ak_buf *out, const uint8_t pub65[65], const char *common_name, int64_t created_unix,
-                            unsigned days, aks_x509_sign_fn sign, void *sign_ctx) {
+ak_err aks_x509_self_signed(ak_buf *out, const uint8_t pub65[65], const char *common_name,
+                            int64_t created_unix, unsigned days, aks_x509_sign_fn sign, void *sign_ctx) {
     ak_buf tbs_body, tbs, validity, cert_body, sig_der, bits;
     uint8_t h[32], sig[64];
     static const uint8_t v3[] = {0xa0, 0x03, 0x02, 0x01, 0x02};

@@ -11,7 +11,9 @@
 
 /* ================================================================ pure parts */
 
-static bool s_is_alnum(uint8_t c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+static bool s_is_alnum(uint8_t c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
 static uint8_t s_lower(uint8_t c) { return (c >= 'A' && c <= 'Z') ? (uint8_t)(c - 'A' + 'a') : c; }
 
 static bool s_local_ok(ak_cur l) {
@@ -52,8 +54,10 @@ ak_err ses_parse_recipient(ak_cur in, ses_recipient *out) {
     ak_cur domain = {in.ptr + at + 1, in.len - (size_t)at - 1};
     AK_ENSURE(ak_cur_find(domain, '@') < 0, AK_E_INVALID_EVENT);
     AK_ENSURE(s_local_ok(local) && s_domain_ok(domain), AK_E_INVALID_EVENT);
-    for (size_t i = 0; i < local.len; i++) out->local[i] = (char)s_lower(local.ptr[i]);
-    for (size_t i = 0; i < domain.len; i++) out->domain[i] = (char)s_lower(domain.ptr[i]);
+    for (size_t i = 0; i < local.len; i++)
+        out->local[i] = (char)s_lower(local.ptr[i]);
+    for (size_t i = 0; i < domain.len; i++)
+        out->domain[i] = (char)s_lower(domain.ptr[i]);
     memcpy(out->addr, out->local, local.len);
     out->addr[local.len] = '@';
     memcpy(out->addr + local.len + 1, out->domain, domain.len);
@@ -93,9 +97,10 @@ static bool s_lit(ak_cur in, size_t *i, uint8_t c) {
 ak_err ses_parse_timestamp(ak_cur in, char out[SES_TS_LEN + 1]) {
     size_t i = 0;
     unsigned y, mo, d, h, mi, s;
-    bool ok = s_digits(in, &i, 4, &y) && s_lit(in, &i, '-') && s_digits(in, &i, 2, &mo) && s_lit(in, &i, '-') &&
-              s_digits(in, &i, 2, &d) && s_lit(in, &i, 'T') && s_digits(in, &i, 2, &h) && s_lit(in, &i, ':') &&
-              s_digits(in, &i, 2, &mi) && s_lit(in, &i, ':') && s_digits(in, &i, 2, &s);
+    bool ok = s_digits(in, &i, 4, &y) && s_lit(in, &i, '-') && s_digits(in, &i, 2, &mo) &&
+              s_lit(in, &i, '-') && s_digits(in, &i, 2, &d) && s_lit(in, &i, 'T') &&
+              s_digits(in, &i, 2, &h) && s_lit(in, &i, ':') && s_digits(in, &i, 2, &mi) &&
+              s_lit(in, &i, ':') && s_digits(in, &i, 2, &s);
     AK_ENSURE(ok, AK_E_INVALID_EVENT);
     AK_ENSURE(mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h <= 23 && mi <= 59 && s <= 60, AK_E_INVALID_EVENT);
     char frac[4] = "000";
@@ -128,7 +133,8 @@ bool ses_valid_staging_prefix(ak_cur p) {
     for (size_t i = 0; i < p.len; i++) {
         uint8_t c = p.ptr[i];
         if (!(s_is_alnum(c) || c == '.' || c == '_' || c == '-' || c == '/')) return false;
-        if (i + 1 < p.len && ((c == '.' && p.ptr[i + 1] == '.') || (c == '/' && p.ptr[i + 1] == '/'))) return false;
+        if (i + 1 < p.len && ((c == '.' && p.ptr[i + 1] == '.') || (c == '/' && p.ptr[i + 1] == '/')))
+            return false;
     }
     /* The router writes under these; a staging prefix inside them would route its own output. */
     static const char *const reserved[] = {"bots/", "aliases/", "unrouted/"};
@@ -142,8 +148,8 @@ ak_err ses_dest_key(ses_dest_kind kind, const char *actor, const ses_message *m,
     if (kind == SES_DEST_UNROUTED) return ak_buf_printf(out, "unrouted/%s", m->message_id);
     AK_PRECOND(actor != NULL);
     AK_ENSURE(ak_is_hex64_lower(ak_cur_from_str(actor)), AK_E_INVALID_OMNI);
-    return ak_buf_printf(out, "bots/%s/%s/%s-%s.eml", actor, kind == SES_DEST_QUARANTINE ? "quarantine" : "inbound",
-                         m->ts, m->message_id);
+    return ak_buf_printf(out, "bots/%s/%s/%s-%s.eml", actor,
+                         kind == SES_DEST_QUARANTINE ? "quarantine" : "inbound", m->ts, m->message_id);
 }
 
 ak_err ses_alias_key(const ses_recipient *r, ak_buf *out) {
@@ -229,7 +235,8 @@ static ak_err s_parse_record(const json_t *rec, size_t idx, ses_message *m) {
     if (ses == NULL) return s_bad("ses missing or not an object", idx);
     const json_t *mail = s_obj(ses, "mail");
     const json_t *receipt = s_obj(ses, "receipt");
-    if (mail == NULL || receipt == NULL) return s_bad("ses.mail or ses.receipt missing or not an object", idx);
+    if (mail == NULL || receipt == NULL)
+        return s_bad("ses.mail or ses.receipt missing or not an object", idx);
 
     ak_cur id;
     if (ak_json_str(mail, "messageId", &id) != AK_OK || !ses_valid_message_id(id))
@@ -247,12 +254,14 @@ static ak_err s_parse_record(const json_t *rec, size_t idx, ses_message *m) {
     const json_t *ch = json_object_get(mail, "commonHeaders");
     if (ch != NULL && !json_is_null(ch)) {
         if (!json_is_object(ch)) return s_bad("mail.commonHeaders is not an object", idx);
-        if (!s_str_opt(ch, "subject", &m->subject)) return s_bad("commonHeaders.subject is not a string", idx);
+        if (!s_str_opt(ch, "subject", &m->subject))
+            return s_bad("commonHeaders.subject is not a string", idx);
         const json_t *from = json_object_get(ch, "from");
         if (from != NULL && !json_is_null(from)) {
             if (!json_is_array(from)) return s_bad("commonHeaders.from is not an array", idx);
             for (size_t i = 0; i < json_array_size(from); i++)
-                if (!json_is_string(json_array_get(from, i))) return s_bad("commonHeaders.from has a non-string", idx);
+                if (!json_is_string(json_array_get(from, i)))
+                    return s_bad("commonHeaders.from has a non-string", idx);
             m->from = from;
         }
     }
@@ -292,7 +301,8 @@ ak_err ses_event_parse(ak_cur json, ses_event *ev) {
     AK_ENSURE_OUT(n >= 1 && n <= SES_MAX_RECORDS, s_bad("Records count out of range", 0));
     ev->msg = ak_calloc(n, sizeof(ses_message));
     AK_ENSURE_OUT(ev->msg != NULL, AK_E_NOMEM);
-    for (size_t i = 0; i < n; i++) AK_GUARD_OUT(s_parse_record(json_array_get(recs, i), i, &ev->msg[i]));
+    for (size_t i = 0; i < n; i++)
+        AK_GUARD_OUT(s_parse_record(json_array_get(recs, i), i, &ev->msg[i]));
     ev->n_msg = n;
     return AK_OK;
 out:
@@ -340,7 +350,9 @@ static ak_err s_resolve(s_inv *inv, const ses_recipient *rc, char actor[65], boo
     ak_buf_init(&key, AK_S3_MAX_KEY);
     ak_http_response_init(&resp);
     ak_err rc2 = ses_alias_key(rc, &key);
-    if (rc2 == AK_OK) rc2 = ak_s3_get(&inv->r->s3, &inv->call, inv->r->bucket, ak_buf_cur(&key), SES_MAX_ALIAS_BODY, false, &resp);
+    if (rc2 == AK_OK)
+        rc2 = ak_s3_get(&inv->r->s3, &inv->call, inv->r->bucket, ak_buf_cur(&key), SES_MAX_ALIAS_BODY, false,
+                        &resp);
     if (rc2 == AK_OK) {
         if (ses_parse_alias_body(ak_buf_cur(&resp.body), actor) == AK_OK) {
             *found = true;
@@ -399,7 +411,8 @@ static ak_err s_build_meta(const ses_message *m, const s_dest *d, const ses_reci
     if (nfrom == 0) AK_GUARD(ses_meta_value(m->source, SES_META_FROM_MAX, &mt->from, &any));
     for (size_t i = 0; i < nfrom && !any; i++) {
         const json_t *s = json_array_get(m->from, i);
-        if (i > 0) AK_GUARD(ses_meta_value(AK_CUR_LIT(", "), SES_META_FROM_MAX - mt->from.len, &mt->from, &any));
+        if (i > 0)
+            AK_GUARD(ses_meta_value(AK_CUR_LIT(", "), SES_META_FROM_MAX - mt->from.len, &mt->from, &any));
         if (!any)
             AK_GUARD(ses_meta_value(ak_cur_from(json_string_value(s), json_string_length(s)),
                                     SES_META_FROM_MAX - mt->from.len, &mt->from, &any));
@@ -477,8 +490,8 @@ static ak_err s_route_message(s_inv *inv, const ses_message *m, s_counts *cnt) {
         AK_GUARD_OUT(s_resolve(inv, &m->rcpt[i], actor, &found));
         if (!found) {
             unknown[n_unknown++] = &m->rcpt[i];
-            ak_log_warn("unknown recipient: message goes to unrouted/", "message_id", m->message_id, "recipient",
-                        m->rcpt[i].addr);
+            ak_log_warn("unknown recipient: message goes to unrouted/", "message_id", m->message_id,
+                        "recipient", m->rcpt[i].addr);
             continue;
         }
         s_dest *d = &dests[nd];
@@ -520,11 +533,13 @@ static ak_err s_route_message(s_inv *inv, const ses_message *m, s_counts *cnt) {
                  * before it deletes), so look at the destination once more. */
                 AK_GUARD_OUT(s_head_exists(inv, dk, &exists));
                 rc = AK_OK;
-                if (!exists) staging_missing = true;
-                else cnt->present++;
+                if (!exists)
+                    staging_missing = true;
+                else
+                    cnt->present++;
             } else if (rc != AK_OK) {
-                ak_log_error("copy failed; staging object kept for the retry", "message_id", m->message_id, "dest",
-                             ak_buf_cstr(&dests[k].key), "reason", ak_err_reason(rc));
+                ak_log_error("copy failed; staging object kept for the retry", "message_id", m->message_id,
+                             "dest", ak_buf_cstr(&dests[k].key), "reason", ak_err_reason(rc));
                 goto out;
             } else {
                 cnt->copied++;
@@ -534,28 +549,31 @@ static ak_err s_route_message(s_inv *inv, const ses_message *m, s_counts *cnt) {
         }
     }
     if (staging_missing) {
-        ak_log_error("staging object missing and a destination is absent: cannot route", "message_id", m->message_id,
-                     "staging", ak_buf_cstr(&staging));
+        ak_log_error("staging object missing and a destination is absent: cannot route", "message_id",
+                     m->message_id, "staging", ak_buf_cstr(&staging));
         AK_ENSURE_OUT(false, AK_E_NOT_FOUND);
     }
 
     /* 4. every destination exists: the staging object may go (204 even when already gone) */
     AK_GUARD_OUT(ak_s3_delete(&inv->r->s3, &inv->call, inv->r->bucket, ak_buf_cur(&staging)));
     for (size_t k = 0; k < nd; k++) {
-        if (dests[k].kind == SES_DEST_INBOX) cnt->routed++;
-        else if (dests[k].kind == SES_DEST_QUARANTINE) cnt->quarantined++;
+        if (dests[k].kind == SES_DEST_INBOX)
+            cnt->routed++;
+        else if (dests[k].kind == SES_DEST_QUARANTINE)
+            cnt->quarantined++;
     }
     cnt->unrouted += n_unknown;
     {
         char a[24], b[24];
         snprintf(a, sizeof(a), "%zu", nd);
         snprintf(b, sizeof(b), "%zu", n_unknown);
-        ak_log_info("message routed", "message_id", m->message_id, "destinations", a, "unrouted_recipients", b,
-                    "quarantine", m->quarantine ? "true" : "false");
+        ak_log_info("message routed", "message_id", m->message_id, "destinations", a, "unrouted_recipients",
+                    b, "quarantine", m->quarantine ? "true" : "false");
     }
 out:
     if (dests != NULL)
-        for (size_t k = 0; k < nd; k++) ak_buf_free(&dests[k].key);
+        for (size_t k = 0; k < nd; k++)
+            ak_buf_free(&dests[k].key);
     ak_free(dests);
     ak_free(unknown);
     ak_buf_free(&staging);
@@ -603,12 +621,14 @@ ak_err ses_router_handle(akrt_ctx *ctx, ak_cur event, ak_buf *out, void *user) {
     AK_GUARD(ses_event_parse(event, &ev));
     s_inv inv = {.r = r, .call = {.creds = &r->creds, .deadline_ms = (int64_t)ctx->inv->deadline_ms}};
     ak_err rc = AK_OK;
-    for (size_t i = 0; i < ev.n_msg; i++) AK_GUARD_OUT(s_route_message(&inv, &ev.msg[i], &cnt));
+    for (size_t i = 0; i < ev.n_msg; i++)
+        AK_GUARD_OUT(s_route_message(&inv, &ev.msg[i], &cnt));
     /* B11: a RequestResponse invocation may answer a disposition; CONTINUE lets later rule
      * actions run. Event invocations ignore the payload. */
-    resp = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "disposition", "CONTINUE", "routed", (json_int_t)cnt.routed,
-                     "quarantined", (json_int_t)cnt.quarantined, "unrouted", (json_int_t)cnt.unrouted, "copied",
-                     (json_int_t)cnt.copied, "already_present", (json_int_t)cnt.present);
+    resp = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I}", "disposition", "CONTINUE", "routed",
+                     (json_int_t)cnt.routed, "quarantined", (json_int_t)cnt.quarantined, "unrouted",
+                     (json_int_t)cnt.unrouted, "copied", (json_int_t)cnt.copied, "already_present",
+                     (json_int_t)cnt.present);
     AK_ENSURE_OUT(resp != NULL, AK_E_NOMEM);
     AK_GUARD_OUT(ak_json_dump(resp, out));
 out:

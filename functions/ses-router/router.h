@@ -72,7 +72,7 @@
 #define SES_MAX_ALIAS_BODY 256u
 
 typedef struct ses_recipient {
-    char addr[SES_MAX_ADDR + 1];     /* normalised "<local>@<domain>" */
+    char addr[SES_MAX_ADDR + 1]; /* normalised "<local>@<domain>" */
     char local[SES_MAX_LOCAL + 1];
     char domain[SES_MAX_DOMAIN + 1];
 } ses_recipient;

@@ -42,15 +42,15 @@
 #define AKEMU_STATS_KEEP 256u
 
 /* ---------------------------------------------------------------- time */
-uint64_t akemu_now_ns(void);    /* CLOCK_MONOTONIC */
-uint64_t akemu_wall_ms(void);   /* CLOCK_REALTIME, Unix epoch ms */
+uint64_t akemu_now_ns(void);  /* CLOCK_MONOTONIC */
+uint64_t akemu_wall_ms(void); /* CLOCK_REALTIME, Unix epoch ms */
 
 /* ---------------------------------------------------------------- yaml */
 typedef enum { AKEMU_Y_NULL, AKEMU_Y_SCALAR, AKEMU_Y_MAP, AKEMU_Y_SEQ } akemu_ytype;
 typedef struct akemu_ynode {
     akemu_ytype type;
-    char *tag;                 /* "!Ref", "!Sub", ... or NULL */
-    char *str;                 /* scalar text (NUL-terminated) */
+    char *tag; /* "!Ref", "!Sub", ... or NULL */
+    char *str; /* scalar text (NUL-terminated) */
     size_t n, cap;
     char **keys;               /* map keys (maps only) */
     struct akemu_ynode **vals; /* map values / sequence items */
@@ -81,9 +81,9 @@ void akemu_env_free(akemu_env *e);
 
 struct akemu_fn;
 typedef struct akemu_route {
-    char *method;          /* upper case, "ANY" for any */
-    char *path;            /* "/v1/x/{id}"; NULL for the $default route */
-    char *route_key;       /* "GET /v1/x/{id}" or "$default" */
+    char *method;    /* upper case, "ANY" for any */
+    char *path;      /* "/v1/x/{id}"; NULL for the $default route */
+    char *route_key; /* "GET /v1/x/{id}" or "$default" */
     struct akemu_fn *fn;
 } akemu_route;
 
@@ -93,15 +93,15 @@ struct akemu_conn;
 
 /* A function from the template and its (at most one) running instance. */
 typedef struct akemu_fn {
-    char *name;            /* LogicalId, e.g. HealthFunction */
-    char *alias;           /* Properties.FunctionName when it is a plain string, else NULL */
-    char *dir;             /* kebab-case dir, e.g. health, cap-mint */
-    char *handler;         /* _HANDLER */
-    char *bootstrap;       /* absolute or root-relative path of the executable */
-    char *task_root;       /* LAMBDA_TASK_ROOT and the process's cwd */
+    char *name;      /* LogicalId, e.g. HealthFunction */
+    char *alias;     /* Properties.FunctionName when it is a plain string, else NULL */
+    char *dir;       /* kebab-case dir, e.g. health, cap-mint */
+    char *handler;   /* _HANDLER */
+    char *bootstrap; /* absolute or root-relative path of the executable */
+    char *task_root; /* LAMBDA_TASK_ROOT and the process's cwd */
     unsigned timeout_ms;
     unsigned memory_mb;
-    akemu_env env;         /* template Environment.Variables merged with the overrides */
+    akemu_env env; /* template Environment.Variables merged with the overrides */
     struct akemu_inst *inst;
     struct akemu_inv *q_head, *q_tail; /* invocations not yet handed to a runtime */
     size_t q_len;
@@ -110,19 +110,20 @@ typedef struct akemu_fn {
     uint64_t init_us[AKEMU_STATS_KEEP];
     size_t n_init_kept;
     uint64_t last_duration_us;
+    uint64_t warm_dur_us_sum, warm_n; /* Duration (event handed over .. /response) of warm invokes */
     long last_hwm_kb, last_rss_kb;
 } akemu_fn;
 
 typedef struct akemu_cfg {
     char *template_path;
-    char *root;            /* build paths are relative to this */
-    char *flavour;         /* "release" or "dev" */
+    char *root;    /* build paths are relative to this */
+    char *flavour; /* "release" or "dev" */
     uint16_t port;
     char *pid_file, *ready_file;
-    akemu_env env_all;     /* overrides for every function */
-    akemu_env env_fn;      /* "LogicalId.KEY" -> value */
-    akemu_env bootstraps;  /* LogicalId -> bootstrap path */
-    akemu_env timeouts;    /* LogicalId or "*" -> timeout in ms (decimal string) */
+    akemu_env env_all;    /* overrides for every function */
+    akemu_env env_fn;     /* "LogicalId.KEY" -> value */
+    akemu_env bootstraps; /* LogicalId -> bootstrap path */
+    akemu_env timeouts;   /* LogicalId or "*" -> timeout in ms (decimal string) */
     char *region;
     akemu_fn **fns;
     size_t n_fns;
@@ -170,11 +171,11 @@ typedef struct akemu_req {
     ak_cur method, target, path, query, version;
     akemu_hdr hdr[AKEMU_MAX_HEADERS];
     size_t nhdr;
-    ak_cur body;           /* points into conn->in, or into `chunked` */
-    ak_buf chunked;        /* decoded chunked body */
-    size_t consumed;       /* bytes of conn->in this request occupies */
+    ak_cur body;     /* points into conn->in, or into `chunked` */
+    ak_buf chunked;  /* decoded chunked body */
+    size_t consumed; /* bytes of conn->in this request occupies */
     uint64_t content_length;
-    bool too_large;        /* body over the role's limit: headers only, body not read */
+    bool too_large; /* body over the role's limit: headers only, body not read */
     bool keep_alive;
 } akemu_req;
 
@@ -184,23 +185,23 @@ typedef struct akemu_conn {
     int fd;
     akemu_watch w;
     akemu_role role;
-    struct akemu_inst *inst;   /* RAPI: the instance whose listener accepted us */
+    struct akemu_inst *inst; /* RAPI: the instance whose listener accepted us */
     ak_buf in, out;
     size_t out_off;
-    bool pollout;              /* EPOLLOUT is armed (a write would have blocked) */
-    bool continue_sent;        /* "100 Continue" already sent for the current request */
+    bool pollout;       /* EPOLLOUT is armed (a write would have blocked) */
+    bool continue_sent; /* "100 Continue" already sent for the current request */
     akemu_req req;
-    bool have_req;             /* req is parsed and being handled */
-    bool deferred;             /* the answer comes later (invocation / long poll) */
-    bool close_after;          /* close once `out` is written */
-    bool draining;             /* 413 sent: read and drop until EOF or deadline */
+    bool have_req;    /* req is parsed and being handled */
+    bool deferred;    /* the answer comes later (invocation / long poll) */
+    bool close_after; /* close once `out` is written */
+    bool draining;    /* 413 sent: read and drop until EOF or deadline */
     uint64_t drain_deadline_ns;
-    uint64_t discard;          /* body bytes still to drop */
-    struct akemu_inv *inv;     /* FRONT: the invocation we wait for */
-    int front_kind;            /* FRONT: AKEMU_ORIGIN_* of the pending request */
-    bool want_tail;            /* Invoke API: X-Amz-Log-Type: Tail */
+    uint64_t discard;      /* body bytes still to drop */
+    struct akemu_inv *inv; /* FRONT: the invocation we wait for */
+    int front_kind;        /* FRONT: AKEMU_ORIGIN_* of the pending request */
+    bool want_tail;        /* Invoke API: X-Amz-Log-Type: Tail */
     bool dead;
-    struct akemu_conn *next;   /* list of all connections */
+    struct akemu_conn *next; /* list of all connections */
 } akemu_conn;
 
 /* Accepts every pending connection on a listener. */
@@ -228,8 +229,8 @@ void akemu_conns_free_all(void);
 typedef enum { AKEMU_ORIGIN_INVOKE, AKEMU_ORIGIN_HTTP, AKEMU_ORIGIN_ASYNC } akemu_origin;
 
 typedef enum {
-    AKEMU_R_OK,            /* payload = the function's response */
-    AKEMU_R_ERROR,         /* payload = the error document {"errorMessage","errorType",...} */
+    AKEMU_R_OK,    /* payload = the function's response */
+    AKEMU_R_ERROR, /* payload = the error document {"errorMessage","errorType",...} */
 } akemu_rkind;
 
 typedef struct akemu_inv {
@@ -237,13 +238,13 @@ typedef struct akemu_inv {
     akemu_fn *fn;
     char id[40];
     ak_buf payload;
-    char *client_context;    /* X-Amz-Client-Context (base64) or NULL */
-    akemu_conn *client;      /* NULL once the caller went away */
+    char *client_context; /* X-Amz-Client-Context (base64) or NULL */
+    akemu_conn *client;   /* NULL once the caller went away */
     akemu_origin origin;
     uint64_t t_enqueue_ns, t_start_ns, deadline_ns;
-    uint64_t init_ns;        /* cold start: spawn -> first /next, 0 when warm */
+    uint64_t init_ns; /* cold start: spawn -> first /next, 0 when warm */
     bool cold;
-    ak_buf log_tail;         /* last AKEMU_LOG_TAIL bytes of this invocation's logs */
+    ak_buf log_tail; /* last AKEMU_LOG_TAIL bytes of this invocation's logs */
     bool want_tail;
 } akemu_inv;
 

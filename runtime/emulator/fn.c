@@ -86,7 +86,8 @@ static void s_random(uint8_t *p, size_t n) {
             if (errno == EINTR) continue;
             /* No entropy source: ids only need to be unique within this process. */
             static uint64_t ctr = 0x9e3779b97f4a7c15u;
-            for (; got < n; got++) p[got] = (uint8_t)((ctr = ctr * 6364136223846793005u + 1442695040888963407u) >> 56);
+            for (; got < n; got++)
+                p[got] = (uint8_t)((ctr = ctr * 6364136223846793005u + 1442695040888963407u) >> 56);
             return;
         }
         got += (size_t)r;
@@ -342,6 +343,10 @@ static void s_report(akemu_fn *fn, akemu_inv *inv, uint64_t now, long hwm_kb, co
            inv->id, dur_us / 1000u, (dur_us / 10u) % 100u, billed, fn->memory_mb, used_mb, init,
            status ? "\tStatus: " : "", status ? status : "");
     fn->last_duration_us = dur_us;
+    if (!inv->cold) { /* warm figures only: a cold invocation also pays for lazy init */
+        fn->warm_dur_us_sum += dur_us;
+        fn->warm_n++;
+    }
 }
 
 /* Finishes the in-flight invocation of `inst` (exactly once) and answers its caller. */
@@ -400,9 +405,17 @@ static akemu_inv *s_pop(akemu_fn *fn) {
 static ak_err s_env_build(akemu_fn *fn, uint16_t port, char ***out_envp, akemu_env *e) {
     /* Inherited only: what a bootstrap needs to run and what the sanitizers read. The rest
      * of the emulator's environment does not leak in (Lambda starts from a clean one). */
-    static const char *const pass[] = {"PATH", "HOME", "TMPDIR", "LANG", "ASAN_OPTIONS", "UBSAN_OPTIONS",
-                                       "LSAN_OPTIONS", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                                       "AWS_SESSION_TOKEN", NULL};
+    static const char *const pass[] = {"PATH",
+                                       "HOME",
+                                       "TMPDIR",
+                                       "LANG",
+                                       "ASAN_OPTIONS",
+                                       "UBSAN_OPTIONS",
+                                       "LSAN_OPTIONS",
+                                       "AWS_ACCESS_KEY_ID",
+                                       "AWS_SECRET_ACCESS_KEY",
+                                       "AWS_SESSION_TOKEN",
+                                       NULL};
     char tmp[512];
     for (const char *const *p = pass; *p != NULL; p++) {
         const char *v = getenv(*p);
@@ -414,7 +427,8 @@ static ak_err s_env_build(akemu_fn *fn, uint16_t port, char ***out_envp, akemu_e
     S_SET("AWS_REGION", g_akemu.region);
     S_SET("AWS_DEFAULT_REGION", g_akemu.region);
     S_SET("AWS_EXECUTION_ENV", "AWS_Lambda_provided.al2023");
-    for (size_t i = 0; i < fn->env.n; i++) S_SET(fn->env.v[i].key, fn->env.v[i].val);
+    for (size_t i = 0; i < fn->env.n; i++)
+        S_SET(fn->env.v[i].key, fn->env.v[i].val);
     /* Set by the platform; the template cannot override these. */
     S_SET("_HANDLER", fn->handler);
     S_SET("LAMBDA_TASK_ROOT", fn->task_root);
@@ -437,7 +451,8 @@ static ak_err s_env_build(akemu_fn *fn, uint16_t port, char ***out_envp, akemu_e
         size_t kl = strlen(e->v[i].key), vl = strlen(e->v[i].val);
         envp[i] = ak_malloc(kl + vl + 2);
         if (envp[i] == NULL) {
-            for (size_t j = 0; j < i; j++) ak_free(envp[j]);
+            for (size_t j = 0; j < i; j++)
+                ak_free(envp[j]);
             ak_free(envp);
             return AK_E_NOMEM;
         }
@@ -484,7 +499,8 @@ static ak_err s_spawn(akemu_fn *fn, int *err_no) {
     sigset_t none, all;
     sigemptyset(&none);
     sigfillset(&all);
-    AK_ENSURE_OUT(posix_spawnattr_setsigmask(&at, &none) == 0 && posix_spawnattr_setsigdefault(&at, &all) == 0 &&
+    AK_ENSURE_OUT(posix_spawnattr_setsigmask(&at, &none) == 0 &&
+                      posix_spawnattr_setsigdefault(&at, &all) == 0 &&
                       posix_spawnattr_setpgroup(&at, 0) == 0 &&
                       posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
                                                         POSIX_SPAWN_SETPGROUP) == 0,
@@ -518,7 +534,8 @@ out:
         if (pe[i] >= 0) close(pe[i]);
     }
     if (envp != NULL) {
-        for (size_t i = 0; envp[i] != NULL; i++) ak_free(envp[i]);
+        for (size_t i = 0; envp[i] != NULL; i++)
+            ak_free(envp[i]);
         ak_free(envp);
     }
     akemu_env_free(&e);
@@ -556,19 +573,20 @@ static void s_deliver(akemu_inst *inst, akemu_inv *inv) {
     ak_hex_encode(rnd, sizeof(rnd), h);
     ak_buf hdr;
     ak_buf_init(&hdr, 65536);
-    ak_err rc = ak_buf_printf(&hdr,
-                              "Lambda-Runtime-Aws-Request-Id: %s\r\n"
-                              "Lambda-Runtime-Deadline-Ms: %" PRIu64 "\r\n"
-                              "Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:%s:123456789012:function:%s\r\n"
-                              "Lambda-Runtime-Trace-Id: Root=1-%08" PRIx64 "-%.24s;Parent=%.16s;Sampled=0\r\n",
-                              inv->id, akemu_wall_ms() + fn->timeout_ms, g_akemu.region, fn->name,
-                              (uint64_t)(akemu_wall_ms() / 1000u), h, h + 24);
+    ak_err rc =
+        ak_buf_printf(&hdr,
+                      "Lambda-Runtime-Aws-Request-Id: %s\r\n"
+                      "Lambda-Runtime-Deadline-Ms: %" PRIu64 "\r\n"
+                      "Lambda-Runtime-Invoked-Function-Arn: arn:aws:lambda:%s:123456789012:function:%s\r\n"
+                      "Lambda-Runtime-Trace-Id: Root=1-%08" PRIx64 "-%.24s;Parent=%.16s;Sampled=0\r\n",
+                      inv->id, akemu_wall_ms() + fn->timeout_ms, g_akemu.region, fn->name,
+                      (uint64_t)(akemu_wall_ms() / 1000u), h, h + 24);
     if (rc == AK_OK && inv->client_context != NULL) {
         /* X-Amz-Client-Context is base64 JSON; the runtime gets the JSON (RIE does the same). */
         ak_buf dec;
         ak_buf_init(&dec, AK_MAX_CLIENT_CONTEXT);
-        if (ak_b64_decode(ak_cur_from_str(inv->client_context), &dec) == AK_OK && memchr(dec.ptr, '\n', dec.len) == NULL &&
-            memchr(dec.ptr, '\r', dec.len) == NULL)
+        if (ak_b64_decode(ak_cur_from_str(inv->client_context), &dec) == AK_OK &&
+            memchr(dec.ptr, '\n', dec.len) == NULL && memchr(dec.ptr, '\r', dec.len) == NULL)
             rc = ak_buf_printf(&hdr, "Lambda-Runtime-Client-Context: %s\r\n", ak_buf_cstr(&dec));
         ak_buf_free(&dec);
     }
@@ -587,8 +605,8 @@ static void s_pump(akemu_fn *fn) {
             if (s_spawn(fn, &en) != AK_OK) {
                 akemu_inv *inv = s_pop(fn);
                 char msg[512];
-                snprintf(msg, sizeof(msg), "RequestId: %s Error: Couldn't find valid bootstrap(s): [%s]: %s", inv->id,
-                         fn->bootstrap, en ? strerror(en) : "spawn failed");
+                snprintf(msg, sizeof(msg), "RequestId: %s Error: Couldn't find valid bootstrap(s): [%s]: %s",
+                         inv->id, fn->bootstrap, en ? strerror(en) : "spawn failed");
                 s_fail_queued(fn, inv, "Runtime.InvalidEntrypoint", msg);
                 continue;
             }
@@ -600,8 +618,8 @@ static void s_pump(akemu_fn *fn) {
     }
 }
 
-ak_err akemu_invoke(akemu_fn *fn, ak_cur payload, akemu_origin origin, akemu_conn *client, const char *client_context,
-                    akemu_inv **out) {
+ak_err akemu_invoke(akemu_fn *fn, ak_cur payload, akemu_origin origin, akemu_conn *client,
+                    const char *client_context, akemu_inv **out) {
     akemu_inv *inv = ak_calloc(1, sizeof(*inv));
     AK_ENSURE(inv != NULL, AK_E_NOMEM);
     ak_buf_init(&inv->payload, AK_MAX_LAMBDA_PAYLOAD);
@@ -657,7 +675,8 @@ static void s_fail_cur_exit(akemu_inst *inst, const char *why, long hwm) {
     json_decref(doc);
     s_plat(inst->fn, inst->cur, "%s", msg);
     inst->fn->n_crashes++;
-    s_finish(inst, AKEMU_R_ERROR, ak_buf_cur(&b), "Runtime.ExitError", hwm, "error\tError Type: Runtime.ExitError");
+    s_finish(inst, AKEMU_R_ERROR, ak_buf_cur(&b), "Runtime.ExitError", hwm,
+             "error\tError Type: Runtime.ExitError");
     ak_buf_free(&b);
 }
 
@@ -728,8 +747,8 @@ int akemu_fns_tick(uint64_t now) {
                 (void)s_kill(inst);
                 akemu_inv *inv = s_pop(fn);
                 char msg[256];
-                snprintf(msg, sizeof(msg), "RequestId: %s Error: INIT phase timed out after %u.00 seconds", inv->id,
-                         AKEMU_INIT_TIMEOUT_MS / 1000u);
+                snprintf(msg, sizeof(msg), "RequestId: %s Error: INIT phase timed out after %u.00 seconds",
+                         inv->id, AKEMU_INIT_TIMEOUT_MS / 1000u);
                 fn->n_timeouts++;
                 s_inst_free(inst);
                 s_fail_queued(fn, inv, "Sandbox.Timedout", msg);
@@ -769,24 +788,30 @@ void akemu_fns_shutdown(void) {
             s_inst_free(inst);
         }
         akemu_inv *inv;
-        while ((inv = s_pop(fn)) != NULL) s_inv_free(inv);
+        while ((inv = s_pop(fn)) != NULL)
+            s_inv_free(inv);
     }
-    while (g_pipes != NULL) s_pipe_close(g_pipes);
+    while (g_pipes != NULL)
+        s_pipe_close(g_pipes);
 }
 
 ak_err akemu_fn_stats_json(const akemu_fn *fn, ak_buf *out) {
     const akemu_inst *in = fn->inst;
-    AK_GUARD(ak_buf_printf(out,
-                           "{\"name\":\"%s\",\"dir\":\"%s\",\"bootstrap\":\"%s\",\"timeout_ms\":%u,\"memory_mb\":%u,"
-                           "\"pid\":%d,\"runtime_api_port\":%u,\"state\":\"%s\",\"queued\":%zu,"
-                           "\"invocations\":%" PRIu64 ",\"cold_starts\":%" PRIu64 ",\"errors\":%" PRIu64
-                           ",\"timeouts\":%" PRIu64 ",\"crashes\":%" PRIu64 ",\"last_duration_us\":%" PRIu64
-                           ",\"max_rss_kb\":%ld,\"rss_kb\":%ld,\"init_us\":[",
-                           fn->name, fn->dir, fn->bootstrap, fn->timeout_ms, fn->memory_mb, in ? (int)in->pid : 0,
-                           in ? (unsigned)in->port : 0u,
-                           in == NULL ? "stopped" : in->cur ? "busy" : in->t_first_next_ns ? "idle" : "init",
-                           fn->q_len, fn->n_invokes, fn->n_cold, fn->n_errors, fn->n_timeouts, fn->n_crashes,
-                           fn->last_duration_us, fn->last_hwm_kb, fn->last_rss_kb));
+    AK_GUARD(ak_buf_printf(
+        out,
+        "{\"name\":\"%s\",\"dir\":\"%s\",\"bootstrap\":\"%s\",\"timeout_ms\":%u,\"memory_mb\":%u,"
+        "\"pid\":%d,\"runtime_api_port\":%u,\"state\":\"%s\",\"queued\":%zu,"
+        "\"invocations\":%" PRIu64 ",\"cold_starts\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"timeouts\":%" PRIu64
+        ",\"crashes\":%" PRIu64 ",\"last_duration_us\":%" PRIu64 ",\"warm_duration_us_sum\":%" PRIu64
+        ",\"warm_invocations\":%" PRIu64 ",\"max_rss_kb\":%ld,\"rss_kb\":%ld,\"init_us\":[",
+        fn->name, fn->dir, fn->bootstrap, fn->timeout_ms, fn->memory_mb, in ? (int)in->pid : 0,
+        in ? (unsigned)in->port : 0u,
+        in == NULL            ? "stopped"
+        : in->cur             ? "busy"
+        : in->t_first_next_ns ? "idle"
+                              : "init",
+        fn->q_len, fn->n_invokes, fn->n_cold, fn->n_errors, fn->n_timeouts, fn->n_crashes,
+        fn->last_duration_us, fn->warm_dur_us_sum, fn->warm_n, fn->last_hwm_kb, fn->last_rss_kb));
     size_t kept = fn->n_init_kept < AKEMU_STATS_KEEP ? fn->n_init_kept : AKEMU_STATS_KEEP;
     size_t first = fn->n_init_kept - kept;
     for (size_t i = 0; i < kept; i++)
@@ -813,7 +838,8 @@ void akemu_rapi_conn_gone(akemu_conn *c) {
 static ak_err s_error_doc(akemu_conn *c, ak_buf *doc, char *type, size_t type_cap) {
     bool found;
     ak_cur t = akemu_req_header(&c->req, "lambda-runtime-function-error-type", &found);
-    if (!found || t.len == 0 || ak_cur_to_cstr(t, type, type_cap) != AK_OK) snprintf(type, type_cap, "Unhandled");
+    if (!found || t.len == 0 || ak_cur_to_cstr(t, type, type_cap) != AK_OK)
+        snprintf(type, type_cap, "Unhandled");
     json_t *obj = NULL;
     if (ak_json_parse_object(c->req.body, &obj) == AK_OK) {
         json_t *et = json_object_get(obj, "errorType");
@@ -884,8 +910,7 @@ void akemu_rapi_handle(akemu_conn *c) {
             s_plat(fn, inv, "START RequestId: %s Version: $LATEST", inv->id);
             inv->t_start_ns = akemu_now_ns();
             s_report(fn, inv, inv->t_start_ns, -1, "error");
-            if (doc.len == 0 && ak_buf_append_str(&doc, "{\"errorType\":\"Runtime.Unknown\"}") != AK_OK) {
-            }
+            if (doc.len == 0 && ak_buf_append_str(&doc, "{\"errorType\":\"Runtime.Unknown\"}") != AK_OK) {}
             akemu_front_complete(inv, AKEMU_R_ERROR, ak_buf_cur(&doc), type);
             if (inv->client != NULL) inv->client->inv = NULL;
             s_inv_free(inv);
@@ -898,7 +923,8 @@ void akemu_rapi_handle(akemu_conn *c) {
     if (post && ak_cur_starts_with(rest, AK_CUR_LIT(inv_prefix))) {
         ak_cur tail = ak_cur_from(rest.ptr + sizeof(inv_prefix) - 1, rest.len - (sizeof(inv_prefix) - 1));
         ak_cur id;
-        if (!ak_cur_split(&tail, '/', &id) || !(ak_cur_eq_str(tail, "response") || ak_cur_eq_str(tail, "error"))) {
+        if (!ak_cur_split(&tail, '/', &id) ||
+            !(ak_cur_eq_str(tail, "response") || ak_cur_eq_str(tail, "error"))) {
             s_rapi_error(c, 404, "NotFound", "unknown Runtime API path");
             return;
         }
@@ -912,7 +938,8 @@ void akemu_rapi_handle(akemu_conn *c) {
                 s_rapi_error(c, 413, "RequestEntityTooLarge", "response payload too large");
                 char msg[160];
                 snprintf(msg, sizeof(msg),
-                         "{\"errorMessage\":\"Response payload size exceeded maximum allowed payload size (%u bytes).\","
+                         "{\"errorMessage\":\"Response payload size exceeded maximum allowed payload size "
+                         "(%u bytes).\","
                          "\"errorType\":\"Function.ResponseSizeTooLarge\"}",
                          AK_MAX_LAMBDA_PAYLOAD);
                 s_finish(inst, AKEMU_R_ERROR, ak_cur_from_str(msg), "Function.ResponseSizeTooLarge", -1,
@@ -929,8 +956,7 @@ void akemu_rapi_handle(akemu_conn *c) {
             if (r->too_large || s_error_doc(c, &doc, type, sizeof(type)) != AK_OK) {
                 snprintf(type, sizeof(type), "Runtime.Unknown");
                 ak_buf_clear(&doc);
-                if (ak_buf_append_str(&doc, "{\"errorType\":\"Runtime.Unknown\"}") != AK_OK) {
-                }
+                if (ak_buf_append_str(&doc, "{\"errorType\":\"Runtime.Unknown\"}") != AK_OK) {}
             }
             char status[300];
             snprintf(status, sizeof(status), "error\tError Type: %s", type);

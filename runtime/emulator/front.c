@@ -30,11 +30,13 @@ static const char s_not_found[] = "{\"message\":\"Not Found\"}";
 /* ---------------------------------------------------------------- Invoke API */
 
 static void s_aws_error(akemu_conn *c, int status, const char *type, const char *msg) {
-    json_t *o = json_pack("{s:s,s:s,s:s}", "Type", status >= 500 ? "Service" : "User", "message", msg, "__type", type);
+    json_t *o = json_pack("{s:s,s:s,s:s}", "Type", status >= 500 ? "Service" : "User", "message", msg,
+                          "__type", type);
     ak_buf b, h;
     ak_buf_init(&b, 8192);
     ak_buf_init(&h, 512);
-    if (o == NULL || ak_json_dump(o, &b) != AK_OK || ak_buf_printf(&h, "X-Amzn-ErrorType: %s\r\n", type) != AK_OK) {
+    if (o == NULL || ak_json_dump(o, &b) != AK_OK ||
+        ak_buf_printf(&h, "X-Amzn-ErrorType: %s\r\n", type) != AK_OK) {
         c->close_after = true;
         akemu_conn_respond_json(c, 500, NULL, "{\"message\":\"internal error\"}");
     } else {
@@ -88,8 +90,8 @@ static void s_invoke_api(akemu_conn *c) {
     }
     akemu_fn *fn = akemu_fn_find(s_function_name(ak_buf_cur(&name_buf)));
     if (fn == NULL) {
-        snprintf(msg, sizeof(msg), "Function not found: arn:aws:lambda:%s:123456789012:function:%.900s", g_akemu.region,
-                 ak_buf_cstr(&name_buf));
+        snprintf(msg, sizeof(msg), "Function not found: arn:aws:lambda:%s:123456789012:function:%.900s",
+                 g_akemu.region, ak_buf_cstr(&name_buf));
         ak_buf_free(&name_buf);
         s_aws_error(c, 404, "ResourceNotFoundException", msg);
         return;
@@ -105,7 +107,8 @@ static void s_invoke_api(akemu_conn *c) {
     } else if (found && ak_cur_eq_str(itype, "Event")) {
         async = true;
     } else if (found && !ak_cur_eq_str(itype, "RequestResponse")) {
-        s_aws_error(c, 400, "InvalidParameterValueException", "X-Amz-Invocation-Type must be RequestResponse, Event or DryRun");
+        s_aws_error(c, 400, "InvalidParameterValueException",
+                    "X-Amz-Invocation-Type must be RequestResponse, Event or DryRun");
         return;
     }
     /* An absent payload is the empty object, as the console and CLI send it. Lambda rejects a
@@ -147,7 +150,8 @@ static void s_complete_invoke(akemu_conn *c, akemu_inv *inv, akemu_rkind kind, a
     ak_buf h;
     ak_buf_init(&h, 16384);
     ak_err rc = ak_buf_printf(&h, "X-Amz-Executed-Version: $LATEST\r\nX-Amzn-RequestId: %s\r\n", inv->id);
-    if (rc == AK_OK && kind == AKEMU_R_ERROR) rc = ak_buf_append_str(&h, "X-Amz-Function-Error: Unhandled\r\n");
+    if (rc == AK_OK && kind == AKEMU_R_ERROR)
+        rc = ak_buf_append_str(&h, "X-Amz-Function-Error: Unhandled\r\n");
     if (rc == AK_OK && inv->want_tail) {
         rc = ak_buf_append_str(&h, "X-Amz-Log-Result: ");
         if (rc == AK_OK) rc = ak_b64_encode(inv->log_tail.ptr, inv->log_tail.len, &h);
@@ -186,7 +190,8 @@ static bool s_route_match(const char *pattern, ak_cur path, json_t **params, lon
             ps = pat;
             pat.len = 0;
         }
-        if (ps.len >= 3 && ps.ptr[0] == '{' && ps.ptr[ps.len - 1] == '}' && ps.ptr[ps.len - 2] == '+' && !pat_more) {
+        if (ps.len >= 3 && ps.ptr[0] == '{' && ps.ptr[ps.len - 1] == '}' && ps.ptr[ps.len - 2] == '+' &&
+            !pat_more) {
             /* Greedy {proxy+}: the rest of the path, at least one character. */
             if (p.len == 0) goto no;
             if (*params == NULL) *params = json_object();
@@ -270,11 +275,12 @@ static s_match s_route_find(ak_cur method, ak_cur path, bool *path_known) {
 /* ---------------------------------------------------------------- HTTP API: request -> event */
 
 static bool s_is_text_type(ak_cur ct) {
-    static const char *const text[] = {"text/", "json", "xml", "javascript", "x-www-form-urlencoded", "yaml",
-                                       "graphql", "csv", NULL};
+    static const char *const text[] = {"text/", "json",    "xml", "javascript", "x-www-form-urlencoded",
+                                       "yaml",  "graphql", "csv", NULL};
     char low[256];
     size_t n = ct.len < sizeof(low) - 1 ? ct.len : sizeof(low) - 1;
-    for (size_t i = 0; i < n; i++) low[i] = (char)tolower(ct.ptr[i]);
+    for (size_t i = 0; i < n; i++)
+        low[i] = (char)tolower(ct.ptr[i]);
     low[n] = '\0';
     for (const char *const *t = text; *t != NULL; t++)
         if (strstr(low, *t) != NULL) return true;
@@ -324,7 +330,8 @@ static ak_err s_build_event(akemu_conn *c, const s_match *m, ak_buf *out) {
         char name[256];
         ak_cur n = r->hdr[i].name;
         if (n.len >= sizeof(name)) continue;
-        for (size_t k = 0; k < n.len; k++) name[k] = (char)tolower(n.ptr[k]);
+        for (size_t k = 0; k < n.len; k++)
+            name[k] = (char)tolower(n.ptr[k]);
         name[n.len] = '\0';
         ak_cur v = r->hdr[i].value;
         if (strcmp(name, "cookie") == 0) {
@@ -337,11 +344,15 @@ static ak_err s_build_event(akemu_conn *c, const s_match *m, ak_buf *out) {
                     cv.len = 0;
                 }
                 one = ak_cur_trim(one);
-                if (one.len) AK_ENSURE_OUT(json_array_append_new(cookies, json_stringn((const char *)one.ptr, one.len)) == 0, AK_E_NOMEM);
+                if (one.len)
+                    AK_ENSURE_OUT(
+                        json_array_append_new(cookies, json_stringn((const char *)one.ptr, one.len)) == 0,
+                        AK_E_NOMEM);
             }
             continue;
         }
-        AK_ENSURE_OUT(s_obj_join(headers, name, v.len ? (const char *)v.ptr : "", v.len) == 0, AK_E_INVALID_INPUT);
+        AK_ENSURE_OUT(s_obj_join(headers, name, v.len ? (const char *)v.ptr : "", v.len) == 0,
+                      AK_E_INVALID_INPUT);
         /* Over-long values: the header keeps them, the context fields stay empty. */
         if (strcmp(name, "host") == 0 && ak_cur_to_cstr(v, host, sizeof(host)) != AK_OK) host[0] = '\0';
         if (strcmp(name, "user-agent") == 0 && ak_cur_to_cstr(v, ua, sizeof(ua)) != AK_OK) ua[0] = '\0';
@@ -353,7 +364,8 @@ static ak_err s_build_event(akemu_conn *c, const s_match *m, ak_buf *out) {
     if (json_object_get(headers, "x-forwarded-for") == NULL)
         AK_ENSURE_OUT(json_object_set_new(headers, "x-forwarded-for", json_string(ip)) == 0, AK_E_NOMEM);
     if (json_object_get(headers, "x-forwarded-proto") == NULL)
-        AK_ENSURE_OUT(json_object_set_new(headers, "x-forwarded-proto", json_string("http")) == 0, AK_E_NOMEM);
+        AK_ENSURE_OUT(json_object_set_new(headers, "x-forwarded-proto", json_string("http")) == 0,
+                      AK_E_NOMEM);
     if (json_object_get(headers, "x-forwarded-port") == NULL) {
         char port[16];
         snprintf(port, sizeof(port), "%u", (unsigned)g_akemu.port);
@@ -380,7 +392,8 @@ static ak_err s_build_event(akemu_conn *c, const s_match *m, ak_buf *out) {
         AK_GUARD_OUT(akemu_url_decode(k, true, &tmp));
         AK_GUARD_OUT(akemu_url_decode(v, true, &tmp2));
         AK_ENSURE_OUT(s_utf8_ok(ak_buf_cur(&tmp)) && s_utf8_ok(ak_buf_cur(&tmp2)), AK_E_INVALID_INPUT);
-        AK_ENSURE_OUT(s_obj_join(qs, ak_buf_cstr(&tmp), ak_buf_cstr(&tmp2), tmp2.len) == 0, AK_E_INVALID_INPUT);
+        AK_ENSURE_OUT(s_obj_join(qs, ak_buf_cstr(&tmp), ak_buf_cstr(&tmp2), tmp2.len) == 0,
+                      AK_E_INVALID_INPUT);
     }
 
     uint64_t now_ms = akemu_wall_ms();
@@ -394,11 +407,12 @@ static ak_err s_build_event(akemu_conn *c, const s_match *m, ak_buf *out) {
     AK_GUARD_OUT(ak_buf_append_cur(&tmp, r->path));
     AK_ENSURE_OUT(s_utf8_ok(r->path) && s_utf8_ok(r->query), AK_E_INVALID_INPUT);
 
-    ctx = json_pack("{s:s,s:s,s:s,s:s,s:{s:s,s:s%,s:s%,s:s,s:s},s:s,s:s,s:s,s:s,s:I}", "accountId", "123456789012",
-                    "apiId", "local", "domainName", host, "domainPrefix", "local", "http", "method", method, "path",
-                    (const char *)r->path.ptr, r->path.len, "protocol", (const char *)r->version.ptr, r->version.len,
-                    "sourceIp", ip, "userAgent", ua, "requestId", rid, "routeKey", m->route->route_key, "stage",
-                    "$default", "time", when, "timeEpoch", (json_int_t)now_ms);
+    ctx = json_pack("{s:s,s:s,s:s,s:s,s:{s:s,s:s%,s:s%,s:s,s:s},s:s,s:s,s:s,s:s,s:I}", "accountId",
+                    "123456789012", "apiId", "local", "domainName", host, "domainPrefix", "local", "http",
+                    "method", method, "path", (const char *)r->path.ptr, r->path.len, "protocol",
+                    (const char *)r->version.ptr, r->version.len, "sourceIp", ip, "userAgent", ua,
+                    "requestId", rid, "routeKey", m->route->route_key, "stage", "$default", "time", when,
+                    "timeEpoch", (json_int_t)now_ms);
     AK_ENSURE_OUT(ctx != NULL, AK_E_INVALID_INPUT);
     AK_ENSURE_OUT(json_object_set_new(ev, "version", json_string("2.0")) == 0 &&
                       json_object_set_new(ev, "routeKey", json_string(m->route->route_key)) == 0 &&
@@ -407,7 +421,8 @@ static ak_err s_build_event(akemu_conn *c, const s_match *m, ak_buf *out) {
                   AK_E_NOMEM);
     if (json_array_size(cookies) > 0) AK_ENSURE_OUT(json_object_set(ev, "cookies", cookies) == 0, AK_E_NOMEM);
     AK_ENSURE_OUT(json_object_set(ev, "headers", headers) == 0, AK_E_NOMEM);
-    if (json_object_size(qs) > 0) AK_ENSURE_OUT(json_object_set(ev, "queryStringParameters", qs) == 0, AK_E_NOMEM);
+    if (json_object_size(qs) > 0)
+        AK_ENSURE_OUT(json_object_set(ev, "queryStringParameters", qs) == 0, AK_E_NOMEM);
     if (m->params != NULL) AK_ENSURE_OUT(json_object_set(ev, "pathParameters", m->params) == 0, AK_E_NOMEM);
     AK_ENSURE_OUT(json_object_set(ev, "requestContext", ctx) == 0, AK_E_NOMEM);
 
@@ -506,7 +521,8 @@ static bool s_complete_http(akemu_conn *c, ak_cur payload) {
     json_int_t status = json_is_integer(sc) ? json_integer_value(sc) : -1;
     if (json_is_string(sc)) {
         uint64_t u;
-        if (ak_cur_to_u64(ak_cur_from_str(json_string_value(sc)), &u) == AK_OK && u < 1000) status = (json_int_t)u;
+        if (ak_cur_to_u64(ak_cur_from_str(json_string_value(sc)), &u) == AK_OK && u < 1000)
+            status = (json_int_t)u;
     }
     if (status < 100 || status > 599) goto out;
     json_t *hdrs = json_object_get(v, "headers");

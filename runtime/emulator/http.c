@@ -65,7 +65,8 @@ void akemu_conn_sweep(uint64_t now) {
 }
 
 void akemu_conns_free_all(void) {
-    for (akemu_conn *c = g_conns; c != NULL; c = c->next) akemu_conn_close(c);
+    for (akemu_conn *c = g_conns; c != NULL; c = c->next)
+        akemu_conn_close(c);
     akemu_conn_sweep(0);
 }
 
@@ -320,30 +321,54 @@ static void s_flush(akemu_conn *c) {
 
 static const char *s_reason(int status) {
     switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 412: return "Precondition Failed";
-    case 413: return "Request Entity Too Large";
-    case 422: return "Unprocessable Entity";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Status";
+        case 200:
+            return "OK";
+        case 201:
+            return "Created";
+        case 202:
+            return "Accepted";
+        case 204:
+            return "No Content";
+        case 301:
+            return "Moved Permanently";
+        case 302:
+            return "Found";
+        case 304:
+            return "Not Modified";
+        case 400:
+            return "Bad Request";
+        case 401:
+            return "Unauthorized";
+        case 403:
+            return "Forbidden";
+        case 404:
+            return "Not Found";
+        case 405:
+            return "Method Not Allowed";
+        case 409:
+            return "Conflict";
+        case 410:
+            return "Gone";
+        case 412:
+            return "Precondition Failed";
+        case 413:
+            return "Request Entity Too Large";
+        case 422:
+            return "Unprocessable Entity";
+        case 429:
+            return "Too Many Requests";
+        case 431:
+            return "Request Header Fields Too Large";
+        case 500:
+            return "Internal Server Error";
+        case 502:
+            return "Bad Gateway";
+        case 503:
+            return "Service Unavailable";
+        case 504:
+            return "Gateway Timeout";
+        default:
+            return "Status";
     }
 }
 
@@ -354,8 +379,10 @@ void akemu_conn_respond(akemu_conn *c, int status, const char *content_type, con
     if (c->dead) return;
     bool keep = c->req.keep_alive && !c->req.too_large && !c->close_after;
     if (!keep) c->close_after = true;
-    ak_err rc = ak_buf_printf(&c->out, "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n", status, s_reason(status), body.len);
-    if (rc == AK_OK && content_type != NULL) rc = ak_buf_printf(&c->out, "Content-Type: %s\r\n", content_type);
+    ak_err rc = ak_buf_printf(&c->out, "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n", status, s_reason(status),
+                              body.len);
+    if (rc == AK_OK && content_type != NULL)
+        rc = ak_buf_printf(&c->out, "Content-Type: %s\r\n", content_type);
     if (rc == AK_OK && extra_headers != NULL) rc = ak_buf_append_str(&c->out, extra_headers);
     if (rc == AK_OK) rc = ak_buf_append_str(&c->out, keep ? "\r\n" : "Connection: close\r\n\r\n");
     if (rc == AK_OK) rc = ak_buf_append_cur(&c->out, body);

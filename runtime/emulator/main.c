@@ -69,7 +69,8 @@ ak_err akemu_listen_loopback(uint16_t port, int *fd_out, uint16_t *bound) {
 static void s_usage(void) {
     fputs("usage: ak-emulator --template FILE [--port P] [--root DIR] [--flavour release|dev]\n"
           "                   [--env-file FILE]... [--env [LogicalId.]KEY=VALUE]...\n"
-          "                   [--bootstrap LogicalId=PATH]... [--timeout-override [LogicalId=]SECONDS|MSms]...\n"
+          "                   [--bootstrap LogicalId=PATH]... [--timeout-override "
+          "[LogicalId=]SECONDS|MSms]...\n"
           "                   [--region REGION] [--pid-file FILE] [--ready-file FILE]\n",
           stderr);
 }
@@ -185,8 +186,9 @@ int main(int argc, char **argv) {
             rc = akemu_env_override(v, strlen(v));
         } else if (strcmp(a, "--bootstrap") == 0) {
             const char *eq = strchr(v, '=');
-            rc = eq && eq > v && eq[1] ? akemu_env_set(&g_akemu.bootstraps, v, (size_t)(eq - v), eq + 1, strlen(eq + 1))
-                                       : AK_E_INVALID_INPUT;
+            rc = eq && eq > v && eq[1]
+                     ? akemu_env_set(&g_akemu.bootstraps, v, (size_t)(eq - v), eq + 1, strlen(eq + 1))
+                     : AK_E_INVALID_INPUT;
         } else if (strcmp(a, "--timeout-override") == 0) {
             rc = s_timeout_arg(v);
         } else if (strcmp(a, "--region") == 0) {
@@ -221,7 +223,8 @@ int main(int argc, char **argv) {
     if (g_akemu.root == NULL) {
         /* Default: the template's directory (template.yaml sits at the repository root). */
         const char *slash = strrchr(g_akemu.template_path, '/');
-        g_akemu.root = slash ? ak_strndup(g_akemu.template_path, (size_t)(slash - g_akemu.template_path)) : s_dup(".");
+        g_akemu.root =
+            slash ? ak_strndup(g_akemu.template_path, (size_t)(slash - g_akemu.template_path)) : s_dup(".");
     }
     {
         char abs[PATH_MAX];
@@ -246,7 +249,8 @@ int main(int argc, char **argv) {
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGINT);
     sigaddset(&mask, SIGHUP);
-    if (sigprocmask(SIG_BLOCK, &mask, NULL) != 0 || (sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
+    if (sigprocmask(SIG_BLOCK, &mask, NULL) != 0 ||
+        (sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
         perror("ak-emulator: signalfd");
         goto out;
     }
@@ -254,7 +258,8 @@ int main(int argc, char **argv) {
     g_epfd = epoll_create1(EPOLL_CLOEXEC);
     uint16_t bound = 0;
     if (g_epfd < 0 || akemu_listen_loopback(g_akemu.port, &lfd, &bound) != AK_OK) {
-        fprintf(stderr, "ak-emulator: cannot listen on 127.0.0.1:%u: %s\n", (unsigned)g_akemu.port, strerror(errno));
+        fprintf(stderr, "ak-emulator: cannot listen on 127.0.0.1:%u: %s\n", (unsigned)g_akemu.port,
+                strerror(errno));
         goto out;
     }
     g_akemu.port = bound;
@@ -264,8 +269,9 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < g_akemu.n_fns; i++) {
         akemu_fn *f = g_akemu.fns[i];
         bool exists = access(f->bootstrap, X_OK) == 0;
-        akemu_logf("emulator", "function %s: timeout %u ms, memory %u MB, bootstrap %s%s", f->name, f->timeout_ms,
-                   f->memory_mb, f->bootstrap, exists ? "" : " (missing: invocations will fail until it is built)");
+        akemu_logf("emulator", "function %s: timeout %u ms, memory %u MB, bootstrap %s%s", f->name,
+                   f->timeout_ms, f->memory_mb, f->bootstrap,
+                   exists ? "" : " (missing: invocations will fail until it is built)");
     }
     for (size_t i = 0; i < g_akemu.n_routes; i++)
         akemu_logf("emulator", "route %s -> %s", g_akemu.routes[i].route_key, g_akemu.routes[i].fn->name);
@@ -300,25 +306,34 @@ int main(int argc, char **argv) {
         for (int i = 0; i < n; i++) {
             akemu_watch *w = evs[i].data.ptr;
             switch (w->kind) {
-            case AKEMU_W_FRONT_LISTEN: akemu_conn_accept(lfd, AKEMU_ROLE_FRONT, NULL); break;
-            case AKEMU_W_RAPI_LISTEN: akemu_rapi_accept(w->obj); break;
-            case AKEMU_W_CONN: akemu_conn_event(w->obj, evs[i].events); break;
-            case AKEMU_W_PIPE: akemu_pipe_event(w->obj, evs[i].events); break;
-            case AKEMU_W_SIGNAL: {
-                struct signalfd_siginfo si;
-                while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-                    if (si.ssi_signo == SIGCHLD) {
-                        int st;
-                        struct rusage ru;
-                        pid_t pid;
-                        while ((pid = wait4(-1, &st, WNOHANG, &ru)) > 0) akemu_child_exited(pid, st, ru.ru_maxrss);
-                    } else {
-                        akemu_logf("emulator", "signal %u: shutting down", si.ssi_signo);
-                        running = false;
+                case AKEMU_W_FRONT_LISTEN:
+                    akemu_conn_accept(lfd, AKEMU_ROLE_FRONT, NULL);
+                    break;
+                case AKEMU_W_RAPI_LISTEN:
+                    akemu_rapi_accept(w->obj);
+                    break;
+                case AKEMU_W_CONN:
+                    akemu_conn_event(w->obj, evs[i].events);
+                    break;
+                case AKEMU_W_PIPE:
+                    akemu_pipe_event(w->obj, evs[i].events);
+                    break;
+                case AKEMU_W_SIGNAL: {
+                    struct signalfd_siginfo si;
+                    while (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+                        if (si.ssi_signo == SIGCHLD) {
+                            int st;
+                            struct rusage ru;
+                            pid_t pid;
+                            while ((pid = wait4(-1, &st, WNOHANG, &ru)) > 0)
+                                akemu_child_exited(pid, st, ru.ru_maxrss);
+                        } else {
+                            akemu_logf("emulator", "signal %u: shutting down", si.ssi_signo);
+                            running = false;
+                        }
                     }
+                    break;
                 }
-                break;
-            }
             }
         }
     }

@@ -252,9 +252,12 @@ static ak_err s_apply_env_vars(const s_ctx *x, akemu_fn *fn, const akemu_ynode *
             ak_buf_free(&b);
             char key[300];
             snprintf(key, sizeof(key), "%s.%s", fn->name, vars->keys[i]);
-            if (akemu_env_get(&g_akemu.env_fn, key) == NULL && akemu_env_get(&g_akemu.env_all, vars->keys[i]) == NULL)
-                akemu_logf("emulator", "warning: %s: environment %s is not resolvable locally (%s); set it with --env-file",
-                           fn->name, vars->keys[i], vars->vals[i]->tag ? vars->vals[i]->tag : "non-scalar");
+            if (akemu_env_get(&g_akemu.env_fn, key) == NULL &&
+                akemu_env_get(&g_akemu.env_all, vars->keys[i]) == NULL)
+                akemu_logf(
+                    "emulator",
+                    "warning: %s: environment %s is not resolvable locally (%s); set it with --env-file",
+                    fn->name, vars->keys[i], vars->vals[i]->tag ? vars->vals[i]->tag : "non-scalar");
         }
     }
     return AK_OK;
@@ -276,7 +279,8 @@ static ak_err s_add_route(akemu_fn *fn, const char *method, const char *path) {
         char m[16];
         size_t n = strlen(method);
         AK_ENSURE_OUT(n > 0 && n < sizeof(m), AK_E_INVALID_INPUT);
-        for (size_t i = 0; i <= n; i++) m[i] = (char)toupper((unsigned char)method[i]);
+        for (size_t i = 0; i <= n; i++)
+            m[i] = (char)toupper((unsigned char)method[i]);
         r->method = ak_strndup(m, n);
         r->path = ak_strndup(path, strlen(path));
         AK_ENSURE_OUT(r->path != NULL && path[0] == '/', r->path == NULL ? AK_E_NOMEM : AK_E_INVALID_INPUT);
@@ -313,7 +317,8 @@ static ak_err s_bootstrap_path(akemu_fn *fn) {
     /* LAMBDA_TASK_ROOT: the bootstrap's directory, as /var/task holds bootstrap on Lambda. */
     const char *slash = strrchr(ak_buf_cstr(&b), '/');
     fn->bootstrap = ak_strndup(ak_buf_cstr(&b), b.len);
-    fn->task_root = slash ? ak_strndup(ak_buf_cstr(&b), (size_t)(slash - ak_buf_cstr(&b))) : ak_strndup(".", 1);
+    fn->task_root =
+        slash ? ak_strndup(ak_buf_cstr(&b), (size_t)(slash - ak_buf_cstr(&b))) : ak_strndup(".", 1);
     AK_ENSURE_OUT(fn->bootstrap != NULL && fn->task_root != NULL, AK_E_NOMEM);
 out:
     ak_buf_free(&b);
@@ -331,8 +336,8 @@ static ak_err s_timeout_override(akemu_fn *fn) {
     return AK_OK;
 }
 
-static ak_err s_add_function(const s_ctx *x, const char *id, const akemu_ynode *res, const akemu_ynode *globals,
-                             char *err, size_t errcap) {
+static ak_err s_add_function(const s_ctx *x, const char *id, const akemu_ynode *res,
+                             const akemu_ynode *globals, char *err, size_t errcap) {
     ak_err rc = AK_OK;
     const akemu_ynode *props = akemu_ymap_get(res, "Properties");
     akemu_fn *fn = ak_calloc(1, sizeof(*fn));
@@ -370,7 +375,8 @@ static ak_err s_add_function(const s_ctx *x, const char *id, const akemu_ynode *
             }
             fn->memory_mb = (unsigned)v;
         }
-        if (akemu_yscalar(akemu_ymap_get(P, "Handler")) != NULL) handler = akemu_yscalar(akemu_ymap_get(P, "Handler"));
+        if (akemu_yscalar(akemu_ymap_get(P, "Handler")) != NULL)
+            handler = akemu_yscalar(akemu_ymap_get(P, "Handler"));
         AK_GUARD_OUT(s_apply_env_vars(x, fn, P));
     }
     fn->handler = s_strdup(handler);
@@ -385,8 +391,8 @@ static ak_err s_add_function(const s_ctx *x, const char *id, const akemu_ynode *
     for (size_t i = 0; i < g_akemu.env_fn.n; i++) {
         const char *k = g_akemu.env_fn.v[i].key;
         if (strncmp(k, id, idlen) == 0 && k[idlen] == '.')
-            AK_GUARD_OUT(akemu_env_set(&fn->env, k + idlen + 1, strlen(k + idlen + 1), g_akemu.env_fn.v[i].val,
-                                       strlen(g_akemu.env_fn.v[i].val)));
+            AK_GUARD_OUT(akemu_env_set(&fn->env, k + idlen + 1, strlen(k + idlen + 1),
+                                       g_akemu.env_fn.v[i].val, strlen(g_akemu.env_fn.v[i].val)));
     }
     AK_GUARD_OUT(s_timeout_override(fn));
     AK_GUARD_OUT(s_bootstrap_path(fn));

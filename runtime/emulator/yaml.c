@@ -106,8 +106,10 @@ static void s_strip_comment(char *t) {
         char c = t[i];
         if (q) {
             if (c == q) {
-                if (q == '\'' && t[i + 1] == '\'') i++;
-                else q = 0;
+                if (q == '\'' && t[i + 1] == '\'')
+                    i++;
+                else
+                    q = 0;
             } else if (q == '"' && c == '\\' && t[i + 1]) {
                 i++;
             }
@@ -121,7 +123,8 @@ static void s_strip_comment(char *t) {
             break;
         }
     }
-    while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t')) n--;
+    while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == '\t'))
+        n--;
     t[n] = '\0';
 }
 
@@ -143,7 +146,8 @@ static ak_err s_split_lines(char *buf, size_t len, s_parser *p) {
         s_line *L = &p->l[p->n++];
         L->lineno = lineno;
         int ind = 0;
-        while (s[ind] == ' ') ind++;
+        while (s[ind] == ' ')
+            ind++;
         if (s[ind] == '\t') {
             s_fail(p, lineno, "tab in indentation");
             return AK_E_INVALID_INPUT;
@@ -156,7 +160,8 @@ static ak_err s_split_lines(char *buf, size_t len, s_parser *p) {
         AK_ENSURE(L->text != NULL, AK_E_NOMEM);
         s_strip_comment(L->text);
         const char *t = L->text;
-        L->blank = t[0] == '\0' || (ind == 0 && (strcmp(t, "---") == 0 || strcmp(t, "...") == 0 || t[0] == '%'));
+        L->blank =
+            t[0] == '\0' || (ind == 0 && (strcmp(t, "---") == 0 || strcmp(t, "...") == 0 || t[0] == '%'));
         if (!nl) break;
         s = nl + 1;
     }
@@ -164,15 +169,15 @@ static ak_err s_split_lines(char *buf, size_t len, s_parser *p) {
 }
 
 static void s_skip_blank(s_parser *p) {
-    while (p->i < p->n && p->l[p->i].blank) p->i++;
+    while (p->i < p->n && p->l[p->i].blank)
+        p->i++;
 }
 
 static bool s_is_dash(const char *t) { return t[0] == '-' && (t[1] == ' ' || t[1] == '\0'); }
 
 /* Finds the ':' that ends a mapping key on this line; -1 when the line is not "key: ...". */
 static long s_find_key(const char *t) {
-    if (t[0] == '[' || t[0] == '{' || t[0] == '!' || t[0] == '|' || t[0] == '>' || t[0] == '&' ||
-        t[0] == '*')
+    if (t[0] == '[' || t[0] == '{' || t[0] == '!' || t[0] == '|' || t[0] == '>' || t[0] == '&' || t[0] == '*')
         return -1;
     size_t i = 0;
     if (t[0] == '"' || t[0] == '\'') {
@@ -190,7 +195,8 @@ static long s_find_key(const char *t) {
         }
         if (!t[i]) return -1;
         i++;
-        while (t[i] == ' ') i++;
+        while (t[i] == ' ')
+            i++;
         return (t[i] == ':' && (t[i + 1] == ' ' || t[i + 1] == '\0')) ? (long)i : -1;
     }
     for (; t[i]; i++)
@@ -250,31 +256,45 @@ static char *s_quoted(const char **s, s_parser *p, int line) {
         if (q == '"' && c == '\\') {
             char e = *t++;
             switch (e) {
-            case 'n': o[k++] = '\n'; break;
-            case 't': o[k++] = '\t'; break;
-            case 'r': o[k++] = '\r'; break;
-            case '0': o[k++] = '\0'; break;
-            case '"': case '\\': case '/': case ' ': o[k++] = e; break;
-            case 'x': case 'u': {
-                int nd = e == 'x' ? 2 : 4;
-                unsigned cp = 0;
-                for (int d = 0; d < nd; d++) {
-                    int h = s_hex(t[d]);
-                    if (h < 0) {
-                        ak_free(o);
-                        s_fail(p, line, "bad escape in quoted scalar");
-                        return NULL;
+                case 'n':
+                    o[k++] = '\n';
+                    break;
+                case 't':
+                    o[k++] = '\t';
+                    break;
+                case 'r':
+                    o[k++] = '\r';
+                    break;
+                case '0':
+                    o[k++] = '\0';
+                    break;
+                case '"':
+                case '\\':
+                case '/':
+                case ' ':
+                    o[k++] = e;
+                    break;
+                case 'x':
+                case 'u': {
+                    int nd = e == 'x' ? 2 : 4;
+                    unsigned cp = 0;
+                    for (int d = 0; d < nd; d++) {
+                        int h = s_hex(t[d]);
+                        if (h < 0) {
+                            ak_free(o);
+                            s_fail(p, line, "bad escape in quoted scalar");
+                            return NULL;
+                        }
+                        cp = cp * 16u + (unsigned)h;
                     }
-                    cp = cp * 16u + (unsigned)h;
+                    t += nd;
+                    s_put_utf8(o, &k, cp);
+                    break;
                 }
-                t += nd;
-                s_put_utf8(o, &k, cp);
-                break;
-            }
-            default:
-                ak_free(o);
-                s_fail(p, line, "unknown escape in quoted scalar");
-                return NULL;
+                default:
+                    ak_free(o);
+                    s_fail(p, line, "unknown escape in quoted scalar");
+                    return NULL;
             }
             continue;
         }
@@ -300,7 +320,8 @@ static akemu_ynode *s_scalar(char *str, int line, s_parser *p) {
 /* ---------------------------------------------------------------- flow collections */
 
 static void s_ws(const char **s) {
-    while (**s == ' ' || **s == '\t' || **s == '\n') (*s)++;
+    while (**s == ' ' || **s == '\t' || **s == '\n')
+        (*s)++;
 }
 
 static akemu_ynode *s_flow_node(const char **s, s_parser *p, int line, bool is_key);
@@ -363,7 +384,8 @@ static akemu_ynode *s_flow_node(const char **s, s_parser *p, int line, bool is_k
     s_ws(s);
     if (**s == '!') {
         const char *b = *s;
-        while (**s && **s != ' ' && **s != ',' && **s != ']' && **s != '}') (*s)++;
+        while (**s && **s != ' ' && **s != ',' && **s != ']' && **s != '}')
+            (*s)++;
         tag = ak_strndup(b, (size_t)(*s - b));
         s_ws(s);
     }
@@ -373,9 +395,11 @@ static akemu_ynode *s_flow_node(const char **s, s_parser *p, int line, bool is_k
         n = s_scalar(s_quoted(s, p, line), line, p);
     } else {
         const char *b = *s;
-        while (**s && **s != ',' && **s != ']' && **s != '}' && !(is_key && **s == ':')) (*s)++;
+        while (**s && **s != ',' && **s != ']' && **s != '}' && !(is_key && **s == ':'))
+            (*s)++;
         const char *e = *s;
-        while (e > b && (e[-1] == ' ' || e[-1] == '\t')) e--;
+        while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+            e--;
         char *str = ak_strndup(b, (size_t)(e - b));
         n = e == b && tag == NULL ? s_node(AKEMU_Y_NULL, line) : s_scalar(str, line, p);
         if (e == b && tag == NULL) ak_free(str);
@@ -405,9 +429,11 @@ static akemu_ynode *s_value(s_parser *p, const char *rest, int parent, int line,
     }
     if (rest[0] == '!') {
         const char *b = rest;
-        while (*rest && *rest != ' ') rest++;
+        while (*rest && *rest != ' ')
+            rest++;
         tag = ak_strndup(b, (size_t)(rest - b));
-        while (*rest == ' ') rest++;
+        while (*rest == ' ')
+            rest++;
     }
     if (rest[0] == '\0') {
         s_skip_blank(p);
@@ -447,12 +473,14 @@ static akemu_ynode *s_value(s_parser *p, const char *rest, int parent, int line,
                 }
             }
             nl_pending = 0;
-            for (int k = cind; k < L->indent; k++) ok = ok && ak_buf_append_byte(&b, ' ') == AK_OK;
+            for (int k = cind; k < L->indent; k++)
+                ok = ok && ak_buf_append_byte(&b, ' ') == AK_OK;
             ok = ok && ak_buf_append_str(&b, L->raw) == AK_OK;
         }
         if (!strip && b.len > 0) ok = ok && ak_buf_append_byte(&b, '\n') == AK_OK;
         if (keep)
-            for (size_t k = 0; k < nl_pending; k++) ok = ok && ak_buf_append_byte(&b, '\n') == AK_OK;
+            for (size_t k = 0; k < nl_pending; k++)
+                ok = ok && ak_buf_append_byte(&b, '\n') == AK_OK;
         char *str = ok ? ak_strndup(ak_buf_cstr(&b), b.len) : NULL;
         ak_buf_free(&b);
         if (str == NULL) s_fail(p, line, "block scalar too large or out of memory");
@@ -468,8 +496,10 @@ static akemu_ynode *s_value(s_parser *p, const char *rest, int parent, int line,
             for (size_t k = 0; k < b.len; k++) {
                 char c = (char)b.ptr[k];
                 if (q) {
-                    if (c == q) q = 0;
-                    else if (q == '"' && c == '\\') k++;
+                    if (c == q)
+                        q = 0;
+                    else if (q == '"' && c == '\\')
+                        k++;
                 } else if (c == '"' || c == '\'') {
                     q = c;
                 } else if (c == '[' || c == '{') {
@@ -500,7 +530,8 @@ static akemu_ynode *s_value(s_parser *p, const char *rest, int parent, int line,
     } else if (rest[0] == '"' || rest[0] == '\'') {
         const char *s = rest;
         n = s_scalar(s_quoted(&s, p, line), line, p);
-        while (n != NULL && *s == ' ') s++;
+        while (n != NULL && *s == ' ')
+            s++;
         if (n != NULL && *s != '\0') {
             s_fail(p, line, "text after a quoted scalar");
             akemu_yaml_free(n);
@@ -519,7 +550,8 @@ static akemu_ynode *s_value(s_parser *p, const char *rest, int parent, int line,
                 p->i = save;
                 break;
             }
-            ok = ok && ak_buf_append_byte(&b, ' ') == AK_OK && ak_buf_append_str(&b, p->l[p->i].text) == AK_OK;
+            ok =
+                ok && ak_buf_append_byte(&b, ' ') == AK_OK && ak_buf_append_str(&b, p->l[p->i].text) == AK_OK;
             p->i++;
         }
         char *str = ok ? ak_strndup(ak_buf_cstr(&b), b.len) : NULL;
@@ -567,7 +599,8 @@ static akemu_ynode *s_map(s_parser *p, int ind) {
         }
         if (key == NULL) goto bad;
         const char *rest = L->text + colon + 1;
-        while (*rest == ' ') rest++;
+        while (*rest == ' ')
+            rest++;
         p->i++;
         if (akemu_ymap_get(m, key) != NULL) {
             s_fail(p, L->lineno, "duplicate key");
@@ -601,7 +634,8 @@ static akemu_ynode *s_seq(s_parser *p, int ind) {
         if (p->i >= p->n || p->l[p->i].indent != ind || !s_is_dash(p->l[p->i].text)) break;
         s_line *L = &p->l[p->i];
         const char *rest = L->text + 1;
-        while (*rest == ' ') rest++;
+        while (*rest == ' ')
+            rest++;
         akemu_ynode *item;
         if (*rest == '\0') {
             p->i++;
@@ -672,7 +706,8 @@ ak_err akemu_yaml_parse(const char *text, size_t len, akemu_ynode **out, char *e
 out:
     if (rc != AK_OK && errcap && err[0] == '\0') snprintf(err, errcap, "template: %s", ak_err_message(rc));
     if (p.l != NULL)
-        for (size_t i = 0; i < p.n; i++) ak_free(p.l[i].text);
+        for (size_t i = 0; i < p.n; i++)
+            ak_free(p.l[i].text);
     ak_free(p.l);
     ak_free(buf);
     return rc;

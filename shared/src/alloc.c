@@ -16,14 +16,21 @@ typedef struct {
     size_t pad;
 } s_hdr;
 
+/* Counters are updated atomically (relaxed): the audit flush reads and writes S3 objects from a
+ * small thread pool (ak/audit_flush.h), and a racy counter would report false leaks. */
 static size_t g_live_count;
 static size_t g_live_bytes;
 static uint64_t g_calls;
 static uint64_t g_fail_at; /* absolute call number that fails; 0 = never */
 
+#define S_ADD(v, n) ((void)__atomic_add_fetch(&(v), (n), __ATOMIC_RELAXED))
+#define S_SUB(v, n) ((void)__atomic_sub_fetch(&(v), (n), __ATOMIC_RELAXED))
+#define S_LOAD(v) __atomic_load_n(&(v), __ATOMIC_RELAXED)
+
 static int s_should_fail(void) {
-    g_calls++;
-    return g_fail_at != 0 && g_calls == g_fail_at;
+    uint64_t c = __atomic_add_fetch(&g_calls, 1, __ATOMIC_RELAXED);
+    uint64_t f = S_LOAD(g_fail_at);
+    return f != 0 && c == f;
 }
 
 void *ak_malloc(size_t n) {
@@ -31,8 +38,8 @@ void *ak_malloc(size_t n) {
     s_hdr *h = malloc(sizeof(s_hdr) + n);
     if (h == NULL) return NULL;
     h->size = n;
-    g_live_count++;
-    g_live_bytes += n;
+    S_ADD(g_live_count, 1);
+    S_ADD(g_live_bytes, n);
     return h + 1;
 }
 
@@ -51,15 +58,16 @@ void *ak_realloc(void *p, size_t n) {
     s_hdr *nh = realloc(h, sizeof(s_hdr) + n);
     if (nh == NULL) return NULL;
     nh->size = n;
-    g_live_bytes = g_live_bytes - old + n;
+    S_SUB(g_live_bytes, old);
+    S_ADD(g_live_bytes, n);
     return nh + 1;
 }
 
 void ak_free(void *p) {
     if (p == NULL) return;
     s_hdr *h = (s_hdr *)p - 1;
-    g_live_count--;
-    g_live_bytes -= h->size;
+    S_SUB(g_live_count, 1);
+    S_SUB(g_live_bytes, h->size);
     free(h);
 }
 
@@ -78,10 +86,10 @@ char *ak_strndup(const char *s, size_t len) {
     return d;
 }
 
-size_t ak_alloc_live_count(void) { return g_live_count; }
-size_t ak_alloc_live_bytes(void) { return g_live_bytes; }
-uint64_t ak_alloc_calls(void) { return g_calls; }
-void ak_alloc_fail_nth(uint64_t n) { g_fail_at = n ? g_calls + n : 0; }
+size_t ak_alloc_live_count(void) { return S_LOAD(g_live_count); }
+size_t ak_alloc_live_bytes(void) { return S_LOAD(g_live_bytes); }
+uint64_t ak_alloc_calls(void) { return S_LOAD(g_calls); }
+void ak_alloc_fail_nth(uint64_t n) { __atomic_store_n(&g_fail_at, n ? S_LOAD(g_calls) + n : 0, __ATOMIC_RELAXED); }
 
 static void s_json_free(void *p) { ak_free(p); }
 void ak_alloc_install_jansson(void) { json_set_alloc_funcs(ak_malloc, s_json_free); }

@@ -23,10 +23,11 @@ ak_err ak_attest_build(const ak_attest_claims *c, ak_attest_sign_fn sign, void *
     ak_hex_encode(c->measurement, 48, mhex);
     AK_GUARD_OUT(ak_b64url_encode(c->tls_pub, 65, &pub_b64));
     AK_GUARD_OUT(ak_b64url_encode(c->nonce, c->nonce_len, &nonce_b64));
-    AK_GUARD_OUT(ak_buf_printf(&payload,
-                               "{\"v\":1,\"module\":\"" AK_ATTEST_MODULE "\",\"measurement\":\"%s\",\"tls_pub\":\"%s\","
-                               "\"nonce\":\"%s\",\"timestamp\":%lld}",
-                               mhex, ak_buf_cstr(&pub_b64), ak_buf_cstr(&nonce_b64), (long long)c->timestamp_ms));
+    AK_GUARD_OUT(ak_buf_printf(
+        &payload,
+        "{\"v\":1,\"module\":\"" AK_ATTEST_MODULE "\",\"measurement\":\"%s\",\"tls_pub\":\"%s\","
+        "\"nonce\":\"%s\",\"timestamp\":%lld}",
+        mhex, ak_buf_cstr(&pub_b64), ak_buf_cstr(&nonce_b64), (long long)c->timestamp_ms));
     size_t start = doc->len;
     AK_GUARD_OUT(ak_b64url_encode((const uint8_t *)ATTEST_HEADER, sizeof(ATTEST_HEADER) - 1, doc));
     AK_GUARD_OUT(ak_buf_append_byte(doc, '.'));
@@ -49,7 +50,8 @@ static ak_err s_attest_fail(const char **why, const char *what) {
 }
 
 /* Decodes a base64url string member into exactly `n` bytes (n = 0: any length up to cap). */
-static bool s_attest_b64_member(const json_t *o, const char *key, uint8_t *dst, size_t n, size_t cap, size_t *got) {
+static bool s_attest_b64_member(const json_t *o, const char *key, uint8_t *dst, size_t n, size_t cap,
+                                size_t *got) {
     ak_cur s;
     ak_buf b;
     bool ok = false;
@@ -92,7 +94,8 @@ ak_err ak_attest_verify(ak_cur doc, const ak_attest_expect *exp, ak_attest_claim
     }
     if (why) *why = "format";
     AK_ENSURE_OUT(ak_json_parse_object(ak_buf_cur(&payload), &pj) == AK_OK, AK_E_ATTESTATION_INVALID);
-    static const char *const allowed[] = {"v", "module", "measurement", "tls_pub", "nonce", "timestamp", NULL};
+    static const char *const allowed[] = {"v",     "module",    "measurement", "tls_pub",
+                                          "nonce", "timestamp", NULL};
     AK_ENSURE_OUT(ak_json_only_keys(pj, allowed) == AK_OK, AK_E_ATTESTATION_INVALID);
     AK_ENSURE_OUT(ak_json_u64(pj, "v", &v) == AK_OK && v == 1, AK_E_ATTESTATION_INVALID);
     AK_ENSURE_OUT(ak_json_str(pj, "module", &mod) == AK_OK && ak_cur_eq_str(mod, AK_ATTEST_MODULE),
@@ -103,7 +106,8 @@ ak_err ak_attest_verify(ak_cur doc, const ak_attest_expect *exp, ak_attest_claim
     AK_ENSURE_OUT(s_attest_b64_member(pj, "tls_pub", c.tls_pub, 65, 65, NULL), AK_E_ATTESTATION_INVALID);
     AK_ENSURE_OUT(s_attest_b64_member(pj, "nonce", c.nonce, 0, AK_ATTEST_NONCE_MAX, &c.nonce_len),
                   AK_E_ATTESTATION_INVALID);
-    AK_ENSURE_OUT(ak_json_u64(pj, "timestamp", &ts) == AK_OK && ts <= (uint64_t)INT64_MAX, AK_E_ATTESTATION_INVALID);
+    AK_ENSURE_OUT(ak_json_u64(pj, "timestamp", &ts) == AK_OK && ts <= (uint64_t)INT64_MAX,
+                  AK_E_ATTESTATION_INVALID);
     c.timestamp_ms = (int64_t)ts;
 
     if (!ak_ct_eq(c.measurement, exp->measurement, 48)) {

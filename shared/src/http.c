@@ -35,7 +35,8 @@ typedef struct s_anchors {
 } s_anchors;
 
 static void s_anchors_free(s_anchors *a) {
-    for (size_t i = 0; i < a->n; i++) ak_free(a->ta[i].dn.data);
+    for (size_t i = 0; i < a->n; i++)
+        ak_free(a->ta[i].dn.data);
     ak_free(a->ta);
     a->ta = NULL;
     a->n = 0;
@@ -55,7 +56,8 @@ typedef struct s_pem_list {
 } s_pem_list;
 
 static void s_pem_list_free(s_pem_list *l) {
-    for (size_t i = 0; i < l->n; i++) ak_buf_free(&l->v[i].der);
+    for (size_t i = 0; i < l->n; i++)
+        ak_buf_free(&l->v[i].der);
     ak_free(l->v);
     l->v = NULL;
     l->n = 0;
@@ -89,33 +91,35 @@ static ak_err s_pem_decode(ak_cur pem, bool secret, s_pem_list *out) {
             n -= used;
             if (out->err != AK_OK) goto fail;
             switch (br_pem_decoder_event(&pc)) {
-            case 0:
-                break;
-            case BR_PEM_BEGIN_OBJ: {
-                s_pem_obj *nv = ak_realloc(out->v, (out->n + 1) * sizeof(*nv));
-                if (nv == NULL) {
-                    out->err = AK_E_NOMEM;
-                    goto fail;
+                case 0:
+                    break;
+                case BR_PEM_BEGIN_OBJ: {
+                    s_pem_obj *nv = ak_realloc(out->v, (out->n + 1) * sizeof(*nv));
+                    if (nv == NULL) {
+                        out->err = AK_E_NOMEM;
+                        goto fail;
+                    }
+                    out->v = nv;
+                    s_pem_obj *o = &out->v[out->n++];
+                    memset(o, 0, sizeof(*o));
+                    if (secret)
+                        ak_buf_init_secret(&o->der, 64u * 1024u);
+                    else
+                        ak_buf_init(&o->der, 64u * 1024u);
+                    const char *name = br_pem_decoder_name(&pc);
+                    size_t nl = strlen(name);
+                    if (nl >= sizeof(o->name)) nl = sizeof(o->name) - 1;
+                    memcpy(o->name, name, nl);
+                    o->name[nl] = '\0';
+                    in_obj = true;
+                    break;
                 }
-                out->v = nv;
-                s_pem_obj *o = &out->v[out->n++];
-                memset(o, 0, sizeof(*o));
-                if (secret) ak_buf_init_secret(&o->der, 64u * 1024u);
-                else ak_buf_init(&o->der, 64u * 1024u);
-                const char *name = br_pem_decoder_name(&pc);
-                size_t nl = strlen(name);
-                if (nl >= sizeof(o->name)) nl = sizeof(o->name) - 1;
-                memcpy(o->name, name, nl);
-                o->name[nl] = '\0';
-                in_obj = true;
-                break;
-            }
-            case BR_PEM_END_OBJ:
-                in_obj = false;
-                break;
-            default: /* BR_PEM_ERROR */
-                out->err = AK_E_BAD_KEY;
-                goto fail;
+                case BR_PEM_END_OBJ:
+                    in_obj = false;
+                    break;
+                default: /* BR_PEM_ERROR */
+                    out->err = AK_E_BAD_KEY;
+                    goto fail;
             }
         }
     }
@@ -154,9 +158,12 @@ static ak_err s_anchor_add(s_anchors *a, ak_cur der) {
     const br_x509_pkey *pk = br_x509_decoder_get_pkey(&xc);
     AK_ENSURE_OUT(pk != NULL && br_x509_decoder_last_error(&xc) == 0, AK_E_BAD_KEY);
     size_t klen;
-    if (pk->key_type == BR_KEYTYPE_RSA) klen = pk->key.rsa.nlen + pk->key.rsa.elen;
-    else if (pk->key_type == BR_KEYTYPE_EC) klen = pk->key.ec.qlen;
-    else AK_ENSURE_OUT(false, AK_E_BAD_KEY);
+    if (pk->key_type == BR_KEYTYPE_RSA)
+        klen = pk->key.rsa.nlen + pk->key.rsa.elen;
+    else if (pk->key_type == BR_KEYTYPE_EC)
+        klen = pk->key.ec.qlen;
+    else
+        AK_ENSURE_OUT(false, AK_E_BAD_KEY);
     br_x509_trust_anchor *nv = ak_realloc(a->ta, (a->n + 1) * sizeof(*nv));
     AK_ENSURE_OUT(nv != NULL, AK_E_NOMEM);
     a->ta = nv;
@@ -191,8 +198,7 @@ static ak_err s_anchors_from_pem(ak_cur pem, s_anchors *out) {
     *out = (s_anchors){0};
     AK_GUARD(s_pem_decode(pem, false, &l));
     for (size_t i = 0; i < l.n; i++) {
-        if (strcmp(l.v[i].name, "CERTIFICATE") != 0 && strcmp(l.v[i].name, "X509 CERTIFICATE") != 0)
-            continue;
+        if (strcmp(l.v[i].name, "CERTIFICATE") != 0 && strcmp(l.v[i].name, "X509 CERTIFICATE") != 0) continue;
         AK_GUARD_OUT(s_anchor_add(out, ak_buf_cur(&l.v[i].der)));
     }
     AK_ENSURE_OUT(out->n > 0, AK_E_CONFIG);
@@ -254,15 +260,15 @@ struct ak_http {
     unsigned connect_timeout_ms;
     ak_http_retry retry;
     char user_agent[128];
-    s_anchors pinned;              /* when n > 0, the only anchors trusted */
-    br_x509_certificate *chain;    /* mTLS client chain (DER), leaf first */
+    s_anchors pinned;           /* when n > 0, the only anchors trusted */
+    br_x509_certificate *chain; /* mTLS client chain (DER), leaf first */
     size_t n_chain;
-    br_ec_private_key key;         /* key.x points into key_x */
+    br_ec_private_key key; /* key.x points into key_x */
     uint8_t key_x[BR_EC_KBUF_PRIV_MAX_SIZE];
     bool has_identity;
-    br_x509_minimal_context x509;  /* re-initialised for each handshake (one at a time per handle) */
-    ak_err tls_err;                /* set by the SSL ctx callback */
-    uint64_t rng;                  /* backoff jitter only; not a security use */
+    br_x509_minimal_context x509; /* re-initialised for each handshake (one at a time per handle) */
+    ak_err tls_err;               /* set by the SSL ctx callback */
+    uint64_t rng;                 /* backoff jitter only; not a security use */
     /* per-request state for the callbacks */
     ak_http_response *resp;
     size_t max_body;
@@ -280,8 +286,7 @@ int64_t ak_http_now_ms(void) {
 
 static void s_sleep_ms(unsigned ms) {
     struct timespec ts = {.tv_sec = ms / 1000u, .tv_nsec = (long)(ms % 1000u) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-    }
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
 }
 
 static uint64_t s_rng_next(ak_http *c) {
@@ -295,7 +300,8 @@ static uint64_t s_rng_next(ak_http *c) {
 }
 
 static void s_free_identity(ak_http *c) {
-    for (size_t i = 0; i < c->n_chain; i++) ak_free(c->chain[i].data);
+    for (size_t i = 0; i < c->n_chain; i++)
+        ak_free(c->chain[i].data);
     ak_free(c->chain);
     c->chain = NULL;
     c->n_chain = 0;
@@ -356,12 +362,14 @@ ak_err ak_http_new(const ak_http_config *cfg, ak_http **out) {
     }
     ak_http *c = ak_calloc(1, sizeof(*c));
     AK_ENSURE(c != NULL, AK_E_NOMEM);
-    c->connect_timeout_ms = cfg->connect_timeout_ms ? cfg->connect_timeout_ms : AK_HTTP_DEFAULT_CONNECT_TIMEOUT_MS;
+    c->connect_timeout_ms =
+        cfg->connect_timeout_ms ? cfg->connect_timeout_ms : AK_HTTP_DEFAULT_CONNECT_TIMEOUT_MS;
     c->retry.max_attempts = cfg->retry.max_attempts ? cfg->retry.max_attempts : AK_HTTP_DEFAULT_MAX_ATTEMPTS;
     c->retry.base_ms = cfg->retry.base_ms ? cfg->retry.base_ms : AK_HTTP_DEFAULT_BACKOFF_BASE_MS;
-    c->retry.max_backoff_ms = cfg->retry.max_backoff_ms ? cfg->retry.max_backoff_ms : AK_HTTP_DEFAULT_BACKOFF_MAX_MS;
-    AK_GUARD_OUT(ak_cur_to_cstr(ak_cur_from_str(cfg->user_agent ? cfg->user_agent : "agentkeys/1"), c->user_agent,
-                                sizeof(c->user_agent)));
+    c->retry.max_backoff_ms =
+        cfg->retry.max_backoff_ms ? cfg->retry.max_backoff_ms : AK_HTTP_DEFAULT_BACKOFF_MAX_MS;
+    AK_GUARD_OUT(ak_cur_to_cstr(ak_cur_from_str(cfg->user_agent ? cfg->user_agent : "agentkeys/1"),
+                                c->user_agent, sizeof(c->user_agent)));
     c->rng = (uint64_t)ak_http_now_ms() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)c;
     if (c->rng == 0) c->rng = 0x9E3779B97F4A7C15ULL;
     if (cfg->pinned_ca_pem.len > 0) {
@@ -370,7 +378,8 @@ ak_err ak_http_new(const ak_http_config *cfg, ak_http **out) {
         if (rc != AK_OK) goto out;
     }
     AK_ENSURE_OUT((cfg->client_cert_pem.len > 0) == (cfg->client_key_pem.len > 0), AK_E_CONFIG);
-    if (cfg->client_cert_pem.len > 0) AK_GUARD_OUT(s_load_identity(c, cfg->client_cert_pem, cfg->client_key_pem));
+    if (cfg->client_cert_pem.len > 0)
+        AK_GUARD_OUT(s_load_identity(c, cfg->client_cert_pem, cfg->client_key_pem));
     c->curl = curl_easy_init();
     AK_ENSURE_OUT(c->curl != NULL, AK_E_NOMEM);
     *out = c;
@@ -470,7 +479,10 @@ static size_t s_header_cb(char *ptr, size_t size, size_t nmemb, void *userp) {
     ak_cur value = ak_cur_trim(line);
     if (name.len == 0) return n;
     ak_buf *h = &c->resp->headers;
-    if (ak_buf_reserve(h, name.len + value.len + 2) != AK_OK) return 0; /* over the ceiling: abort */
+    if (ak_buf_reserve(h, name.len + value.len + 2) != AK_OK) { /* over the ceiling: abort */
+        c->too_large = true;
+        return 0;
+    }
     for (size_t i = 0; i < name.len; i++) {
         uint8_t ch = name.ptr[i];
         if (ch >= 'A' && ch <= 'Z') ch = (uint8_t)(ch + 32);
@@ -505,16 +517,24 @@ bool ak_http_response_header(const ak_http_response *r, const char *name, ak_cur
 ak_err ak_http_status_err(long status) {
     if (status >= 200 && status < 300) return AK_OK;
     switch (status) {
-    case 404: return AK_E_NOT_FOUND;
-    case 412: return AK_E_PRECONDITION_FAILED;
-    case 409: return AK_E_CONFLICT;
-    case 401:
-    case 403: return AK_E_ACCESS_DENIED;
-    case 413: return AK_E_TOO_LARGE;
-    case 429:
-    case 503: return AK_E_THROTTLED;
-    case 504: return AK_E_UPSTREAM_TIMEOUT;
-    default: return AK_E_UPSTREAM;
+        case 404:
+            return AK_E_NOT_FOUND;
+        case 412:
+            return AK_E_PRECONDITION_FAILED;
+        case 409:
+            return AK_E_CONFLICT;
+        case 401:
+        case 403:
+            return AK_E_ACCESS_DENIED;
+        case 413:
+            return AK_E_TOO_LARGE;
+        case 429:
+        case 503:
+            return AK_E_THROTTLED;
+        case 504:
+            return AK_E_UPSTREAM_TIMEOUT;
+        default:
+            return AK_E_UPSTREAM;
     }
 }
 
@@ -529,7 +549,8 @@ static void s_url_host(const char *url, char *out, size_t cap) {
     u.ptr += i + 3;
     u.len -= (size_t)i + 3;
     size_t n = 0;
-    while (n < u.len && u.ptr[n] != '/' && u.ptr[n] != '?' && u.ptr[n] != '#' && u.ptr[n] != '@') n++;
+    while (n < u.len && u.ptr[n] != '/' && u.ptr[n] != '?' && u.ptr[n] != '#' && u.ptr[n] != '@')
+        n++;
     if (n >= cap) n = cap - 1;
     memcpy(out, u.ptr, n);
     out[n] = '\0';
@@ -601,22 +622,34 @@ typedef enum { S_DONE, S_RETRY, S_RETRY_ANY } s_verdict;
 static ak_err s_map_curl(ak_http *c, CURLcode cc, s_verdict *v) {
     *v = S_DONE;
     switch (cc) {
-    case CURLE_OK: return AK_OK;
-    case CURLE_OPERATION_TIMEDOUT: *v = S_RETRY; return AK_E_UPSTREAM_TIMEOUT;
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_CONNECT: *v = S_RETRY_ANY; return AK_E_UPSTREAM;
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_SSL_CONNECT_ERROR: *v = S_RETRY; return AK_E_UPSTREAM;
-    case CURLE_WRITE_ERROR:
-    case CURLE_FILESIZE_EXCEEDED: return c->too_large || cc == CURLE_FILESIZE_EXCEEDED ? AK_E_TOO_LARGE : AK_E_NOMEM;
-    case CURLE_SSL_CACERT_BADFILE: return c->tls_err != AK_OK ? c->tls_err : AK_E_CONFIG;
-    case CURLE_UNSUPPORTED_PROTOCOL:
-    case CURLE_URL_MALFORMAT: return AK_E_INVALID_INPUT;
-    case CURLE_OUT_OF_MEMORY: return AK_E_NOMEM;
-    default: return AK_E_UPSTREAM; /* includes PEER_FAILED_VERIFICATION: not retried */
+        case CURLE_OK:
+            return AK_OK;
+        case CURLE_OPERATION_TIMEDOUT:
+            *v = S_RETRY;
+            return AK_E_UPSTREAM_TIMEOUT;
+        case CURLE_COULDNT_RESOLVE_HOST:
+        case CURLE_COULDNT_CONNECT:
+            *v = S_RETRY_ANY;
+            return AK_E_UPSTREAM;
+        case CURLE_SEND_ERROR:
+        case CURLE_RECV_ERROR:
+        case CURLE_GOT_NOTHING:
+        case CURLE_PARTIAL_FILE:
+        case CURLE_SSL_CONNECT_ERROR:
+            *v = S_RETRY;
+            return AK_E_UPSTREAM;
+        case CURLE_WRITE_ERROR:
+        case CURLE_FILESIZE_EXCEEDED:
+            return c->too_large || cc == CURLE_FILESIZE_EXCEEDED ? AK_E_TOO_LARGE : AK_E_NOMEM;
+        case CURLE_SSL_CACERT_BADFILE:
+            return c->tls_err != AK_OK ? c->tls_err : AK_E_CONFIG;
+        case CURLE_UNSUPPORTED_PROTOCOL:
+        case CURLE_URL_MALFORMAT:
+            return AK_E_INVALID_INPUT;
+        case CURLE_OUT_OF_MEMORY:
+            return AK_E_NOMEM;
+        default:
+            return AK_E_UPSTREAM; /* includes PEER_FAILED_VERIFICATION: not retried */
     }
 }
 
@@ -625,14 +658,14 @@ static ak_err s_setopt_all(ak_http *c, const ak_http_request *req, struct curl_s
     CURLcode e = CURLE_OK;
     /* curl_easy_reset keeps live connections, the DNS cache and TLS session ids. */
     curl_easy_reset(h);
-#define S_SET(opt, val)                                                                            \
-    do {                                                                                           \
-        if (e == CURLE_OK) e = curl_easy_setopt(h, opt, val);                                      \
+#define S_SET(opt, val)                                                                                      \
+    do {                                                                                                     \
+        if (e == CURLE_OK) e = curl_easy_setopt(h, opt, val);                                                \
     } while (0)
     S_SET(CURLOPT_URL, req->url);
     S_SET(CURLOPT_PROTOCOLS_STR, "http,https");
     S_SET(CURLOPT_FOLLOWLOCATION, 0L);
-    S_SET(CURLOPT_PROXY, "");         /* ignore http_proxy & co. from the environment */
+    S_SET(CURLOPT_PROXY, ""); /* ignore http_proxy & co. from the environment */
     S_SET(CURLOPT_NOPROXY, "*");
     S_SET(CURLOPT_NOSIGNAL, 1L);
     S_SET(CURLOPT_SSL_VERIFYPEER, 1L);
@@ -676,7 +709,8 @@ ak_err ak_http_do(ak_http *c, const ak_http_request *req, ak_http_response *resp
     s_url_host(req->url, host, sizeof(host));
     bool https = strncasecmp(req->url, "https://", 8) == 0;
     AK_ENSURE(https || strncasecmp(req->url, "http://", 7) == 0, AK_E_INVALID_INPUT);
-    AK_ENSURE(ak_cur_find(ak_cur_from_str(req->method), ' ') < 0 && req->method[0] != '\0', AK_E_INVALID_INPUT);
+    AK_ENSURE(ak_cur_find(ak_cur_from_str(req->method), ' ') < 0 && req->method[0] != '\0',
+              AK_E_INVALID_INPUT);
 
     int64_t now = ak_http_now_ms();
     int64_t deadline = req->deadline_ms;
@@ -687,8 +721,10 @@ ak_err ak_http_do(ak_http *c, const ak_http_request *req, ak_http_response *resp
     ak_buf_free(&resp->body);
     ak_buf_init(&resp->headers, AK_HTTP_MAX_RESPONSE_HEADERS);
     c->max_body = req->max_response ? req->max_response : AK_MAX_UPSTREAM_BODY;
-    if (req->body_secret) ak_buf_init_secret(&resp->body, c->max_body);
-    else ak_buf_init(&resp->body, c->max_body);
+    if (req->body_secret)
+        ak_buf_init_secret(&resp->body, c->max_body);
+    else
+        ak_buf_init(&resp->body, c->max_body);
     resp->status = 0;
     resp->attempts = 0;
     c->resp = resp;
@@ -698,7 +734,8 @@ ak_err ak_http_do(ak_http *c, const ak_http_request *req, ak_http_response *resp
 
     for (unsigned attempt = 1;; attempt++) {
         now = ak_http_now_ms();
-        AK_ENSURE_OUT(deadline - now >= (int64_t)AK_HTTP_MIN_ATTEMPT_MS, resp->status ? AK_OK : AK_E_UPSTREAM_TIMEOUT);
+        AK_ENSURE_OUT(deadline - now >= (int64_t)AK_HTTP_MIN_ATTEMPT_MS,
+                      resp->status ? AK_OK : AK_E_UPSTREAM_TIMEOUT);
         long left = (long)(deadline - now);
         long conn = (long)c->connect_timeout_ms < left ? (long)c->connect_timeout_ms : left;
         curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, left);
@@ -718,31 +755,33 @@ ak_err ak_http_do(ak_http *c, const ak_http_request *req, ak_http_response *resp
             curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &resp->status);
             v = ak_http_status_retryable(resp->status) && req->idempotent ? S_RETRY : S_DONE;
         } else {
-            if (rc == AK_E_UPSTREAM_TIMEOUT && ak_http_now_ms() + (int64_t)AK_HTTP_MIN_ATTEMPT_MS > deadline) v = S_DONE;
+            if (rc == AK_E_UPSTREAM_TIMEOUT && ak_http_now_ms() + (int64_t)AK_HTTP_MIN_ATTEMPT_MS > deadline)
+                v = S_DONE;
             if (v == S_RETRY && !req->idempotent) v = S_DONE;
         }
         if (v == S_DONE || attempt >= c->retry.max_attempts) break;
 
         /* Full jitter: uniform in [0, min(max, base * 2^(attempt-1))]. */
         uint64_t ceil_ms = c->retry.base_ms;
-        for (unsigned i = 1; i < attempt && ceil_ms < c->retry.max_backoff_ms; i++) ceil_ms *= 2;
+        for (unsigned i = 1; i < attempt && ceil_ms < c->retry.max_backoff_ms; i++)
+            ceil_ms *= 2;
         if (ceil_ms > c->retry.max_backoff_ms) ceil_ms = c->retry.max_backoff_ms;
         unsigned sleep_ms = (unsigned)(s_rng_next(c) % (ceil_ms + 1));
-        if (ak_http_now_ms() + sleep_ms + (int64_t)AK_HTTP_MIN_ATTEMPT_MS > deadline) break; /* keep the last result */
+        if (ak_http_now_ms() + sleep_ms + (int64_t)AK_HTTP_MIN_ATTEMPT_MS > deadline)
+            break; /* keep the last result */
         char st[24], at[24];
         snprintf(st, sizeof(st), "%ld", resp->status);
         snprintf(at, sizeof(at), "%u", attempt + 1);
-        ak_log_warn("http retry", "method", req->method, "host", host, "status", st,
-                    "reason", ak_err_reason(rc != AK_OK ? rc : ak_http_status_err(resp->status)),
-                    "attempt", at);
+        ak_log_warn("http retry", "method", req->method, "host", host, "status", st, "reason",
+                    ak_err_reason(rc != AK_OK ? rc : ak_http_status_err(resp->status)), "attempt", at);
         s_sleep_ms(sleep_ms);
     }
     if (rc != AK_OK) {
         char at[24];
         snprintf(at, sizeof(at), "%u", resp->attempts);
         /* errbuf holds curl's sentence (host/port, TLS alert); never headers or bodies. */
-        ak_log_warn("http failed", "method", req->method, "host", host, "reason", ak_err_reason(rc), "attempts", at,
-                    "detail", c->errbuf);
+        ak_log_warn("http failed", "method", req->method, "host", host, "reason", ak_err_reason(rc),
+                    "attempts", at, "detail", c->errbuf);
     }
 out:
     if (hdrs) s_slist_free_wiped(hdrs);

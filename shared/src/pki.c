@@ -74,28 +74,29 @@ static ak_err s_pem_each(ak_cur pem, s_pem_obj_fn fn, void *ctx) {
         p += used;
         len -= used;
         switch (br_pem_decoder_event(&pc)) {
-        case BR_PEM_BEGIN_OBJ:
-            AK_ENSURE_OUT(!inobj, AK_E_BAD_KEY);
-            inobj = true;
-            AK_ENSURE_OUT(ak_cur_to_cstr(ak_cur_from_str(br_pem_decoder_name(&pc)), name, sizeof(name)) == AK_OK,
-                          AK_E_BAD_KEY);
-            ak_buf_clear(&sink.der);
-            sink.failed = false;
-            br_pem_decoder_setdest(&pc, s_pem_append, &sink);
-            break;
-        case BR_PEM_END_OBJ:
-            AK_ENSURE_OUT(inobj, AK_E_BAD_KEY);
-            inobj = false;
-            AK_ENSURE_OUT(!sink.failed, AK_E_TOO_LARGE);
-            AK_GUARD_OUT(fn(ctx, name, ak_buf_cur(&sink.der)));
-            break;
-        case BR_PEM_ERROR:
-            rc = AK_E_BAD_KEY;
-            goto out;
-        default:
-            /* No event and no progress would loop forever: treat it as malformed. */
-            AK_ENSURE_OUT(used > 0 || len == 0, AK_E_BAD_KEY);
-            break;
+            case BR_PEM_BEGIN_OBJ:
+                AK_ENSURE_OUT(!inobj, AK_E_BAD_KEY);
+                inobj = true;
+                AK_ENSURE_OUT(ak_cur_to_cstr(ak_cur_from_str(br_pem_decoder_name(&pc)), name, sizeof(name)) ==
+                                  AK_OK,
+                              AK_E_BAD_KEY);
+                ak_buf_clear(&sink.der);
+                sink.failed = false;
+                br_pem_decoder_setdest(&pc, s_pem_append, &sink);
+                break;
+            case BR_PEM_END_OBJ:
+                AK_ENSURE_OUT(inobj, AK_E_BAD_KEY);
+                inobj = false;
+                AK_ENSURE_OUT(!sink.failed, AK_E_TOO_LARGE);
+                AK_GUARD_OUT(fn(ctx, name, ak_buf_cur(&sink.der)));
+                break;
+            case BR_PEM_ERROR:
+                rc = AK_E_BAD_KEY;
+                goto out;
+            default:
+                /* No event and no progress would loop forever: treat it as malformed. */
+                AK_ENSURE_OUT(used > 0 || len == 0, AK_E_BAD_KEY);
+                break;
         }
     }
     AK_ENSURE_OUT(!inobj, AK_E_BAD_KEY);
@@ -129,7 +130,8 @@ ak_err ak_pki_chain_from_pem(ak_cur pem, ak_pki_chain *out) {
 }
 
 void ak_pki_chain_free(ak_pki_chain *c) {
-    for (size_t i = 0; i < c->n; i++) ak_free(c->certs[i].data);
+    for (size_t i = 0; i < c->n; i++)
+        ak_free(c->certs[i].data);
     memset(c, 0, sizeof(*c));
 }
 
@@ -158,7 +160,8 @@ static ak_err s_anchor_obj(void *ctx, const char *name, ak_cur der) {
     br_x509_decoder_push(&dc, der.ptr, der.len);
     const br_x509_pkey *pk = br_x509_decoder_get_pkey(&dc);
     AK_ENSURE_OUT(pk != NULL && !sink.failed && sink.dn.len > 0, AK_E_BAD_KEY);
-    AK_ENSURE_OUT(pk->key_type == BR_KEYTYPE_EC && pk->key.ec.curve == BR_EC_secp256r1 && pk->key.ec.qlen == 65,
+    AK_ENSURE_OUT(pk->key_type == BR_KEYTYPE_EC && pk->key.ec.curve == BR_EC_secp256r1 &&
+                      pk->key.ec.qlen == 65,
                   AK_E_BAD_KEY);
     br_x509_trust_anchor *ta = &a->ta[a->n];
     memset(ta, 0, sizeof(*ta));

@@ -66,12 +66,16 @@ ak_err ak_s3_init(ak_s3 *s3, ak_http *http, const ak_s3_config *cfg) {
     }
     ak_cur ep = ak_cur_from_str(cfg->endpoint);
     ak_cur scheme;
-    if (ak_cur_starts_with(ep, AK_CUR_LIT("https://"))) scheme = AK_CUR_LIT("https");
-    else if (ak_cur_starts_with(ep, AK_CUR_LIT("http://"))) scheme = AK_CUR_LIT("http");
-    else return AK_E_CONFIG;
+    if (ak_cur_starts_with(ep, AK_CUR_LIT("https://")))
+        scheme = AK_CUR_LIT("https");
+    else if (ak_cur_starts_with(ep, AK_CUR_LIT("http://")))
+        scheme = AK_CUR_LIT("http");
+    else
+        return AK_E_CONFIG;
     ep.ptr += scheme.len + 3;
     ep.len -= scheme.len + 3;
-    while (ep.len > 0 && ep.ptr[ep.len - 1] == '/') ep.len--; /* "http://h:1/" is fine */
+    while (ep.len > 0 && ep.ptr[ep.len - 1] == '/')
+        ep.len--; /* "http://h:1/" is fine */
     AK_ENSURE(ep.len > 0 && ak_cur_find(ep, '/') < 0 && ak_cur_find(ep, '@') < 0 && ak_cur_find(ep, '?') < 0,
               AK_E_CONFIG);
     AK_ENSURE(ak_cur_to_cstr(scheme, s3->scheme, sizeof(s3->scheme)) == AK_OK, AK_E_CONFIG);
@@ -117,12 +121,17 @@ static ak_err s_code_err(ak_cur code) {
 
 static ak_err s_status_err(long status) {
     switch (status) {
-    case 401:
-    case 403: return AK_E_ACCESS_DENIED;
-    case 404: return AK_E_NOT_FOUND;
-    case 409: return AK_E_CONFLICT;
-    case 412: return AK_E_PRECONDITION_FAILED;
-    default: return AK_E_S3_ERROR; /* 5xx/429 after retries, other 4xx */
+        case 401:
+        case 403:
+            return AK_E_ACCESS_DENIED;
+        case 404:
+            return AK_E_NOT_FOUND;
+        case 409:
+            return AK_E_CONFLICT;
+        case 412:
+            return AK_E_PRECONDITION_FAILED;
+        default:
+            return AK_E_S3_ERROR; /* 5xx/429 after retries, other 4xx */
     }
 }
 
@@ -139,7 +148,8 @@ ak_err ak_s3_error_from_response(const ak_http_response *resp, ak_buf *code) {
                                                      : ak_xml_find(&x, 0, "Error/Code", &root);
             if (found && ak_xml_text(&x, root, &c) == AK_OK) {
                 e = s_code_err(ak_buf_cur(&c));
-                if (code && ak_buf_append_cur(code, ak_buf_cur(&c)) != AK_OK) ak_buf_clear(code); /* the code is only for logs */
+                if (code && ak_buf_append_cur(code, ak_buf_cur(&c)) != AK_OK)
+                    ak_buf_clear(code); /* the code is only for logs */
             }
             ak_buf_free(&c);
             ak_xml_free(&x);
@@ -166,11 +176,11 @@ static ak_err s_hdr_add(s_hdrs *h, const char *name, ak_cur value) {
 }
 
 typedef struct s_op {
-    const char *name;     /* for logs: "PutObject" */
+    const char *name; /* for logs: "PutObject" */
     const char *method;
     const char *bucket;
-    ak_cur key;           /* raw key; empty for bucket-level operations */
-    ak_cur query;         /* already encoded */
+    ak_cur key;   /* raw key; empty for bucket-level operations */
+    ak_cur query; /* already encoded */
     ak_cur body;
     bool idempotent;
     size_t max_response;
@@ -181,16 +191,19 @@ static bool s_bucket_ok(const char *b) {
     size_t n = b ? strlen(b) : 0;
     if (n < 3 || n > 63) return false;
     for (size_t i = 0; i < n; i++)
-        if (!((b[i] >= 'a' && b[i] <= 'z') || (b[i] >= '0' && b[i] <= '9') || b[i] == '-' || b[i] == '.')) return false;
+        if (!((b[i] >= 'a' && b[i] <= 'z') || (b[i] >= '0' && b[i] <= '9') || b[i] == '-' || b[i] == '.'))
+            return false;
     return true;
 }
 
 /* Builds, signs and sends one request. `extra` holds the operation's own headers (signed too). */
-static ak_err s_send(ak_s3 *s3, const ak_s3_call *call, const s_op *op, const s_hdrs *extra, ak_http_response *resp) {
+static ak_err s_send(ak_s3 *s3, const ak_s3_call *call, const s_op *op, const s_hdrs *extra,
+                     ak_http_response *resp) {
     AK_PRECOND(s3 != NULL && call != NULL && call->creds != NULL && op != NULL && resp != NULL);
     AK_ENSURE(s_bucket_ok(op->bucket), AK_E_INVALID_INPUT);
     AK_ENSURE(op->key.len <= AK_S3_MAX_KEY, AK_E_INVALID_INPUT);
-    for (size_t i = 0; i < op->key.len; i++) AK_ENSURE(op->key.ptr[i] != '\0', AK_E_INVALID_INPUT);
+    for (size_t i = 0; i < op->key.len; i++)
+        AK_ENSURE(op->key.ptr[i] != '\0', AK_E_INVALID_INPUT);
     ak_buf host, path, url;
     ak_sigv4_result sr;
     s_hdrs h;
@@ -203,8 +216,10 @@ static ak_err s_send(ak_s3 *s3, const ak_s3_call *call, const s_op *op, const s_
     memset(&h, 0, sizeof(h));
 
     bool vhost = !s3->path_style && strchr(op->bucket, '.') == NULL;
-    if (vhost) AK_GUARD_OUT(ak_buf_printf(&host, "%s.%s", op->bucket, s3->host));
-    else AK_GUARD_OUT(ak_buf_append_str(&host, s3->host));
+    if (vhost)
+        AK_GUARD_OUT(ak_buf_printf(&host, "%s.%s", op->bucket, s3->host));
+    else
+        AK_GUARD_OUT(ak_buf_append_str(&host, s3->host));
     AK_GUARD_OUT(ak_buf_append_byte(&path, '/'));
     if (!vhost) {
         AK_GUARD_OUT(ak_buf_append_str(&path, op->bucket));
@@ -223,8 +238,10 @@ static ak_err s_send(ak_s3 *s3, const ak_s3_call *call, const s_op *op, const s_
     AK_GUARD_OUT(s_hdr_add(&h, "Host", ak_buf_cur(&host)));
     AK_GUARD_OUT(s_hdr_add(&h, "x-amz-date", ak_cur_from_str(date)));
     AK_GUARD_OUT(s_hdr_add(&h, "x-amz-content-sha256", ak_cur_from_str(phash)));
-    if (call->creds->session_token.len) AK_GUARD_OUT(s_hdr_add(&h, "x-amz-security-token", call->creds->session_token));
-    for (size_t i = 0; extra && i < extra->n; i++) AK_GUARD_OUT(s_hdr_add(&h, extra->http[i].name, extra->http[i].value));
+    if (call->creds->session_token.len)
+        AK_GUARD_OUT(s_hdr_add(&h, "x-amz-security-token", call->creds->session_token));
+    for (size_t i = 0; extra && i < extra->n; i++)
+        AK_GUARD_OUT(s_hdr_add(&h, extra->http[i].name, extra->http[i].value));
 
     ak_sigv4_request sreq = {.method = ak_cur_from_str(op->method),
                              .path = ak_buf_cur(&path),
@@ -267,8 +284,8 @@ static ak_err s_result(const s_op *op, const ak_http_response *resp) {
     char st[16];
     snprintf(st, sizeof(st), "%ld", resp->status);
     ak_log_level lvl = (e == AK_E_NOT_FOUND || e == AK_E_PRECONDITION_FAILED) ? AK_LOG_INFO : AK_LOG_WARN;
-    ak_log(lvl, "s3 error", "op", op->name, "bucket", op->bucket, "status", st, "code", ak_buf_cstr(&code), "reason",
-           ak_err_reason(e), (const char *)0);
+    ak_log(lvl, "s3 error", "op", op->name, "bucket", op->bucket, "status", st, "code", ak_buf_cstr(&code),
+           "reason", ak_err_reason(e), (const char *)0);
     ak_buf_free(&code);
     return e;
 }
@@ -287,7 +304,8 @@ static ak_err s_put_headers(const ak_s3_put_opts *opts, s_hdrs *h, char names[][
         AK_ENSURE(nl > 0 && nl + 12 < 96, AK_E_INVALID_INPUT);
         for (size_t j = 0; j < nl; j++) {
             char c = opts->meta[i].name[j];
-            AK_ENSURE((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_', AK_E_INVALID_INPUT);
+            AK_ENSURE((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_',
+                      AK_E_INVALID_INPUT);
         }
         memcpy(names[i], "x-amz-meta-", 11);
         memcpy(names[i] + 11, opts->meta[i].name, nl + 1);
@@ -305,8 +323,13 @@ ak_err ak_s3_put(ak_s3 *s3, const ak_s3_call *call, const char *bucket, ak_cur k
     /* A conditional write is not retried after it was sent: a lost 200 would come back as a 412
      * on the retry and turn a success into a false "already exists". */
     bool conditional = opts && (opts->if_none_match || opts->if_match.len);
-    s_op op = {.name = "PutObject", .method = "PUT", .bucket = bucket, .key = key, .body = body,
-               .idempotent = !conditional, .max_response = 64u * 1024u};
+    s_op op = {.name = "PutObject",
+               .method = "PUT",
+               .bucket = bucket,
+               .key = key,
+               .body = body,
+               .idempotent = !conditional,
+               .max_response = 64u * 1024u};
     ak_http_response resp;
     ak_http_response_init(&resp);
     ak_err rc = s_send(s3, call, &op, &h, &resp);
@@ -322,8 +345,13 @@ ak_err ak_s3_put(ak_s3 *s3, const ak_s3_call *call, const char *bucket, ak_cur k
 ak_err ak_s3_get(ak_s3 *s3, const ak_s3_call *call, const char *bucket, ak_cur key, size_t max, bool secret,
                  ak_http_response *resp) {
     AK_ENSURE(key.len > 0, AK_E_INVALID_INPUT);
-    s_op op = {.name = "GetObject", .method = "GET", .bucket = bucket, .key = key, .idempotent = true,
-               .max_response = max, .secret_body = secret};
+    s_op op = {.name = "GetObject",
+               .method = "GET",
+               .bucket = bucket,
+               .key = key,
+               .idempotent = true,
+               .max_response = max,
+               .secret_body = secret};
     AK_GUARD(s_send(s3, call, &op, NULL, resp));
     return s_result(&op, resp);
 }
@@ -337,7 +365,11 @@ ak_err ak_s3_head(ak_s3 *s3, const ak_s3_call *call, const char *bucket, ak_cur 
 
 ak_err ak_s3_delete(ak_s3 *s3, const ak_s3_call *call, const char *bucket, ak_cur key) {
     AK_ENSURE(key.len > 0, AK_E_INVALID_INPUT);
-    s_op op = {.name = "DeleteObject", .method = "DELETE", .bucket = bucket, .key = key, .idempotent = true,
+    s_op op = {.name = "DeleteObject",
+               .method = "DELETE",
+               .bucket = bucket,
+               .key = key,
+               .idempotent = true,
                .max_response = 64u * 1024u};
     ak_http_response resp;
     ak_http_response_init(&resp);
@@ -352,23 +384,36 @@ static ak_err s_xml_escape(ak_buf *out, ak_cur s) {
     for (size_t i = 0; i < s.len; i++) {
         uint8_t c = s.ptr[i];
         switch (c) {
-        case '&': AK_GUARD(ak_buf_append_str(out, "&amp;")); break;
-        case '<': AK_GUARD(ak_buf_append_str(out, "&lt;")); break;
-        case '>': AK_GUARD(ak_buf_append_str(out, "&gt;")); break;
-        case '"': AK_GUARD(ak_buf_append_str(out, "&quot;")); break;
-        case '\'': AK_GUARD(ak_buf_append_str(out, "&apos;")); break;
-        default:
-            /* XML 1.0 cannot carry C0 controls other than tab/LF/CR, even as references. */
-            AK_ENSURE(c >= 0x20 || c == '\t' || c == '\n' || c == '\r', AK_E_INVALID_INPUT);
-            if (c < 0x20) AK_GUARD(ak_buf_printf(out, "&#%u;", (unsigned)c));
-            else AK_GUARD(ak_buf_append_byte(out, c));
+            case '&':
+                AK_GUARD(ak_buf_append_str(out, "&amp;"));
+                break;
+            case '<':
+                AK_GUARD(ak_buf_append_str(out, "&lt;"));
+                break;
+            case '>':
+                AK_GUARD(ak_buf_append_str(out, "&gt;"));
+                break;
+            case '"':
+                AK_GUARD(ak_buf_append_str(out, "&quot;"));
+                break;
+            case '\'':
+                AK_GUARD(ak_buf_append_str(out, "&apos;"));
+                break;
+            default:
+                /* XML 1.0 cannot carry C0 controls other than tab/LF/CR, even as references. */
+                AK_ENSURE(c >= 0x20 || c == '\t' || c == '\n' || c == '\r', AK_E_INVALID_INPUT);
+                if (c < 0x20)
+                    AK_GUARD(ak_buf_printf(out, "&#%u;", (unsigned)c));
+                else
+                    AK_GUARD(ak_buf_append_byte(out, c));
         }
     }
     return AK_OK;
 }
 
-static ak_err s_delete_batch(ak_s3 *s3, const ak_s3_call *call, const char *bucket, const ak_cur *keys, size_t n,
-                             ak_s3_delete_error_fn on_error, void *ud, ak_s3_delete_result *res, bool *all_denied) {
+static ak_err s_delete_batch(ak_s3 *s3, const ak_s3_call *call, const char *bucket, const ak_cur *keys,
+                             size_t n, ak_s3_delete_error_fn on_error, void *ud, ak_s3_delete_result *res,
+                             bool *all_denied) {
     ak_buf body, md5b64;
     ak_http_response resp;
     ak_xml x = {0};
@@ -379,7 +424,8 @@ static ak_err s_delete_batch(ak_s3 *s3, const ak_s3_call *call, const char *buck
     ak_buf_init(&k, 6 * AK_S3_MAX_KEY);
     ak_buf_init(&c, 256);
     ak_http_response_init(&resp);
-    AK_GUARD_OUT(ak_buf_append_str(&body, "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Quiet>true</Quiet>"));
+    AK_GUARD_OUT(ak_buf_append_str(
+        &body, "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Quiet>true</Quiet>"));
     for (size_t i = 0; i < n; i++) {
         AK_ENSURE_OUT(keys[i].len > 0 && keys[i].len <= AK_S3_MAX_KEY, AK_E_INVALID_INPUT);
         AK_GUARD_OUT(ak_buf_append_str(&body, "<Object><Key>"));
@@ -398,12 +444,17 @@ static ak_err s_delete_batch(ak_s3 *s3, const ak_s3_call *call, const char *buck
     AK_GUARD_OUT(s_hdr_add(&h, "Content-MD5", ak_buf_cur(&md5b64)));
     AK_GUARD_OUT(s_hdr_add(&h, "Content-Type", AK_CUR_LIT("application/xml")));
     /* Deleting the same keys twice is harmless: idempotent. */
-    s_op op = {.name = "DeleteObjects", .method = "POST", .bucket = bucket, .query = AK_CUR_LIT("delete="),
-               .body = ak_buf_cur(&body), .idempotent = true};
+    s_op op = {.name = "DeleteObjects",
+               .method = "POST",
+               .bucket = bucket,
+               .query = AK_CUR_LIT("delete="),
+               .body = ak_buf_cur(&body),
+               .idempotent = true};
     AK_GUARD_OUT(s_send(s3, call, &op, &h, &resp));
     AK_GUARD_OUT(s_result(&op, &resp));
     /* 200: quiet mode lists only the failures (<Error><Key/><Code/></Error>). */
-    AK_ENSURE_OUT(ak_xml_parse(ak_buf_cur(&resp.body), &x) == AK_OK && ak_xml_root_is(&x, "DeleteResult"), AK_E_S3_ERROR);
+    AK_ENSURE_OUT(ak_xml_parse(ak_buf_cur(&resp.body), &x) == AK_OK && ak_xml_root_is(&x, "DeleteResult"),
+                  AK_E_S3_ERROR);
     size_t failed = 0;
     uint32_t e;
     for (bool ok = ak_xml_child(&x, 0, "Error", &e); ok; ok = ak_xml_next_same(&x, e, &e)) {
@@ -428,8 +479,8 @@ out:
     return rc;
 }
 
-ak_err ak_s3_delete_objects(ak_s3 *s3, const ak_s3_call *call, const char *bucket, const ak_cur *keys, size_t n,
-                            ak_s3_delete_error_fn on_error, void *ud, ak_s3_delete_result *res) {
+ak_err ak_s3_delete_objects(ak_s3 *s3, const ak_s3_call *call, const char *bucket, const ak_cur *keys,
+                            size_t n, ak_s3_delete_error_fn on_error, void *ud, ak_s3_delete_result *res) {
     AK_PRECOND(res != NULL && (keys != NULL || n == 0));
     memset(res, 0, sizeof(*res));
     bool all_denied = true;
@@ -469,7 +520,10 @@ ak_err ak_s3_list(ak_s3 *s3, const ak_s3_call *call, const char *bucket, ak_cur 
             AK_GUARD_OUT(ak_buf_append_str(&query, "&prefix="));
             AK_GUARD_OUT(ak_sigv4_uri_encode(prefix, false, &query));
         }
-        s_op op = {.name = "ListObjectsV2", .method = "GET", .bucket = bucket, .query = ak_buf_cur(&query),
+        s_op op = {.name = "ListObjectsV2",
+                   .method = "GET",
+                   .bucket = bucket,
+                   .query = ak_buf_cur(&query),
                    .idempotent = true};
         AK_GUARD_OUT(s_send(s3, call, &op, NULL, &resp));
         AK_GUARD_OUT(s_result(&op, &resp));
@@ -479,7 +533,8 @@ ak_err ak_s3_list(ak_s3 *s3, const ak_s3_call *call, const char *bucket, ak_cur 
             AK_ENSURE_OUT(false, AK_E_S3_ERROR);
         }
         uint32_t c;
-        for (bool ok = ak_xml_child(&x, 0, "Contents", &c); ok && rc == AK_OK; ok = ak_xml_next_same(&x, c, &c)) {
+        for (bool ok = ak_xml_child(&x, 0, "Contents", &c); ok && rc == AK_OK;
+             ok = ak_xml_next_same(&x, c, &c)) {
             ak_buf_clear(&key);
             ak_buf_clear(&etag);
             ak_buf_clear(&lm);
@@ -504,7 +559,8 @@ ak_err ak_s3_list(ak_s3 *s3, const ak_s3_call *call, const char *bucket, ak_cur 
             truncated = ak_cur_eq_str(ak_buf_cur(&size), "true");
         ak_buf_clear(&token);
         if (rc == AK_OK && truncated) {
-            if (ak_xml_text_at(&x, 0, "NextContinuationToken", &token) != AK_OK || token.len == 0) rc = AK_E_S3_ERROR;
+            if (ak_xml_text_at(&x, 0, "NextContinuationToken", &token) != AK_OK || token.len == 0)
+                rc = AK_E_S3_ERROR;
         }
         ak_xml_free(&x);
         if (rc != AK_OK || !truncated) break;
@@ -522,8 +578,8 @@ out:
     return rc;
 }
 
-ak_err ak_s3_copy(ak_s3 *s3, const ak_s3_call *call, const char *src_bucket, ak_cur src_key, const char *dst_bucket,
-                  ak_cur dst_key, const ak_s3_put_opts *opts) {
+ak_err ak_s3_copy(ak_s3 *s3, const ak_s3_call *call, const char *src_bucket, ak_cur src_key,
+                  const char *dst_bucket, ak_cur dst_key, const ak_s3_put_opts *opts) {
     AK_ENSURE(src_key.len > 0 && dst_key.len > 0 && s_bucket_ok(src_bucket), AK_E_INVALID_INPUT);
     ak_buf src;
     ak_http_response resp;
@@ -540,7 +596,11 @@ ak_err ak_s3_copy(ak_s3 *s3, const ak_s3_call *call, const char *src_bucket, ak_
     AK_GUARD_OUT(s_put_headers(opts, &h, names));
     if (opts && opts->n_meta) AK_GUARD_OUT(s_hdr_add(&h, "x-amz-metadata-directive", AK_CUR_LIT("REPLACE")));
     bool conditional = opts && (opts->if_none_match || opts->if_match.len);
-    s_op op = {.name = "CopyObject", .method = "PUT", .bucket = dst_bucket, .key = dst_key, .idempotent = !conditional,
+    s_op op = {.name = "CopyObject",
+               .method = "PUT",
+               .bucket = dst_bucket,
+               .key = dst_key,
+               .idempotent = !conditional,
                .max_response = 64u * 1024u};
     AK_GUARD_OUT(s_send(s3, call, &op, &h, &resp));
     AK_GUARD_OUT(s_result(&op, &resp));
@@ -557,7 +617,11 @@ out:
 }
 
 ak_err ak_s3_create_bucket(ak_s3 *s3, const ak_s3_call *call, const char *bucket) {
-    s_op op = {.name = "CreateBucket", .method = "PUT", .bucket = bucket, .idempotent = true, .max_response = 64u * 1024u};
+    s_op op = {.name = "CreateBucket",
+               .method = "PUT",
+               .bucket = bucket,
+               .idempotent = true,
+               .max_response = 64u * 1024u};
     ak_http_response resp;
     ak_http_response_init(&resp);
     ak_err rc = s_send(s3, call, &op, NULL, &resp);

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,8 +69,9 @@ static int64_t s_signer_wall_ms(void) {
 /* ---- configuration ---- */
 
 ak_err ak_signer_config_from_env(ak_signer_config *c) {
-    static const char *const required[] = {"AK_SIGNER_URL", "AK_SIGNER_CA_PEM", "AK_SIGNER_CLIENT_CERT",
-                                           "AK_SIGNER_CLIENT_KEY", "AK_SIGNER_ATTEST_PUB", "AK_SIGNER_MEASUREMENT"};
+    static const char *const required[] = {"AK_SIGNER_URL",         "AK_SIGNER_CA_PEM",
+                                           "AK_SIGNER_CLIENT_CERT", "AK_SIGNER_CLIENT_KEY",
+                                           "AK_SIGNER_ATTEST_PUB",  "AK_SIGNER_MEASUREMENT"};
     memset(c, 0, sizeof(*c));
     for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
         const char *v = getenv(required[i]);
@@ -86,7 +89,8 @@ ak_err ak_signer_config_from_env(ak_signer_config *c) {
     c->server_name = getenv("AK_SIGNER_SERVER_NAME");
     const char *t = getenv("AK_SIGNER_TIMEOUT_MS");
     uint64_t v;
-    if (t != NULL && ak_cur_to_u64(ak_cur_from_str(t), &v) == AK_OK && v > 0 && v < 600000) c->timeout_ms = (unsigned)v;
+    if (t != NULL && ak_cur_to_u64(ak_cur_from_str(t), &v) == AK_OK && v > 0 && v < 600000)
+        c->timeout_ms = (unsigned)v;
     return AK_OK;
 }
 
@@ -131,8 +135,10 @@ ak_err ak_signer_new(const ak_signer_config *c, ak_signer **out) {
     const char *name = c->server_name && c->server_name[0]
                            ? c->server_name
                            : (s_signer_is_ip_literal(s->host) ? AK_SIGNER_DEFAULT_SERVER_NAME : s->host);
-    AK_ENSURE_OUT(ak_cur_to_cstr(ak_cur_from_str(name), s->server_name, sizeof(s->server_name)) == AK_OK, AK_E_CONFIG);
-    AK_ENSURE_OUT(ak_hex_decode_exact(ak_cur_from_str(c->measurement_hex), false, s->measurement, 48) == AK_OK,
+    AK_ENSURE_OUT(ak_cur_to_cstr(ak_cur_from_str(name), s->server_name, sizeof(s->server_name)) == AK_OK,
+                  AK_E_CONFIG);
+    AK_ENSURE_OUT(ak_hex_decode_exact(ak_cur_from_str(c->measurement_hex), false, s->measurement, 48) ==
+                      AK_OK,
                   AK_E_CONFIG);
     AK_GUARD_OUT(ak_attest_parse_pub(c->attest_pub, s->attest_pub));
     s->timeout_ms = c->timeout_ms ? c->timeout_ms : AK_SIGNER_DEFAULT_TIMEOUT_MS;
@@ -216,12 +222,17 @@ static int s_signer_tcp_connect(const char *host, const char *port, int64_t dead
     for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
         fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0) continue;
+        /* Small TLS records back to back: without NODELAY each flight can wait ~40 ms for a
+         * delayed ACK. */
+        int one = 1;
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
         if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) break;
         if (errno == EINPROGRESS) {
             s_signer_conn probe = {.fd = fd, .deadline_ms = deadline};
             int err = 0;
             socklen_t el = sizeof(err);
-            if (s_signer_wait(&probe, POLLOUT) && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err == 0)
+            if (s_signer_wait(&probe, POLLOUT) && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 &&
+                err == 0)
                 break;
         }
         close(fd);
@@ -257,10 +268,11 @@ static ak_err s_signer_attest_conn(ak_signer *s, const uint8_t server_pub[65]) {
     AK_GUARD_OUT(s_signer_http(s, "POST", "/v1/attest", ak_buf_cur(&req), &status, &resp, &sent_nothing));
     AK_ENSURE_OUT(status == 200, AK_E_ATTESTATION_INVALID);
     ak_cur doc;
-    AK_ENSURE_OUT(ak_json_parse_object(ak_buf_cur(&resp), &j) == AK_OK && ak_json_str(j, "document", &doc) == AK_OK,
+    AK_ENSURE_OUT(ak_json_parse_object(ak_buf_cur(&resp), &j) == AK_OK &&
+                      ak_json_str(j, "document", &doc) == AK_OK,
                   AK_E_ATTESTATION_INVALID);
-    ak_attest_expect exp = {s->attest_pub, s->measurement, nonce, sizeof(nonce), server_pub, s_signer_wall_ms(),
-                            s->attest_max_age_ms};
+    ak_attest_expect exp = {s->attest_pub,      s->measurement,      nonce, sizeof(nonce), server_pub,
+                            s_signer_wall_ms(), s->attest_max_age_ms};
     rc = ak_attest_verify(doc, &exp, NULL, &why);
     if (rc != AK_OK) {
         ak_log_error("signer attestation failed", "check", why ? why : "?");
@@ -354,11 +366,11 @@ static ak_err s_signer_http(ak_signer *s, const char *method, const char *path, 
     *status = 0;
     ak_buf_init(&head, 1024);
     c->deadline_ms = s_signer_mono_ms() + s->timeout_ms;
-    AK_GUARD_OUT(ak_buf_printf(&head,
-                               "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
-                               method, path, s->server_name, body.len));
-    if (br_sslio_write_all(&c->io, head.ptr, head.len) != 0 || (body.len && br_sslio_write_all(&c->io, body.ptr, body.len) != 0) ||
-        br_sslio_flush(&c->io) != 0) {
+    AK_GUARD_OUT(ak_buf_printf(
+        &head, "%s %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+        method, path, s->server_name, body.len));
+    if (br_sslio_write_all(&c->io, head.ptr, head.len) != 0 ||
+        (body.len && br_sslio_write_all(&c->io, body.ptr, body.len) != 0) || br_sslio_flush(&c->io) != 0) {
         /* BearSSL buffers the request and sends it at flush: nothing reached the server unless
          * the flush made progress, which a dead kept-alive socket does not. */
         *sent_nothing = true;
@@ -393,16 +405,19 @@ static ak_err s_signer_http(ak_signer *s, const char *method, const char *path, 
         AK_ENSURE_OUT(ak_cur_split(&line, ':', &name), AK_E_UPSTREAM);
         line = ak_cur_trim(line);
         if (ak_cur_eq_nocase(name, AK_CUR_LIT("content-length"))) {
-            AK_ENSURE_OUT(!have_cl && ak_cur_to_u64(line, &cl) == AK_OK && cl <= SIGNER_MAX_BODY, AK_E_UPSTREAM);
+            AK_ENSURE_OUT(!have_cl && ak_cur_to_u64(line, &cl) == AK_OK && cl <= SIGNER_MAX_BODY,
+                          AK_E_UPSTREAM);
             have_cl = true;
-        } else if (ak_cur_eq_nocase(name, AK_CUR_LIT("connection")) && ak_cur_eq_nocase(line, AK_CUR_LIT("close"))) {
+        } else if (ak_cur_eq_nocase(name, AK_CUR_LIT("connection")) &&
+                   ak_cur_eq_nocase(line, AK_CUR_LIT("close"))) {
             closing = true;
         }
     }
     AK_ENSURE_OUT(have_cl, AK_E_UPSTREAM);
     AK_GUARD_OUT(ak_buf_reserve(resp, (size_t)cl));
     if (cl > 0) {
-        AK_ENSURE_OUT(br_sslio_read_all(&c->io, resp->ptr + resp->len, (size_t)cl) == 0, AK_E_SIGNER_UNAVAILABLE);
+        AK_ENSURE_OUT(br_sslio_read_all(&c->io, resp->ptr + resp->len, (size_t)cl) == 0,
+                      AK_E_SIGNER_UNAVAILABLE);
         resp->len += (size_t)cl;
         resp->ptr[resp->len] = 0;
     }
@@ -414,8 +429,8 @@ out:
     return rc;
 }
 
-ak_err ak_signer_call(ak_signer *s, const char *method, const char *path, ak_cur body, bool retry_safe, long *status,
-                      ak_buf *resp) {
+ak_err ak_signer_call(ak_signer *s, const char *method, const char *path, ak_cur body, bool retry_safe,
+                      long *status, ak_buf *resp) {
     bool reused = s->conn != NULL;
     if (!reused) AK_GUARD(s_signer_connect(s));
     size_t start = resp->len;
@@ -465,11 +480,13 @@ ak_err ak_signer_derive_kek(ak_signer *s, const char *data_class, const uint8_t 
     ak_buf_init_secret(&raw, 64);
     ak_hex_encode(operator_omni, 32, op_hex);
     ak_hex_encode(actor_omni, 32, actor_hex);
-    AK_GUARD_OUT(ak_buf_printf(&req, "{\"data_class\":\"%s\",\"operator_omni\":\"%s\",\"actor_omni\":\"%s\",\"epoch\":%llu}",
-                               data_class, op_hex, actor_hex, (unsigned long long)epoch));
+    AK_GUARD_OUT(ak_buf_printf(
+        &req, "{\"data_class\":\"%s\",\"operator_omni\":\"%s\",\"actor_omni\":\"%s\",\"epoch\":%llu}",
+        data_class, op_hex, actor_hex, (unsigned long long)epoch));
     AK_GUARD_OUT(ak_signer_call(s, "POST", "/v1/kek/derive", ak_buf_cur(&req), true, &status, &resp));
     AK_GUARD_OUT(s_signer_status_err(status, &resp));
-    AK_ENSURE_OUT(ak_json_parse_object(ak_buf_cur(&resp), &j) == AK_OK && ak_json_str(j, "kek_b64", &k) == AK_OK,
+    AK_ENSURE_OUT(ak_json_parse_object(ak_buf_cur(&resp), &j) == AK_OK &&
+                      ak_json_str(j, "kek_b64", &k) == AK_OK,
                   AK_E_UPSTREAM);
     AK_ENSURE_OUT(ak_b64_decode(k, &raw) == AK_OK && raw.len == 32, AK_E_UPSTREAM);
     memcpy(kek, raw.ptr, 32);
@@ -505,8 +522,8 @@ ak_err ak_signer_sign(ak_signer *s, ak_signer_key key, ak_cur signing_input, uin
                                ak_buf_cstr(&in_b64)));
     AK_GUARD_OUT(ak_signer_call(s, "POST", "/v1/sign", ak_buf_cur(&req), true, &status, &resp));
     AK_GUARD_OUT(s_signer_status_err(status, &resp));
-    AK_ENSURE_OUT(ak_json_parse_object(ak_buf_cur(&resp), &j) == AK_OK && ak_json_str(j, "sig_b64url", &sig) == AK_OK &&
-                      ak_json_str(j, "kid", &k) == AK_OK,
+    AK_ENSURE_OUT(ak_json_parse_object(ak_buf_cur(&resp), &j) == AK_OK &&
+                      ak_json_str(j, "sig_b64url", &sig) == AK_OK && ak_json_str(j, "kid", &k) == AK_OK,
                   AK_E_UPSTREAM);
     AK_ENSURE_OUT(ak_b64url_decode(sig, &raw) == AK_OK && raw.len == 64, AK_E_UPSTREAM);
     AK_ENSURE_OUT(ak_cur_to_cstr(k, kid, AK_SIGNER_KID_MAX) == AK_OK, AK_E_UPSTREAM);
@@ -549,7 +566,8 @@ ak_err ak_signer_refresh_keys(ak_signer *s) {
             if (ak_cur_eq_str(purpose, s_signer_key_names[p]))
                 AK_ENSURE_OUT(ak_cur_to_cstr(kid, s->kids[p], AK_SIGNER_KID_MAX) == AK_OK, AK_E_UPSTREAM);
     }
-    for (int p = 0; p < 3; p++) AK_ENSURE_OUT(s->kids[p][0] != '\0', AK_E_UPSTREAM);
+    for (int p = 0; p < 3; p++)
+        AK_ENSURE_OUT(s->kids[p][0] != '\0', AK_E_UPSTREAM);
     s->have_kids = true;
 out:
     if (j != NULL) json_decref(j);

@@ -13,8 +13,8 @@
 static const char s_hex_upper[] = "0123456789ABCDEF";
 
 static bool s_unreserved(uint8_t c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-           c == '_' || c == '~';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
 }
 
 ak_err ak_sigv4_uri_encode(ak_cur raw, bool keep_slash, ak_buf *out) {
@@ -82,7 +82,8 @@ static ak_err s_normalize_path(ak_cur path, ak_buf *out) {
     ak_cur rest = path;
     while (rest.len > 0) {
         size_t i = 0;
-        while (i < rest.len && rest.ptr[i] != '/') i++;
+        while (i < rest.len && rest.ptr[i] != '/')
+            i++;
         ak_cur seg = ak_cur_from(rest.ptr, i);
         rest.ptr += i;
         rest.len -= i;
@@ -209,15 +210,17 @@ out:
 
 static bool s_tchar(uint8_t c) {
     /* RFC 7230 token characters */
-    return s_unreserved(c) || c == '!' || c == '#' || c == '$' || c == '%' || c == '&' || c == '\'' || c == '*' ||
-           c == '+' || c == '^' || c == '`' || c == '|';
+    return s_unreserved(c) || c == '!' || c == '#' || c == '$' || c == '%' || c == '&' || c == '\'' ||
+           c == '*' || c == '+' || c == '^' || c == '`' || c == '|';
 }
 
 /* Appends a header value trimmed, with inner runs of spaces/tabs collapsed to one space. */
 static ak_err s_append_value(ak_buf *out, ak_cur v) {
     size_t a = 0, b = v.len;
-    while (a < b && (v.ptr[a] == ' ' || v.ptr[a] == '\t')) a++;
-    while (b > a && (v.ptr[b - 1] == ' ' || v.ptr[b - 1] == '\t')) b--;
+    while (a < b && (v.ptr[a] == ' ' || v.ptr[a] == '\t'))
+        a++;
+    while (b > a && (v.ptr[b - 1] == ' ' || v.ptr[b - 1] == '\t'))
+        b--;
     AK_GUARD(ak_buf_reserve(out, b - a));
     bool in_space = false;
     for (size_t i = a; i < b; i++) {
@@ -249,7 +252,8 @@ static ak_err s_canonical_headers(const ak_sigv4_request *req, ak_buf *creq, ak_
             lower[i][j] = (char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
         }
         for (size_t j = 0; j < value.len; j++)
-            AK_ENSURE(value.ptr[j] != '\r' && value.ptr[j] != '\n' && value.ptr[j] != '\0', AK_E_INVALID_INPUT);
+            AK_ENSURE(value.ptr[j] != '\r' && value.ptr[j] != '\n' && value.ptr[j] != '\0',
+                      AK_E_INVALID_INPUT);
         kv[i].k = ak_cur_from(lower[i], name.len);
         kv[i].v = value;
         kv[i].idx = i;
@@ -288,7 +292,8 @@ static bool s_valid_payload_hash(ak_cur h) {
 ak_err ak_sigv4_canonical_request(const ak_sigv4_request *req, ak_buf *creq, ak_buf *signed_headers) {
     AK_PRECOND(req != NULL && creq != NULL && signed_headers != NULL);
     AK_ENSURE(req->method.len > 0 && req->method.len <= 32, AK_E_INVALID_INPUT);
-    for (size_t i = 0; i < req->method.len; i++) AK_ENSURE(s_tchar(req->method.ptr[i]), AK_E_INVALID_INPUT);
+    for (size_t i = 0; i < req->method.len; i++)
+        AK_ENSURE(s_tchar(req->method.ptr[i]), AK_E_INVALID_INPUT);
     AK_ENSURE(s_valid_payload_hash(req->payload_hash), AK_E_INVALID_INPUT);
     AK_GUARD(ak_buf_append_cur(creq, req->method));
     AK_GUARD(ak_buf_append_byte(creq, '\n'));
@@ -339,7 +344,8 @@ static bool s_valid_scope_part(ak_cur p) {
 }
 
 static ak_err s_check_scope(const ak_sigv4_scope *s) {
-    AK_ENSURE(s_valid_amz_date(s->amz_date) && s_valid_scope_part(s->region) && s_valid_scope_part(s->service),
+    AK_ENSURE(s_valid_amz_date(s->amz_date) && s_valid_scope_part(s->region) &&
+                  s_valid_scope_part(s->service),
               AK_E_INVALID_INPUT);
     return AK_OK;
 }
@@ -395,8 +401,8 @@ static ak_err s_string_to_sign(const ak_sigv4_scope *scope, ak_cur creq, ak_buf 
     return AK_OK;
 }
 
-static ak_err s_sign_stages(const ak_sigv4_request *req, const ak_sigv4_creds *creds, const ak_sigv4_scope *scope,
-                            ak_sigv4_result *out) {
+static ak_err s_sign_stages(const ak_sigv4_request *req, const ak_sigv4_creds *creds,
+                            const ak_sigv4_scope *scope, ak_sigv4_result *out) {
     AK_GUARD(s_check_scope(scope));
     AK_ENSURE(creds->access_key_id.len > 0 && creds->access_key_id.len <= 128, AK_E_INVALID_INPUT);
     for (size_t i = 0; i < creds->access_key_id.len; i++)
@@ -482,8 +488,8 @@ out:
     return rc;
 }
 
-ak_err ak_sigv4_chunk_signature(const uint8_t signing_key[32], const ak_sigv4_scope *scope, ak_cur previous_signature,
-                                ak_cur chunk, char signature[65]) {
+ak_err ak_sigv4_chunk_signature(const uint8_t signing_key[32], const ak_sigv4_scope *scope,
+                                ak_cur previous_signature, ak_cur chunk, char signature[65]) {
     AK_PRECOND(signing_key != NULL && scope != NULL && signature != NULL);
     AK_GUARD(s_check_scope(scope));
     AK_ENSURE(previous_signature.len == 64, AK_E_INVALID_INPUT);

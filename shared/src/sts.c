@@ -38,9 +38,11 @@ ak_err ak_sts_init(ak_sts *sts, ak_http *http, const ak_sts_config *cfg) {
         n = snprintf(sts->url, sizeof(sts->url), "https://sts.%s.amazonaws.com/", cfg->region);
     } else {
         ak_cur ep = ak_cur_from_str(cfg->endpoint);
-        AK_ENSURE(ak_cur_starts_with(ep, AK_CUR_LIT("https://")) || ak_cur_starts_with(ep, AK_CUR_LIT("http://")),
+        AK_ENSURE(ak_cur_starts_with(ep, AK_CUR_LIT("https://")) ||
+                      ak_cur_starts_with(ep, AK_CUR_LIT("http://")),
                   AK_E_CONFIG);
-        while (ep.len > 0 && ep.ptr[ep.len - 1] == '/') ep.len--;
+        while (ep.len > 0 && ep.ptr[ep.len - 1] == '/')
+            ep.len--;
         AK_ENSURE(ak_cur_find(ep, '?') < 0 && ak_cur_find(ep, '#') < 0, AK_E_CONFIG);
         n = snprintf(sts->url, sizeof(sts->url), "%.*s/", (int)ep.len, (const char *)ep.ptr);
     }
@@ -68,7 +70,8 @@ void ak_sts_creds_free(ak_sts_creds *c) {
 
 ak_sigv4_creds ak_sts_creds_view(const ak_sts_creds *c) {
     AK_PRECOND(c != NULL);
-    return (ak_sigv4_creds){ak_buf_cur(&c->access_key_id), ak_buf_cur(&c->secret_access_key), ak_buf_cur(&c->session_token)};
+    return (ak_sigv4_creds){ak_buf_cur(&c->access_key_id), ak_buf_cur(&c->secret_access_key),
+                            ak_buf_cur(&c->session_token)};
 }
 
 static void s_creds_clear(ak_sts_creds *c) {
@@ -113,7 +116,8 @@ ak_err ak_sts_error_from_response(const ak_http_response *resp, ak_buf *code) {
     if (resp->body.len > 0 && ak_xml_parse(ak_buf_cur(&resp->body), &x) == AK_OK) {
         /* AWS: <ErrorResponse><Error><Code>; RGW: the same or a bare <Error><Code>. */
         uint32_t n;
-        bool found = ak_xml_root_is(&x, "Error") ? ak_xml_child(&x, 0, "Code", &n) : ak_xml_find(&x, 0, "Error/Code", &n);
+        bool found = ak_xml_root_is(&x, "Error") ? ak_xml_child(&x, 0, "Code", &n)
+                                                 : ak_xml_find(&x, 0, "Error/Code", &n);
         ak_buf c;
         ak_buf_init(&c, 128);
         if (found && ak_xml_text(&x, n, &c) == AK_OK) {
@@ -131,8 +135,8 @@ static bool s_session_name_ok(ak_cur s) {
     if (s.len < 2 || s.len > 64) return false;
     for (size_t i = 0; i < s.len; i++) {
         uint8_t c = s.ptr[i];
-        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '+' ||
-              c == '=' || c == ',' || c == '.' || c == '@' || c == '-'))
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+              c == '+' || c == '=' || c == ',' || c == '.' || c == '@' || c == '-'))
             return false;
     }
     return true;
@@ -147,12 +151,14 @@ static ak_err s_param(ak_buf *b, const char *name, ak_cur value) {
 
 ak_err ak_sts_assume_role_with_web_identity(ak_sts *sts, const ak_sts_web_identity *req, ak_sts_creds *out) {
     AK_PRECOND(sts != NULL && req != NULL && out != NULL);
-    AK_ENSURE(req->role_arn.len >= 20 && req->role_arn.len <= 2048 && ak_cur_starts_with(req->role_arn, AK_CUR_LIT("arn:")),
+    AK_ENSURE(req->role_arn.len >= 20 && req->role_arn.len <= 2048 &&
+                  ak_cur_starts_with(req->role_arn, AK_CUR_LIT("arn:")),
               AK_E_INVALID_INPUT);
     AK_ENSURE(s_session_name_ok(req->role_session_name), AK_E_INVALID_INPUT);
-    AK_ENSURE(req->web_identity_token.len >= 4 && req->web_identity_token.len <= AK_STS_MAX_TOKEN, AK_E_INVALID_INPUT);
-    AK_ENSURE(req->duration_seconds == 0 ||
-                  (req->duration_seconds >= AK_STS_MIN_DURATION && req->duration_seconds <= AK_STS_MAX_DURATION),
+    AK_ENSURE(req->web_identity_token.len >= 4 && req->web_identity_token.len <= AK_STS_MAX_TOKEN,
+              AK_E_INVALID_INPUT);
+    AK_ENSURE(req->duration_seconds == 0 || (req->duration_seconds >= AK_STS_MIN_DURATION &&
+                                             req->duration_seconds <= AK_STS_MAX_DURATION),
               AK_E_INVALID_INPUT);
     AK_ENSURE(req->policy.len <= 2048, AK_E_INVALID_INPUT);
     ak_buf body, code;
@@ -165,7 +171,8 @@ ak_err ak_sts_assume_role_with_web_identity(ak_sts *sts, const ak_sts_web_identi
     AK_GUARD_OUT(s_param(&body, "RoleArn", req->role_arn));
     AK_GUARD_OUT(s_param(&body, "RoleSessionName", req->role_session_name));
     AK_GUARD_OUT(s_param(&body, "WebIdentityToken", req->web_identity_token));
-    if (req->duration_seconds) AK_GUARD_OUT(ak_buf_printf(&body, "&DurationSeconds=%u", (unsigned)req->duration_seconds));
+    if (req->duration_seconds)
+        AK_GUARD_OUT(ak_buf_printf(&body, "&DurationSeconds=%u", (unsigned)req->duration_seconds));
     if (req->policy.len) AK_GUARD_OUT(s_param(&body, "Policy", req->policy));
     ak_http_header h[] = {{"Content-Type", AK_CUR_LIT("application/x-www-form-urlencoded; charset=utf-8")}};
     ak_http_request hr = {.method = "POST",
@@ -182,8 +189,8 @@ ak_err ak_sts_assume_role_with_web_identity(ak_sts *sts, const ak_sts_web_identi
         rc = ak_sts_error_from_response(&resp, &code);
         char st[16];
         snprintf(st, sizeof(st), "%ld", resp.status);
-        ak_log_warn("sts error", "op", "AssumeRoleWithWebIdentity", "status", st, "code", ak_buf_cstr(&code), "reason",
-                    ak_err_reason(rc));
+        ak_log_warn("sts error", "op", "AssumeRoleWithWebIdentity", "status", st, "code", ak_buf_cstr(&code),
+                    "reason", ak_err_reason(rc));
         goto out;
     }
     rc = ak_sts_parse_response(ak_buf_cur(&resp.body), out);

@@ -593,8 +593,11 @@ ak_err ak_svc_public_jwks(ak_svc *svc, ak_signer_key key, bool include_previous,
         }
     }
     AK_ENSURE_OUT(cur != NULL, AK_E_UPSTREAM);
-    AK_ENSURE_OUT(json_array_insert(prev, 0, cur) == 0, AK_E_NOMEM);
-    cur = NULL;
+    {
+        json_t *c0 = cur;
+        cur = NULL; /* json_array_insert_new steals the reference, also on failure */
+        AK_ENSURE_OUT(json_array_insert_new(prev, 0, c0) == 0, AK_E_NOMEM);
+    }
     *out = prev;
     prev = NULL;
 out:

@@ -22,7 +22,8 @@ static bool s_at(const s_p *p, const char *lit) {
 static bool s_ws(uint8_t c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 static void s_skip_ws(s_p *p) {
-    while (p->i < p->n && s_ws(p->s[p->i])) p->i++;
+    while (p->i < p->n && s_ws(p->s[p->i]))
+        p->i++;
 }
 
 /* XML 1.0 Char: no C0 controls except tab, LF, CR. (UTF-8 is taken as given; bytes >= 0x80 pass.) */
@@ -31,12 +32,15 @@ static bool s_char_ok(uint8_t c) { return c >= 0x20 || c == '\t' || c == '\n' ||
 static bool s_name_start(uint8_t c) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' || c == ':' || c >= 0x80;
 }
-static bool s_name_char(uint8_t c) { return s_name_start(c) || (c >= '0' && c <= '9') || c == '-' || c == '.'; }
+static bool s_name_char(uint8_t c) {
+    return s_name_start(c) || (c >= '0' && c <= '9') || c == '-' || c == '.';
+}
 
 static ak_err s_name(s_p *p, ak_cur *out) {
     size_t st = p->i;
     AK_ENSURE(p->i < p->n && s_name_start(p->s[p->i]), AK_E_INVALID_INPUT);
-    while (p->i < p->n && s_name_char(p->s[p->i])) p->i++;
+    while (p->i < p->n && s_name_char(p->s[p->i]))
+        p->i++;
     *out = ak_cur_from(p->s + st, p->i - st);
     return AK_OK;
 }
@@ -89,10 +93,14 @@ static ak_err s_entity(s_p *p, uint8_t o[4], size_t *olen) {
     while (p->i < p->n && p->s[p->i] != ';') {
         uint8_t c = p->s[p->i];
         uint32_t d;
-        if (c >= '0' && c <= '9') d = (uint32_t)(c - '0');
-        else if (hex && c >= 'a' && c <= 'f') d = (uint32_t)(c - 'a' + 10);
-        else if (hex && c >= 'A' && c <= 'F') d = (uint32_t)(c - 'A' + 10);
-        else return AK_E_INVALID_INPUT;
+        if (c >= '0' && c <= '9')
+            d = (uint32_t)(c - '0');
+        else if (hex && c >= 'a' && c <= 'f')
+            d = (uint32_t)(c - 'a' + 10);
+        else if (hex && c >= 'A' && c <= 'F')
+            d = (uint32_t)(c - 'A' + 10);
+        else
+            return AK_E_INVALID_INPUT;
         cp = cp * (hex ? 16u : 10u) + d;
         AK_ENSURE(cp <= 0x10FFFF, AK_E_INVALID_INPUT);
         digits++;
@@ -156,10 +164,14 @@ static ak_err s_cdata(s_p *p) {
 static ak_err s_misc(s_p *p) {
     for (;;) {
         s_skip_ws(p);
-        if (s_at(p, "<!--")) AK_GUARD(s_comment(p));
-        else if (s_at(p, "<?")) AK_GUARD(s_pi(p));
-        else if (s_at(p, "<!")) return AK_E_INVALID_INPUT; /* DOCTYPE, ENTITY, ...: never */
-        else return AK_OK;
+        if (s_at(p, "<!--"))
+            AK_GUARD(s_comment(p));
+        else if (s_at(p, "<?"))
+            AK_GUARD(s_pi(p));
+        else if (s_at(p, "<!"))
+            return AK_E_INVALID_INPUT; /* DOCTYPE, ENTITY, ...: never */
+        else
+            return AK_OK;
     }
 }
 
@@ -292,8 +304,10 @@ static ak_err s_parse(s_p *p, ak_xml *x) {
         uint32_t id;
         AK_GUARD(s_new_node(x, name, parent, &id));
         if (depth) {
-            if (last_child[depth - 1] == AK_XML_NONE) x->nodes[parent].first_child = id;
-            else x->nodes[last_child[depth - 1]].next_sibling = id;
+            if (last_child[depth - 1] == AK_XML_NONE)
+                x->nodes[parent].first_child = id;
+            else
+                x->nodes[last_child[depth - 1]].next_sibling = id;
             last_child[depth - 1] = id;
         }
         bool empty;
@@ -413,7 +427,8 @@ ak_err ak_xml_text(const ak_xml *x, uint32_t node, ak_buf *out) {
             AK_GUARD(s_entity(&p, o, &ol));
             AK_GUARD(ak_buf_append(out, o, ol));
         } else {
-            while (p.i < p.n && p.s[p.i] != '<' && p.s[p.i] != '&') p.i++;
+            while (p.i < p.n && p.s[p.i] != '<' && p.s[p.i] != '&')
+                p.i++;
             AK_GUARD(ak_buf_append(out, x->doc.ptr + st, p.i - st));
         }
     }

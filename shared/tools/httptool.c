@@ -44,16 +44,25 @@ int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "--ca") == 0 && v) ca = argv[++i];
-        else if (strcmp(a, "--cert") == 0 && v) cert = argv[++i];
-        else if (strcmp(a, "--key") == 0 && v) key = argv[++i];
-        else if (strcmp(a, "-X") == 0 && v) method = argv[++i];
-        else if (strcmp(a, "-d") == 0 && v) body = argv[++i];
-        else if (strcmp(a, "--timeout-ms") == 0 && v && s_u32(argv[++i], &timeout_ms) == 0) continue;
-        else if (strcmp(a, "--attempts") == 0 && v && s_u32(argv[++i], &attempts) == 0) continue;
-        else if (a[0] != '-' && url == NULL) url = a;
+        if (strcmp(a, "--ca") == 0 && v)
+            ca = argv[++i];
+        else if (strcmp(a, "--cert") == 0 && v)
+            cert = argv[++i];
+        else if (strcmp(a, "--key") == 0 && v)
+            key = argv[++i];
+        else if (strcmp(a, "-X") == 0 && v)
+            method = argv[++i];
+        else if (strcmp(a, "-d") == 0 && v)
+            body = argv[++i];
+        else if (strcmp(a, "--timeout-ms") == 0 && v && s_u32(argv[++i], &timeout_ms) == 0)
+            continue;
+        else if (strcmp(a, "--attempts") == 0 && v && s_u32(argv[++i], &attempts) == 0)
+            continue;
+        else if (a[0] != '-' && url == NULL)
+            url = a;
         else {
-            fprintf(stderr, "usage: httptool [--ca F] [--cert F --key F] [-X M] [-d BODY] [--timeout-ms N] [--attempts N] URL\n");
+            fprintf(stderr, "usage: httptool [--ca F] [--cert F --key F] [-X M] [-d BODY] [--timeout-ms N] "
+                            "[--attempts N] URL\n");
             return 2;
         }
     }
@@ -69,7 +78,8 @@ int main(int argc, char **argv) {
     ak_http *c = NULL;
     ak_http_response r;
     ak_http_response_init(&r);
-    if ((ca && s_read(ca, &ca_pem)) || (cert && s_read(cert, &cert_pem)) || (key && s_read(key, &key_pem))) goto out;
+    if ((ca && s_read(ca, &ca_pem)) || (cert && s_read(cert, &cert_pem)) || (key && s_read(key, &key_pem)))
+        goto out;
     ak_http_config cfg = {.pinned_ca_pem = ak_buf_cur(&ca_pem),
                           .client_cert_pem = ak_buf_cur(&cert_pem),
                           .client_key_pem = ak_buf_cur(&key_pem),

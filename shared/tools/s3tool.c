@@ -26,7 +26,7 @@
 #include "ak/s3.h"
 
 typedef struct {
-    ak_buf keys;    /* NUL-separated */
+    ak_buf keys; /* NUL-separated */
     size_t n;
 } s_keys;
 
@@ -95,9 +95,12 @@ int main(int argc, char **argv) {
         ak_s3_put_opts o = {.meta = meta};
         const char *data = NULL;
         for (int i = 4; i < argc; i++) {
-            if (strcmp(argv[i], "--if-none-match") == 0) o.if_none_match = true;
-            else if (strcmp(argv[i], "--if-match") == 0 && i + 1 < argc) o.if_match = ak_cur_from_str(argv[++i]);
-            else if (strcmp(argv[i], "--data") == 0 && i + 1 < argc) data = argv[++i];
+            if (strcmp(argv[i], "--if-none-match") == 0)
+                o.if_none_match = true;
+            else if (strcmp(argv[i], "--if-match") == 0 && i + 1 < argc)
+                o.if_match = ak_cur_from_str(argv[++i]);
+            else if (strcmp(argv[i], "--data") == 0 && i + 1 < argc)
+                data = argv[++i];
             else if (strcmp(argv[i], "--meta") == 0 && i + 1 < argc && o.n_meta < AK_S3_MAX_META) {
                 ak_cur kv = ak_cur_from_str(argv[++i]), name;
                 if (!ak_cur_split(&kv, '=', &name) || ak_cur_to_cstr(name, mnames[o.n_meta], 96) != AK_OK) {
@@ -117,11 +120,13 @@ int main(int argc, char **argv) {
         } else {
             uint8_t chunk[65536];
             size_t n;
-            while (rc == AK_OK && (n = fread(chunk, 1, sizeof(chunk), stdin)) > 0) rc = ak_buf_append(&body, chunk, n);
+            while (rc == AK_OK && (n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
+                rc = ak_buf_append(&body, chunk, n);
         }
         ak_buf etag;
         ak_buf_init(&etag, 256);
-        if (rc == AK_OK) rc = ak_s3_put(&s3, &call, bucket, ak_cur_from_str(argv[3]), ak_buf_cur(&body), &o, &etag);
+        if (rc == AK_OK)
+            rc = ak_s3_put(&s3, &call, bucket, ak_cur_from_str(argv[3]), ak_buf_cur(&body), &o, &etag);
         if (rc == AK_OK) printf("etag %s\n", ak_buf_cstr(&etag));
         ak_buf_free(&etag);
     } else if (strcmp(cmd, "get") == 0 && argc == 4) {
@@ -137,8 +142,10 @@ int main(int argc, char **argv) {
             while (ak_cur_split(&all, '\n', &line)) {
                 ak_cur name;
                 if (!ak_cur_split(&line, ':', &name)) continue;
-                if (ak_cur_eq_str(name, "etag")) printf("etag %.*s\n", (int)line.len, line.ptr);
-                else if (ak_cur_eq_str(name, "content-length")) printf("size %.*s\n", (int)line.len, line.ptr);
+                if (ak_cur_eq_str(name, "etag"))
+                    printf("etag %.*s\n", (int)line.len, line.ptr);
+                else if (ak_cur_eq_str(name, "content-length"))
+                    printf("size %.*s\n", (int)line.len, line.ptr);
                 else if (ak_cur_starts_with(name, AK_CUR_LIT("x-amz-meta-")))
                     printf("meta %.*s %.*s\n", (int)name.len - 11, name.ptr + 11, (int)line.len, line.ptr);
             }
@@ -166,10 +173,12 @@ int main(int argc, char **argv) {
         rc = ak_s3_list(&s3, &call, bucket, ak_cur_from_str(argv[3]), 0, s_collect, &keys);
         if (rc == AK_OK) rc = s_delete_keys(&s3, &call, bucket, &keys);
     } else if (strcmp(cmd, "rmkeys") == 0 && argc >= 4) {
-        for (int i = 3; rc == AK_OK && i < argc; i++) rc = s_collect(&keys, &(ak_s3_list_item){.key = ak_cur_from_str(argv[i])});
+        for (int i = 3; rc == AK_OK && i < argc; i++)
+            rc = s_collect(&keys, &(ak_s3_list_item){.key = ak_cur_from_str(argv[i])});
         if (rc == AK_OK) rc = s_delete_keys(&s3, &call, bucket, &keys);
     } else if (strcmp(cmd, "cp") == 0 && argc == 6) {
-        rc = ak_s3_copy(&s3, &call, bucket, ak_cur_from_str(argv[3]), argv[4], ak_cur_from_str(argv[5]), NULL);
+        rc =
+            ak_s3_copy(&s3, &call, bucket, ak_cur_from_str(argv[3]), argv[4], ak_cur_from_str(argv[5]), NULL);
     } else {
         usage = 1;
     }

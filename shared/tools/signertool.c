@@ -28,10 +28,14 @@ static int s_tool_fail(ak_err e) {
 }
 
 static int s_tool_key(const char *name, ak_signer_key *k) {
-    if (strcmp(name, "session") == 0) *k = AK_SIGNER_KEY_SESSION;
-    else if (strcmp(name, "oidc") == 0) *k = AK_SIGNER_KEY_OIDC;
-    else if (strcmp(name, "cap") == 0) *k = AK_SIGNER_KEY_CAP;
-    else return -1;
+    if (strcmp(name, "session") == 0)
+        *k = AK_SIGNER_KEY_SESSION;
+    else if (strcmp(name, "oidc") == 0)
+        *k = AK_SIGNER_KEY_OIDC;
+    else if (strcmp(name, "cap") == 0)
+        *k = AK_SIGNER_KEY_CAP;
+    else
+        return -1;
     return 0;
 }
 
@@ -49,7 +53,8 @@ static int s_tool_jws(ak_signer *s, const char *key_name, const char *payload) {
     if ((e = ak_buf_printf(&hdr, "{\"alg\":\"ES256\",\"typ\":\"%s\",\"kid\":\"%s\"}",
                            key == AK_SIGNER_KEY_CAP ? "ak-cap+jwt" : "JWT", kid)) != AK_OK)
         goto out;
-    if ((e = ak_b64url_encode(hdr.ptr, hdr.len, &input)) != AK_OK || (e = ak_buf_append_byte(&input, '.')) != AK_OK ||
+    if ((e = ak_b64url_encode(hdr.ptr, hdr.len, &input)) != AK_OK ||
+        (e = ak_buf_append_byte(&input, '.')) != AK_OK ||
         (e = ak_b64url_encode((const uint8_t *)payload, strlen(payload), &input)) != AK_OK)
         goto out;
     if ((e = ak_signer_sign(s, key, ak_buf_cur(&input), sig, used)) != AK_OK) goto out;
@@ -81,7 +86,8 @@ static int s_tool_run(ak_signer *s, int argc, char **argv) {
         uint64_t epoch;
         uint8_t kek[32];
         char hex[65];
-        if (ak_omni_parse(ak_cur_from_str(argv[3]), &op) != AK_OK || ak_omni_parse(ak_cur_from_str(argv[4]), &actor) != AK_OK ||
+        if (ak_omni_parse(ak_cur_from_str(argv[3]), &op) != AK_OK ||
+            ak_omni_parse(ak_cur_from_str(argv[4]), &actor) != AK_OK ||
             ak_cur_to_u64(ak_cur_from_str(argv[5]), &epoch) != AK_OK) {
             e = AK_E_INVALID_INPUT;
         } else if ((e = ak_signer_derive_kek(s, argv[2], op.b, actor.b, epoch, kek)) == AK_OK) {
@@ -93,14 +99,17 @@ static int s_tool_run(ak_signer *s, int argc, char **argv) {
     } else if (strcmp(cmd, "kid") == 0 && argc == 3) {
         ak_signer_key key;
         char kid[AK_SIGNER_KID_MAX];
-        if (s_tool_key(argv[2], &key) != 0) e = AK_E_INVALID_INPUT;
-        else if ((e = ak_signer_current_kid(s, key, kid)) == AK_OK) printf("%s\n", kid);
+        if (s_tool_key(argv[2], &key) != 0)
+            e = AK_E_INVALID_INPUT;
+        else if ((e = ak_signer_current_kid(s, key, kid)) == AK_OK)
+            printf("%s\n", kid);
     } else if (strcmp(cmd, "jws") == 0 && argc == 4) {
         rc = s_tool_jws(s, argv[2], argv[3]);
     } else if (strcmp(cmd, "rotate") == 0 && argc == 3) {
         char body[64];
         snprintf(body, sizeof(body), "{\"key\":\"%s\"}", argv[2]);
-        if ((e = ak_signer_call(s, "POST", "/v1/rotate", ak_cur_from_str(body), false, &status, &out)) == AK_OK)
+        if ((e = ak_signer_call(s, "POST", "/v1/rotate", ak_cur_from_str(body), false, &status, &out)) ==
+            AK_OK)
             printf("%s\n", ak_buf_cstr(&out));
         if (e == AK_OK && status != 200) rc = 1;
     } else if (strcmp(cmd, "call") == 0 && (argc == 4 || argc == 5)) {
@@ -108,7 +117,8 @@ static int s_tool_run(ak_signer *s, int argc, char **argv) {
         if ((e = ak_signer_call(s, argv[2], argv[3], body, false, &status, &out)) == AK_OK)
             printf("%ld %s\n", status, ak_buf_cstr(&out));
     } else {
-        fprintf(stderr, "usage: signertool attest|health|keys|derive|kid|jws|call|rotate ... (see source header)\n");
+        fprintf(stderr,
+                "usage: signertool attest|health|keys|derive|kid|jws|call|rotate ... (see source header)\n");
         rc = 2;
     }
     ak_buf_free(&out);
@@ -125,7 +135,8 @@ int main(int argc, char **argv) {
         return 2;
     }
     ak_alloc_install_jansson();
-    if ((e = ak_signer_config_from_env(&cfg)) != AK_OK || (e = ak_signer_new(&cfg, &s)) != AK_OK) return s_tool_fail(e);
+    if ((e = ak_signer_config_from_env(&cfg)) != AK_OK || (e = ak_signer_new(&cfg, &s)) != AK_OK)
+        return s_tool_fail(e);
     int rc = s_tool_run(s, argc, argv);
     ak_signer_free(s);
     return rc;

@@ -18,7 +18,8 @@
 
 int main(int argc, char **argv) {
     if (argc < 5 || strcmp(argv[1], "assume") != 0) {
-        fprintf(stderr, "usage: ststool assume ROLE_ARN SESSION_NAME TOKEN [DURATION_SECONDS] [--policy JSON]\n");
+        fprintf(stderr,
+                "usage: ststool assume ROLE_ARN SESSION_NAME TOKEN [DURATION_SECONDS] [--policy JSON]\n");
         return 2;
     }
     if (getenv("STSTOOL_VERBOSE") == NULL) ak_log_set_min_level(AK_LOG_ERROR);
@@ -27,8 +28,10 @@ int main(int argc, char **argv) {
                                .web_identity_token = ak_cur_from_str(argv[4])};
     for (int i = 5; i < argc; i++) {
         uint64_t d;
-        if (strcmp(argv[i], "--policy") == 0 && i + 1 < argc) req.policy = ak_cur_from_str(argv[++i]);
-        else if (ak_cur_to_u64(ak_cur_from_str(argv[i]), &d) == AK_OK && d <= 0xFFFFFFFFu) req.duration_seconds = (uint32_t)d;
+        if (strcmp(argv[i], "--policy") == 0 && i + 1 < argc)
+            req.policy = ak_cur_from_str(argv[++i]);
+        else if (ak_cur_to_u64(ak_cur_from_str(argv[i]), &d) == AK_OK && d <= 0xFFFFFFFFu)
+            req.duration_seconds = (uint32_t)d;
         else {
             fprintf(stderr, "ststool: bad argument %s\n", argv[i]);
             return 2;
@@ -49,7 +52,8 @@ int main(int argc, char **argv) {
         printf("export AWS_ACCESS_KEY_ID=%s\n", ak_buf_cstr(&creds.access_key_id));
         printf("export AWS_SECRET_ACCESS_KEY=%s\n", ak_buf_cstr(&creds.secret_access_key));
         printf("export AWS_SESSION_TOKEN=%s\n", ak_buf_cstr(&creds.session_token));
-        printf("arn %s\nexpiration %s\nok\n", ak_buf_cstr(&creds.assumed_role_arn), ak_buf_cstr(&creds.expiration));
+        printf("arn %s\nexpiration %s\nok\n", ak_buf_cstr(&creds.assumed_role_arn),
+               ak_buf_cstr(&creds.expiration));
     } else {
         printf("error %s\n", ak_err_reason(rc));
     }

@@ -106,7 +106,8 @@ static int s_read_response(int fd, int *fn_error) {
         char *colon = memchr(l, ':', (size_t)(e - l));
         if (colon == NULL) continue;
         char *v = colon + 1;
-        while (*v == ' ') v++;
+        while (*v == ' ')
+            v++;
         size_t nlen = (size_t)(colon - l);
         if (nlen == 14 && strncasecmp(l, "content-length", 14) == 0) clen = s_num(v, (size_t)(e - v));
         if (nlen == 20 && strncasecmp(l, "x-amz-function-error", 20) == 0) *fn_error = 1;
@@ -124,7 +125,8 @@ static int s_read_response(int fd, int *fn_error) {
     return status;
 }
 
-static int s_request(int fd, const char *method, const char *path, const char *body, size_t blen, int *fn_error) {
+static int s_request(int fd, const char *method, const char *path, const char *body, size_t blen,
+                     int *fn_error) {
     char hdr[512];
     int n = snprintf(hdr, sizeof(hdr),
                      "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"

@@ -223,6 +223,20 @@ if openssl verify -CAfile "$work/x5c.pem" "$work/x5c.pem" >/dev/null 2>&1; then 
 certpub=$(openssl x509 -in "$work/x5c.pem" -noout -pubkey | openssl pkey -pubin -outform DER 2>/dev/null | tail -c 65 | od -An -tx1 | tr -d ' \n')
 check signer_x5c_key_matches_jwk "$certpub" "$(cat "$work/jwk.hex")"
 
+# ---- several clients at once: 16 concurrent connections, 8 kept-alive derives each
+{ printf 'data = "%s"\n' "$(derive_body credentials 1 | sed 's/"/\\"/g')"
+  for _ in $(seq 8); do printf 'url = "https://localhost:%s/v1/kek/derive"\n' "$port"; done; } >"$work/par.cfg"
+par_pids=()
+for i in $(seq 16); do
+  curl -sS --cacert "$pki/ca.crt" --resolve "localhost:$port:127.0.0.1" --cert "$pki/worker-credentials.crt" \
+    --key "$pki/worker-credentials.key" -H 'Content-Type: application/json' -w '\n' -K "$work/par.cfg" \
+    >"$work/par$i.out" 2>&1 &
+  par_pids+=($!)
+done
+wait "${par_pids[@]}"
+ok=$(cat "$work"/par*.out | grep -c "\"kek_b64\":\"$kek1\"")
+check signer_concurrent_clients "$ok" 128
+
 # ---- HTTP: keep-alive, limits, malformed input
 n=$(curl -sS --cacert "$pki/ca.crt" --resolve "localhost:$port:127.0.0.1" --cert "$pki/audit.crt" --key "$pki/audit.key" \
   -o /dev/null -o /dev/null -w '%{num_connects}\n' "https://localhost:$port/v1/health" "https://localhost:$port/v1/keys" | tr '\n' ' ')

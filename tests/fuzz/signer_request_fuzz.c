@@ -28,7 +28,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (e1 != e2 || done1 != done2) abort();
     if (e1 != AK_OK || !done1) return 0;
     if (r1.total_len > size || r1.body.len > lim.max_body || r1.n_headers > lim.max_headers) abort();
-    if (!s_inside(r1.method, data, size) || !s_inside(r1.target, data, size) || !s_inside(r1.body, data, size)) abort();
+    if (!s_inside(r1.method, data, size) || !s_inside(r1.target, data, size) ||
+        !s_inside(r1.body, data, size))
+        abort();
     if (r1.body.len && r1.body.ptr + r1.body.len != data + r1.total_len) abort();
     if (r1.target.len == 0 || r1.target.ptr[0] != '/') abort();
     for (size_t i = 0; i < r1.n_headers; i++)

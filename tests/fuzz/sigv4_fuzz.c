@@ -16,7 +16,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     uint8_t flags = data[0];
     ak_cur in = ak_cur_from(data + 1, size - 1);
     ak_cur method = {0}, path = {0}, query = {0};
-    if (!ak_cur_split(&in, '\n', &method) || !ak_cur_split(&in, '\n', &path) || !ak_cur_split(&in, '\n', &query))
+    if (!ak_cur_split(&in, '\n', &method) || !ak_cur_split(&in, '\n', &path) ||
+        !ak_cur_split(&in, '\n', &query))
         return 0;
     ak_sigv4_header h[AK_SIGV4_MAX_HEADERS + 2];
     size_t nh = 0;
@@ -32,10 +33,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         if (!more) break;
     }
-    ak_sigv4_request req = {.method = method, .path = path, .query = query, .headers = h, .n_headers = nh,
-                            .payload_hash = AK_CUR_LIT(AK_SIGV4_UNSIGNED_PAYLOAD), .s3 = (flags & 1) != 0};
+    ak_sigv4_request req = {.method = method,
+                            .path = path,
+                            .query = query,
+                            .headers = h,
+                            .n_headers = nh,
+                            .payload_hash = AK_CUR_LIT(AK_SIGV4_UNSIGNED_PAYLOAD),
+                            .s3 = (flags & 1) != 0};
     ak_sigv4_creds cr = {AK_CUR_LIT("AKIDEXAMPLE"), AK_CUR_LIT("secret"), AK_CUR_LIT("token")};
-    ak_sigv4_scope sc = {AK_CUR_LIT("20150830T123600Z"), AK_CUR_LIT("us-east-1"), AK_CUR_LIT(flags & 1 ? "s3" : "service")};
+    ak_sigv4_scope sc = {AK_CUR_LIT("20150830T123600Z"), AK_CUR_LIT("us-east-1"),
+                         AK_CUR_LIT(flags & 1 ? "s3" : "service")};
     ak_sigv4_result r;
     ak_sigv4_result_init(&r);
     ak_err e;
@@ -57,7 +64,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (!(flags & 2)) {
             ak_sigv4_result r2;
             ak_sigv4_result_init(&r2);
-            if (ak_sigv4_sign(&req, &cr, &sc, &r2) != AK_OK || strcmp(r.signature, r2.signature) != 0) __builtin_trap();
+            if (ak_sigv4_sign(&req, &cr, &sc, &r2) != AK_OK || strcmp(r.signature, r2.signature) != 0)
+                __builtin_trap();
             ak_sigv4_result_free(&r2);
         }
     }

@@ -19,7 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         ak_buf_clear(&b);
         ak_err e = ak_xml_text(&x, i, &b);
         /* a leaf's content was validated by the parser, so decoding it cannot fail except on size */
-        if (x.nodes[i].first_child == AK_XML_NONE && e != AK_OK && e != AK_E_LIMIT && e != AK_E_NOMEM) __builtin_trap();
+        if (x.nodes[i].first_child == AK_XML_NONE && e != AK_OK && e != AK_E_LIMIT && e != AK_E_NOMEM)
+            __builtin_trap();
     }
     uint32_t o;
     (void)ak_xml_find(&x, 0, "Error/Code", &o);

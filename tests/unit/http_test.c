@@ -22,12 +22,12 @@ typedef enum {
     M_503_THEN_200, /* first request 503 (SlowDown-like), then 200 */
     M_ALWAYS_503,
     M_429_THEN_200,
-    M_BIG,          /* 200 with a 4096-byte body and Content-Length */
-    M_BIG_CHUNKED,  /* 200 with a 4096-byte chunked body (no Content-Length) */
-    M_SLOW,         /* waits 1500 ms before answering */
-    M_ECHO,         /* 200; body = the request head and body as received */
+    M_BIG,         /* 200 with a 4096-byte body and Content-Length */
+    M_BIG_CHUNKED, /* 200 with a 4096-byte chunked body (no Content-Length) */
+    M_SLOW,        /* waits 1500 ms before answering */
+    M_ECHO,        /* 200; body = the request head and body as received */
     M_404,
-    M_RESET,        /* closes the connection without answering */
+    M_RESET, /* closes the connection without answering */
 } s_mode;
 
 typedef struct {
@@ -68,7 +68,8 @@ static long s_read_request(int fd, char *buf, size_t cap) {
                 const char *cl = memmem(buf, (size_t)head_end, "Content-Length: ", 16);
                 size_t body = 0;
                 if (cl) {
-                    for (cl += 16; *cl >= '0' && *cl <= '9'; cl++) body = body * 10 + (size_t)(*cl - '0');
+                    for (cl += 16; *cl >= '0' && *cl <= '9'; cl++)
+                        body = body * 10 + (size_t)(*cl - '0');
                 }
                 want = (size_t)head_end + body;
             }
@@ -81,54 +82,63 @@ static void s_respond(s_srv *s, int fd, int hit, const char *req, long rlen) {
     char out[8192];
     int n;
     switch (s->mode) {
-    case M_503_THEN_200:
-    case M_429_THEN_200:
-        if (hit == 1) {
-            n = snprintf(out, sizeof(out), "HTTP/1.1 %s\r\nContent-Length: 9\r\nConnection: close\r\n\r\nSlowDown!",
-                         s->mode == M_503_THEN_200 ? "503 Slow Down" : "429 Too Many Requests");
-        } else {
-            n = snprintf(out, sizeof(out), "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+        case M_503_THEN_200:
+        case M_429_THEN_200:
+            if (hit == 1) {
+                n = snprintf(out, sizeof(out),
+                             "HTTP/1.1 %s\r\nContent-Length: 9\r\nConnection: close\r\n\r\nSlowDown!",
+                             s->mode == M_503_THEN_200 ? "503 Slow Down" : "429 Too Many Requests");
+            } else {
+                n = snprintf(out, sizeof(out),
+                             "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+            }
+            s_send_all(fd, out, (size_t)n);
+            break;
+        case M_ALWAYS_503:
+            n = snprintf(out, sizeof(out),
+                         "HTTP/1.1 503 Slow Down\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            s_send_all(fd, out, (size_t)n);
+            break;
+        case M_404:
+            n = snprintf(out, sizeof(out),
+                         "HTTP/1.1 404 Not Found\r\nContent-Length: 4\r\nConnection: close\r\n\r\nnope");
+            s_send_all(fd, out, (size_t)n);
+            break;
+        case M_BIG:
+        case M_BIG_CHUNKED: {
+            char body[4096];
+            memset(body, 'x', sizeof(body));
+            if (s->mode == M_BIG)
+                n = snprintf(out, sizeof(out),
+                             "HTTP/1.1 200 OK\r\nContent-Length: 4096\r\nConnection: close\r\n\r\n");
+            else
+                n = snprintf(
+                    out, sizeof(out),
+                    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n1000\r\n");
+            s_send_all(fd, out, (size_t)n);
+            s_send_all(fd, body, sizeof(body));
+            if (s->mode == M_BIG_CHUNKED) s_send_all(fd, "\r\n0\r\n\r\n", 7);
+            break;
         }
-        s_send_all(fd, out, (size_t)n);
-        break;
-    case M_ALWAYS_503:
-        n = snprintf(out, sizeof(out), "HTTP/1.1 503 Slow Down\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-        s_send_all(fd, out, (size_t)n);
-        break;
-    case M_404:
-        n = snprintf(out, sizeof(out), "HTTP/1.1 404 Not Found\r\nContent-Length: 4\r\nConnection: close\r\n\r\nnope");
-        s_send_all(fd, out, (size_t)n);
-        break;
-    case M_BIG:
-    case M_BIG_CHUNKED: {
-        char body[4096];
-        memset(body, 'x', sizeof(body));
-        if (s->mode == M_BIG)
-            n = snprintf(out, sizeof(out), "HTTP/1.1 200 OK\r\nContent-Length: 4096\r\nConnection: close\r\n\r\n");
-        else
-            n = snprintf(out, sizeof(out), "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n1000\r\n");
-        s_send_all(fd, out, (size_t)n);
-        s_send_all(fd, body, sizeof(body));
-        if (s->mode == M_BIG_CHUNKED) s_send_all(fd, "\r\n0\r\n\r\n", 7);
-        break;
-    }
-    case M_SLOW: {
-        struct timespec ts = {1, 500000000L};
-        nanosleep(&ts, NULL);
-        n = snprintf(out, sizeof(out), "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
-        s_send_all(fd, out, (size_t)n);
-        break;
-    }
-    case M_ECHO:
-        n = snprintf(out, sizeof(out),
-                     "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nETag: \"abc\"\r\nX-Amz-Request-Id:  r1 \r\n"
-                     "Content-Length: %ld\r\nConnection: close\r\n\r\n",
-                     rlen);
-        s_send_all(fd, out, (size_t)n);
-        s_send_all(fd, req, (size_t)rlen);
-        break;
-    case M_RESET:
-        break;
+        case M_SLOW: {
+            struct timespec ts = {1, 500000000L};
+            nanosleep(&ts, NULL);
+            n = snprintf(out, sizeof(out),
+                         "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+            s_send_all(fd, out, (size_t)n);
+            break;
+        }
+        case M_ECHO:
+            n = snprintf(
+                out, sizeof(out),
+                "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nETag: \"abc\"\r\nX-Amz-Request-Id:  r1 \r\n"
+                "Content-Length: %ld\r\nConnection: close\r\n\r\n",
+                rlen);
+            s_send_all(fd, out, (size_t)n);
+            s_send_all(fd, req, (size_t)rlen);
+            break;
+        case M_RESET:
+            break;
     }
 }
 
@@ -310,7 +320,8 @@ AK_TEST(test_deadline_gives_timeout) {
     ak_http *c = s_client(3);
     char url[128];
     s_url(url, sizeof(url), s.port, "/slow");
-    ak_http_request req = {.method = "GET", .url = url, .idempotent = true, .deadline_ms = ak_http_now_ms() + 300};
+    ak_http_request req = {
+        .method = "GET", .url = url, .idempotent = true, .deadline_ms = ak_http_now_ms() + 300};
     ak_http_response r;
     ak_http_response_init(&r);
     EXPECT_ERR(AK_E_UPSTREAM_TIMEOUT, ak_http_do(c, &req, &r));
@@ -333,7 +344,8 @@ AK_TEST(test_headers_body_and_lookup) {
     char url[128];
     s_url(url, sizeof(url), s.port, "/b/k?x=1");
     ak_http_header h[] = {{"x-amz-date", AK_CUR_LIT("20150830T123600Z")}, {"If-None-Match", AK_CUR_LIT("*")}};
-    ak_http_request req = {.method = "PUT", .url = url, .headers = h, .n_headers = 2, .body = AK_CUR_LIT("hello")};
+    ak_http_request req = {
+        .method = "PUT", .url = url, .headers = h, .n_headers = 2, .body = AK_CUR_LIT("hello")};
     ak_http_response r;
     ak_http_response_init(&r);
     EXPECT_OK(ak_http_do(c, &req, &r));
@@ -423,14 +435,16 @@ AK_TEST(test_connect_refused_retried_even_for_post) {
 
 AK_TEST(test_bad_tls_material_rejected) {
     ak_http *c = NULL;
-    ak_http_config cfg = {.pinned_ca_pem = AK_CUR_LIT("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")};
+    ak_http_config cfg = {.pinned_ca_pem =
+                              AK_CUR_LIT("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")};
     EXPECT_ERR(AK_E_BAD_KEY, ak_http_new(&cfg, &c));
     ak_http_config cfg2 = {.pinned_ca_pem = AK_CUR_LIT("no pem here")};
     EXPECT_ERR(AK_E_BAD_KEY, ak_http_new(&cfg2, &c));
     ak_http_config cfg3 = {.client_cert_pem = AK_CUR_LIT("x")};
     EXPECT_ERR(AK_E_CONFIG, ak_http_new(&cfg3, &c));
-    ak_http_config cfg4 = {.client_cert_pem = AK_CUR_LIT("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"),
-                           .client_key_pem = AK_CUR_LIT("-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n")};
+    ak_http_config cfg4 = {
+        .client_cert_pem = AK_CUR_LIT("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"),
+        .client_key_pem = AK_CUR_LIT("-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n")};
     EXPECT_ERR(AK_E_BAD_KEY, ak_http_new(&cfg4, &c));
     EXPECT_TRUE(c == NULL);
 }
@@ -473,9 +487,10 @@ AK_TEST(test_status_mapping) {
 }
 
 AK_RUN_TESTS(AK_T(test_retry_503_then_success), AK_T(test_retry_429_then_success),
-             AK_T(test_retries_are_bounded_and_last_response_returned), AK_T(test_no_retry_for_non_idempotent),
-             AK_T(test_no_retry_on_reset_for_non_idempotent), AK_T(test_response_ceiling),
-             AK_T(test_deadline_gives_timeout), AK_T(test_headers_body_and_lookup), AK_T(test_bad_input_rejected),
+             AK_T(test_retries_are_bounded_and_last_response_returned),
+             AK_T(test_no_retry_for_non_idempotent), AK_T(test_no_retry_on_reset_for_non_idempotent),
+             AK_T(test_response_ceiling), AK_T(test_deadline_gives_timeout),
+             AK_T(test_headers_body_and_lookup), AK_T(test_bad_input_rejected),
              AK_T(test_404_is_data_not_error), AK_T(test_connect_refused_retried_even_for_post),
              AK_T(test_bad_tls_material_rejected), AK_T(test_https_against_plain_port_fails_cleanly),
              AK_T(test_status_mapping))

@@ -28,18 +28,26 @@ AK_TEST(test_error_mapping) {
         ak_err want;
         const char *code;
     } cases[] = {
-        {404, "<?xml version=\"1.0\"?><Error><Code>NoSuchKey</Code><Message></Message></Error>", AK_E_NOT_FOUND, "NoSuchKey"},
-        {404, "<Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message></Error>", AK_E_NOT_FOUND, "NoSuchBucket"},
-        {403, "<Error><Code>SignatureDoesNotMatch</Code><Message></Message></Error>", AK_E_ACCESS_DENIED, "SignatureDoesNotMatch"},
+        {404, "<?xml version=\"1.0\"?><Error><Code>NoSuchKey</Code><Message></Message></Error>",
+         AK_E_NOT_FOUND, "NoSuchKey"},
+        {404,
+         "<Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message></Error>",
+         AK_E_NOT_FOUND, "NoSuchBucket"},
+        {403, "<Error><Code>SignatureDoesNotMatch</Code><Message></Message></Error>", AK_E_ACCESS_DENIED,
+         "SignatureDoesNotMatch"},
         {403, "<Error><Code>InvalidAccessKeyId</Code></Error>", AK_E_ACCESS_DENIED, "InvalidAccessKeyId"},
-        {403, "<Error><Code>AccessDenied</Code><Message></Message></Error>", AK_E_ACCESS_DENIED, "AccessDenied"},
-        {412, "<Error><Code>PreconditionFailed</Code><Message></Message></Error>", AK_E_PRECONDITION_FAILED, "PreconditionFailed"},
-        {409, "<Error><Code>ConditionalRequestConflict</Code></Error>", AK_E_CONFLICT, "ConditionalRequestConflict"},
+        {403, "<Error><Code>AccessDenied</Code><Message></Message></Error>", AK_E_ACCESS_DENIED,
+         "AccessDenied"},
+        {412, "<Error><Code>PreconditionFailed</Code><Message></Message></Error>", AK_E_PRECONDITION_FAILED,
+         "PreconditionFailed"},
+        {409, "<Error><Code>ConditionalRequestConflict</Code></Error>", AK_E_CONFLICT,
+         "ConditionalRequestConflict"},
         {400, "<Error><Code>EntityTooLarge</Code></Error>", AK_E_TOO_LARGE, "EntityTooLarge"},
-        {503, "<Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>", AK_E_S3_ERROR, "SlowDown"},
+        {503, "<Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>",
+         AK_E_S3_ERROR, "SlowDown"},
         {500, "<Error><Code>InternalError</Code></Error>", AK_E_S3_ERROR, "InternalError"},
         {400, "<Error><Code>InvalidArgument</Code></Error>", AK_E_S3_ERROR, "InvalidArgument"},
-        {404, NULL, AK_E_NOT_FOUND, ""},           /* HEAD: no body */
+        {404, NULL, AK_E_NOT_FOUND, ""}, /* HEAD: no body */
         {403, NULL, AK_E_ACCESS_DENIED, ""},
         {412, NULL, AK_E_PRECONDITION_FAILED, ""},
         {502, "<html>bad gateway</html>", AK_E_S3_ERROR, ""},
@@ -51,7 +59,8 @@ AK_TEST(test_error_mapping) {
         ak_buf code;
         ak_buf_init(&code, 128);
         ak_err e = ak_s3_error_from_response(&r, &code);
-        if (e != cases[i].want) fail_msg("case %zu: %s, want %s", i, ak_err_reason(e), ak_err_reason(cases[i].want));
+        if (e != cases[i].want)
+            fail_msg("case %zu: %s, want %s", i, ak_err_reason(e), ak_err_reason(cases[i].want));
         EXPECT_STR_EQ(ak_buf_cstr(&code), cases[i].code);
         ak_buf_free(&code);
         ak_http_response_free(&r);
@@ -160,7 +169,8 @@ AK_TEST(test_put_wire_format) {
     ak_s3_call call = {.creds = &cr};
     ak_s3_meta meta[] = {{"owner", AK_CUR_LIT("agent 1")}};
     ak_s3_put_opts o = {.if_none_match = true, .meta = meta, .n_meta = 1};
-    EXPECT_ERR(AK_E_PRECONDITION_FAILED, ak_s3_put(&s3, &call, "my-bucket", AK_CUR_LIT("bots/a b/c+d"), AK_CUR_LIT("hello"), &o, NULL));
+    EXPECT_ERR(AK_E_PRECONDITION_FAILED,
+               ak_s3_put(&s3, &call, "my-bucket", AK_CUR_LIT("bots/a b/c+d"), AK_CUR_LIT("hello"), &o, NULL));
     s_cap_stop(&cap);
     const char *r = cap.req;
     EXPECT_TRUE(strncmp(r, "PUT /my-bucket/bots/a%20b/c%2Bd HTTP/1.1\r\n", 42) == 0);
@@ -169,9 +179,14 @@ AK_TEST(test_put_wire_format) {
     EXPECT_TRUE(strstr(r, "x-amz-meta-owner: agent 1\r\n") != NULL);
     EXPECT_TRUE(strstr(r, "x-amz-security-token: session-token\r\n") != NULL);
     /* sha256("hello") */
-    EXPECT_TRUE(strstr(r, "x-amz-content-sha256: 2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824\r\n") != NULL);
+    EXPECT_TRUE(
+        strstr(
+            r,
+            "x-amz-content-sha256: 2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824\r\n") !=
+        NULL);
     EXPECT_TRUE(strstr(r, "Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/") != NULL);
-    EXPECT_TRUE(strstr(r, "SignedHeaders=host;if-none-match;x-amz-content-sha256;x-amz-date;x-amz-meta-owner;x-amz-security-token, Signature=") != NULL);
+    EXPECT_TRUE(strstr(r, "SignedHeaders=host;if-none-match;x-amz-content-sha256;x-amz-date;x-amz-meta-owner;"
+                          "x-amz-security-token, Signature=") != NULL);
     EXPECT_TRUE(strstr(r, "\r\n\r\nhello") != NULL);
     ak_http_free(h);
 }
@@ -185,16 +200,22 @@ AK_TEST(test_request_validation) {
     EXPECT_OK(ak_s3_init(&s3, h, &c));
     ak_sigv4_creds cr = {AK_CUR_LIT("AKID"), AK_CUR_LIT("secret"), {0}};
     ak_s3_call call = {.creds = &cr};
-    EXPECT_ERR(AK_E_INVALID_INPUT, ak_s3_put(&s3, &call, "b", AK_CUR_LIT("k"), AK_CUR_LIT("x"), NULL, NULL)); /* bucket too short */
-    EXPECT_ERR(AK_E_INVALID_INPUT, ak_s3_put(&s3, &call, "Bad_Bucket", AK_CUR_LIT("k"), AK_CUR_LIT("x"), NULL, NULL));
-    EXPECT_ERR(AK_E_INVALID_INPUT, ak_s3_put(&s3, &call, "bucket", AK_CUR_LIT(""), AK_CUR_LIT("x"), NULL, NULL));
-    EXPECT_ERR(AK_E_INVALID_INPUT, ak_s3_put(&s3, &call, "bucket", ak_cur_from("a\0b", 3), AK_CUR_LIT("x"), NULL, NULL));
+    EXPECT_ERR(AK_E_INVALID_INPUT, ak_s3_put(&s3, &call, "b", AK_CUR_LIT("k"), AK_CUR_LIT("x"), NULL,
+                                             NULL)); /* bucket too short */
+    EXPECT_ERR(AK_E_INVALID_INPUT,
+               ak_s3_put(&s3, &call, "Bad_Bucket", AK_CUR_LIT("k"), AK_CUR_LIT("x"), NULL, NULL));
+    EXPECT_ERR(AK_E_INVALID_INPUT,
+               ak_s3_put(&s3, &call, "bucket", AK_CUR_LIT(""), AK_CUR_LIT("x"), NULL, NULL));
+    EXPECT_ERR(AK_E_INVALID_INPUT,
+               ak_s3_put(&s3, &call, "bucket", ak_cur_from("a\0b", 3), AK_CUR_LIT("x"), NULL, NULL));
     ak_s3_meta bad[] = {{"Upper", AK_CUR_LIT("v")}};
     ak_s3_put_opts o = {.meta = bad, .n_meta = 1};
-    EXPECT_ERR(AK_E_INVALID_INPUT, ak_s3_put(&s3, &call, "bucket", AK_CUR_LIT("k"), AK_CUR_LIT("x"), &o, NULL));
+    EXPECT_ERR(AK_E_INVALID_INPUT,
+               ak_s3_put(&s3, &call, "bucket", AK_CUR_LIT("k"), AK_CUR_LIT("x"), &o, NULL));
     ak_s3_meta inj[] = {{"x", AK_CUR_LIT("v\r\nEvil: 1")}};
     o.meta = inj;
-    EXPECT_ERR(AK_E_INVALID_INPUT, ak_s3_put(&s3, &call, "bucket", AK_CUR_LIT("k"), AK_CUR_LIT("x"), &o, NULL));
+    EXPECT_ERR(AK_E_INVALID_INPUT,
+               ak_s3_put(&s3, &call, "bucket", AK_CUR_LIT("k"), AK_CUR_LIT("x"), &o, NULL));
     ak_cur keys[] = {AK_CUR_LIT("ok"), ak_cur_from("\x01", 1)};
     ak_s3_delete_result res;
     EXPECT_ERR(AK_E_INVALID_INPUT, ak_s3_delete_objects(&s3, &call, "bucket", keys, 2, NULL, NULL, &res));

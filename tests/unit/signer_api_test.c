@@ -49,11 +49,10 @@ static void s_env_up(s_env *e) {
     s_set_epoch(e, 2);
     assert_int_equal(aks_sealer_from_key(key, &e->sealer), AK_OK);
     assert_int_equal(aks_keystore_open(&e->ks, e->ks_path, e->sealer), AK_OK);
-    /* min refresh 1 ms so the test sees file changes at once */
-    assert_int_equal(aks_epochs_open(e->epoch_file, 2000, 1, &e->epochs), AK_E_CONFIG);
+    assert_int_equal(aks_epochs_open(e->epoch_file, 2000, &e->epochs), AK_E_CONFIG); /* no scheme */
     char spec[160];
     snprintf(spec, sizeof(spec), "file:%s", e->epoch_file);
-    assert_int_equal(aks_epochs_open(spec, 2000, 1, &e->epochs), AK_OK);
+    assert_int_equal(aks_epochs_open(spec, 2000, &e->epochs), AK_OK);
     e->att.name = "test";
     e->att.document = s_doc;
     aks_ctx_init(&e->ctx);
@@ -73,15 +72,15 @@ static void s_env_down(s_env *e) {
 }
 
 /* Runs one request; returns the status; the body (JSON) in *body (caller frees). */
-static int s_call(s_env *e, aks_role role, const char *method, const char *path, const char *json, ak_buf *body,
-                  ak_err *err) {
+static int s_call(s_env *e, aks_role role, const char *method, const char *path, const char *json,
+                  ak_buf *body, ak_err *err) {
     ak_buf raw;
     aks_http_req req;
     bool done;
     int status = 0;
     ak_buf_init(&raw, 1 << 20);
-    assert_int_equal(ak_buf_printf(&raw, "%s %s HTTP/1.1\r\nHost: t\r\nContent-Length: %zu\r\n\r\n%s", method, path,
-                                   json ? strlen(json) : 0, json ? json : ""),
+    assert_int_equal(ak_buf_printf(&raw, "%s %s HTTP/1.1\r\nHost: t\r\nContent-Length: %zu\r\n\r\n%s", method,
+                                   path, json ? strlen(json) : 0, json ? json : ""),
                      AK_OK);
     aks_http_limits lim = AKS_HTTP_DEFAULT_LIMITS;
     assert_int_equal(aks_http_parse(ak_buf_cur(&raw), &lim, &req, &done), AK_OK);
@@ -106,7 +105,9 @@ static void s_expect_reason(const ak_buf *body, const char *reason) {
 #define OMNI_B "0xBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
 
 static const char *s_derive_body(const char *dc, unsigned epoch, char *buf, size_t cap) {
-    snprintf(buf, cap, "{\"data_class\":\"%s\",\"operator_omni\":\"" OMNI_A "\",\"actor_omni\":\"" OMNI_B "\",\"epoch\":%u}",
+    snprintf(buf, cap,
+             "{\"data_class\":\"%s\",\"operator_omni\":\"" OMNI_A "\",\"actor_omni\":\"" OMNI_B
+             "\",\"epoch\":%u}",
              dc, epoch);
     return buf;
 }
@@ -115,12 +116,15 @@ AK_TEST(test_roles_from_identity) {
     EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/broker", NULL, "broker"), AKS_ROLE_BROKER);
     EXPECT_INT_EQ(aks_role_from_identity(NULL, NULL, "worker-memory"), AKS_ROLE_WORKER_MEMORY);
     EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/audit", NULL, NULL), AKS_ROLE_AUDIT);
-    EXPECT_INT_EQ(aks_role_from_identity("spiffe://other/x", "spiffe://agentkeys/role/worker-credentials", "svc"),
-                  AKS_ROLE_WORKER_CREDENTIALS);
+    EXPECT_INT_EQ(
+        aks_role_from_identity("spiffe://other/x", "spiffe://agentkeys/role/worker-credentials", "svc"),
+        AKS_ROLE_WORKER_CREDENTIALS);
     /* Disagreements and look-alikes give nothing. */
-    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/broker", NULL, "worker-memory"), AKS_ROLE_NONE);
-    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/broker", "spiffe://agentkeys/role/audit", NULL),
+    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/broker", NULL, "worker-memory"),
                   AKS_ROLE_NONE);
+    EXPECT_INT_EQ(
+        aks_role_from_identity("spiffe://agentkeys/role/broker", "spiffe://agentkeys/role/audit", NULL),
+        AKS_ROLE_NONE);
     EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/brokerx", NULL, NULL), AKS_ROLE_NONE);
     EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/", NULL, "none"), AKS_ROLE_NONE);
     EXPECT_INT_EQ(aks_role_from_identity(NULL, NULL, "Broker"), AKS_ROLE_NONE);
@@ -133,8 +137,9 @@ AK_TEST(test_derive_role_table) {
     ak_err err;
     char req[512];
     s_env_up(&e);
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_CREDENTIALS, "POST", "/v1/kek/derive", s_derive_body("credentials", 1, req, sizeof(req)),
-                         &body, &err), 200);
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_CREDENTIALS, "POST", "/v1/kek/derive",
+                         s_derive_body("credentials", 1, req, sizeof(req)), &body, &err),
+                  200);
     json_t *j;
     ak_cur kb;
     EXPECT_OK(ak_json_parse_object(ak_buf_cur(&body), &j));
@@ -155,7 +160,12 @@ AK_TEST(test_derive_role_table) {
     json_decref(j);
     ak_buf_free(&body);
 
-    struct { aks_role role; const char *dc; int status; const char *reason; } cases[] = {
+    struct {
+        aks_role role;
+        const char *dc;
+        int status;
+        const char *reason;
+    } cases[] = {
         {AKS_ROLE_WORKER_MEMORY, "credentials", 403, "role_not_allowed"},
         {AKS_ROLE_WORKER_CREDENTIALS, "memory", 403, "role_not_allowed"},
         {AKS_ROLE_WORKER_MEMORY, "memory", 200, NULL},
@@ -165,7 +175,8 @@ AK_TEST(test_derive_role_table) {
         {AKS_ROLE_WORKER_MEMORY, "config", 400, "invalid_input"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        int st = s_call(&e, cases[i].role, "POST", "/v1/kek/derive", s_derive_body(cases[i].dc, 1, req, sizeof(req)), &body, &err);
+        int st = s_call(&e, cases[i].role, "POST", "/v1/kek/derive",
+                        s_derive_body(cases[i].dc, 1, req, sizeof(req)), &body, &err);
         if (st != cases[i].status) fail_msg("case %zu: status %d", i, st);
         if (cases[i].reason) s_expect_reason(&body, cases[i].reason);
         ak_buf_free(&body);
@@ -181,38 +192,42 @@ AK_TEST(test_derive_epoch_rule) {
     uint8_t k3_2[32];
     s_env_up(&e);
     /* Epochs 1..2 exist after the first derive that needed the chain (or at boot in main). */
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", s_derive_body("memory", 2, req, sizeof(req)),
-                         &body, &err), 200);
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive",
+                         s_derive_body("memory", 2, req, sizeof(req)), &body, &err),
+                  200);
     ak_buf_free(&body);
     EXPECT_INT_EQ(aks_keystore_max_epoch(&e.ks), 2);
     EXPECT_OK(aks_keystore_k3(&e.ks, 2, k3_2));
     /* Above the chain: refused with its code. */
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", s_derive_body("memory", 3, req, sizeof(req)),
-                         &body, &err), 403);
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive",
+                         s_derive_body("memory", 3, req, sizeof(req)), &body, &err),
+                  403);
     s_expect_reason(&body, "epoch_not_current");
     ak_buf_free(&body);
     /* The chain advances: epoch 3 is created, epoch 2 keeps its K3. */
-    s_set_epoch(&e, 3);
-    usleep(5000);
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", s_derive_body("memory", 3, req, sizeof(req)),
-                         &body, &err), 200);
+    s_set_epoch(&e, 3); /* no wait: a fresh read must see it at once */
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive",
+                         s_derive_body("memory", 3, req, sizeof(req)), &body, &err),
+                  200);
     ak_buf_free(&body);
     uint8_t again[32];
     EXPECT_OK(aks_keystore_k3(&e.ks, 2, again));
     EXPECT_BYTES_EQ(again, 32, k3_2, 32);
     /* Epoch 0 and non-integers are bad input; the chain unreadable is 502. */
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", s_derive_body("memory", 0, req, sizeof(req)),
-                         &body, &err), 400);
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive",
+                         s_derive_body("memory", 0, req, sizeof(req)), &body, &err),
+                  400);
     ak_buf_free(&body);
     unlink(e.epoch_file);
-    usleep(5000);
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", s_derive_body("memory", 9, req, sizeof(req)),
-                         &body, &err), 502);
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive",
+                         s_derive_body("memory", 9, req, sizeof(req)), &body, &err),
+                  502);
     s_expect_reason(&body, "chain_rpc_error");
     ak_buf_free(&body);
     /* ...but held epochs still derive without the chain. */
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", s_derive_body("memory", 1, req, sizeof(req)),
-                         &body, &err), 200);
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive",
+                         s_derive_body("memory", 1, req, sizeof(req)), &body, &err),
+                  200);
     ak_buf_free(&body);
     s_env_down(&e);
 }
@@ -222,14 +237,25 @@ AK_TEST(test_bad_input) {
     ak_buf body;
     ak_err err;
     s_env_up(&e);
-    struct { const char *json; const char *reason; } cases[] = {
+    struct {
+        const char *json;
+        const char *reason;
+    } cases[] = {
         {"not json", "invalid_json"},
         {"[]", "wrong_type"},
-        {"{\"data_class\":\"memory\",\"operator_omni\":\"" OMNI_A "\",\"actor_omni\":\"" OMNI_A "\"}", "missing_field"},
-        {"{\"data_class\":\"memory\",\"operator_omni\":\"" OMNI_A "\",\"actor_omni\":\"" OMNI_A "\",\"epoch\":\"1\"}", "wrong_type"},
-        {"{\"data_class\":\"memory\",\"operator_omni\":\"abc\",\"actor_omni\":\"" OMNI_A "\",\"epoch\":1}", "invalid_omni"},
-        {"{\"data_class\":\"memory\",\"operator_omni\":\"" OMNI_A "\",\"actor_omni\":\"" OMNI_A "\",\"epoch\":1,\"x\":1}", "unknown_field"},
-        {"{\"data_class\":\"memory\",\"operator_omni\":\"" OMNI_A "\",\"actor_omni\":\"" OMNI_A "\",\"epoch\":-1}", "invalid_input"},
+        {"{\"data_class\":\"memory\",\"operator_omni\":\"" OMNI_A "\",\"actor_omni\":\"" OMNI_A "\"}",
+         "missing_field"},
+        {"{\"data_class\":\"memory\",\"operator_omni\":\"" OMNI_A "\",\"actor_omni\":\"" OMNI_A
+         "\",\"epoch\":\"1\"}",
+         "wrong_type"},
+        {"{\"data_class\":\"memory\",\"operator_omni\":\"abc\",\"actor_omni\":\"" OMNI_A "\",\"epoch\":1}",
+         "invalid_omni"},
+        {"{\"data_class\":\"memory\",\"operator_omni\":\"" OMNI_A "\",\"actor_omni\":\"" OMNI_A
+         "\",\"epoch\":1,\"x\":1}",
+         "unknown_field"},
+        {"{\"data_class\":\"memory\",\"operator_omni\":\"" OMNI_A "\",\"actor_omni\":\"" OMNI_A
+         "\",\"epoch\":-1}",
+         "invalid_input"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         int st = s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", cases[i].json, &body, &err);
@@ -249,9 +275,12 @@ AK_TEST(test_bad_input) {
     EXPECT_TRUE(strstr(ak_buf_cstr(&body), "\"role\":\"audit\"") != NULL);
     ak_buf_free(&body);
     /* Attestation nonce bounds. */
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_AUDIT, "POST", "/v1/attest", "{\"nonce_b64\":\"AAAA\"}", &body, &err), 400);
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_AUDIT, "POST", "/v1/attest", "{\"nonce_b64\":\"AAAA\"}", &body, &err),
+                  400);
     ak_buf_free(&body);
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_AUDIT, "POST", "/v1/attest", "{\"nonce_b64\":\"AAAAAAAAAAAAAAAAAAAAAA==\"}", &body, &err), 200);
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_AUDIT, "POST", "/v1/attest",
+                         "{\"nonce_b64\":\"AAAAAAAAAAAAAAAAAAAAAA==\"}", &body, &err),
+                  200);
     EXPECT_STR_EQ(ak_buf_cstr(&body), "{\"document\":\"doc\"}");
     ak_buf_free(&body);
     s_env_down(&e);
@@ -261,7 +290,8 @@ static void s_signing_input(const char *typ, const char *kid, ak_buf *out_b64) {
     ak_buf hdr, in;
     ak_buf_init(&hdr, 512);
     ak_buf_init(&in, 2048);
-    assert_int_equal(ak_buf_printf(&hdr, "{\"alg\":\"ES256\",\"typ\":\"%s\",\"kid\":\"%s\"}", typ, kid), AK_OK);
+    assert_int_equal(ak_buf_printf(&hdr, "{\"alg\":\"ES256\",\"typ\":\"%s\",\"kid\":\"%s\"}", typ, kid),
+                     AK_OK);
     assert_int_equal(ak_b64url_encode(hdr.ptr, hdr.len, &in), AK_OK);
     assert_int_equal(ak_buf_append_str(&in, ".eyJzdWIiOiJ4In0"), AK_OK);
     ak_buf_init(out_b64, 4096);
@@ -334,7 +364,8 @@ AK_TEST(test_sign_and_keys) {
     EXPECT_TRUE(json_object_get(json_array_get(keys, 0), "x5c") == NULL);
     json_decref(j);
     ak_buf_free(&body);
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/rotate", "{\"key\":\"oidc\"}", &body, &err), 403);
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/rotate", "{\"key\":\"oidc\"}", &body, &err),
+                  403);
     ak_buf_free(&body);
     EXPECT_INT_EQ(s_call(&e, AKS_ROLE_BROKER, "POST", "/v1/rotate", "{\"key\":\"oidc\"}", &body, &err), 200);
     ak_buf_free(&body);
@@ -343,7 +374,8 @@ AK_TEST(test_sign_and_keys) {
     keys = json_object_get(j, "keys");
     EXPECT_INT_EQ(json_array_size(keys), 4);
     int with_x5c = 0;
-    for (size_t i = 0; i < 4; i++) with_x5c += json_object_get(json_array_get(keys, i), "x5c") != NULL;
+    for (size_t i = 0; i < 4; i++)
+        with_x5c += json_object_get(json_array_get(keys, i), "x5c") != NULL;
     EXPECT_INT_EQ(with_x5c, 2);
     json_decref(j);
     ak_buf_free(&body);

@@ -23,10 +23,12 @@ static ak_err s_sign(void *ctx, ak_cur msg, uint8_t sig64[64]) {
 
 static void s_claims(ak_attest_claims *c, int64_t now) {
     memset(c, 0, sizeof(*c));
-    for (int i = 0; i < 48; i++) c->measurement[i] = (uint8_t)(0x40 + i);
+    for (int i = 0; i < 48; i++)
+        c->measurement[i] = (uint8_t)(0x40 + i);
     uint8_t tpriv[32];
     assert_int_equal(ak_p256_keygen(tpriv, c->tls_pub), AK_OK);
-    for (int i = 0; i < 32; i++) c->nonce[i] = (uint8_t)(0x90 + i);
+    for (int i = 0; i < 32; i++)
+        c->nonce[i] = (uint8_t)(0x90 + i);
     c->nonce_len = 32;
     c->timestamp_ms = now;
 }
@@ -134,7 +136,8 @@ AK_TEST(test_payload_must_be_exact) {
     s_claims(&c, g_now);
     EXPECT_OK(ak_p256_keygen(k.priv, k.pub));
     static const char *const payloads[] = {
-        "{\"v\":1,\"module\":\"other\",\"measurement\":\"00\",\"tls_pub\":\"AA\",\"nonce\":\"AA\",\"timestamp\":1}",
+        "{\"v\":1,\"module\":\"other\",\"measurement\":\"00\",\"tls_pub\":\"AA\",\"nonce\":\"AA\","
+        "\"timestamp\":1}",
         "{\"v\":2}",
         "not json",
     };
@@ -177,7 +180,8 @@ AK_TEST(test_local_attester_and_measurement) {
     assert_non_null(mkdtemp(dir));
     snprintf(p, sizeof(p), "%s/attest.key", dir);
     char cmd[256];
-    snprintf(cmd, sizeof(cmd), "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out %s 2>/dev/null", p);
+    snprintf(cmd, sizeof(cmd),
+             "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out %s 2>/dev/null", p);
     assert_int_equal(system(cmd), 0);
     aks_attester *a;
     EXPECT_OK(aks_attester_local_open(p, &a));
@@ -206,5 +210,6 @@ AK_TEST(test_local_attester_and_measurement) {
     rmdir(dir);
 }
 
-AK_RUN_TESTS(AK_T(test_good_document_verifies), AK_T(test_bad_documents_are_rejected), AK_T(test_payload_must_be_exact),
-             AK_T(test_pinned_key_settings), AK_T(test_local_attester_and_measurement))
+AK_RUN_TESTS(AK_T(test_good_document_verifies), AK_T(test_bad_documents_are_rejected),
+             AK_T(test_payload_must_be_exact), AK_T(test_pinned_key_settings),
+             AK_T(test_local_attester_and_measurement))

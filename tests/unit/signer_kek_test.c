@@ -7,8 +7,8 @@
 #include "../../enclave/src/kek.c"
 
 /* RFC 5869 for L = 32: PRK = HMAC(salt, IKM); OKM = T(1) = HMAC(PRK, info ‖ 0x01). */
-static void s_ref_hkdf32(const uint8_t *ikm, size_t ikm_len, const char *salt, const uint8_t *info, size_t info_len,
-                         uint8_t out[32]) {
+static void s_ref_hkdf32(const uint8_t *ikm, size_t ikm_len, const char *salt, const uint8_t *info,
+                         size_t info_len, uint8_t out[32]) {
     br_hmac_key_context kc;
     br_hmac_context hc;
     uint8_t prk[32];
@@ -25,7 +25,8 @@ static void s_ref_hkdf32(const uint8_t *ikm, size_t ikm_len, const char *salt, c
 }
 
 static void s_k3(uint8_t k3[32]) {
-    for (int i = 0; i < 32; i++) k3[i] = (uint8_t)i;
+    for (int i = 0; i < 32; i++)
+        k3[i] = (uint8_t)i;
 }
 
 AK_TEST(test_known_answers) {
@@ -34,12 +35,12 @@ AK_TEST(test_known_answers) {
     memset(op, 0xaa, 32);
     memset(actor, 0xbb, 32);
     EXPECT_OK(aks_kek_derive(k3, AK_CUR_LIT("credentials"), op, actor, kek));
-    EXPECT_OK(ak_hex_decode_exact(AK_CUR_LIT("b9173224d132f4970abb584fce77c2dae9acdf76511119a84e22e0d496658410"), false,
-                                  want, 32));
+    EXPECT_OK(ak_hex_decode_exact(
+        AK_CUR_LIT("b9173224d132f4970abb584fce77c2dae9acdf76511119a84e22e0d496658410"), false, want, 32));
     EXPECT_BYTES_EQ(kek, 32, want, 32);
     EXPECT_OK(aks_kek_derive(k3, AK_CUR_LIT("memory"), op, actor, kek));
-    EXPECT_OK(ak_hex_decode_exact(AK_CUR_LIT("d9c0a7d06d5c059673fb7196e2ce0fe9a6133a76fff4f0ae005f1daa196f3e7c"), false,
-                                  want, 32));
+    EXPECT_OK(ak_hex_decode_exact(
+        AK_CUR_LIT("d9c0a7d06d5c059673fb7196e2ce0fe9a6133a76fff4f0ae005f1daa196f3e7c"), false, want, 32));
     EXPECT_BYTES_EQ(kek, 32, want, 32);
 }
 
@@ -69,7 +70,8 @@ AK_TEST(test_every_input_separates) {
     EXPECT_OK(aks_kek_derive(k3, AK_CUR_LIT("credentials"), op, actor, base));
     EXPECT_OK(aks_kek_derive(k3, AK_CUR_LIT("memory"), op, actor, kek));
     EXPECT_FALSE(memcmp(base, kek, 32) == 0);
-    EXPECT_OK(aks_kek_derive(k3, AK_CUR_LIT("credentials"), actor, op, kek)); /* operator/actor order matters */
+    EXPECT_OK(
+        aks_kek_derive(k3, AK_CUR_LIT("credentials"), actor, op, kek)); /* operator/actor order matters */
     EXPECT_FALSE(memcmp(base, kek, 32) == 0);
     k3[31] ^= 1; /* another epoch's K3 */
     EXPECT_OK(aks_kek_derive(k3, AK_CUR_LIT("credentials"), op, actor, kek));
@@ -78,7 +80,8 @@ AK_TEST(test_every_input_separates) {
 
 AK_TEST(test_unknown_classes_are_refused) {
     uint8_t k3[32] = {0}, op[32] = {0}, kek[32];
-    static const char *const bad[] = {"", "Credentials", "credentials ", "config", "classify", "mail", "credentials\n"};
+    static const char *const bad[] = {"",         "Credentials", "credentials ", "config",
+                                      "classify", "mail",        "credentials\n"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         EXPECT_ERR(AK_E_INVALID_INPUT, aks_kek_derive(k3, ak_cur_from_str(bad[i]), op, op, kek));
     /* An embedded NUL must not pass as "memory". */

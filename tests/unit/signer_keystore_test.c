@@ -27,7 +27,7 @@ static void s_rm_dir(void) {
     assert_int_equal(system(cmd), 0);
 }
 
-static const uint8_t g_key[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+static const uint8_t g_key[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
                                   17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
 
 static void s_read(const char *path, ak_buf *out) {
@@ -70,7 +70,8 @@ AK_TEST(test_seal_unseal_round_trip_and_restart) {
     /* The sealed file holds no plaintext K3. */
     ak_buf file;
     s_read(g_path, &file);
-    for (size_t i = 0; i + 32 <= file.len; i++) EXPECT_FALSE(memcmp(file.ptr + i, k1, 32) == 0);
+    for (size_t i = 0; i + 32 <= file.len; i++)
+        EXPECT_FALSE(memcmp(file.ptr + i, k1, 32) == 0);
     ak_buf_free(&file);
 
     /* Restart: the same epochs and keys come back. */
@@ -186,7 +187,8 @@ AK_TEST(test_rotation_keeps_previous) {
     int seen_prev = 0;
     for (size_t i = 0; i < n; i++) {
         if (pubs[i].purpose != AKS_KEY_OIDC) continue;
-        if (pubs[i].current) memcpy(new_kid, pubs[i].kid, AKS_KID_MAX);
+        if (pubs[i].current)
+            memcpy(new_kid, pubs[i].kid, AKS_KID_MAX);
         else {
             seen_prev = 1;
             EXPECT_STR_EQ(pubs[i].kid, old_kid);
@@ -200,10 +202,12 @@ AK_TEST(test_rotation_keeps_previous) {
     EXPECT_OK(ak_p256_verify_sha256(old_pub, "m", 1, sig));
     EXPECT_OK(aks_keystore_sign(&ks, AKS_KEY_OIDC, ak_cur_from(NULL, 0), "m", 1, sig, used));
     EXPECT_STR_EQ(used, new_kid);
-    EXPECT_ERR(AK_E_NOT_FOUND, aks_keystore_sign(&ks, AKS_KEY_CAP, ak_cur_from_str(old_kid), "m", 1, sig, used));
+    EXPECT_ERR(AK_E_NOT_FOUND,
+               aks_keystore_sign(&ks, AKS_KEY_CAP, ak_cur_from_str(old_kid), "m", 1, sig, used));
     /* A second rotation drops the oldest key. */
     EXPECT_OK(aks_keystore_rotate(&ks, AKS_KEY_OIDC));
-    EXPECT_ERR(AK_E_NOT_FOUND, aks_keystore_sign(&ks, AKS_KEY_OIDC, ak_cur_from_str(old_kid), "m", 1, sig, used));
+    EXPECT_ERR(AK_E_NOT_FOUND,
+               aks_keystore_sign(&ks, AKS_KEY_OIDC, ak_cur_from_str(old_kid), "m", 1, sig, used));
     EXPECT_OK(aks_keystore_sign(&ks, AKS_KEY_OIDC, ak_cur_from_str(new_kid), "m", 1, sig, used));
     aks_keystore_close(&ks);
     /* Rotation survives a restart. */
@@ -234,7 +238,8 @@ AK_TEST(test_decode_is_strict) {
     EXPECT_TRUE(d->keys[AKS_KEY_CAP][0].created == 1700000000);
     EXPECT_TRUE(strncmp(d->keys[AKS_KEY_CAP][0].kid, "cap-", 4) == 0);
     /* Every truncation fails. */
-    for (size_t n = 0; n < enc.len; n++) EXPECT_ERR(AK_E_INVALID_INPUT, aks_keystore_decode(ak_cur_from(enc.ptr, n), d));
+    for (size_t n = 0; n < enc.len; n++)
+        EXPECT_ERR(AK_E_INVALID_INPUT, aks_keystore_decode(ak_cur_from(enc.ptr, n), d));
     /* Trailing byte. */
     EXPECT_OK(ak_buf_append_cur(&bad, ak_buf_cur(&enc)));
     EXPECT_OK(ak_buf_append_byte(&bad, 0));
@@ -298,5 +303,5 @@ AK_TEST(test_file_sealer_key_formats) {
 }
 
 AK_RUN_TESTS(AK_T(test_seal_unseal_round_trip_and_restart), AK_T(test_tamper_and_wrong_key_are_detected),
-             AK_T(test_atomic_rewrite_and_failed_save), AK_T(test_rotation_keeps_previous), AK_T(test_decode_is_strict),
-             AK_T(test_file_sealer_key_formats))
+             AK_T(test_atomic_rewrite_and_failed_save), AK_T(test_rotation_keeps_previous),
+             AK_T(test_decode_is_strict), AK_T(test_file_sealer_key_formats))

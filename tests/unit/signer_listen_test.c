@@ -13,8 +13,17 @@ AK_TEST(test_parse_tcp) {
     EXPECT_INT_EQ(ntohs(a.in.sin_port), 8443);
     EXPECT_INT_EQ(ntohl(a.in.sin_addr.s_addr), 0x7f000001);
     EXPECT_OK(aks_listen_parse_tcp(AK_CUR_LIT("0.0.0.0:0"), &a));
-    static const char *const bad[] = {"", "127.0.0.1", "127.0.0.1:", ":80", "localhost:80", "127.0.0.1:65536",
-                                      "127.0.0.1:-1", "127.0.0.1:8a", "1.2.3:80", "127.0.0.1:80 ", "::1:80"};
+    static const char *const bad[] = {"",
+                                      "127.0.0.1",
+                                      "127.0.0.1:",
+                                      ":80",
+                                      "localhost:80",
+                                      "127.0.0.1:65536",
+                                      "127.0.0.1:-1",
+                                      "127.0.0.1:8a",
+                                      "1.2.3:80",
+                                      "127.0.0.1:80 ",
+                                      "::1:80"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         EXPECT_ERR(AK_E_INVALID_INPUT, aks_listen_parse_tcp(ak_cur_from_str(bad[i]), &a));
 }
@@ -29,7 +38,8 @@ AK_TEST(test_parse_vsock) {
     EXPECT_OK(aks_listen_parse_vsock(AK_CUR_LIT("any:5000"), &a));
     EXPECT_TRUE(a.vm.svm_cid == VMADDR_CID_ANY);
     EXPECT_OK(aks_listen_parse_vsock(AK_CUR_LIT("3:4294967295"), &a));
-    static const char *const bad[] = {"", "16", "16:", ":5000", "x:5000", "16:x", "4294967296:1", "16:5000:1", "-1:5"};
+    static const char *const bad[] = {"",     "16",           "16:",       ":5000", "x:5000",
+                                      "16:x", "4294967296:1", "16:5000:1", "-1:5"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         EXPECT_ERR(AK_E_INVALID_INPUT, aks_listen_parse_vsock(ak_cur_from_str(bad[i]), &a));
 }

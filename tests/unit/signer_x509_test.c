@@ -52,10 +52,16 @@ AK_TEST(test_integers_and_times) {
     EXPECT_BYTES_EQ(b.ptr, b.len, "\x02\x01\x00", 3);
     ak_buf_clear(&b);
     EXPECT_OK(aks_der_time(&b, 1700000000)); /* 2023-11-14 22:13:20 */
-    EXPECT_BYTES_EQ(b.ptr, b.len, "\x17\x0d" "231114221320Z", 15);
+    EXPECT_BYTES_EQ(b.ptr, b.len,
+                    "\x17\x0d"
+                    "231114221320Z",
+                    15);
     ak_buf_clear(&b);
     EXPECT_OK(aks_der_time(&b, 2524608000)); /* 2050-01-01: GeneralizedTime */
-    EXPECT_BYTES_EQ(b.ptr, b.len, "\x18\x0f" "20500101000000Z", 17);
+    EXPECT_BYTES_EQ(b.ptr, b.len,
+                    "\x18\x0f"
+                    "20500101000000Z",
+                    17);
     ak_buf_clear(&b);
     EXPECT_ERR(AK_E_INVALID_INPUT, aks_der_time(&b, -1));
     ak_buf_free(&b);
@@ -99,7 +105,8 @@ static ak_cur s_take_tlv(ak_cur *c, uint8_t *tag, ak_cur *whole) {
     if (len & 0x80) {
         size_t nb = len & 0x7f;
         len = 0;
-        for (size_t i = 0; i < nb; i++) len = (len << 8) | c->ptr[2 + i];
+        for (size_t i = 0; i < nb; i++)
+            len = (len << 8) | c->ptr[2 + i];
         hdr += nb;
     }
     ak_cur content = ak_cur_from(c->ptr + hdr, len);
@@ -150,7 +157,8 @@ AK_TEST(test_self_signed_certificate) {
     EXPECT_OK(aks_x509_self_signed(&again, pub, "agentkeys-oidc", 1790000000, 3650, s_sign, &s));
     EXPECT_TRUE(memcmp(again.ptr, der.ptr, tbs_whole.len + 4) == 0);
     ak_buf_clear(&again);
-    EXPECT_ERR(AK_E_SIGN_ERROR, aks_x509_self_signed(&again, pub, "agentkeys-oidc", 1790000000, 3650, s_sign_fails, NULL));
+    EXPECT_ERR(AK_E_SIGN_ERROR,
+               aks_x509_self_signed(&again, pub, "agentkeys-oidc", 1790000000, 3650, s_sign_fails, NULL));
     ak_buf_free(&again);
     ak_buf_free(&der);
 }

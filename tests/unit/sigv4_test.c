@@ -37,7 +37,8 @@ static void s_parse_req(ak_cur f, s_req *r) {
     assert_true(ak_cur_split(&line, ' ', &m));
     r->method = m;
     size_t end = line.len;
-    while (end > 0 && line.ptr[end - 1] != ' ') end--;
+    while (end > 0 && line.ptr[end - 1] != ' ')
+        end--;
     assert_true(end > 0);
     ak_cur target = ak_cur_from(line.ptr, end - 1);
     ak_cur p;
@@ -81,7 +82,9 @@ static bool s_file_eq(const char *dir, const char *name, const char *ext, ak_cur
     ak_buf_init(&want, 1u << 20);
     ak_test_read_file(path, &want);
     bool eq = ak_cur_eq(ak_buf_cur(&want), got);
-    if (!eq) fprintf(stderr, "  %s.%s differs:\n--- want\n%s\n--- got\n%.*s\n", name, ext, ak_buf_cstr(&want), (int)got.len, got.ptr);
+    if (!eq)
+        fprintf(stderr, "  %s.%s differs:\n--- want\n%s\n--- got\n%.*s\n", name, ext, ak_buf_cstr(&want),
+                (int)got.len, got.ptr);
     ak_buf_free(&want);
     return eq;
 }
@@ -103,7 +106,8 @@ static void s_run_case(const char *dir, const char *name, s_counts *c) {
                             .n_headers = r.nh,
                             .payload_hash = ak_cur_from_str(ph),
                             .s3 = false};
-    ak_sigv4_creds cr = {.access_key_id = AK_CUR_LIT(SUITE_AK), .secret_access_key = AK_CUR_LIT(SUITE_SECRET)};
+    ak_sigv4_creds cr = {.access_key_id = AK_CUR_LIT(SUITE_AK),
+                         .secret_access_key = AK_CUR_LIT(SUITE_SECRET)};
     ak_sigv4_scope sc = {.amz_date = AK_CUR_LIT("20150830T123600Z"),
                          .region = AK_CUR_LIT("us-east-1"),
                          .service = AK_CUR_LIT("service")};
@@ -137,16 +141,18 @@ static void s_walk(const char *dir, s_counts *c) {
         struct stat st;
         if (stat(sub, &st) != 0 || !S_ISDIR(st.st_mode)) continue;
         snprintf(req, sizeof(req), "%s/%s.req", sub, names[i]);
-        if (stat(req, &st) == 0) s_run_case(sub, names[i], c);
-        else s_walk(sub, c);
+        if (stat(req, &st) == 0)
+            s_run_case(sub, names[i], c);
+        else
+            s_walk(sub, c);
     }
 }
 
 AK_TEST(test_aws_sigv4_suite_every_case) {
     s_counts c = {0};
     s_walk(ak_test_vector_path("aws-sig-v4-test-suite"), &c);
-    printf("sigv4 suite: %d cases; canonical request %d/%d, string to sign %d/%d, authorization %d/%d\n", c.cases,
-           c.creq_ok, c.cases, c.sts_ok, c.cases, c.authz_ok, c.cases);
+    printf("sigv4 suite: %d cases; canonical request %d/%d, string to sign %d/%d, authorization %d/%d\n",
+           c.cases, c.creq_ok, c.cases, c.sts_ok, c.cases, c.authz_ok, c.cases);
     EXPECT_INT_EQ(c.cases, 31);
     EXPECT_INT_EQ(c.creq_ok, c.cases);
     EXPECT_INT_EQ(c.sts_ok, c.cases);
@@ -198,7 +204,8 @@ AK_TEST(test_s3_doc_examples) {
             ak_sigv4_payload_hash(ak_cur_from_str(json_string_value(body)), got);
             EXPECT_TRUE(ak_cur_eq_str(ph, got));
         }
-        ak_sigv4_request req = {.method = method, .path = uri, .headers = h, .n_headers = nh, .payload_hash = ph, .s3 = true};
+        ak_sigv4_request req = {
+            .method = method, .path = uri, .headers = h, .n_headers = nh, .payload_hash = ph, .s3 = true};
         ak_sigv4_result res;
         ak_sigv4_result_init(&res);
         json_t *purl = json_object_get(cs, "presigned_url");
@@ -209,10 +216,15 @@ AK_TEST(test_s3_doc_examples) {
             EXPECT_OK(ak_sigv4_presign(&req, &cr, &sc, 86400, &res, &q));
             ak_buf url;
             ak_buf_init(&url, 8192);
-            EXPECT_OK(ak_buf_printf(&url, "https://%s%.*s?%s", json_string_value(json_object_get(json_object_get(cs, "signed_headers"), "host")),
-                                    (int)uri.len, uri.ptr, ak_buf_cstr(&q)));
-            if (ak_cur_eq_str(ak_cur_from_str(json_string_value(purl)), ak_buf_cstr(&url))) presign_ok++;
-            else fprintf(stderr, "presigned url differs:\n%s\n%s\n", json_string_value(purl), ak_buf_cstr(&url));
+            EXPECT_OK(ak_buf_printf(
+                &url, "https://%s%.*s?%s",
+                json_string_value(json_object_get(json_object_get(cs, "signed_headers"), "host")),
+                (int)uri.len, uri.ptr, ak_buf_cstr(&q)));
+            if (ak_cur_eq_str(ak_cur_from_str(json_string_value(purl)), ak_buf_cstr(&url)))
+                presign_ok++;
+            else
+                fprintf(stderr, "presigned url differs:\n%s\n%s\n", json_string_value(purl),
+                        ak_buf_cstr(&url));
             /* the canonical query of the vector is what we signed */
             ak_cur creq = ak_buf_cur(&res.canonical_request);
             EXPECT_TRUE(memmem(creq.ptr, creq.len, query.ptr, query.len) != NULL);
@@ -222,8 +234,11 @@ AK_TEST(test_s3_doc_examples) {
             req.query = query;
             EXPECT_OK(ak_sigv4_sign(&req, &cr, &sc, &res));
         }
-        if (ak_cur_eq(ak_buf_cur(&res.canonical_request), want_creq)) creq_ok++;
-        else fprintf(stderr, "%.*s: creq differs\n%s\n", (int)name.len, name.ptr, ak_buf_cstr(&res.canonical_request));
+        if (ak_cur_eq(ak_buf_cur(&res.canonical_request), want_creq))
+            creq_ok++;
+        else
+            fprintf(stderr, "%.*s: creq differs\n%s\n", (int)name.len, name.ptr,
+                    ak_buf_cstr(&res.canonical_request));
         if (ak_cur_eq(ak_buf_cur(&res.string_to_sign), want_sts)) sts_ok++;
         if (ak_cur_eq_str(want_sig, res.signature)) sig_ok++;
         json_t *ch = json_object_get(cs, "chunks");
@@ -240,8 +255,10 @@ AK_TEST(test_s3_doc_examples) {
                 assert_non_null(data);
                 memset(data, 'a', sz);
                 char sig[65];
-                EXPECT_TRUE(ak_cur_eq_str(ak_cur_from_str(json_string_value(json_object_get(c1, "previous_signature"))), prev));
-                EXPECT_OK(ak_sigv4_chunk_signature(key, &sc, ak_cur_from_str(prev), ak_cur_from(data, sz), sig));
+                EXPECT_TRUE(ak_cur_eq_str(
+                    ak_cur_from_str(json_string_value(json_object_get(c1, "previous_signature"))), prev));
+                EXPECT_OK(
+                    ak_sigv4_chunk_signature(key, &sc, ak_cur_from_str(prev), ak_cur_from(data, sz), sig));
                 ak_free(data);
                 chunks++;
                 if (strcmp(sig, json_string_value(json_object_get(c1, "signature"))) == 0) chunks_ok++;
@@ -266,8 +283,12 @@ AK_TEST(test_s3_doc_examples) {
 
 static void s_creq_uri(const char *path, bool s3, const char *want) {
     ak_sigv4_header h[] = {{AK_CUR_LIT("host"), AK_CUR_LIT("h")}};
-    ak_sigv4_request req = {.method = AK_CUR_LIT("GET"), .path = ak_cur_from_str(path), .headers = h, .n_headers = 1,
-                            .payload_hash = AK_CUR_LIT(AK_SIGV4_UNSIGNED_PAYLOAD), .s3 = s3};
+    ak_sigv4_request req = {.method = AK_CUR_LIT("GET"),
+                            .path = ak_cur_from_str(path),
+                            .headers = h,
+                            .n_headers = 1,
+                            .payload_hash = AK_CUR_LIT(AK_SIGV4_UNSIGNED_PAYLOAD),
+                            .s3 = s3};
     ak_buf c, sh;
     ak_buf_init(&c, 8192);
     ak_buf_init(&sh, 1024);
@@ -275,7 +296,8 @@ static void s_creq_uri(const char *path, bool s3, const char *want) {
     ak_cur all = ak_buf_cur(&c), line;
     assert_true(ak_cur_split(&all, '\n', &line));
     assert_true(ak_cur_split(&all, '\n', &line));
-    if (!ak_cur_eq_str(line, want)) fail_msg("%s (s3=%d): got %.*s want %s", path, s3, (int)line.len, line.ptr, want);
+    if (!ak_cur_eq_str(line, want))
+        fail_msg("%s (s3=%d): got %.*s want %s", path, s3, (int)line.len, line.ptr, want);
     ak_buf_free(&c);
     ak_buf_free(&sh);
 }
@@ -300,8 +322,12 @@ AK_TEST(test_session_token_and_presign_token) {
     ak_sigv4_header h[] = {{AK_CUR_LIT("Host"), AK_CUR_LIT("b.s3.amazonaws.com")},
                            {AK_CUR_LIT("X-Amz-Date"), AK_CUR_LIT("20150830T123600Z")},
                            {AK_CUR_LIT("x-amz-security-token"), AK_CUR_LIT("tok/en+=")}};
-    ak_sigv4_request req = {.method = AK_CUR_LIT("GET"), .path = AK_CUR_LIT("/k"), .headers = h, .n_headers = 3,
-                            .payload_hash = AK_CUR_LIT(AK_SIGV4_UNSIGNED_PAYLOAD), .s3 = true};
+    ak_sigv4_request req = {.method = AK_CUR_LIT("GET"),
+                            .path = AK_CUR_LIT("/k"),
+                            .headers = h,
+                            .n_headers = 3,
+                            .payload_hash = AK_CUR_LIT(AK_SIGV4_UNSIGNED_PAYLOAD),
+                            .s3 = true};
     ak_sigv4_creds cr = {AK_CUR_LIT("AKID"), AK_CUR_LIT("secret"), AK_CUR_LIT("tok/en+=")};
     ak_sigv4_scope sc = {AK_CUR_LIT("20150830T123600Z"), AK_CUR_LIT("us-east-1"), AK_CUR_LIT("s3")};
     ak_sigv4_result r;
@@ -324,8 +350,12 @@ AK_TEST(test_session_token_and_presign_token) {
 
 AK_TEST(test_bad_input_rejected) {
     ak_sigv4_header h[] = {{AK_CUR_LIT("host"), AK_CUR_LIT("h")}};
-    ak_sigv4_request req = {.method = AK_CUR_LIT("GET"), .path = AK_CUR_LIT("/a%2"), .headers = h, .n_headers = 1,
-                            .payload_hash = AK_CUR_LIT(AK_SIGV4_EMPTY_SHA256), .s3 = true};
+    ak_sigv4_request req = {.method = AK_CUR_LIT("GET"),
+                            .path = AK_CUR_LIT("/a%2"),
+                            .headers = h,
+                            .n_headers = 1,
+                            .payload_hash = AK_CUR_LIT(AK_SIGV4_EMPTY_SHA256),
+                            .s3 = true};
     ak_sigv4_creds cr = {AK_CUR_LIT("AKID"), AK_CUR_LIT("secret"), {0}};
     ak_sigv4_scope sc = {AK_CUR_LIT("20150830T123600Z"), AK_CUR_LIT("us-east-1"), AK_CUR_LIT("s3")};
     ak_sigv4_result r;
@@ -361,11 +391,17 @@ AK_TEST(test_bad_input_rejected) {
 }
 
 AK_TEST(test_wrong_secret_changes_signature) {
-    ak_sigv4_header h[] = {{AK_CUR_LIT("host"), AK_CUR_LIT("h")}, {AK_CUR_LIT("x-amz-date"), AK_CUR_LIT("20150830T123600Z")}};
-    ak_sigv4_request req = {.method = AK_CUR_LIT("PUT"), .path = AK_CUR_LIT("/b/k"), .headers = h, .n_headers = 2,
-                            .payload_hash = AK_CUR_LIT(AK_SIGV4_EMPTY_SHA256), .s3 = true};
+    ak_sigv4_header h[] = {{AK_CUR_LIT("host"), AK_CUR_LIT("h")},
+                           {AK_CUR_LIT("x-amz-date"), AK_CUR_LIT("20150830T123600Z")}};
+    ak_sigv4_request req = {.method = AK_CUR_LIT("PUT"),
+                            .path = AK_CUR_LIT("/b/k"),
+                            .headers = h,
+                            .n_headers = 2,
+                            .payload_hash = AK_CUR_LIT(AK_SIGV4_EMPTY_SHA256),
+                            .s3 = true};
     ak_sigv4_scope sc = {AK_CUR_LIT("20150830T123600Z"), AK_CUR_LIT("us-east-1"), AK_CUR_LIT("s3")};
-    ak_sigv4_creds a = {AK_CUR_LIT("AKID"), AK_CUR_LIT("secret1"), {0}}, b = {AK_CUR_LIT("AKID"), AK_CUR_LIT("secret2"), {0}};
+    ak_sigv4_creds a = {AK_CUR_LIT("AKID"), AK_CUR_LIT("secret1"), {0}},
+                   b = {AK_CUR_LIT("AKID"), AK_CUR_LIT("secret2"), {0}};
     ak_sigv4_result r1, r2;
     ak_sigv4_result_init(&r1);
     ak_sigv4_result_init(&r2);
@@ -392,9 +428,15 @@ AK_TEST(test_amz_date_and_encode) {
 }
 
 AK_TEST(test_oom_paths) {
-    ak_sigv4_header h[] = {{AK_CUR_LIT("host"), AK_CUR_LIT("h")}, {AK_CUR_LIT("x-amz-date"), AK_CUR_LIT("20150830T123600Z")}};
-    ak_sigv4_request req = {.method = AK_CUR_LIT("GET"), .path = AK_CUR_LIT("/b/k%20x"), .query = AK_CUR_LIT("list-type=2&prefix=a"),
-                            .headers = h, .n_headers = 2, .payload_hash = AK_CUR_LIT(AK_SIGV4_EMPTY_SHA256), .s3 = true};
+    ak_sigv4_header h[] = {{AK_CUR_LIT("host"), AK_CUR_LIT("h")},
+                           {AK_CUR_LIT("x-amz-date"), AK_CUR_LIT("20150830T123600Z")}};
+    ak_sigv4_request req = {.method = AK_CUR_LIT("GET"),
+                            .path = AK_CUR_LIT("/b/k%20x"),
+                            .query = AK_CUR_LIT("list-type=2&prefix=a"),
+                            .headers = h,
+                            .n_headers = 2,
+                            .payload_hash = AK_CUR_LIT(AK_SIGV4_EMPTY_SHA256),
+                            .s3 = true};
     ak_sigv4_creds cr = {AK_CUR_LIT("AKID"), AK_CUR_LIT("secret"), AK_CUR_LIT("tok")};
     ak_sigv4_scope sc = {AK_CUR_LIT("20150830T123600Z"), AK_CUR_LIT("us-east-1"), AK_CUR_LIT("s3")};
     for (uint64_t n = 1; n < 200; n++) {
@@ -414,6 +456,7 @@ AK_TEST(test_oom_paths) {
     }
 }
 
-AK_RUN_TESTS(AK_T(test_aws_sigv4_suite_every_case), AK_T(test_s3_doc_examples), AK_T(test_s3_vs_other_path_rules),
-             AK_T(test_session_token_and_presign_token), AK_T(test_bad_input_rejected),
-             AK_T(test_wrong_secret_changes_signature), AK_T(test_amz_date_and_encode), AK_T(test_oom_paths))
+AK_RUN_TESTS(AK_T(test_aws_sigv4_suite_every_case), AK_T(test_s3_doc_examples),
+             AK_T(test_s3_vs_other_path_rules), AK_T(test_session_token_and_presign_token),
+             AK_T(test_bad_input_rejected), AK_T(test_wrong_secret_changes_signature),
+             AK_T(test_amz_date_and_encode), AK_T(test_oom_paths))

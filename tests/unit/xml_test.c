@@ -10,7 +10,8 @@ static const char k_list[] =
     "<IsTruncated>true</IsTruncated>"
     "<Contents><Key>bots/a&amp;b.txt</Key><LastModified>2026-11-23T00:00:00.000Z</LastModified>"
     "<ETag>&quot;9b2cf535f27731c974343645a3985328&quot;</ETag><Size>3</Size>"
-    "<Owner><ID>tester</ID><DisplayName>T</DisplayName></Owner><StorageClass>STANDARD</StorageClass></Contents>"
+    "<Owner><ID>tester</ID><DisplayName>T</DisplayName></Owner><StorageClass>STANDARD</StorageClass></"
+    "Contents>"
     "<Contents><Key>bots/&#x4E2D;&#25991;&lt;x&gt;</Key><Size>0</Size></Contents>"
     "<NextContinuationToken>1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=</NextContinuationToken>"
     "</ListBucketResult>";
@@ -45,7 +46,8 @@ AK_TEST(test_list_bucket_result) {
     EXPECT_FALSE(ak_xml_next_same(&x, c, &c));
     EXPECT_ERR(AK_E_NOT_FOUND, ak_xml_text_at(&x, 0, "Contents/Nope", &b));
     int count = 0;
-    for (bool ok = ak_xml_child(&x, 0, "Contents", &c); ok; ok = ak_xml_next_same(&x, c, &c)) count++;
+    for (bool ok = ak_xml_child(&x, 0, "Contents", &c); ok; ok = ak_xml_next_same(&x, c, &c))
+        count++;
     EXPECT_INT_EQ(count, 2);
     ak_buf_free(&b);
     ak_xml_free(&x);
@@ -53,8 +55,9 @@ AK_TEST(test_list_bucket_result) {
 
 AK_TEST(test_rgw_error_empty_message_and_sts) {
     /* Ceph RGW: empty <Message></Message> (ceph-local.md gotcha 2) */
-    const char *rgw = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>NoSuchKey</Code><Message></Message>"
-                      "<BucketName>b</BucketName><RequestId>tx0</RequestId><HostId>h</HostId></Error>";
+    const char *rgw =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>NoSuchKey</Code><Message></Message>"
+        "<BucketName>b</BucketName><RequestId>tx0</RequestId><HostId>h</HostId></Error>";
     ak_xml x;
     EXPECT_OK(ak_xml_parse(ak_cur_from_str(rgw), &x));
     ak_buf b;
@@ -69,7 +72,8 @@ AK_TEST(test_rgw_error_empty_message_and_sts) {
         "<AssumeRoleWithWebIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n"
         "  <AssumeRoleWithWebIdentityResult>\n"
         "    <Credentials><AccessKeyId>AKID</AccessKeyId><SecretAccessKey>s/k+</SecretAccessKey>"
-        "<SessionToken><![CDATA[tok<&>]]></SessionToken><Expiration>2026-11-23T01:00:00Z</Expiration></Credentials>\n"
+        "<SessionToken><![CDATA[tok<&>]]></SessionToken><Expiration>2026-11-23T01:00:00Z</Expiration></"
+        "Credentials>\n"
         "    <AssumedRoleUser><Arn>arn:aws:sts:::assumed-role/agent-s3/s1</Arn></AssumedRoleUser>\n"
         "  </AssumeRoleWithWebIdentityResult>\n"
         "  <!-- a comment --><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata>\n"
@@ -110,22 +114,22 @@ AK_TEST(test_refusals) {
         "<a>",
         "<a></b>",
         "<a><b></a></b>",
-        "<a/><b/>",                                  /* two roots */
+        "<a/><b/>", /* two roots */
         "<a></a>trailing",
-        "<!DOCTYPE a><a/>",                           /* no DTDs at all */
+        "<!DOCTYPE a><a/>", /* no DTDs at all */
         "<?xml version=\"1.0\"?><!DOCTYPE a [<!ENTITY x \"y\">]><a>&x;</a>",
         "<a><!ENTITY x \"y\"></a>",
-        "<a>&x;</a>",                                 /* unknown entity */
-        "<a>&amp</a>",                                /* unterminated */
-        "<a>&#0;</a>",                                /* NUL */
-        "<a>&#xD800;</a>",                            /* surrogate */
+        "<a>&x;</a>",      /* unknown entity */
+        "<a>&amp</a>",     /* unterminated */
+        "<a>&#0;</a>",     /* NUL */
+        "<a>&#xD800;</a>", /* surrogate */
         "<a>&#x110000;</a>",
         "<a>&#;</a>",
         "<a>&#x;</a>",
-        "<a>\x01</a>",                                /* control char */
-        "<a b=1/>",                                   /* unquoted attribute */
+        "<a>\x01</a>", /* control char */
+        "<a b=1/>",    /* unquoted attribute */
         "<a b=\"<\"/>",
-        "<a b=\"x\"c=\"y\"/>",                        /* attributes need whitespace between */
+        "<a b=\"x\"c=\"y\"/>", /* attributes need whitespace between */
         "<a><!-- x -- y --></a>",
         "<a><!-- unterminated </a>",
         "<a><![CDATA[ unterminated </a>",
@@ -147,20 +151,25 @@ AK_TEST(test_refusals) {
 AK_TEST(test_depth_and_node_limits) {
     ak_buf d;
     ak_buf_init(&d, 1u << 20);
-    for (unsigned i = 0; i < AK_XML_MAX_DEPTH + 1; i++) EXPECT_OK(ak_buf_append_str(&d, "<a>"));
-    for (unsigned i = 0; i < AK_XML_MAX_DEPTH + 1; i++) EXPECT_OK(ak_buf_append_str(&d, "</a>"));
+    for (unsigned i = 0; i < AK_XML_MAX_DEPTH + 1; i++)
+        EXPECT_OK(ak_buf_append_str(&d, "<a>"));
+    for (unsigned i = 0; i < AK_XML_MAX_DEPTH + 1; i++)
+        EXPECT_OK(ak_buf_append_str(&d, "</a>"));
     ak_xml x;
     EXPECT_ERR(AK_E_LIMIT, ak_xml_parse(ak_buf_cur(&d), &x));
     ak_buf_clear(&d);
-    for (unsigned i = 0; i < AK_XML_MAX_DEPTH; i++) EXPECT_OK(ak_buf_append_str(&d, "<a>"));
-    for (unsigned i = 0; i < AK_XML_MAX_DEPTH; i++) EXPECT_OK(ak_buf_append_str(&d, "</a>"));
+    for (unsigned i = 0; i < AK_XML_MAX_DEPTH; i++)
+        EXPECT_OK(ak_buf_append_str(&d, "<a>"));
+    for (unsigned i = 0; i < AK_XML_MAX_DEPTH; i++)
+        EXPECT_OK(ak_buf_append_str(&d, "</a>"));
     EXPECT_OK(ak_xml_parse(ak_buf_cur(&d), &x));
     ak_xml_free(&x);
     ak_buf_free(&d);
     ak_buf big;
     ak_buf_init(&big, 4u << 20);
     EXPECT_OK(ak_buf_append_str(&big, "<r>"));
-    for (unsigned i = 0; i < AK_XML_MAX_NODES; i++) EXPECT_OK(ak_buf_append_str(&big, "<b/>"));
+    for (unsigned i = 0; i < AK_XML_MAX_NODES; i++)
+        EXPECT_OK(ak_buf_append_str(&big, "<b/>"));
     EXPECT_OK(ak_buf_append_str(&big, "</r>"));
     EXPECT_ERR(AK_E_LIMIT, ak_xml_parse(ak_buf_cur(&big), &x));
     ak_buf_free(&big);
@@ -177,5 +186,6 @@ AK_TEST(test_oom) {
     }
 }
 
-AK_RUN_TESTS(AK_T(test_list_bucket_result), AK_T(test_rgw_error_empty_message_and_sts), AK_T(test_prefixes_and_self_closing),
-             AK_T(test_refusals), AK_T(test_depth_and_node_limits), AK_T(test_oom))
+AK_RUN_TESTS(AK_T(test_list_bucket_result), AK_T(test_rgw_error_empty_message_and_sts),
+             AK_T(test_prefixes_and_self_closing), AK_T(test_refusals), AK_T(test_depth_and_node_limits),
+             AK_T(test_oom))

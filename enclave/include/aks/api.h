@@ -81,7 +81,8 @@ void aks_ctx_free(aks_ctx *c);
 
 /* Handles one parsed request as `role`. Always produces a JSON body (success or D14 error) and
  * a status; *err_out (optional) gets the ak_err behind an error status (AK_OK on success). */
-void aks_api_handle(aks_ctx *ctx, aks_role role, const aks_http_req *req, int *status, ak_buf *body, ak_err *err_out);
+void aks_api_handle(aks_ctx *ctx, aks_role role, const aks_http_req *req, int *status, ak_buf *body,
+                    ak_err *err_out);
 
 /* The D14 error body for `e`. */
 AK_MUST ak_err aks_api_error_body(ak_err e, ak_buf *body);

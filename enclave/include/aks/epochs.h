@@ -8,11 +8,12 @@
  * (ak/evm.h, when it lands, can replace the small JSON-RPC call in epochs.c; the interface stays.)
  *
  * aks_epochs caches the last value read: aks_epochs_current() answers from the cache while it
- * is younger than ttl_ms (default 2000), and a caller that needs a newer answer (a derive
- * request for an epoch above the cached one) asks with `fresh`, which re-reads unless the cache
- * is younger than min_refresh_ms (default 100) — so a burst of requests for a future epoch costs
- * at most ten chain reads a second. The counter only grows, so an epoch the keystore already
- * holds never needs the chain at all.
+ * is younger than ttl_ms (default 2000). A caller that needs an answer at least as new as its own
+ * request (a derive for an epoch above the highest held, right after the chain advanced) asks
+ * with `fresh`: it gets a value read by a chain call that STARTED after it asked. Reads are
+ * serialised under one mutex, so concurrent fresh callers share the read that follows their
+ * arrival (coalescing) instead of each making their own. The counter only grows, so an epoch the
+ * keystore already holds never needs the chain at all.
  */
 #ifndef AKS_EPOCHS_H
 #define AKS_EPOCHS_H
@@ -26,7 +27,7 @@
 typedef struct aks_epochs aks_epochs;
 
 /* AK_E_CONFIG for an unknown or malformed spec. */
-AK_MUST ak_err aks_epochs_open(const char *spec, unsigned ttl_ms, unsigned min_refresh_ms, aks_epochs **out);
+AK_MUST ak_err aks_epochs_open(const char *spec, unsigned ttl_ms, aks_epochs **out);
 void aks_epochs_free(aks_epochs *e);
 /* The chain's current epoch. AK_E_CHAIN_RPC when the source cannot be read (or says 0). */
 AK_MUST ak_err aks_epochs_current(aks_epochs *e, bool fresh, uint64_t *out);

@@ -48,7 +48,7 @@ typedef struct aks_http_req {
     ak_cur body;
     aks_http_hdr headers[AKS_HTTP_MAX_HEADERS];
     size_t n_headers;
-    bool keep_alive; /* false when the client sent "Connection: close" */
+    bool keep_alive;  /* false when the client sent "Connection: close" */
     size_t total_len; /* bytes of the input this request used */
 } aks_http_req;
 

@@ -91,8 +91,8 @@ AK_MUST ak_err aks_keystore_k3(aks_keystore *ks, uint64_t epoch, uint8_t out[32]
 
 /* Signs SHA-256(msg) (ES256, raw r‖s) with the key of `purpose` named `kid` (current or previous;
  * NULL kid = current). AK_E_NOT_FOUND when no held key has that kid. kid_out gets the kid used. */
-AK_MUST ak_err aks_keystore_sign(aks_keystore *ks, aks_key_purpose purpose, ak_cur kid, const void *msg, size_t len,
-                                 uint8_t sig64[64], char kid_out[AKS_KID_MAX]);
+AK_MUST ak_err aks_keystore_sign(aks_keystore *ks, aks_key_purpose purpose, ak_cur kid, const void *msg,
+                                 size_t len, uint8_t sig64[64], char kid_out[AKS_KID_MAX]);
 /* Current key becomes previous, a fresh current key is created, and the store is saved. */
 AK_MUST ak_err aks_keystore_rotate(aks_keystore *ks, aks_key_purpose purpose);
 /* Lists public keys (current first per purpose); returns the count (<= 2 * AKS_KEY__COUNT). */

@@ -27,14 +27,15 @@
 #include "ak/pki.h"
 
 typedef struct aks_tls_config {
-    ak_pki_chain chain;    /* server certificate chain, leaf first */
-    ak_pki_eckey *key;     /* server key (locked memory) */
+    ak_pki_chain chain; /* server certificate chain, leaf first */
+    ak_pki_eckey *key;  /* server key (locked memory) */
     ak_pki_anchors client_cas;
 } aks_tls_config;
 
 /* Loads the three PEM files. AK_E_BAD_KEY / AK_E_IO on bad material; the server key must be
  * P-256 and match the leaf certificate. */
-AK_MUST ak_err aks_tls_config_load(aks_tls_config *c, const char *cert_pem, const char *key_pem, const char *ca_pem);
+AK_MUST ak_err aks_tls_config_load(aks_tls_config *c, const char *cert_pem, const char *key_pem,
+                                   const char *ca_pem);
 void aks_tls_config_free(aks_tls_config *c);
 
 #define AKS_TLS_CN_MAX 128u

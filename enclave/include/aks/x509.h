@@ -38,6 +38,7 @@ typedef ak_err (*aks_x509_sign_fn)(void *ctx, ak_cur tbs, uint8_t sig64[64]);
 
 /* Appends the DER certificate described above. */
 AK_MUST ak_err aks_x509_self_signed(ak_buf *out, const uint8_t pub65[65], const char *common_name,
-                                    int64_t created_unix, unsigned days, aks_x509_sign_fn sign, void *sign_ctx);
+                                    int64_t created_unix, unsigned days, aks_x509_sign_fn sign,
+                                    void *sign_ctx);
 
 #endif

@@ -63,7 +63,8 @@ typedef struct ak_attest_expect {
 /* Verifies as described above. `out` (optional) gets the claims; `why` (optional) a static
  * string naming the failed check ("signature", "measurement", "nonce", "stale", "tls_pub",
  * "format"). */
-AK_MUST ak_err ak_attest_verify(ak_cur doc, const ak_attest_expect *exp, ak_attest_claims *out, const char **why);
+AK_MUST ak_err ak_attest_verify(ak_cur doc, const ak_attest_expect *exp, ak_attest_claims *out,
+                                const char **why);
 
 /* Parses the pinned-key setting: 130 hex characters of an uncompressed point, or a path to a PEM
  * "PUBLIC KEY" file. AK_E_CONFIG when neither. */

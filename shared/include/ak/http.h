@@ -45,7 +45,7 @@
 #include "ak/err.h"
 
 /* Defaults used when a config or request field is 0. */
-#define AK_HTTP_DEFAULT_TIMEOUT_MS 10000u        /* per request when no deadline is given */
+#define AK_HTTP_DEFAULT_TIMEOUT_MS 10000u /* per request when no deadline is given */
 #define AK_HTTP_DEFAULT_CONNECT_TIMEOUT_MS 3000u
 #define AK_HTTP_DEFAULT_MAX_ATTEMPTS 3u
 #define AK_HTTP_DEFAULT_BACKOFF_BASE_MS 50u
@@ -59,8 +59,8 @@
 typedef struct ak_http ak_http; /* opaque client: one curl easy handle + TLS material */
 
 typedef struct ak_http_retry {
-    unsigned max_attempts;   /* total attempts including the first; 0 -> default (3); 1 = no retry */
-    unsigned base_ms;        /* backoff before retry n (n>=1) is uniform in [0, min(max, base*2^(n-1))] */
+    unsigned max_attempts; /* total attempts including the first; 0 -> default (3); 1 = no retry */
+    unsigned base_ms;      /* backoff before retry n (n>=1) is uniform in [0, min(max, base*2^(n-1))] */
     unsigned max_backoff_ms;
 } ak_http_retry;
 
@@ -78,26 +78,26 @@ typedef struct ak_http_config {
 } ak_http_config;
 
 typedef struct ak_http_header {
-    const char *name;  /* e.g. "x-amz-date"; NUL-terminated (libcurl boundary) */
-    ak_cur value;      /* must not contain CR or LF (AK_E_INVALID_INPUT) */
+    const char *name; /* e.g. "x-amz-date"; NUL-terminated (libcurl boundary) */
+    ak_cur value;     /* must not contain CR or LF (AK_E_INVALID_INPUT) */
 } ak_http_header;
 
 typedef struct ak_http_request {
-    const char *method;           /* "GET", "HEAD", "PUT", "POST", "DELETE", ... */
-    const char *url;              /* absolute http:// or https:// URL, already encoded */
+    const char *method; /* "GET", "HEAD", "PUT", "POST", "DELETE", ... */
+    const char *url;    /* absolute http:// or https:// URL, already encoded */
     const ak_http_header *headers;
-    size_t n_headers;             /* <= AK_HTTP_MAX_REQUEST_HEADERS */
-    ak_cur body;                  /* sent as-is with Content-Length (even when empty for PUT/POST) */
-    int64_t deadline_ms;          /* absolute epoch ms; 0 -> now + timeout_ms (or the default) */
-    unsigned timeout_ms;          /* optional cap on the whole call (all attempts) when no deadline */
-    bool idempotent;              /* allows retries (GET/HEAD/PUT/DELETE usually are; POST is not) */
-    size_t max_response;          /* body ceiling; 0 -> AK_MAX_UPSTREAM_BODY */
-    bool body_secret;             /* response body holds a secret: wiped on growth and free */
+    size_t n_headers;    /* <= AK_HTTP_MAX_REQUEST_HEADERS */
+    ak_cur body;         /* sent as-is with Content-Length (even when empty for PUT/POST) */
+    int64_t deadline_ms; /* absolute epoch ms; 0 -> now + timeout_ms (or the default) */
+    unsigned timeout_ms; /* optional cap on the whole call (all attempts) when no deadline */
+    bool idempotent;     /* allows retries (GET/HEAD/PUT/DELETE usually are; POST is not) */
+    size_t max_response; /* body ceiling; 0 -> AK_MAX_UPSTREAM_BODY */
+    bool body_secret;    /* response body holds a secret: wiped on growth and free */
 } ak_http_request;
 
 typedef struct ak_http_response {
-    long status;       /* final HTTP status, 0 when none was received */
-    ak_buf headers;    /* final response's headers as "name:value\n" lines, names lowercased, values trimmed */
+    long status;    /* final HTTP status, 0 when none was received */
+    ak_buf headers; /* final response's headers as "name:value\n" lines, names lowercased, values trimmed */
     ak_buf body;
     unsigned attempts; /* attempts made (1 = no retry) */
 } ak_http_response;

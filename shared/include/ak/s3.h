@@ -39,15 +39,16 @@
 #define AK_S3_LIST_PAGE 1000u
 
 typedef struct ak_s3_config {
-    const char *endpoint; /* NULL or "" -> "https://s3.<region>.amazonaws.com"; else "http(s)://host[:port]" */
-    const char *region;   /* required, e.g. "us-east-1" */
+    const char
+        *endpoint;      /* NULL or "" -> "https://s3.<region>.amazonaws.com"; else "http(s)://host[:port]" */
+    const char *region; /* required, e.g. "us-east-1" */
     bool path_style;
 } ak_s3_config;
 
 typedef struct ak_s3 {
-    ak_http *http;        /* borrowed; the process's one client */
-    char scheme[8];       /* "https" or "http" */
-    char host[256];       /* endpoint host[:port] */
+    ak_http *http;  /* borrowed; the process's one client */
+    char scheme[8]; /* "https" or "http" */
+    char host[256]; /* endpoint host[:port] */
     char region[64];
     bool path_style;
 } ak_s3;
@@ -64,17 +65,17 @@ typedef struct ak_s3_meta {
 } ak_s3_meta;
 
 typedef struct ak_s3_put_opts {
-    bool if_none_match;   /* "If-None-Match: *": create only (412 -> AK_E_PRECONDITION_FAILED) */
-    ak_cur if_match;      /* replace only this ETag; quotes are stripped (RGW rejects quoted, gotcha 10) */
+    bool if_none_match; /* "If-None-Match: *": create only (412 -> AK_E_PRECONDITION_FAILED) */
+    ak_cur if_match;    /* replace only this ETag; quotes are stripped (RGW rejects quoted, gotcha 10) */
     ak_cur content_type;
     const ak_s3_meta *meta;
-    size_t n_meta;        /* <= AK_S3_MAX_META */
+    size_t n_meta; /* <= AK_S3_MAX_META */
 } ak_s3_put_opts;
 
 typedef struct ak_s3_list_item {
     ak_cur key;
     uint64_t size;
-    ak_cur etag;          /* as S3 sends it (quoted) */
+    ak_cur etag; /* as S3 sends it (quoted) */
     ak_cur last_modified;
 } ak_s3_list_item;
 
@@ -103,10 +104,11 @@ AK_MUST ak_err ak_s3_put(ak_s3 *s3, const ak_s3_call *call, const char *bucket, 
                          const ak_s3_put_opts *opts, ak_buf *etag);
 /* GetObject into `resp` (body, headers: etag, x-amz-meta-*). `max` bounds the body (0 = default);
  * `secret` makes the body buffer wipe itself. 404 -> AK_E_NOT_FOUND. */
-AK_MUST ak_err ak_s3_get(ak_s3 *s3, const ak_s3_call *call, const char *bucket, ak_cur key, size_t max, bool secret,
-                         ak_http_response *resp);
+AK_MUST ak_err ak_s3_get(ak_s3 *s3, const ak_s3_call *call, const char *bucket, ak_cur key, size_t max,
+                         bool secret, ak_http_response *resp);
 /* HeadObject: headers only. 404 -> AK_E_NOT_FOUND, 403 -> AK_E_ACCESS_DENIED. */
-AK_MUST ak_err ak_s3_head(ak_s3 *s3, const ak_s3_call *call, const char *bucket, ak_cur key, ak_http_response *resp);
+AK_MUST ak_err ak_s3_head(ak_s3 *s3, const ak_s3_call *call, const char *bucket, ak_cur key,
+                          ak_http_response *resp);
 /* DeleteObject (S3 answers 204 whether or not the key existed). */
 AK_MUST ak_err ak_s3_delete(ak_s3 *s3, const ak_s3_call *call, const char *bucket, ak_cur key);
 /*
@@ -116,11 +118,12 @@ AK_MUST ak_err ak_s3_delete(ak_s3 *s3, const ak_s3_call *call, const char *bucke
  * for per-key failures; a failed batch request returns its error at once (later batches not sent).
  */
 AK_MUST ak_err ak_s3_delete_objects(ak_s3 *s3, const ak_s3_call *call, const char *bucket, const ak_cur *keys,
-                                    size_t n, ak_s3_delete_error_fn on_error, void *ud, ak_s3_delete_result *res);
+                                    size_t n, ak_s3_delete_error_fn on_error, void *ud,
+                                    ak_s3_delete_result *res);
 /* ListObjectsV2 over every page (continuation tokens), calling `fn` per object in key order.
  * `page_size` 0 -> AK_S3_LIST_PAGE. */
-AK_MUST ak_err ak_s3_list(ak_s3 *s3, const ak_s3_call *call, const char *bucket, ak_cur prefix, unsigned page_size,
-                          ak_s3_list_fn fn, void *ud);
+AK_MUST ak_err ak_s3_list(ak_s3 *s3, const ak_s3_call *call, const char *bucket, ak_cur prefix,
+                          unsigned page_size, ak_s3_list_fn fn, void *ud);
 /* CopyObject (server side). A 200 whose body is an <Error> (S3 does that) is an error. */
 AK_MUST ak_err ak_s3_copy(ak_s3 *s3, const ak_s3_call *call, const char *src_bucket, ak_cur src_key,
                           const char *dst_bucket, ak_cur dst_key, const ak_s3_put_opts *opts);

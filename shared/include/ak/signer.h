@@ -90,8 +90,8 @@ AK_MUST ak_err ak_signer_keys(ak_signer *s, ak_buf *out);
 
 /* A raw call: method + path + JSON body; the status and body come back whatever the status.
  * `retry_safe` allows one reconnect-and-resend when a kept-alive connection turned out dead. */
-AK_MUST ak_err ak_signer_call(ak_signer *s, const char *method, const char *path, ak_cur body, bool retry_safe,
-                              long *status, ak_buf *resp);
+AK_MUST ak_err ak_signer_call(ak_signer *s, const char *method, const char *path, ak_cur body,
+                              bool retry_safe, long *status, ak_buf *resp);
 
 /* Connections made so far (tests and the bench check keep-alive with it). */
 unsigned ak_signer_connects(const ak_signer *s);

@@ -64,9 +64,9 @@ typedef struct ak_sigv4_header {
 } ak_sigv4_header;
 
 typedef struct ak_sigv4_request {
-    ak_cur method;       /* "GET" */
-    ak_cur path;         /* absolute path as sent on the wire (percent-encoded); empty means "/" */
-    ak_cur query;        /* query as sent, without '?'; may be empty */
+    ak_cur method;                  /* "GET" */
+    ak_cur path;                    /* absolute path as sent on the wire (percent-encoded); empty means "/" */
+    ak_cur query;                   /* query as sent, without '?'; may be empty */
     const ak_sigv4_header *headers; /* every header to sign; must include host (and x-amz-date) */
     size_t n_headers;
     ak_cur payload_hash; /* lowercase hex SHA-256 of the body, or "UNSIGNED-PAYLOAD" */
@@ -78,8 +78,8 @@ typedef struct ak_sigv4_result {
     ak_buf canonical_request; /* secret buffer (may contain the session token) */
     ak_buf signed_headers;    /* "host;x-amz-date" */
     ak_buf string_to_sign;
-    char signature[65];       /* lowercase hex */
-    ak_buf authorization;     /* "AWS4-HMAC-SHA256 Credential=AK/scope, SignedHeaders=..., Signature=..." */
+    char signature[65];   /* lowercase hex */
+    ak_buf authorization; /* "AWS4-HMAC-SHA256 Credential=AK/scope, SignedHeaders=..., Signature=..." */
 } ak_sigv4_result;
 
 void ak_sigv4_result_init(ak_sigv4_result *r);
@@ -101,8 +101,8 @@ AK_MUST ak_err ak_sigv4_signing_key(ak_cur secret_access_key, const ak_sigv4_sco
  * put host, x-amz-date (equal to scope->amz_date) and, for S3, x-amz-content-sha256 and (with a
  * session token) x-amz-security-token among the headers; ak_sigv4_sign does not add headers.
  */
-AK_MUST ak_err ak_sigv4_sign(const ak_sigv4_request *req, const ak_sigv4_creds *creds, const ak_sigv4_scope *scope,
-                             ak_sigv4_result *out);
+AK_MUST ak_err ak_sigv4_sign(const ak_sigv4_request *req, const ak_sigv4_creds *creds,
+                             const ak_sigv4_scope *scope, ak_sigv4_result *out);
 
 /*
  * Query-string presigning (S3 "Query String Authentication"): `req->query` holds the caller's own
@@ -113,8 +113,9 @@ AK_MUST ak_err ak_sigv4_sign(const ak_sigv4_request *req, const ak_sigv4_creds *
  * S3) and finally X-Amz-Signature. `out` gets the stages (authorization stays empty).
  * AK_E_INVALID_INPUT when expires_seconds is 0 or above AK_SIGV4_MAX_EXPIRES.
  */
-AK_MUST ak_err ak_sigv4_presign(const ak_sigv4_request *req, const ak_sigv4_creds *creds, const ak_sigv4_scope *scope,
-                                uint32_t expires_seconds, ak_sigv4_result *out, ak_buf *query_out);
+AK_MUST ak_err ak_sigv4_presign(const ak_sigv4_request *req, const ak_sigv4_creds *creds,
+                                const ak_sigv4_scope *scope, uint32_t expires_seconds, ak_sigv4_result *out,
+                                ak_buf *query_out);
 
 /*
  * aws-chunked (STREAMING-AWS4-HMAC-SHA256-PAYLOAD) chunk signature:

@@ -40,18 +40,18 @@ typedef struct ak_sts {
 
 typedef struct ak_sts_web_identity {
     ak_cur role_arn;
-    ak_cur role_session_name;   /* [A-Za-z0-9_+=,.@-]{2,64} */
-    ak_cur web_identity_token;  /* the OIDC JWT (<= AK_STS_MAX_TOKEN) */
-    uint32_t duration_seconds;  /* 0 -> omitted (the role's default); else 900..43200 */
-    ak_cur policy;              /* optional session policy JSON, compact (gotcha 3) */
-    int64_t deadline_ms;        /* absolute epoch ms; 0 -> ak_http default */
+    ak_cur role_session_name;  /* [A-Za-z0-9_+=,.@-]{2,64} */
+    ak_cur web_identity_token; /* the OIDC JWT (<= AK_STS_MAX_TOKEN) */
+    uint32_t duration_seconds; /* 0 -> omitted (the role's default); else 900..43200 */
+    ak_cur policy;             /* optional session policy JSON, compact (gotcha 3) */
+    int64_t deadline_ms;       /* absolute epoch ms; 0 -> ak_http default */
 } ak_sts_web_identity;
 
 typedef struct ak_sts_creds {
     ak_buf access_key_id;
-    ak_buf secret_access_key;   /* secret buffer */
-    ak_buf session_token;       /* secret buffer */
-    ak_buf expiration;          /* ISO 8601 as sent */
+    ak_buf secret_access_key; /* secret buffer */
+    ak_buf session_token;     /* secret buffer */
+    ak_buf expiration;        /* ISO 8601 as sent */
     ak_buf assumed_role_arn;
 } ak_sts_creds;
 
@@ -65,7 +65,8 @@ void ak_sts_creds_free(ak_sts_creds *c); /* wipes the secrets */
 ak_sigv4_creds ak_sts_creds_view(const ak_sts_creds *c);
 
 /* AK_E_INVALID_INPUT for bad parameters (checked before any request). */
-AK_MUST ak_err ak_sts_assume_role_with_web_identity(ak_sts *sts, const ak_sts_web_identity *req, ak_sts_creds *out);
+AK_MUST ak_err ak_sts_assume_role_with_web_identity(ak_sts *sts, const ak_sts_web_identity *req,
+                                                    ak_sts_creds *out);
 
 /* Parses an AssumeRoleWithWebIdentityResponse body (exposed for tests and the fuzz target). */
 AK_MUST ak_err ak_sts_parse_response(ak_cur xml, ak_sts_creds *out);

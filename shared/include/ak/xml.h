@@ -30,11 +30,11 @@
 #define AK_XML_NONE UINT32_MAX
 
 typedef struct ak_xml_node {
-    ak_cur name;            /* qualified name as written ("s3:Key" or "Key") */
-    uint32_t parent;        /* AK_XML_NONE for the root */
-    uint32_t first_child;   /* first child ELEMENT, AK_XML_NONE if none */
-    uint32_t next_sibling;  /* next sibling element, AK_XML_NONE if none */
-    size_t content_start;   /* raw content (between the tags) as offsets into the document */
+    ak_cur name;           /* qualified name as written ("s3:Key" or "Key") */
+    uint32_t parent;       /* AK_XML_NONE for the root */
+    uint32_t first_child;  /* first child ELEMENT, AK_XML_NONE if none */
+    uint32_t next_sibling; /* next sibling element, AK_XML_NONE if none */
+    size_t content_start;  /* raw content (between the tags) as offsets into the document */
     size_t content_end;
 } ak_xml_node;
 

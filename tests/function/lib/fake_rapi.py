@@ -6,13 +6,14 @@ Usage: fake_rapi.py PORT_FILE POSTS_JSONL [--fn NAME] EVENT_FILE...
 Listens on 127.0.0.1 (random port, written to PORT_FILE), serves each event once on
 GET /2018-06-01/runtime/invocation/next with the Lambda-Runtime-* headers (request id
 fn-test-<i>, deadline now+30 s), records every POST (/response, /error, /init/error) as one JSON
-line {"path","expect","type","body"} in POSTS_JSONL, and exits once every event has been answered
+line {"path","expect","type","body","t"} in POSTS_JSONL (t: arrival, epoch seconds), and exits once every event has been answered
 (or an /init/error arrived). The bootstrap then finds the API gone and exits. Generalised from
 tests/function/health_test.sh.
 """
 import http.server
 import json
 import os
+import socket
 import sys
 import time
 
@@ -32,6 +33,12 @@ class H(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *a):
         pass
+
+    def setup(self):
+        super().setup()
+        # Headers and body go out in separate writes: without NODELAY, Nagle + the client's
+        # delayed ACK add ~40 ms per answer, which would swamp any throughput figure.
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def do_GET(self):
         if not self.path.endswith("/runtime/invocation/next") or state["next"] >= len(events):
@@ -56,7 +63,7 @@ class H(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(n).decode()
         out.write(json.dumps({"path": self.path, "expect": self.headers.get("Expect"),
                               "type": self.headers.get("Lambda-Runtime-Function-Error-Type"),
-                              "body": body}) + "\n")
+                              "body": body, "t": time.time()}) + "\n")
         out.flush()
         self.send_response(202)
         self.send_header("Content-Length", "0")

@@ -1,0 +1,393 @@
+/* oidc.c — OidcFunction's handler (see oidc.h). */
+#include "oidc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "ak/audit.h"
+#include "ak/crypto.h"
+#include "ak/ct.h"
+#include "ak/evm.h"
+#include "ak/identity.h"
+#include "ak/json.h"
+#include "ak/log.h"
+#include "ak/siwe.h"
+
+static uint64_t s_oidc_now_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static ak_err s_oidc_assume_default(oidc_fn *o, const ak_sts_web_identity *req, ak_sts_creds *out) {
+    AK_ENSURE(o->has_sts, AK_E_CONFIG);
+    return ak_sts_assume_role_with_web_identity(&o->sts, req, out);
+}
+
+static ak_err s_env_copy(const char *name, char *dst, size_t cap) {
+    const char *v = getenv(name);
+    if (v == NULL || v[0] == '\0' || ak_cur_to_cstr(ak_cur_from_str(v), dst, cap) != AK_OK) {
+        ak_log_error("oidc misconfigured", "missing_or_invalid", name);
+        return AK_E_CONFIG;
+    }
+    return AK_OK;
+}
+
+ak_err oidc_configure(oidc_fn *o) {
+    if (o->now_us == NULL) o->now_us = s_oidc_now_us;
+    if (o->assume == NULL) o->assume = s_oidc_assume_default;
+    AK_GUARD(s_env_copy("AK_VAULT_ROLE_ARN", o->vault_role_arn, sizeof(o->vault_role_arn)));
+    AK_GUARD(s_env_copy("AK_MEMORY_ROLE_ARN", o->memory_role_arn, sizeof(o->memory_role_arn)));
+    o->jwt_ttl = OIDC_JWT_TTL_DEFAULT;
+    const char *t = getenv("AK_OIDC_JWT_TTL_SECONDS");
+    if (t != NULL && t[0] != '\0') {
+        uint64_t v;
+        if (ak_cur_to_u64(ak_cur_from_str(t), &v) != AK_OK || v < 60 || v > 3600) {
+            ak_log_error("oidc misconfigured", "invalid", "AK_OIDC_JWT_TTL_SECONDS");
+            return AK_E_CONFIG;
+        }
+        o->jwt_ttl = v;
+    }
+    const char *p = getenv("AK_OIDC_PUBLISH_PREVIOUS");
+    o->publish_previous = p != NULL && strcmp(p, "1") == 0;
+    return AK_OK;
+}
+
+ak_err oidc_init(void *user) {
+    oidc_fn *o = user;
+    AK_GUARD(ak_svc_init(&o->svc, AK_SVC_BROKER));
+    ak_sts_config sc;
+    AK_GUARD(ak_sts_config_from_env(&sc));
+    AK_GUARD(ak_sts_init(&o->sts, o->svc.http, &sc));
+    o->has_sts = true;
+    return oidc_configure(o);
+}
+
+/* ---------------------------------------------------------------- well-known documents */
+
+static ak_err s_discovery(oidc_fn *o, akrt_http_resp *resp) {
+    char jwks_uri[AK_SVC_ISSUER_MAX + 32];
+    int n = snprintf(jwks_uri, sizeof(jwks_uri), "%s/.well-known/jwks.json", o->svc.issuer);
+    AK_ENSURE(n > 0 && (size_t)n < sizeof(jwks_uri), AK_E_CONFIG);
+    json_t *d = json_pack("{s:s, s:s, s:[s], s:[s], s:[s], s:[s], s:[s], s:[s,s,s,s,s,s,s,s,s,s,s,s,s,s]}", "issuer",
+                          o->svc.issuer, "jwks_uri", jwks_uri, "response_types_supported", "id_token",
+                          "subject_types_supported", "public", "id_token_signing_alg_values_supported", "ES256",
+                          "scopes_supported", "openid", "token_endpoint_auth_methods_supported", "none",
+                          "claims_supported", "iss", "sub", "aud", "iat", "exp", "nbf", "agentkeys_attested_at",
+                          "agentkeys_enclave_tier", "agentkeys_child_wallet", "agentkeys_grant_id",
+                          "agentkeys_operation", "agentkeys_user_wallet", "agentkeys_actor_omni",
+                          "https://aws.amazon.com/tags");
+    AK_ENSURE(d != NULL, AK_E_NOMEM);
+    ak_err rc = akrt_http_json(resp, 200, d);
+    json_decref(d);
+    if (rc == AK_OK) rc = akrt_http_set_header(resp, "cache-control", "public, max-age=300");
+    return rc;
+}
+
+static ak_err s_jwks(oidc_fn *o, akrt_http_resp *resp) {
+    json_t *keys = NULL, *doc = NULL;
+    ak_err rc = AK_OK;
+    AK_GUARD_OUT(ak_svc_public_jwks(&o->svc, AK_SIGNER_KEY_OIDC, o->publish_previous, &keys));
+    /* STS (AWS and Ceph) matches the issuer's certificate: every published key carries x5c. */
+    for (size_t i = 0; i < json_array_size(keys); i++) {
+        json_t *x5c = json_object_get(json_array_get(keys, i), "x5c");
+        AK_ENSURE_OUT(json_is_array(x5c) && json_array_size(x5c) >= 1, AK_E_UPSTREAM);
+    }
+    doc = json_pack("{s:O}", "keys", keys);
+    AK_ENSURE_OUT(doc != NULL, AK_E_NOMEM);
+    AK_GUARD_OUT(akrt_http_json(resp, 200, doc));
+    AK_GUARD_OUT(akrt_http_set_header(resp, "cache-control", "public, max-age=300"));
+out:
+    if (keys) json_decref(keys);
+    if (doc) json_decref(doc);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- session + actor (D16, D17) */
+
+typedef struct {
+    ak_session s;
+    ak_omni actor;   /* the actor the STS tag will carry */
+    ak_cur bearer;   /* the session token (hashed into the audit event) */
+    bool authed;
+} s_caller;
+
+/* Verifies the bearer, re-checks the session's device on chain and resolves the actor. */
+static ak_err s_caller_resolve(oidc_fn *o, const akrt_http_req *req, const json_t *body, uint64_t now, s_caller *c) {
+    ak_cur auth;
+    AK_ENSURE(akrt_http_header(req, "authorization", &auth), AK_E_UNAUTHORIZED);
+    AK_GUARD(ak_svc_bearer(auth, &c->bearer));
+    AK_GUARD(ak_svc_verify_session(&o->svc, c->bearer, now, &c->s));
+    c->authed = true;
+
+    ak_device_entry dev;
+    AK_GUARD(ak_registry_get_device(&o->svc.rpc, o->svc.registry, c->s.device_key_hash, &dev));
+    if (dev.registered_at == 0) {
+        ak_omni self;
+        ak_omni_from_address(c->s.wallet, &self);
+        AK_ENSURE(c->s.kind == AK_SESSION_MASTER && ak_omni_eq(&self, &c->s.omni_account), AK_E_DEVICE_NOT_ACTIVE);
+    } else {
+        AK_ENSURE(!dev.revoked, AK_E_DEVICE_REVOKED);
+        AK_ENSURE(memcmp(dev.operator_omni, c->s.operator_omni.b, 32) == 0, AK_E_DEVICE_BINDING_MISMATCH);
+        if (c->s.kind == AK_SESSION_AGENT)
+            AK_ENSURE(dev.tier == AK_DEVICE_TIER_AGENT && memcmp(dev.actor_omni, c->s.omni_account.b, 32) == 0,
+                      AK_E_DEVICE_BINDING_MISMATCH);
+        AK_ENSURE((dev.roles & AK_ROLE_CAP_MINT) != 0, AK_E_DEVICE_ROLE_MISSING);
+    }
+
+    c->actor = c->s.omni_account;
+    ak_cur a;
+    bool has = false;
+    if (body != NULL) AK_GUARD(ak_json_str_opt(body, "actor_omni", &a, &has));
+    if (has) {
+        ak_omni want;
+        AK_GUARD(ak_omni_parse(a, &want));
+        if (!ak_omni_eq(&want, &c->s.omni_account)) {
+            AK_ENSURE(c->s.kind == AK_SESSION_MASTER, AK_E_ACTOR_MISMATCH);
+            uint8_t bound_to[32];
+            AK_GUARD(ak_registry_actor_operator(&o->svc.rpc, o->svc.registry, want.b, bound_to));
+            AK_ENSURE(memcmp(bound_to, c->s.operator_omni.b, 32) == 0, AK_E_ACTOR_MISMATCH);
+        }
+        c->actor = want;
+    }
+    return AK_OK;
+}
+
+/* Empty body or a JSON object limited to `allowed`. *out NULL for an empty body. */
+static ak_err s_optional_body(const akrt_http_req *req, const char *const *allowed, json_t **out) {
+    *out = NULL;
+    if (ak_cur_trim(req->body).len == 0) return AK_OK;
+    AK_GUARD(ak_json_parse_object(req->body, out));
+    ak_err rc = ak_json_only_keys(*out, allowed);
+    if (rc != AK_OK) {
+        json_decref(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+/* ---------------------------------------------------------------- the OIDC JWT (broker.md §6) */
+
+static ak_err s_mint_jwt(oidc_fn *o, const s_caller *c, uint64_t now, ak_buf *jwt, uint64_t *exp_out) {
+    char wallet[43], actor[65];
+    ak_eth_address_hex(c->s.wallet, wallet);
+    ak_omni_hex(&c->actor, actor);
+    char sub[64];
+    int n = snprintf(sub, sizeof(sub), "agentkeys:agent:%s", wallet);
+    AK_ENSURE(n > 0 && (size_t)n < sizeof(sub), AK_E_INTERNAL);
+    uint64_t exp = now + o->jwt_ttl;
+    json_t *claims = json_pack(
+        "{s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:{s:{s:[s], s:[s]}, s:[s, s]}}", "iss", o->svc.issuer, "sub", sub, "aud",
+        OIDC_AUD, "iat", (json_int_t)now, "exp", (json_int_t)exp, "agentkeys_user_wallet", wallet,
+        "agentkeys_actor_omni", actor, "https://aws.amazon.com/tags", "principal_tags", "agentkeys_user_wallet", wallet,
+        "agentkeys_actor_omni", actor, "transitive_tag_keys", "agentkeys_user_wallet", "agentkeys_actor_omni");
+    AK_ENSURE(claims != NULL, AK_E_NOMEM);
+    ak_err rc = ak_svc_sign_jwt(&o->svc, AK_SIGNER_KEY_OIDC, "JWT", claims, jwt, NULL);
+    json_decref(claims);
+    *exp_out = exp;
+    return rc;
+}
+
+/* ---------------------------------------------------------------- audit */
+
+static const char *s_outcome_of(ak_err e, bool authed, bool sts_called) {
+    if (e == AK_OK) return "ok";
+    if (!authed) return "auth_failed";
+    if (sts_called) return "sts_error";
+    return "backend_error";
+}
+
+static ak_err s_audit(oidc_fn *o, akrt_ctx *ctx, ak_audit_action action, const s_caller *c, ak_err result,
+                      bool sts_called, const char *session_name, uint64_t now_us) {
+    ak_audit_event ev;
+    ak_omni zero;
+    memset(&zero, 0, sizeof(zero));
+    AK_GUARD(ak_audit_event_init(&ev, action, c->authed ? &c->s.operator_omni : &zero, now_us));
+    ev.outcome = ak_cur_from_str(s_outcome_of(result, c->authed, sts_called));
+    ev.reason = result;
+    ev.request_id = ak_cur_from_str(akrt_request_id(ctx));
+    char session_actor[65];
+    if (c->bearer.len > 0) {
+        ak_audit_token_hash(c->bearer, ev.token_sha256);
+        ev.has_token_hash = true;
+    }
+    if (c->authed) {
+        ev.has_actor = true;
+        ev.actor_omni = c->actor;
+        ev.has_wallet = true;
+        memcpy(ev.wallet, c->s.wallet, 20);
+        ev.has_device = true;
+        memcpy(ev.device_key_hash, c->s.device_key_hash, 32);
+        ev.session_kind = c->s.kind;
+        ak_omni_hex(&c->s.omni_account, session_actor);
+        AK_GUARD(ak_audit_event_add_extra(&ev, "session_actor_omni", ak_cur_from_str(session_actor)));
+    }
+    if (action == AK_AUDIT_MINT_AWS_CREDS)
+        AK_GUARD(ak_audit_event_add_extra(&ev, "requested_role", AK_CUR_LIT("data-role-via-jwt")));
+    if (session_name != NULL && session_name[0] != '\0')
+        AK_GUARD(ak_audit_event_add_extra(&ev, "sts_session_name", ak_cur_from_str(session_name)));
+    return ak_svc_audit_write(&o->svc, 0, &ev);
+}
+
+/* A failure's event is best effort: the caller returns the original error either way. */
+static ak_err s_finish(oidc_fn *o, akrt_ctx *ctx, ak_audit_action action, const s_caller *c, ak_err rc,
+                       bool sts_called, const char *session_name, uint64_t now_us) {
+    ak_err arc = s_audit(o, ctx, action, c, rc, sts_called, session_name, now_us);
+    if (rc != AK_OK) {
+        ak_log_warn("mint refused", "reason", ak_err_reason(rc));
+        return rc;
+    }
+    return arc;
+}
+
+/* ---------------------------------------------------------------- POST /v1/mint-oidc-jwt */
+
+static ak_err s_mint_oidc_jwt(oidc_fn *o, akrt_ctx *ctx, const akrt_http_req *req, akrt_http_resp *resp) {
+    static const char *const allowed[] = {"actor_omni", NULL};
+    uint64_t now_us = o->now_us(), now = now_us / 1000000u, exp = 0;
+    s_caller c;
+    memset(&c, 0, sizeof(c));
+    json_t *body = NULL, *out = NULL;
+    ak_buf jwt;
+    ak_buf_init(&jwt, AK_MAX_JWS);
+    ak_err rc = s_optional_body(req, allowed, &body);
+    if (rc == AK_OK) rc = s_caller_resolve(o, req, body, now, &c);
+    if (rc == AK_OK) rc = s_mint_jwt(o, &c, now, &jwt, &exp);
+    /* broker.md §6 audits every call; D12: no audit, no token. */
+    if (rc == AK_E_UNAUTHORIZED || c.authed || rc == AK_OK) rc = s_finish(o, ctx, AK_AUDIT_MINT_OIDC_JWT, &c, rc, false, NULL, now_us);
+    if (rc == AK_OK) {
+        char wallet[43], actor[65];
+        ak_eth_address_hex(c.s.wallet, wallet);
+        ak_omni_hex(&c.actor, actor);
+        out = json_pack("{s:s, s:s, s:I, s:s}", "jwt", ak_buf_cstr(&jwt), "wallet", wallet, "expiration",
+                        (json_int_t)exp, "actor_omni", actor);
+        rc = out != NULL ? akrt_http_json(resp, 200, out) : AK_E_NOMEM;
+    }
+    if (body) json_decref(body);
+    if (out) json_decref(out);
+    ak_buf_free(&jwt);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- POST /v1/mint-aws-creds (D13) */
+
+/* "agentkeys-<wallet, [A-Za-z0-9_-], cut so the whole fits 64>-<unix>-<6-digit µs>" (iam.md §6;
+ * the wallet part is shortened rather than the suffix, so the microseconds always survive). */
+static void s_session_name(const uint8_t wallet[20], uint64_t now_us, char out[65]) {
+    char w[43], tail[40];
+    ak_eth_address_hex(wallet, w);
+    int tn = snprintf(tail, sizeof(tail), "-%llu-%06llu", (unsigned long long)(now_us / 1000000u),
+                      (unsigned long long)(now_us % 1000000u));
+    size_t room = 64 - strlen("agentkeys-") - (size_t)tn;
+    if (room > 40) room = 40;
+    snprintf(out, 65, "agentkeys-%.*s%s", (int)room, w, tail);
+}
+
+static void s_wipe_json_string(json_t *o, const char *k) {
+    json_t *v = json_object_get(o, k);
+    if (json_is_string(v)) ak_wipe((void *)json_string_value(v), json_string_length(v));
+}
+
+static ak_err s_mint_aws_creds(oidc_fn *o, akrt_ctx *ctx, const akrt_http_req *req, akrt_http_resp *resp) {
+    static const char *const allowed[] = {"data_class", "actor_omni", "duration_seconds", NULL};
+    uint64_t now_us = o->now_us(), now = now_us / 1000000u, exp = 0;
+    s_caller c;
+    memset(&c, 0, sizeof(c));
+    json_t *body = NULL, *out = NULL;
+    ak_buf jwt;
+    ak_sts_creds creds;
+    ak_buf_init(&jwt, AK_MAX_JWS);
+    ak_sts_creds_init(&creds);
+    char session_name[65] = "";
+    bool sts_called = false;
+    ak_err rc = AK_OK;
+
+    /* Input first (400s carry no audit: nothing was attempted). */
+    AK_GUARD_OUT(s_optional_body(req, allowed, &body));
+    AK_ENSURE_OUT(body != NULL, AK_E_MISSING_FIELD);
+    ak_cur dc;
+    ak_data_class cls;
+    AK_GUARD_OUT(ak_json_str(body, "data_class", &dc));
+    AK_ENSURE_OUT(ak_data_class_parse(dc, &cls) == AK_OK && (cls == AK_CLASS_CREDENTIALS || cls == AK_CLASS_MEMORY),
+                  AK_E_INVALID_INPUT);
+    uint64_t duration = OIDC_STS_DURATION_DEFAULT;
+    bool has_dur = false;
+    AK_GUARD_OUT(ak_json_u64_opt(body, "duration_seconds", &duration, &has_dur));
+    if (!has_dur) duration = OIDC_STS_DURATION_DEFAULT;
+    AK_ENSURE_OUT(duration >= AK_STS_MIN_DURATION && duration <= AK_STS_MAX_DURATION, AK_E_INVALID_INPUT);
+    const char *role = cls == AK_CLASS_CREDENTIALS ? o->vault_role_arn : o->memory_role_arn;
+
+    rc = s_caller_resolve(o, req, body, now, &c);
+    if (rc == AK_OK) rc = s_mint_jwt(o, &c, now, &jwt, &exp);
+    if (rc == AK_OK) {
+        s_session_name(c.s.wallet, now_us, session_name);
+        ak_sts_web_identity wi = {.role_arn = ak_cur_from_str(role),
+                                  .role_session_name = ak_cur_from_str(session_name),
+                                  .web_identity_token = ak_buf_cur(&jwt),
+                                  .duration_seconds = (uint32_t)duration,
+                                  .deadline_ms = o->svc.deadline_ms};
+        sts_called = true;
+        rc = o->assume(o, &wi, &creds);
+        if (rc != AK_OK && rc != AK_E_NOMEM && rc != AK_E_UPSTREAM_TIMEOUT) rc = AK_E_STS_ERROR;
+    }
+    if (rc == AK_E_UNAUTHORIZED || c.authed) {
+        rc = s_finish(o, ctx, AK_AUDIT_MINT_AWS_CREDS, &c, rc, sts_called, session_name, now_us);
+    } else if (rc != AK_OK) {
+        goto out;
+    }
+    if (rc != AK_OK) goto out;
+
+    {
+        char wallet[43], actor[65];
+        ak_eth_address_hex(c.s.wallet, wallet);
+        ak_omni_hex(&c.actor, actor);
+        int64_t exp_unix = 0;
+        if (ak_rfc3339_parse(ak_buf_cur(&creds.expiration), &exp_unix) != AK_OK) exp_unix = 0;
+        out = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s}", "access_key_id", ak_buf_cstr(&creds.access_key_id),
+                        "secret_access_key", ak_buf_cstr(&creds.secret_access_key), "session_token",
+                        ak_buf_cstr(&creds.session_token), "expiration", (json_int_t)exp_unix, "expiration_iso",
+                        ak_buf_cstr(&creds.expiration), "actor_omni", actor, "wallet", wallet, "data_class",
+                        ak_data_class_str(cls));
+        AK_ENSURE_OUT(out != NULL, AK_E_NOMEM);
+        AK_GUARD_OUT(akrt_http_json(resp, 200, out));
+        ak_log_info("aws creds minted", "data_class", ak_data_class_str(cls), "session_name", session_name);
+    }
+out:
+    if (body) json_decref(body);
+    if (out) {
+        s_wipe_json_string(out, "secret_access_key");
+        s_wipe_json_string(out, "session_token");
+        json_decref(out);
+    }
+    ak_sts_creds_free(&creds);
+    ak_buf_free(&jwt);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- dispatch */
+
+ak_err oidc_handle(akrt_ctx *ctx, const akrt_http_req *req, akrt_http_resp *resp, void *user) {
+    oidc_fn *o = user;
+    const char *method = NULL;
+    int route = -1;
+    if (ak_cur_eq_str(req->raw_path, "/.well-known/openid-configuration")) route = 0, method = "GET";
+    else if (ak_cur_eq_str(req->raw_path, "/.well-known/jwks.json")) route = 1, method = "GET";
+    else if (ak_cur_eq_str(req->raw_path, "/v1/mint-oidc-jwt")) route = 2, method = "POST";
+    else if (ak_cur_eq_str(req->raw_path, "/v1/mint-aws-creds")) route = 3, method = "POST";
+    AK_ENSURE(route >= 0, AK_E_ROUTE_NOT_FOUND);
+    if (!ak_cur_eq_str(req->method, method)) {
+        AK_GUARD(akrt_http_error(resp, AK_E_METHOD_NOT_ALLOWED));
+        return akrt_http_set_header(resp, "allow", method);
+    }
+    ak_svc_begin(&o->svc, ctx->inv->deadline_ms);
+    switch (route) {
+    case 0: return s_discovery(o, resp);
+    case 1: return s_jwks(o, resp);
+    case 2: return s_mint_oidc_jwt(o, ctx, req, resp);
+    default: return s_mint_aws_creds(o, ctx, req, resp);
+    }
+}

@@ -1,0 +1,77 @@
+/*
+ * functions/oidc/oidc.h — OidcFunction: our OIDC issuer for STS federation (broker.md §5, §6;
+ * iam.md; decisions D5, D12, D13, D17).
+ *
+ *   GET  /.well-known/openid-configuration   discovery (broker.md §5; issuer = AK_ISSUER)
+ *   GET  /.well-known/jwks.json              the signer's OIDC key(s), each with its x5c
+ *        certificate. Only the CURRENT key is served unless AK_OIDC_PUBLISH_PREVIOUS=1: Ceph
+ *        RGW's STS (the local stack) accepts a JWKS of exactly one key (ceph-local.md gotcha 7),
+ *        while AWS wants current + previous during a rotation (D5) — set the variable in AWS.
+ *   POST /v1/mint-oidc-jwt   Bearer session; body empty or {"actor_omni"?}
+ *        → {"jwt","wallet","expiration","actor_omni"}
+ *   POST /v1/mint-aws-creds  Bearer session; body {"data_class":"credentials"|"memory",
+ *        "actor_omni"?,"duration_seconds"?} → D13: OIDC JWT → STS AssumeRoleWithWebIdentity
+ *        (role AK_VAULT_ROLE_ARN / AK_MEMORY_ROLE_ARN; unsigned call to AK_STS_ENDPOINT, default
+ *        https://sts.<region>.amazonaws.com) → {"access_key_id","secret_access_key",
+ *        "session_token","expiration","expiration_iso","actor_omni","wallet","data_class"}
+ *
+ * Actor (D17): absent = the session's actor. An agent session may name only itself; a master
+ * session of O itself or an actor with SidecarRegistry.actorOperator(actor) == O; else 403
+ * actor_mismatch. The session's device is re-checked on chain (D16): a registered device must be
+ * active (403 device_revoked), bound to the session's operator (and, for an agent, to its actor:
+ * 403 device_binding_mismatch) and hold CAP_MINT (403 device_role_missing); an unregistered wallet
+ * is accepted only as the bootstrap master session of omni(wallet) (else 403 device_not_active).
+ *
+ * OIDC JWT (ES256, the signer's OIDC key, typ JWT): iss, sub "agentkeys:agent:<user_wallet>",
+ * aud "sts.amazonaws.com", iat, exp (AK_OIDC_JWT_TTL_SECONDS, default 300, [60, 3600]),
+ * agentkeys_user_wallet, agentkeys_actor_omni, https://aws.amazon.com/tags {principal_tags:
+ * {agentkeys_user_wallet:[…], agentkeys_actor_omni:[…]}, transitive_tag_keys:[both]}.
+ *
+ * Audit (D12/D13): one event per mint call, written before the answer (a failed write fails an
+ * otherwise good call with 503 audit_write_failed). mint-aws-creds records requested_role
+ * "data-role-via-jwt", outcome ok | auth_failed | backend_error | sts_error, token_sha256 of the
+ * bearer, the wallet, the STS session name (with a microsecond suffix) and both actors (the
+ * session's and the tagged one). Failure events are best effort (the original error is
+ * returned); an unauthenticated call has no operator, so its auth_failed event is filed under
+ * the all-zero operator id.
+ */
+#ifndef AK_FN_OIDC_H
+#define AK_FN_OIDC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ak/err.h"
+#include "ak/sts.h"
+#include "ak/svc.h"
+#include "akrt/apigw.h"
+#include "akrt/runtime.h"
+
+#define OIDC_AUD "sts.amazonaws.com"
+#define OIDC_JWT_TTL_DEFAULT 300u
+#define OIDC_STS_DURATION_DEFAULT 3600u
+
+typedef struct oidc_fn oidc_fn;
+
+/* The STS call (default: ak_sts_assume_role_with_web_identity on `sts`; tests replace it). */
+typedef ak_err (*oidc_assume_fn)(oidc_fn *o, const ak_sts_web_identity *req, ak_sts_creds *out);
+
+struct oidc_fn {
+    ak_svc svc;
+    ak_sts sts;
+    bool has_sts;
+    char vault_role_arn[AK_MAX_ARN];
+    char memory_role_arn[AK_MAX_ARN];
+    uint64_t jwt_ttl;
+    bool publish_previous;
+    oidc_assume_fn assume;
+    uint64_t (*now_us)(void);
+};
+
+/* Reads AK_VAULT_ROLE_ARN, AK_MEMORY_ROLE_ARN, AK_OIDC_JWT_TTL_SECONDS, AK_OIDC_PUBLISH_PREVIOUS
+ * (svc must be set up). AK_E_CONFIG. */
+AK_MUST ak_err oidc_configure(oidc_fn *o);
+ak_err oidc_init(void *user);
+ak_err oidc_handle(akrt_ctx *ctx, const akrt_http_req *req, akrt_http_resp *resp, void *user);
+
+#endif

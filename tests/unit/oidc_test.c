@@ -1,0 +1,323 @@
+/*
+ * oidc_test.c — OidcFunction's handler (functions/oidc) against fakes: discovery and JWKS
+ * documents, the OIDC JWT's claims and session tags, D17 actor selection, and the D13
+ * mint-aws-creds pivot with its audit event (outcomes ok / auth_failed / sts_error).
+ */
+#include "../../functions/oidc/oidc.c"
+
+#include "test.h"
+
+#include <stdlib.h>
+
+#include "broker_fakes.h"
+
+static oidc_fn OF;
+static bf_wallet M, G, R, Z;
+static ak_omni O, O2;
+
+/* ---- fake STS: checks the request, returns fixed credentials ---- */
+static int sts_calls;
+static ak_err sts_fail;
+static char sts_role[256], sts_session[80];
+static json_t *sts_claims; /* claims of the last web identity token (verified with the OIDC key) */
+
+static ak_err s_fake_assume(oidc_fn *o, const ak_sts_web_identity *req, ak_sts_creds *out) {
+    (void)o;
+    sts_calls++;
+    snprintf(sts_role, sizeof(sts_role), "%.*s", (int)req->role_arn.len, (const char *)req->role_arn.ptr);
+    snprintf(sts_session, sizeof(sts_session), "%.*s", (int)req->role_session_name.len,
+             (const char *)req->role_session_name.ptr);
+    ak_jws jws;
+    EXPECT_OK(ak_jws_parse(req->web_identity_token, &jws));
+    EXPECT_OK(ak_jws_verify_p256(&jws, BF.pub[AK_SIGNER_KEY_OIDC]));
+    if (sts_claims) json_decref(sts_claims);
+    sts_claims = json_incref(jws.claims);
+    ak_jws_free(&jws);
+    if (sts_fail != AK_OK) return sts_fail;
+    EXPECT_OK(ak_buf_append_str(&out->access_key_id, "ASIAFAKE"));
+    EXPECT_OK(ak_buf_append_str(&out->secret_access_key, "secret/key"));
+    EXPECT_OK(ak_buf_append_str(&out->session_token, "tok"));
+    EXPECT_OK(ak_buf_append_str(&out->expiration, "2026-01-01T01:00:00Z"));
+    return AK_OK;
+}
+
+static void s_setup(void) {
+    memset(&OF, 0, sizeof(OF));
+    bf_reset(&OF.svc);
+    OF.now_us = bf_now_us;
+    OF.assume = s_fake_assume;
+    setenv("AK_VAULT_ROLE_ARN", "arn:aws:iam:::role/agentkeys-vault-role", 1);
+    setenv("AK_MEMORY_ROLE_ARN", "arn:aws:iam:::role/agentkeys-memory-role", 1);
+    unsetenv("AK_OIDC_JWT_TTL_SECONDS");
+    unsetenv("AK_OIDC_PUBLISH_PREVIOUS");
+    EXPECT_OK(oidc_configure(&OF));
+    bf_wallet_make(&M, 1);
+    bf_wallet_make(&G, 2);
+    bf_wallet_make(&R, 3);
+    bf_wallet_make(&Z, 4);
+    O = M.omni;
+    memset(O2.b, 0x55, 32);
+    bf_add_device(M.dkh, &O, &O, AK_DEVICE_TIER_MASTER, 7, false);
+    bf_add_device(G.dkh, &O, &G.omni, AK_DEVICE_TIER_AGENT, 1, false);
+    bf_add_device(R.dkh, &O, &R.omni, AK_DEVICE_TIER_AGENT, 1, true);
+    bf_bind(&G.omni, &O);
+    sts_calls = 0;
+    sts_fail = AK_OK;
+}
+
+static void s_teardown(void) {
+    if (sts_claims) json_decref(sts_claims);
+    sts_claims = NULL;
+    bf_free(&OF.svc);
+}
+
+static void s_session(const bf_wallet *w, ak_session_kind kind, const ak_omni *op, const ak_omni *actor, ak_buf *out) {
+    ak_session s;
+    memset(&s, 0, sizeof(s));
+    s.kind = kind;
+    memcpy(s.wallet, w->addr, 20);
+    memcpy(s.device_key_hash, w->dkh, 32);
+    s.operator_omni = *op;
+    s.omni_account = *actor;
+    s.iat = BF.now_us / 1000000u;
+    s.exp = s.iat + 3600;
+    snprintf(s.jti, sizeof(s.jti), "j");
+    json_t *c;
+    EXPECT_OK(ak_session_claims(&s, BF_ISSUER, &c));
+    ak_buf_clear(out);
+    EXPECT_OK(ak_svc_sign_jwt(&OF.svc, AK_SIGNER_KEY_SESSION, "JWT", c, out, NULL));
+    json_decref(c);
+}
+
+/* The newest audit event (the fake store keeps insertion order). */
+static json_t *s_last_audit(void) {
+    for (size_t i = BF.n_objs; i > 0; i--)
+        if (strcmp(BF.objs[i - 1].bucket, BF_AUDIT) == 0) {
+            json_t *j;
+            EXPECT_OK(ak_json_parse_object(ak_buf_cur(&BF.objs[i - 1].body), &j));
+            return j;
+        }
+    fail_msg("no audit event");
+    return NULL;
+}
+
+AK_TEST(test_discovery_and_jwks) {
+    s_setup();
+    bf_call c;
+    bf_invoke(&c, oidc_handle, &OF, "GET", "/.well-known/openid-configuration", NULL, NULL);
+    EXPECT_INT_EQ(c.status, 200);
+    EXPECT_STR_EQ(bf_str(&c, "issuer"), BF_ISSUER);
+    EXPECT_STR_EQ(bf_str(&c, "jwks_uri"), BF_ISSUER "/.well-known/jwks.json");
+    EXPECT_STR_EQ(json_string_value(json_array_get(json_object_get(c.body, "id_token_signing_alg_values_supported"), 0)),
+                  "ES256");
+    EXPECT_INT_EQ(json_array_size(json_object_get(c.body, "claims_supported")), 14);
+    bf_call_free(&c);
+    bf_invoke(&c, oidc_handle, &OF, "GET", "/.well-known/jwks.json", NULL, NULL);
+    EXPECT_INT_EQ(c.status, 200);
+    json_t *keys = json_object_get(c.body, "keys");
+    EXPECT_INT_EQ(json_array_size(keys), 1); /* Ceph gotcha 7: exactly one key */
+    json_t *k = json_array_get(keys, 0);
+    EXPECT_STR_EQ(json_string_value(json_object_get(k, "kid")), "v1-1");
+    EXPECT_TRUE(json_is_array(json_object_get(k, "x5c")));
+    EXPECT_TRUE(json_object_get(k, "ak_key") == NULL);
+    ak_jwk_p256 parsed;
+    EXPECT_OK(ak_jwk_p256_from_json(k, &parsed));
+    EXPECT_BYTES_EQ(parsed.pub65, 65, BF.pub[AK_SIGNER_KEY_OIDC], 65);
+    bf_call_free(&c);
+    bf_invoke(&c, oidc_handle, &OF, "POST", "/.well-known/jwks.json", NULL, NULL);
+    EXPECT_INT_EQ(c.status, 405);
+    bf_call_free(&c);
+    BF.sign_err = AK_E_SIGNER_UNAVAILABLE;
+    bf_invoke(&c, oidc_handle, &OF, "GET", "/.well-known/jwks.json", NULL, NULL);
+    BF_EXPECT_REASON(&c, AK_E_SIGNER_UNAVAILABLE);
+    bf_call_free(&c);
+    s_teardown();
+}
+
+AK_TEST(test_mint_oidc_jwt_agent) {
+    s_setup();
+    ak_buf s;
+    ak_buf_init(&s, AK_MAX_JWS);
+    s_session(&G, AK_SESSION_AGENT, &O, &G.omni, &s);
+    bf_call c;
+    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-oidc-jwt", ak_buf_cstr(&s), NULL);
+    if (c.rc != AK_OK) fail_msg("%s", ak_err_reason(c.rc));
+    ak_jws jws;
+    EXPECT_OK(ak_jws_parse(ak_cur_from_str(bf_str(&c, "jwt")), &jws));
+    EXPECT_OK(ak_jws_verify_p256(&jws, BF.pub[AK_SIGNER_KEY_OIDC]));
+    EXPECT_TRUE(ak_cur_eq_str(jws.kid, "v1-1"));
+    EXPECT_TRUE(ak_cur_eq_str(jws.typ, "JWT"));
+    char gh[65], wallet[43];
+    ak_omni_hex(&G.omni, gh);
+    ak_eth_address_hex(G.addr, wallet);
+    json_t *cl = jws.claims;
+    EXPECT_STR_EQ(json_string_value(json_object_get(cl, "aud")), "sts.amazonaws.com");
+    EXPECT_STR_EQ(json_string_value(json_object_get(cl, "iss")), BF_ISSUER);
+    EXPECT_STR_EQ(json_string_value(json_object_get(cl, "agentkeys_actor_omni")), gh);
+    EXPECT_INT_EQ(json_integer_value(json_object_get(cl, "exp")) - json_integer_value(json_object_get(cl, "iat")), 300);
+    json_t *tags = json_object_get(cl, "https://aws.amazon.com/tags");
+    EXPECT_STR_EQ(json_string_value(json_array_get(
+                      json_object_get(json_object_get(tags, "principal_tags"), "agentkeys_actor_omni"), 0)),
+                  gh);
+    EXPECT_STR_EQ(json_string_value(json_array_get(
+                      json_object_get(json_object_get(tags, "principal_tags"), "agentkeys_user_wallet"), 0)),
+                  wallet);
+    EXPECT_INT_EQ(json_array_size(json_object_get(tags, "transitive_tag_keys")), 2);
+    ak_jws_free(&jws);
+    json_t *ev = s_last_audit();
+    EXPECT_STR_EQ(json_string_value(json_object_get(ev, "action")), "mint_oidc_jwt");
+    EXPECT_STR_EQ(json_string_value(json_object_get(ev, "outcome")), "ok");
+    json_decref(ev);
+    bf_call_free(&c);
+    /* an agent may name only itself */
+    char body[200], oh[65];
+    snprintf(body, sizeof(body), "{\"actor_omni\":\"%s\"}", gh);
+    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-oidc-jwt", ak_buf_cstr(&s), body);
+    EXPECT_INT_EQ(c.status, 200);
+    bf_call_free(&c);
+    ak_omni_hex(&O, oh);
+    snprintf(body, sizeof(body), "{\"actor_omni\":\"%s\"}", oh);
+    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-oidc-jwt", ak_buf_cstr(&s), body);
+    BF_EXPECT_REASON(&c, AK_E_ACTOR_MISMATCH);
+    bf_call_free(&c);
+    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-oidc-jwt", ak_buf_cstr(&s), "{\"x\":1}");
+    BF_EXPECT_REASON(&c, AK_E_UNKNOWN_FIELD);
+    bf_call_free(&c);
+    ak_buf_free(&s);
+    s_teardown();
+}
+
+AK_TEST(test_master_actor_choice_and_refusals) {
+    s_setup();
+    ak_buf s;
+    ak_buf_init(&s, AK_MAX_JWS);
+    s_session(&M, AK_SESSION_MASTER, &O, &O, &s);
+    char body[200], gh[65], zh[65];
+    ak_omni_hex(&G.omni, gh);
+    ak_omni_hex(&Z.omni, zh);
+    bf_call c;
+    snprintf(body, sizeof(body), "{\"actor_omni\":\"0x%s\"}", gh); /* bound to O */
+    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-oidc-jwt", ak_buf_cstr(&s), body);
+    EXPECT_INT_EQ(c.status, 200);
+    EXPECT_STR_EQ(bf_str(&c, "actor_omni"), gh);
+    bf_call_free(&c);
+    json_t *ev = s_last_audit(); /* both actors recorded */
+    EXPECT_TRUE(json_object_get(json_object_get(ev, "extra"), "session_actor_omni") != NULL);
+    json_decref(ev);
+    snprintf(body, sizeof(body), "{\"actor_omni\":\"%s\"}", zh); /* not bound */
+    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-oidc-jwt", ak_buf_cstr(&s), body);
+    BF_EXPECT_REASON(&c, AK_E_ACTOR_MISMATCH);
+    bf_call_free(&c);
+    /* a revoked agent's session is refused on chain */
+    s_session(&R, AK_SESSION_AGENT, &O, &R.omni, &s);
+    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-oidc-jwt", ak_buf_cstr(&s), NULL);
+    BF_EXPECT_REASON(&c, AK_E_DEVICE_REVOKED);
+    bf_call_free(&c);
+    /* an unregistered wallet: only as its own bootstrap master */
+    s_session(&Z, AK_SESSION_MASTER, &Z.omni, &Z.omni, &s);
+    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-oidc-jwt", ak_buf_cstr(&s), NULL);
+    EXPECT_INT_EQ(c.status, 200);
+    bf_call_free(&c);
+    s_session(&Z, AK_SESSION_AGENT, &O, &Z.omni, &s);
+    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-oidc-jwt", ak_buf_cstr(&s), NULL);
+    BF_EXPECT_REASON(&c, AK_E_DEVICE_NOT_ACTIVE);
+    bf_call_free(&c);
+    /* no bearer: 401, and an auth_failed event under the zero operator */
+    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-oidc-jwt", NULL, NULL);
+    BF_EXPECT_REASON(&c, AK_E_UNAUTHORIZED);
+    bf_call_free(&c);
+    ev = s_last_audit();
+    EXPECT_STR_EQ(json_string_value(json_object_get(ev, "outcome")), "auth_failed");
+    EXPECT_STR_EQ(json_string_value(json_object_get(ev, "operator_omni")),
+                  "0x0000000000000000000000000000000000000000000000000000000000000000");
+    json_decref(ev);
+    ak_buf_free(&s);
+    s_teardown();
+}
+
+AK_TEST(test_mint_aws_creds_d13) {
+    s_setup();
+    ak_buf s;
+    ak_buf_init(&s, AK_MAX_JWS);
+    s_session(&G, AK_SESSION_AGENT, &O, &G.omni, &s);
+    bf_call c;
+    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", ak_buf_cstr(&s), "{\"data_class\":\"credentials\"}");
+    if (c.rc != AK_OK) fail_msg("%s", ak_err_reason(c.rc));
+    EXPECT_STR_EQ(bf_str(&c, "access_key_id"), "ASIAFAKE");
+    EXPECT_STR_EQ(bf_str(&c, "secret_access_key"), "secret/key");
+    EXPECT_STR_EQ(bf_str(&c, "session_token"), "tok");
+    EXPECT_INT_EQ(json_integer_value(json_object_get(c.body, "expiration")), 1767229200);
+    EXPECT_STR_EQ(sts_role, "arn:aws:iam:::role/agentkeys-vault-role");
+    /* session name: agentkeys-<wallet…>-<unix>-<6-digit µs>, at most 64 */
+    EXPECT_TRUE(strlen(sts_session) <= 64);
+    EXPECT_TRUE(strncmp(sts_session, "agentkeys-0x", 12) == 0);
+    const char *tail = sts_session + strlen(sts_session) - 18;
+    EXPECT_STR_EQ(tail, "-1767225600-123456");
+    char gh[65];
+    ak_omni_hex(&G.omni, gh);
+    EXPECT_STR_EQ(json_string_value(json_object_get(sts_claims, "agentkeys_actor_omni")), gh);
+    json_t *ev = s_last_audit();
+    EXPECT_STR_EQ(json_string_value(json_object_get(ev, "action")), "mint_aws_creds");
+    EXPECT_STR_EQ(json_string_value(json_object_get(ev, "outcome")), "ok");
+    json_t *extra = json_object_get(ev, "extra");
+    EXPECT_STR_EQ(json_string_value(json_object_get(extra, "requested_role")), "data-role-via-jwt");
+    EXPECT_STR_EQ(json_string_value(json_object_get(extra, "sts_session_name")), sts_session);
+    EXPECT_TRUE(json_is_string(json_object_get(ev, "token_sha256")));
+    EXPECT_TRUE(json_is_string(json_object_get(ev, "wallet")));
+    json_decref(ev);
+    bf_call_free(&c);
+
+    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", ak_buf_cstr(&s), "{\"data_class\":\"memory\"}");
+    EXPECT_INT_EQ(c.status, 200);
+    EXPECT_STR_EQ(sts_role, "arn:aws:iam:::role/agentkeys-memory-role");
+    bf_call_free(&c);
+
+    /* input refusals */
+    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", ak_buf_cstr(&s), "{\"data_class\":\"mail\"}");
+    BF_EXPECT_REASON(&c, AK_E_INVALID_INPUT);
+    bf_call_free(&c);
+    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", ak_buf_cstr(&s), NULL);
+    BF_EXPECT_REASON(&c, AK_E_MISSING_FIELD);
+    bf_call_free(&c);
+    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", ak_buf_cstr(&s),
+              "{\"data_class\":\"memory\",\"duration_seconds\":60}");
+    BF_EXPECT_REASON(&c, AK_E_INVALID_INPUT);
+    bf_call_free(&c);
+
+    /* STS refuses: 502 sts_error, audited as sts_error */
+    sts_fail = AK_E_ACCESS_DENIED;
+    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", ak_buf_cstr(&s), "{\"data_class\":\"memory\"}");
+    BF_EXPECT_REASON(&c, AK_E_STS_ERROR);
+    bf_call_free(&c);
+    ev = s_last_audit();
+    EXPECT_STR_EQ(json_string_value(json_object_get(ev, "outcome")), "sts_error");
+    json_decref(ev);
+    sts_fail = AK_OK;
+    /* signer down before STS: backend_error */
+    BF.sign_err = AK_E_SIGNER_UNAVAILABLE;
+    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", ak_buf_cstr(&s), "{\"data_class\":\"memory\"}");
+    BF_EXPECT_REASON(&c, AK_E_SIGNER_UNAVAILABLE);
+    bf_call_free(&c);
+    BF.sign_err = AK_OK;
+    /* bad bearer: 401 auth_failed */
+    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", "x.y.z", "{\"data_class\":\"memory\"}");
+    BF_EXPECT_REASON(&c, AK_E_UNAUTHORIZED);
+    bf_call_free(&c);
+    ev = s_last_audit();
+    EXPECT_STR_EQ(json_string_value(json_object_get(ev, "outcome")), "auth_failed");
+    json_decref(ev);
+    /* audit down: no credentials handed out */
+    int before = sts_calls;
+    BF.put_err = AK_E_S3_ERROR;
+    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", ak_buf_cstr(&s), "{\"data_class\":\"memory\"}");
+    BF_EXPECT_REASON(&c, AK_E_AUDIT_WRITE);
+    EXPECT_TRUE(bf_str(&c, "secret_access_key") == NULL);
+    EXPECT_INT_EQ(sts_calls, before + 1);
+    bf_call_free(&c);
+    BF.put_err = AK_OK;
+    ak_buf_free(&s);
+    s_teardown();
+}
+
+AK_RUN_TESTS(AK_T(test_discovery_and_jwks), AK_T(test_mint_oidc_jwt_agent), AK_T(test_master_actor_choice_and_refusals),
+             AK_T(test_mint_aws_creds_d13))

@@ -1,0 +1,134 @@
+/* signer_client_test.c — the signer client's configuration and failure modes (ak/signer.h).
+ * The happy paths over real mTLS (attestation, derive, sign) are in tests/e2e/signer_test.sh. */
+#include "test.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ak/signer.h"
+
+static char g_dir[64];
+
+static void s_pki(void) {
+    char cmd[1024];
+    snprintf(g_dir, sizeof(g_dir), "/tmp/aks_client_test.XXXXXX");
+    assert_non_null(mkdtemp(g_dir));
+    snprintf(
+        cmd, sizeof(cmd),
+        "cd %s && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ca.key 2>/dev/null && "
+        "openssl req -new -x509 -key ca.key -out ca.crt -days 2 -subj /CN=ca "
+        "-addext basicConstraints=critical,CA:TRUE 2>/dev/null && "
+        "openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out c.key 2>/dev/null && "
+        "openssl req -new -key c.key -subj /CN=broker -out c.csr 2>/dev/null && "
+        "openssl x509 -req -in c.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -out c.crt 2>/dev/null "
+        "&& "
+        "openssl pkey -in ca.key -pubout -out attest.pub 2>/dev/null",
+        g_dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void s_rm(void) {
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static char g_paths[4][128];
+static const char *g_m96 = "000000000000000000000000000000000000000000000000"
+                           "000000000000000000000000000000000000000000000000";
+
+static ak_signer_config s_cfg(const char *url) {
+    snprintf(g_paths[0], sizeof(g_paths[0]), "%s/ca.crt", g_dir);
+    snprintf(g_paths[1], sizeof(g_paths[1]), "%s/c.crt", g_dir);
+    snprintf(g_paths[2], sizeof(g_paths[2]), "%s/c.key", g_dir);
+    snprintf(g_paths[3], sizeof(g_paths[3]), "%s/attest.pub", g_dir);
+    ak_signer_config c = {url, NULL, g_paths[0], g_paths[1], g_paths[2], g_paths[3], g_m96, 500, 0};
+    return c;
+}
+
+AK_TEST(test_config_errors) {
+    ak_signer *s = NULL;
+    s_pki();
+    ak_signer_config c = s_cfg("https://127.0.0.1:1");
+    EXPECT_OK(ak_signer_new(&c, &s));
+    ak_signer_free(s);
+    static const char *const bad_urls[] = {"http://127.0.0.1:1", "https://127.0.0.1", "https://:1",
+                                           "https://h:0",        "https://h:65536",   "https://[::1",
+                                           "127.0.0.1:1"};
+    for (size_t i = 0; i < sizeof(bad_urls) / sizeof(bad_urls[0]); i++) {
+        c = s_cfg(bad_urls[i]);
+        EXPECT_ERR(AK_E_CONFIG, ak_signer_new(&c, &s));
+    }
+    c = s_cfg("https://[::1]:7443/");
+    EXPECT_OK(ak_signer_new(&c, &s));
+    ak_signer_free(s);
+    c = s_cfg("https://signer.example:7443");
+    c.measurement_hex = "abc";
+    EXPECT_ERR(AK_E_CONFIG, ak_signer_new(&c, &s));
+    c = s_cfg("https://signer.example:7443");
+    c.attest_pub = "/nonexistent";
+    EXPECT_ERR(AK_E_CONFIG, ak_signer_new(&c, &s));
+    c = s_cfg("https://signer.example:7443");
+    c.key_path = g_paths[1]; /* a certificate is not a key */
+    EXPECT_ERR(AK_E_BAD_KEY, ak_signer_new(&c, &s));
+    c = s_cfg("https://signer.example:7443");
+    c.ca_pem_path = g_paths[2]; /* a key is not a CA */
+    EXPECT_ERR(AK_E_BAD_KEY, ak_signer_new(&c, &s));
+    s_rm();
+}
+
+AK_TEST(test_env_config_requires_everything) {
+    ak_signer_config c;
+    unsetenv("AK_SIGNER_URL");
+    EXPECT_ERR(AK_E_CONFIG, ak_signer_config_from_env(&c));
+    setenv("AK_SIGNER_URL", "https://127.0.0.1:1", 1);
+    setenv("AK_SIGNER_CA_PEM", "x", 1);
+    setenv("AK_SIGNER_CLIENT_CERT", "x", 1);
+    setenv("AK_SIGNER_CLIENT_KEY", "x", 1);
+    setenv("AK_SIGNER_ATTEST_PUB", "x", 1);
+    EXPECT_ERR(AK_E_CONFIG, ak_signer_config_from_env(&c));
+    setenv("AK_SIGNER_MEASUREMENT", "x", 1);
+    setenv("AK_SIGNER_TIMEOUT_MS", "1234", 1);
+    EXPECT_OK(ak_signer_config_from_env(&c));
+    EXPECT_INT_EQ(c.timeout_ms, 1234);
+}
+
+AK_TEST(test_unreachable_and_non_tls_signer) {
+    ak_signer *s = NULL;
+    uint8_t op[32] = {0}, kek[32];
+    s_pki();
+    /* Nothing listens: signer_unavailable, no KEK. */
+    int probe = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    assert_int_equal(bind(probe, (struct sockaddr *)&a, len), 0);
+    assert_int_equal(getsockname(probe, (struct sockaddr *)&a, &len), 0);
+    char url[64];
+    snprintf(url, sizeof(url), "https://127.0.0.1:%u", (unsigned)ntohs(a.sin_port));
+    close(probe);
+    ak_signer_config c = s_cfg(url);
+    EXPECT_OK(ak_signer_new(&c, &s));
+    EXPECT_ERR(AK_E_SIGNER_UNAVAILABLE, ak_signer_derive_kek(s, "credentials", op, op, 1, kek));
+    EXPECT_INT_EQ(ak_signer_connects(s), 0);
+    ak_signer_free(s);
+    /* Something listens but never speaks TLS: the handshake times out, still unavailable. */
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    a.sin_port = 0;
+    len = sizeof(a);
+    assert_int_equal(bind(l, (struct sockaddr *)&a, len), 0);
+    assert_int_equal(listen(l, 4), 0);
+    assert_int_equal(getsockname(l, (struct sockaddr *)&a, &len), 0);
+    snprintf(url, sizeof(url), "https://127.0.0.1:%u", (unsigned)ntohs(a.sin_port));
+    c = s_cfg(url);
+    c.timeout_ms = 200;
+    EXPECT_OK(ak_signer_new(&c, &s));
+    EXPECT_ERR(AK_E_SIGNER_UNAVAILABLE, ak_signer_attest(s));
+    ak_signer_free(s);
+    close(l);
+    s_rm();
+}
+
+AK_RUN_TESTS(AK_T(test_config_errors), AK_T(test_env_config_requires_everything),
+             AK_T(test_unreachable_and_non_tls_signer))
