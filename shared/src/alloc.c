@@ -141,17 +141,37 @@ char *ak_arena_strndup(ak_arena *a, const char *s, size_t len) {
     return d;
 }
 
+/*
+ * Wipes everything handed out (the arena may hold plaintext) and frees all chunks but the
+ * oldest one, which is kept for the next invocation: a warm Lambda then allocates nothing per
+ * invocation for typical requests (no mmap/munmap churn from the C library's allocator).
+ */
 void ak_arena_reset(ak_arena *a) {
     AK_PRECOND(a != NULL);
-    ak_arena_chunk *c = a->head;
+    ak_arena_chunk *c = a->head, *keep = NULL;
     while (c != NULL) {
         ak_arena_chunk *next = c->next;
         ak_wipe(c + 1, c->used);
-        ak_free(c);
+        if (next == NULL && c->cap == S_CHUNK_MIN) {
+            keep = c; /* the oldest chunk, standard size */
+        } else {
+            ak_free(c);
+        }
         c = next;
     }
-    a->head = NULL;
+    if (keep != NULL) {
+        keep->used = 0;
+        keep->next = NULL;
+    }
+    a->head = keep;
     a->used_total = 0;
 }
 
-void ak_arena_free(ak_arena *a) { ak_arena_reset(a); }
+void ak_arena_free(ak_arena *a) {
+    AK_PRECOND(a != NULL);
+    ak_arena_reset(a);
+    if (a->head != NULL) {
+        ak_free(a->head);
+        a->head = NULL;
+    }
+}
