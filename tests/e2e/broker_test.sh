@@ -66,11 +66,13 @@ ak_register_first_master "$MASTER_KEY" "$PK" && ak_register_first_master "$MASTE
   && ak_set_scope "$MASTER_KEY" "$PK" 3 "$REV_ADDR" credentials:openrouter \
   || { echo "FAIL setup_registry"; exit 1; }
 pass setup_registry
-OP=0x$(ak_omni "$MASTER_ADDR"); OP_HEX=${OP#0x}
-AG=0x$(ak_omni "$AGENT_ADDR"); AG_HEX=${AG#0x}
-RV=0x$(ak_omni "$REV_ADDR")
-FR=0x$(ak_omni "$FRESH_ADDR")
-OT=0x$(ak_omni "$OTHER_ADDR"); OT_HEX=${OT#0x}
+# Bare lowercase hex: the K10 PoP preimage (caps.md §4) uses the ids without "0x", and
+# ak_cap_body puts the same text in the body (the broker accepts both forms there).
+OP=$(ak_omni "$MASTER_ADDR"); OP_HEX=$OP
+AG=$(ak_omni "$AGENT_ADDR"); AG_HEX=$AG
+RV=$(ak_omni "$REV_ADDR")
+FR=$(ak_omni "$FRESH_ADDR")
+OT=$(ak_omni "$OTHER_ADDR"); OT_HEX=$OT
 
 # ---------------------------------------------------------------- published keys
 curl -fsS --cacert "$AK_PKI_DIR/ca.crt" --cert "$AK_PKI_DIR/broker.crt" --key "$AK_PKI_DIR/broker.key" \
@@ -106,7 +108,7 @@ SIG=$(sign "$FRESH_KEY" "$MSG")
 r=$(verify "$RID" "$SIG")
 expect login_fresh_wallet 200 "" "$r"
 FRESH_SESSION=$(jq -r .session_jwt <<<"${r#* }")
-if [ "$(jq -r .session_kind <<<"${r#* }")" = master ] && [ "0x$(jq -r .omni_account <<<"${r#* }")" = "$FR" ]; then
+if [ "$(jq -r .session_kind <<<"${r#* }")" = master ] && [ "$(jq -r .omni_account <<<"${r#* }")" = "$FR" ]; then
   pass login_fresh_wallet_is_master_of_itself; else fail login_fresh_wallet_is_master_of_itself "${r#* }"; fi
 expect login_replayed_nonce 401 siwe_nonce_invalid "$(verify "$RID" "$SIG")"
 
@@ -150,7 +152,7 @@ r=$(ak_cap "$AGENT_SESSION" cred-fetch "$(ak_cap_body "$AGENT_KEY" "$OP" "$AG" o
 expect cap_mint_agent_ok 200 "" "$r"
 jq -r .cap <<<"${r#* }" >"$WORK/cap.jws"
 out=$($JOSE jws "$WORK/cap.jws" "$WORK/cap-jwks.json" ak-cap+jwt)
-if [ "${out%% *}" = ok ] && jq -e --arg a "$AG" '.op == "fetch" and .data_class == "credentials" and .actor_omni == $a
+if [ "${out%% *}" = ok ] && jq -e --arg a "0x$AG" '.op == "fetch" and .data_class == "credentials" and .actor_omni == $a
   and (.jti | length) == 32 and (.pop.sig | length) == 132' <<<"${out#ok }" >/dev/null; then
   pass cap_token_verifies_with_jose; else fail cap_token_verifies_with_jose "$out"; fi
 
@@ -201,28 +203,39 @@ expect mint_oidc_jwt_agent_other_actor 403 actor_mismatch \
   "$(ak_api POST /v1/mint-oidc-jwt "{\"actor_omni\":\"$OP\"}" -H "authorization: Bearer $AGENT_SESSION")"
 
 "$top/scripts/local-iam" allow-actor "$AG_HEX" "$OT_HEX" >"$WORK/local-iam.log" 2>&1 || fail local_iam_allow_actor
-CREDS=$(ak_aws_creds "$AGENT_SESSION" credentials) && pass mint_aws_creds || fail mint_aws_creds
-if [ -n "${CREDS:-}" ]; then
+# probe_creds NAME CREDS_JSON: own prefix writable, another actor's prefix AccessDenied.
+probe_creds() {
+  local name=$1 CREDS=$2 out
+  # our S3 client (shared/tools/s3tool); the verdict comes from RGW's policy evaluation. (The
+  # aws CLI cannot parse RGW's AccessDenied body for a session-tag denial: botocore crashes.)
   s3() {
     AWS_ACCESS_KEY_ID=$(jq -r .access_key_id <<<"$CREDS") AWS_SECRET_ACCESS_KEY=$(jq -r .secret_access_key <<<"$CREDS") \
-      AWS_SESSION_TOKEN=$(jq -r .session_token <<<"$CREDS") AWS_DEFAULT_REGION=$AWS_REGION \
-      /usr/bin/aws --endpoint-url "$AK_S3_ENDPOINT" s3api "$@"
+      AWS_SESSION_TOKEN=$(jq -r .session_token <<<"$CREDS") "$top/build/dev/tools/s3tool" "$@" 2>/dev/null | tail -n 1
   }
-  echo e2e >"$WORK/obj"
-  if s3 put-object --bucket "$AK_VAULT_BUCKET" --key "bots/$AG_HEX/credentials/e2e-probe.txt" --body "$WORK/obj" \
-    >/dev/null 2>"$WORK/s3.err"; then pass aws_creds_write_own_prefix; else fail aws_creds_write_own_prefix "$(head -c 300 "$WORK/s3.err")"; fi
-  if s3 put-object --bucket "$AK_VAULT_BUCKET" --key "bots/$OT_HEX/credentials/e2e-probe.txt" --body "$WORK/obj" \
-    >/dev/null 2>"$WORK/s3.err"; then fail aws_creds_other_prefix_denied "write succeeded"
-  elif grep -q AccessDenied "$WORK/s3.err"; then pass aws_creds_other_prefix_denied
-  else fail aws_creds_other_prefix_denied "$(head -c 300 "$WORK/s3.err")"; fi
-fi
+  out=$(s3 put "$AK_VAULT_BUCKET" "bots/$AG_HEX/credentials/e2e-probe.txt" --data e2e)
+  [ "$out" = ok ] && pass "${name}_write_own_prefix" || fail "${name}_write_own_prefix" "$out"
+  out=$(s3 put "$AK_VAULT_BUCKET" "bots/$OT_HEX/credentials/e2e-probe.txt" --data e2e)
+  [ "$out" = "error access_denied" ] && pass "${name}_other_prefix_denied" || fail "${name}_other_prefix_denied" "$out"
+}
+# 1. the client-side exchange of iam.md §6: our OIDC JWT straight to STS (layer 3 on its own)
+STS=$(/usr/bin/aws --endpoint-url "$AK_STS_ENDPOINT" --region "$AWS_REGION" --no-sign-request sts \
+  assume-role-with-web-identity --role-arn "$AK_VAULT_ROLE_ARN" --role-session-name e2e-client \
+  --web-identity-token "$(cat "$WORK/oidc.jwt")" --output json 2>"$WORK/sts.err")
+if [ -n "$STS" ]; then
+  pass oidc_jwt_sts_exchange
+  probe_creds oidc_sts_creds "$(jq -c '.Credentials | {access_key_id: .AccessKeyId, secret_access_key: .SecretAccessKey, session_token: .SessionToken}' <<<"$STS")"
+else fail oidc_jwt_sts_exchange "$(head -c 300 "$WORK/sts.err")"; fi
+# 2. the broker's pivot (D13). NOTE: needs the emulator to run a second OidcFunction instance
+# while one waits on STS (RGW fetches our JWKS from that same function during the call).
+CREDS=$(ak_aws_creds "$AGENT_SESSION" credentials) && pass mint_aws_creds || fail mint_aws_creds
+[ -n "${CREDS:-}" ] && probe_creds aws_creds "$CREDS"
 expect mint_aws_creds_bad_class 400 invalid_input \
   "$(ak_api POST /v1/mint-aws-creds '{"data_class":"mail"}' -H "authorization: Bearer $AGENT_SESSION")"
 expect mint_aws_creds_no_session 401 unauthorized "$(ak_api POST /v1/mint-aws-creds '{"data_class":"memory"}')"
 
 # ---------------------------------------------------------------- audit events landed (D12)
 n=$(/usr/bin/aws --endpoint-url "$AK_S3_ENDPOINT" s3api list-objects-v2 --bucket "$AK_AUDIT_BUCKET" \
-  --prefix "audit/pending/$OP_HEX/" --query 'KeyCount' --output text 2>/dev/null || echo 0)
+  --prefix "audit/pending/$OP_HEX/" --query 'length(Contents)' --output text 2>/dev/null || echo 0)
 if [ "${n:-0}" -ge 4 ] 2>/dev/null; then pass audit_events_pending; else fail audit_events_pending "KeyCount=$n"; fi
 
 [ "$fails" = 0 ] && exit 0 || exit 1

@@ -40,6 +40,11 @@ fail() { printf 'FAIL %s\n' "$*"; fails=$((fails + 1)); }
 die() { printf 'FAIL %s\n' "$*"; exit 1; }
 
 [ -x "$BOOTSTRAP" ] || die "mail_isolation: $BOOTSTRAP not built"
+# stack-up picks the RGW port; the mon and OSD ports default to fixed ones (3300, 6789, 6800+)
+# that another cluster on this host may hold, so pick them here (scripts/ceph-up reads them).
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+osd_base=$(( 20000 + RANDOM % 30000 ))
+export AK_CEPH_MON_PORT=$(free_port) AK_CEPH_MON_V1_PORT=$(free_port) AK_CEPH_OSD_PORTS=$osd_base-$((osd_base + 40))
 AK_LOCAL_DIR=$L "$root/scripts/stack-up" > "$work/stack-up.log" 2>&1 || { tail -30 "$work/stack-up.log"; die "mail_isolation_stack_up"; }
 # shellcheck disable=SC1091
 . "$L/stack.env"
