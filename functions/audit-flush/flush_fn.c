@@ -97,17 +97,18 @@ static ak_err s_run(flush_app *app, const akrt_ctx *ctx, const ak_omni *only, js
     snprintf(n[1], sizeof(n[1]), "%zu", st.events);
     snprintf(n[2], sizeof(n[2]), "%zu", st.unread);
     snprintf(n[3], sizeof(n[3]), "%zu", st.invalid);
-    ak_log_info("audit flush: run done", "reason", ak_err_reason(rc), "batches", n[0], "events", n[1], "unread", n[2],
-                "invalid", n[3]);
+    ak_log_info("audit flush: run done", "reason", ak_err_reason(rc), "batches", n[0], "events", n[1],
+                "unread", n[2], "invalid", n[3]);
     if (rc != AK_OK) {
         json_decref(report);
         return rc;
     }
-    json_t *o = json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:b, s:o}", "ok", 1, "operators",
-                          (json_int_t)st.operators, "batches", (json_int_t)st.batches, "events",
-                          (json_int_t)st.events, "invalid", (json_int_t)st.invalid, "busy", (json_int_t)st.busy,
-                          "resumed", (json_int_t)st.resumed, "unread", (json_int_t)st.unread, "deadline_hit",
-                          st.deadline_hit, "complete", st.unread == 0 && st.busy == 0, "written", report);
+    json_t *o =
+        json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:b, s:o}", "ok", 1, "operators",
+                  (json_int_t)st.operators, "batches", (json_int_t)st.batches, "events",
+                  (json_int_t)st.events, "invalid", (json_int_t)st.invalid, "busy", (json_int_t)st.busy,
+                  "resumed", (json_int_t)st.resumed, "unread", (json_int_t)st.unread, "deadline_hit",
+                  st.deadline_hit, "complete", st.unread == 0 && st.busy == 0, "written", report);
     AK_ENSURE(o != NULL, AK_E_NOMEM);
     *out_json = o;
     return AK_OK;

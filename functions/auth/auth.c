@@ -31,7 +31,8 @@ ak_err auth_configure(auth_fn *a) {
         ak_log_error("auth misconfigured", "missing", "AK_STATE_BUCKET");
         return AK_E_CONFIG;
     }
-    AK_ENSURE(ak_cur_to_cstr(ak_cur_from_str(b), a->state_bucket, sizeof(a->state_bucket)) == AK_OK, AK_E_CONFIG);
+    AK_ENSURE(ak_cur_to_cstr(ak_cur_from_str(b), a->state_bucket, sizeof(a->state_bucket)) == AK_OK,
+              AK_E_CONFIG);
     a->session_ttl = AK_SESSION_TTL_DEFAULT;
     const char *t = getenv("AK_SESSION_TTL_SECONDS");
     if (t != NULL && t[0] != '\0') {
@@ -140,9 +141,9 @@ static ak_err s_start(auth_fn *a, const akrt_http_req *req, akrt_http_resp *resp
     AK_GUARD_OUT(ak_siwe_format(&m, &msg));
 
     /* The pending challenge: exactly what verify needs, nothing secret. */
-    rec = json_pack("{s:i, s:s, s:s, s:s, s:I, s:I, s:I}", "v", 1, "message", ak_buf_cstr(&msg), "address", addr_lc,
-                    "nonce", nonce, "chain_id", (json_int_t)chain_id, "issued_at", (json_int_t)now, "expires_at",
-                    (json_int_t)(now + AUTH_SIWE_TTL));
+    rec = json_pack("{s:i, s:s, s:s, s:s, s:I, s:I, s:I}", "v", 1, "message", ak_buf_cstr(&msg), "address",
+                    addr_lc, "nonce", nonce, "chain_id", (json_int_t)chain_id, "issued_at", (json_int_t)now,
+                    "expires_at", (json_int_t)(now + AUTH_SIWE_TTL));
     AK_ENSURE_OUT(rec != NULL, AK_E_NOMEM);
     AK_GUARD_OUT(ak_json_dump(rec, &recbytes));
     AK_GUARD_OUT(s_pending_key(ak_cur_from_str(request_id), &key));
@@ -150,8 +151,9 @@ static ak_err s_start(auth_fn *a, const akrt_http_req *req, akrt_http_resp *resp
     if (rc == AK_E_PRECONDITION_FAILED || rc == AK_E_CONFLICT) rc = AK_E_INTERNAL; /* 128-bit id collided */
     if (rc != AK_OK) goto out;
 
-    out = json_pack("{s:s, s:i, s:s, s:s, s:s}", "request_id", request_id, "expires_in_seconds", (int)AUTH_SIWE_TTL,
-                    "siwe_message", ak_buf_cstr(&msg), "nonce", nonce, "expires_at_iso", exp);
+    out = json_pack("{s:s, s:i, s:s, s:s, s:s}", "request_id", request_id, "expires_in_seconds",
+                    (int)AUTH_SIWE_TTL, "siwe_message", ak_buf_cstr(&msg), "nonce", nonce, "expires_at_iso",
+                    exp);
     AK_ENSURE_OUT(out != NULL, AK_E_NOMEM);
     AK_GUARD_OUT(akrt_http_json(resp, 200, out));
 out:
@@ -200,7 +202,8 @@ static ak_err s_verify(auth_fn *a, akrt_ctx *ctx, const akrt_http_req *req, akrt
     AK_GUARD_OUT(ak_json_str(body, "request_id", &rid));
     AK_GUARD_OUT(ak_json_str(body, "signature", &sig));
     AK_GUARD_OUT(ak_json_str_opt(body, "message", &sent, &has_sent));
-    AK_ENSURE_OUT(rid.len == AUTH_REQUEST_ID_LEN && ak_cur_starts_with(rid, AK_CUR_LIT("siwe-")), AK_E_INVALID_INPUT);
+    AK_ENSURE_OUT(rid.len == AUTH_REQUEST_ID_LEN && ak_cur_starts_with(rid, AK_CUR_LIT("siwe-")),
+                  AK_E_INVALID_INPUT);
     for (size_t i = 5; i < rid.len; i++) {
         uint8_t c = rid.ptr[i];
         AK_ENSURE_OUT((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'), AK_E_INVALID_INPUT);
@@ -215,12 +218,14 @@ static ak_err s_verify(auth_fn *a, akrt_ctx *ctx, const akrt_http_req *req, akrt
     uint64_t expires_at;
     AK_ENSURE_OUT(ak_json_parse_object(ak_buf_cur(&recbytes), &rec) == AK_OK &&
                       ak_json_str(rec, "message", &message) == AK_OK &&
-                      ak_json_str(rec, "address", &address_text) == AK_OK && ak_json_str(rec, "nonce", &nonce) == AK_OK &&
+                      ak_json_str(rec, "address", &address_text) == AK_OK &&
+                      ak_json_str(rec, "nonce", &nonce) == AK_OK &&
                       ak_json_u64(rec, "expires_at", &expires_at) == AK_OK,
                   AK_E_INTERNAL);
     ak_siwe_msg issued;
     uint8_t addr[20];
-    AK_ENSURE_OUT(ak_siwe_parse(message, &issued) == AK_OK && ak_eth_address_parse(address_text, addr) == AK_OK,
+    AK_ENSURE_OUT(ak_siwe_parse(message, &issued) == AK_OK &&
+                      ak_eth_address_parse(address_text, addr) == AK_OK,
                   AK_E_INTERNAL);
 
     /* 2. the message the wallet signed */
@@ -319,8 +324,9 @@ static ak_err s_verify(auth_fn *a, akrt_ctx *ctx, const akrt_http_req *req, akrt
     ak_hash32_hex0x(s.device_key_hash, dkh);
     out = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "session_jwt", ak_buf_cstr(&jwt),
                     "session_jwt_kid", kid, "expires_at", (json_int_t)s.exp, "omni_account", omni_hex,
-                    "wallet_address", wallet, "identity_type", "evm", "identity_value", wallet, "session_kind",
-                    s.kind == AK_SESSION_MASTER ? "master" : "agent", "operator_omni", op_hex, "device_key_hash", dkh);
+                    "wallet_address", wallet, "identity_type", "evm", "identity_value", wallet,
+                    "session_kind", s.kind == AK_SESSION_MASTER ? "master" : "agent", "operator_omni", op_hex,
+                    "device_key_hash", dkh);
     AK_ENSURE_OUT(out != NULL, AK_E_NOMEM);
     AK_GUARD_OUT(akrt_http_json(resp, 200, out));
     ak_log_info("login", "session_kind", s.kind == AK_SESSION_MASTER ? "master" : "agent", "wallet", wallet);

@@ -41,8 +41,8 @@ static ak_err s_route(const akrt_http_req *req, ak_route_info *ri) {
     return AK_OK;
 }
 
-static ak_err s_audit(capmint_fn *c, akrt_ctx *ctx, const ak_session *s, const ak_cap_claims *cl, ak_cur bearer,
-                      uint64_t now_us) {
+static ak_err s_audit(capmint_fn *c, akrt_ctx *ctx, const ak_session *s, const ak_cap_claims *cl,
+                      ak_cur bearer, uint64_t now_us) {
     ak_audit_event ev;
     AK_GUARD(ak_audit_event_init(&ev, AK_AUDIT_CAP_MINT, &cl->operator_omni, now_us));
     ev.has_actor = true;
@@ -131,8 +131,8 @@ ak_err capmint_handle(akrt_ctx *ctx, const akrt_http_req *req, akrt_http_resp *r
         uint8_t sid[32];
         bool in_scope = false;
         AK_GUARD_OUT(ak_scope_id_of(ri.data_class, service, sid));
-        AK_GUARD_OUT(ak_scope_is_service_in_scope(&c->svc.rpc, c->svc.scope, r.operator_omni.b, r.actor_omni.b, sid,
-                                                  &in_scope));
+        AK_GUARD_OUT(ak_scope_is_service_in_scope(&c->svc.rpc, c->svc.scope, r.operator_omni.b,
+                                                  r.actor_omni.b, sid, &in_scope));
         AK_ENSURE_OUT(in_scope, AK_E_SERVICE_NOT_IN_SCOPE);
     }
 
@@ -149,7 +149,8 @@ ak_err capmint_handle(akrt_ctx *ctx, const akrt_http_req *req, akrt_http_resp *r
         ak_buf_init(&payload, AK_MAX_JWS);
         rc = ak_cap_claims_encode(&cl, &payload);
         char kid[AK_SIGNER_KID_MAX] = "";
-        if (rc == AK_OK) rc = ak_svc_sign_jws(&c->svc, AK_SIGNER_KEY_CAP, AK_CAP_TYP, ak_buf_cur(&payload), &token, kid);
+        if (rc == AK_OK)
+            rc = ak_svc_sign_jws(&c->svc, AK_SIGNER_KEY_CAP, AK_CAP_TYP, ak_buf_cur(&payload), &token, kid);
         ak_buf_free(&payload);
         if (rc != AK_OK) goto out;
 
@@ -159,15 +160,15 @@ ak_err capmint_handle(akrt_ctx *ctx, const akrt_http_req *req, akrt_http_resp *r
         char op_hex[67], actor_hex[67];
         ak_omni_hex0x(&cl.operator_omni, op_hex);
         ak_omni_hex0x(&cl.actor_omni, actor_hex);
-        out = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s#, s:s, s:s, s:I, s:I, s:I}", "cap", ak_buf_cstr(&token), "kid",
-                        kid, "jti", cl.jti, "op", ak_op_str(cl.op), "data_class", ak_data_class_str(cl.data_class),
-                        "service", cl.service, (int)cl.service_len, "operator_omni", op_hex, "actor_omni", actor_hex,
-                        "k3_epoch", (json_int_t)cl.k3_epoch, "issued_at", (json_int_t)cl.issued_at, "expires_at",
-                        (json_int_t)cl.expires_at);
+        out = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s#, s:s, s:s, s:I, s:I, s:I}", "cap",
+                        ak_buf_cstr(&token), "kid", kid, "jti", cl.jti, "op", ak_op_str(cl.op), "data_class",
+                        ak_data_class_str(cl.data_class), "service", cl.service, (int)cl.service_len,
+                        "operator_omni", op_hex, "actor_omni", actor_hex, "k3_epoch", (json_int_t)cl.k3_epoch,
+                        "issued_at", (json_int_t)cl.issued_at, "expires_at", (json_int_t)cl.expires_at);
         AK_ENSURE_OUT(out != NULL, AK_E_NOMEM);
         AK_GUARD_OUT(akrt_http_json(resp, 200, out));
-        ak_log_info("cap minted", "op", ak_op_str(cl.op), "data_class", ak_data_class_str(cl.data_class), "service",
-                    cl.service);
+        ak_log_info("cap minted", "op", ak_op_str(cl.op), "data_class", ak_data_class_str(cl.data_class),
+                    "service", cl.service);
     }
 out:
     if (rc != AK_OK) ak_log_warn("cap refused", "reason", ak_err_reason(rc));

@@ -73,14 +73,14 @@ static ak_err s_discovery(oidc_fn *o, akrt_http_resp *resp) {
     char jwks_uri[AK_SVC_ISSUER_MAX + 32];
     int n = snprintf(jwks_uri, sizeof(jwks_uri), "%s/.well-known/jwks.json", o->svc.issuer);
     AK_ENSURE(n > 0 && (size_t)n < sizeof(jwks_uri), AK_E_CONFIG);
-    json_t *d = json_pack("{s:s, s:s, s:[s], s:[s], s:[s], s:[s], s:[s], s:[s,s,s,s,s,s,s,s,s,s,s,s,s,s]}", "issuer",
-                          o->svc.issuer, "jwks_uri", jwks_uri, "response_types_supported", "id_token",
-                          "subject_types_supported", "public", "id_token_signing_alg_values_supported", "ES256",
-                          "scopes_supported", "openid", "token_endpoint_auth_methods_supported", "none",
-                          "claims_supported", "iss", "sub", "aud", "iat", "exp", "nbf", "agentkeys_attested_at",
-                          "agentkeys_enclave_tier", "agentkeys_child_wallet", "agentkeys_grant_id",
-                          "agentkeys_operation", "agentkeys_user_wallet", "agentkeys_actor_omni",
-                          "https://aws.amazon.com/tags");
+    json_t *d = json_pack("{s:s, s:s, s:[s], s:[s], s:[s], s:[s], s:[s], s:[s,s,s,s,s,s,s,s,s,s,s,s,s,s]}",
+                          "issuer", o->svc.issuer, "jwks_uri", jwks_uri, "response_types_supported",
+                          "id_token", "subject_types_supported", "public",
+                          "id_token_signing_alg_values_supported", "ES256", "scopes_supported", "openid",
+                          "token_endpoint_auth_methods_supported", "none", "claims_supported", "iss", "sub",
+                          "aud", "iat", "exp", "nbf", "agentkeys_attested_at", "agentkeys_enclave_tier",
+                          "agentkeys_child_wallet", "agentkeys_grant_id", "agentkeys_operation",
+                          "agentkeys_user_wallet", "agentkeys_actor_omni", "https://aws.amazon.com/tags");
     AK_ENSURE(d != NULL, AK_E_NOMEM);
     ak_err rc = akrt_http_json(resp, 200, d);
     json_decref(d);
@@ -111,13 +111,14 @@ out:
 
 typedef struct {
     ak_session s;
-    ak_omni actor;   /* the actor the STS tag will carry */
-    ak_cur bearer;   /* the session token (hashed into the audit event) */
+    ak_omni actor; /* the actor the STS tag will carry */
+    ak_cur bearer; /* the session token (hashed into the audit event) */
     bool authed;
 } s_caller;
 
 /* Verifies the bearer, re-checks the session's device on chain and resolves the actor. */
-static ak_err s_caller_resolve(oidc_fn *o, const akrt_http_req *req, const json_t *body, uint64_t now, s_caller *c) {
+static ak_err s_caller_resolve(oidc_fn *o, const akrt_http_req *req, const json_t *body, uint64_t now,
+                               s_caller *c) {
     ak_cur auth;
     AK_ENSURE(akrt_http_header(req, "authorization", &auth), AK_E_UNAUTHORIZED);
     AK_GUARD(ak_svc_bearer(auth, &c->bearer));
@@ -129,12 +130,14 @@ static ak_err s_caller_resolve(oidc_fn *o, const akrt_http_req *req, const json_
     if (dev.registered_at == 0) {
         ak_omni self;
         ak_omni_from_address(c->s.wallet, &self);
-        AK_ENSURE(c->s.kind == AK_SESSION_MASTER && ak_omni_eq(&self, &c->s.omni_account), AK_E_DEVICE_NOT_ACTIVE);
+        AK_ENSURE(c->s.kind == AK_SESSION_MASTER && ak_omni_eq(&self, &c->s.omni_account),
+                  AK_E_DEVICE_NOT_ACTIVE);
     } else {
         AK_ENSURE(!dev.revoked, AK_E_DEVICE_REVOKED);
         AK_ENSURE(memcmp(dev.operator_omni, c->s.operator_omni.b, 32) == 0, AK_E_DEVICE_BINDING_MISMATCH);
         if (c->s.kind == AK_SESSION_AGENT)
-            AK_ENSURE(dev.tier == AK_DEVICE_TIER_AGENT && memcmp(dev.actor_omni, c->s.omni_account.b, 32) == 0,
+            AK_ENSURE(dev.tier == AK_DEVICE_TIER_AGENT &&
+                          memcmp(dev.actor_omni, c->s.omni_account.b, 32) == 0,
                       AK_E_DEVICE_BINDING_MISMATCH);
         AK_ENSURE((dev.roles & AK_ROLE_CAP_MINT) != 0, AK_E_DEVICE_ROLE_MISSING);
     }
@@ -180,11 +183,12 @@ static ak_err s_mint_jwt(oidc_fn *o, const s_caller *c, uint64_t now, ak_buf *jw
     int n = snprintf(sub, sizeof(sub), "agentkeys:agent:%s", wallet);
     AK_ENSURE(n > 0 && (size_t)n < sizeof(sub), AK_E_INTERNAL);
     uint64_t exp = now + o->jwt_ttl;
-    json_t *claims = json_pack(
-        "{s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:{s:{s:[s], s:[s]}, s:[s, s]}}", "iss", o->svc.issuer, "sub", sub, "aud",
-        OIDC_AUD, "iat", (json_int_t)now, "exp", (json_int_t)exp, "agentkeys_user_wallet", wallet,
-        "agentkeys_actor_omni", actor, "https://aws.amazon.com/tags", "principal_tags", "agentkeys_user_wallet", wallet,
-        "agentkeys_actor_omni", actor, "transitive_tag_keys", "agentkeys_user_wallet", "agentkeys_actor_omni");
+    json_t *claims = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:{s:{s:[s], s:[s]}, s:[s, s]}}", "iss",
+                               o->svc.issuer, "sub", sub, "aud", OIDC_AUD, "iat", (json_int_t)now, "exp",
+                               (json_int_t)exp, "agentkeys_user_wallet", wallet, "agentkeys_actor_omni",
+                               actor, "https://aws.amazon.com/tags", "principal_tags",
+                               "agentkeys_user_wallet", wallet, "agentkeys_actor_omni", actor,
+                               "transitive_tag_keys", "agentkeys_user_wallet", "agentkeys_actor_omni");
     AK_ENSURE(claims != NULL, AK_E_NOMEM);
     ak_err rc = ak_svc_sign_jwt(&o->svc, AK_SIGNER_KEY_OIDC, "JWT", claims, jwt, NULL);
     json_decref(claims);
@@ -258,7 +262,8 @@ static ak_err s_mint_oidc_jwt(oidc_fn *o, akrt_ctx *ctx, const akrt_http_req *re
     if (rc == AK_OK) rc = s_caller_resolve(o, req, body, now, &c);
     if (rc == AK_OK) rc = s_mint_jwt(o, &c, now, &jwt, &exp);
     /* broker.md §6 audits every call; D12: no audit, no token. */
-    if (rc == AK_E_UNAUTHORIZED || c.authed || rc == AK_OK) rc = s_finish(o, ctx, AK_AUDIT_MINT_OIDC_JWT, &c, rc, false, NULL, now_us);
+    if (rc == AK_E_UNAUTHORIZED || c.authed || rc == AK_OK)
+        rc = s_finish(o, ctx, AK_AUDIT_MINT_OIDC_JWT, &c, rc, false, NULL, now_us);
     if (rc == AK_OK) {
         char wallet[43], actor[65];
         ak_eth_address_hex(c.s.wallet, wallet);
@@ -312,7 +317,8 @@ static ak_err s_mint_aws_creds(oidc_fn *o, akrt_ctx *ctx, const akrt_http_req *r
     ak_cur dc;
     ak_data_class cls;
     AK_GUARD_OUT(ak_json_str(body, "data_class", &dc));
-    AK_ENSURE_OUT(ak_data_class_parse(dc, &cls) == AK_OK && (cls == AK_CLASS_CREDENTIALS || cls == AK_CLASS_MEMORY),
+    AK_ENSURE_OUT(ak_data_class_parse(dc, &cls) == AK_OK &&
+                      (cls == AK_CLASS_CREDENTIALS || cls == AK_CLASS_MEMORY),
                   AK_E_INVALID_INPUT);
     uint64_t duration = OIDC_STS_DURATION_DEFAULT;
     bool has_dur = false;
@@ -347,11 +353,12 @@ static ak_err s_mint_aws_creds(oidc_fn *o, akrt_ctx *ctx, const akrt_http_req *r
         ak_omni_hex(&c.actor, actor);
         int64_t exp_unix = 0;
         if (ak_rfc3339_parse(ak_buf_cur(&creds.expiration), &exp_unix) != AK_OK) exp_unix = 0;
-        out = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s}", "access_key_id", ak_buf_cstr(&creds.access_key_id),
-                        "secret_access_key", ak_buf_cstr(&creds.secret_access_key), "session_token",
-                        ak_buf_cstr(&creds.session_token), "expiration", (json_int_t)exp_unix, "expiration_iso",
-                        ak_buf_cstr(&creds.expiration), "actor_omni", actor, "wallet", wallet, "data_class",
-                        ak_data_class_str(cls));
+        out = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s}", "access_key_id",
+                        ak_buf_cstr(&creds.access_key_id), "secret_access_key",
+                        ak_buf_cstr(&creds.secret_access_key), "session_token",
+                        ak_buf_cstr(&creds.session_token), "expiration", (json_int_t)exp_unix,
+                        "expiration_iso", ak_buf_cstr(&creds.expiration), "actor_omni", actor, "wallet",
+                        wallet, "data_class", ak_data_class_str(cls));
         AK_ENSURE_OUT(out != NULL, AK_E_NOMEM);
         AK_GUARD_OUT(akrt_http_json(resp, 200, out));
         ak_log_info("aws creds minted", "data_class", ak_data_class_str(cls), "session_name", session_name);
@@ -374,10 +381,14 @@ ak_err oidc_handle(akrt_ctx *ctx, const akrt_http_req *req, akrt_http_resp *resp
     oidc_fn *o = user;
     const char *method = NULL;
     int route = -1;
-    if (ak_cur_eq_str(req->raw_path, "/.well-known/openid-configuration")) route = 0, method = "GET";
-    else if (ak_cur_eq_str(req->raw_path, "/.well-known/jwks.json")) route = 1, method = "GET";
-    else if (ak_cur_eq_str(req->raw_path, "/v1/mint-oidc-jwt")) route = 2, method = "POST";
-    else if (ak_cur_eq_str(req->raw_path, "/v1/mint-aws-creds")) route = 3, method = "POST";
+    if (ak_cur_eq_str(req->raw_path, "/.well-known/openid-configuration"))
+        route = 0, method = "GET";
+    else if (ak_cur_eq_str(req->raw_path, "/.well-known/jwks.json"))
+        route = 1, method = "GET";
+    else if (ak_cur_eq_str(req->raw_path, "/v1/mint-oidc-jwt"))
+        route = 2, method = "POST";
+    else if (ak_cur_eq_str(req->raw_path, "/v1/mint-aws-creds"))
+        route = 3, method = "POST";
     AK_ENSURE(route >= 0, AK_E_ROUTE_NOT_FOUND);
     if (!ak_cur_eq_str(req->method, method)) {
         AK_GUARD(akrt_http_error(resp, AK_E_METHOD_NOT_ALLOWED));
@@ -385,9 +396,13 @@ ak_err oidc_handle(akrt_ctx *ctx, const akrt_http_req *req, akrt_http_resp *resp
     }
     ak_svc_begin(&o->svc, ctx->inv->deadline_ms);
     switch (route) {
-    case 0: return s_discovery(o, resp);
-    case 1: return s_jwks(o, resp);
-    case 2: return s_mint_oidc_jwt(o, ctx, req, resp);
-    default: return s_mint_aws_creds(o, ctx, req, resp);
+        case 0:
+            return s_discovery(o, resp);
+        case 1:
+            return s_jwks(o, resp);
+        case 2:
+            return s_mint_oidc_jwt(o, ctx, req, resp);
+        default:
+            return s_mint_aws_creds(o, ctx, req, resp);
     }
 }

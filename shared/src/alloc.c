@@ -89,7 +89,9 @@ char *ak_strndup(const char *s, size_t len) {
 size_t ak_alloc_live_count(void) { return S_LOAD(g_live_count); }
 size_t ak_alloc_live_bytes(void) { return S_LOAD(g_live_bytes); }
 uint64_t ak_alloc_calls(void) { return S_LOAD(g_calls); }
-void ak_alloc_fail_nth(uint64_t n) { __atomic_store_n(&g_fail_at, n ? S_LOAD(g_calls) + n : 0, __ATOMIC_RELAXED); }
+void ak_alloc_fail_nth(uint64_t n) {
+    __atomic_store_n(&g_fail_at, n ? S_LOAD(g_calls) + n : 0, __ATOMIC_RELAXED);
+}
 
 static void s_json_free(void *p) { ak_free(p); }
 void ak_alloc_install_jansson(void) { json_set_alloc_funcs(ak_malloc, s_json_free); }

@@ -83,7 +83,8 @@ static ak_err s_s3_get(void *ud, unsigned lane, ak_cur key, size_t max, ak_buf *
     ak_err rc = ak_s3_get(&s->s3[lane], &call, s->bucket, key, max, false, &resp);
     if (rc == AK_OK) rc = ak_buf_append_cur(body, ak_buf_cur(&resp.body));
     ak_cur v;
-    if (rc == AK_OK && etag != NULL && ak_http_response_header(&resp, "etag", &v)) rc = ak_buf_append_cur(etag, v);
+    if (rc == AK_OK && etag != NULL && ak_http_response_header(&resp, "etag", &v))
+        rc = ak_buf_append_cur(etag, v);
     ak_http_response_free(&resp);
     return rc;
 }
@@ -146,8 +147,8 @@ static ak_err s_s3_del_many(void *ud, const ak_cur *keys, size_t n, size_t *fail
     return rc;
 }
 
-ak_err ak_audit_s3_open(ak_audit_s3 *s, const ak_s3_config *cfg, const ak_sigv4_creds *creds, const char *bucket,
-                        unsigned n_lanes) {
+ak_err ak_audit_s3_open(ak_audit_s3 *s, const ak_s3_config *cfg, const ak_sigv4_creds *creds,
+                        const char *bucket, unsigned n_lanes) {
     AK_PRECOND(s != NULL && cfg != NULL && creds != NULL && bucket != NULL);
     memset(s, 0, sizeof(*s));
     AK_ENSURE(n_lanes >= 1 && n_lanes <= AK_AUDIT_FLUSH_MAX_LANES, AK_E_CONFIG);
@@ -168,7 +169,8 @@ out:
 
 void ak_audit_s3_close(ak_audit_s3 *s) {
     if (s == NULL) return;
-    for (unsigned i = 0; i < AK_AUDIT_FLUSH_MAX_LANES; i++) ak_http_free(s->http[i]);
+    for (unsigned i = 0; i < AK_AUDIT_FLUSH_MAX_LANES; i++)
+        ak_http_free(s->http[i]);
     memset(s, 0, sizeof(*s));
 }
 
@@ -270,8 +272,8 @@ static void s_parallel(const ak_audit_store *st, size_t n, s_job_fn fn, void *ct
 /* ================================================================ listing */
 
 typedef struct s_keylist {
-    ak_buf blob;    /* keys back to back */
-    size_t *off;    /* start of key i in blob; key length is fixed (S_PENDING_KEY_LEN) */
+    ak_buf blob; /* keys back to back */
+    size_t *off; /* start of key i in blob; key length is fixed (S_PENDING_KEY_LEN) */
     size_t n, cap;
     size_t max;     /* stop after this many */
     size_t invalid; /* keys that do not have the pending-key form */
@@ -383,8 +385,8 @@ static ak_err s_batch_body(const s_batch *b, const char *batch_id, ak_buf *out) 
     uint8_t(*proof)[32] = ak_malloc((plen ? plen : 1) * 32);
     AK_ENSURE(proof != NULL, AK_E_NOMEM);
     ak_err rc = AK_OK;
-    AK_GUARD_OUT(ak_buf_printf(out, "{\"v\":1,\"operator_omni\":\"0x%s\",\"batch_id\":\"%s\",\"root\":", b->op_hex,
-                               batch_id));
+    AK_GUARD_OUT(ak_buf_printf(
+        out, "{\"v\":1,\"operator_omni\":\"0x%s\",\"batch_id\":\"%s\",\"root\":", b->op_hex, batch_id));
     AK_GUARD_OUT(s_jhex(out, ak_merkle_root(&b->tree), 32));
     AK_GUARD_OUT(ak_buf_printf(out, ",\"count\":%zu,\"proof_len\":%zu,\"leaves\":[", b->n, plen));
     for (size_t i = 0; i < b->n; i++) {
@@ -446,8 +448,8 @@ static void s_index_job(void *ctx, unsigned lane, size_t i) {
     if (rc == AK_OK) rc = s_index_body(b, i, &body);
     if (rc == AK_OK && s_now(b->st) >= b->deadline) rc = AK_E_DEADLINE;
     if (rc == AK_OK)
-        rc = b->st->put(b->st->ud, lane, ak_buf_cur(&key), ak_buf_cur(&body), false, (ak_cur){0}, NULL, 0, NULL,
-                        b->deadline);
+        rc = b->st->put(b->st->ud, lane, ak_buf_cur(&key), ak_buf_cur(&body), false, (ak_cur){0}, NULL, 0,
+                        NULL, b->deadline);
     if (rc != AK_OK) {
         __atomic_fetch_add(&b->index_fail, 1, __ATOMIC_RELAXED);
         ak_err expected = AK_OK;
@@ -467,15 +469,16 @@ static ak_err s_write_indexes(s_batch *b) {
 static ak_err s_delete_pending(s_batch *b) {
     ak_cur *keys = ak_malloc((b->n ? b->n : 1) * sizeof(ak_cur));
     AK_ENSURE(keys != NULL, AK_E_NOMEM);
-    for (size_t i = 0; i < b->n; i++) keys[i] = b->items[i].key;
+    for (size_t i = 0; i < b->n; i++)
+        keys[i] = b->items[i].key;
     size_t failed = 0;
     ak_err rc = b->n ? b->st->del_many(b->st->ud, keys, b->n, &failed, b->deadline) : AK_OK;
     ak_free(keys);
     if (rc != AK_OK) {
         char f[24];
         snprintf(f, sizeof(f), "%zu", failed);
-        ak_log_error("audit flush: pending objects not deleted; the lease keeps the batch for the next run", "batch",
-                     b->key, "failed", f, "reason", ak_err_reason(rc));
+        ak_log_error("audit flush: pending objects not deleted; the lease keeps the batch for the next run",
+                     "batch", b->key, "failed", f, "reason", ak_err_reason(rc));
     }
     return rc;
 }
@@ -501,7 +504,8 @@ static ak_err s_lease_body(const ak_audit_flush_cfg *cfg, const char *batch_key,
 
 /* Records `batch_key` (or "") in our lease: conditional on our ETag, so a lease we lost is
  * noticed (AK_E_CONFLICT) instead of overwritten. */
-static ak_err s_lease_set(const ak_audit_store *st, const ak_audit_flush_cfg *cfg, s_lease *l, const char *batch_key) {
+static ak_err s_lease_set(const ak_audit_store *st, const ak_audit_flush_cfg *cfg, s_lease *l,
+                          const char *batch_key) {
     ak_buf body, etag;
     ak_buf_init(&body, S_LEASE_MAX);
     ak_buf_init(&etag, 256);
@@ -509,8 +513,8 @@ static ak_err s_lease_set(const ak_audit_store *st, const ak_audit_flush_cfg *cf
     if (batch_key[0]) l->intent = true;
     ak_err rc = s_lease_body(cfg, batch_key, &body);
     if (rc == AK_OK)
-        rc = st->put(st->ud, 0, ak_buf_cur(&l->key), ak_buf_cur(&body), false, ak_buf_cur(&l->etag), NULL, 0, &etag,
-                     cfg->deadline_ms);
+        rc = st->put(st->ud, 0, ak_buf_cur(&l->key), ak_buf_cur(&body), false, ak_buf_cur(&l->etag), NULL, 0,
+                     &etag, cfg->deadline_ms);
     if (rc == AK_E_PRECONDITION_FAILED) rc = AK_E_CONFLICT;
     if (rc == AK_OK) {
         ak_buf_clear(&l->etag);
@@ -524,7 +528,8 @@ static ak_err s_lease_set(const ak_audit_store *st, const ak_audit_flush_cfg *cf
 
 /* Takes the operator's lease: creates it (If-None-Match), or takes over a stale one (If-Match
  * on its ETag, keeping the batch it records so we finish it). *busy when a live holder has it. */
-static ak_err s_lease_acquire(const ak_audit_store *st, const ak_audit_flush_cfg *cfg, s_lease *l, bool *busy) {
+static ak_err s_lease_acquire(const ak_audit_store *st, const ak_audit_flush_cfg *cfg, s_lease *l,
+                              bool *busy) {
     *busy = false;
     ak_buf body, cur, etag;
     ak_buf_init(&body, S_LEASE_MAX);
@@ -553,8 +558,9 @@ static ak_err s_lease_acquire(const ak_audit_store *st, const ak_audit_flush_cfg
         ak_cur batch = {0};
         json_decref(o);
         o = NULL;
-        if (ak_json_parse_object(ak_buf_cur(&cur), &o) != AK_OK || ak_json_u64(o, "lease_until_ms", &until) != AK_OK ||
-            ak_json_str(o, "batch", &batch) != AK_OK || batch.len >= S_KEY_MAX) {
+        if (ak_json_parse_object(ak_buf_cur(&cur), &o) != AK_OK ||
+            ak_json_u64(o, "lease_until_ms", &until) != AK_OK || ak_json_str(o, "batch", &batch) != AK_OK ||
+            batch.len >= S_KEY_MAX) {
             ak_log_warn("audit flush: unreadable lease object; taking it over");
             until = 0;
             batch = (ak_cur){0};
@@ -571,8 +577,8 @@ static ak_err s_lease_acquire(const ak_audit_store *st, const ak_audit_flush_cfg
         AK_GUARD_OUT(s_lease_body(cfg, resume, &body));
         ak_buf new_etag;
         ak_buf_init(&new_etag, 256);
-        rc = st->put(st->ud, 0, ak_buf_cur(&l->key), ak_buf_cur(&body), false, ak_buf_cur(&etag), NULL, 0, &new_etag,
-                     cfg->deadline_ms);
+        rc = st->put(st->ud, 0, ak_buf_cur(&l->key), ak_buf_cur(&body), false, ak_buf_cur(&etag), NULL, 0,
+                     &new_etag, cfg->deadline_ms);
         if (rc == AK_OK) rc = ak_buf_append_cur(&l->etag, ak_buf_cur(&new_etag));
         ak_buf_free(&new_etag);
         if (rc == AK_E_PRECONDITION_FAILED) { /* another run took it over first */
@@ -606,10 +612,13 @@ typedef struct s_run {
     size_t batch_max;
 } s_run;
 
-static bool s_fault(const ak_audit_flush_cfg *cfg, ak_audit_fault p) { return cfg->fault && cfg->fault(cfg->fault_ud, p); }
+static bool s_fault(const ak_audit_flush_cfg *cfg, ak_audit_fault p) {
+    return cfg->fault && cfg->fault(cfg->fault_ud, p);
+}
 
 static void s_batch_free(s_batch *b) {
-    for (size_t i = 0; b->items && i < b->n; i++) ak_buf_free(&b->items[i].ev);
+    for (size_t i = 0; b->items && i < b->n; i++)
+        ak_buf_free(&b->items[i].ev);
     ak_free(b->items);
     ak_merkle_free(&b->tree);
     b->items = NULL;
@@ -640,8 +649,8 @@ static ak_err s_resume(s_run *r, const ak_omni *op, const char *op_hex, const ch
     json_t *leaves = json_object_get(o, "leaves");
     ak_cur root_hex;
     uint8_t root[32];
-    AK_ENSURE_OUT(json_is_array(leaves) && json_array_size(leaves) >= 1 && ak_json_str(o, "root", &root_hex) == AK_OK &&
-                      s_hex32(root_hex, root) == AK_OK,
+    AK_ENSURE_OUT(json_is_array(leaves) && json_array_size(leaves) >= 1 &&
+                      ak_json_str(o, "root", &root_hex) == AK_OK && s_hex32(root_hex, root) == AK_OK,
                   AK_E_S3_ERROR);
     size_t n = json_array_size(leaves);
     b.items = ak_calloc(n, sizeof(s_item));
@@ -668,7 +677,8 @@ static ak_err s_resume(s_run *r, const ak_omni *op, const char *op_hex, const ch
     r->stats->resumed++;
     ak_log_info("audit flush: finished an interrupted batch", "batch", batch_key);
 out:
-    if (rc == AK_E_S3_ERROR) ak_log_error("audit flush: recorded batch is unreadable or inconsistent", "batch", batch_key);
+    if (rc == AK_E_S3_ERROR)
+        ak_log_error("audit flush: recorded batch is unreadable or inconsistent", "batch", batch_key);
     ak_free(b.items); /* items point into `o`; no per-item buffers on this path */
     b.items = NULL;
     b.n = 0;
@@ -724,8 +734,9 @@ static ak_err s_one_batch(s_run *r, s_lease *l, const ak_omni *op, const char *o
         if (it->invalid) {
             char k[S_KEY_MAX];
             if (ak_cur_to_cstr(it->key, k, sizeof(k)) != AK_OK) k[0] = 0;
-            ak_log_error("audit flush: pending object is not a canonical event of this operator; left in place", "key",
-                         k);
+            ak_log_error(
+                "audit flush: pending object is not a canonical event of this operator; left in place", "key",
+                k);
             r->stats->invalid++;
             ak_buf_free(&it->ev);
             continue;
@@ -737,13 +748,15 @@ static ak_err s_one_batch(s_run *r, s_lease *l, const ak_omni *op, const char *o
         }
         good++;
     }
-    for (size_t i = good; i < n; i++) ak_buf_free(&b.items[i].ev);
+    for (size_t i = good; i < n; i++)
+        ak_buf_free(&b.items[i].ev);
     b.n = good;
     if (good == 0) goto out;
     qsort(b.items, b.n, sizeof(s_item), s_item_cmp);
 
     AK_GUARD_OUT(ak_merkle_init(&b.tree, b.n));
-    for (size_t i = 0; i < b.n; i++) ak_merkle_set_leaf_hash(&b.tree, i, b.items[i].leaf);
+    for (size_t i = 0; i < b.n; i++)
+        ak_merkle_set_leaf_hash(&b.tree, i, b.items[i].leaf);
     ak_merkle_build(&b.tree);
 
     /* batch id: first event's time prefix + keccak of the sorted keys. */
@@ -772,12 +785,14 @@ static ak_err s_one_batch(s_run *r, s_lease *l, const ak_omni *op, const char *o
     if (rc == AK_E_PRECONDITION_FAILED) {
         ak_buf prev;
         ak_buf_init(&prev, AK_AUDIT_BATCH_MAX_BYTES);
-        rc = st->get(st->ud, 0, ak_cur_from_str(b.key), AK_AUDIT_BATCH_MAX_BYTES, &prev, NULL, cfg->deadline_ms);
+        rc = st->get(st->ud, 0, ak_cur_from_str(b.key), AK_AUDIT_BATCH_MAX_BYTES, &prev, NULL,
+                     cfg->deadline_ms);
         json_t *po = NULL;
         ak_cur pr;
         uint8_t proot[32];
-        if (rc == AK_OK && (ak_json_parse_object(ak_buf_cur(&prev), &po) != AK_OK || ak_json_str(po, "root", &pr) != AK_OK ||
-                            s_hex32(pr, proot) != AK_OK || memcmp(proot, ak_merkle_root(&b.tree), 32) != 0))
+        if (rc == AK_OK &&
+            (ak_json_parse_object(ak_buf_cur(&prev), &po) != AK_OK || ak_json_str(po, "root", &pr) != AK_OK ||
+             s_hex32(pr, proot) != AK_OK || memcmp(proot, ak_merkle_root(&b.tree), 32) != 0))
             rc = AK_E_CONFLICT;
         json_decref(po);
         ak_buf_free(&prev);
@@ -796,8 +811,8 @@ static ak_err s_one_batch(s_run *r, s_lease *l, const ak_omni *op, const char *o
     if (r->report) {
         char root_hex[2 + 64 + 1] = "0x";
         ak_hex_encode(ak_merkle_root(&b.tree), 32, root_hex + 2);
-        json_t *e = json_pack("{s:s#, s:s, s:I, s:s}", "operator_omni", op_hex, (int)AK_OMNI_HEX_LEN, "batch", b.key,
-                              "count", (json_int_t)b.n, "root", root_hex);
+        json_t *e = json_pack("{s:s#, s:s, s:I, s:s}", "operator_omni", op_hex, (int)AK_OMNI_HEX_LEN, "batch",
+                              b.key, "count", (json_int_t)b.n, "root", root_hex);
         AK_ENSURE_OUT(e != NULL && json_array_append_new(r->report, e) == 0, AK_E_NOMEM);
     }
     {
@@ -858,14 +873,13 @@ static ak_err s_operator(s_run *r, const s_keylist *keys, size_t from, size_t n,
     }
     if (done < n) r->stats->unread += n - done;
 out:
-    if (*faulted) {
-        l.held = false; /* a crashed process releases nothing */
-    }
+    if (*faulted) { l.held = false; /* a crashed process releases nothing */ }
     if (l.held && !l.intent) {
         /* Released only when no batch is half done; otherwise it expires and the next run
          * finishes the batch it names. */
         ak_err d = st->del(st->ud, ak_buf_cur(&l.key), cfg->deadline_ms);
-        if (d != AK_OK) ak_log_warn("audit flush: lease not released; it expires", "reason", ak_err_reason(d));
+        if (d != AK_OK)
+            ak_log_warn("audit flush: lease not released; it expires", "reason", ak_err_reason(d));
     }
     ak_buf_free(&l.key);
     ak_buf_free(&l.etag);
@@ -898,7 +912,8 @@ ak_err ak_audit_flush(const ak_audit_store *st, const ak_audit_flush_cfg *cfg, a
     for (size_t i = 0; i < keys.n;) {
         size_t j = i + 1;
         ak_cur a = s_keylist_at(&keys, i);
-        while (j < keys.n && memcmp(s_keylist_at(&keys, j).ptr, a.ptr, S_PENDING_LEN + 64) == 0) j++;
+        while (j < keys.n && memcmp(s_keylist_at(&keys, j).ptr, a.ptr, S_PENDING_LEN + 64) == 0)
+            j++;
         stats->operators++;
         if (s_now(st) >= cfg->deadline_ms) {
             stats->deadline_hit = true;
@@ -907,8 +922,10 @@ ak_err ak_audit_flush(const ak_audit_store *st, const ak_audit_flush_cfg *cfg, a
             ak_err e = s_operator(&r, &keys, i, j - i, &faulted);
             if (faulted) AK_GUARD_OUT(AK_E_INTERNAL);
             if (e == AK_E_NOMEM) AK_GUARD_OUT(e);
-            if (e == AK_E_DEADLINE || e == AK_E_UPSTREAM_TIMEOUT) stats->deadline_hit = true;
-            else if (e != AK_OK && first == AK_OK) first = e;
+            if (e == AK_E_DEADLINE || e == AK_E_UPSTREAM_TIMEOUT)
+                stats->deadline_hit = true;
+            else if (e != AK_OK && first == AK_OK)
+                first = e;
         }
         i = j;
     }
@@ -947,7 +964,8 @@ ak_err ak_audit_proof_lookup(const ak_audit_store *st, const ak_omni *op, ak_cur
     rc = st->get(st->ud, 0, ak_buf_cur(&key), S_INDEX_MAX, &body, NULL, deadline_ms);
     if (rc == AK_E_NOT_FOUND) {
         ak_buf_clear(&key);
-        AK_GUARD_OUT(ak_buf_printf(&key, S_PENDING "%s/%.*s.json", op_hex, (int)id.len, (const char *)id.ptr));
+        AK_GUARD_OUT(
+            ak_buf_printf(&key, S_PENDING "%s/%.*s.json", op_hex, (int)id.len, (const char *)id.ptr));
         rc = st->head(st->ud, 0, ak_buf_cur(&key), NULL, NULL, NULL, deadline_ms);
         if (rc == AK_OK) rc = AK_E_CONFLICT; /* written, not flushed yet */
         goto out;
@@ -964,7 +982,8 @@ ak_err ak_audit_proof_lookup(const ak_audit_store *st, const ak_omni *op, ak_cur
                       ak_json_str(o, "event_id", &eid) == AK_OK && ak_json_str(o, "event", &event) == AK_OK &&
                       ak_json_u64(o, "count", &count) == AK_OK && ak_json_u64(o, "i", &idx) == AK_OK &&
                       json_is_array(proof) && json_array_size(proof) <= AK_MERKLE_MAX_DEPTH &&
-                      s_hex32(root_hex, root) == AK_OK && s_hex32(leaf_hex, leaf) == AK_OK && ak_cur_eq(eid, id),
+                      s_hex32(root_hex, root) == AK_OK && s_hex32(leaf_hex, leaf) == AK_OK &&
+                      ak_cur_eq(eid, id),
                   AK_E_S3_ERROR);
     uint8_t pf[AK_MERKLE_MAX_DEPTH][32];
     size_t plen = json_array_size(proof);

@@ -13,12 +13,16 @@
 static bool s_alpha(uint8_t c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 static bool s_digit(uint8_t c) { return c >= '0' && c <= '9'; }
 static bool s_hex(uint8_t c) { return s_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
-static bool s_unreserved(uint8_t c) { return s_alpha(c) || s_digit(c) || c == '-' || c == '.' || c == '_' || c == '~'; }
+static bool s_unreserved(uint8_t c) {
+    return s_alpha(c) || s_digit(c) || c == '-' || c == '.' || c == '_' || c == '~';
+}
 static bool s_sub_delim(uint8_t c) { return c != 0 && strchr("!$&'()*+,;=", c) != NULL; }
 static bool s_gen_delim(uint8_t c) { return c != 0 && strchr(":/?#[]@", c) != NULL; }
 
 /* Percent-encoded triplets are checked where '%' is allowed. */
-static bool s_pct_ok(ak_cur s, size_t i) { return i + 2 < s.len && s_hex(s.ptr[i + 1]) && s_hex(s.ptr[i + 2]); }
+static bool s_pct_ok(ak_cur s, size_t i) {
+    return i + 2 < s.len && s_hex(s.ptr[i + 1]) && s_hex(s.ptr[i + 2]);
+}
 
 /* Takes the next line (without LF); false when there is no more text. `last` says whether the
  * line was the final one (no LF after it). */
@@ -94,7 +98,8 @@ static ak_err s_authority(ak_cur a) {
             AK_ENSURE(s_unreserved(c) || s_sub_delim(c), BAD);
         }
     }
-    for (size_t i = 0; i < port.len; i++) AK_ENSURE(s_digit(port.ptr[i]), BAD);
+    for (size_t i = 0; i < port.len; i++)
+        AK_ENSURE(s_digit(port.ptr[i]), BAD);
     return AK_OK;
 }
 
@@ -102,7 +107,8 @@ static ak_err s_authority(ak_cur a) {
 static ak_err s_uri(ak_cur u) {
     AK_ENSURE(u.len > 1 && s_alpha(u.ptr[0]), BAD);
     size_t i = 1;
-    while (i < u.len && (s_alpha(u.ptr[i]) || s_digit(u.ptr[i]) || u.ptr[i] == '+' || u.ptr[i] == '-' || u.ptr[i] == '.'))
+    while (i < u.len &&
+           (s_alpha(u.ptr[i]) || s_digit(u.ptr[i]) || u.ptr[i] == '+' || u.ptr[i] == '-' || u.ptr[i] == '.'))
         i++;
     AK_ENSURE(i < u.len && u.ptr[i] == ':', BAD);
     for (i++; i < u.len; i++) {
@@ -183,7 +189,8 @@ ak_err ak_rfc3339_parse(ak_cur t, int64_t *unix_seconds) {
     if (i < t.len && t.ptr[i] == '.') {
         i++;
         size_t start = i;
-        while (i < t.len && s_digit(t.ptr[i])) i++;
+        while (i < t.len && s_digit(t.ptr[i]))
+            i++;
         AK_ENSURE(i > start, BAD);
     }
     AK_ENSURE(i < t.len, BAD);
@@ -193,8 +200,8 @@ ak_err ak_rfc3339_parse(ak_cur t, int64_t *unix_seconds) {
     } else {
         AK_ENSURE(t.ptr[i] == '+' || t.ptr[i] == '-', BAD);
         unsigned oh, om;
-        AK_ENSURE(s_num(t, i + 1, 2, &oh) && i + 3 < t.len && t.ptr[i + 3] == ':' && s_num(t, i + 4, 2, &om) &&
-                      oh < 24 && om < 60,
+        AK_ENSURE(s_num(t, i + 1, 2, &oh) && i + 3 < t.len && t.ptr[i + 3] == ':' &&
+                      s_num(t, i + 4, 2, &om) && oh < 24 && om < 60,
                   BAD);
         off = (int64_t)oh * 3600 + om * 60;
         if (t.ptr[i] == '-') off = -off;
@@ -221,8 +228,9 @@ ak_err ak_rfc3339_format(int64_t t, char out[21]) {
     unsigned m = mp < 10 ? mp + 3 : mp - 9;
     y += m <= 2;
     /* Every field is range-bound by construction (y <= 9999 by the check above). */
-    unsigned v[6] = {(unsigned)y % 10000u, m % 100u, d % 100u, (unsigned)(secs / 3600) % 100u,
-                     (unsigned)(secs / 60 % 60), (unsigned)(secs % 60)};
+    unsigned v[6] = {
+        (unsigned)y % 10000u, m % 100u, d % 100u, (unsigned)(secs / 3600) % 100u, (unsigned)(secs / 60 % 60),
+        (unsigned)(secs % 60)};
     static const size_t width[6] = {4, 2, 2, 2, 2, 2};
     static const char sep[6] = {'-', '-', 'T', ':', ':', 'Z'};
     size_t o = 0;
@@ -248,7 +256,8 @@ ak_err ak_siwe_parse(ak_cur text, ak_siwe_msg *out) {
     memset(&m, 0, sizeof(m));
     AK_ENSURE(text.len <= AK_SIWE_MAX_MESSAGE, AK_E_LIMIT);
     AK_ENSURE(text.len > 0 && text.ptr != NULL, BAD);
-    for (size_t i = 0; i < text.len; i++) AK_ENSURE(text.ptr[i] == '\n' || (text.ptr[i] >= 0x20 && text.ptr[i] < 0x7f), BAD);
+    for (size_t i = 0; i < text.len; i++)
+        AK_ENSURE(text.ptr[i] == '\n' || (text.ptr[i] >= 0x20 && text.ptr[i] < 0x7f), BAD);
     ak_cur rest = text, line, v;
     bool lf;
 
@@ -297,12 +306,14 @@ ak_err ak_siwe_parse(ak_cur text, ak_siwe_msg *out) {
     AK_ENSURE(s_line(&rest, &line, &lf) && lf && s_prefix(line, "URI: ", &v), BAD);
     AK_GUARD(s_uri(v));
     m.uri = v;
-    AK_ENSURE(s_line(&rest, &line, &lf) && lf && s_prefix(line, "Version: ", &v) && ak_cur_eq_str(v, "1"), BAD);
+    AK_ENSURE(s_line(&rest, &line, &lf) && lf && s_prefix(line, "Version: ", &v) && ak_cur_eq_str(v, "1"),
+              BAD);
     m.version = v;
     AK_ENSURE(s_line(&rest, &line, &lf) && lf && s_prefix(line, "Chain ID: ", &v), BAD);
     AK_ENSURE(ak_cur_to_u64(v, &m.chain_id) == AK_OK, BAD);
     AK_ENSURE(s_line(&rest, &line, &lf) && lf && s_prefix(line, "Nonce: ", &v) && v.len >= 8, BAD);
-    for (size_t i = 0; i < v.len; i++) AK_ENSURE(s_alpha(v.ptr[i]) || s_digit(v.ptr[i]), BAD);
+    for (size_t i = 0; i < v.len; i++)
+        AK_ENSURE(s_alpha(v.ptr[i]) || s_digit(v.ptr[i]), BAD);
     m.nonce = v;
     AK_ENSURE(s_line(&rest, &line, &lf) && s_prefix(line, "Issued At: ", &v), BAD);
     AK_GUARD(ak_rfc3339_parse(v, &m.issued_at_unix));

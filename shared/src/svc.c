@@ -21,7 +21,8 @@ static const char *const s_key_names[3] = {"session", "oidc", "cap"};
 
 /* ================================================================ default ops */
 
-static ak_err s_ops_sign(ak_svc *svc, ak_signer_key key, ak_cur in, uint8_t sig64[64], char kid[AK_SIGNER_KID_MAX]) {
+static ak_err s_ops_sign(ak_svc *svc, ak_signer_key key, ak_cur in, uint8_t sig64[64],
+                         char kid[AK_SIGNER_KID_MAX]) {
     AK_ENSURE(svc->signer != NULL, AK_E_CONFIG);
     return ak_signer_sign(svc->signer, key, in, sig64, kid);
 }
@@ -45,7 +46,8 @@ static ak_err s_ops_s3_put(ak_svc *svc, const char *bucket, ak_cur key, ak_cur b
     return ak_s3_put(&svc->s3, &call, bucket, key, body, &opts, NULL);
 }
 
-static ak_err s_ops_s3_get(ak_svc *svc, const char *bucket, ak_cur key, size_t max, ak_buf *out, int64_t deadline_ms) {
+static ak_err s_ops_s3_get(ak_svc *svc, const char *bucket, ak_cur key, size_t max, ak_buf *out,
+                           int64_t deadline_ms) {
     AK_ENSURE(svc->has_s3, AK_E_CONFIG);
     ak_s3_call call = {.creds = &svc->creds, .deadline_ms = deadline_ms};
     ak_http_response resp;
@@ -145,14 +147,13 @@ static void s_shred(const char *path, size_t len) {
  */
 static ak_err s_secrets_get(ak_svc *svc, const char *arn, ak_buf *out) {
     ak_err rc = AK_OK;
-    ak_buf body, url, host, auth;
+    ak_buf body, url, host;
     ak_sigv4_result sig;
     ak_http_response resp;
     json_t *req_j = NULL, *resp_j = NULL;
     ak_buf_init(&body, 4096);
     ak_buf_init(&url, 512);
     ak_buf_init(&host, 256);
-    ak_buf_init(&auth, 1024);
     ak_sigv4_result_init(&sig);
     ak_http_response_init(&resp);
 
@@ -160,9 +161,12 @@ static ak_err s_secrets_get(ak_svc *svc, const char *arn, ak_buf *out) {
     if (ep != NULL) {
         ak_cur e = ak_cur_from_str(ep);
         AK_GUARD_OUT(ak_buf_append_cur(&url, e));
-        if (ak_cur_starts_with(e, AK_CUR_LIT("https://"))) e = ak_cur_from(e.ptr + 8, e.len - 8);
-        else if (ak_cur_starts_with(e, AK_CUR_LIT("http://"))) e = ak_cur_from(e.ptr + 7, e.len - 7);
-        else AK_ENSURE_OUT(false, s_bad("AK_SECRETS_ENDPOINT"));
+        if (ak_cur_starts_with(e, AK_CUR_LIT("https://")))
+            e = ak_cur_from(e.ptr + 8, e.len - 8);
+        else if (ak_cur_starts_with(e, AK_CUR_LIT("http://")))
+            e = ak_cur_from(e.ptr + 7, e.len - 7);
+        else
+            AK_ENSURE_OUT(false, s_bad("AK_SECRETS_ENDPOINT"));
         long slash = ak_cur_find(e, '/');
         if (slash >= 0) e.len = (size_t)slash;
         AK_GUARD_OUT(ak_buf_append_cur(&host, e));
@@ -191,7 +195,8 @@ static ak_err s_secrets_get(ak_svc *svc, const char *arn, ak_buf *out) {
                              .headers = sh,
                              .n_headers = nsh,
                              .payload_hash = ak_cur_from_str(payload_hash)};
-    ak_sigv4_scope scope = {ak_cur_from_str(amz_date), ak_cur_from_str(svc->region), AK_CUR_LIT("secretsmanager")};
+    ak_sigv4_scope scope = {ak_cur_from_str(amz_date), ak_cur_from_str(svc->region),
+                            AK_CUR_LIT("secretsmanager")};
     AK_GUARD_OUT(ak_sigv4_sign(&sreq, &svc->creds, &scope, &sig));
     ak_http_header hh[5] = {
         {"x-amz-date", ak_cur_from_str(amz_date)},
@@ -231,7 +236,6 @@ out:
     ak_buf_free(&body);
     ak_buf_free(&url);
     ak_buf_free(&host);
-    ak_buf_free(&auth);
     ak_sigv4_result_free(&sig);
     ak_http_response_free(&resp);
     return rc;
@@ -275,7 +279,8 @@ static ak_err s_split_identity(ak_cur secret, ak_buf *cert, ak_buf *key) {
             }
         AK_ENSURE(e > 0, AK_E_CONFIG);
         size_t end = (size_t)e + 9;
-        while (end < blk.len && blk.ptr[end] != '\n') end++;
+        while (end < blk.len && blk.ptr[end] != '\n')
+            end++;
         if (end < blk.len) end++;
         ak_cur one = ak_cur_from(blk.ptr, end);
         ak_cur first_line = ak_cur_from(blk.ptr, (size_t)e);
@@ -303,7 +308,8 @@ static ak_err s_init_signer(ak_svc *svc) {
     const char *ca = s_env("AK_SIGNER_CA_PEM");
     const char *arn = s_env("AK_SIGNER_CLIENT_SECRET_ARN");
     bool have_paths = s_env("AK_SIGNER_CLIENT_CERT") != NULL && s_env("AK_SIGNER_CLIENT_KEY") != NULL;
-    if (!have_paths && arn == NULL) AK_GUARD_OUT(s_missing("AK_SIGNER_CLIENT_CERT/AK_SIGNER_CLIENT_KEY or AK_SIGNER_CLIENT_SECRET_ARN"));
+    if (!have_paths && arn == NULL)
+        AK_GUARD_OUT(s_missing("AK_SIGNER_CLIENT_CERT/AK_SIGNER_CLIENT_KEY or AK_SIGNER_CLIENT_SECRET_ARN"));
     /* ak_signer_config_from_env wants every variable; fill placeholders for the ones this
      * function supplies itself, then override. */
     if (ca == NULL) AK_GUARD_OUT(s_missing("AK_SIGNER_CA_PEM"));
@@ -317,7 +323,8 @@ static ak_err s_init_signer(ak_svc *svc) {
     cfg.measurement_hex = s_env("AK_SIGNER_MEASUREMENT");
     const char *t = s_env("AK_SIGNER_TIMEOUT_MS");
     uint64_t tv;
-    if (t != NULL && ak_cur_to_u64(ak_cur_from_str(t), &tv) == AK_OK && tv > 0 && tv < 600000) cfg.timeout_ms = (unsigned)tv;
+    if (t != NULL && ak_cur_to_u64(ak_cur_from_str(t), &tv) == AK_OK && tv > 0 && tv < 600000)
+        cfg.timeout_ms = (unsigned)tv;
 
     if (strncmp(ca, "-----BEGIN", 10) == 0) {
         ca_len = strlen(ca);
@@ -377,7 +384,8 @@ ak_err ak_svc_init(ak_svc *svc, unsigned needs) {
     const char *m = s_env("AK_DEADLINE_MARGIN_MS");
     uint64_t mv;
     if (m != NULL) {
-        AK_ENSURE_OUT(ak_cur_to_u64(ak_cur_from_str(m), &mv) == AK_OK && mv < 60000, s_bad("AK_DEADLINE_MARGIN_MS"));
+        AK_ENSURE_OUT(ak_cur_to_u64(ak_cur_from_str(m), &mv) == AK_OK && mv < 60000,
+                      s_bad("AK_DEADLINE_MARGIN_MS"));
         svc->margin_ms = (unsigned)mv;
     }
 
@@ -387,8 +395,9 @@ ak_err ak_svc_init(ak_svc *svc, unsigned needs) {
     /* Region and credentials: read whenever present (the Secrets Manager path needs them too). */
     const char *region = s_env("AWS_REGION");
     if (region == NULL) region = s_env("AWS_DEFAULT_REGION");
-    if (region != NULL) AK_ENSURE_OUT(ak_cur_to_cstr(ak_cur_from_str(region), svc->region, sizeof(svc->region)) == AK_OK,
-                                      s_bad("AWS_REGION"));
+    if (region != NULL)
+        AK_ENSURE_OUT(ak_cur_to_cstr(ak_cur_from_str(region), svc->region, sizeof(svc->region)) == AK_OK,
+                      s_bad("AWS_REGION"));
     bool have_creds = ak_s3_env_creds(&svc->creds) == AK_OK;
     if (needs & AK_SVC_S3) {
         if (region == NULL) AK_GUARD_OUT(s_missing("AWS_REGION"));
@@ -418,15 +427,16 @@ ak_err ak_svc_init(ak_svc *svc, unsigned needs) {
         const char *iss = s_env("AK_ISSUER");
         if (iss == NULL) AK_GUARD_OUT(s_missing("AK_ISSUER"));
         ak_cur i = ak_cur_from_str(iss);
-        AK_ENSURE_OUT((ak_cur_starts_with(i, AK_CUR_LIT("https://")) || ak_cur_starts_with(i, AK_CUR_LIT("http://"))) &&
-                          i.ptr[i.len - 1] != '/' &&
-                          ak_cur_to_cstr(i, svc->issuer, sizeof(svc->issuer)) == AK_OK,
-                      s_bad("AK_ISSUER"));
+        AK_ENSURE_OUT(
+            (ak_cur_starts_with(i, AK_CUR_LIT("https://")) || ak_cur_starts_with(i, AK_CUR_LIT("http://"))) &&
+                i.ptr[i.len - 1] != '/' && ak_cur_to_cstr(i, svc->issuer, sizeof(svc->issuer)) == AK_OK,
+            s_bad("AK_ISSUER"));
     }
     if (needs & AK_SVC_AUDIT) {
         const char *b = s_env("AK_AUDIT_BUCKET");
         if (b == NULL) AK_GUARD_OUT(s_missing("AK_AUDIT_BUCKET"));
-        AK_ENSURE_OUT(ak_cur_to_cstr(ak_cur_from_str(b), svc->audit_bucket, sizeof(svc->audit_bucket)) == AK_OK,
+        AK_ENSURE_OUT(ak_cur_to_cstr(ak_cur_from_str(b), svc->audit_bucket, sizeof(svc->audit_bucket)) ==
+                          AK_OK,
                       s_bad("AK_AUDIT_BUCKET"));
     }
     if (needs & AK_SVC_SIGNER) AK_GUARD_OUT(s_init_signer(svc));
@@ -571,7 +581,8 @@ ak_err ak_svc_public_jwks(ak_svc *svc, ak_signer_key key, bool include_previous,
     for (size_t i = 0; i < json_array_size(keys); i++) {
         json_t *k = json_array_get(keys, i);
         ak_cur purpose, st;
-        if (ak_json_str(k, "ak_key", &purpose) != AK_OK || !ak_cur_eq_str(purpose, s_key_names[key])) continue;
+        if (ak_json_str(k, "ak_key", &purpose) != AK_OK || !ak_cur_eq_str(purpose, s_key_names[key]))
+            continue;
         AK_ENSURE_OUT(ak_json_str(k, "ak_status", &st) == AK_OK, AK_E_UPSTREAM);
         bool is_cur = ak_cur_eq_str(st, "current");
         if (!is_cur && !include_previous) continue;
@@ -617,8 +628,8 @@ ak_err ak_svc_bearer(ak_cur authorization, ak_cur *token) {
     AK_ENSURE(t.len > 0 && t.len <= AK_MAX_JWS, AK_E_UNAUTHORIZED);
     for (size_t i = 0; i < t.len; i++) {
         uint8_t ch = t.ptr[i];
-        bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' ||
-                  ch == '_' || ch == '.';
+        bool ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+                  ch == '-' || ch == '_' || ch == '.';
         AK_ENSURE(ok, AK_E_UNAUTHORIZED);
     }
     *token = t;
@@ -735,12 +746,12 @@ ak_err ak_session_claims(const ak_session *s, const char *issuer, json_t **out) 
     bool master = s->kind == AK_SESSION_MASTER;
     int n = snprintf(sub, sizeof(sub), "%s%s", master ? "agentkeys:user:" : "agentkeys:agent:", omni);
     AK_ENSURE(n > 0 && (size_t)n < sizeof(sub), AK_E_INTERNAL);
-    json_t *c = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "iss", issuer, "sub", sub,
-                          "aud", AK_SESSION_AUD, "iat", (json_int_t)s->iat, "exp", (json_int_t)s->exp, "jti", s->jti,
-                          "agentkeys.omni_account", omni, "agentkeys.wallet_address", wallet,
-                          "agentkeys.identity_type", "evm", "agentkeys.identity_value", wallet,
-                          "agentkeys.session_kind", master ? "master" : "agent", "agentkeys.operator_omni", op,
-                          "agentkeys.device_key_hash", dkh);
+    json_t *c = json_pack(
+        "{s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "iss", issuer, "sub", sub, "aud",
+        AK_SESSION_AUD, "iat", (json_int_t)s->iat, "exp", (json_int_t)s->exp, "jti", s->jti,
+        "agentkeys.omni_account", omni, "agentkeys.wallet_address", wallet, "agentkeys.identity_type", "evm",
+        "agentkeys.identity_value", wallet, "agentkeys.session_kind", master ? "master" : "agent",
+        "agentkeys.operator_omni", op, "agentkeys.device_key_hash", dkh);
     AK_ENSURE(c != NULL, AK_E_NOMEM);
     *out = c;
     return AK_OK;

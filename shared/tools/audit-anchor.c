@@ -45,7 +45,9 @@ typedef struct s_roots {
 } s_roots;
 
 static int s_usage(void) {
-    fprintf(stderr, "usage: audit-anchor [--operator 0x<64 hex>] [--dry-run]   (env: see shared/tools/audit-anchor.c)\n");
+    fprintf(
+        stderr,
+        "usage: audit-anchor [--operator 0x<64 hex>] [--dry-run]   (env: see shared/tools/audit-anchor.c)\n");
     return 2;
 }
 
@@ -168,7 +170,8 @@ out:
 }
 
 /* Records root_index (and the tx) in the batch object, conditional on the ETag we read. */
-static ak_err s_record(s_ctx *c, const char *key, json_t *batch, ak_cur etag, uint64_t idx, const char *tx_hex) {
+static ak_err s_record(s_ctx *c, const char *key, json_t *batch, ak_cur etag, uint64_t idx,
+                       const char *tx_hex) {
     char audit_hex[43];
     ak_eth_address_hex(c->audit, audit_hex);
     json_t *a = json_pack("{s:I, s:s, s:I, s:s}", "root_index", (json_int_t)idx, "tx", tx_hex, "chain_id",
@@ -199,9 +202,10 @@ static ak_err s_one(s_ctx *c, const char *key) {
     ak_cur root_hex;
     uint64_t count = 0;
     uint8_t root[32];
-    AK_ENSURE_OUT(ak_json_parse_object(ak_buf_cur(&body), &b) == AK_OK && ak_json_str(b, "root", &root_hex) == AK_OK &&
-                      ak_hex_decode_exact(root_hex, true, root, 32) == AK_OK && ak_json_u64(b, "count", &count) == AK_OK &&
-                      count > 0,
+    AK_ENSURE_OUT(ak_json_parse_object(ak_buf_cur(&body), &b) == AK_OK &&
+                      ak_json_str(b, "root", &root_hex) == AK_OK &&
+                      ak_hex_decode_exact(root_hex, true, root, 32) == AK_OK &&
+                      ak_json_u64(b, "count", &count) == AK_OK && count > 0,
                   AK_E_INVALID_INPUT);
     uint64_t idx = 0;
     json_t *anchor = json_object_get(b, "anchor");
@@ -212,8 +216,8 @@ static ak_err s_one(s_ctx *c, const char *key) {
             printf("skip %s root_index=%llu (already anchored)\n", key, (unsigned long long)have);
             goto out;
         }
-        fprintf(stderr, "audit-anchor: %s records root_index %llu but the chain disagrees; re-anchoring\n", key,
-                (unsigned long long)have);
+        fprintf(stderr, "audit-anchor: %s records root_index %llu but the chain disagrees; re-anchoring\n",
+                key, (unsigned long long)have);
     }
     char tx_hex[67] = "";
     if (s_find_root(&c->roots, root, &idx)) {
@@ -342,9 +346,11 @@ int main(int argc, char **argv) {
     printf("batches: %zu, errors: %zu\n", l.n, errors);
     ret = errors ? 1 : 0;
 out:
-    if (rc != AK_OK) fprintf(stderr, "audit-anchor: %s: %s%s%s\n", step, ak_err_reason(rc), rpc.err_msg[0] ? " " : "",
-                             rpc.err_msg);
-    for (size_t i = 0; i < l.n; i++) ak_free(l.keys[i]);
+    if (rc != AK_OK)
+        fprintf(stderr, "audit-anchor: %s: %s%s%s\n", step, ak_err_reason(rc), rpc.err_msg[0] ? " " : "",
+                rpc.err_msg);
+    for (size_t i = 0; i < l.n; i++)
+        ak_free(l.keys[i]);
     ak_free(l.keys);
     ak_free(c.roots.r);
     ak_wipe(c.key, sizeof(c.key));

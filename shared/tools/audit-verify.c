@@ -33,8 +33,9 @@
 #include "ak/json.h"
 
 static int s_usage(void) {
-    fprintf(stderr, "usage: audit-verify --proof FILE [--rpc URL] [--audit ADDR] [--operator OMNI] [--root-index N]\n"
-                    "                    [--event-file FILE | --event-hex HEX] [--proof-skip K]\n");
+    fprintf(stderr,
+            "usage: audit-verify --proof FILE [--rpc URL] [--audit ADDR] [--operator OMNI] [--root-index N]\n"
+            "                    [--event-file FILE | --event-hex HEX] [--proof-skip K]\n");
     return 2;
 }
 
@@ -44,7 +45,8 @@ static ak_err s_read_file(const char *path, ak_buf *out) {
     uint8_t chunk[65536];
     size_t n;
     ak_err rc = AK_OK;
-    while (rc == AK_OK && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) rc = ak_buf_append(out, chunk, n);
+    while (rc == AK_OK && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        rc = ak_buf_append(out, chunk, n);
     if (rc == AK_OK && ferror(f)) rc = AK_E_IO;
     fclose(f);
     return rc;
@@ -58,15 +60,24 @@ int main(int argc, char **argv) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (v == NULL) return s_usage();
-        if (strcmp(a, "--proof") == 0) proof_path = v;
-        else if (strcmp(a, "--rpc") == 0) rpc_url = v;
-        else if (strcmp(a, "--audit") == 0) audit_addr = v;
-        else if (strcmp(a, "--operator") == 0) op_arg = v;
-        else if (strcmp(a, "--root-index") == 0) idx_arg = v;
-        else if (strcmp(a, "--event-file") == 0) ev_file = v;
-        else if (strcmp(a, "--event-hex") == 0) ev_hex = v;
-        else if (strcmp(a, "--proof-skip") == 0) skip_arg = v;
-        else return s_usage();
+        if (strcmp(a, "--proof") == 0)
+            proof_path = v;
+        else if (strcmp(a, "--rpc") == 0)
+            rpc_url = v;
+        else if (strcmp(a, "--audit") == 0)
+            audit_addr = v;
+        else if (strcmp(a, "--operator") == 0)
+            op_arg = v;
+        else if (strcmp(a, "--root-index") == 0)
+            idx_arg = v;
+        else if (strcmp(a, "--event-file") == 0)
+            ev_file = v;
+        else if (strcmp(a, "--event-hex") == 0)
+            ev_hex = v;
+        else if (strcmp(a, "--proof-skip") == 0)
+            skip_arg = v;
+        else
+            return s_usage();
         i++;
     }
     if (!proof_path || !rpc_url || !audit_addr) return s_usage();
@@ -110,7 +121,8 @@ int main(int argc, char **argv) {
     } else if (ak_json_str(pj, "operator_omni", &opt) == AK_OK) {
         AK_GUARD_OUT(ak_omni_parse(opt, &op));
         have_op = true;
-    } else if (ak_json_parse_object(ak_buf_cur(&data), &ej) == AK_OK && ak_json_str(ej, "operator_omni", &opt) == AK_OK) {
+    } else if (ak_json_parse_object(ak_buf_cur(&data), &ej) == AK_OK &&
+               ak_json_str(ej, "operator_omni", &opt) == AK_OK) {
         AK_GUARD_OUT(ak_omni_parse(opt, &op));
         have_op = true;
     }
@@ -143,7 +155,8 @@ int main(int argc, char **argv) {
     uint8_t leaf[32], c[32];
     ak_merkle_leaf_hash(ak_buf_cur(&data), leaf);
     memcpy(c, leaf, 32);
-    for (size_t k = 0; k < m; k++) ak_merkle_node_hash(c, pf[k], c);
+    for (size_t k = 0; k < m; k++)
+        ak_merkle_node_hash(c, pf[k], c);
 
     step = "chain";
     uint8_t audit[20];
@@ -172,7 +185,8 @@ int main(int argc, char **argv) {
     /* The contract's own verdict. */
     ak_buf_clear(&cd);
     ak_buf_clear(&ret);
-    ak_abi_val args[] = {ak_abi_bytes32(op.b), ak_abi_u64(idx), ak_abi_array(items, m), ak_abi_bytes(ak_buf_cur(&data))};
+    ak_abi_val args[] = {ak_abi_bytes32(op.b), ak_abi_u64(idx), ak_abi_array(items, m),
+                         ak_abi_bytes(ak_buf_cur(&data))};
     AK_GUARD_OUT(ak_abi_encode_call("verifyEntryInRoot(bytes32,uint256,bytes32[],bytes)", args, 4, &cd));
     AK_GUARD_OUT(ak_eth_call(&rpc, audit, ak_buf_cur(&cd), "latest", &ret));
     ak_abi_dec_init(&d, ak_buf_cur(&ret));
@@ -184,12 +198,13 @@ int main(int argc, char **argv) {
     ak_hex_encode(chain_root, 32, rh);
     ak_omni_hex(&op, oh);
     printf("%s operator=0x%s root_index=%llu leaf=0x%s chain_root=%s%s contract=%s local=%s\n",
-           ok && local ? "VALID" : "INVALID", oh, (unsigned long long)idx, lh, have_root ? "0x" : "", have_root ? rh : "(none)",
-           ok ? "true" : "false", local ? "match" : "mismatch");
+           ok && local ? "VALID" : "INVALID", oh, (unsigned long long)idx, lh, have_root ? "0x" : "",
+           have_root ? rh : "(none)", ok ? "true" : "false", local ? "match" : "mismatch");
     code = ok && local ? 0 : 1;
 out:
-    if (rc != AK_OK) fprintf(stderr, "audit-verify: %s: %s%s%s\n", step, ak_err_reason(rc), rpc.err_msg[0] ? " " : "",
-                             rpc.err_msg);
+    if (rc != AK_OK)
+        fprintf(stderr, "audit-verify: %s: %s%s%s\n", step, ak_err_reason(rc), rpc.err_msg[0] ? " " : "",
+                rpc.err_msg);
     ak_free(items);
     json_decref(pj);
     json_decref(ej);

@@ -27,7 +27,9 @@
  * Exit status: 0 on success, 1 on a runtime failure, 2 on bad usage / bad input.
  * Self-contained on BearSSL + libc (no project library), so it builds anywhere BearSSL does.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <bearssl.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -125,7 +125,9 @@ static int s_flush(size_t n) {
     ak_sigv4_creds creds;
     const char *bucket = getenv("AK_AUDIT_BUCKET");
     if (ak_s3_config_from_env(&cfg) != AK_OK || ak_s3_env_creds(&creds) != AK_OK || bucket == NULL) {
-        fprintf(stderr, "audit_bench flush: set AK_S3_ENDPOINT, AWS_REGION, AWS_ACCESS_KEY_ID/SECRET, AK_AUDIT_BUCKET\n");
+        fprintf(
+            stderr,
+            "audit_bench flush: set AK_S3_ENDPOINT, AWS_REGION, AWS_ACCESS_KEY_ID/SECRET, AK_AUDIT_BUCKET\n");
         return 2;
     }
     unsigned lanes = s_env_u("AK_AUDIT_FLUSH_LANES", AK_AUDIT_FLUSH_DEFAULT_LANES);
@@ -152,10 +154,11 @@ static int s_flush(size_t n) {
             return 1;
         }
     }
-    for (unsigned l = 0; l < lanes; l++) (void)pthread_join(th[l], NULL);
+    for (unsigned l = 0; l < lanes; l++)
+        (void)pthread_join(th[l], NULL);
     double t1 = s_now_s();
-    printf("seed %zu pending events: %.1f s (%.0f PUT/s, %u lanes, %zu errors)\n", n, t1 - t0, (double)n / (t1 - t0),
-           lanes, sd.errors);
+    printf("seed %zu pending events: %.1f s (%.0f PUT/s, %u lanes, %zu errors)\n", n, t1 - t0,
+           (double)n / (t1 - t0), lanes, sd.errors);
 
     ak_audit_store st;
     ak_audit_s3_store(&s3, &st);
@@ -168,7 +171,8 @@ static int s_flush(size_t n) {
     double t2 = s_now_s();
     ak_err rc = ak_audit_flush(&st, &fc, &stats, NULL);
     double t3 = s_now_s();
-    printf("flush %zu events: %.1f s = %.0f events/s (%zu batches of <= %zu, %u lanes; per event: 1 GET + 1 index "
+    printf("flush %zu events: %.1f s = %.0f events/s (%zu batches of <= %zu, %u lanes; per event: 1 GET + 1 "
+           "index "
            "PUT, per batch: 1 PUT + DeleteObjects) rc=%s unread=%zu invalid=%zu\n",
            stats.events, t3 - t2, (double)stats.events / (t3 - t2), stats.batches, fc.batch_max, lanes,
            ak_err_reason(rc), stats.unread, stats.invalid);

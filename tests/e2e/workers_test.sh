@@ -40,6 +40,10 @@ cleanup() {
   if [ "${KEEP:-0}" = 1 ]; then echo "kept: $L"; else rm -rf "$L"; fi
 }
 trap cleanup EXIT
+# Ceph's mon ports are fixed by default (3300/6789): pick free ones so this private stack can
+# run next to another one on the same host.
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+export AK_CEPH_MON_PORT=${AK_CEPH_MON_PORT:-$(free_port)} AK_CEPH_MON_V1_PORT=${AK_CEPH_MON_V1_PORT:-$(free_port)}
 if ! "$top/scripts/stack-up" >"$WORK/stack-up.out" 2>&1; then
   tail -n 30 "$WORK/stack-up.out" >&2; echo "FAIL [P] stack_up"; exit 1
 fi
@@ -84,9 +88,27 @@ AGENT_S=$(ak_login "$AGENT_KEY") && AGENT2_S=$(ak_login "$AGENT2_KEY") && REV_S=
   || { fail P siwe_logins; exit 1; }
 for s in "$AGENT_S" "$AGENT2_S" "$REV_S" "$MASTER_S" "$OTHER_S"; do keep_secret "${s##*.}"; done
 
-# creds SESSION CLASS [ACTOR] → JSON (kept secret)
-creds() { local c; c=$(ak_aws_creds "$@") || return 1; keep_secret "$(jq -r .secret_access_key <<<"$c")";
-  keep_secret "$(jq -r .session_token <<<"$c" | cut -c1-60)"; keep_secret "$(jq -r .access_key_id <<<"$c")"; printf '%s' "$c"; }
+# creds SESSION CLASS [ACTOR_HEX] → {"access_key_id","secret_access_key","session_token"} (kept secret).
+# The client-side exchange of workers.md §4: POST /v1/mint-oidc-jwt, then an unsigned
+# AssumeRoleWithWebIdentity on the class role. (POST /v1/mint-aws-creds does the same inside
+# OidcFunction, but on the local stack radosgw's STS then fetches the JWKS from that same,
+# still busy, function instance — the emulator runs one instance per function — and times out.)
+creds() {
+  local body r jwt role out
+  body=${3:+"{\"actor_omni\":\"$3\"}"}
+  r=$(ak_api POST /v1/mint-oidc-jwt "$body" -H "authorization: Bearer $1")
+  [ "${r%% *}" = 200 ] || { echo "mint-oidc-jwt: $r" >&2; return 1; }
+  jwt=$(jq -r .jwt <<<"${r#* }"); keep_secret "${jwt##*.}"
+  if [ "$2" = memory ]; then role=$AK_MEMORY_ROLE_ARN; else role=$AK_VAULT_ROLE_ARN; fi
+  out=$(AWS_ACCESS_KEY_ID= AWS_SECRET_ACCESS_KEY= /usr/bin/aws --no-sign-request --endpoint-url "$AK_STS_ENDPOINT" \
+    sts assume-role-with-web-identity --role-arn "$role" --role-session-name "e2e-$(date +%s%N | cut -c1-16)" \
+    --web-identity-token "$jwt" --duration-seconds 3600 --output json 2>"$WORK/sts.err") \
+    || { echo "sts: $(head -c 300 "$WORK/sts.err")" >&2; return 1; }
+  out=$(jq -c '.Credentials | {access_key_id: .AccessKeyId, secret_access_key: .SecretAccessKey, session_token: .SessionToken}' <<<"$out")
+  keep_secret "$(jq -r .secret_access_key <<<"$out")"; keep_secret "$(jq -r .session_token <<<"$out" | cut -c1-60)"
+  keep_secret "$(jq -r .access_key_id <<<"$out")"
+  printf '%s' "$out"
+}
 AG_CRED=$(creds "$AGENT_S" credentials) && AG_MEM=$(creds "$AGENT_S" memory) \
   && AG2_CRED=$(creds "$AGENT2_S" credentials) && RV_CRED=$(creds "$REV_S" credentials) \
   && OT_CRED=$(creds "$OTHER_S" credentials) && pass P oidc_sts_credentials || { fail P oidc_sts_credentials; exit 1; }

@@ -34,7 +34,7 @@ typedef struct fake {
     size_t n;
     unsigned next_etag;
     int64_t now;
-    int64_t tick_per_get; /* clock advance per GET of a pending object */
+    int64_t tick_per_get;        /* clock advance per GET of a pending object */
     const char *fail_delete_key; /* DeleteObjects reports this key as failed */
     size_t gets, puts;
 } fake;
@@ -82,7 +82,8 @@ static ak_err f_list(void *ud, ak_cur prefix, ak_s3_list_fn fn, void *fn_ud, int
     const char **keys = ak_malloc(F_MAX_OBJ * sizeof(char *));
     size_t n = 0;
     for (size_t i = 0; i < f->n; i++)
-        if (f->obj[i].key && ak_cur_starts_with(ak_cur_from_str(f->obj[i].key), prefix)) keys[n++] = f->obj[i].key;
+        if (f->obj[i].key && ak_cur_starts_with(ak_cur_from_str(f->obj[i].key), prefix))
+            keys[n++] = f->obj[i].key;
     qsort(keys, n, sizeof(char *), f_cmp);
     pthread_mutex_unlock(&f->mu);
     ak_err rc = AK_OK;
@@ -98,7 +99,8 @@ static void f_etag(ak_buf *etag, unsigned e) {
     if (etag) assert_int_equal(ak_buf_printf(etag, "\"e%u\"", e), AK_OK);
 }
 
-static ak_err f_get(void *ud, unsigned lane, ak_cur key, size_t max, ak_buf *body, ak_buf *etag, int64_t deadline_ms) {
+static ak_err f_get(void *ud, unsigned lane, ak_cur key, size_t max, ak_buf *body, ak_buf *etag,
+                    int64_t deadline_ms) {
     (void)lane;
     (void)deadline_ms;
     fake *f = ud;
@@ -138,15 +140,16 @@ static ak_err f_put(void *ud, unsigned lane, ak_cur key, ak_cur body, bool creat
         o = f_find(f, key);
         for (size_t i = 0; i < n_meta; i++)
             if (strcmp(meta[i].name, AK_AUDIT_META_ROOT_INDEX) == 0)
-                assert_int_equal(ak_cur_to_cstr(meta[i].value, o->meta_root_index, sizeof(o->meta_root_index)), AK_OK);
+                assert_int_equal(
+                    ak_cur_to_cstr(meta[i].value, o->meta_root_index, sizeof(o->meta_root_index)), AK_OK);
         f_etag(new_etag, o->etag);
     }
     pthread_mutex_unlock(&f->mu);
     return rc;
 }
 
-static ak_err f_head(void *ud, unsigned lane, ak_cur key, const char *meta_name, ak_buf *meta_value, bool *has_meta,
-                     int64_t deadline_ms) {
+static ak_err f_head(void *ud, unsigned lane, ak_cur key, const char *meta_name, ak_buf *meta_value,
+                     bool *has_meta, int64_t deadline_ms) {
     (void)lane;
     (void)deadline_ms;
     fake *f = ud;
@@ -248,7 +251,8 @@ static void s_pending(fake *f, const ak_omni *op, uint64_t t_us, char id_out[AK_
 }
 
 static ak_audit_flush_cfg s_cfg(fake *f) {
-    ak_audit_flush_cfg c = {.deadline_ms = f->now + 60000, .has_grace = true, .lease_grace_ms = 1000, .owner = "t"};
+    ak_audit_flush_cfg c = {
+        .deadline_ms = f->now + 60000, .has_grace = true, .lease_grace_ms = 1000, .owner = "t"};
     return c;
 }
 
@@ -294,15 +298,17 @@ static size_t s_check_batches(fake *f, const char *event_id) {
             ak_keccak256_update(&kc, (const uint8_t *)"\n", 1);
             uint8_t leaf[32], stored[32];
             ak_merkle_leaf_hash(ak_cur_from_str(ev), leaf);
-            EXPECT_OK(ak_hex_decode_exact(ak_cur_from_str(json_string_value(json_object_get(lf, "leaf"))), true, stored,
-                                          32));
+            EXPECT_OK(ak_hex_decode_exact(ak_cur_from_str(json_string_value(json_object_get(lf, "leaf"))),
+                                          true, stored, 32));
             EXPECT_BYTES_EQ(leaf, 32, stored, 32);
             ak_merkle_set_leaf(&t, j, ak_cur_from_str(ev));
             json_t *pf = json_object_get(lf, "proof");
             uint8_t p[AK_MERKLE_MAX_DEPTH][32];
             for (size_t k = 0; k < json_array_size(pf); k++)
-                EXPECT_OK(ak_hex_decode_exact(ak_cur_from_str(json_string_value(json_array_get(pf, k))), true, p[k], 32));
-            assert_true(ak_merkle_verify(root, (const uint8_t(*)[32])p, json_array_size(pf), ak_cur_from_str(ev)));
+                EXPECT_OK(ak_hex_decode_exact(ak_cur_from_str(json_string_value(json_array_get(pf, k))), true,
+                                              p[k], 32));
+            assert_true(
+                ak_merkle_verify(root, (const uint8_t(*)[32])p, json_array_size(pf), ak_cur_from_str(ev)));
             if (event_id == NULL || strcmp(id, event_id) == 0) hits++;
         }
         ak_merkle_build(&t);
@@ -326,7 +332,8 @@ static size_t s_check_batches(fake *f, const char *event_id) {
 /* Every id in ids[] is in exactly one batch, has an index and no pending object. */
 static void s_exactly_once(fake *f, char (*ids)[AK_AUDIT_EVENT_ID_LEN + 1], size_t n) {
     for (size_t i = 0; i < n; i++) {
-        if (s_check_batches(f, ids[i]) != 1) fail_msg("event %s is in %zu batches", ids[i], s_check_batches(f, ids[i]));
+        if (s_check_batches(f, ids[i]) != 1)
+            fail_msg("event %s is in %zu batches", ids[i], s_check_batches(f, ids[i]));
     }
     EXPECT_INT_EQ(s_check_batches(f, NULL), n);
     EXPECT_INT_EQ(f_count_prefix(f, "audit/pending/"), 0);
@@ -358,7 +365,8 @@ AK_TEST(t_one_batch_format_and_order) {
     char ids[7][AK_AUDIT_EVENT_ID_LEN + 1];
     /* Written out of time order: the batch must still be in key (= time) order. */
     uint64_t ts[7] = {5000, 1000, 7000, 2000, 6000, 3000, 4000};
-    for (int i = 0; i < 7; i++) s_pending(&f, &op, 1700000000000000ull + ts[i], ids[i]);
+    for (int i = 0; i < 7; i++)
+        s_pending(&f, &op, 1700000000000000ull + ts[i], ids[i]);
     ak_audit_flush_cfg cfg = s_cfg(&f);
     ak_audit_flush_stats s;
     json_t *report = json_array();
@@ -377,8 +385,9 @@ AK_TEST(t_one_batch_format_and_order) {
         if (!f.obj[i].key || strncmp(f.obj[i].key, "audit/batches/", 14)) continue;
         json_t *b = NULL;
         EXPECT_OK(ak_json_parse_object(ak_buf_cur(&f.obj[i].body), &b));
-        EXPECT_STR_EQ(json_string_value(json_object_get(json_array_get(json_object_get(b, "leaves"), 0), "event_id")),
-                      ids[1]);
+        EXPECT_STR_EQ(
+            json_string_value(json_object_get(json_array_get(json_object_get(b, "leaves"), 0), "event_id")),
+            ids[1]);
         EXPECT_INT_EQ(json_integer_value(json_object_get(b, "proof_len")), 3);
         json_decref(b);
     }
@@ -396,8 +405,10 @@ AK_TEST(t_operators_are_separate_and_batch_max) {
     s_op(1, &a);
     s_op(2, &b);
     char ids[13][AK_AUDIT_EVENT_ID_LEN + 1];
-    for (int i = 0; i < 10; i++) s_pending(&f, &a, 1700000000000000ull + (uint64_t)i, ids[i]);
-    for (int i = 10; i < 13; i++) s_pending(&f, &b, 1700000000000000ull + (uint64_t)i, ids[i]);
+    for (int i = 0; i < 10; i++)
+        s_pending(&f, &a, 1700000000000000ull + (uint64_t)i, ids[i]);
+    for (int i = 10; i < 13; i++)
+        s_pending(&f, &b, 1700000000000000ull + (uint64_t)i, ids[i]);
     ak_audit_flush_cfg cfg = s_cfg(&f);
     cfg.batch_max = 4;
     ak_audit_flush_stats s;
@@ -480,7 +491,8 @@ AK_TEST(t_crash_then_rerun_exactly_once) {
         ak_omni a;
         s_op(3, &a);
         char ids[9][AK_AUDIT_EVENT_ID_LEN + 1];
-        for (int i = 0; i < 6; i++) s_pending(&f, &a, 1700000000000000ull + (uint64_t)i * 10, ids[i]);
+        for (int i = 0; i < 6; i++)
+            s_pending(&f, &a, 1700000000000000ull + (uint64_t)i * 10, ids[i]);
         ak_audit_flush_cfg cfg = s_cfg(&f);
         ak_audit_fault at = points[p];
         cfg.fault = s_fault_at;
@@ -491,7 +503,8 @@ AK_TEST(t_crash_then_rerun_exactly_once) {
         EXPECT_INT_EQ(f_count_prefix(&f, "audit/pending/"), 6);
         EXPECT_INT_EQ(f_count_prefix(&f, "audit/batches/"), at == AK_AUDIT_FAULT_AFTER_LEASE_INTENT ? 0 : 1);
         /* New events, interleaved in time with the old ones. */
-        for (int i = 6; i < 9; i++) s_pending(&f, &a, 1700000000000000ull + (uint64_t)(i - 6) * 10 + 5, ids[i]);
+        for (int i = 6; i < 9; i++)
+            s_pending(&f, &a, 1700000000000000ull + (uint64_t)(i - 6) * 10 + 5, ids[i]);
         /* Rerun before the lease expired: busy, nothing changes. */
         cfg.fault = NULL;
         EXPECT_OK(ak_audit_flush(&st, &cfg, &s, NULL));
@@ -519,7 +532,8 @@ AK_TEST(t_deadline_stops_cleanly) {
     ak_omni a;
     s_op(4, &a);
     char ids[20][AK_AUDIT_EVENT_ID_LEN + 1];
-    for (int i = 0; i < 20; i++) s_pending(&f, &a, 1700000000000000ull + (uint64_t)i, ids[i]);
+    for (int i = 0; i < 20; i++)
+        s_pending(&f, &a, 1700000000000000ull + (uint64_t)i, ids[i]);
     f.tick_per_get = 100;
     ak_audit_flush_cfg cfg = s_cfg(&f);
     cfg.deadline_ms = f.now + 1000; /* reads may use 500 ms: 5 GETs */
@@ -553,7 +567,8 @@ AK_TEST(t_delete_failure_keeps_intent) {
     ak_omni a;
     s_op(5, &a);
     char ids[4][AK_AUDIT_EVENT_ID_LEN + 1];
-    for (int i = 0; i < 4; i++) s_pending(&f, &a, 1700000000000000ull + (uint64_t)i, ids[i]);
+    for (int i = 0; i < 4; i++)
+        s_pending(&f, &a, 1700000000000000ull + (uint64_t)i, ids[i]);
     char ha[65], k[256];
     ak_omni_hex(&a, ha);
     snprintf(k, sizeof(k), "audit/pending/%s/%s.json", ha, ids[2]);
@@ -579,7 +594,8 @@ AK_TEST(t_tampered_batch_is_not_resumed) {
     f_init(&f, &st, 1);
     ak_omni a;
     s_op(6, &a);
-    for (int i = 0; i < 3; i++) s_pending(&f, &a, 1700000000000000ull + (uint64_t)i, NULL);
+    for (int i = 0; i < 3; i++)
+        s_pending(&f, &a, 1700000000000000ull + (uint64_t)i, NULL);
     ak_audit_flush_cfg cfg = s_cfg(&f);
     ak_audit_fault at = AK_AUDIT_FAULT_AFTER_BATCH_PUT;
     cfg.fault = s_fault_at;
@@ -660,7 +676,8 @@ AK_TEST(t_proof_lookup) {
     s_op(1, &a);
     s_op(2, &b);
     char ids[5][AK_AUDIT_EVENT_ID_LEN + 1];
-    for (int i = 0; i < 5; i++) s_pending(&f, &a, 1700000000000000ull + (uint64_t)i, ids[i]);
+    for (int i = 0; i < 5; i++)
+        s_pending(&f, &a, 1700000000000000ull + (uint64_t)i, ids[i]);
     ak_audit_flush_cfg cfg = s_cfg(&f);
     ak_audit_flush_stats s;
     EXPECT_OK(ak_audit_flush(&st, &cfg, &s, NULL));
@@ -675,10 +692,12 @@ AK_TEST(t_proof_lookup) {
     assert_true(json_is_false(json_object_get(o, "anchored")));
     assert_null(json_object_get(o, "root_index"));
     uint8_t root[32], p[8][32];
-    EXPECT_OK(ak_hex_decode_exact(ak_cur_from_str(json_string_value(json_object_get(o, "root"))), true, root, 32));
+    EXPECT_OK(
+        ak_hex_decode_exact(ak_cur_from_str(json_string_value(json_object_get(o, "root"))), true, root, 32));
     json_t *pf = json_object_get(o, "proof");
     for (size_t k = 0; k < json_array_size(pf); k++)
-        EXPECT_OK(ak_hex_decode_exact(ak_cur_from_str(json_string_value(json_array_get(pf, k))), true, p[k], 32));
+        EXPECT_OK(
+            ak_hex_decode_exact(ak_cur_from_str(json_string_value(json_array_get(pf, k))), true, p[k], 32));
     ak_cur ev = ak_cur_from_str(json_string_value(json_object_get(o, "event")));
     assert_true(ak_merkle_verify(root, (const uint8_t(*)[32])p, json_array_size(pf), ev));
     /* negatives on the same proof: one byte of the event changed; another event's bytes */
@@ -692,7 +711,8 @@ AK_TEST(t_proof_lookup) {
     uint8_t leaf[32], node[32];
     ak_merkle_leaf_hash(ev, leaf);
     ak_merkle_node_hash(leaf, p[0], node);
-    assert_false(ak_merkle_verify(root, (const uint8_t(*)[32])(p + 1), json_array_size(pf) - 1, ak_cur_from(node, 32)));
+    assert_false(ak_merkle_verify(root, (const uint8_t(*)[32])(p + 1), json_array_size(pf) - 1,
+                                  ak_cur_from(node, 32)));
     const char *batch = json_string_value(json_object_get(o, "batch"));
     char batch_key[256];
     snprintf(batch_key, sizeof(batch_key), "%s", batch);
@@ -720,12 +740,14 @@ AK_TEST(t_proof_lookup) {
     EXPECT_ERR(AK_E_OPERATOR_MISMATCH, ak_audit_proof_lookup(&st, &a, ak_cur_from_str(k), f.now + 1000, &o));
     EXPECT_ERR(AK_E_NOT_FOUND, ak_audit_proof_lookup(&st, &b, ak_cur_from_str(ids[0]), f.now + 1000, &o));
     EXPECT_ERR(AK_E_CONFLICT, ak_audit_proof_lookup(&st, &a, ak_cur_from_str(late), f.now + 1000, &o));
-    EXPECT_ERR(AK_E_NOT_FOUND,
-               ak_audit_proof_lookup(&st, &a, AK_CUR_LIT("1700000000000000-0000000000000000"), f.now + 1000, &o));
+    EXPECT_ERR(AK_E_NOT_FOUND, ak_audit_proof_lookup(&st, &a, AK_CUR_LIT("1700000000000000-0000000000000000"),
+                                                     f.now + 1000, &o));
     EXPECT_ERR(AK_E_INVALID_INPUT, ak_audit_proof_lookup(&st, &a, AK_CUR_LIT("../../etc"), f.now + 1000, &o));
-    EXPECT_ERR(AK_E_INVALID_INPUT, ak_audit_proof_lookup(&st, &a, AK_CUR_LIT("audit/pending/x.json"), f.now + 1000, &o));
     EXPECT_ERR(AK_E_INVALID_INPUT,
-               ak_audit_proof_lookup(&st, &a, AK_CUR_LIT("1700000000000000-000000000000000G"), f.now + 1000, &o));
+               ak_audit_proof_lookup(&st, &a, AK_CUR_LIT("audit/pending/x.json"), f.now + 1000, &o));
+    EXPECT_ERR(
+        AK_E_INVALID_INPUT,
+        ak_audit_proof_lookup(&st, &a, AK_CUR_LIT("1700000000000000-000000000000000G"), f.now + 1000, &o));
     /* a corrupted index (its event no longer matches its proof) is refused, not served */
     snprintf(k, sizeof(k), "audit/index/%s/%s.json", ha, ids[2]);
     f_obj *io = f_find(&f, ak_cur_from_str(k));
@@ -746,7 +768,9 @@ AK_TEST(t_event_id_form) {
     assert_false(ak_audit_event_id_ok(AK_CUR_LIT("")));
 }
 
-AK_RUN_TESTS(AK_T(t_nothing_pending), AK_T(t_one_batch_format_and_order), AK_T(t_operators_are_separate_and_batch_max),
-             AK_T(t_invalid_objects_are_left_and_reported), AK_T(t_crash_then_rerun_exactly_once),
-             AK_T(t_deadline_stops_cleanly), AK_T(t_delete_failure_keeps_intent), AK_T(t_tampered_batch_is_not_resumed),
-             AK_T(t_live_lease_means_busy), AK_T(t_only_one_operator), AK_T(t_proof_lookup), AK_T(t_event_id_form))
+AK_RUN_TESTS(AK_T(t_nothing_pending), AK_T(t_one_batch_format_and_order),
+             AK_T(t_operators_are_separate_and_batch_max), AK_T(t_invalid_objects_are_left_and_reported),
+             AK_T(t_crash_then_rerun_exactly_once), AK_T(t_deadline_stops_cleanly),
+             AK_T(t_delete_failure_keeps_intent), AK_T(t_tampered_batch_is_not_resumed),
+             AK_T(t_live_lease_means_busy), AK_T(t_only_one_operator), AK_T(t_proof_lookup),
+             AK_T(t_event_id_form))

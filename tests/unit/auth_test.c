@@ -71,12 +71,13 @@ AK_TEST(test_start_exact_message_and_pending_record) {
     char want[2048];
     ak_siwe_msg m;
     EXPECT_OK(ak_siwe_parse(ak_buf_cur(&msg), &m));
-    snprintf(want, sizeof(want),
-             "broker.test:8443 wants you to sign in with your Ethereum account:\n%s\n\n"
-             "Authenticate with AgentKeys broker.\n\nURI: https://broker.test:8443\nVersion: 1\nChain ID: 31337\n"
-             "Nonce: %.*s\nIssued At: 2026-01-01T00:00:00Z\nExpiration Time: 2026-01-01T00:45:00Z\nResources:\n"
-             "- urn:agentkeys:client:agentkeys",
-             addr, (int)m.nonce.len, (const char *)m.nonce.ptr);
+    snprintf(
+        want, sizeof(want),
+        "broker.test:8443 wants you to sign in with your Ethereum account:\n%s\n\n"
+        "Authenticate with AgentKeys broker.\n\nURI: https://broker.test:8443\nVersion: 1\nChain ID: 31337\n"
+        "Nonce: %.*s\nIssued At: 2026-01-01T00:00:00Z\nExpiration Time: 2026-01-01T00:45:00Z\nResources:\n"
+        "- urn:agentkeys:client:agentkeys",
+        addr, (int)m.nonce.len, (const char *)m.nonce.ptr);
     EXPECT_STR_EQ(ak_buf_cstr(&msg), want);
     EXPECT_INT_EQ(m.nonce.len, 32);
     char key[128];
@@ -99,7 +100,8 @@ AK_TEST(test_start_refusals) {
               "{\"address\":\"0x0000000000000000000000000000000000000001\",\"chain_id\":1}");
     BF_EXPECT_REASON(&c, AK_E_INVALID_INPUT); /* wrong chain id at start: 400 (documented) */
     bf_call_free(&c);
-    bf_invoke(&c, auth_handle, &A, "POST", "/v1/auth/wallet/start", NULL, "{\"address\":\"0x01\",\"chain_id\":31337}");
+    bf_invoke(&c, auth_handle, &A, "POST", "/v1/auth/wallet/start", NULL,
+              "{\"address\":\"0x01\",\"chain_id\":31337}");
     BF_EXPECT_REASON(&c, AK_E_INVALID_ADDRESS);
     bf_call_free(&c);
     bf_invoke(&c, auth_handle, &A, "POST", "/v1/auth/wallet/start", NULL,
@@ -139,7 +141,8 @@ static void s_login_ok(const bf_wallet *w, ak_session *s, bf_call *c) {
     t_verify(c, rid, sig, NULL);
     if (c->rc != AK_OK) fail_msg("login: %s", ak_err_reason(c->rc));
     EXPECT_INT_EQ(c->status, 200);
-    EXPECT_OK(ak_svc_verify_session(&A.svc, ak_cur_from_str(bf_str(c, "session_jwt")), BF.now_us / 1000000u, s));
+    EXPECT_OK(
+        ak_svc_verify_session(&A.svc, ak_cur_from_str(bf_str(c, "session_jwt")), BF.now_us / 1000000u, s));
     ak_buf_free(&msg);
 }
 
@@ -321,7 +324,8 @@ AK_TEST(test_siwe_refusals) {
     t_verify(&c, rid, "0x1234", NULL);
     BF_EXPECT_REASON(&c, AK_E_SIWE_SIGNATURE);
     bf_call_free(&c);
-    bf_invoke(&c, auth_handle, &A, "POST", "/v1/auth/wallet/verify", NULL, "{\"request_id\":\"x\",\"signature\":\"y\",\"z\":1}");
+    bf_invoke(&c, auth_handle, &A, "POST", "/v1/auth/wallet/verify", NULL,
+              "{\"request_id\":\"x\",\"signature\":\"y\",\"z\":1}");
     BF_EXPECT_REASON(&c, AK_E_UNKNOWN_FIELD);
     bf_call_free(&c);
     ak_buf_free(&msg);
@@ -343,6 +347,19 @@ AK_TEST(test_configure) {
     s_teardown();
 }
 
-AK_RUN_TESTS(AK_T(test_start_exact_message_and_pending_record), AK_T(test_start_refusals),
-             AK_T(test_fresh_wallet_gets_master_session_of_itself), AK_T(test_registered_devices_d16),
-             AK_T(test_device_refusals_and_upstreams), AK_T(test_siwe_refusals), AK_T(test_configure))
+AK_TEST(test_sample_events) {
+    s_setup();
+    bf_call c;
+    bf_invoke_event(&c, auth_handle, &A, "auth-start.json");
+    EXPECT_INT_EQ(c.status, 200);
+    bf_call_free(&c);
+    bf_invoke_event(&c, auth_handle, &A, "auth-verify.json");
+    BF_EXPECT_REASON(&c, AK_E_SIWE_NONCE);
+    bf_call_free(&c);
+    s_teardown();
+}
+
+AK_RUN_TESTS(AK_T(test_sample_events), AK_T(test_start_exact_message_and_pending_record),
+             AK_T(test_start_refusals), AK_T(test_fresh_wallet_gets_master_session_of_itself),
+             AK_T(test_registered_devices_d16), AK_T(test_device_refusals_and_upstreams),
+             AK_T(test_siwe_refusals), AK_T(test_configure))

@@ -9,6 +9,7 @@
 #define AK_TEST_BROKER_FAKES_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -52,7 +53,7 @@ typedef struct {
     /* s3 */
     bf_obj objs[BF_MAX_OBJ];
     size_t n_objs;
-    ak_err put_err;      /* every PUT fails with this */
+    ak_err put_err;          /* every PUT fails with this */
     const char *fail_prefix; /* PUTs under this key prefix fail with put_err_prefix */
     ak_err put_err_prefix;
     /* chain */
@@ -73,7 +74,8 @@ static bf_world BF;
 
 /* ---------------------------------------------------------------- signer */
 
-static ak_err bf_sign(ak_svc *svc, ak_signer_key key, ak_cur in, uint8_t sig[64], char kid[AK_SIGNER_KID_MAX]) {
+static ak_err bf_sign(ak_svc *svc, ak_signer_key key, ak_cur in, uint8_t sig[64],
+                      char kid[AK_SIGNER_KID_MAX]) {
     (void)svc;
     if (BF.sign_err != AK_OK) return BF.sign_err;
     snprintf(kid, AK_SIGNER_KID_MAX, "%s", BF.kid[key]);
@@ -122,7 +124,8 @@ static BF_UNUSED bf_obj *bf_find(const char *bucket, const char *key) {
 static BF_UNUSED size_t bf_count_prefix(const char *bucket, const char *prefix) {
     size_t n = 0;
     for (size_t i = 0; i < BF.n_objs; i++)
-        if (strcmp(BF.objs[i].bucket, bucket) == 0 && strncmp(BF.objs[i].key, prefix, strlen(prefix)) == 0) n++;
+        if (strcmp(BF.objs[i].bucket, bucket) == 0 && strncmp(BF.objs[i].key, prefix, strlen(prefix)) == 0)
+            n++;
     return n;
 }
 
@@ -132,7 +135,8 @@ static ak_err bf_put(ak_svc *svc, const char *bucket, ak_cur key, ak_cur body, b
     char k[512];
     if (ak_cur_to_cstr(key, k, sizeof(k)) != AK_OK) return AK_E_INVALID_INPUT;
     if (BF.put_err != AK_OK) return BF.put_err;
-    if (BF.fail_prefix != NULL && strncmp(k, BF.fail_prefix, strlen(BF.fail_prefix)) == 0) return BF.put_err_prefix;
+    if (BF.fail_prefix != NULL && strncmp(k, BF.fail_prefix, strlen(BF.fail_prefix)) == 0)
+        return BF.put_err_prefix;
     bf_obj *o = bf_find(bucket, k);
     if (o != NULL && inm) return AK_E_PRECONDITION_FAILED;
     if (o == NULL) {
@@ -172,7 +176,8 @@ static ak_err bf_transport(void *ctx, ak_cur request, int64_t deadline_ms, long 
     json_t *req;
     if (ak_json_parse_object(request, &req) != AK_OK) return AK_E_INTERNAL;
     json_int_t id = json_integer_value(json_object_get(req, "id"));
-    const char *data = json_string_value(json_object_get(json_array_get(json_object_get(req, "params"), 0), "data"));
+    const char *data =
+        json_string_value(json_object_get(json_array_get(json_object_get(req, "params"), 0), "data"));
     ak_buf raw, hex;
     ak_buf_init(&raw, 4096);
     ak_buf_init(&hex, 8192);
@@ -193,7 +198,8 @@ static ak_err bf_transport(void *ctx, ak_cur request, int64_t deadline_ms, long 
             memcpy(w + 32, e->actor_omni, 32);
             w[6 * 32 + 31] = e->tier;
             w[7 * 32 + 31] = e->roles;
-            for (int b = 0; b < 8; b++) w[8 * 32 + 31 - b] = (uint8_t)(e->registered_at >> (8 * b));
+            for (int b = 0; b < 8; b++)
+                w[8 * 32 + 31 - b] = (uint8_t)(e->registered_at >> (8 * b));
             w[10 * 32 + 31] = e->revoked ? 1 : 0;
         }
         rc = bf_word_result(w, 11, &hex);
@@ -208,7 +214,8 @@ static ak_err bf_transport(void *ctx, ak_cur request, int64_t deadline_ms, long 
                 w[31] = 1;
         rc = bf_word_result(w, 1, &hex);
     } else if (rc == AK_OK && raw.len == 4 && memcmp(raw.ptr, sel_epoch, 4) == 0) {
-        for (int b = 0; b < 8; b++) w[31 - b] = (uint8_t)(BF.epoch >> (8 * b));
+        for (int b = 0; b < 8; b++)
+            w[31 - b] = (uint8_t)(BF.epoch >> (8 * b));
         rc = bf_word_result(w, 1, &hex);
     } else if (rc == AK_OK) {
         rc = AK_E_INTERNAL;
@@ -225,8 +232,8 @@ static ak_err bf_transport(void *ctx, ak_cur request, int64_t deadline_ms, long 
     return rc;
 }
 
-static BF_UNUSED void bf_add_device(const uint8_t dkh[32], const ak_omni *op, const ak_omni *actor, uint8_t tier,
-                                    uint8_t roles, bool revoked) {
+static BF_UNUSED void bf_add_device(const uint8_t dkh[32], const ak_omni *op, const ak_omni *actor,
+                                    uint8_t tier, uint8_t roles, bool revoked) {
     bf_dev *d = &BF.devs[BF.n_devs++];
     memset(d, 0, sizeof(*d));
     memcpy(d->dkh, dkh, 32);
@@ -244,7 +251,8 @@ static BF_UNUSED void bf_bind(const ak_omni *actor, const ak_omni *op) {
     BF.n_bound++;
 }
 
-static BF_UNUSED void bf_grant(const ak_omni *op, const ak_omni *actor, ak_data_class c, const char *service) {
+static BF_UNUSED void bf_grant(const ak_omni *op, const ak_omni *actor, ak_data_class c,
+                               const char *service) {
     bf_scope *s = &BF.scopes[BF.n_scopes++];
     memcpy(s->op, op->b, 32);
     memcpy(s->actor, actor->b, 32);
@@ -259,7 +267,8 @@ static const ak_svc_ops BF_OPS = {
     .sign = bf_sign, .current_kid = bf_kid, .keys = bf_keys, .s3_put = bf_put, .s3_get = bf_get};
 
 static BF_UNUSED void bf_reset(ak_svc *svc) {
-    for (size_t i = 0; i < BF.n_objs; i++) ak_buf_free(&BF.objs[i].body);
+    for (size_t i = 0; i < BF.n_objs; i++)
+        ak_buf_free(&BF.objs[i].body);
     memset(&BF, 0, sizeof(BF));
     for (int i = 0; i < 3; i++) {
         assert_int_equal(ak_p256_keygen(BF.priv[i], BF.pub[i]), AK_OK);
@@ -277,7 +286,8 @@ static BF_UNUSED void bf_reset(ak_svc *svc) {
 }
 
 static BF_UNUSED void bf_free(ak_svc *svc) {
-    for (size_t i = 0; i < BF.n_objs; i++) ak_buf_free(&BF.objs[i].body);
+    for (size_t i = 0; i < BF.n_objs; i++)
+        ak_buf_free(&BF.objs[i].body);
     BF.n_objs = 0;
     ak_svc_free(svc);
 }
@@ -316,12 +326,12 @@ typedef struct {
 
 /* Builds an API Gateway v2 event and runs `h`. The response status/body follow the runtime's
  * rules (an error code becomes the D14 body). */
-static BF_UNUSED void bf_invoke(bf_call *c, akrt_http_handler h, void *user, const char *method, const char *path,
-                                const char *bearer, const char *body) {
+static BF_UNUSED void bf_invoke(bf_call *c, akrt_http_handler h, void *user, const char *method,
+                                const char *path, const char *bearer, const char *body) {
     memset(c, 0, sizeof(*c));
     ak_arena_init(&c->arena, AK_MAX_ARENA);
-    json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:{}, s:{s:{s:s, s:s, s:s, s:s}, s:s}, s:b}", "version", "2.0",
-                           "routeKey", "$default", "rawPath", path, "rawQueryString", "", "headers",
+    json_t *ev = json_pack("{s:s, s:s, s:s, s:s, s:{}, s:{s:{s:s, s:s, s:s, s:s}, s:s}, s:b}", "version",
+                           "2.0", "routeKey", "$default", "rawPath", path, "rawQueryString", "", "headers",
                            "requestContext", "http", "method", method, "path", path, "sourceIp", "127.0.0.1",
                            "protocol", "HTTP/1.1", "requestId", "apigw-1", "isBase64Encoded", 0);
     char rk[256];
@@ -352,6 +362,30 @@ static BF_UNUSED void bf_invoke(bf_call *c, akrt_http_handler h, void *user, con
     if (c->resp.body.len > 0) (void)!ak_json_parse_object(ak_buf_cur(&c->resp.body), &c->body);
 }
 
+/* Runs `h` on a sample event file from events/ ($AK_EVENTS_DIR, default "events"). */
+static BF_UNUSED void bf_invoke_event(bf_call *c, akrt_http_handler h, void *user, const char *file) {
+    memset(c, 0, sizeof(*c));
+    ak_arena_init(&c->arena, AK_MAX_ARENA);
+    const char *dir = getenv("AK_EVENTS_DIR");
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", (dir && dir[0]) ? dir : "events", file);
+    ak_buf evb;
+    ak_buf_init(&evb, 1u << 20);
+    ak_test_read_file(path, &evb);
+    assert_int_equal(akrt_apigw_decode(ak_buf_cur(&evb), &c->arena, &c->req), AK_OK);
+    ak_buf_free(&evb);
+    snprintf(c->inv.request_id, sizeof(c->inv.request_id), "rid-ev");
+    c->inv.deadline_ms = (uint64_t)ak_http_now_ms() + 10000;
+    c->ctx.arena = &c->arena;
+    c->ctx.inv = &c->inv;
+    c->ctx.function_name = "test";
+    akrt_http_resp_init(&c->resp, &c->arena);
+    c->rc = h(&c->ctx, &c->req, &c->resp, user);
+    if (c->rc != AK_OK) assert_int_equal(akrt_http_error(&c->resp, c->rc), AK_OK);
+    c->status = c->resp.status;
+    if (c->resp.body.len > 0) (void)!ak_json_parse_object(ak_buf_cur(&c->resp.body), &c->body);
+}
+
 static BF_UNUSED void bf_call_free(bf_call *c) {
     if (c->body) json_decref(c->body);
     akrt_http_resp_free(&c->resp);
@@ -363,12 +397,12 @@ static BF_UNUSED const char *bf_str(const bf_call *c, const char *k) {
 }
 
 /* Expects a D14 error with this reason. */
-#define BF_EXPECT_REASON(call, code)                                                                               \
-    do {                                                                                                           \
-        if ((call)->rc != (code))                                                                                  \
-            fail_msg("got %s, expected %s", ak_err_reason((call)->rc), ak_err_reason(code));                       \
-        assert_int_equal((call)->status, ak_err_status(code));                                                     \
-        assert_string_equal(bf_str((call), "reason"), ak_err_reason(code));                                        \
+#define BF_EXPECT_REASON(call, code)                                                                         \
+    do {                                                                                                     \
+        if ((call)->rc != (code))                                                                            \
+            fail_msg("got %s, expected %s", ak_err_reason((call)->rc), ak_err_reason(code));                 \
+        assert_int_equal((call)->status, ak_err_status(code));                                               \
+        assert_string_equal(bf_str((call), "reason"), ak_err_reason(code));                                  \
     } while (0)
 
 #endif

@@ -13,7 +13,8 @@
 #include "broker_fakes.h"
 
 static capmint_fn C;
-static bf_wallet M, G, X, R, H, N, Mal; /* master, agent, unregistered, revoked, mis-bound, no-role, mallory */
+static bf_wallet M, G, X, R, H, N,
+    Mal; /* master, agent, unregistered, revoked, mis-bound, no-role, mallory */
 static ak_omni O, O2;
 
 static void s_setup(void) {
@@ -45,7 +46,8 @@ static void s_setup(void) {
 static void s_teardown(void) { bf_free(&C.svc); }
 
 /* A session JWT for wallet w: kind, operator, actor as given (what AuthFunction would issue). */
-static void s_session(const bf_wallet *w, ak_session_kind kind, const ak_omni *op, const ak_omni *actor, ak_buf *out) {
+static void s_session(const bf_wallet *w, ak_session_kind kind, const ak_omni *op, const ak_omni *actor,
+                      ak_buf *out) {
     ak_session s;
     memset(&s, 0, sizeof(s));
     s.kind = kind;
@@ -68,7 +70,7 @@ typedef struct {
     const uint8_t *dkh;      /* device_key_hash in the body (default: signer's) */
     const ak_omni *op, *actor;
     const char *service;
-    ak_op pop_op;            /* op/class the PoP signs (default: the route's) */
+    ak_op pop_op; /* op/class the PoP signs (default: the route's) */
     ak_data_class pop_class;
     bool pop_override;
     int64_t ts_delta;
@@ -92,10 +94,11 @@ static void s_body(const s_req *r, ak_op op, ak_data_class cls, char *out, size_
     ak_omni_hex(r->op, oph);
     ak_omni_hex(r->actor, acth);
     ak_hash32_hex0x(r->dkh ? r->dkh : r->signer->dkh, dkh);
-    snprintf(out, cap,
-             "{\"operator_omni\":\"0x%s\",\"actor_omni\":\"0x%s\",\"service\":\"%s\",\"device_key_hash\":\"%s\","
-             "\"client_sig\":\"0x%s\",\"client_nonce\":\"00112233445566778899aabbccddeeff\",\"client_ts\":%llu%s}",
-             oph, acth, r->service, dkh, sighex, (unsigned long long)m.client_ts, r->extra ? r->extra : "");
+    snprintf(
+        out, cap,
+        "{\"operator_omni\":\"0x%s\",\"actor_omni\":\"0x%s\",\"service\":\"%s\",\"device_key_hash\":\"%s\","
+        "\"client_sig\":\"0x%s\",\"client_nonce\":\"00112233445566778899aabbccddeeff\",\"client_ts\":%llu%s}",
+        oph, acth, r->service, dkh, sighex, (unsigned long long)m.client_ts, r->extra ? r->extra : "");
 }
 
 static void s_mint(bf_call *c, const char *route, const ak_buf *session, const s_req *r) {
@@ -306,5 +309,19 @@ AK_TEST(test_master_rules_d10_d17) {
     s_teardown();
 }
 
-AK_RUN_TESTS(AK_T(test_agent_mints_and_cap_verifies), AK_T(test_refusals_each_with_its_reason),
-             AK_T(test_master_rules_d10_d17))
+/* The sample events parse, route, and stop at the (bogus) bearer. */
+AK_TEST(test_sample_events) {
+    s_setup();
+    static const char *files[] = {"cap-cred-store.json", "cap-cred-fetch.json", "cap-cred-teardown.json",
+                                  "cap-memory-put.json", "cap-memory-get.json", "cap-memory-teardown.json"};
+    for (size_t i = 0; i < 6; i++) {
+        bf_call c;
+        bf_invoke_event(&c, capmint_handle, &C, files[i]);
+        if (c.rc != AK_E_UNAUTHORIZED) fail_msg("%s: %s", files[i], ak_err_reason(c.rc));
+        bf_call_free(&c);
+    }
+    s_teardown();
+}
+
+AK_RUN_TESTS(AK_T(test_sample_events), AK_T(test_agent_mints_and_cap_verifies),
+             AK_T(test_refusals_each_with_its_reason), AK_T(test_master_rules_d10_d17))

@@ -71,7 +71,8 @@ static void s_teardown(void) {
     bf_free(&OF.svc);
 }
 
-static void s_session(const bf_wallet *w, ak_session_kind kind, const ak_omni *op, const ak_omni *actor, ak_buf *out) {
+static void s_session(const bf_wallet *w, ak_session_kind kind, const ak_omni *op, const ak_omni *actor,
+                      ak_buf *out) {
     ak_session s;
     memset(&s, 0, sizeof(s));
     s.kind = kind;
@@ -108,7 +109,8 @@ AK_TEST(test_discovery_and_jwks) {
     EXPECT_INT_EQ(c.status, 200);
     EXPECT_STR_EQ(bf_str(&c, "issuer"), BF_ISSUER);
     EXPECT_STR_EQ(bf_str(&c, "jwks_uri"), BF_ISSUER "/.well-known/jwks.json");
-    EXPECT_STR_EQ(json_string_value(json_array_get(json_object_get(c.body, "id_token_signing_alg_values_supported"), 0)),
+    EXPECT_STR_EQ(json_string_value(
+                      json_array_get(json_object_get(c.body, "id_token_signing_alg_values_supported"), 0)),
                   "ES256");
     EXPECT_INT_EQ(json_array_size(json_object_get(c.body, "claims_supported")), 14);
     bf_call_free(&c);
@@ -154,7 +156,8 @@ AK_TEST(test_mint_oidc_jwt_agent) {
     EXPECT_STR_EQ(json_string_value(json_object_get(cl, "aud")), "sts.amazonaws.com");
     EXPECT_STR_EQ(json_string_value(json_object_get(cl, "iss")), BF_ISSUER);
     EXPECT_STR_EQ(json_string_value(json_object_get(cl, "agentkeys_actor_omni")), gh);
-    EXPECT_INT_EQ(json_integer_value(json_object_get(cl, "exp")) - json_integer_value(json_object_get(cl, "iat")), 300);
+    EXPECT_INT_EQ(
+        json_integer_value(json_object_get(cl, "exp")) - json_integer_value(json_object_get(cl, "iat")), 300);
     json_t *tags = json_object_get(cl, "https://aws.amazon.com/tags");
     EXPECT_STR_EQ(json_string_value(json_array_get(
                       json_object_get(json_object_get(tags, "principal_tags"), "agentkeys_actor_omni"), 0)),
@@ -241,7 +244,8 @@ AK_TEST(test_mint_aws_creds_d13) {
     ak_buf_init(&s, AK_MAX_JWS);
     s_session(&G, AK_SESSION_AGENT, &O, &G.omni, &s);
     bf_call c;
-    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", ak_buf_cstr(&s), "{\"data_class\":\"credentials\"}");
+    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", ak_buf_cstr(&s),
+              "{\"data_class\":\"credentials\"}");
     if (c.rc != AK_OK) fail_msg("%s", ak_err_reason(c.rc));
     EXPECT_STR_EQ(bf_str(&c, "access_key_id"), "ASIAFAKE");
     EXPECT_STR_EQ(bf_str(&c, "secret_access_key"), "secret/key");
@@ -267,13 +271,15 @@ AK_TEST(test_mint_aws_creds_d13) {
     json_decref(ev);
     bf_call_free(&c);
 
-    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", ak_buf_cstr(&s), "{\"data_class\":\"memory\"}");
+    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", ak_buf_cstr(&s),
+              "{\"data_class\":\"memory\"}");
     EXPECT_INT_EQ(c.status, 200);
     EXPECT_STR_EQ(sts_role, "arn:aws:iam:::role/agentkeys-memory-role");
     bf_call_free(&c);
 
     /* input refusals */
-    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", ak_buf_cstr(&s), "{\"data_class\":\"mail\"}");
+    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", ak_buf_cstr(&s),
+              "{\"data_class\":\"mail\"}");
     BF_EXPECT_REASON(&c, AK_E_INVALID_INPUT);
     bf_call_free(&c);
     bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", ak_buf_cstr(&s), NULL);
@@ -286,7 +292,8 @@ AK_TEST(test_mint_aws_creds_d13) {
 
     /* STS refuses: 502 sts_error, audited as sts_error */
     sts_fail = AK_E_ACCESS_DENIED;
-    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", ak_buf_cstr(&s), "{\"data_class\":\"memory\"}");
+    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", ak_buf_cstr(&s),
+              "{\"data_class\":\"memory\"}");
     BF_EXPECT_REASON(&c, AK_E_STS_ERROR);
     bf_call_free(&c);
     ev = s_last_audit();
@@ -295,7 +302,8 @@ AK_TEST(test_mint_aws_creds_d13) {
     sts_fail = AK_OK;
     /* signer down before STS: backend_error */
     BF.sign_err = AK_E_SIGNER_UNAVAILABLE;
-    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", ak_buf_cstr(&s), "{\"data_class\":\"memory\"}");
+    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", ak_buf_cstr(&s),
+              "{\"data_class\":\"memory\"}");
     BF_EXPECT_REASON(&c, AK_E_SIGNER_UNAVAILABLE);
     bf_call_free(&c);
     BF.sign_err = AK_OK;
@@ -309,7 +317,8 @@ AK_TEST(test_mint_aws_creds_d13) {
     /* audit down: no credentials handed out */
     int before = sts_calls;
     BF.put_err = AK_E_S3_ERROR;
-    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", ak_buf_cstr(&s), "{\"data_class\":\"memory\"}");
+    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", ak_buf_cstr(&s),
+              "{\"data_class\":\"memory\"}");
     BF_EXPECT_REASON(&c, AK_E_AUDIT_WRITE);
     EXPECT_TRUE(bf_str(&c, "secret_access_key") == NULL);
     EXPECT_INT_EQ(sts_calls, before + 1);
@@ -319,5 +328,23 @@ AK_TEST(test_mint_aws_creds_d13) {
     s_teardown();
 }
 
-AK_RUN_TESTS(AK_T(test_discovery_and_jwks), AK_T(test_mint_oidc_jwt_agent), AK_T(test_master_actor_choice_and_refusals),
-             AK_T(test_mint_aws_creds_d13))
+AK_TEST(test_sample_events) {
+    s_setup();
+    bf_call c;
+    bf_invoke_event(&c, oidc_handle, &OF, "oidc-discovery.json");
+    EXPECT_INT_EQ(c.status, 200);
+    bf_call_free(&c);
+    bf_invoke_event(&c, oidc_handle, &OF, "oidc-jwks.json");
+    EXPECT_INT_EQ(c.status, 200);
+    bf_call_free(&c);
+    bf_invoke_event(&c, oidc_handle, &OF, "mint-oidc-jwt.json");
+    BF_EXPECT_REASON(&c, AK_E_UNAUTHORIZED);
+    bf_call_free(&c);
+    bf_invoke_event(&c, oidc_handle, &OF, "mint-aws-creds.json");
+    BF_EXPECT_REASON(&c, AK_E_UNAUTHORIZED);
+    bf_call_free(&c);
+    s_teardown();
+}
+
+AK_RUN_TESTS(AK_T(test_sample_events), AK_T(test_discovery_and_jwks), AK_T(test_mint_oidc_jwt_agent),
+             AK_T(test_master_actor_choice_and_refusals), AK_T(test_mint_aws_creds_d13))

@@ -21,7 +21,8 @@ static json_t *s_load(const char *rel) {
     return j;
 }
 
-static void s_expect_field(const char *name, const json_t *fields, const char *key, bool present, ak_cur got) {
+static void s_expect_field(const char *name, const json_t *fields, const char *key, bool present,
+                           ak_cur got) {
     json_t *w = json_object_get(fields, key);
     if (w == NULL || json_is_null(w)) {
         if (present) fail_msg("%s: %s present but not expected", name, key);
@@ -29,7 +30,8 @@ static void s_expect_field(const char *name, const json_t *fields, const char *k
     }
     if (!present) fail_msg("%s: %s missing", name, key);
     if (!ak_cur_eq_str(got, json_string_value(w)))
-        fail_msg("%s: %s = '%.*s', want '%s'", name, key, (int)got.len, (const char *)got.ptr, json_string_value(w));
+        fail_msg("%s: %s = '%.*s', want '%s'", name, key, (int)got.len, (const char *)got.ptr,
+                 json_string_value(w));
 }
 
 AK_TEST(test_parsing_positive_vectors) {
@@ -104,14 +106,14 @@ AK_TEST(test_verification_positive_recover) {
         ak_siwe_msg p;
         EXPECT_OK(ak_siwe_parse(ak_buf_cur(&text), &p));
         uint8_t addr[20], want[20];
-        EXPECT_OK(ak_siwe_recover(ak_buf_cur(&text),
-                                  ak_cur_from_str(json_string_value(json_object_get(tc, "signature"))), addr));
+        EXPECT_OK(ak_siwe_recover(
+            ak_buf_cur(&text), ak_cur_from_str(json_string_value(json_object_get(tc, "signature"))), addr));
         EXPECT_OK(ak_eth_address_parse(m.address_text, want));
         if (memcmp(addr, want, 20) != 0) fail_msg("%s: wrong signer", name);
         /* One changed byte: another signer (or none). */
         text.ptr[0] ^= 1;
-        ak_err e = ak_siwe_recover(ak_buf_cur(&text),
-                                   ak_cur_from_str(json_string_value(json_object_get(tc, "signature"))), addr);
+        ak_err e = ak_siwe_recover(
+            ak_buf_cur(&text), ak_cur_from_str(json_string_value(json_object_get(tc, "signature"))), addr);
         EXPECT_TRUE(e == AK_E_SIWE_SIGNATURE || memcmp(addr, want, 20) != 0);
         n++;
     }
@@ -120,18 +122,17 @@ AK_TEST(test_verification_positive_recover) {
     json_decref(all);
 }
 
-static const char *GOOD =
-    "broker.example.com:8443 wants you to sign in with your Ethereum account:\n"
-    "0x0000000000000000000000000000000000000001\n\n"
-    "Authenticate with AgentKeys broker.\n\n"
-    "URI: https://broker.example.com:8443\n"
-    "Version: 1\n"
-    "Chain ID: 31337\n"
-    "Nonce: 0123456789abcdef0123456789abcdef\n"
-    "Issued At: 2026-01-01T00:00:00Z\n"
-    "Expiration Time: 2026-01-01T00:45:00Z\n"
-    "Resources:\n"
-    "- urn:agentkeys:client:agentkeys";
+static const char *GOOD = "broker.example.com:8443 wants you to sign in with your Ethereum account:\n"
+                          "0x0000000000000000000000000000000000000001\n\n"
+                          "Authenticate with AgentKeys broker.\n\n"
+                          "URI: https://broker.example.com:8443\n"
+                          "Version: 1\n"
+                          "Chain ID: 31337\n"
+                          "Nonce: 0123456789abcdef0123456789abcdef\n"
+                          "Issued At: 2026-01-01T00:00:00Z\n"
+                          "Expiration Time: 2026-01-01T00:45:00Z\n"
+                          "Resources:\n"
+                          "- urn:agentkeys:client:agentkeys";
 
 AK_TEST(test_our_message_shape) {
     ak_siwe_msg m;
@@ -162,7 +163,8 @@ AK_TEST(test_parsing_negative) {
     s_neg("broker.example.com:8443 wants", "host:80x wants");
     s_neg("0x0000000000000000000000000000000000000001", "0x000000000000000000000000000000000000001");
     s_neg("0x0000000000000000000000000000000000000001", "0x000000000000000000000000000000000000000g");
-    s_neg("0x0000000000000000000000000000000000000001", "0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756cc2"); /* bad EIP-55 */
+    s_neg("0x0000000000000000000000000000000000000001",
+          "0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756cc2"); /* bad EIP-55 */
     s_neg("Version: 1", "Version: 2");
     s_neg("Chain ID: 31337", "Chain ID: 0x7a69");
     s_neg("Chain ID: 31337", "Chain ID: ");
@@ -188,7 +190,8 @@ AK_TEST(test_parsing_negative) {
     ak_buf big;
     ak_buf_init(&big, AK_SIWE_MAX_MESSAGE);
     EXPECT_OK(ak_buf_append_str(&big, GOOD));
-    for (int i = 0; i < (int)AK_SIWE_MAX_RESOURCES; i++) EXPECT_OK(ak_buf_append_str(&big, "\n- urn:x"));
+    for (int i = 0; i < (int)AK_SIWE_MAX_RESOURCES; i++)
+        EXPECT_OK(ak_buf_append_str(&big, "\n- urn:x"));
     EXPECT_ERR(AK_E_LIMIT, ak_siwe_parse(ak_buf_cur(&big), &m));
     ak_buf_free(&big);
 }
@@ -236,5 +239,6 @@ AK_TEST(test_recover_own_key_and_bad_sig_text) {
     EXPECT_ERR(AK_E_SIWE_SIGNATURE, ak_siwe_recover(ak_cur_from_str(GOOD), ak_cur_from_str(hex), got));
 }
 
-AK_RUN_TESTS(AK_T(test_parsing_positive_vectors), AK_T(test_verification_positive_recover), AK_T(test_our_message_shape),
-             AK_T(test_parsing_negative), AK_T(test_rfc3339), AK_T(test_recover_own_key_and_bad_sig_text))
+AK_RUN_TESTS(AK_T(test_parsing_positive_vectors), AK_T(test_verification_positive_recover),
+             AK_T(test_our_message_shape), AK_T(test_parsing_negative), AK_T(test_rfc3339),
+             AK_T(test_recover_own_key_and_bad_sig_text))

@@ -4,8 +4,14 @@
  */
 #include "test.h"
 
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ak/crypto.h"
 #include "ak/json.h"
@@ -33,7 +39,8 @@ typedef struct {
 
 static fake F;
 
-static ak_err f_sign(ak_svc *svc, ak_signer_key key, ak_cur in, uint8_t sig[64], char kid[AK_SIGNER_KID_MAX]) {
+static ak_err f_sign(ak_svc *svc, ak_signer_key key, ak_cur in, uint8_t sig[64],
+                     char kid[AK_SIGNER_KID_MAX]) {
     (void)svc;
     F.sign_calls++;
     if (F.conflict_once) {
@@ -52,8 +59,8 @@ static ak_err f_kid(ak_svc *svc, ak_signer_key key, bool refresh, char kid[AK_SI
     return AK_OK;
 }
 
-static void s_add_jwk(json_t *arr, const uint8_t pub[65], const char *kid, const char *purpose, const char *status,
-                      bool x5c) {
+static void s_add_jwk(json_t *arr, const uint8_t pub[65], const char *kid, const char *purpose,
+                      const char *status, bool x5c) {
     ak_jwk_p256 k;
     memset(&k, 0, sizeof(k));
     memcpy(k.pub65, pub, 65);
@@ -72,7 +79,8 @@ static ak_err f_keys(ak_svc *svc, ak_buf *out) {
     if (F.keys_err != AK_OK) return F.keys_err;
     static const char *names[3] = {"session", "oidc", "cap"};
     json_t *arr = json_array();
-    for (int i = 0; i < 3; i++) s_add_jwk(arr, F.pub[i], F.kid[i], names[i], "current", i == 1);
+    for (int i = 0; i < 3; i++)
+        s_add_jwk(arr, F.pub[i], F.kid[i], names[i], "current", i == 1);
     if (F.have_prev) s_add_jwk(arr, F.prev_pub, "sess-prev", "session", "previous", false);
     json_t *root = json_pack("{s:o}", "keys", arr);
     ak_err rc = ak_json_dump(root, out);
@@ -222,7 +230,8 @@ AK_TEST(test_sign_jws_verifies_and_retries_on_rotation) {
     /* The signer signing under another kid than the header names is a sign error. */
     ak_buf_clear(&out);
     F.lie_kid = true;
-    EXPECT_ERR(AK_E_SIGN_ERROR, ak_svc_sign_jws(&svc, AK_SIGNER_KEY_SESSION, "JWT", AK_CUR_LIT("{}"), &out, NULL));
+    EXPECT_ERR(AK_E_SIGN_ERROR,
+               ak_svc_sign_jws(&svc, AK_SIGNER_KEY_SESSION, "JWT", AK_CUR_LIT("{}"), &out, NULL));
     EXPECT_INT_EQ(out.len, 0);
     ak_buf_free(&out);
     ak_svc_free(&svc);
@@ -266,7 +275,8 @@ static ak_err s_keys_no_current(ak_svc *svc, ak_buf *out) {
 }
 static ak_err s_keys_garbage(ak_svc *svc, ak_buf *out) {
     (void)svc;
-    return ak_buf_append_str(out, "{\"keys\":[{\"kty\":\"EC\",\"ak_key\":\"session\",\"ak_status\":\"current\"}]}");
+    return ak_buf_append_str(
+        out, "{\"keys\":[{\"kty\":\"EC\",\"ak_key\":\"session\",\"ak_status\":\"current\"}]}");
 }
 
 AK_TEST(test_public_jwks_malformed_signer_answers) {
@@ -288,11 +298,14 @@ AK_TEST(test_public_jwks_malformed_signer_answers) {
 static void s_session(ak_session *s, ak_session_kind kind, uint64_t now) {
     memset(s, 0, sizeof(*s));
     s->kind = kind;
-    for (int i = 0; i < 20; i++) s->wallet[i] = (uint8_t)(i + 1);
+    for (int i = 0; i < 20; i++)
+        s->wallet[i] = (uint8_t)(i + 1);
     ak_device_key_hash(s->wallet, s->device_key_hash);
     ak_omni_from_address(s->wallet, &s->omni_account);
-    if (kind == AK_SESSION_MASTER) s->operator_omni = s->omni_account;
-    else memset(s->operator_omni.b, 0x77, 32);
+    if (kind == AK_SESSION_MASTER)
+        s->operator_omni = s->omni_account;
+    else
+        memset(s->operator_omni.b, 0x77, 32);
     s->iat = now;
     s->exp = now + 600;
     snprintf(s->jti, sizeof(s->jti), "jti-1");
@@ -435,13 +448,19 @@ AK_TEST(test_session_previous_kid_and_refresh_rate_limit) {
 /* ---------------------------------------------------------------- env configuration */
 
 static void s_clear_env(void) {
-    static const char *vars[] = {"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                                 "AWS_SESSION_TOKEN", "AK_S3_ENDPOINT", "AK_CHAIN_RPC_URL", "AK_CHAIN_ID",
-                                 "AK_REGISTRY_ADDRESS", "AK_SCOPE_ADDRESS", "AK_EPOCH_ADDRESS", "AK_ISSUER",
-                                 "AK_AUDIT_BUCKET", "AK_SIGNER_URL", "AK_SIGNER_CA_PEM", "AK_SIGNER_CLIENT_CERT",
-                                 "AK_SIGNER_CLIENT_KEY", "AK_SIGNER_CLIENT_SECRET_ARN", "AK_SIGNER_ATTEST_PUB",
-                                 "AK_SIGNER_MEASUREMENT", "AK_DEADLINE_MARGIN_MS"};
-    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) unsetenv(vars[i]);
+    static const char *vars[] = {"AWS_REGION",           "AWS_DEFAULT_REGION",
+                                 "AWS_ACCESS_KEY_ID",    "AWS_SECRET_ACCESS_KEY",
+                                 "AWS_SESSION_TOKEN",    "AK_S3_ENDPOINT",
+                                 "AK_CHAIN_RPC_URL",     "AK_CHAIN_ID",
+                                 "AK_REGISTRY_ADDRESS",  "AK_SCOPE_ADDRESS",
+                                 "AK_EPOCH_ADDRESS",     "AK_ISSUER",
+                                 "AK_AUDIT_BUCKET",      "AK_SIGNER_URL",
+                                 "AK_SIGNER_CA_PEM",     "AK_SIGNER_CLIENT_CERT",
+                                 "AK_SIGNER_CLIENT_KEY", "AK_SIGNER_CLIENT_SECRET_ARN",
+                                 "AK_SIGNER_ATTEST_PUB", "AK_SIGNER_MEASUREMENT",
+                                 "AK_DEADLINE_MARGIN_MS"};
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+        unsetenv(vars[i]);
 }
 
 AK_TEST(test_init_from_env) {
@@ -498,8 +517,152 @@ AK_TEST(test_init_from_env) {
     ak_http_global_cleanup();
 }
 
-AK_RUN_TESTS(AK_T(test_bearer), AK_T(test_deadline_margin), AK_T(test_audit_write_pending_key_and_create_only),
-             AK_T(test_sign_jws_verifies_and_retries_on_rotation), AK_T(test_public_jwks_filters_purpose_and_status),
+/* ---------------------------------------------------------------- Secrets Manager (client identity) */
+
+/* A one-request HTTP server: records the request, answers `reply`. */
+typedef struct {
+    int lfd, port;
+    const char *reply;
+    char req[16384];
+    long req_len;
+    pthread_t th;
+} s_sm;
+
+/* Serves every connection (a retried request comes back) until the listener is shut down. */
+static void *s_sm_serve(void *arg) {
+    s_sm *s = arg;
+    int fd;
+    while ((fd = accept(s->lfd, NULL, NULL)) >= 0) {
+        memset(s->req, 0, sizeof(s->req));
+        size_t len = 0, want = 0;
+        long head_end = -1;
+        while (len < sizeof(s->req) - 1) {
+            ssize_t r = recv(fd, s->req + len, sizeof(s->req) - 1 - len, 0);
+            if (r <= 0) break;
+            len += (size_t)r;
+            s->req[len] = 0;
+            if (head_end < 0) {
+                char *e = strstr(s->req, "\r\n\r\n");
+                if (e == NULL) continue;
+                head_end = (e - s->req) + 4;
+                char *cl = strcasestr(s->req, "content-length: ");
+                size_t body = 0;
+                if (cl)
+                    for (cl += 16; *cl >= '0' && *cl <= '9'; cl++)
+                        body = body * 10 + (size_t)(*cl - '0');
+                want = (size_t)head_end + body;
+            }
+            if (head_end >= 0 && len >= want) break;
+        }
+        s->req_len = (long)len;
+        size_t n = strlen(s->reply);
+        while (n > 0) {
+            ssize_t w = send(fd, s->reply, n, MSG_NOSIGNAL);
+            if (w <= 0) break;
+            n -= (size_t)w;
+        }
+        close(fd);
+    }
+    return NULL;
+}
+
+static void s_sm_start(s_sm *s, const char *reply) {
+    memset(s, 0, sizeof(*s));
+    s->reply = reply;
+    s->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(s->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+    socklen_t al = sizeof(a);
+    assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&a, &al), 0);
+    s->port = ntohs(a.sin_port);
+    assert_int_equal(listen(s->lfd, 4), 0);
+    assert_int_equal(pthread_create(&s->th, NULL, s_sm_serve, s), 0);
+}
+
+static void s_sm_stop(s_sm *s) {
+    shutdown(s->lfd, SHUT_RDWR);
+    close(s->lfd);
+    pthread_join(s->th, NULL);
+}
+
+static int s_count_tmp(const char *dir) {
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL)
+        if (strncmp(e->d_name, "ak-svc-", 7) == 0) n++;
+    if (d) closedir(d);
+    return n;
+}
+
+static char s_reply[4096];
+
+static ak_err s_init_with_secret(const char *status, const char *body, s_sm *srv) {
+    char ep[64];
+    snprintf(s_reply, sizeof(s_reply),
+             "HTTP/1.1 %s\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: %zu\r\n"
+             "Connection: close\r\n\r\n%s",
+             status, strlen(body), body);
+    s_sm_start(srv, s_reply);
+    snprintf(ep, sizeof(ep), "http://127.0.0.1:%d", srv->port);
+    setenv("AK_SECRETS_ENDPOINT", ep, 1);
+    ak_svc svc;
+    ak_err rc = ak_svc_init(&svc, AK_SVC_SIGNER);
+    s_sm_stop(srv);
+    return rc;
+}
+
+AK_TEST(test_client_identity_from_secrets_manager) {
+    s_clear_env();
+    char dir[] = "/tmp/ak-svc-test-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    setenv("TMPDIR", dir, 1);
+    setenv("AWS_REGION", "eu-west-1", 1);
+    setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "secret", 1);
+    setenv("AWS_SESSION_TOKEN", "session-token", 1);
+    setenv("AK_SIGNER_URL", "https://localhost:1", 1);
+    setenv("AK_SIGNER_CA_PEM", "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", 1);
+    setenv("AK_SIGNER_ATTEST_PUB", "00", 1);
+    setenv("AK_SIGNER_MEASUREMENT", "00", 1);
+    setenv("AK_SIGNER_CLIENT_SECRET_ARN", "arn:aws:secretsmanager:eu-west-1:1:secret:broker", 1);
+    s_sm srv;
+
+    /* A well-formed secret: the request is a SigV4-signed GetSecretValue; the PEMs reach
+     * ak_signer_new through private temp files (it then refuses this fake material), and no
+     * temp file survives. */
+    const char *ok =
+        "{\"Name\":\"b\",\"SecretString\":\"{\\\"cert_pem\\\":\\\"-----BEGIN CERTIFICATE-----\\\","
+        "\\\"key_pem\\\":\\\"-----BEGIN PRIVATE KEY-----\\\"}\"}";
+    ak_err rc = s_init_with_secret("200 OK", ok, &srv);
+    EXPECT_TRUE(rc == AK_E_CONFIG || rc == AK_E_BAD_KEY);
+    EXPECT_TRUE(strncmp(srv.req, "POST / HTTP/1.1\r\n", 17) == 0);
+    EXPECT_TRUE(strcasestr(srv.req, "x-amz-target: secretsmanager.GetSecretValue") != NULL);
+    EXPECT_TRUE(strcasestr(srv.req, "content-type: application/x-amz-json-1.1") != NULL);
+    EXPECT_TRUE(strcasestr(srv.req, "x-amz-security-token: session-token") != NULL);
+    EXPECT_TRUE(strstr(srv.req, "Credential=AKIDEXAMPLE/") != NULL);
+    EXPECT_TRUE(strstr(srv.req, "/eu-west-1/secretsmanager/aws4_request") != NULL);
+    EXPECT_TRUE(strstr(srv.req, "{\"SecretId\":\"arn:aws:secretsmanager:eu-west-1:1:secret:broker\"}") !=
+                NULL);
+    EXPECT_INT_EQ(s_count_tmp(dir), 0);
+
+    /* A secret of the wrong shape, a 4xx and a 5xx. */
+    EXPECT_ERR(AK_E_CONFIG,
+               s_init_with_secret("200 OK", "{\"SecretString\":\"no pem in here at all\"}", &srv));
+    EXPECT_ERR(AK_E_CONFIG, s_init_with_secret("400 Bad Request", "{}", &srv));
+    EXPECT_ERR(AK_E_UPSTREAM, s_init_with_secret("500 Internal Server Error", "{}", &srv));
+    EXPECT_INT_EQ(s_count_tmp(dir), 0);
+    rmdir(dir);
+    unsetenv("TMPDIR");
+    unsetenv("AK_SECRETS_ENDPOINT");
+    s_clear_env();
+    ak_http_global_cleanup();
+}
+
+AK_RUN_TESTS(AK_T(test_client_identity_from_secrets_manager), AK_T(test_bearer), AK_T(test_deadline_margin),
+             AK_T(test_audit_write_pending_key_and_create_only),
+             AK_T(test_sign_jws_verifies_and_retries_on_rotation),
+             AK_T(test_public_jwks_filters_purpose_and_status),
              AK_T(test_public_jwks_malformed_signer_answers), AK_T(test_session_roundtrip_master_and_agent),
              AK_T(test_session_refusals), AK_T(test_session_previous_kid_and_refresh_rate_limit),
              AK_T(test_init_from_env))

@@ -69,15 +69,16 @@ typedef struct ak_audit_store {
     ak_err (*list)(void *ud, ak_cur prefix, ak_s3_list_fn fn, void *fn_ud, int64_t deadline_ms);
     /* Body appended to `body` (at most `max`), ETag as sent to `etag` (may be NULL). 404 ->
      * AK_E_NOT_FOUND. */
-    ak_err (*get)(void *ud, unsigned lane, ak_cur key, size_t max, ak_buf *body, ak_buf *etag, int64_t deadline_ms);
+    ak_err (*get)(void *ud, unsigned lane, ak_cur key, size_t max, ak_buf *body, ak_buf *etag,
+                  int64_t deadline_ms);
     /* PUT; create_only -> If-None-Match: * ; if_match (len > 0) -> replace only that ETag. 412 ->
      * AK_E_PRECONDITION_FAILED. new_etag (may be NULL) gets the ETag of what was written. */
     ak_err (*put)(void *ud, unsigned lane, ak_cur key, ak_cur body, bool create_only, ak_cur if_match,
                   const ak_s3_meta *meta, size_t n_meta, ak_buf *new_etag, int64_t deadline_ms);
     /* HEAD: AK_E_NOT_FOUND when absent; else `meta_value` (may be NULL) gets the value of
      * x-amz-meta-<meta_name> (nothing appended when the object has none). */
-    ak_err (*head)(void *ud, unsigned lane, ak_cur key, const char *meta_name, ak_buf *meta_value, bool *has_meta,
-                   int64_t deadline_ms);
+    ak_err (*head)(void *ud, unsigned lane, ak_cur key, const char *meta_name, ak_buf *meta_value,
+                   bool *has_meta, int64_t deadline_ms);
     /* DeleteObject (lane 0). */
     ak_err (*del)(void *ud, ak_cur key, int64_t deadline_ms);
     /* DeleteObjects semantics: AK_OK only when every key is gone; *failed = keys not deleted. */
@@ -126,14 +127,14 @@ typedef struct ak_audit_flush_cfg {
 } ak_audit_flush_cfg;
 
 typedef struct ak_audit_flush_stats {
-    size_t operators;   /* operators with pending events seen */
-    size_t batches;     /* batches written by this run */
-    size_t events;      /* events moved into those batches */
-    size_t invalid;     /* pending objects that failed ak_audit_event_check (left in place) */
-    size_t busy;        /* operators skipped: another flush holds a live lease */
-    size_t resumed;     /* interrupted batches finished (indexes + deletes) */
-    size_t unread;      /* pending events left for the next run (deadline, caps, read errors) */
-    bool deadline_hit;  /* the run stopped early because of the deadline */
+    size_t operators;  /* operators with pending events seen */
+    size_t batches;    /* batches written by this run */
+    size_t events;     /* events moved into those batches */
+    size_t invalid;    /* pending objects that failed ak_audit_event_check (left in place) */
+    size_t busy;       /* operators skipped: another flush holds a live lease */
+    size_t resumed;    /* interrupted batches finished (indexes + deletes) */
+    size_t unread;     /* pending events left for the next run (deadline, caps, read errors) */
+    bool deadline_hit; /* the run stopped early because of the deadline */
 } ak_audit_flush_stats;
 
 /*
@@ -143,8 +144,8 @@ typedef struct ak_audit_flush_stats {
  * operator stops the run with that error after the state was left consistent (a retry
  * resumes). AK_E_INTERNAL after an injected fault.
  */
-AK_MUST ak_err ak_audit_flush(const ak_audit_store *st, const ak_audit_flush_cfg *cfg, ak_audit_flush_stats *stats,
-                              json_t *report);
+AK_MUST ak_err ak_audit_flush(const ak_audit_store *st, const ak_audit_flush_cfg *cfg,
+                              ak_audit_flush_stats *stats, json_t *report);
 
 /* "audit/batches/<op>/<batch_id>.json" etc. */
 AK_MUST ak_err ak_audit_batch_prefix(const ak_omni *op, ak_buf *out);
@@ -164,7 +165,7 @@ bool ak_audit_event_id_ok(ak_cur id);
  * another operator, AK_E_CONFLICT when the event is still pending (not flushed yet),
  * AK_E_NOT_FOUND when there is no such event, S3 errors; AK_E_S3_ERROR for a corrupt index.
  */
-AK_MUST ak_err ak_audit_proof_lookup(const ak_audit_store *st, const ak_omni *op, ak_cur ref, int64_t deadline_ms,
-                                     json_t **out);
+AK_MUST ak_err ak_audit_proof_lookup(const ak_audit_store *st, const ak_omni *op, ak_cur ref,
+                                     int64_t deadline_ms, json_t **out);
 
 #endif

@@ -89,7 +89,8 @@ typedef struct ak_svc_ops {
     ak_err (*s3_put)(ak_svc *svc, const char *bucket, ak_cur key, ak_cur body, bool if_none_match,
                      int64_t deadline_ms);
     /* S3 GET (body appended to out, at most `max` bytes). 404 -> AK_E_NOT_FOUND. */
-    ak_err (*s3_get)(ak_svc *svc, const char *bucket, ak_cur key, size_t max, ak_buf *out, int64_t deadline_ms);
+    ak_err (*s3_get)(ak_svc *svc, const char *bucket, ak_cur key, size_t max, ak_buf *out,
+                     int64_t deadline_ms);
     /* Any HTTP call through the shared client (STS); tests fake it. */
     ak_err (*http_do)(ak_svc *svc, const ak_http_request *req, ak_http_response *resp);
 } ak_svc_ops;
@@ -162,8 +163,8 @@ AK_MUST ak_err ak_svc_audit_write(ak_svc *svc, int64_t deadline_ms, const ak_aud
 AK_MUST ak_err ak_svc_sign_jws(ak_svc *svc, ak_signer_key key, const char *typ, ak_cur payload, ak_buf *out,
                                char kid_out[AK_SIGNER_KID_MAX]);
 /* Same with a JSON object payload (compact, insertion order). */
-AK_MUST ak_err ak_svc_sign_jwt(ak_svc *svc, ak_signer_key key, const char *typ, const json_t *claims, ak_buf *out,
-                               char kid_out[AK_SIGNER_KID_MAX]);
+AK_MUST ak_err ak_svc_sign_jwt(ak_svc *svc, ak_signer_key key, const char *typ, const json_t *claims,
+                               ak_buf *out, char kid_out[AK_SIGNER_KID_MAX]);
 
 /* The signer's public keys of one purpose as a JSON array of JWKs (new reference), the
  * signer-private members ak_key/ak_status removed, current key first. With include_previous
