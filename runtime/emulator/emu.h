@@ -6,8 +6,9 @@
  *               quoted and plain scalars, tags such as !Ref/!Sub, flow [..] and {..}, | and >)
  *   template.c  template.yaml -> functions and HttpApi routes; the --env-file overrides
  *   http.c      non-blocking HTTP/1.1 server connections: parse, keep-alive, bounded bodies
- *   fn.c        per function: the Runtime API (2018-06-01), the bootstrap process, the queue of
- *               invocations, timeouts, crash handling and the START/END/REPORT lines
+ *   fn.c        per function: a pool of instances (bootstrap processes), the Runtime API
+ *               (2018-06-01), the queue of invocations, timeouts, crash handling and the
+ *               START/END/REPORT lines
  *   front.c     the Lambda Invoke API, the API Gateway v2 (payload 2.0) HTTP front and the
  *               /__emulator/ admin endpoints, all on the one --port
  *   main.c      command line, signals, the event loop
@@ -40,6 +41,10 @@
 #define AKEMU_LOG_TAIL 4096u
 /* Init durations kept per function for /__emulator/stats. */
 #define AKEMU_STATS_KEEP 256u
+/* Instances per function: the default cap, and the largest one accepted (from the template's
+ * ReservedConcurrentExecutions or --max-instances); 1000 is Lambda's default account limit. */
+#define AKEMU_DEFAULT_MAX_INSTANCES 4u
+#define AKEMU_MAX_INSTANCES_LIMIT 1000u
 
 /* ---------------------------------------------------------------- time */
 uint64_t akemu_now_ns(void);  /* CLOCK_MONOTONIC */
@@ -91,7 +96,7 @@ struct akemu_inst;
 struct akemu_inv;
 struct akemu_conn;
 
-/* A function from the template and its (at most one) running instance. */
+/* A function from the template and its pool of instances (execution environments). */
 typedef struct akemu_fn {
     char *name;      /* LogicalId, e.g. HealthFunction */
     char *alias;     /* Properties.FunctionName when it is a plain string, else NULL */
@@ -102,7 +107,12 @@ typedef struct akemu_fn {
     unsigned timeout_ms;
     unsigned memory_mb;
     akemu_env env; /* template Environment.Variables merged with the overrides */
-    struct akemu_inst *inst;
+    /* At most max_insts instances (0: throttled, every invocation is refused with 429, as
+     * Lambda does for ReservedConcurrentExecutions: 0). Spawned on demand, kept warm. */
+    unsigned max_insts;
+    struct akemu_inst *insts; /* list, linked through akemu_inst.next */
+    size_t n_insts, peak_insts;
+    unsigned inst_seq;                 /* numbers instances 1, 2, ... in logs and stats */
     struct akemu_inv *q_head, *q_tail; /* invocations not yet handed to a runtime */
     size_t q_len;
     /* statistics (GET /__emulator/stats) */
@@ -124,6 +134,7 @@ typedef struct akemu_cfg {
     akemu_env env_fn;     /* "LogicalId.KEY" -> value */
     akemu_env bootstraps; /* LogicalId -> bootstrap path */
     akemu_env timeouts;   /* LogicalId or "*" -> timeout in ms (decimal string) */
+    akemu_env max_insts;  /* LogicalId or "*" -> instance cap (decimal string), --max-instances */
     char *region;
     akemu_fn **fns;
     size_t n_fns;
@@ -272,11 +283,12 @@ void akemu_child_exited(pid_t pid, int wstatus, long maxrss_kb);
 int akemu_fns_tick(uint64_t now);
 /* Pipe readiness for a child's stdout/stderr. */
 void akemu_pipe_event(void *pipe_obj, uint32_t events);
-/* Stops an idle instance (admin); returns false when it is busy. */
-bool akemu_fn_stop(akemu_fn *fn);
+/* Stops every instance without an invocation (admin) and counts them in *stopped; returns
+ * false when some instance stays busy (or invocations are queued: then nothing is stopped). */
+bool akemu_fn_stop(akemu_fn *fn, size_t *stopped);
 /* Kills every child (shutdown). */
 void akemu_fns_shutdown(void);
-/* Appends this function's statistics as a JSON object member list. */
+/* Appends this function's statistics (with its instances) as a JSON object. */
 AK_MUST ak_err akemu_fn_stats_json(const akemu_fn *fn, ak_buf *out);
 
 /* Random request id (UUID v4 text, 36 chars + NUL). */

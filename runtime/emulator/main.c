@@ -4,7 +4,7 @@
  *   ak-emulator --template template.yaml [--port P] [--root DIR] [--flavour release|dev]
  *               [--env-file FILE]... [--env KEY=VALUE | --env LogicalId.KEY=VALUE]...
  *               [--bootstrap LogicalId=PATH]... [--timeout-override [LogicalId=]SECONDS|MSms]...
- *               [--region R] [--pid-file FILE] [--ready-file FILE]
+ *               [--max-instances [LogicalId=]N]... [--region R] [--pid-file FILE] [--ready-file FILE]
  *
  * Everything listens on 127.0.0.1 only. SIGTERM/SIGINT stop the loop, kill every bootstrap
  * (and its process group) and exit 0. See README.md.
@@ -71,7 +71,8 @@ static void s_usage(void) {
           "                   [--env-file FILE]... [--env [LogicalId.]KEY=VALUE]...\n"
           "                   [--bootstrap LogicalId=PATH]... [--timeout-override "
           "[LogicalId=]SECONDS|MSms]...\n"
-          "                   [--region REGION] [--pid-file FILE] [--ready-file FILE]\n",
+          "                   [--max-instances [LogicalId=]N]... [--region REGION] [--pid-file FILE]\n"
+          "                   [--ready-file FILE]\n",
           stderr);
 }
 
@@ -95,6 +96,21 @@ static ak_err s_timeout_arg(const char *arg) {
     char buf[32];
     snprintf(buf, sizeof(buf), "%llu", (unsigned long long)(ms ? v : v * 1000u));
     return akemu_env_set(&g_akemu.timeouts, key, klen, buf, strlen(buf));
+}
+
+/* "[LogicalId=]N" -> max_insts[LogicalId or "*"] = N (1..AKEMU_MAX_INSTANCES_LIMIT). */
+static ak_err s_max_insts_arg(const char *arg) {
+    const char *eq = strchr(arg, '=');
+    const char *key = eq ? arg : "*";
+    size_t klen = eq ? (size_t)(eq - arg) : 1;
+    const char *num = eq ? eq + 1 : arg;
+    AK_ENSURE(klen > 0, AK_E_INVALID_INPUT);
+    uint64_t v;
+    AK_GUARD(ak_cur_to_u64(ak_cur_from_str(num), &v));
+    AK_ENSURE(v >= 1 && v <= AKEMU_MAX_INSTANCES_LIMIT, AK_E_INVALID_INPUT);
+    char buf[16];
+    snprintf(buf, sizeof(buf), "%u", (unsigned)v);
+    return akemu_env_set(&g_akemu.max_insts, key, klen, buf, strlen(buf));
 }
 
 static ak_err s_write_file(const char *path, const char *text) {
@@ -134,6 +150,7 @@ static void s_free_cfg(void) {
     akemu_env_free(&g_akemu.env_fn);
     akemu_env_free(&g_akemu.bootstraps);
     akemu_env_free(&g_akemu.timeouts);
+    akemu_env_free(&g_akemu.max_insts);
     ak_free(g_akemu.template_path);
     ak_free(g_akemu.root);
     ak_free(g_akemu.flavour);
@@ -191,6 +208,8 @@ int main(int argc, char **argv) {
                      : AK_E_INVALID_INPUT;
         } else if (strcmp(a, "--timeout-override") == 0) {
             rc = s_timeout_arg(v);
+        } else if (strcmp(a, "--max-instances") == 0) {
+            rc = s_max_insts_arg(v);
         } else if (strcmp(a, "--region") == 0) {
             ak_free(g_akemu.region);
             g_akemu.region = s_dup(v);
@@ -269,8 +288,8 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < g_akemu.n_fns; i++) {
         akemu_fn *f = g_akemu.fns[i];
         bool exists = access(f->bootstrap, X_OK) == 0;
-        akemu_logf("emulator", "function %s: timeout %u ms, memory %u MB, bootstrap %s%s", f->name,
-                   f->timeout_ms, f->memory_mb, f->bootstrap,
+        akemu_logf("emulator", "function %s: timeout %u ms, memory %u MB, max instances %u, bootstrap %s%s",
+                   f->name, f->timeout_ms, f->memory_mb, f->max_insts, f->bootstrap,
                    exists ? "" : " (missing: invocations will fail until it is built)");
     }
     for (size_t i = 0; i < g_akemu.n_routes; i++)

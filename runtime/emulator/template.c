@@ -3,10 +3,10 @@
  *
  * What is read (everything else is ignored):
  *   Parameters.<P>.Default                       for !Ref P / ${P} in environment values
- *   Globals.Function.{Timeout,MemorySize,Handler,Environment.Variables}
+ *   Globals.Function.{Timeout,MemorySize,Handler,ReservedConcurrentExecutions,Environment.Variables}
  *   Resources.<LogicalId> with Type AWS::Serverless::Function:
- *     Properties.{Timeout, MemorySize, Handler, FunctionName, Environment.Variables,
- *                 Events.<E> with Type HttpApi and Properties.{Path, Method}}
+ *     Properties.{Timeout, MemorySize, Handler, FunctionName, ReservedConcurrentExecutions,
+ *                 Environment.Variables, Events.<E> with Type HttpApi and Properties.{Path, Method}}
  * An environment value that cannot be resolved here (!GetAtt, !Ref to a resource, Fn::...) is
  * left unset with a warning; the local stack supplies it through --env-file.
  */
@@ -336,6 +336,19 @@ static ak_err s_timeout_override(akemu_fn *fn) {
     return AK_OK;
 }
 
+/* --max-instances LogicalId=N, else --max-instances N: they win over the template's
+ * ReservedConcurrentExecutions, as --timeout-override wins over Timeout. */
+static ak_err s_max_insts_override(akemu_fn *fn) {
+    const char *t = akemu_env_get(&g_akemu.max_insts, fn->name);
+    if (t == NULL) t = akemu_env_get(&g_akemu.max_insts, "*");
+    if (t == NULL) return AK_OK;
+    uint64_t n;
+    AK_GUARD(ak_cur_to_u64(ak_cur_from_str(t), &n));
+    AK_ENSURE(n >= 1 && n <= AKEMU_MAX_INSTANCES_LIMIT, AK_E_INVALID_INPUT);
+    fn->max_insts = (unsigned)n;
+    return AK_OK;
+}
+
 static ak_err s_add_function(const s_ctx *x, const char *id, const akemu_ynode *res,
                              const akemu_ynode *globals, char *err, size_t errcap) {
     ak_err rc = AK_OK;
@@ -352,6 +365,7 @@ static ak_err s_add_function(const s_ctx *x, const char *id, const akemu_ynode *
     fn->dir = s_strdup(dir);
     fn->timeout_ms = S_DEFAULT_TIMEOUT_MS;
     fn->memory_mb = S_DEFAULT_MEMORY_MB;
+    fn->max_insts = AKEMU_DEFAULT_MAX_INSTANCES;
     AK_ENSURE_OUT(fn->name != NULL && fn->dir != NULL, AK_E_NOMEM);
 
     const akemu_ynode *layers[2] = {globals, props};
@@ -375,6 +389,15 @@ static ak_err s_add_function(const s_ctx *x, const char *id, const akemu_ynode *
             }
             fn->memory_mb = (unsigned)v;
         }
+        /* Reserved concurrency caps the function's execution environments; 0 throttles it. */
+        if ((n = akemu_ymap_get(P, "ReservedConcurrentExecutions")) != NULL) {
+            if (!s_resolve_uint(x, n, &v) || v > AKEMU_MAX_INSTANCES_LIMIT) {
+                snprintf(err, errcap, "%s: ReservedConcurrentExecutions must be 0..%u", id,
+                         AKEMU_MAX_INSTANCES_LIMIT);
+                AK_ENSURE_OUT(false, AK_E_INVALID_INPUT);
+            }
+            fn->max_insts = (unsigned)v;
+        }
         if (akemu_yscalar(akemu_ymap_get(P, "Handler")) != NULL)
             handler = akemu_yscalar(akemu_ymap_get(P, "Handler"));
         AK_GUARD_OUT(s_apply_env_vars(x, fn, P));
@@ -395,6 +418,7 @@ static ak_err s_add_function(const s_ctx *x, const char *id, const akemu_ynode *
                                        g_akemu.env_fn.v[i].val, strlen(g_akemu.env_fn.v[i].val)));
     }
     AK_GUARD_OUT(s_timeout_override(fn));
+    AK_GUARD_OUT(s_max_insts_override(fn));
     AK_GUARD_OUT(s_bootstrap_path(fn));
 
     const akemu_ynode *events = akemu_ymap_get(props, "Events");

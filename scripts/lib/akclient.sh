@@ -125,8 +125,9 @@ ak_login() {
 # PoP (caps.md §4 with D2/D3): m = keccak256("agentkeys-cap-pop:v1:<op>:<actor>:<keccak(service)>:
 # <op>:<class>:<nonce>:<ts>"), client_sig = EIP-191 sign(K10, m).
 ak_cap_body() {
-  local key=$1 operator=$2 actor=$3 service=$4 op=$5 class=$6 ts=${7:-$(date +%s)}
+  local key=$1 operator=${2#0x} actor=${3#0x} service=$4 op=$5 class=$6 ts=${7:-$(date +%s)}
   local nonce svc m sig dkh
+  operator=$(ak_lower "$operator"); actor=$(ak_lower "$actor")  # caps.md §4: bare lowercase hex
   nonce=$(openssl rand -hex 16)
   svc=$("$CAST" keccak "$service"); svc=${svc#0x}
   m=$("$CAST" keccak "agentkeys-cap-pop:v1:$operator:$actor:$svc:$op:$class:$nonce:$ts")

@@ -73,6 +73,12 @@ static ak_err s_ops_delete_objects(ak_worker *w, const ak_sigv4_creds *c, const 
     return ak_s3_delete_objects(&w->svc.s3, &call, w->bucket, keys, n, on_error, ud, res);
 }
 
+static ak_err s_ops_delete_one(ak_worker *w, const ak_sigv4_creds *c, ak_cur key) {
+    AK_ENSURE(w->svc.has_s3, AK_E_CONFIG);
+    ak_s3_call call = {.creds = c, .deadline_ms = w->svc.deadline_ms};
+    return ak_s3_delete(&w->svc.s3, &call, w->bucket, key);
+}
+
 static const ak_worker_ops s_default_ops = {
     .derive_kek = s_ops_derive_kek,
     .get_device = s_ops_get_device,
@@ -83,6 +89,7 @@ static const ak_worker_ops s_default_ops = {
     .put = s_ops_put,
     .list = s_ops_list,
     .delete_objects = s_ops_delete_objects,
+    .delete_one = s_ops_delete_one,
 };
 
 /* ================================================================ error mapping */
@@ -623,6 +630,25 @@ static ak_err s_teardown(ak_worker *w, const ak_worker_req *r, const ak_sigv4_cr
         }
         del = w->ops.delete_objects(w, creds, keys, k.n, s_on_delete_error, &f, &res);
         if (del == AK_E_NOMEM) AK_GUARD_OUT(del);
+        if (del == AK_E_ACCESS_DENIED && res.deleted == 0 && res.failed == 0) {
+            /* The DeleteObjects request itself was refused (Ceph RGW: bucket-ARN check, see
+             * ak/worker.h): one DeleteObject per key, every failure still reported. */
+            ak_log_info("DeleteObjects refused; deleting key by key");
+            bool all_denied = true;
+            del = AK_OK;
+            for (size_t i = 0; i < k.n; i++) {
+                ak_err e = s_s3_err(w->ops.delete_one(w, creds, keys[i]));
+                if (e == AK_OK) {
+                    res.deleted++;
+                    continue;
+                }
+                AK_ENSURE_OUT(e != AK_E_NOMEM, AK_E_NOMEM);
+                if (e != AK_E_ACCESS_DENIED) all_denied = false;
+                res.failed++;
+                s_on_delete_error(&f, keys[i], ak_cur_from_str(ak_err_reason(e)));
+            }
+            if (res.failed > 0) del = all_denied ? AK_E_ACCESS_DENIED : AK_E_S3_ERROR;
+        }
     }
     bool partial = del != AK_OK || res.failed > 0 || k.more;
     size_t not_attempted = k.n - res.deleted - res.failed;

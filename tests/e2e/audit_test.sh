@@ -86,7 +86,7 @@ done >>"$envf"
 echo "AK_AUDIT_LEASE_GRACE_MS=0" >>"$envf"
 "$root/build/release/bin/ak-emulator" --template "$tmpl" --root "$root" --flavour release --port "$EPORT" \
   --env-file "$envf" --bootstrap "AuditFlushCrashFunction=$root/build/dev/functions/audit-flush/bootstrap" \
-  --timeout-override AuditFlushFunction=6 --timeout-override AuditFlushCrashFunction=4 \
+  --timeout-override AuditFlushFunction=6 --timeout-override AuditFlushCrashFunction=20 \
   >"$work/emulator2.log" 2>&1 &
 emu_pid=$!
 for _ in $(seq 1 100); do curl -fsS "$API2/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
@@ -239,7 +239,9 @@ seed 3 c >>"$work/ids.all" || fail "seed c"
 code=$(invoke AuditFlushFunction "$work/rerun1.json")
 [ "$code" = 200 ] && [ "$(jq_ .busy "$work/rerun1.json")" = 1 ] && pass "rerun while the crashed run's lease is live: busy, nothing written" \
   || fail "rerun1: $code $(cat "$work/rerun1.json")"
-sleep 5
+# wait until the crashed holder's lease (its deadline; grace 0 here) has passed
+until_ms=$(/usr/bin/aws --endpoint-url "$AK_S3_ENDPOINT" s3 cp "s3://$AK_AUDIT_BUCKET/audit/flushing/$OP.json" - 2>/dev/null | jq -r .lease_until_ms)
+while [ -n "$until_ms" ] && [ "$until_ms" != null ] && [ "$(date +%s%3N)" -le "$until_ms" ]; do sleep 0.5; done
 code=$(invoke AuditFlushFunction "$work/rerun2.json")
 [ "$code" = 200 ] && [ "$(jq_ .resumed "$work/rerun2.json")" = 1 ] && [ "$(jq_ .events "$work/rerun2.json")" = 3 ] \
   && pass "rerun after the lease expired: interrupted batch finished, 3 new events batched" || fail "rerun2: $code $(cat "$work/rerun2.json")"

@@ -53,9 +53,15 @@ export AK_WORK=$WORK
 # shellcheck disable=SC1091
 . "$top/scripts/lib/akclient.sh"
 ADMIN_AWS() { /usr/bin/aws --endpoint-url "$AK_S3_ENDPOINT" "$@"; }
-S3GET() { ADMIN_AWS s3api get-object --bucket "$1" --key "$2" "$3" >/dev/null 2>&1; }
-S3PUT() { ADMIN_AWS s3api put-object --bucket "$1" --key "$2" --body "$3" >/dev/null 2>&1; }
-etag() { ADMIN_AWS s3api head-object --bucket "$1" --key "$2" --query ETag --output text 2>/dev/null; }
+# Objects written through an STS role session belong to that session's identity on RGW (no
+# BucketOwnerEnforced in Ceph 16), so the admin user cannot read them: these helpers act with
+# the actor's own STS credentials (S3AS CREDS_JSON aws-args...).
+S3AS() { local c=$1; shift; AWS_ACCESS_KEY_ID=$(jq -r .access_key_id <<<"$c") AWS_SECRET_ACCESS_KEY=$(jq -r .secret_access_key <<<"$c") \
+  AWS_SESSION_TOKEN=$(jq -r .session_token <<<"$c") /usr/bin/aws --endpoint-url "$AK_S3_ENDPOINT" "$@"; }
+S3GET() { S3AS "$1" s3api get-object --bucket "$2" --key "$3" "$4" >/dev/null 2>"$WORK/s3.err"; }
+S3PUT() { S3AS "$1" s3api put-object --bucket "$2" --key "$3" --body "$4" >/dev/null 2>"$WORK/s3.err"; }
+# etag CREDS BUCKET KEY: prints the ETag, or "none" (so that two failed reads never compare equal by accident)
+etag() { S3AS "$1" s3api head-object --bucket "$2" --key "$3" --query ETag --output text 2>/dev/null || echo "none-$RANDOM"; }
 secrets=() # every secret value used, for the final log scan
 keep_secret() { [ -n "$1" ] && secrets+=("$1"); }
 
@@ -141,7 +147,7 @@ r=$(ak_worker "$AG_CRED" /v1/cred/fetch "$(body_cap "$C_FETCH")")
 expect P cred_fetch 200 "" "$r"
 got=$(jq -r .plaintext_b64 <<<"${r#* }" | base64 -d)
 [ "$got" = "$SECRET" ] && pass P cred_roundtrip_byte_for_byte || fail P cred_roundtrip_byte_for_byte
-S3GET "$AK_VAULT_BUCKET" "$CKEY" "$WORK/env.bin" && [ "$(head -c1 "$WORK/env.bin" | xxd -p)" = 04 ] \
+S3GET "$AG_CRED" "$AK_VAULT_BUCKET" "$CKEY" "$WORK/env.bin" && [ "$(head -c1 "$WORK/env.bin" | xxd -p)" = 04 ] \
   && ! grep -q "sk-or-v1" "$WORK/env.bin" && pass P envelope_0x04_at_rest || fail P envelope_0x04_at_rest
 
 # ---------------------------------------------------------------- positive: memory
@@ -211,13 +217,13 @@ C2_FETCH=$(cap "$AGENT2_S" "$AGENT2_KEY" "$OP_HEX" "$AG2_HEX" openrouter cred-fe
 PREV="agent2-previous-$(openssl rand -hex 8)"; keep_secret "$PREV"
 expect P cred_store_agent2 200 "" "$(ak_worker "$AG2_CRED" /v1/cred/store "$(body_store "$C2_STORE" "$(printf '%s' "$PREV" | base64 -w0)")")"
 K2=bots/$AG2_HEX/credentials/openrouter.enc
-E2=$(etag "$AK_VAULT_BUCKET" "$K2")
+E2=$(etag "$AG2_CRED" "$AK_VAULT_BUCKET" "$K2"); case $E2 in none-*) fail F etag_readable "cannot read $K2";; esac
 expect L3 sts_of_A_with_B_fetch_cap 403 access_denied "$(ak_worker "$AG_CRED" /v1/cred/fetch "$(body_cap "$C2_FETCH")")"
 # and a store with A's credentials: fails at its very last step (the PUT), after KEK, envelope
 # and audit: the previous version of B's object must be intact (store atomicity)
 expect L3 sts_of_A_with_B_store_cap 403 access_denied \
   "$(ak_worker "$AG_CRED" /v1/cred/store "$(body_store "$C2_STORE" "$(printf 'overwrite' | base64 -w0)")")"
-[ "$(etag "$AK_VAULT_BUCKET" "$K2")" = "$E2" ] && pass F store_failed_at_put_previous_version_intact \
+[ "$(etag "$AG2_CRED" "$AK_VAULT_BUCKET" "$K2")" = "$E2" ] && pass F store_failed_at_put_previous_version_intact \
   || fail F store_failed_at_put_previous_version_intact
 # a cap minted for another operator's agent, presented with our agent's credentials
 C_OT=$(cap "$OTHER_S" "$OTHER_KEY" "${OP2#0x}" "$OT_HEX" openrouter cred-fetch fetch credentials)
@@ -254,11 +260,11 @@ done
 rm -f "$WORK/kek.json" "$WORK/sig.json"
 
 # ---------------------------------------------------------------- envelope modified in S3
-S3GET "$AK_VAULT_BUCKET" "$CKEY" "$WORK/env.bin"
+S3GET "$AG_CRED" "$AK_VAULT_BUCKET" "$CKEY" "$WORK/env.bin"
 /usr/bin/python3 - "$WORK/env.bin" <<'PY'
 import sys; p=sys.argv[1]; b=bytearray(open(p,'rb').read()); b[20]^=1; open(p,'wb').write(b)
 PY
-S3PUT "$AK_VAULT_BUCKET" "$CKEY" "$WORK/env.bin"
+S3PUT "$AG_CRED" "$AK_VAULT_BUCKET" "$CKEY" "$WORK/env.bin"
 r=$(ak_worker "$AG_CRED" /v1/cred/fetch "$(body_cap "$C_FETCH")")
 expect L2 envelope_modified_in_s3 422 envelope_auth_failed "$r"
 jq -e 'has("plaintext_b64") | not' <<<"${r#* }" >/dev/null && pass L2 envelope_modified_nothing_returned \
@@ -273,21 +279,22 @@ r=$(ak_worker "$AG_CRED" /v1/cred/fetch "$(body_cap "$C_FETCH2")")
 expect P fetch_after_epoch_advance 200 "" "$r"
 if [ "$(jq -r .plaintext_b64 <<<"${r#* }" | base64 -d)" = "$SECRET" ] && [ "$(jq -r .rekeyed <<<"${r#* }")" = true ] \
   && [ "$(jq -r .k3_epoch <<<"${r#* }")" = 2 ]; then pass P secret_readable_and_rekeyed; else fail P secret_readable_and_rekeyed "${r#* }"; fi
-S3GET "$AK_VAULT_BUCKET" "$CKEY" "$WORK/env.bin"
+S3GET "$AG_CRED" "$AK_VAULT_BUCKET" "$CKEY" "$WORK/env.bin"
 [ "$(head -c5 "$WORK/env.bin" | xxd -p)" = 0400000002 ] && pass P stored_envelope_now_epoch_2 || fail P stored_envelope_now_epoch_2
 r=$(ak_worker "$AG_CRED" /v1/cred/fetch "$(body_cap "$C_FETCH2")")
 [ "$(jq -r .rekeyed <<<"${r#* }")" = false ] && pass P second_fetch_not_rekeyed || fail P second_fetch_not_rekeyed "$r"
 C_STORE2=$(cap "$AGENT_S" "$AGENT_KEY" "$OP_HEX" "$AG_HEX" openrouter cred-store store credentials)
 
 # ---------------------------------------------------------------- faults (fail closed, nothing written)
-E_BEFORE=$(etag "$AK_VAULT_BUCKET" "$CKEY")
+E_BEFORE=$(etag "$AG_CRED" "$AK_VAULT_BUCKET" "$CKEY")
+case $E_BEFORE in none-*) fail F etag_readable "cannot read $CKEY";; esac
 # signer down: stop it, store and fetch, restart it with the same arguments
 SPID=$(cat "$L/pids/signer"); SARGS=$(tr '\0' '\n' <"/proc/$SPID/cmdline")
 kill -TERM "$SPID"; for _ in $(seq 50); do kill -0 "$SPID" 2>/dev/null || break; sleep 0.1; done
 expect F signer_down_store 503 signer_unavailable \
   "$(ak_worker "$AG_CRED" /v1/cred/store "$(body_store "$C_STORE2" "$(printf 'new' | base64 -w0)")")"
 expect F signer_down_fetch 503 signer_unavailable "$(ak_worker "$AG_CRED" /v1/cred/fetch "$(body_cap "$C_FETCH2")")"
-[ "$(etag "$AK_VAULT_BUCKET" "$CKEY")" = "$E_BEFORE" ] && pass F signer_down_nothing_written || fail F signer_down_nothing_written
+[ "$(etag "$AG_CRED" "$AK_VAULT_BUCKET" "$CKEY")" = "$E_BEFORE" ] && pass F signer_down_nothing_written || fail F signer_down_nothing_written
 rm -f "$L/signer/ready"
 mapfile -t sa <<<"$SARGS"
 "${sa[@]}" >>"$L/logs/signer.log" 2>&1 &
@@ -299,7 +306,7 @@ APID=$(cat "$L/pids/anvil"); kill -STOP "$APID"; stopped+=("$APID")
 expect F chain_down_store 502 chain_rpc_error \
   "$(ak_worker "$AG_CRED" /v1/cred/store "$(body_store "$C_STORE2" "$(printf 'new' | base64 -w0)")")"
 kill -CONT "$APID"
-[ "$(etag "$AK_VAULT_BUCKET" "$CKEY")" = "$E_BEFORE" ] && pass F chain_down_nothing_written || fail F chain_down_nothing_written
+[ "$(etag "$AG_CRED" "$AK_VAULT_BUCKET" "$CKEY")" = "$E_BEFORE" ] && pass F chain_down_nothing_written || fail F chain_down_nothing_written
 # S3 down: freeze radosgw. A fetch fails at its GET (502 s3_error); a store fails at its first S3
 # write, the audit row (503 audit_write_failed), so the data PUT is never sent.
 GPID=$(cat "$L/ceph/run/pid.rgw"); kill -STOP "$GPID"; stopped+=("$GPID")
@@ -307,7 +314,7 @@ expect F s3_down_fetch 502 s3_error "$(ak_worker "$AG_CRED" /v1/cred/fetch "$(bo
 expect F s3_down_store 503 audit_write_failed \
   "$(ak_worker "$AG_CRED" /v1/cred/store "$(body_store "$C_STORE2" "$(printf 'new' | base64 -w0)")")"
 kill -CONT "$GPID"; sleep 1
-[ "$(etag "$AK_VAULT_BUCKET" "$CKEY")" = "$E_BEFORE" ] && pass F s3_down_nothing_written || fail F s3_down_nothing_written
+[ "$(etag "$AG_CRED" "$AK_VAULT_BUCKET" "$CKEY")" = "$E_BEFORE" ] && pass F s3_down_nothing_written || fail F s3_down_nothing_written
 r=$(ak_worker "$AG_CRED" /v1/cred/fetch "$(body_cap "$C_FETCH2")")
 [ "$(jq -r .plaintext_b64 <<<"${r#* }" | base64 -d)" = "$SECRET" ] && pass F previous_version_intact_after_faults \
   || fail F previous_version_intact_after_faults "$r"
@@ -322,7 +329,7 @@ s3 = boto3.client("s3", endpoint_url=os.environ["AK_S3_ENDPOINT"], region_name=o
 with ThreadPoolExecutor(16) as ex:
     list(ex.map(lambda i: s3.put_object(Bucket=sys.argv[1], Key="%sbulk%05d.enc" % (sys.argv[2], i), Body=b"x"), range(2345)))
 PY
-S3PUT "$AK_MEMORY_BUCKET" "bots/$AG2_HEX/memory/keep.enc" "$WORK/env.bin"
+echo keep >"$WORK/keep.bin"; ADMIN_AWS s3api put-object --bucket "$AK_MEMORY_BUCKET" --key "bots/$AG2_HEX/memory/keep.enc" --body "$WORK/keep.bin" >/dev/null
 M_TD_AGENT=$(ak_cap "$AGENT_S" memory-teardown "$(ak_cap_body "$AGENT_KEY" "$OP_HEX" "$AG_HEX" notes teardown memory)")
 expect L1 teardown_cap_by_agent 403 teardown_requires_master "$M_TD_AGENT"
 M_TD=$(cap "$MASTER_S" "$MASTER_KEY" "$OP_HEX" "$AG_HEX" notes memory-teardown teardown memory)
@@ -336,11 +343,11 @@ expect P memory_teardown 200 "" "$r"
 n=$(jq -r .keys_deleted <<<"${r#* }")
 [ "$n" = 2346 ] && pass P teardown_deleted_all_pages "2346 keys" || fail P teardown_deleted_all_pages "keys_deleted=$n"
 echo "teardown of 2346 objects: $(( (t1 - t0) / 1000000 )) ms"
-left=$(ADMIN_AWS s3api list-objects-v2 --bucket "$AK_MEMORY_BUCKET" --prefix "bots/$AG_HEX/memory/" --query KeyCount --output text)
+left=$(ADMIN_AWS s3api list-objects-v2 --bucket "$AK_MEMORY_BUCKET" --prefix "bots/$AG_HEX/memory/" --output json | jq '.Contents // [] | length')
 [ "$left" = 0 ] && pass P teardown_prefix_empty || fail P teardown_prefix_empty "KeyCount=$left"
 ADMIN_AWS s3api head-object --bucket "$AK_MEMORY_BUCKET" --key "bots/$AG2_HEX/memory/keep.enc" >/dev/null 2>&1 \
   && pass P teardown_other_actor_untouched || fail P teardown_other_actor_untouched
-ADMIN_AWS s3api head-object --bucket "$AK_VAULT_BUCKET" --key "$CKEY" >/dev/null 2>&1 \
+S3AS "$AG_CRED" s3api head-object --bucket "$AK_VAULT_BUCKET" --key "$CKEY" >/dev/null 2>&1 \
   && pass P teardown_other_class_untouched || fail P teardown_other_class_untouched
 # a revoked agent's data can still be wiped by its master (actorOperator kept, D17)
 C_TD_RV=$(cap "$MASTER_S" "$MASTER_KEY" "$OP_HEX" "$RV_HEX" openrouter cred-teardown teardown credentials)

@@ -62,6 +62,8 @@ typedef struct world {
     char last_if_match[64];
     const char *fail_delete_suffix; /* keys ending with this fail to delete */
     size_t max_delete_batch_seen;
+    bool multi_delete_denied;
+    unsigned delete_ones;
     /* audit */
     bool audit_fail;
     unsigned n_audit;
@@ -246,6 +248,7 @@ static ak_err f_delete(ak_worker *w, const ak_sigv4_creds *c, const ak_cur *keys
     (void)w;
     assert_true(s_creds_ok(c));
     memset(res, 0, sizeof(*res));
+    if (W.multi_delete_denied) return AK_E_ACCESS_DENIED; /* Ceph RGW 16: the request as a whole */
     /* Same batching contract as ak_s3_delete_objects. */
     for (size_t i = 0; i < n; i += AK_S3_DELETE_BATCH) {
         size_t m = n - i < AK_S3_DELETE_BATCH ? n - i : AK_S3_DELETE_BATCH;
@@ -265,8 +268,27 @@ static ak_err f_delete(ak_worker *w, const ak_sigv4_creds *c, const ak_cur *keys
     return res->failed ? AK_E_S3_ERROR : AK_OK;
 }
 
-static const ak_worker_ops s_wops = {f_derive, f_get_device, f_actor_operator, f_in_scope, f_epoch,
-                                     f_get,    f_put,        f_list,           f_delete};
+static ak_err f_delete_one(ak_worker *w, const ak_sigv4_creds *c, ak_cur key) {
+    (void)w;
+    assert_true(s_creds_ok(c));
+    W.delete_ones++;
+    size_t sl = W.fail_delete_suffix ? strlen(W.fail_delete_suffix) : 0;
+    if (sl && key.len >= sl && memcmp(key.ptr + key.len - sl, W.fail_delete_suffix, sl) == 0) return AK_E_ACCESS_DENIED;
+    obj *o = s_obj(key);
+    if (o) s_obj_del(o);
+    return AK_OK;
+}
+
+static const ak_worker_ops s_wops = {.derive_kek = f_derive,
+                                     .get_device = f_get_device,
+                                     .actor_operator = f_actor_operator,
+                                     .in_scope = f_in_scope,
+                                     .current_epoch = f_epoch,
+                                     .get = f_get,
+                                     .put = f_put,
+                                     .list = f_list,
+                                     .delete_objects = f_delete,
+                                     .delete_one = f_delete_one};
 
 /* ---- svc ops: the signer's JWKS and the audit sink ---- */
 
@@ -1003,6 +1025,25 @@ AK_TEST(test_teardown) {
     EXPECT_ERR(AK_E_AUDIT_WRITE, s_do(&w, &t, &STS, &resp));
     assert_non_null(s_obj_str(KEY_MEM));
     W.audit_fail = false;
+    /* DeleteObjects refused as a whole (Ceph RGW 16): key-by-key fallback, failures reported */
+    for (int i = 0; i < 5; i++) {
+        snprintf(k, sizeof(k), "%sfb%d.enc", pre, i);
+        s_put_raw(k);
+    }
+    W.multi_delete_denied = true;
+    W.fail_delete_suffix = "fb3.enc";
+    EXPECT_OK(s_do(&w, &t, &STS, &resp));
+    EXPECT_INT_EQ(resp.status, 403);
+    j = s_json(&resp);
+    EXPECT_STR_EQ(json_string_value(json_object_get(j, "reason")), "access_denied");
+    EXPECT_INT_EQ(json_integer_value(json_object_get(j, "keys_deleted")), 5); /* KEY_MEM + 4 */
+    EXPECT_INT_EQ(json_integer_value(json_object_get(j, "failed_count")), 1);
+    json_decref(j);
+    EXPECT_INT_EQ(W.delete_ones, 6);
+    W.fail_delete_suffix = NULL;
+    EXPECT_OK(s_do(&w, &t, &STS, &resp));
+    EXPECT_INT_EQ(resp.status, 200);
+    W.multi_delete_denied = false;
     /* master's own data */
     capspec own = t;
     own.actor = &OP;

@@ -60,7 +60,10 @@
  *   teardown Lists every ListObjectsV2 page of bots/<actor_hex>/<class>/ (at most
  *            AK_WORKER_TEARDOWN_MAX_KEYS keys per call; more is reported as partial with
  *            "more":true), audit event (phase before_delete, keys count), DeleteObjects in
- *            batches of ≤ 1000 → 200 {"ok":true,"keys_deleted":n,"failed":[]}; any per-key or
+ *            batches of ≤ 1000 (if the DeleteObjects request itself is refused with AccessDenied —
+ *            Ceph RGW 16 authorizes it against the bucket ARN, which the v3 policies' object-ARN
+ *            grants do not cover, while AWS authorizes it per key — each key is deleted with
+ *            DeleteObject instead, which both authorize per object) → 200 {"ok":true,"keys_deleted":n,"failed":[]}; any per-key or
  *            batch failure → 502 {"error","reason","ok":false,"keys_deleted":n,"failed":[{key,code}…
  *            at most AK_WORKER_FAILED_REPORT_MAX],"failed_count":m,"not_attempted":k,"more":bool}.
  *
@@ -124,6 +127,8 @@ typedef struct ak_worker_ops {
     /* DeleteObjects in batches of <= AK_S3_DELETE_BATCH (ak_s3_delete_objects semantics). */
     ak_err (*delete_objects)(ak_worker *w, const ak_sigv4_creds *c, const ak_cur *keys, size_t n,
                              ak_s3_delete_error_fn on_error, void *ud, ak_s3_delete_result *res);
+    /* DeleteObject of one key (the fallback when DeleteObjects is refused as a whole). */
+    ak_err (*delete_one)(ak_worker *w, const ak_sigv4_creds *c, ak_cur key);
 } ak_worker_ops;
 
 struct ak_worker {
