@@ -1,12 +1,16 @@
 /*
- * fn.c — one Lambda execution environment per function: the Runtime API, the bootstrap
- * process, the invocation queue, timeouts, crashes and the START/END/REPORT lines.
+ * fn.c — Lambda execution environments (instances) per function: the Runtime API, the
+ * bootstrap processes, the invocation queue, timeouts, crashes and the START/END/REPORT lines.
  *
- * Model (like on-demand Lambda with a reserved concurrency of 1): at most one instance per
- * function and one invocation in flight per instance; further invocations wait in a FIFO.
- * The instance is spawned on the first invocation (cold start) and kept warm. Each instance
- * gets its own Runtime API listener on a fresh loopback port, so a killed process can never
- * talk to its successor's API.
+ * Model (like on-demand Lambda): each function has a pool of up to fn->max_insts instances
+ * (default 4, ReservedConcurrentExecutions or --max-instances), one invocation in flight per
+ * instance. An invocation goes to an idle instance whose runtime waits in GET /next, the most
+ * recently used first (warm); when every instance is busy or starting, a new one is spawned
+ * (cold start); beyond the cap, invocations wait in a FIFO. Instances are kept warm until they
+ * die, time out or are stopped. Scaling out matters beyond speed: a function that, while
+ * handling a request, causes another request to itself (OidcFunction -> STS -> our JWKS route)
+ * would deadlock with a single instance. Each instance gets its own Runtime API listener on a
+ * fresh loopback port, so a killed process can never talk to its successor's API.
  *
  * The Runtime API is version 2018-06-01 (lambda.md B7):
  *   GET  /2018-06-01/runtime/invocation/next            long poll; event + Lambda-Runtime-* headers
@@ -51,12 +55,15 @@ typedef struct s_pipe {
 
 typedef struct akemu_inst {
     akemu_fn *fn;
+    struct akemu_inst *next; /* fn->insts list */
+    unsigned seq;            /* 1, 2, ... per function: names the instance in logs and stats */
     pid_t pid;
     int lfd;
     uint16_t port;
     akemu_watch lw;
     s_pipe *out, *err;
     uint64_t t_spawn_ns, t_first_next_ns;
+    uint64_t t_last_used_ns; /* end of its last invocation; 0 before the first */
     uint64_t served;
     akemu_conn *next_conn; /* a parked GET /next */
     akemu_inv *cur;        /* the invocation handed to the runtime */
@@ -282,11 +289,34 @@ static void s_inv_free(akemu_inv *inv) {
 
 void akemu_inv_detach(akemu_inv *inv) { inv->client = NULL; }
 
+/* Instance states. Starting: spawned, its runtime has not called GET /next yet. Busy: an
+ * invocation is in flight. Otherwise idle: parked in GET /next (next_conn), or between its
+ * /response and its next GET /next. */
+static bool s_starting(const akemu_inst *in) { return in->t_first_next_ns == 0; }
+static bool s_busy(const akemu_inst *in) { return in->cur != NULL; }
+static bool s_idle(const akemu_inst *in) { return !s_busy(in) && !s_starting(in); }
+
+/* The instance that gets the next invocation now: idle with its runtime parked in GET /next,
+ * the most recently used first (its caches are warm; Lambda reuses environments alike). */
+static akemu_inst *s_idle_inst(akemu_fn *fn) {
+    akemu_inst *best = NULL;
+    for (akemu_inst *in = fn->insts; in != NULL; in = in->next)
+        if (s_idle(in) && in->next_conn != NULL && (best == NULL || in->t_last_used_ns > best->t_last_used_ns))
+            best = in;
+    return best;
+}
+
+static size_t s_busy_count(const akemu_fn *fn) {
+    size_t n = 0;
+    for (const akemu_inst *in = fn->insts; in != NULL; in = in->next)
+        n += s_busy(in);
+    return n;
+}
+
 static akemu_inst *s_inst_by_pid(pid_t pid) {
-    for (size_t i = 0; i < g_akemu.n_fns; i++) {
-        akemu_inst *in = g_akemu.fns[i]->inst;
-        if (in != NULL && in->pid == pid) return in;
-    }
+    for (size_t i = 0; i < g_akemu.n_fns; i++)
+        for (akemu_inst *in = g_akemu.fns[i]->insts; in != NULL; in = in->next)
+            if (in->pid == pid) return in;
     return NULL;
 }
 
@@ -302,7 +332,12 @@ static void s_inst_free(akemu_inst *inst) {
     }
     inst->next_conn = NULL;
     akemu_conn_close_inst(inst);
-    if (fn->inst == inst) fn->inst = NULL;
+    for (akemu_inst **pp = &fn->insts; *pp != NULL; pp = &(*pp)->next)
+        if (*pp == inst) {
+            *pp = inst->next;
+            fn->n_insts--;
+            break;
+        }
     ak_free(inst);
 }
 
@@ -356,6 +391,7 @@ static void s_finish(akemu_inst *inst, akemu_rkind kind, ak_cur payload, const c
     akemu_fn *fn = inst->fn;
     inst->cur = NULL;
     uint64_t now = akemu_now_ns();
+    inst->t_last_used_ns = now;
     s_drain_output(inst);
     if (hwm_kb < 0 && inst->pid > 0) {
         long rss;
@@ -523,8 +559,15 @@ static ak_err s_spawn(akemu_fn *fn, int *err_no) {
     if (inst->out != NULL) po[0] = -1;
     inst->err = s_pipe_new(pe[0], inst);
     if (inst->err != NULL) pe[0] = -1;
-    fn->inst = inst;
+    inst->seq = ++fn->inst_seq;
+    inst->next = fn->insts;
+    fn->insts = inst;
+    fn->n_insts++;
+    if (fn->n_insts > fn->peak_insts) fn->peak_insts = fn->n_insts;
     fn->n_cold++;
+    if (fn->n_insts > 1)
+        akemu_logf(fn->name, "scaling out: instance %u (pid %d), %zu of at most %u, %zu busy, %zu queued",
+                   inst->seq, (int)inst->pid, fn->n_insts, fn->max_insts, s_busy_count(fn), fn->q_len);
     inst = NULL;
 out:
     if (fa_init) posix_spawn_file_actions_destroy(&fa);
@@ -598,23 +641,32 @@ static void s_deliver(akemu_inst *inst, akemu_inv *inv) {
     ak_buf_free(&hdr);
 }
 
+/* Instances that will take a queued invocation without a new spawn: starting ones (their
+ * first GET /next is coming) and idle ones not parked in GET /next (it is coming back right
+ * after its /response; counting it as busy would cold-start an instance for every
+ * back-to-back invocation). */
+static size_t s_coming_count(const akemu_fn *fn) {
+    size_t n = 0;
+    for (const akemu_inst *in = fn->insts; in != NULL; in = in->next)
+        n += !s_busy(in) && in->next_conn == NULL;
+    return n;
+}
+
+/* Moves the queue along: hands invocations to parked runtimes, then spawns one instance per
+ * invocation that no existing instance will take, up to the cap; the rest wait. */
 static void s_pump(akemu_fn *fn) {
-    while (fn->q_head != NULL) {
-        if (fn->inst == NULL) {
-            int en = 0;
-            if (s_spawn(fn, &en) != AK_OK) {
-                akemu_inv *inv = s_pop(fn);
-                char msg[512];
-                snprintf(msg, sizeof(msg), "RequestId: %s Error: Couldn't find valid bootstrap(s): [%s]: %s",
-                         inv->id, fn->bootstrap, en ? strerror(en) : "spawn failed");
-                s_fail_queued(fn, inv, "Runtime.InvalidEntrypoint", msg);
-                continue;
-            }
-        }
-        akemu_inst *inst = fn->inst;
-        if (inst->cur != NULL || inst->next_conn == NULL) return;
+    akemu_inst *inst;
+    while (fn->q_head != NULL && (inst = s_idle_inst(fn)) != NULL)
         s_deliver(inst, s_pop(fn));
-        return;
+    while (fn->q_len > s_coming_count(fn) && fn->n_insts < fn->max_insts) {
+        int en = 0;
+        if (s_spawn(fn, &en) != AK_OK) {
+            akemu_inv *inv = s_pop(fn);
+            char msg[512];
+            snprintf(msg, sizeof(msg), "RequestId: %s Error: Couldn't find valid bootstrap(s): [%s]: %s", inv->id,
+                     fn->bootstrap, en ? strerror(en) : "spawn failed");
+            s_fail_queued(fn, inv, "Runtime.InvalidEntrypoint", msg);
+        }
     }
 }
 
@@ -727,58 +779,83 @@ static void s_timeout_cur(akemu_inst *inst) {
     s_inst_free(inst);
 }
 
+/* INIT over AKEMU_INIT_TIMEOUT_MS: kill the instance; the queue head, which waited for it,
+ * fails with Sandbox.Timedout (an instance spawned for an invocation another one took dies
+ * quietly). */
+static void s_init_timeout(akemu_inst *inst) {
+    akemu_fn *fn = inst->fn;
+    (void)s_kill(inst);
+    s_inst_free(inst);
+    akemu_inv *inv = s_pop(fn);
+    if (inv == NULL) {
+        akemu_logf(fn->name, "INIT phase timed out after %u.00 seconds with nothing queued",
+                   AKEMU_INIT_TIMEOUT_MS / 1000u);
+        return;
+    }
+    char msg[256];
+    snprintf(msg, sizeof(msg), "RequestId: %s Error: INIT phase timed out after %u.00 seconds", inv->id,
+             AKEMU_INIT_TIMEOUT_MS / 1000u);
+    fn->n_timeouts++;
+    s_fail_queued(fn, inv, "Sandbox.Timedout", msg);
+}
+
 int akemu_fns_tick(uint64_t now) {
     int64_t next_ms = -1;
     for (size_t i = 0; i < g_akemu.n_fns; i++) {
         akemu_fn *fn = g_akemu.fns[i];
-        akemu_inst *inst = fn->inst;
-        if (inst == NULL) continue;
-        uint64_t deadline = 0;
-        if (inst->cur != NULL) {
-            if (now >= inst->cur->deadline_ns) {
-                s_timeout_cur(inst);
-                s_pump(fn);
+        bool changed = false;
+        akemu_inst *next;
+        for (akemu_inst *inst = fn->insts; inst != NULL; inst = next) {
+            next = inst->next; /* inst may be freed below; nothing else is */
+            uint64_t deadline;
+            if (s_busy(inst)) {
+                deadline = inst->cur->deadline_ns;
+                if (now >= deadline) {
+                    s_timeout_cur(inst);
+                    changed = true;
+                    continue;
+                }
+            } else if (s_starting(inst)) {
+                deadline = inst->t_spawn_ns + (uint64_t)AKEMU_INIT_TIMEOUT_MS * 1000000u;
+                if (now >= deadline) {
+                    s_init_timeout(inst);
+                    changed = true;
+                    continue;
+                }
+            } else {
                 continue;
             }
-            deadline = inst->cur->deadline_ns;
-        } else if (inst->t_first_next_ns == 0 && fn->q_head != NULL) {
-            uint64_t init_deadline = inst->t_spawn_ns + (uint64_t)AKEMU_INIT_TIMEOUT_MS * 1000000u;
-            if (now >= init_deadline) {
-                (void)s_kill(inst);
-                akemu_inv *inv = s_pop(fn);
-                char msg[256];
-                snprintf(msg, sizeof(msg), "RequestId: %s Error: INIT phase timed out after %u.00 seconds",
-                         inv->id, AKEMU_INIT_TIMEOUT_MS / 1000u);
-                fn->n_timeouts++;
-                s_inst_free(inst);
-                s_fail_queued(fn, inv, "Sandbox.Timedout", msg);
-                s_pump(fn);
-                continue;
-            }
-            deadline = init_deadline;
-        } else {
-            continue;
+            int64_t ms = (int64_t)((deadline - now) / 1000000u) + 1;
+            if (next_ms < 0 || ms < next_ms) next_ms = ms;
         }
-        int64_t ms = (int64_t)((deadline - now) / 1000000u) + 1;
-        if (next_ms < 0 || ms < next_ms) next_ms = ms;
+        if (changed) {
+            s_pump(fn);
+            next_ms = 0; /* the pump may have started new deadlines: look again at once */
+        }
     }
     return next_ms > INT32_MAX ? INT32_MAX : (int)next_ms;
 }
 
-bool akemu_fn_stop(akemu_fn *fn) {
-    akemu_inst *inst = fn->inst;
-    if (inst == NULL) return true;
-    if (inst->cur != NULL || fn->q_head != NULL) return false;
-    (void)s_kill(inst);
-    s_inst_free(inst);
-    return true;
+bool akemu_fn_stop(akemu_fn *fn, size_t *stopped) {
+    *stopped = 0;
+    /* Queued invocations are waiting for the idle and starting instances: keep them. */
+    if (fn->q_head != NULL) return false;
+    akemu_inst *next;
+    for (akemu_inst *inst = fn->insts; inst != NULL; inst = next) {
+        next = inst->next;
+        if (s_busy(inst)) continue;
+        (void)s_kill(inst);
+        s_inst_free(inst);
+        (*stopped)++;
+    }
+    return fn->n_insts == 0;
 }
 
 void akemu_fns_shutdown(void) {
     for (size_t i = 0; i < g_akemu.n_fns; i++) {
         akemu_fn *fn = g_akemu.fns[i];
-        akemu_inst *inst = fn->inst;
-        if (inst != NULL) {
+        while (fn->insts != NULL) {
+            akemu_inst *inst = fn->insts;
             (void)s_kill(inst);
             if (inst->cur != NULL) {
                 akemu_inv *inv = inst->cur;
@@ -795,23 +872,49 @@ void akemu_fns_shutdown(void) {
         s_pipe_close(g_pipes);
 }
 
+static const char *s_state(const akemu_inst *in) {
+    return s_busy(in) ? "busy" : s_starting(in) ? "init" : "idle";
+}
+
 ak_err akemu_fn_stats_json(const akemu_fn *fn, ak_buf *out) {
-    const akemu_inst *in = fn->inst;
+    /* The top-level pid / port / state (one instance per function before pools) describe the
+     * instance the next invocation would go to: the most recently used idle one, else the most
+     * recently used one. "state" is idle when any instance is idle, else busy, else init. */
+    const akemu_inst *top = NULL;
+    size_t n_busy = 0, n_idle = 0, n_starting = 0;
+    for (const akemu_inst *in = fn->insts; in != NULL; in = in->next) {
+        n_busy += s_busy(in);
+        n_idle += s_idle(in);
+        n_starting += s_starting(in);
+        if (top == NULL || (s_idle(in) && !s_idle(top)) ||
+            (s_idle(in) == s_idle(top) && in->t_last_used_ns > top->t_last_used_ns))
+            top = in;
+    }
     AK_GUARD(ak_buf_printf(
         out,
         "{\"name\":\"%s\",\"dir\":\"%s\",\"bootstrap\":\"%s\",\"timeout_ms\":%u,\"memory_mb\":%u,"
         "\"pid\":%d,\"runtime_api_port\":%u,\"state\":\"%s\",\"queued\":%zu,"
+        "\"max_instances\":%u,\"instances\":%zu,\"instances_busy\":%zu,\"instances_idle\":%zu,"
+        "\"instances_starting\":%zu,\"instances_peak\":%zu,"
         "\"invocations\":%" PRIu64 ",\"cold_starts\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"timeouts\":%" PRIu64
         ",\"crashes\":%" PRIu64 ",\"last_duration_us\":%" PRIu64 ",\"warm_duration_us_sum\":%" PRIu64
-        ",\"warm_invocations\":%" PRIu64 ",\"max_rss_kb\":%ld,\"rss_kb\":%ld,\"init_us\":[",
-        fn->name, fn->dir, fn->bootstrap, fn->timeout_ms, fn->memory_mb, in ? (int)in->pid : 0,
-        in ? (unsigned)in->port : 0u,
-        in == NULL            ? "stopped"
-        : in->cur             ? "busy"
-        : in->t_first_next_ns ? "idle"
-                              : "init",
-        fn->q_len, fn->n_invokes, fn->n_cold, fn->n_errors, fn->n_timeouts, fn->n_crashes,
-        fn->last_duration_us, fn->warm_dur_us_sum, fn->warm_n, fn->last_hwm_kb, fn->last_rss_kb));
+        ",\"warm_invocations\":%" PRIu64 ",\"max_rss_kb\":%ld,\"rss_kb\":%ld,\"instance_list\":[",
+        fn->name, fn->dir, fn->bootstrap, fn->timeout_ms, fn->memory_mb, top ? (int)top->pid : 0,
+        top ? (unsigned)top->port : 0u,
+        top == NULL    ? "stopped"
+        : n_idle       ? "idle"
+        : n_busy       ? "busy"
+                       : "init",
+        fn->q_len, fn->max_insts, fn->n_insts, n_busy, n_idle, n_starting, fn->peak_insts, fn->n_invokes,
+        fn->n_cold, fn->n_errors, fn->n_timeouts, fn->n_crashes, fn->last_duration_us, fn->warm_dur_us_sum,
+        fn->warm_n, fn->last_hwm_kb, fn->last_rss_kb));
+    for (const akemu_inst *in = fn->insts; in != NULL; in = in->next)
+        AK_GUARD(ak_buf_printf(out,
+                               "%s{\"instance\":%u,\"pid\":%d,\"runtime_api_port\":%u,\"state\":\"%s\","
+                               "\"parked\":%s,\"invocations\":%" PRIu64 "}",
+                               in == fn->insts ? "" : ",", in->seq, (int)in->pid, (unsigned)in->port, s_state(in),
+                               in->next_conn != NULL ? "true" : "false", in->served));
+    AK_GUARD(ak_buf_append_str(out, "],\"init_us\":["));
     size_t kept = fn->n_init_kept < AKEMU_STATS_KEEP ? fn->n_init_kept : AKEMU_STATS_KEEP;
     size_t first = fn->n_init_kept - kept;
     for (size_t i = 0; i < kept; i++)

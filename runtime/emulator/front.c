@@ -127,6 +127,11 @@ static void s_invoke_api(akemu_conn *c) {
         s_aws_error(c, 400, "InvalidParameterValueException", "Client context too large");
         return;
     }
+    if (fn->max_insts == 0) {
+        /* ReservedConcurrentExecutions: 0 throttles every invocation (Event ones too here). */
+        s_aws_error(c, 429, "TooManyRequestsException", "Rate Exceeded.");
+        return;
+    }
     ak_cur lt = akemu_req_header(r, "x-amz-log-type", NULL);
     c->want_tail = !async && ak_cur_eq_str(lt, "Tail");
     c->front_kind = AKEMU_ORIGIN_INVOKE;
@@ -479,6 +484,10 @@ static void s_http_api(akemu_conn *c) {
         akemu_conn_respond_json(c, 413, NULL, "{\"message\":\"Request Entity Too Large\"}");
     } else if (rc != AK_OK) {
         akemu_conn_respond_json(c, 400, NULL, "{\"message\":\"Bad Request\"}");
+    } else if (m.route->fn->max_insts == 0) {
+        /* A throttled function (ReservedConcurrentExecutions: 0) is an integration failure. */
+        akemu_logf(m.route->fn->name, "throttled (ReservedConcurrentExecutions 0): answering 500");
+        akemu_conn_respond_json(c, 500, NULL, "{\"message\":\"Internal Server Error\"}");
     } else {
         c->front_kind = AKEMU_ORIGIN_HTTP;
         c->deferred = true;
@@ -644,10 +653,14 @@ static void s_admin(akemu_conn *c) {
             akemu_fn *fn = akemu_fn_find(name);
             if (fn == NULL) {
                 akemu_conn_respond_json(c, 404, NULL, "{\"message\":\"no such function\"}");
-            } else if (akemu_fn_stop(fn)) {
-                akemu_conn_respond_json(c, 200, NULL, "{\"stopped\":true}");
             } else {
-                akemu_conn_respond_json(c, 409, NULL, "{\"stopped\":false,\"message\":\"busy\"}");
+                /* Every instance without an invocation is stopped; 409 when some stay busy. */
+                size_t n = 0;
+                bool all = akemu_fn_stop(fn, &n);
+                char b[128];
+                snprintf(b, sizeof(b), "{\"stopped\":%s,\"instances_stopped\":%zu%s}", all ? "true" : "false", n,
+                         all ? "" : ",\"message\":\"busy\"");
+                akemu_conn_respond_json(c, all ? 200 : 409, NULL, b);
             }
             return;
         }

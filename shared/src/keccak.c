@@ -29,39 +29,115 @@ static const uint64_t s_round_consts[24] = {
     0x8000000080008081ULL, 0x8000000000008080ULL, 0x0000000080000001ULL, 0x8000000080008008ULL,
 };
 
-/* rho offsets and pi destinations along the lane walk (x,y) -> (y, 2x+3y), starting at lane 1. */
-static const unsigned s_rho[24] = {1,  3,  6,  10, 15, 21, 28, 36, 45, 55, 2,  14,
-                                   27, 41, 56, 8,  25, 43, 62, 18, 39, 61, 20, 44};
-static const unsigned s_pi[24] = {10, 7,  11, 17, 18, 3, 5,  16, 8,  21, 24, 4,
-                                  15, 23, 19, 13, 12, 2, 20, 14, 22, 9,  6,  1};
+/* rho offsets and pi destinations along the lane walk (x,y) -> (y, 2x+3y), starting at lane 1:
+ * rho = {1,3,6,10,15,21,28,36,45,55,2,14,27,41,56,8,25,43,62,18,39,61,20,44},
+ * pi  = {10,7,11,17,18,3,5,16,8,21,24,4,15,23,19,13,12,2,20,14,22,9,6,1} (unrolled below). */
 
 static inline uint64_t s_rotl(uint64_t v, unsigned n) { return (v << n) | (v >> ((64u - n) & 63u)); }
 
+/*
+ * The permutation with the column and row loops written out (no `% 5` index arithmetic): the
+ * release build is -Os, which does not unroll, and the modular indexing cost ~5x.
+ */
 static void s_keccak_f1600(uint64_t st[25]) {
-    uint64_t bc[5];
     for (unsigned round = 0; round < 24; round++) {
         /* theta: each lane XORs the parity of two neighbouring columns */
-        for (unsigned x = 0; x < 5; x++)
-            bc[x] = st[x] ^ st[x + 5] ^ st[x + 10] ^ st[x + 15] ^ st[x + 20];
-        for (unsigned x = 0; x < 5; x++) {
-            uint64_t t = bc[(x + 4) % 5] ^ s_rotl(bc[(x + 1) % 5], 1);
-            for (unsigned y = 0; y < 25; y += 5)
-                st[y + x] ^= t;
+        uint64_t c0 = st[0] ^ st[5] ^ st[10] ^ st[15] ^ st[20];
+        uint64_t c1 = st[1] ^ st[6] ^ st[11] ^ st[16] ^ st[21];
+        uint64_t c2 = st[2] ^ st[7] ^ st[12] ^ st[17] ^ st[22];
+        uint64_t c3 = st[3] ^ st[8] ^ st[13] ^ st[18] ^ st[23];
+        uint64_t c4 = st[4] ^ st[9] ^ st[14] ^ st[19] ^ st[24];
+        uint64_t d0 = c4 ^ s_rotl(c1, 1), d1 = c0 ^ s_rotl(c2, 1), d2 = c1 ^ s_rotl(c3, 1);
+        uint64_t d3 = c2 ^ s_rotl(c4, 1), d4 = c3 ^ s_rotl(c0, 1);
+        for (unsigned y = 0; y < 25; y += 5) {
+            st[y] ^= d0;
+            st[y + 1] ^= d1;
+            st[y + 2] ^= d2;
+            st[y + 3] ^= d3;
+            st[y + 4] ^= d4;
         }
-        /* rho and pi together: carry one lane along the permutation cycle */
-        uint64_t cur = st[1];
-        for (unsigned i = 0; i < 24; i++) {
-            unsigned j = s_pi[i];
-            uint64_t next = st[j];
-            st[j] = s_rotl(cur, s_rho[i]);
-            cur = next;
-        }
+        /* rho and pi together: carry one lane along the permutation cycle (s_pi / s_rho,
+         * written out) */
+        uint64_t cur = st[1], nxt;
+        nxt = st[10];
+        st[10] = s_rotl(cur, 1);
+        cur = nxt;
+        nxt = st[7];
+        st[7] = s_rotl(cur, 3);
+        cur = nxt;
+        nxt = st[11];
+        st[11] = s_rotl(cur, 6);
+        cur = nxt;
+        nxt = st[17];
+        st[17] = s_rotl(cur, 10);
+        cur = nxt;
+        nxt = st[18];
+        st[18] = s_rotl(cur, 15);
+        cur = nxt;
+        nxt = st[3];
+        st[3] = s_rotl(cur, 21);
+        cur = nxt;
+        nxt = st[5];
+        st[5] = s_rotl(cur, 28);
+        cur = nxt;
+        nxt = st[16];
+        st[16] = s_rotl(cur, 36);
+        cur = nxt;
+        nxt = st[8];
+        st[8] = s_rotl(cur, 45);
+        cur = nxt;
+        nxt = st[21];
+        st[21] = s_rotl(cur, 55);
+        cur = nxt;
+        nxt = st[24];
+        st[24] = s_rotl(cur, 2);
+        cur = nxt;
+        nxt = st[4];
+        st[4] = s_rotl(cur, 14);
+        cur = nxt;
+        nxt = st[15];
+        st[15] = s_rotl(cur, 27);
+        cur = nxt;
+        nxt = st[23];
+        st[23] = s_rotl(cur, 41);
+        cur = nxt;
+        nxt = st[19];
+        st[19] = s_rotl(cur, 56);
+        cur = nxt;
+        nxt = st[13];
+        st[13] = s_rotl(cur, 8);
+        cur = nxt;
+        nxt = st[12];
+        st[12] = s_rotl(cur, 25);
+        cur = nxt;
+        nxt = st[2];
+        st[2] = s_rotl(cur, 43);
+        cur = nxt;
+        nxt = st[20];
+        st[20] = s_rotl(cur, 62);
+        cur = nxt;
+        nxt = st[14];
+        st[14] = s_rotl(cur, 18);
+        cur = nxt;
+        nxt = st[22];
+        st[22] = s_rotl(cur, 39);
+        cur = nxt;
+        nxt = st[9];
+        st[9] = s_rotl(cur, 61);
+        cur = nxt;
+        nxt = st[6];
+        st[6] = s_rotl(cur, 20);
+        cur = nxt;
+        nxt = st[1];
+        st[1] = s_rotl(cur, 44);
         /* chi: non-linear step along each row */
         for (unsigned y = 0; y < 25; y += 5) {
-            for (unsigned x = 0; x < 5; x++)
-                bc[x] = st[y + x];
-            for (unsigned x = 0; x < 5; x++)
-                st[y + x] = bc[x] ^ (~bc[(x + 1) % 5] & bc[(x + 2) % 5]);
+            uint64_t b0 = st[y], b1 = st[y + 1], b2 = st[y + 2], b3 = st[y + 3], b4 = st[y + 4];
+            st[y] = b0 ^ (~b1 & b2);
+            st[y + 1] = b1 ^ (~b2 & b3);
+            st[y + 2] = b2 ^ (~b3 & b4);
+            st[y + 3] = b3 ^ (~b4 & b0);
+            st[y + 4] = b4 ^ (~b0 & b1);
         }
         /* iota */
         st[0] ^= s_round_consts[round];
