@@ -99,7 +99,10 @@ r=$(ak_worker "$CREDS" /v1/cred/fetch "{\"cap\":\"$FETCH_CAP\"}")
 [ "${r%% *}" = 200 ] || die "fetch: $r"
 GOT=$(jq -r .plaintext_b64 <<<"${r#* }" | base64 -d)
 [ "$GOT" = "$SECRET" ] && ok "fetched secret equals the stored one, byte for byte" || die "fetched secret differs"
-RAW=$(aws_out=$(/usr/bin/aws --endpoint-url "$AK_S3_ENDPOINT" s3 cp "s3://ak-vault/bots/$AGENT_OMNI/credentials/openrouter.enc" - 2>/dev/null | xxd -p | head -c 40); echo "$aws_out")
+# Objects written with STS credentials belong to that session on radosgw: read with the agent's own.
+RAW=$(AWS_ACCESS_KEY_ID=$(jq -r .access_key_id <<<"$CREDS") AWS_SECRET_ACCESS_KEY=$(jq -r .secret_access_key <<<"$CREDS") \
+  AWS_SESSION_TOKEN=$(jq -r .session_token <<<"$CREDS") /usr/bin/aws --endpoint-url "$AK_S3_ENDPOINT" \
+  s3 cp "s3://ak-vault/bots/$AGENT_OMNI/credentials/openrouter.enc" - 2>/dev/null | xxd -p | tr -d '\n' | head -c 40)
 show "what S3 holds (hex)" "${RAW}… (version byte 04, epoch, nonce, ciphertext)"
 
 bold "8. Memory: put and get the namespace notes"

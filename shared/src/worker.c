@@ -31,8 +31,8 @@ static ak_err s_ops_actor_operator(ak_worker *w, const uint8_t actor[32], uint8_
     return ak_registry_actor_operator(&w->svc.rpc, w->svc.registry, actor, op);
 }
 
-static ak_err s_ops_in_scope(ak_worker *w, const uint8_t op[32], const uint8_t actor[32], const uint8_t sid[32],
-                             bool *out) {
+static ak_err s_ops_in_scope(ak_worker *w, const uint8_t op[32], const uint8_t actor[32],
+                             const uint8_t sid[32], bool *out) {
     return ak_scope_is_service_in_scope(&w->svc.rpc, w->svc.scope, op, actor, sid, out);
 }
 
@@ -217,15 +217,16 @@ ak_err ak_worker_object_key(ak_data_class c, const ak_omni *actor, ak_cur servic
 /* ================================================================ step 1: STS headers (D11) */
 
 static ak_err s_sts_creds(const ak_worker *w, const ak_worker_req *r, ak_sigv4_creds *out) {
-    unsigned present = (unsigned)r->has_access_key_id + (unsigned)r->has_secret_access_key +
-                       (unsigned)r->has_session_token;
+    unsigned present =
+        (unsigned)r->has_access_key_id + (unsigned)r->has_secret_access_key + (unsigned)r->has_session_token;
     if (present == 0) {
         AK_ENSURE(!w->require_sts, AK_E_STS_HEADERS_MISSING);
         *out = w->svc.creds; /* execution role (local tests without IAM only) */
         return AK_OK;
     }
     /* "all three, all non-empty" (workers.md §4); anything else is partial. */
-    AK_ENSURE(present == 3 && r->access_key_id.len > 0 && r->secret_access_key.len > 0 && r->session_token.len > 0,
+    AK_ENSURE(present == 3 && r->access_key_id.len > 0 && r->secret_access_key.len > 0 &&
+                  r->session_token.len > 0,
               AK_E_STS_HEADERS_PARTIAL);
     out->access_key_id = r->access_key_id;
     out->secret_access_key = r->secret_access_key;
@@ -402,7 +403,8 @@ static ak_err s_audit(ak_worker *w, const ak_worker_req *r, const ak_cap_claims 
     ev.service = ak_cap_service(c);
     ev.request_id = r->request_id;
     ev.cap_jti = ak_cur_from_str(c->jti);
-    for (size_t i = 0; i < n_extra; i++) AK_GUARD(ak_audit_event_add_extra(&ev, extra[i].key, extra[i].value));
+    for (size_t i = 0; i < n_extra; i++)
+        AK_GUARD(ak_audit_event_add_extra(&ev, extra[i].key, extra[i].value));
     return ak_svc_audit_write(&w->svc, 0, &ev);
 }
 
@@ -417,8 +419,8 @@ static void s_audit_failure(ak_worker *w, const ak_worker_req *r, const ak_cap_c
 
 static void s_hex_str(const uint8_t *p, size_t n, char *out) { ak_hex_encode(p, n, out); }
 
-static ak_err s_store(ak_worker *w, const ak_worker_req *r, const ak_sigv4_creds *creds, const ak_cap_claims *c,
-                      ak_cur plaintext, ak_worker_resp *resp) {
+static ak_err s_store(ak_worker *w, const ak_worker_req *r, const ak_sigv4_creds *creds,
+                      const ak_cap_claims *c, ak_cur plaintext, ak_worker_resp *resp) {
     uint8_t kek[32];
     ak_buf key, env;
     ak_err rc = AK_OK;
@@ -443,7 +445,8 @@ static ak_err s_store(ak_worker *w, const ak_worker_req *r, const ak_sigv4_creds
     audited = true;
 
     AK_GUARD_OUT(s_s3_err(w->ops.put(w, creds, ak_buf_cur(&key), ak_buf_cur(&env), (ak_cur){NULL, 0})));
-    AK_GUARD_OUT(ak_buf_printf(&resp->body, "{\"ok\":true,\"s3_key\":\"%s\",\"envelope_size\":%zu,\"k3_epoch\":%u}",
+    AK_GUARD_OUT(ak_buf_printf(&resp->body,
+                               "{\"ok\":true,\"s3_key\":\"%s\",\"envelope_size\":%zu,\"k3_epoch\":%u}",
                                ak_buf_cstr(&key), env.len, (unsigned)c->k3_epoch));
     resp->status = 200;
 out:
@@ -503,8 +506,8 @@ out:
     return rc;
 }
 
-static ak_err s_fetch(ak_worker *w, const ak_worker_req *r, const ak_sigv4_creds *creds, const ak_cap_claims *c,
-                      ak_worker_resp *resp) {
+static ak_err s_fetch(ak_worker *w, const ak_worker_req *r, const ak_sigv4_creds *creds,
+                      const ak_cap_claims *c, ak_worker_resp *resp) {
     ak_buf key, plain, b64;
     ak_err rc = AK_OK;
     bool rekeyed = false, retry = false;
@@ -546,11 +549,11 @@ out:
 /* ---- teardown ---- */
 
 typedef struct s_keys {
-    ak_buf text;  /* keys, each followed by a NUL */
-    ak_buf offs;  /* size_t offsets into text */
+    ak_buf text; /* keys, each followed by a NUL */
+    ak_buf offs; /* size_t offsets into text */
     size_t n;
-    bool more;    /* stopped at AK_WORKER_TEARDOWN_MAX_KEYS */
-    ak_err err;   /* a local failure inside the callback */
+    bool more;  /* stopped at AK_WORKER_TEARDOWN_MAX_KEYS */
+    ak_err err; /* a local failure inside the callback */
 } s_keys;
 
 static ak_err s_collect(void *ud, const ak_s3_list_item *it) {
@@ -589,8 +592,8 @@ static void s_on_delete_error(void *ud, ak_cur key, ak_cur code) {
     json_array_append_new(f->arr, o);
 }
 
-static ak_err s_teardown(ak_worker *w, const ak_worker_req *r, const ak_sigv4_creds *creds, const ak_cap_claims *c,
-                         ak_worker_resp *resp) {
+static ak_err s_teardown(ak_worker *w, const ak_worker_req *r, const ak_sigv4_creds *creds,
+                         const ak_cap_claims *c, ak_worker_resp *resp) {
     ak_buf prefix;
     s_keys k;
     s_failures f = {json_array(), 0};
@@ -659,11 +662,12 @@ static ak_err s_teardown(ak_worker *w, const ak_worker_req *r, const ak_sigv4_cr
     } else {
         /* Never skip silently (D9): the answer names what failed and what was not tried. */
         ak_err why = del != AK_OK ? s_s3_err(del) : AK_E_S3_ERROR;
-        if (why == AK_E_NOT_FOUND || why == AK_E_PRECONDITION_FAILED || why == AK_E_CONFLICT) why = AK_E_S3_ERROR;
+        if (why == AK_E_NOT_FOUND || why == AK_E_PRECONDITION_FAILED || why == AK_E_CONFLICT)
+            why = AK_E_S3_ERROR;
         out = json_pack("{s:s, s:s, s:b, s:I, s:O, s:I, s:I, s:b}", "error", ak_err_message(why), "reason",
                         ak_err_reason(why), "ok", 0, "keys_deleted", (json_int_t)res.deleted, "failed", f.arr,
-                        "failed_count", (json_int_t)f.count, "not_attempted", (json_int_t)not_attempted, "more",
-                        k.more ? 1 : 0);
+                        "failed_count", (json_int_t)f.count, "not_attempted", (json_int_t)not_attempted,
+                        "more", k.more ? 1 : 0);
         AK_ENSURE_OUT(out != NULL, AK_E_NOMEM);
         resp->status = ak_err_status(why) == 403 ? 403 : 502;
         s_audit_failure(w, r, c, why);
@@ -672,7 +676,8 @@ static ak_err s_teardown(ak_worker *w, const ak_worker_req *r, const ak_sigv4_cr
     {
         char d_s[24];
         snprintf(d_s, sizeof(d_s), "%zu", res.deleted);
-        ak_log_info("teardown", "keys_found", n_s, "keys_deleted", d_s, "partial", partial ? "true" : "false");
+        ak_log_info("teardown", "keys_found", n_s, "keys_deleted", d_s, "partial",
+                    partial ? "true" : "false");
     }
 out:
     if (rc != AK_OK && audited) s_audit_failure(w, r, c, rc);
@@ -706,7 +711,8 @@ ak_err ak_worker_handle(ak_worker *w, const ak_worker_req *r, ak_worker_resp *re
     AK_GUARD_OUT(s_parse_body(r->op, r->body, &body));
     /* 3. cap: signature, freshness, op, class, PoP */
     AK_GUARD_OUT(s_cap_keys(w, body.cap));
-    ak_cap_expect ex = {.op = r->op, .data_class = w->data_class, .now = r->now ? r->now : (uint64_t)time(NULL)};
+    ak_cap_expect ex = {
+        .op = r->op, .data_class = w->data_class, .now = r->now ? r->now : (uint64_t)time(NULL)};
     AK_GUARD_OUT(ak_cap_verify(body.cap, &w->cap_keys, &ex, &claims));
     verified = true;
     /* 4. chain */
@@ -729,12 +735,13 @@ out:
         ak_buf_clear(&resp->body);
         /* A refusal by the chain (the cap itself was genuine): record it for the operator. */
         if (verified && rc != AK_E_NOMEM) s_audit_failure(w, r, &claims, rc);
-        ak_log_info("worker refused", "op", ak_op_str(r->op), "class", ak_data_class_str(w->data_class), "reason",
-                    ak_err_reason(rc));
+        ak_log_info("worker refused", "op", ak_op_str(r->op), "class", ak_data_class_str(w->data_class),
+                    "reason", ak_err_reason(rc));
     } else {
         char st[8];
         snprintf(st, sizeof(st), "%d", resp->status);
-        ak_log_info("worker done", "op", ak_op_str(r->op), "class", ak_data_class_str(w->data_class), "status", st);
+        ak_log_info("worker done", "op", ak_op_str(r->op), "class", ak_data_class_str(w->data_class),
+                    "status", st);
     }
     s_body_free(&body);
     ak_wipe(&creds, sizeof(creds));

@@ -7,7 +7,11 @@
 #   FixtureFunction    fixtures/fixture-runtime.sh: echo, handler error, crash, sleep, big answer
 #   InitErrorFunction  the same script posting /runtime/init/error
 #   InitCrashFunction  the same script exiting before its first /next
-#   MissingFunction    no bootstrap at all
+#   MissingFunction    no bootstrap at all (ReservedConcurrentExecutions 5)
+#   PoolFunction       fixtures/fixture-runtime.sh, for instance pools: parallel instances, the
+#                      cap (--max-instances PoolFunction=2 over the template's 3), warm reuse,
+#                      timeouts of one instance, stop, and a call to itself during an invocation
+#   ThrottledFunction  ReservedConcurrentExecutions 0
 # and drives it through the HTTP API front (curl) and the Lambda Invoke API (/usr/bin/aws and
 # curl). One PASS/FAIL line per check; exit status 1 if any failed.
 #
@@ -66,11 +70,14 @@ FixtureFunction.FIXTURE_UNRESOLVED="overridden"
 EOF
 
 # A variable of ours that must not leak into the functions' environment.
+mkdir "$T/pool"
 FIXTURE_SECRET_FROM_PARENT=leak "$EMU" --template "$FIX/emulator-template.yaml" --root "$ROOT" \
     --flavour release --port 0 --ready-file "$T/port" --pid-file "$T/pid" --env-file "$T/env" \
     --bootstrap "FixtureFunction=$FIX/fixture-runtime.sh" \
     --bootstrap "InitErrorFunction=$FIX/fixture-runtime.sh" \
     --bootstrap "InitCrashFunction=$FIX/fixture-runtime.sh" \
+    --bootstrap "PoolFunction=$FIX/fixture-runtime.sh" --env "PoolFunction.FIXTURE_DIR=$T/pool" \
+    --bootstrap "ThrottledFunction=$FIX/fixture-runtime.sh" --max-instances PoolFunction=2 \
     "${HEALTH_ARGS[@]}" > "$T/log" 2>&1 &
 EPID=$!
 for _ in $(seq 1 100); do [ -s "$T/port" ] && break; sleep 0.1; done
@@ -99,6 +106,18 @@ stat_of() { # stat_of FUNCTION FIELD
 for f in json.load(sys.stdin)["functions"]:
     if f["name"] == sys.argv[1]: print(f[sys.argv[2]])' "$1" "$2"
 }
+# fstat FUNCTION EXPR: true when EXPR holds for f = the function's object in /__emulator/stats.
+fstat() {
+    curl -sS "$URL/__emulator/stats" | "$PY" -c 'import json,sys
+f = [f for f in json.load(sys.stdin)["functions"] if f["name"] == sys.argv[1]][0]
+sys.exit(0 if eval(sys.argv[2]) else 1)' "$1" "$2" 2>/dev/null
+}
+# wait_for TENTHS CMD...: runs CMD every 0.1 s until it succeeds, at most TENTHS times.
+wait_for() { local n=$1; shift; for _ in $(seq 1 "$n"); do "$@" && return 0; sleep 0.1; done; return 1; }
+# invoke FUNCTION PAYLOAD OUT: Invoke API call with curl (bounded).
+invoke() { curl -sS -m 20 -o "$3" -X POST --data "$2" "$URL/2015-03-31/functions/$1/invocations"; }
+export URL PY
+export -f pyjson fstat  # for the `bash -c` checks
 
 # ---------------------------------------------------------------- HealthFunction
 code=$(curl -sS -o "$T/h.json" -w '%{http_code}' "$URL/healthz")
@@ -273,7 +292,7 @@ code=$(curl -sS -o /dev/null -w '%{http_code}' -X POST -H 'X-Amz-Invocation-Type
     "$URL/2015-03-31/functions/FixtureFunction/invocations")
 check invoke_dryrun_204 test "$code" = 204
 
-# Several callers at once: queued, one at a time, all answered.
+# Several callers at once (up to 4 instances, the default cap): all answered.
 for i in 1 2 3 4; do
     curl -sS -o "$T/q$i" -X POST --data "{\"q\":$i}" "$URL/2015-03-31/functions/FixtureFunction/invocations" &
 done
@@ -283,10 +302,92 @@ sleep 0.2
 for i in 1 2 3 4; do pyjson "$T/q$i" "d == {'q': $i}" || wait_ok=0; done
 check queued_invocations_all_answered test "$wait_ok" = 1
 
+# ---------------------------------------------------------------- instance pools (PoolFunction)
+check pool_cap_from_flag_over_template fstat PoolFunction 'f["max_instances"] == 2 and f["instances"] == 0 and f["state"] == "stopped"'
+check pool_cap_from_template fstat MissingFunction 'f["max_instances"] == 5'
+check pool_cap_default fstat FixtureFunction 'f["max_instances"] == 4 and f["instances_peak"] <= 4'
+# Two concurrent invocations run in parallel: each holds until both have arrived (at most 4 s),
+# which a single instance, running them one after the other, can never satisfy.
+invoke PoolFunction '{"x":"FIXTURE_HOLD:par:2"}' "$T/par1" &
+j1=$!
+invoke PoolFunction '{"x":"FIXTURE_HOLD:par:2"}' "$T/par2" &
+j2=$!
+wait "$j1" "$j2"
+check pool_parallel_rendezvous bash -c "pyjson '$T/par1' 'd[\"seen\"] == 2' && pyjson '$T/par2' 'd[\"seen\"] == 2'"
+check pool_parallel_two_processes "$PY" -c 'import json,sys
+a, b = (json.load(open(f))["pid"] for f in sys.argv[1:])
+sys.exit(0 if a != b else 1)' "$T/par1" "$T/par2"
+# From the log: the second START comes before the first END; both REPORTs carry Init Duration.
+check pool_parallel_log_order awk '/^\[PoolFunction\] START /{s++; if (s == 2) s2 = NR} /^\[PoolFunction\] END /{if (!e) e = NR} END {exit !(s2 && e && s2 < e)}' "$T/log"
+check pool_parallel_two_cold_starts bash -c "test \$(grep -c '^\[PoolFunction\] REPORT.*Init Duration' '$T/log') = 2 && grep -q '^\[PoolFunction\] scaling out: instance 2 ' '$T/log'"
+check pool_parallel_stats fstat PoolFunction 'f["instances"] == 2 and f["cold_starts"] == 2 and f["instances_peak"] == 2 and f["instances_busy"] == 0 and len({i["pid"] for i in f["instance_list"]}) == 2'
+
+# Warm reuse, most recently used first: two back-to-back invocations (each once both runtimes
+# are back in GET /next) land on the same instance, with no new cold start.
+both_parked() { fstat PoolFunction 'f["instances"] == 2 and all(i["parked"] for i in f["instance_list"])'; }
+wait_for 50 both_parked
+invoke PoolFunction '{"x":"FIXTURE_HOLD:solo:1"}' "$T/solo1"
+wait_for 50 both_parked
+invoke PoolFunction '{"x":"FIXTURE_HOLD:solo:2"}' "$T/solo2"
+mru=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$T/solo1" 2>/dev/null)
+check pool_warm_reuse_most_recent bash -c "pyjson '$T/solo2' 'd[\"pid\"] == $mru'"
+check pool_warm_no_cold_start fstat PoolFunction 'f["cold_starts"] == 2 and f["instances"] == 2'
+
+# A timeout kills only that instance; the other one keeps serving, warm.
+other=$(curl -sS "$URL/__emulator/stats" | "$PY" -c 'import json,sys
+f = [f for f in json.load(sys.stdin)["functions"] if f["name"] == "PoolFunction"][0]
+print([i["pid"] for i in f["instance_list"] if i["pid"] != int(sys.argv[1])][0])' "$mru" 2>/dev/null)
+wait_for 50 both_parked
+invoke PoolFunction '{"x":"FIXTURE_SLEEP"}' "$T/pto"
+check pool_timeout_one_instance bash -c "pyjson '$T/pto' 'd[\"errorType\"] == \"Sandbox.Timedout\"' && ! kill -0 $mru 2>/dev/null && kill -0 ${other:-0} 2>/dev/null"
+invoke PoolFunction '{"x":"FIXTURE_HOLD:after:1"}' "$T/pafter"
+check pool_timeout_sibling_serves bash -c "pyjson '$T/pafter' 'd[\"pid\"] == ${other:-0}' && fstat PoolFunction 'f[\"instances\"] == 1 and f[\"cold_starts\"] == 2'"
+
+# The cap: three concurrent invocations with a cap of 2 -> two instances busy, one queued, until
+# the test releases them; then all three are answered by those two instances.
+jobs_cap=()
+for i in 1 2 3; do
+    invoke PoolFunction '{"x":"FIXTURE_HOLD:cap:99"}' "$T/cap$i" &
+    jobs_cap+=($!)
+done
+check pool_cap_queues_beyond wait_for 50 fstat PoolFunction 'f["instances"] == 2 and f["instances_busy"] == 2 and f["queued"] == 1'
+code=$(curl -sS -o "$T/stop409" -w '%{http_code}' -X POST "$URL/__emulator/functions/PoolFunction/stop")
+check pool_stop_busy_409 bash -c "test $code = 409 && pyjson '$T/stop409' 'd[\"stopped\"] is False'"
+: > "$T/pool/cap.release"
+wait "${jobs_cap[@]}"
+check pool_cap_all_answered bash -c "for i in 1 2 3; do pyjson '$T/cap'\$i 'd[\"group\"] == \"cap\"' || exit 1; done"
+check pool_cap_never_exceeded fstat PoolFunction 'f["instances_peak"] == 2 and f["instances"] == 2 and f["cold_starts"] == 3 and f["queued"] == 0'
+
+# Stop: every idle instance goes; the next invocation is a cold start.
+pool_pids=$(curl -sS "$URL/__emulator/stats" | "$PY" -c 'import json,sys
+f = [f for f in json.load(sys.stdin)["functions"] if f["name"] == "PoolFunction"][0]
+print(" ".join(str(i["pid"]) for i in f["instance_list"]))' 2>/dev/null)
+wait_for 50 both_parked
+code=$(curl -sS -o "$T/stop" -w '%{http_code}' -X POST "$URL/__emulator/functions/PoolFunction/stop")
+check pool_stop_all_idle bash -c "test $code = 200 && pyjson '$T/stop' 'd[\"instances_stopped\"] == 2' && fstat PoolFunction 'f[\"instances\"] == 0 and f[\"state\"] == \"stopped\"'"
+check pool_stop_killed_processes bash -c "test -n '$pool_pids' && for p in $pool_pids; do ! kill -0 \$p 2>/dev/null || exit 1; done"
+
+# A self-call: during its invocation the function calls the HTTP front for another of its own
+# routes (as OidcFunction's mint-aws-creds -> STS -> our JWKS route). A second instance answers
+# it instead of a deadlock.
+code=$(curl -sS -m 20 -o "$T/self" -w '%{http_code}' "$URL/pool/self?FIXTURE_SELFCALL")
+check pool_self_call_completes bash -c "test $code = 200 && pyjson '$T/self' 'd[\"inner_status\"] == \"200\" and d[\"inner\"][\"group\"] == \"inner\" and d[\"inner\"][\"pid\"] != d[\"pid\"]'"
+check pool_self_call_scaled_out fstat PoolFunction 'f["instances"] == 2 and f["cold_starts"] == 5'
+
+# ReservedConcurrentExecutions 0: throttled.
+code=$(curl -sS -D "$T/thh" -o "$T/th" -w '%{http_code}' -X POST --data '{}' "$URL/2015-03-31/functions/ThrottledFunction/invocations")
+check throttled_invoke_429 bash -c "test $code = 429 && grep -qi '^x-amzn-errortype: TooManyRequestsException' '$T/thh'"
+code=$(curl -sS -o /dev/null -w '%{http_code}' "$URL/throttled")
+check throttled_http_500 bash -c "test $code = 500 && fstat ThrottledFunction 'f[\"instances\"] == 0 and f[\"cold_starts\"] == 0'"
+
 check no_sanitizer_reports bash -c "! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' '$T/log'"
 
 # ---------------------------------------------------------------- shutdown
-kids=$(pgrep -g "$(stat_of FixtureFunction pid)" 2>/dev/null | tr '\n' ' ')
+# Every instance of every function, and whatever they started (their process groups).
+kids=$(curl -sS "$URL/__emulator/stats" | "$PY" -c 'import json,sys
+print(" ".join(str(i["pid"]) for f in json.load(sys.stdin)["functions"] for i in f["instance_list"]))' 2>/dev/null)
+check shutdown_has_instances test -n "$kids"
+kids="$kids $(for k in $kids; do pgrep -g "$k"; done 2>/dev/null | tr '\n' ' ')"
 kill -TERM "$EPID"
 ok=0
 for _ in $(seq 1 50); do kill -0 "$EPID" 2>/dev/null || { ok=1; break; }; sleep 0.1; done
@@ -324,6 +425,16 @@ printf 'NOT A LINE\n' > "$T/badenv"
 "$EMU" --template "$FIX/emulator-template.yaml" --env-file "$T/badenv" > "$T/bad5.out" 2>&1
 rc=$?
 check bad_env_file bash -c "test $rc = 2 && grep -q 'badenv:1' '$T/bad5.out'"
+"$EMU" --template "$FIX/emulator-template.yaml" --max-instances 0 > "$T/bad6.out" 2>&1
+rc=$?
+check bad_flag_max_instances_zero test "$rc" = 2
+"$EMU" --template "$FIX/emulator-template.yaml" --max-instances PoolFunction=many > "$T/bad7.out" 2>&1
+rc=$?
+check bad_flag_max_instances_value test "$rc" = 2
+printf 'Resources:\n  A:\n    Type: AWS::Serverless::Function\n    Properties:\n      ReservedConcurrentExecutions: 5000\n' > "$T/bad8.yaml"
+"$EMU" --template "$T/bad8.yaml" --port 0 > "$T/bad8.out" 2>&1
+rc=$?
+check bad_template_reserved_concurrency bash -c "test $rc = 2 && grep -q 'ReservedConcurrentExecutions' '$T/bad8.out'"
 
 if [ "$FAILS" -ne 0 ]; then
     echo "# $FAILS check(s) failed; emulator log:"

@@ -115,7 +115,8 @@ static void s_k3(uint32_t epoch, uint8_t k3[32]) {
     k3[0] = (uint8_t)epoch;
 }
 
-static ak_err f_derive(ak_worker *w, const ak_omni *op, const ak_omni *actor, uint32_t epoch, uint8_t kek[32]) {
+static ak_err f_derive(ak_worker *w, const ak_omni *op, const ak_omni *actor, uint32_t epoch,
+                       uint8_t kek[32]) {
     if (W.signer_down) return AK_E_SIGNER_UNAVAILABLE;
     if (epoch > W.epoch) return AK_E_EPOCH_NOT_YET;
     W.derives++;
@@ -148,7 +149,8 @@ static ak_err f_actor_operator(ak_worker *w, const uint8_t actor[32], uint8_t op
     return AK_OK;
 }
 
-static ak_err f_in_scope(ak_worker *w, const uint8_t op[32], const uint8_t actor[32], const uint8_t sid[32], bool *out) {
+static ak_err f_in_scope(ak_worker *w, const uint8_t op[32], const uint8_t actor[32], const uint8_t sid[32],
+                         bool *out) {
     (void)w;
     if (W.chain_down) return AK_E_CHAIN_RPC;
     *out = false;
@@ -256,7 +258,8 @@ static ak_err f_delete(ak_worker *w, const ak_sigv4_creds *c, const ak_cur *keys
         for (size_t j = i; j < i + m; j++) {
             obj *o = s_obj(keys[j]);
             size_t sl = W.fail_delete_suffix ? strlen(W.fail_delete_suffix) : 0;
-            if (sl && keys[j].len >= sl && memcmp(keys[j].ptr + keys[j].len - sl, W.fail_delete_suffix, sl) == 0) {
+            if (sl && keys[j].len >= sl &&
+                memcmp(keys[j].ptr + keys[j].len - sl, W.fail_delete_suffix, sl) == 0) {
                 res->failed++;
                 if (on_error) on_error(ud, keys[j], AK_CUR_LIT("InternalError"));
                 continue;
@@ -273,7 +276,8 @@ static ak_err f_delete_one(ak_worker *w, const ak_sigv4_creds *c, ak_cur key) {
     assert_true(s_creds_ok(c));
     W.delete_ones++;
     size_t sl = W.fail_delete_suffix ? strlen(W.fail_delete_suffix) : 0;
-    if (sl && key.len >= sl && memcmp(key.ptr + key.len - sl, W.fail_delete_suffix, sl) == 0) return AK_E_ACCESS_DENIED;
+    if (sl && key.len >= sl && memcmp(key.ptr + key.len - sl, W.fail_delete_suffix, sl) == 0)
+        return AK_E_ACCESS_DENIED;
     obj *o = s_obj(key);
     if (o) s_obj_del(o);
     return AK_OK;
@@ -353,8 +357,8 @@ static void s_reset_world(void) {
 }
 
 static void s_worker(ak_worker *w, ak_data_class c, bool strict) {
-    ak_worker_init_for_test(w, c, c == AK_CLASS_CREDENTIALS ? "ak-vault" : "ak-memory", strict, &s_sops, "ak-audit",
-                            &s_wops);
+    ak_worker_init_for_test(w, c, c == AK_CLASS_CREDENTIALS ? "ak-vault" : "ak-memory", strict, &s_sops,
+                            "ak-audit", &s_wops);
 }
 
 /* A cap as the broker would mint it (caps.md §6), with knobs for the negative cases. */
@@ -413,7 +417,7 @@ static void s_mint(const capspec *s, ak_buf *out) {
 /* ---- requests ---- */
 
 typedef struct call {
-    int sts; /* 3 = all, 0 = none, 1/2 = partial, -1 = three with an empty token */
+    int sts;           /* 3 = all, 0 = none, 1/2 = partial, -1 = three with an empty token */
     const char *body;  /* raw body override */
     const char *plain; /* store plaintext (base64'd here) */
     size_t plain_len;
@@ -503,7 +507,8 @@ static void s_expect_plain(const ak_worker_resp *r, const char *want) {
 
 static const char *KEY_CRED =
     "bots/2222222222222222222222222222222222222222222222222222222222222222/credentials/openrouter.enc";
-static const char *KEY_MEM = "bots/2222222222222222222222222222222222222222222222222222222222222222/memory/notes.enc";
+static const char *KEY_MEM =
+    "bots/2222222222222222222222222222222222222222222222222222222222222222/memory/notes.enc";
 
 /* ================================================================ tests */
 
@@ -849,7 +854,8 @@ AK_TEST(test_envelope_tamper_and_missing) {
     s_expect_plain(&resp, "tamper-me");
     /* moved to another service's key: the AAD binds the service */
     ak_cur blob = ak_cur_from(o->data, o->len);
-    const char *moved = "bots/2222222222222222222222222222222222222222222222222222222222222222/credentials/github.enc";
+    const char *moved =
+        "bots/2222222222222222222222222222222222222222222222222222222222222222/credentials/github.enc";
     uint8_t sid[32];
     EXPECT_OK(ak_scope_id_of(AK_CLASS_CREDENTIALS, AK_CUR_LIT("github"), sid));
     memcpy(W.scope_ids[W.n_scope++], sid, 32);
@@ -999,7 +1005,8 @@ AK_TEST(test_teardown) {
     EXPECT_INT_EQ(json_integer_value(json_object_get(j, "failed_count")), 1);
     json_t *fl = json_object_get(j, "failed");
     EXPECT_INT_EQ(json_array_size(fl), 1);
-    EXPECT_TRUE(strstr(json_string_value(json_object_get(json_array_get(fl, 0), "key")), "ns0007.enc") != NULL);
+    EXPECT_TRUE(strstr(json_string_value(json_object_get(json_array_get(fl, 0), "key")), "ns0007.enc") !=
+                NULL);
     json_decref(j);
     EXPECT_TRUE(W.max_delete_batch_seen <= AK_S3_DELETE_BATCH);
     /* then the rest */
@@ -1012,8 +1019,10 @@ AK_TEST(test_teardown) {
     EXPECT_INT_EQ(json_array_size(json_object_get(j, "failed")), 0);
     json_decref(j);
     /* other class and other actor untouched */
-    assert_non_null(s_obj_str("bots/2222222222222222222222222222222222222222222222222222222222222222/credentials/keep.enc"));
-    assert_non_null(s_obj_str("bots/3333333333333333333333333333333333333333333333333333333333333333/memory/keep.enc"));
+    assert_non_null(s_obj_str(
+        "bots/2222222222222222222222222222222222222222222222222222222222222222/credentials/keep.enc"));
+    assert_non_null(
+        s_obj_str("bots/3333333333333333333333333333333333333333333333333333333333333333/memory/keep.enc"));
     /* empty prefix: ok, 0 */
     EXPECT_OK(s_do(&w, &t, &STS, &resp));
     j = s_json(&resp);
@@ -1090,7 +1099,8 @@ AK_TEST(test_no_secret_in_logs) {
     const char *needles[] = {"PLAINTEXT-CANARY", "UExBSU5URVhULUNBTkFSWS0xMjM", "sts-secret-SHOULD-NOT-LOG",
                              "sts-token-SHOULD-NOT-LOG", "ASIATESTKEYID0000001"};
     for (size_t i = 0; i < sizeof(needles) / sizeof(needles[0]); i++)
-        if (memmem(log.ptr, log.len, needles[i], strlen(needles[i])) != NULL) fail_msg("log has %s", needles[i]);
+        if (memmem(log.ptr, log.len, needles[i], strlen(needles[i])) != NULL)
+            fail_msg("log has %s", needles[i]);
     /* no part of the cap token (its signature part is the most unique) */
     const char *sig = strrchr(ak_buf_cstr(&cap), '.') + 1;
     EXPECT_TRUE(memmem(log.ptr, log.len, sig, 20) == NULL);
@@ -1116,13 +1126,16 @@ AK_TEST(test_names) {
     ak_omni a;
     memset(a.b, 0xab, 32);
     EXPECT_OK(ak_worker_object_key(AK_CLASS_MEMORY, &a, AK_CUR_LIT("travel"), &b));
-    EXPECT_STR_EQ(ak_buf_cstr(&b), "bots/abababababababababababababababababababababababababababababababab/memory/travel.enc");
+    EXPECT_STR_EQ(ak_buf_cstr(&b),
+                  "bots/abababababababababababababababababababababababababababababababab/memory/travel.enc");
     ak_buf_clear(&b);
     EXPECT_ERR(AK_E_INVALID_NAMESPACE, ak_worker_object_key(AK_CLASS_MEMORY, &a, AK_CUR_LIT("../x"), &b));
-    EXPECT_ERR(AK_E_INVALID_SERVICE, ak_worker_object_key(AK_CLASS_CREDENTIALS, &a, AK_CUR_LIT("OpenRouter"), &b));
+    EXPECT_ERR(AK_E_INVALID_SERVICE,
+               ak_worker_object_key(AK_CLASS_CREDENTIALS, &a, AK_CUR_LIT("OpenRouter"), &b));
     EXPECT_INT_EQ(b.len, 0);
     EXPECT_OK(ak_worker_prefix(AK_CLASS_CREDENTIALS, &a, &b));
-    EXPECT_STR_EQ(ak_buf_cstr(&b), "bots/abababababababababababababababababababababababababababababababab/credentials/");
+    EXPECT_STR_EQ(ak_buf_cstr(&b),
+                  "bots/abababababababababababababababababababababababababababababababab/credentials/");
     ak_buf_free(&b);
 }
 
@@ -1140,11 +1153,18 @@ AK_TEST(test_out_of_memory_never_crashes) {
         ak_buf cap, body;
         s_mint(&s, &cap);
         ak_buf_init(&body, 65536);
-        EXPECT_OK(ak_buf_printf(&body, op == 0 ? "{\"cap\":\"%s\",\"plaintext_b64\":\"bmV3\"}" : "{\"cap\":\"%s\"}",
+        EXPECT_OK(ak_buf_printf(&body,
+                                op == 0 ? "{\"cap\":\"%s\",\"plaintext_b64\":\"bmV3\"}" : "{\"cap\":\"%s\"}",
                                 ak_buf_cstr(&cap)));
-        ak_worker_req r = {.op = s.op_claim, .body = ak_buf_cur(&body), .now = NOW, .request_id = AK_CUR_LIT("r"),
-                           .has_access_key_id = true, .has_secret_access_key = true, .has_session_token = true,
-                           .access_key_id = AK_CUR_LIT("A"), .secret_access_key = AK_CUR_LIT("B"),
+        ak_worker_req r = {.op = s.op_claim,
+                           .body = ak_buf_cur(&body),
+                           .now = NOW,
+                           .request_id = AK_CUR_LIT("r"),
+                           .has_access_key_id = true,
+                           .has_secret_access_key = true,
+                           .has_session_token = true,
+                           .access_key_id = AK_CUR_LIT("A"),
+                           .secret_access_key = AK_CUR_LIT("B"),
                            .session_token = AK_CUR_LIT("C")};
         for (uint64_t n = 1; n < 400; n++) {
             ak_alloc_fail_nth(n);

@@ -110,12 +110,12 @@ typedef struct ak_worker ak_worker;
  * the per-request credentials). Unit tests replace them (ak_worker_init_for_test). */
 typedef struct ak_worker_ops {
     /* D6 KEK of this worker's data class. */
-    ak_err (*derive_kek)(ak_worker *w, const ak_omni *operator_omni, const ak_omni *actor_omni, uint32_t epoch,
-                         uint8_t kek[32]);
+    ak_err (*derive_kek)(ak_worker *w, const ak_omni *operator_omni, const ak_omni *actor_omni,
+                         uint32_t epoch, uint8_t kek[32]);
     ak_err (*get_device)(ak_worker *w, const uint8_t dkh[32], ak_device_entry *out);
     ak_err (*actor_operator)(ak_worker *w, const uint8_t actor[32], uint8_t op[32]);
-    ak_err (*in_scope)(ak_worker *w, const uint8_t op[32], const uint8_t actor[32], const uint8_t scope_id[32],
-                       bool *out);
+    ak_err (*in_scope)(ak_worker *w, const uint8_t op[32], const uint8_t actor[32],
+                       const uint8_t scope_id[32], bool *out);
     ak_err (*current_epoch)(ak_worker *w, uint64_t *out);
     /* GetObject of the data bucket: body appended to `body` (a secret buffer), ETag (as sent)
      * appended to `etag`. 404 → AK_E_NOT_FOUND. */

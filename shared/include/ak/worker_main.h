@@ -59,8 +59,8 @@ static inline ak_err ak_worker_fn_handle(akrt_ctx *ctx, const akrt_http_req *req
     return rc;
 }
 
-#define AK_WORKER_MAIN(name, op_, class_)                                                          \
-    static ak_worker_fn s_worker_fn = {.op = (op_), .data_class = (class_)};                       \
+#define AK_WORKER_MAIN(name, op_, class_)                                                                    \
+    static ak_worker_fn s_worker_fn = {.op = (op_), .data_class = (class_)};                                 \
     int main(void) { return akrt_run_http((name), ak_worker_fn_handle, ak_worker_fn_init, &s_worker_fn); }
 
 #endif
