@@ -34,8 +34,12 @@ bool ak_cur_starts_with(ak_cur a, ak_cur p) {
 static bool s_is_space(uint8_t c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
 ak_cur ak_cur_trim(ak_cur a) {
-    while (a.len && s_is_space(a.ptr[0])) { a.ptr++; a.len--; }
-    while (a.len && s_is_space(a.ptr[a.len - 1])) a.len--;
+    while (a.len && s_is_space(a.ptr[0])) {
+        a.ptr++;
+        a.len--;
+    }
+    while (a.len && s_is_space(a.ptr[a.len - 1]))
+        a.len--;
     return a;
 }
 
@@ -128,7 +132,8 @@ ak_err ak_buf_reserve(ak_buf *b, size_t extra) {
     size_t need = b->len + extra;
     if (need <= b->cap && b->ptr != NULL) return AK_OK;
     size_t ncap = b->cap ? b->cap : 64;
-    while (ncap < need) ncap = (ncap > SIZE_MAX / 2) ? need : ncap * 2;
+    while (ncap < need)
+        ncap = (ncap > SIZE_MAX / 2) ? need : ncap * 2;
     if (ncap > b->max) ncap = b->max;
     uint8_t *np = ak_malloc(ncap + 1);
     AK_ENSURE(np != NULL, AK_E_NOMEM);
@@ -265,7 +270,10 @@ static ak_err s_b64_enc(const uint8_t *src, size_t n, ak_buf *out, const char *a
         uint32_t v = (uint32_t)src[i] << 16;
         o[j++] = alpha[v >> 18];
         o[j++] = alpha[(v >> 12) & 63];
-        if (pad) { o[j++] = '='; o[j++] = '='; }
+        if (pad) {
+            o[j++] = '=';
+            o[j++] = '=';
+        }
     } else if (n - i == 2) {
         uint32_t v = ((uint32_t)src[i] << 16) | ((uint32_t)src[i + 1] << 8);
         o[j++] = alpha[v >> 18];
@@ -278,8 +286,12 @@ static ak_err s_b64_enc(const uint8_t *src, size_t n, ak_buf *out, const char *a
     return AK_OK;
 }
 
-ak_err ak_b64_encode(const uint8_t *src, size_t n, ak_buf *out) { return s_b64_enc(src, n, out, s_b64, true); }
-ak_err ak_b64url_encode(const uint8_t *src, size_t n, ak_buf *out) { return s_b64_enc(src, n, out, s_b64url, false); }
+ak_err ak_b64_encode(const uint8_t *src, size_t n, ak_buf *out) {
+    return s_b64_enc(src, n, out, s_b64, true);
+}
+ak_err ak_b64url_encode(const uint8_t *src, size_t n, ak_buf *out) {
+    return s_b64_enc(src, n, out, s_b64url, false);
+}
 
 static int s_b64val(uint8_t c, bool url) {
     if (c >= 'A' && c <= 'Z') return c - 'A';

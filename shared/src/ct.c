@@ -7,7 +7,8 @@ int ak_ct_eq(const void *a, const void *b, size_t len) {
     const volatile uint8_t *x = a;
     const volatile uint8_t *y = b;
     uint32_t acc = 0;
-    for (size_t i = 0; i < len; i++) acc |= (uint32_t)(x[i] ^ y[i]);
+    for (size_t i = 0; i < len; i++)
+        acc |= (uint32_t)(x[i] ^ y[i]);
     return (int)(ak_ct_eq32(acc, 0) & 1u);
 }
 

@@ -34,7 +34,8 @@ ak_err ak_err_from_reason(const char *reason) {
 }
 
 void ak_abort_misuse(const char *file, int line, const char *what) {
-    fprintf(stderr, "{\"level\":\"fatal\",\"msg\":\"precondition violated\",\"where\":\"%s:%d\",\"cond\":\"%s\"}\n",
+    fprintf(stderr,
+            "{\"level\":\"fatal\",\"msg\":\"precondition violated\",\"where\":\"%s:%d\",\"cond\":\"%s\"}\n",
             file, line, what);
     fflush(stderr);
     abort();

@@ -73,7 +73,10 @@ ak_err ak_json_only_keys(const json_t *obj, const char *const *allowed) {
         (void)val;
         bool ok = false;
         for (const char *const *a = allowed; *a; a++)
-            if (strcmp(*a, key) == 0) { ok = true; break; }
+            if (strcmp(*a, key) == 0) {
+                ok = true;
+                break;
+            }
         AK_ENSURE(ok, AK_E_UNKNOWN_FIELD);
     }
     return AK_OK;

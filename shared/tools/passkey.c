@@ -41,16 +41,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define PK_MAX_RPID 253        /* DNS name limit */
+#define PK_MAX_RPID 253 /* DNS name limit */
 #define PK_MAX_ORIGIN 512
 #define PK_MAX_KEYFILE 4096
 #define PK_MAX_CDJ 1024
 #define PK_CHALLENGE_B64_LEN 43 /* base64url(32 bytes), no padding */
 
 /* NIST P-256 group order n, big-endian. */
-static const uint8_t s_p256_n[32] = {
-    0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
-    0xBC, 0xE6, 0xFA, 0xAD, 0xA7, 0x17, 0x9E, 0x84, 0xF3, 0xB9, 0xCA, 0xC2, 0xFC, 0x63, 0x25, 0x51};
+static const uint8_t s_p256_n[32] = {0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0xFF,
+                                     0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xBC, 0xE6, 0xFA, 0xAD, 0xA7, 0x17,
+                                     0x9E, 0x84, 0xF3, 0xB9, 0xCA, 0xC2, 0xFC, 0x63, 0x25, 0x51};
 
 typedef struct {
     char rp_id[PK_MAX_RPID + 1];
@@ -60,13 +60,9 @@ typedef struct {
     uint8_t pub[65]; /* 0x04 ‖ X ‖ Y */
 } s_key;
 
-static void s_wipe(void *p, size_t n)
-{
-    explicit_bzero(p, n);
-}
+static void s_wipe(void *p, size_t n) { explicit_bzero(p, n); }
 
-static void s_usage(void)
-{
+static void s_usage(void) {
     fputs("usage:\n"
           "  passkey new    --rpid <rp id> --out <key.json>\n"
           "  passkey pub    --key <key.json>\n"
@@ -76,16 +72,14 @@ static void s_usage(void)
           stderr);
 }
 
-static void s_sha256(const void *data, size_t len, uint8_t out[32])
-{
+static void s_sha256(const void *data, size_t len, uint8_t out[32]) {
     br_sha256_context c;
     br_sha256_init(&c);
     br_sha256_update(&c, data, len);
     br_sha256_out(&c, out);
 }
 
-static void s_print_hex(const uint8_t *p, size_t n)
-{
+static void s_print_hex(const uint8_t *p, size_t n) {
     static const char d[] = "0123456789abcdef";
     fputs("0x", stdout);
     for (size_t i = 0; i < n; i++) {
@@ -95,16 +89,14 @@ static void s_print_hex(const uint8_t *p, size_t n)
 }
 
 /* The inner text is printable ASCII without backslashes (s_json_safe), so only '"' needs escaping. */
-static void s_print_json_escaped(const char *p, size_t n)
-{
+static void s_print_json_escaped(const char *p, size_t n) {
     for (size_t i = 0; i < n; i++) {
         if (p[i] == '"' || p[i] == '\\') putchar('\\');
         putchar(p[i]);
     }
 }
 
-static int s_hexval(char c)
-{
+static int s_hexval(char c) {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
@@ -112,8 +104,7 @@ static int s_hexval(char c)
 }
 
 /* Parses exactly `n` bytes of hex, with a mandatory 0x prefix, from a NUL-terminated string. */
-static int s_parse_hex_exact(const char *s, uint8_t *out, size_t n)
-{
+static int s_parse_hex_exact(const char *s, uint8_t *out, size_t n) {
     if (s == NULL || s[0] != '0' || (s[1] != 'x' && s[1] != 'X')) return -1;
     s += 2;
     if (strlen(s) != 2 * n) return -1;
@@ -127,8 +118,7 @@ static int s_parse_hex_exact(const char *s, uint8_t *out, size_t n)
 }
 
 /* Decimal u32, no sign, no spaces, no trailing junk. */
-static int s_parse_u32(const char *s, uint32_t *out)
-{
+static int s_parse_u32(const char *s, uint32_t *out) {
     uint64_t v = 0;
     if (s == NULL || *s == '\0') return -1;
     for (; *s; s++) {
@@ -141,8 +131,7 @@ static int s_parse_u32(const char *s, uint32_t *out)
 }
 
 /* rpId: a host name (WebAuthn §5.1.2 rp.id); we accept [a-z0-9.-], 1..253 chars. */
-static int s_valid_rpid(const char *s)
-{
+static int s_valid_rpid(const char *s) {
     size_t n = strlen(s);
     if (n == 0 || n > PK_MAX_RPID) return 0;
     for (size_t i = 0; i < n; i++) {
@@ -153,8 +142,7 @@ static int s_valid_rpid(const char *s)
 }
 
 /* Printable ASCII without '"' or '\\': safe to embed verbatim in JSON. */
-static int s_json_safe(const char *s, size_t max)
-{
+static int s_json_safe(const char *s, size_t max) {
     size_t n = strlen(s);
     if (n == 0 || n > max) return 0;
     for (size_t i = 0; i < n; i++) {
@@ -164,8 +152,7 @@ static int s_json_safe(const char *s, size_t max)
     return 1;
 }
 
-static void s_b64url32(const uint8_t in[32], char out[PK_CHALLENGE_B64_LEN + 1])
-{
+static void s_b64url32(const uint8_t in[32], char out[PK_CHALLENGE_B64_LEN + 1]) {
     static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     size_t o = 0, i = 0;
     for (; i + 3 <= 32; i += 3) {
@@ -183,8 +170,7 @@ static void s_b64url32(const uint8_t in[32], char out[PK_CHALLENGE_B64_LEN + 1])
     out[o] = '\0';
 }
 
-static int s_random(uint8_t *p, size_t n)
-{
+static int s_random(uint8_t *p, size_t n) {
     size_t got = 0;
     while (got < n) {
         ssize_t r = getrandom(p + got, n - got, 0);
@@ -199,44 +185,42 @@ static int s_random(uint8_t *p, size_t n)
 
 /* 1 iff 0 < k < n (big-endian compare; k is secret but this runs once per key generation,
  * and a rejected candidate is discarded). */
-static int s_scalar_ok(const uint8_t k[32])
-{
+static int s_scalar_ok(const uint8_t k[32]) {
     uint8_t any = 0;
-    for (size_t i = 0; i < 32; i++) any |= k[i];
+    for (size_t i = 0; i < 32; i++)
+        any |= k[i];
     if (any == 0) return 0;
     return memcmp(k, s_p256_n, 32) < 0;
 }
 
-static int s_compute_pub(s_key *k)
-{
+static int s_compute_pub(s_key *k) {
     br_ec_private_key sk = {BR_EC_secp256r1, k->priv, sizeof k->priv};
     br_ec_public_key pk;
     size_t n = br_ec_compute_pub(br_ec_get_default(), &pk, k->pub, &sk);
     return (n == 65 && k->pub[0] == 0x04) ? 0 : -1;
 }
 
-static int s_write_key(const char *path, const s_key *k)
-{
+static int s_write_key(const char *path, const s_key *k) {
     static const char d[] = "0123456789abcdef";
     char buf[PK_MAX_KEYFILE];
     size_t o = 0;
     int rc = -1, fd = -1;
-#define PUT_STR(str)                                                        \
-    do {                                                                    \
-        size_t l_ = strlen(str);                                            \
-        if (o + l_ >= sizeof buf) goto out;                                 \
-        memcpy(buf + o, (str), l_);                                         \
-        o += l_;                                                            \
+#define PUT_STR(str)                                                                                         \
+    do {                                                                                                     \
+        size_t l_ = strlen(str);                                                                             \
+        if (o + l_ >= sizeof buf) goto out;                                                                  \
+        memcpy(buf + o, (str), l_);                                                                          \
+        o += l_;                                                                                             \
     } while (0)
-#define PUT_HEX(ptr, len)                                                   \
-    do {                                                                    \
-        if (o + 2 + 2 * (len) >= sizeof buf) goto out;                      \
-        buf[o++] = '0';                                                     \
-        buf[o++] = 'x';                                                     \
-        for (size_t i_ = 0; i_ < (len); i_++) {                             \
-            buf[o++] = d[(ptr)[i_] >> 4];                                   \
-            buf[o++] = d[(ptr)[i_] & 15];                                   \
-        }                                                                   \
+#define PUT_HEX(ptr, len)                                                                                    \
+    do {                                                                                                     \
+        if (o + 2 + 2 * (len) >= sizeof buf) goto out;                                                       \
+        buf[o++] = '0';                                                                                      \
+        buf[o++] = 'x';                                                                                      \
+        for (size_t i_ = 0; i_ < (len); i_++) {                                                              \
+            buf[o++] = d[(ptr)[i_] >> 4];                                                                    \
+            buf[o++] = d[(ptr)[i_] & 15];                                                                    \
+        }                                                                                                    \
     } while (0)
     PUT_STR("{\"rp_id\":\"");
     PUT_STR(k->rp_id);
@@ -278,17 +262,18 @@ out:
 
 /* Finds "name":"<value>" in a flat JSON object written by s_write_key (or by hand in the same
  * shape) and copies the value (no escapes allowed) into out. */
-static int s_json_field(const char *json, const char *name, char *out, size_t cap)
-{
+static int s_json_field(const char *json, const char *name, char *out, size_t cap) {
     char pat[64];
     int n = snprintf(pat, sizeof pat, "\"%s\"", name);
     if (n < 0 || (size_t)n >= sizeof pat) return -1;
     const char *p = strstr(json, pat);
     if (p == NULL) return -1;
     p += n;
-    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') p++;
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
     if (*p++ != ':') return -1;
-    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') p++;
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
     if (*p++ != '"') return -1;
     size_t i = 0;
     for (; *p != '"'; p++) {
@@ -299,8 +284,7 @@ static int s_json_field(const char *json, const char *name, char *out, size_t ca
     return 0;
 }
 
-static int s_read_key(const char *path, s_key *k)
-{
+static int s_read_key(const char *path, s_key *k) {
     char buf[PK_MAX_KEYFILE + 1];
     char field[PK_MAX_RPID + 1];
     uint8_t x[32], y[32];
@@ -329,7 +313,8 @@ static int s_read_key(const char *path, s_key *k)
     if (s_json_field(buf, "private_key", field, sizeof field) != 0 ||
         s_parse_hex_exact(field, k->priv, 32) != 0 || !s_scalar_ok(k->priv))
         goto bad;
-    if (s_json_field(buf, "cred_id", field, sizeof field) != 0 || s_parse_hex_exact(field, k->cred_id, 32) != 0)
+    if (s_json_field(buf, "cred_id", field, sizeof field) != 0 ||
+        s_parse_hex_exact(field, k->cred_id, 32) != 0)
         goto bad;
     s_sha256(k->rp_id, strlen(k->rp_id), k->rp_id_hash);
     if (s_compute_pub(k) != 0) goto bad;
@@ -351,8 +336,7 @@ out:
     return rc;
 }
 
-static void s_print_public(const s_key *k)
-{
+static void s_print_public(const s_key *k) {
     printf("{\"rp_id\":\"%s\",\"rp_id_hash\":\"", k->rp_id);
     s_print_hex(k->rp_id_hash, 32);
     fputs("\",\"cred_id\":\"", stdout);
@@ -366,15 +350,13 @@ static void s_print_public(const s_key *k)
 
 /* Returns the value following `--name`, or NULL. Unknown options are rejected by the caller's
  * check of every argv entry against its list. */
-static const char *s_opt(int argc, char **argv, const char *name)
-{
+static const char *s_opt(int argc, char **argv, const char *name) {
     for (int i = 2; i + 1 < argc; i += 2)
         if (strcmp(argv[i], name) == 0) return argv[i + 1];
     return NULL;
 }
 
-static int s_check_opts(int argc, char **argv, const char *const *allowed)
-{
+static int s_check_opts(int argc, char **argv, const char *const *allowed) {
     if ((argc - 2) % 2 != 0) return -1;
     for (int i = 2; i < argc; i += 2) {
         int ok = 0;
@@ -388,8 +370,7 @@ static int s_check_opts(int argc, char **argv, const char *const *allowed)
     return 0;
 }
 
-static int s_cmd_new(int argc, char **argv)
-{
+static int s_cmd_new(int argc, char **argv) {
     static const char *const allowed[] = {"--rpid", "--out", NULL};
     s_key k;
     int rc = 1;
@@ -422,8 +403,7 @@ out:
     return rc;
 }
 
-static int s_cmd_pub(int argc, char **argv)
-{
+static int s_cmd_pub(int argc, char **argv) {
     static const char *const allowed[] = {"--key", NULL};
     s_key k;
     const char *path = s_opt(argc, argv, "--key");
@@ -437,10 +417,9 @@ static int s_cmd_pub(int argc, char **argv)
     return 0;
 }
 
-static int s_cmd_assert(int argc, char **argv)
-{
-    static const char *const allowed[] = {"--key", "--challenge", "--sign-count", "--device-key-hash",
-                                          "--origin", "--flags", "--type", NULL};
+static int s_cmd_assert(int argc, char **argv) {
+    static const char *const allowed[] = {"--key",    "--challenge", "--sign-count", "--device-key-hash",
+                                          "--origin", "--flags",     "--type",       NULL};
     s_key k;
     uint8_t challenge[32], dkh[32] = {0}, flags = 0x05;
     uint8_t ad[37], cdj_hash[32], msg[37 + 32], h[32], sig[64];
@@ -503,8 +482,9 @@ static int s_cmd_assert(int argc, char **argv)
 
     /* clientDataJSON in the member order of WebAuthn §5.8.1.1 (type, challenge, origin, crossOrigin) */
     s_b64url32(challenge, b64);
-    n = snprintf(cdj, sizeof cdj, "{\"type\":\"%s\",\"challenge\":\"%s\",\"origin\":\"%s\",\"crossOrigin\":false}",
-                 type, b64, origin);
+    n = snprintf(cdj, sizeof cdj,
+                 "{\"type\":\"%s\",\"challenge\":\"%s\",\"origin\":\"%s\",\"crossOrigin\":false}", type, b64,
+                 origin);
     if (n < 0 || (size_t)n >= sizeof cdj) goto out;
     size_t cdj_len = (size_t)n;
 
@@ -554,8 +534,7 @@ out:
     return rc;
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
     if (argc < 2) {
         s_usage();
         return 2;

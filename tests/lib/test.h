@@ -29,25 +29,25 @@
 
 #define AK_TEST(name) static void name(void **state __attribute__((unused)))
 
-#define EXPECT_OK(expr)                                                                            \
-    do {                                                                                           \
-        ak_err ak__r = (expr);                                                                     \
-        if (ak__r != AK_OK) fail_msg("%s -> %s, expected ok", #expr, ak_err_reason(ak__r));       \
+#define EXPECT_OK(expr)                                                                                      \
+    do {                                                                                                     \
+        ak_err ak__r = (expr);                                                                               \
+        if (ak__r != AK_OK) fail_msg("%s -> %s, expected ok", #expr, ak_err_reason(ak__r));                  \
     } while (0)
-#define EXPECT_ERR(code, expr)                                                                     \
-    do {                                                                                           \
-        ak_err ak__r = (expr);                                                                     \
-        if (ak__r != (code))                                                                       \
-            fail_msg("%s -> %s, expected %s", #expr, ak_err_reason(ak__r), ak_err_reason(code));   \
+#define EXPECT_ERR(code, expr)                                                                               \
+    do {                                                                                                     \
+        ak_err ak__r = (expr);                                                                               \
+        if (ak__r != (code))                                                                                 \
+            fail_msg("%s -> %s, expected %s", #expr, ak_err_reason(ak__r), ak_err_reason(code));             \
     } while (0)
 #define EXPECT_TRUE(c) assert_true(c)
 #define EXPECT_FALSE(c) assert_false(c)
 #define EXPECT_INT_EQ(a, b) assert_int_equal((a), (b))
 #define EXPECT_STR_EQ(a, b) assert_string_equal((a), (b))
-#define EXPECT_BYTES_EQ(a, alen, b, blen)                                                          \
-    do {                                                                                           \
-        assert_int_equal((alen), (blen));                                                          \
-        assert_memory_equal((a), (b), (blen));                                                     \
+#define EXPECT_BYTES_EQ(a, alen, b, blen)                                                                    \
+    do {                                                                                                     \
+        assert_int_equal((alen), (blen));                                                                    \
+        assert_memory_equal((a), (b), (blen));                                                               \
     } while (0)
 
 /* Leak check wrappers: every test starts and ends with the same live allocation count. */
@@ -55,11 +55,11 @@ int ak_test_setup(void **state);
 int ak_test_teardown(void **state);
 #define AK_T(fn) cmocka_unit_test_setup_teardown(fn, ak_test_setup, ak_test_teardown)
 
-#define AK_RUN_TESTS(...)                                                                          \
-    int main(void) {                                                                               \
-        ak_test_init();                                                                            \
-        const struct CMUnitTest ak__tests[] = {__VA_ARGS__};                                       \
-        return cmocka_run_group_tests(ak__tests, NULL, NULL);                                      \
+#define AK_RUN_TESTS(...)                                                                                    \
+    int main(void) {                                                                                         \
+        ak_test_init();                                                                                      \
+        const struct CMUnitTest ak__tests[] = {__VA_ARGS__};                                                 \
+        return cmocka_run_group_tests(ak__tests, NULL, NULL);                                                \
     }
 
 void ak_test_init(void);

@@ -73,8 +73,10 @@ AK_TEST(test_hex) {
     char h[9];
     ak_hex_encode(out, 4, h);
     EXPECT_STR_EQ(h, "deadbeef");
-    EXPECT_TRUE(ak_is_hex64_lower(AK_CUR_LIT("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff")));
-    EXPECT_FALSE(ak_is_hex64_lower(AK_CUR_LIT("00112233445566778899AABBCCDDEEFF00112233445566778899aabbccddeeff")));
+    EXPECT_TRUE(
+        ak_is_hex64_lower(AK_CUR_LIT("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff")));
+    EXPECT_FALSE(
+        ak_is_hex64_lower(AK_CUR_LIT("00112233445566778899AABBCCDDEEFF00112233445566778899aabbccddeeff")));
 }
 
 AK_TEST(test_base64_rfc4648_vectors) {
@@ -103,8 +105,8 @@ AK_TEST(test_base64_rfc4648_vectors) {
 AK_TEST(test_base64_rejects_noncanonical) {
     ak_buf d;
     ak_buf_init(&d, 64);
-    EXPECT_ERR(AK_E_BAD_BASE64, ak_b64_decode(AK_CUR_LIT("Zg="), &d));   /* bad length */
-    EXPECT_ERR(AK_E_BAD_BASE64, ak_b64_decode(AK_CUR_LIT("Zh=="), &d));  /* trailing bits */
+    EXPECT_ERR(AK_E_BAD_BASE64, ak_b64_decode(AK_CUR_LIT("Zg="), &d));  /* bad length */
+    EXPECT_ERR(AK_E_BAD_BASE64, ak_b64_decode(AK_CUR_LIT("Zh=="), &d)); /* trailing bits */
     EXPECT_ERR(AK_E_BAD_BASE64, ak_b64_decode(AK_CUR_LIT("Zm9v!A=="), &d));
     EXPECT_ERR(AK_E_BAD_BASE64, ak_b64_decode(AK_CUR_LIT("Z=9v"), &d));
     EXPECT_ERR(AK_E_BAD_BASE64, ak_b64url_decode(AK_CUR_LIT("Zg=="), &d)); /* no padding in url form */

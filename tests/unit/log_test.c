@@ -84,4 +84,5 @@ AK_TEST(test_level_filter) {
     ak_log_set_min_level(AK_LOG_INFO);
 }
 
-AK_RUN_TESTS(AK_T(test_line_is_json_with_fields), AK_T(test_overlong_line_stays_valid_json), AK_T(test_level_filter))
+AK_RUN_TESTS(AK_T(test_line_is_json_with_fields), AK_T(test_overlong_line_stays_valid_json),
+             AK_T(test_level_filter))

@@ -40,8 +40,8 @@ void ak_alloc_install_jansson(void);
 typedef struct ak_arena_chunk ak_arena_chunk;
 typedef struct ak_arena {
     ak_arena_chunk *head;
-    size_t used_total;   /* bytes handed out since the last reset */
-    size_t max;          /* ceiling (AK_MAX_ARENA by default) */
+    size_t used_total; /* bytes handed out since the last reset */
+    size_t max;        /* ceiling (AK_MAX_ARENA by default) */
 } ak_arena;
 
 void ak_arena_init(ak_arena *a, size_t max);

@@ -47,15 +47,15 @@ AK_MUST ak_err ak_cur_to_cstr(ak_cur c, char *dst, size_t cap);
 typedef struct ak_buf {
     uint8_t *ptr;
     size_t len;
-    size_t cap; /* allocated bytes (excluding the trailing NUL slot) */
-    size_t max; /* hard ceiling on len */
+    size_t cap;  /* allocated bytes (excluding the trailing NUL slot) */
+    size_t max;  /* hard ceiling on len */
     bool secret; /* wipe on growth and on free */
 } ak_buf;
 
 void ak_buf_init(ak_buf *b, size_t max);
 void ak_buf_init_secret(ak_buf *b, size_t max);
-void ak_buf_free(ak_buf *b);   /* wipes first when secret */
-void ak_buf_clear(ak_buf *b);  /* len = 0; wipes when secret */
+void ak_buf_free(ak_buf *b);  /* wipes first when secret */
+void ak_buf_clear(ak_buf *b); /* len = 0; wipes when secret */
 AK_MUST ak_err ak_buf_reserve(ak_buf *b, size_t extra);
 AK_MUST ak_err ak_buf_append(ak_buf *b, const void *p, size_t n);
 AK_MUST ak_err ak_buf_append_cur(ak_buf *b, ak_cur c);
@@ -78,8 +78,8 @@ AK_MUST ak_err ak_hex_decode_buf(ak_cur hex, bool allow_0x, ak_buf *out);
 bool ak_is_hex64_lower(ak_cur c);
 
 /* ---- base64 (RFC 4648) ---- */
-AK_MUST ak_err ak_b64_encode(const uint8_t *src, size_t n, ak_buf *out);     /* standard, padded */
-AK_MUST ak_err ak_b64url_encode(const uint8_t *src, size_t n, ak_buf *out);  /* url-safe, unpadded */
+AK_MUST ak_err ak_b64_encode(const uint8_t *src, size_t n, ak_buf *out);    /* standard, padded */
+AK_MUST ak_err ak_b64url_encode(const uint8_t *src, size_t n, ak_buf *out); /* url-safe, unpadded */
 /* Strict decoders: reject bad characters, bad padding and non-zero trailing bits. */
 AK_MUST ak_err ak_b64_decode(ak_cur in, ak_buf *out);
 AK_MUST ak_err ak_b64url_decode(ak_cur in, ak_buf *out); /* no padding accepted */

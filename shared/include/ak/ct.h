@@ -20,9 +20,7 @@ static inline uint32_t ak_ct_eq32(uint32_t x, uint32_t y) {
     return ((q | (0u - q)) >> 31) - 1u;
 }
 /* Returns a when mask is all-ones, b when mask is zero. */
-static inline uint32_t ak_ct_select32(uint32_t mask, uint32_t a, uint32_t b) {
-    return b ^ (mask & (a ^ b));
-}
+static inline uint32_t ak_ct_select32(uint32_t mask, uint32_t a, uint32_t b) { return b ^ (mask & (a ^ b)); }
 /* Wipes `len` bytes in a way the compiler cannot elide. NULL with len 0 is allowed. */
 void ak_wipe(void *p, size_t len);
 

@@ -19,82 +19,82 @@
 #define AK_MUST __attribute__((warn_unused_result))
 
 /* X(NAME, "reason", http_status, "human sentence") */
-#define AK_ERROR_TABLE(X)                                                                          \
-    X(OK, "ok", 200, "success")                                                                    \
-    /* ---- input (4xx: the caller sent something wrong) ---- */                                   \
-    X(INVALID_INPUT, "invalid_input", 400, "the request is malformed")                             \
-    X(INVALID_JSON, "invalid_json", 400, "the request body is not valid JSON")                     \
-    X(MISSING_FIELD, "missing_field", 400, "a required field is missing")                          \
-    X(WRONG_TYPE, "wrong_type", 400, "a field has the wrong type")                                 \
-    X(UNKNOWN_FIELD, "unknown_field", 400, "the request has a field that is not allowed")          \
-    X(BAD_HEX, "bad_hex", 400, "a hex field is malformed")                                         \
-    X(BAD_BASE64, "bad_base64", 400, "a base64 field is malformed")                                \
-    X(INVALID_SERVICE, "invalid_service", 400, "the service name is not allowed")                  \
-    X(INVALID_NAMESPACE, "invalid_namespace", 400, "the memory namespace is not allowed")          \
-    X(INVALID_OMNI, "invalid_omni", 400, "an omni id must be 64 hex characters")                   \
-    X(INVALID_ADDRESS, "invalid_address", 400, "an EVM address must be 0x and 40 hex characters")  \
-    X(INVALID_EVENT, "invalid_event", 400, "the Lambda event has an unexpected shape")             \
-    X(NOT_FOUND, "not_found", 404, "nothing is stored there")                                      \
-    X(ROUTE_NOT_FOUND, "route_not_found", 404, "no such route")                                    \
-    X(METHOD_NOT_ALLOWED, "method_not_allowed", 405, "method not allowed on this route")           \
-    X(PRECONDITION_FAILED, "precondition_failed", 412, "the object already exists or changed")     \
-    X(CONFLICT, "conflict", 409, "the request conflicts with the current state")                   \
-    X(ENVELOPE_TRUNCATED, "envelope_truncated", 422, "the stored envelope is truncated")           \
-    X(ENVELOPE_VERSION, "envelope_version", 422, "the stored envelope has an unknown version")     \
-    X(SIWE_MALFORMED, "siwe_malformed", 400, "the sign-in message does not parse")                 \
-    X(SIWE_DOMAIN, "siwe_domain_mismatch", 401, "the sign-in message is for another domain")       \
-    X(SIWE_CHAIN, "siwe_chain_mismatch", 401, "the sign-in message is for another chain")          \
-    X(SIWE_EXPIRED, "siwe_expired", 401, "the sign-in message has expired")                        \
-    X(SIWE_NONCE, "siwe_nonce_invalid", 401, "the sign-in nonce is unknown or already used")       \
-    X(SIWE_SIGNATURE, "siwe_signature_invalid", 401, "the sign-in signature does not match")       \
-    /* ---- auth (401/403: who you are or what you may do) ---- */                                 \
-    X(UNAUTHORIZED, "unauthorized", 401, "a valid bearer token is required")                       \
-    X(STS_HEADERS_MISSING, "sts_headers_missing", 401, "the X-Aws-* credential headers are missing") \
-    X(STS_HEADERS_PARTIAL, "sts_headers_partial", 401, "all three X-Aws-* headers are required")   \
-    X(FORBIDDEN, "forbidden", 403, "not allowed")                                                  \
-    X(OPERATOR_MISMATCH, "operator_mismatch", 403, "session operator differs from the request")    \
-    X(ACTOR_MISMATCH, "actor_mismatch", 403, "session actor differs from the request")             \
-    X(DEVICE_NOT_ACTIVE, "device_not_active", 403, "the device is not registered")                 \
-    X(DEVICE_REVOKED, "device_revoked", 403, "the device has been revoked")                        \
-    X(DEVICE_BINDING_MISMATCH, "device_binding_mismatch", 403, "the device is bound elsewhere")    \
-    X(DEVICE_ROLE_MISSING, "device_role_missing", 403, "the device lacks the CAP_MINT role")       \
-    X(CAP_POP_INVALID, "cap_pop_invalid", 403, "the proof of possession is invalid or stale")      \
-    X(SERVICE_NOT_IN_SCOPE, "service_not_in_scope", 403, "the service is not in the actor's scope") \
-    X(TEARDOWN_NOT_MASTER, "teardown_requires_master", 403, "only a master session may tear down") \
-    X(BROKER_SIG_INVALID, "broker_sig_invalid", 403, "the capability signature is invalid")        \
-    X(CAP_EXPIRED, "cap_freshness_failed", 403, "the capability is expired or not yet valid")      \
-    X(CAP_OP_MISMATCH, "cap_op_mismatch", 403, "the capability is for another operation")          \
-    X(CAP_DATA_CLASS_MISMATCH, "cap_data_class_mismatch", 403, "the capability is for another data class") \
-    X(K3_EPOCH_MISMATCH, "k3_epoch_mismatch", 403, "the capability names a stale key epoch")       \
-    X(TOKEN_INVALID, "token_invalid", 401, "the token is malformed or its signature is invalid")   \
-    X(TOKEN_EXPIRED, "token_expired", 401, "the token has expired")                                \
-    X(TOKEN_CLAIMS, "token_claims_invalid", 401, "the token's claims are not acceptable")          \
-    X(ACCESS_DENIED, "access_denied", 403, "the storage service denied access")                    \
-    X(ROLE_NOT_ALLOWED, "role_not_allowed", 403, "the caller's role may not do this")              \
-    X(EPOCH_NOT_YET, "epoch_not_current", 403, "the key epoch is above the chain's current epoch") \
-    X(ATTESTATION_INVALID, "attestation_invalid", 502, "the enclave attestation did not verify")   \
-    /* ---- upstream (5xx: a dependency failed; we failed closed) ---- */                          \
-    X(UPSTREAM, "upstream_error", 502, "an upstream service failed")                               \
-    X(UPSTREAM_TIMEOUT, "upstream_timeout", 504, "an upstream service timed out")                  \
-    X(S3_ERROR, "s3_error", 502, "the storage service failed")                                     \
-    X(STS_ERROR, "sts_error", 502, "the token service failed")                                     \
-    X(CHAIN_RPC, "chain_rpc_error", 502, "the chain RPC failed")                                   \
-    X(SIGNER_UNAVAILABLE, "signer_unavailable", 503, "the signer enclave is unavailable")          \
-    X(AUDIT_WRITE, "audit_write_failed", 503, "the audit event could not be written")              \
-    X(THROTTLED, "throttled", 503, "an upstream service is throttling")                            \
-    /* ---- crypto (bad data in a cryptographic object) ---- */                                    \
-    X(DECRYPT_FAILED, "envelope_auth_failed", 422, "the stored envelope failed authentication")    \
-    X(BAD_SIGNATURE, "bad_signature", 400, "a signature is malformed or does not verify")          \
-    X(BAD_KEY, "bad_key", 400, "a key is malformed")                                               \
-    /* ---- limit ---- */                                                                          \
-    X(TOO_LARGE, "too_large", 413, "the payload is too large")                                     \
-    X(LIMIT, "limit_exceeded", 400, "a size or count limit was exceeded")                          \
-    X(DEADLINE, "deadline_exceeded", 504, "the invocation ran out of time")                        \
-    /* ---- internal (500: our bug or our environment) ---- */                                     \
-    X(NOMEM, "out_of_memory", 500, "out of memory")                                                \
-    X(CONFIG, "config_error", 500, "the function is misconfigured")                                \
-    X(IO, "io_error", 500, "a local I/O operation failed")                                         \
-    X(INTERNAL, "internal", 500, "internal error")                                                 \
+#define AK_ERROR_TABLE(X)                                                                                    \
+    X(OK, "ok", 200, "success")                                                                              \
+    /* ---- input (4xx: the caller sent something wrong) ---- */                                             \
+    X(INVALID_INPUT, "invalid_input", 400, "the request is malformed")                                       \
+    X(INVALID_JSON, "invalid_json", 400, "the request body is not valid JSON")                               \
+    X(MISSING_FIELD, "missing_field", 400, "a required field is missing")                                    \
+    X(WRONG_TYPE, "wrong_type", 400, "a field has the wrong type")                                           \
+    X(UNKNOWN_FIELD, "unknown_field", 400, "the request has a field that is not allowed")                    \
+    X(BAD_HEX, "bad_hex", 400, "a hex field is malformed")                                                   \
+    X(BAD_BASE64, "bad_base64", 400, "a base64 field is malformed")                                          \
+    X(INVALID_SERVICE, "invalid_service", 400, "the service name is not allowed")                            \
+    X(INVALID_NAMESPACE, "invalid_namespace", 400, "the memory namespace is not allowed")                    \
+    X(INVALID_OMNI, "invalid_omni", 400, "an omni id must be 64 hex characters")                             \
+    X(INVALID_ADDRESS, "invalid_address", 400, "an EVM address must be 0x and 40 hex characters")            \
+    X(INVALID_EVENT, "invalid_event", 400, "the Lambda event has an unexpected shape")                       \
+    X(NOT_FOUND, "not_found", 404, "nothing is stored there")                                                \
+    X(ROUTE_NOT_FOUND, "route_not_found", 404, "no such route")                                              \
+    X(METHOD_NOT_ALLOWED, "method_not_allowed", 405, "method not allowed on this route")                     \
+    X(PRECONDITION_FAILED, "precondition_failed", 412, "the object already exists or changed")               \
+    X(CONFLICT, "conflict", 409, "the request conflicts with the current state")                             \
+    X(ENVELOPE_TRUNCATED, "envelope_truncated", 422, "the stored envelope is truncated")                     \
+    X(ENVELOPE_VERSION, "envelope_version", 422, "the stored envelope has an unknown version")               \
+    X(SIWE_MALFORMED, "siwe_malformed", 400, "the sign-in message does not parse")                           \
+    X(SIWE_DOMAIN, "siwe_domain_mismatch", 401, "the sign-in message is for another domain")                 \
+    X(SIWE_CHAIN, "siwe_chain_mismatch", 401, "the sign-in message is for another chain")                    \
+    X(SIWE_EXPIRED, "siwe_expired", 401, "the sign-in message has expired")                                  \
+    X(SIWE_NONCE, "siwe_nonce_invalid", 401, "the sign-in nonce is unknown or already used")                 \
+    X(SIWE_SIGNATURE, "siwe_signature_invalid", 401, "the sign-in signature does not match")                 \
+    /* ---- auth (401/403: who you are or what you may do) ---- */                                           \
+    X(UNAUTHORIZED, "unauthorized", 401, "a valid bearer token is required")                                 \
+    X(STS_HEADERS_MISSING, "sts_headers_missing", 401, "the X-Aws-* credential headers are missing")         \
+    X(STS_HEADERS_PARTIAL, "sts_headers_partial", 401, "all three X-Aws-* headers are required")             \
+    X(FORBIDDEN, "forbidden", 403, "not allowed")                                                            \
+    X(OPERATOR_MISMATCH, "operator_mismatch", 403, "session operator differs from the request")              \
+    X(ACTOR_MISMATCH, "actor_mismatch", 403, "session actor differs from the request")                       \
+    X(DEVICE_NOT_ACTIVE, "device_not_active", 403, "the device is not registered")                           \
+    X(DEVICE_REVOKED, "device_revoked", 403, "the device has been revoked")                                  \
+    X(DEVICE_BINDING_MISMATCH, "device_binding_mismatch", 403, "the device is bound elsewhere")              \
+    X(DEVICE_ROLE_MISSING, "device_role_missing", 403, "the device lacks the CAP_MINT role")                 \
+    X(CAP_POP_INVALID, "cap_pop_invalid", 403, "the proof of possession is invalid or stale")                \
+    X(SERVICE_NOT_IN_SCOPE, "service_not_in_scope", 403, "the service is not in the actor's scope")          \
+    X(TEARDOWN_NOT_MASTER, "teardown_requires_master", 403, "only a master session may tear down")           \
+    X(BROKER_SIG_INVALID, "broker_sig_invalid", 403, "the capability signature is invalid")                  \
+    X(CAP_EXPIRED, "cap_freshness_failed", 403, "the capability is expired or not yet valid")                \
+    X(CAP_OP_MISMATCH, "cap_op_mismatch", 403, "the capability is for another operation")                    \
+    X(CAP_DATA_CLASS_MISMATCH, "cap_data_class_mismatch", 403, "the capability is for another data class")   \
+    X(K3_EPOCH_MISMATCH, "k3_epoch_mismatch", 403, "the capability names a stale key epoch")                 \
+    X(TOKEN_INVALID, "token_invalid", 401, "the token is malformed or its signature is invalid")             \
+    X(TOKEN_EXPIRED, "token_expired", 401, "the token has expired")                                          \
+    X(TOKEN_CLAIMS, "token_claims_invalid", 401, "the token's claims are not acceptable")                    \
+    X(ACCESS_DENIED, "access_denied", 403, "the storage service denied access")                              \
+    X(ROLE_NOT_ALLOWED, "role_not_allowed", 403, "the caller's role may not do this")                        \
+    X(EPOCH_NOT_YET, "epoch_not_current", 403, "the key epoch is above the chain's current epoch")           \
+    X(ATTESTATION_INVALID, "attestation_invalid", 502, "the enclave attestation did not verify")             \
+    /* ---- upstream (5xx: a dependency failed; we failed closed) ---- */                                    \
+    X(UPSTREAM, "upstream_error", 502, "an upstream service failed")                                         \
+    X(UPSTREAM_TIMEOUT, "upstream_timeout", 504, "an upstream service timed out")                            \
+    X(S3_ERROR, "s3_error", 502, "the storage service failed")                                               \
+    X(STS_ERROR, "sts_error", 502, "the token service failed")                                               \
+    X(CHAIN_RPC, "chain_rpc_error", 502, "the chain RPC failed")                                             \
+    X(SIGNER_UNAVAILABLE, "signer_unavailable", 503, "the signer enclave is unavailable")                    \
+    X(AUDIT_WRITE, "audit_write_failed", 503, "the audit event could not be written")                        \
+    X(THROTTLED, "throttled", 503, "an upstream service is throttling")                                      \
+    /* ---- crypto (bad data in a cryptographic object) ---- */                                              \
+    X(DECRYPT_FAILED, "envelope_auth_failed", 422, "the stored envelope failed authentication")              \
+    X(BAD_SIGNATURE, "bad_signature", 400, "a signature is malformed or does not verify")                    \
+    X(BAD_KEY, "bad_key", 400, "a key is malformed")                                                         \
+    /* ---- limit ---- */                                                                                    \
+    X(TOO_LARGE, "too_large", 413, "the payload is too large")                                               \
+    X(LIMIT, "limit_exceeded", 400, "a size or count limit was exceeded")                                    \
+    X(DEADLINE, "deadline_exceeded", 504, "the invocation ran out of time")                                  \
+    /* ---- internal (500: our bug or our environment) ---- */                                               \
+    X(NOMEM, "out_of_memory", 500, "out of memory")                                                          \
+    X(CONFIG, "config_error", 500, "the function is misconfigured")                                          \
+    X(IO, "io_error", 500, "a local I/O operation failed")                                                   \
+    X(INTERNAL, "internal", 500, "internal error")                                                           \
     X(SIGN_ERROR, "sign_error", 500, "signing failed")
 
 typedef enum ak_err {
@@ -120,28 +120,28 @@ ak_err ak_err_from_reason(const char *reason);
 /* ---- guard macros (s2n_result style): the happy path reads straight down ---- */
 
 /* Return the error of a fallible call. */
-#define AK_GUARD(expr)                                                                             \
-    do {                                                                                           \
-        ak_err ak__e = (expr);                                                                     \
-        if (ak__e != AK_OK) return ak__e;                                                          \
+#define AK_GUARD(expr)                                                                                       \
+    do {                                                                                                     \
+        ak_err ak__e = (expr);                                                                               \
+        if (ak__e != AK_OK) return ak__e;                                                                    \
     } while (0)
 /* Return `err` unless `cond` holds. */
-#define AK_ENSURE(cond, err)                                                                       \
-    do {                                                                                           \
-        if (!(cond)) return (err);                                                                 \
+#define AK_ENSURE(cond, err)                                                                                 \
+    do {                                                                                                     \
+        if (!(cond)) return (err);                                                                           \
     } while (0)
 /* Store the error of a fallible call in `rc` and jump to the function's one cleanup label. */
-#define AK_GUARD_OUT(expr)                                                                         \
-    do {                                                                                           \
-        rc = (expr);                                                                               \
-        if (rc != AK_OK) goto out;                                                                 \
+#define AK_GUARD_OUT(expr)                                                                                   \
+    do {                                                                                                     \
+        rc = (expr);                                                                                         \
+        if (rc != AK_OK) goto out;                                                                           \
     } while (0)
-#define AK_ENSURE_OUT(cond, err)                                                                   \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            rc = (err);                                                                            \
-            goto out;                                                                              \
-        }                                                                                          \
+#define AK_ENSURE_OUT(cond, err)                                                                             \
+    do {                                                                                                     \
+        if (!(cond)) {                                                                                       \
+            rc = (err);                                                                                      \
+            goto out;                                                                                        \
+        }                                                                                                    \
     } while (0)
 #define AK_BAIL(err) return (err)
 
@@ -150,9 +150,9 @@ ak_err ak_err_from_reason(const char *reason);
  * NULL where the header promises non-NULL: it logs the location and aborts in every build.
  */
 void ak_abort_misuse(const char *file, int line, const char *what) __attribute__((noreturn));
-#define AK_PRECOND(cond)                                                                           \
-    do {                                                                                           \
-        if (!(cond)) ak_abort_misuse(__FILE__, __LINE__, #cond);                                   \
+#define AK_PRECOND(cond)                                                                                     \
+    do {                                                                                                     \
+        if (!(cond)) ak_abort_misuse(__FILE__, __LINE__, #cond);                                             \
     } while (0)
 
 #endif
