@@ -165,7 +165,7 @@ all: $(DEPS_GLIBC) build/dev/libak.a build/dev/libakrt.a $(DEV_FUNCTIONS) $(UNIT
 release: $(DEPS_MUSL) $(REL_FUNCTIONS) $(if $(EMU_SRCS),build/release/bin/ak-emulator) \
      $(if $(ENCLAVE_SRCS),build/release/bin/ak-signer)
 	@for f in $(FUNCTIONS); do b=build/release/$$f/bootstrap; \
-	  printf '%-28s %8d bytes  %s\n' "$$f" "$$(stat -c %s $$b)" "$$(file -b $$b | cut -d, -f1-2,5)"; done
+	  printf '%-20s %8d bytes  %s\n' "$$f" "$$(stat -c %s $$b)" "$$(file -b $$b | grep -o 'statically linked' || echo 'NOT STATIC')"; done
 fuzz-build: $(FUZZ_BINS)
 bench-build: $(BENCH_BINS)
 

@@ -301,7 +301,8 @@ static bool s_idle(const akemu_inst *in) { return !s_busy(in) && !s_starting(in)
 static akemu_inst *s_idle_inst(akemu_fn *fn) {
     akemu_inst *best = NULL;
     for (akemu_inst *in = fn->insts; in != NULL; in = in->next)
-        if (s_idle(in) && in->next_conn != NULL && (best == NULL || in->t_last_used_ns > best->t_last_used_ns))
+        if (s_idle(in) && in->next_conn != NULL &&
+            (best == NULL || in->t_last_used_ns > best->t_last_used_ns))
             best = in;
     return best;
 }
@@ -663,8 +664,8 @@ static void s_pump(akemu_fn *fn) {
         if (s_spawn(fn, &en) != AK_OK) {
             akemu_inv *inv = s_pop(fn);
             char msg[512];
-            snprintf(msg, sizeof(msg), "RequestId: %s Error: Couldn't find valid bootstrap(s): [%s]: %s", inv->id,
-                     fn->bootstrap, en ? strerror(en) : "spawn failed");
+            snprintf(msg, sizeof(msg), "RequestId: %s Error: Couldn't find valid bootstrap(s): [%s]: %s",
+                     inv->id, fn->bootstrap, en ? strerror(en) : "spawn failed");
             s_fail_queued(fn, inv, "Runtime.InvalidEntrypoint", msg);
         }
     }
@@ -851,6 +852,13 @@ bool akemu_fn_stop(akemu_fn *fn, size_t *stopped) {
     return fn->n_insts == 0;
 }
 
+/* Frees an invocation that will never finish (shutdown); its caller's connection, closed
+ * later, must not point at it any more. */
+static void s_inv_abandon(akemu_inv *inv) {
+    if (inv->client != NULL) inv->client->inv = NULL;
+    s_inv_free(inv);
+}
+
 void akemu_fns_shutdown(void) {
     for (size_t i = 0; i < g_akemu.n_fns; i++) {
         akemu_fn *fn = g_akemu.fns[i];
@@ -860,13 +868,13 @@ void akemu_fns_shutdown(void) {
             if (inst->cur != NULL) {
                 akemu_inv *inv = inst->cur;
                 inst->cur = NULL;
-                s_inv_free(inv);
+                s_inv_abandon(inv);
             }
             s_inst_free(inst);
         }
         akemu_inv *inv;
         while ((inv = s_pop(fn)) != NULL)
-            s_inv_free(inv);
+            s_inv_abandon(inv);
     }
     while (g_pipes != NULL)
         s_pipe_close(g_pipes);
@@ -901,10 +909,10 @@ ak_err akemu_fn_stats_json(const akemu_fn *fn, ak_buf *out) {
         ",\"warm_invocations\":%" PRIu64 ",\"max_rss_kb\":%ld,\"rss_kb\":%ld,\"instance_list\":[",
         fn->name, fn->dir, fn->bootstrap, fn->timeout_ms, fn->memory_mb, top ? (int)top->pid : 0,
         top ? (unsigned)top->port : 0u,
-        top == NULL    ? "stopped"
-        : n_idle       ? "idle"
-        : n_busy       ? "busy"
-                       : "init",
+        top == NULL ? "stopped"
+        : n_idle    ? "idle"
+        : n_busy    ? "busy"
+                    : "init",
         fn->q_len, fn->max_insts, fn->n_insts, n_busy, n_idle, n_starting, fn->peak_insts, fn->n_invokes,
         fn->n_cold, fn->n_errors, fn->n_timeouts, fn->n_crashes, fn->last_duration_us, fn->warm_dur_us_sum,
         fn->warm_n, fn->last_hwm_kb, fn->last_rss_kb));
@@ -912,8 +920,8 @@ ak_err akemu_fn_stats_json(const akemu_fn *fn, ak_buf *out) {
         AK_GUARD(ak_buf_printf(out,
                                "%s{\"instance\":%u,\"pid\":%d,\"runtime_api_port\":%u,\"state\":\"%s\","
                                "\"parked\":%s,\"invocations\":%" PRIu64 "}",
-                               in == fn->insts ? "" : ",", in->seq, (int)in->pid, (unsigned)in->port, s_state(in),
-                               in->next_conn != NULL ? "true" : "false", in->served));
+                               in == fn->insts ? "" : ",", in->seq, (int)in->pid, (unsigned)in->port,
+                               s_state(in), in->next_conn != NULL ? "true" : "false", in->served));
     AK_GUARD(ak_buf_append_str(out, "],\"init_us\":["));
     size_t kept = fn->n_init_kept < AKEMU_STATS_KEEP ? fn->n_init_kept : AKEMU_STATS_KEEP;
     size_t first = fn->n_init_kept - kept;

@@ -658,8 +658,8 @@ static void s_admin(akemu_conn *c) {
                 size_t n = 0;
                 bool all = akemu_fn_stop(fn, &n);
                 char b[128];
-                snprintf(b, sizeof(b), "{\"stopped\":%s,\"instances_stopped\":%zu%s}", all ? "true" : "false", n,
-                         all ? "" : ",\"message\":\"busy\"");
+                snprintf(b, sizeof(b), "{\"stopped\":%s,\"instances_stopped\":%zu%s}", all ? "true" : "false",
+                         n, all ? "" : ",\"message\":\"busy\"");
                 akemu_conn_respond_json(c, all ? 200 : 409, NULL, b);
             }
             return;

@@ -383,6 +383,13 @@ check throttled_http_500 bash -c "test $code = 500 && fstat ThrottledFunction 'f
 check no_sanitizer_reports bash -c "! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' '$T/log'"
 
 # ---------------------------------------------------------------- shutdown
+# With work in flight: two PoolFunction invocations busy and one queued.
+jobs_bye=()
+for i in 1 2 3; do
+    invoke PoolFunction '{"x":"FIXTURE_HOLD:bye:99"}' "$T/bye$i" &
+    jobs_bye+=($!)
+done
+check shutdown_with_work_in_flight wait_for 50 fstat PoolFunction 'f["instances_busy"] == 2 and f["queued"] == 1'
 # Every instance of every function, and whatever they started (their process groups).
 kids=$(curl -sS "$URL/__emulator/stats" | "$PY" -c 'import json,sys
 print(" ".join(str(i["pid"]) for f in json.load(sys.stdin)["functions"] for i in f["instance_list"]))' 2>/dev/null)
@@ -404,6 +411,8 @@ for k in $kids; do
 done
 check shutdown_kills_children test -z "$alive"
 check shutdown_removes_pid_file test ! -e "$T/pid"
+wait "${jobs_bye[@]}" 2>/dev/null
+check shutdown_no_sanitizer_reports bash -c "! grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' '$T/log'"
 
 # ---------------------------------------------------------------- negative: bad templates and flags
 printf 'Resources:\n  A:\n    Type: AWS::Serverless::Function\n   Properties: x\n' > "$T/bad1.yaml"
@@ -425,14 +434,15 @@ printf 'NOT A LINE\n' > "$T/badenv"
 "$EMU" --template "$FIX/emulator-template.yaml" --env-file "$T/badenv" > "$T/bad5.out" 2>&1
 rc=$?
 check bad_env_file bash -c "test $rc = 2 && grep -q 'badenv:1' '$T/bad5.out'"
-"$EMU" --template "$FIX/emulator-template.yaml" --max-instances 0 > "$T/bad6.out" 2>&1
+# (bounded: an emulator that accepted these would otherwise keep running)
+timeout 10 "$EMU" --template "$FIX/emulator-template.yaml" --max-instances 0 > "$T/bad6.out" 2>&1
 rc=$?
 check bad_flag_max_instances_zero test "$rc" = 2
-"$EMU" --template "$FIX/emulator-template.yaml" --max-instances PoolFunction=many > "$T/bad7.out" 2>&1
+timeout 10 "$EMU" --template "$FIX/emulator-template.yaml" --max-instances PoolFunction=many > "$T/bad7.out" 2>&1
 rc=$?
 check bad_flag_max_instances_value test "$rc" = 2
 printf 'Resources:\n  A:\n    Type: AWS::Serverless::Function\n    Properties:\n      ReservedConcurrentExecutions: 5000\n' > "$T/bad8.yaml"
-"$EMU" --template "$T/bad8.yaml" --port 0 > "$T/bad8.out" 2>&1
+timeout 10 "$EMU" --template "$T/bad8.yaml" --port 0 > "$T/bad8.out" 2>&1
 rc=$?
 check bad_template_reserved_concurrency bash -c "test $rc = 2 && grep -q 'ReservedConcurrentExecutions' '$T/bad8.out'"
 
