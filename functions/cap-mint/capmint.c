@@ -103,8 +103,14 @@ ak_err capmint_handle(akrt_ctx *ctx, const akrt_http_req *req, akrt_http_resp *r
     AK_GUARD_OUT(ak_registry_get_device(&c->svc.rpc, c->svc.registry, r.device_key_hash, &dev));
     AK_ENSURE_OUT(dev.registered_at != 0, AK_E_DEVICE_NOT_ACTIVE);
     AK_ENSURE_OUT(!dev.revoked, AK_E_DEVICE_REVOKED);
-    AK_ENSURE_OUT(memcmp(dev.operator_omni, s.operator_omni.b, 32) == 0 &&
-                      memcmp(dev.actor_omni, s.omni_account.b, 32) == 0,
+    /* Bound: the device belongs to the session's operator, and it is the kind of device the
+     * session speaks for. A master session (omni_account = O) may come from ANY active master
+     * device of O — an additional master's own actorOmni is omni(its wallet), not O — while an
+     * agent session must come from the agent device of exactly that actor (D16, D17). */
+    bool bound_master = s.kind == AK_SESSION_MASTER && dev.tier == AK_DEVICE_TIER_MASTER;
+    bool bound_agent = s.kind == AK_SESSION_AGENT && dev.tier == AK_DEVICE_TIER_AGENT &&
+                       memcmp(dev.actor_omni, s.omni_account.b, 32) == 0;
+    AK_ENSURE_OUT(memcmp(dev.operator_omni, s.operator_omni.b, 32) == 0 && (bound_master || bound_agent),
                   AK_E_DEVICE_BINDING_MISMATCH);
     AK_ENSURE_OUT((dev.roles & AK_ROLE_CAP_MINT) != 0, AK_E_DEVICE_ROLE_MISSING);
 

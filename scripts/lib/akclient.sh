@@ -157,3 +157,21 @@ ak_worker() {
     -H "x-aws-secret-access-key: $(jq -r .secret_access_key <<<"$creds")" \
     -H "x-aws-session-token: $(jq -r .session_token <<<"$creds")"
 }
+
+# ak_register_additional_master OP_KEY OP_PASSKEY OP_COUNT NEW_KEY NEW_PASSKEY ROLES: adds the
+# wallet of NEW_KEY as another master of OP_KEY's operator with ROLES (1 CAP_MINT, 2 RECOVERY,
+# 4 SCOPE); the existing master approves with its passkey (quorum 1 of the default threshold),
+# the new passkey self-attests, both over additionalMasterChallenge.
+ak_register_additional_master() {
+  local okey=$1 opk=$2 ocount=$3 nkey=$4 npk=$5 roles=$6 oaddr naddr op cred rph px py ch self appr
+  oaddr=$("$CAST" wallet address --private-key "$okey"); naddr=$("$CAST" wallet address --private-key "$nkey")
+  op=0x$(ak_omni "$oaddr")
+  cred=$(jq -r .cred_id "$npk"); rph=$(jq -r .rp_id_hash "$npk"); px=$(jq -r .pub_x "$npk"); py=$(jq -r .pub_y "$npk")
+  ch=$("$CAST" call --rpc-url "$AK_RPC_URL" "$AK_REGISTRY_ADDRESS" \
+    'additionalMasterChallenge(bytes32,address,bytes32,bytes32,uint256,uint256,uint8)(bytes32)' "$op" "$naddr" "$cred" "$rph" "$px" "$py" "$roles")
+  self=$(ak_passkey_assert "$npk" "$ch" 1) || return 1
+  appr=$(ak_passkey_assert "$opk" "$ch" "$ocount" "$(ak_dkh "$oaddr")") || return 1
+  "$CAST" send --rpc-url "$AK_RPC_URL" --private-key "$nkey" "$AK_REGISTRY_ADDRESS" \
+    "registerAdditionalMasterDevice(bytes32,bytes32,bytes32,uint256,uint256,uint8,$AK_TUPLE,$AK_TUPLE[])" \
+    "$op" "$cred" "$rph" "$px" "$py" "$roles" "$self" "[$appr]" >/dev/null || ak_die "registerAdditionalMasterDevice failed"
+}

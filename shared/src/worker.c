@@ -40,6 +40,32 @@ static ak_err s_ops_current_epoch(ak_worker *w, uint64_t *out) {
     return ak_k3_current_epoch(&w->svc.rpc, w->svc.epoch_counter, out);
 }
 
+/*
+ * S3 answers a GET of a MISSING key with 403, not 404, when the caller may not list the bucket
+ * root, and the class roles may list only their own prefix (iam.md §3). To tell "nothing stored"
+ * from "denied", list the exact key under the caller's own prefix: that listing is allowed for
+ * the actor's own data, so an empty answer means not found; a refused listing (another actor's
+ * prefix) stays access_denied.
+ */
+typedef struct {
+    ak_cur key;
+    bool found;
+} s_probe;
+
+static ak_err s_probe_item(void *ud, const ak_s3_list_item *item) {
+    s_probe *p = ud;
+    if (ak_cur_eq(item->key, p->key)) p->found = true;
+    return AK_OK;
+}
+
+static ak_err s_missing_or_denied(ak_worker *w, const ak_sigv4_creds *c, ak_cur key) {
+    ak_s3_call call = {.creds = c, .deadline_ms = w->svc.deadline_ms};
+    s_probe p = {.key = key, .found = false};
+    ak_err rc = ak_s3_list(&w->svc.s3, &call, w->bucket, key, 2, s_probe_item, &p);
+    if (rc == AK_OK && !p.found) return AK_E_NOT_FOUND;
+    return AK_E_ACCESS_DENIED;
+}
+
 static ak_err s_ops_get(ak_worker *w, const ak_sigv4_creds *c, ak_cur key, ak_buf *body, ak_buf *etag) {
     AK_ENSURE(w->svc.has_s3, AK_E_CONFIG);
     ak_s3_call call = {.creds = c, .deadline_ms = w->svc.deadline_ms};
@@ -50,6 +76,7 @@ static ak_err s_ops_get(ak_worker *w, const ak_sigv4_creds *c, ak_cur key, ak_bu
     ak_cur et;
     if (rc == AK_OK && ak_http_response_header(&resp, "etag", &et)) rc = ak_buf_append_cur(etag, et);
     ak_http_response_free(&resp);
+    if (rc == AK_E_ACCESS_DENIED) rc = s_missing_or_denied(w, c, key);
     return rc;
 }
 

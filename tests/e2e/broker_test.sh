@@ -188,8 +188,13 @@ expect_cap cap_device_revoked 403 device_revoked "$REV_SESSION" cred-fetch \
   "$(ak_cap_body "$REV_KEY" "$OP" "$RV" openrouter fetch credentials)"
 start "$REV_ADDR" >/dev/null
 expect login_revoked_device 403 device_revoked "$(verify "$RID" "$(sign "$REV_KEY" "$MSG")")"
-# device_role_missing needs a device without CAP_MINT: agents always carry it and an additional
-# master needs a second K11 ceremony; covered by tests/unit/cap_mint_test.c.
+# device_role_missing: an additional master of OP registered with RECOVERY only (no CAP_MINT),
+# approved by the first master's passkey (its 4th assertion), signs in and asks for a cap.
+ak_new_wallet NOMINT && ak_passkey_new "$WORK/nomint.passkey" \
+  && ak_register_additional_master "$MASTER_KEY" "$PK" 4 "$NOMINT_KEY" "$WORK/nomint.passkey" 2 \
+  && NOMINT_SESSION=$(ak_login "$NOMINT_KEY") || fail setup_master_without_cap_mint
+expect_cap cap_device_role_missing 403 device_role_missing "$NOMINT_SESSION" cred-fetch \
+  "$(ak_cap_body "$NOMINT_KEY" "$OP" "$OP" openrouter fetch credentials)"
 
 # ---------------------------------------------------------------- OIDC + mint-aws-creds
 r=$(ak_api POST /v1/mint-oidc-jwt '' -H "authorization: Bearer $AGENT_SESSION")
