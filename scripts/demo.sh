@@ -24,7 +24,7 @@ short() { local v=$1; [ ${#v} -gt 20 ] && printf '%s…%s' "${v:0:10}" "${v: -6}
 
 cleanup() {
   if [ "${AK_DEMO_KEEP:-0}" = 1 ]; then
-    echo; echo "stack left running (AK_DEMO_KEEP=1): source build/local/stack.env; scripts/stack-down to stop"
+    echo; echo "stack left running (AK_DEMO_KEEP=1): source ${AK_LOCAL_DIR:-build/local}/stack.env; scripts/stack-down to stop"
   else
     scripts/stack-down >/dev/null 2>&1 || true
   fi
@@ -36,7 +36,7 @@ bold "Starting the local stack (anvil + contracts, Ceph S3/STS/IAM, signer encla
 scripts/stack-down >/dev/null 2>&1 || true
 scripts/stack-up | sed 's/^/   /'
 # shellcheck disable=SC1091
-. build/local/stack.env
+. "${AK_LOCAL_DIR:-$top/build/local}/stack.env"
 # shellcheck source=lib/akclient.sh
 . scripts/lib/akclient.sh
 
@@ -169,6 +169,6 @@ show "proof for event" "$EVENT_ID (root index $(jq -r .root_index <<<"$r"), $(jq
 "$AK_TOP/build/dev/tools/audit-verify" --proof "$AK_WORK/proof.json" --rpc "$AK_RPC_URL" --audit "$AK_AUDIT_ADDRESS" 2>&1 | sed 's/^/   /' | tail -n 2
 jq -r .event <<<"$r" | tr -d '\n' | sed 's/"ok"/"OK"/' > "$AK_WORK/forged.json"
 "$AK_TOP/build/dev/tools/audit-verify" --proof "$AK_WORK/proof.json" --rpc "$AK_RPC_URL" --audit "$AK_AUDIT_ADDRESS" \
-  --event-file "$AK_WORK/forged.json" 2>&1 | sed 's/^/   a forged event: /' | tail -n 1
+  --event-file "$AK_WORK/forged.json" 2>&1 | sed 's/^/   a forged event: /' | tail -n 1 || true  # INVALID exits 1
 
 bold "Done: every step above ran against real services on 127.0.0.1; the stack is stopped on exit."

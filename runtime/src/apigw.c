@@ -135,10 +135,19 @@ static ak_err s_decode(const json_t *ev, ak_arena *a, akrt_http_req *r) {
     return s_body(ev, a, r);
 }
 
+/*
+ * How much of the per-invocation arena the event's JSON tree may take (typical API Gateway
+ * events need a few KiB; the rest of the tree, if any, goes to the heap as before). The tree is
+ * released before returning; its arena blocks are wiped and reused after the response.
+ */
+#define S_TREE_ARENA_BUDGET (32u * 1024u)
+
 ak_err akrt_apigw_decode(ak_cur event, ak_arena *arena, akrt_http_req *out) {
     AK_PRECOND(arena != NULL && out != NULL);
     memset(out, 0, sizeof(*out));
     json_t *ev = NULL;
+    /* A tree of many small values: from the arena, not one malloc/free per value. */
+    ak_arena *prev = ak_alloc_jansson_arena(arena, S_TREE_ARENA_BUDGET);
     ak_err rc = ak_json_parse_object(event, &ev);
     if (rc != AK_OK) {
         /* jansson reports allocation failure as a parse error; both end the same way. */
@@ -147,7 +156,8 @@ ak_err akrt_apigw_decode(ak_cur event, ak_arena *arena, akrt_http_req *out) {
     }
     rc = s_decode(ev, arena, out);
 out:
-    json_decref(ev);
+    json_decref(ev); /* inside the window: its arena blocks must not reach ak_free */
+    (void)ak_alloc_jansson_arena(prev, S_TREE_ARENA_BUDGET);
     if (rc != AK_OK) memset(out, 0, sizeof(*out));
     return rc;
 }

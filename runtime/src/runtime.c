@@ -49,7 +49,8 @@ typedef struct s_rt {
     ak_buf client_context, cognito_identity;
 
     /* Per invocation output. */
-    ak_buf out; /* /response or /error body */
+    ak_buf out;                   /* /response or /error body */
+    struct curl_slist *post_hdrs; /* S_POST_HDRS, built once: /response needs nothing else */
     akrt_http_resp resp;
     ak_arena arena;
 } s_rt;
@@ -257,6 +258,22 @@ static ak_err s_next(s_rt *rt) {
     return rc;
 }
 
+/* Builds a header list; NULL when out of memory. */
+static struct curl_slist *s_slist(const char *const *lines, size_t n) {
+    struct curl_slist *h = NULL;
+    for (size_t i = 0; i < n; i++) {
+        struct curl_slist *t = curl_slist_append(h, lines[i]);
+        if (t == NULL) {
+            curl_slist_free_all(h);
+            return NULL;
+        }
+        h = t;
+    }
+    return h;
+}
+
+#define S_POST_HDRS "Expect:", "Transfer-Encoding:", "Content-Type: application/json"
+
 /*
  * POSTs `body` to rt->url. Explicit Content-Length, an empty `Expect:` (no 100-continue round
  * trip) and an empty `Transfer-Encoding:`, as aws-lambda-cpp does (B7). Returns S_FATAL when
@@ -264,21 +281,18 @@ static ak_err s_next(s_rt *rt) {
  */
 static s_flow s_post(s_rt *rt, const char *what, const char *error_type, ak_cur body) {
     char type_hdr[160];
-    struct curl_slist *h = NULL, *t = NULL;
+    struct curl_slist *own = NULL; /* only an /error post builds its own list */
+    struct curl_slist *h = rt->post_hdrs;
     s_flow flow = S_FATAL;
-    const char *lines[4] = {"Expect:", "Transfer-Encoding:", "Content-Type: application/json", NULL};
     if (error_type != NULL) {
         int n = snprintf(type_hdr, sizeof(type_hdr), "Lambda-Runtime-Function-Error-Type: %s", error_type);
         if (n <= 0 || (size_t)n >= sizeof(type_hdr)) goto out;
-        lines[3] = type_hdr;
-    }
-    for (size_t i = 0; i < 4 && lines[i] != NULL; i++) {
-        t = curl_slist_append(h, lines[i]);
-        if (t == NULL) {
+        const char *lines[] = {S_POST_HDRS, type_hdr};
+        own = h = s_slist(lines, sizeof(lines) / sizeof(lines[0]));
+        if (h == NULL) {
             ak_log_error("out of memory building a runtime api request", "call", what);
             goto out;
         }
-        h = t;
     }
     curl_easy_setopt(rt->curl, CURLOPT_URL, rt->url);
     curl_easy_setopt(rt->curl, CURLOPT_POST, 1L);
@@ -302,7 +316,7 @@ static s_flow s_post(s_rt *rt, const char *what, const char *error_type, ak_cur 
     flow = S_CONTINUE;
 out:
     curl_easy_setopt(rt->curl, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
-    curl_slist_free_all(h);
+    curl_slist_free_all(own);
     return flow;
 }
 
@@ -457,12 +471,17 @@ static ak_err s_setup_curl(s_rt *rt) {
     ok &= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s_on_body) == CURLE_OK;
     ok &= curl_easy_setopt(c, CURLOPT_WRITEDATA, rt) == CURLE_OK;
     AK_ENSURE(ok, AK_E_CONFIG);
+    static const char *const post_lines[] = {S_POST_HDRS};
+    rt->post_hdrs = s_slist(post_lines, sizeof(post_lines) / sizeof(post_lines[0]));
+    AK_ENSURE(rt->post_hdrs != NULL, AK_E_NOMEM);
     return AK_OK;
 }
 
 static void s_rt_free(s_rt *rt) {
     if (rt->curl) curl_easy_cleanup(rt->curl);
     rt->curl = NULL;
+    curl_slist_free_all(rt->post_hdrs);
+    rt->post_hdrs = NULL;
     akrt_http_resp_free(&rt->resp);
     ak_arena_free(&rt->arena);
     ak_buf_free(&rt->out);

@@ -2,6 +2,7 @@
 #include "ak/alloc.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,8 +94,47 @@ void ak_alloc_fail_nth(uint64_t n) {
     __atomic_store_n(&g_fail_at, n ? S_LOAD(g_calls) + n : 0, __ATOMIC_RELAXED);
 }
 
-static void s_json_free(void *p) { ak_free(p); }
-void ak_alloc_install_jansson(void) { json_set_alloc_funcs(ak_malloc, s_json_free); }
+/*
+ * jansson's allocator. While a thread has routed jansson into an arena (ak_alloc_jansson_arena),
+ * its small allocations come from that arena and their frees are no-ops: decoding an event then
+ * costs no malloc/free pair per JSON value, and no mmap/munmap churn from the C library
+ * returning emptied groups to the OS. The state is per thread: other threads (the audit flush
+ * pool) keep the heap. Large blocks, allocations past the budget, and any that the arena cannot
+ * serve fall back to the heap, so jansson sees exactly the failures it would see without the
+ * arena.
+ */
+#define S_JSON_ARENA_MAX_BLOCK 1024u
+
+static _Thread_local ak_arena *t_json_arena;
+static _Thread_local size_t t_json_arena_limit; /* arena used_total jansson may fill up to */
+
+static bool s_arena_owns(const ak_arena *a, const void *p);
+
+static void *s_json_malloc(size_t n) {
+    ak_arena *a = t_json_arena;
+    if (a != NULL && n <= S_JSON_ARENA_MAX_BLOCK && a->used_total + n + 15u <= t_json_arena_limit) {
+        void *p = ak_arena_alloc(a, n);
+        if (p != NULL) return p;
+    }
+    return ak_malloc(n);
+}
+
+static void s_json_free(void *p) {
+    if (p == NULL) return;
+    const ak_arena *a = t_json_arena;
+    if (a != NULL && s_arena_owns(a, p)) return; /* released (and wiped) by ak_arena_reset */
+    ak_free(p);
+}
+
+void ak_alloc_install_jansson(void) { json_set_alloc_funcs(s_json_malloc, s_json_free); }
+
+ak_arena *ak_alloc_jansson_arena(ak_arena *a, size_t budget) {
+    ak_arena *prev = t_json_arena;
+    t_json_arena = a;
+    t_json_arena_limit =
+        a != NULL ? (a->used_total + budget < a->used_total ? SIZE_MAX : a->used_total + budget) : 0;
+    return prev;
+}
 
 /* ---- arena: a list of chunks, each one ak_malloc block ---- */
 struct ak_arena_chunk {
@@ -133,6 +173,15 @@ void *ak_arena_alloc(ak_arena *a, size_t n) {
     a->used_total += need;
     memset(p, 0, n);
     return p;
+}
+
+static bool s_arena_owns(const ak_arena *a, const void *p) {
+    const uint8_t *q = p;
+    for (const ak_arena_chunk *c = a->head; c != NULL; c = c->next) {
+        const uint8_t *data = (const uint8_t *)(c + 1);
+        if (q >= data && q < data + c->cap) return true;
+    }
+    return false;
 }
 
 char *ak_arena_strndup(ak_arena *a, const char *s, size_t len) {

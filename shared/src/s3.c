@@ -492,22 +492,67 @@ ak_err ak_s3_delete_objects(ak_s3 *s3, const ak_s3_call *call, const char *bucke
     return all_denied ? AK_E_ACCESS_DENIED : AK_E_S3_ERROR;
 }
 
-ak_err ak_s3_list(ak_s3 *s3, const ak_s3_call *call, const char *bucket, ak_cur prefix, unsigned page_size,
-                  ak_s3_list_fn fn, void *ud) {
-    AK_PRECOND(fn != NULL);
+/* Byte order, as S3 sorts keys (UTF-8 binary). */
+static int s_key_cmp(ak_cur a, ak_cur b) {
+    size_t n = a.len < b.len ? a.len : b.len;
+    int c = n ? memcmp(a.ptr, b.ptr, n) : 0;
+    if (c) return c;
+    return (a.len > b.len) - (a.len < b.len);
+}
+
+static bool s_param_ok(ak_cur v) {
+    if (v.len > AK_S3_MAX_KEY) return false;
+    for (size_t i = 0; i < v.len; i++)
+        if (v.ptr[i] == '\0') return false;
+    return true;
+}
+
+/* One Contents element -> key/size/etag/last-modified buffers. */
+static ak_err s_list_contents(const ak_xml *x, uint32_t c, ak_buf *key, ak_buf *size, ak_buf *etag, ak_buf *lm,
+                              uint64_t *sz) {
+    ak_buf_clear(key);
+    ak_buf_clear(etag);
+    ak_buf_clear(lm);
+    ak_buf_clear(size);
+    ak_err rc = ak_xml_text_at(x, c, "Key", key);
+    if (rc == AK_OK) rc = ak_xml_text_at(x, c, "Size", size);
+    if (rc == AK_OK) rc = ak_cur_to_u64(ak_buf_cur(size), sz);
+    if (rc == AK_E_NOT_FOUND || rc == AK_E_INVALID_INPUT) return AK_E_S3_ERROR;
+    AK_GUARD(rc);
+    /* optional fields */
+    ak_err e1 = ak_xml_text_at(x, c, "ETag", etag);
+    ak_err e2 = ak_xml_text_at(x, c, "LastModified", lm);
+    (void)e1;
+    (void)e2;
+    return AK_OK;
+}
+
+ak_err ak_s3_list_ex(ak_s3 *s3, const ak_s3_call *call, const char *bucket, const ak_s3_list_opts *opts,
+                     ak_s3_list_fn fn, void *ud, ak_s3_list_result *res) {
+    AK_PRECOND(opts != NULL && fn != NULL);
+    ak_s3_list_result dummy;
+    if (res == NULL) res = &dummy;
+    memset(res, 0, sizeof(*res));
+    AK_ENSURE(s_param_ok(opts->prefix) && s_param_ok(opts->delimiter) && s_param_ok(opts->start_after),
+              AK_E_INVALID_INPUT);
+    unsigned page_size = opts->page_size;
     if (page_size == 0 || page_size > AK_S3_LIST_PAGE) page_size = AK_S3_LIST_PAGE;
-    ak_buf token, query, key, etag, lm, size;
+    ak_buf token, query, key, pfx, etag, lm, size;
     ak_http_response resp;
     ak_err rc = AK_OK;
+    size_t delivered = 0;
     ak_buf_init(&token, 4096);
     ak_buf_init(&query, 16384);
     ak_buf_init(&key, 6 * AK_S3_MAX_KEY);
+    ak_buf_init(&pfx, 6 * AK_S3_MAX_KEY);
     ak_buf_init(&etag, 256);
     ak_buf_init(&lm, 64);
     ak_buf_init(&size, 32);
     ak_http_response_init(&resp);
     for (unsigned page = 0;; page++) {
         ak_xml x = {0};
+        unsigned want = page_size;
+        if (opts->max_keys && opts->max_keys - delivered < want) want = (unsigned)(opts->max_keys - delivered);
         ak_buf_clear(&query);
         /* Parameters in canonical (sorted) order; values AWS-encoded. */
         if (token.len) {
@@ -515,10 +560,19 @@ ak_err ak_s3_list(ak_s3 *s3, const ak_s3_call *call, const char *bucket, ak_cur 
             AK_GUARD_OUT(ak_sigv4_uri_encode(ak_buf_cur(&token), false, &query));
             AK_GUARD_OUT(ak_buf_append_byte(&query, '&'));
         }
-        AK_GUARD_OUT(ak_buf_printf(&query, "list-type=2&max-keys=%u", page_size));
-        if (prefix.len) {
+        if (opts->delimiter.len) {
+            AK_GUARD_OUT(ak_buf_append_str(&query, "delimiter="));
+            AK_GUARD_OUT(ak_sigv4_uri_encode(opts->delimiter, false, &query));
+            AK_GUARD_OUT(ak_buf_append_byte(&query, '&'));
+        }
+        AK_GUARD_OUT(ak_buf_printf(&query, "list-type=2&max-keys=%u", want));
+        if (opts->prefix.len) {
             AK_GUARD_OUT(ak_buf_append_str(&query, "&prefix="));
-            AK_GUARD_OUT(ak_sigv4_uri_encode(prefix, false, &query));
+            AK_GUARD_OUT(ak_sigv4_uri_encode(opts->prefix, false, &query));
+        }
+        if (opts->start_after.len && page == 0) {
+            AK_GUARD_OUT(ak_buf_append_str(&query, "&start-after="));
+            AK_GUARD_OUT(ak_sigv4_uri_encode(opts->start_after, false, &query));
         }
         s_op op = {.name = "ListObjectsV2",
                    .method = "GET",
@@ -532,38 +586,56 @@ ak_err ak_s3_list(ak_s3 *s3, const ak_s3_call *call, const char *bucket, ak_cur 
             ak_xml_free(&x);
             AK_ENSURE_OUT(false, AK_E_S3_ERROR);
         }
-        uint32_t c;
-        for (bool ok = ak_xml_child(&x, 0, "Contents", &c); ok && rc == AK_OK;
-             ok = ak_xml_next_same(&x, c, &c)) {
-            ak_buf_clear(&key);
-            ak_buf_clear(&etag);
-            ak_buf_clear(&lm);
-            ak_buf_clear(&size);
-            uint64_t sz = 0;
-            rc = ak_xml_text_at(&x, c, "Key", &key);
-            if (rc == AK_OK) rc = ak_xml_text_at(&x, c, "Size", &size);
-            if (rc == AK_OK) rc = ak_cur_to_u64(ak_buf_cur(&size), &sz);
-            if (rc == AK_E_NOT_FOUND || rc == AK_E_INVALID_INPUT) rc = AK_E_S3_ERROR;
-            if (rc == AK_OK) {
-                ak_err e1 = ak_xml_text_at(&x, c, "ETag", &etag);
-                ak_err e2 = ak_xml_text_at(&x, c, "LastModified", &lm);
-                (void)e1; /* optional fields */
-                (void)e2;
-                ak_s3_list_item it = {ak_buf_cur(&key), sz, ak_buf_cur(&etag), ak_buf_cur(&lm)};
-                rc = fn(ud, &it);
+        /* Objects and common prefixes come as two sorted lists: merge them so the caller sees
+         * one key order (S3 pages over the merged order too). */
+        uint32_t c = 0, p = 0;
+        bool have_c = ak_xml_child(&x, 0, "Contents", &c), have_p = ak_xml_child(&x, 0, "CommonPrefixes", &p);
+        bool c_loaded = false, p_loaded = false, stopped = false;
+        uint64_t sz = 0;
+        while (rc == AK_OK && (have_c || have_p)) {
+            if (opts->max_keys && delivered >= opts->max_keys) {
+                stopped = true; /* the server sent more than asked for */
+                break;
             }
+            if (have_c && !c_loaded) {
+                rc = s_list_contents(&x, c, &key, &size, &etag, &lm, &sz);
+                c_loaded = true;
+            }
+            if (rc == AK_OK && have_p && !p_loaded) {
+                ak_buf_clear(&pfx);
+                rc = ak_xml_text_at(&x, p, "Prefix", &pfx);
+                if (rc == AK_E_NOT_FOUND || rc == AK_E_INVALID_INPUT) rc = AK_E_S3_ERROR;
+                p_loaded = true;
+            }
+            if (rc != AK_OK) break;
+            if (have_p && (!have_c || s_key_cmp(ak_buf_cur(&pfx), ak_buf_cur(&key)) < 0)) {
+                ak_s3_list_item it = {.key = ak_buf_cur(&pfx), .is_prefix = true};
+                rc = fn(ud, &it);
+                res->prefixes++;
+                have_p = ak_xml_next_same(&x, p, &p);
+                p_loaded = false;
+            } else {
+                ak_s3_list_item it = {ak_buf_cur(&key), sz, ak_buf_cur(&etag), ak_buf_cur(&lm), false};
+                rc = fn(ud, &it);
+                res->keys++;
+                have_c = ak_xml_next_same(&x, c, &c);
+                c_loaded = false;
+            }
+            delivered++;
         }
         bool truncated = false;
         ak_buf_clear(&size);
         if (rc == AK_OK && ak_xml_text_at(&x, 0, "IsTruncated", &size) == AK_OK)
             truncated = ak_cur_eq_str(ak_buf_cur(&size), "true");
         ak_buf_clear(&token);
-        if (rc == AK_OK && truncated) {
+        bool at_max = opts->max_keys && delivered >= opts->max_keys;
+        if (rc == AK_OK && (stopped || (at_max && truncated))) res->truncated = true;
+        if (rc == AK_OK && truncated && !at_max) {
             if (ak_xml_text_at(&x, 0, "NextContinuationToken", &token) != AK_OK || token.len == 0)
                 rc = AK_E_S3_ERROR;
         }
         ak_xml_free(&x);
-        if (rc != AK_OK || !truncated) break;
+        if (rc != AK_OK || !truncated || at_max) break;
         /* A server that keeps saying "truncated" forever must not keep a Lambda busy: cap pages. */
         AK_ENSURE_OUT(page < 100000u, AK_E_LIMIT);
     }
@@ -571,11 +643,18 @@ out:
     ak_buf_free(&token);
     ak_buf_free(&query);
     ak_buf_free(&key);
+    ak_buf_free(&pfx);
     ak_buf_free(&etag);
     ak_buf_free(&lm);
     ak_buf_free(&size);
     ak_http_response_free(&resp);
     return rc;
+}
+
+ak_err ak_s3_list(ak_s3 *s3, const ak_s3_call *call, const char *bucket, ak_cur prefix, unsigned page_size,
+                  ak_s3_list_fn fn, void *ud) {
+    ak_s3_list_opts o = {.prefix = prefix, .page_size = page_size};
+    return ak_s3_list_ex(s3, call, bucket, &o, fn, ud, NULL);
 }
 
 ak_err ak_s3_copy(ak_s3 *s3, const ak_s3_call *call, const char *src_bucket, ak_cur src_key,

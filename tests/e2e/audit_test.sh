@@ -9,12 +9,13 @@
 # deletes, followed by reruns, leaves every event in exactly one batch.
 #
 # Events: written directly to audit/pending/<op>/ in the canonical encoding (ak/audit.h) for an
-# operator registered on chain here (software passkey, as in contracts_anvil_test.sh). TODO:
-# drive them from a real store/fetch flow once the broker/worker functions land in the template.
+# operator registered on chain here (software passkey, as in contracts_anvil_test.sh), so the
+# counts are exact. Events from a real store/fetch flow are flushed, anchored and verified by
+# tests/e2e/flow_test.sh (the `make demo` story).
 #
 # It starts its own stack (scripts/stack-up with AK_LOCAL_DIR in a temp dir) and a second
 # emulator on the same env whose template is template.yaml plus the audit functions (taken
-# from .notes/audit-template-snippet.yaml until the lead merges them) and one test-only copy,
+# from template.yaml) and one test-only copy,
 # AuditFlushCrashFunction, whose dev build crashes after the batch PUT
 # (AK_FAULT_CRASH_AFTER_BATCH_WRITE, compiled out of release builds).
 # Env: KEEP_TMP=1 keeps the work directory; AK_AUDIT_E2E_EVENTS (default 24).
@@ -59,20 +60,16 @@ pass "local stack up"
 
 # ---- emulator with the audit functions
 tmpl=$work/template.yaml
-$PY - "$root/template.yaml" "$root/.notes/audit-template-snippet.yaml" "$tmpl" <<'EOF'
+$PY - "$root/template.yaml" "$tmpl" <<'EOF'
 import re, sys
 t = open(sys.argv[1]).read()
-snip = [l for l in open(sys.argv[2]).read().splitlines() if not l.startswith('#')]
-snip = "\n".join(snip) + "\n"
-if "AuditFlushFunction:" not in t:
-    t = t.replace("\nOutputs:", "\n" + snip + "\nOutputs:", 1)
 # test-only copy that crashes after the batch PUT (dev build only)
 m = re.search(r"\n  AuditFlushFunction:\n(.*?)(?=\n  [A-Za-z]+:\n)", t, re.S)
 crash = "\n  AuditFlushCrashFunction:\n" + m.group(1)
 crash = crash.replace("AK_AUDIT_FLUSH_LANES: '8'", "AK_AUDIT_FLUSH_LANES: '8'\n          AK_FAULT_CRASH_AFTER_BATCH_WRITE: '1'")
 crash = re.sub(r"\n      Events:.*", "", crash, flags=re.S)
 t = t.replace("\nOutputs:", crash + "\n\nOutputs:", 1)
-open(sys.argv[3], "w").write(t)
+open(sys.argv[2], "w").write(t)
 EOF
 grep -q AuditFlushCrashFunction "$tmpl" || die "template merge"
 free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }

@@ -5,7 +5,7 @@
 #   1. scripts/stack-up in a temp AK_LOCAL_DIR (anvil + contracts, Ceph S3/STS/IAM, signer,
 #      emulator = the OIDC issuer Ceph's STS trusts, local-iam).
 #   2. An operator (first master, software passkey) registers two agent wallets A and B.
-#   3. The mail role's policy: MailRole from template.yaml, or from .notes/ses-template-snippet.yaml
+#   3. The mail role's policy: MailRole from template.yaml
 #      until the lead merges it, translated per actor by scripts/local-iam's own code (Ceph
 #      rejects ${aws:PrincipalTag/...}; ../shared/reference/ceph-local.md gotcha 9).
 #   4. Two messages are routed by the real SesRouterFunction bootstrap (fake Runtime API, admin
@@ -70,10 +70,6 @@ loader = importlib.machinery.SourceFileLoader("local_iam", root + "/scripts/loca
 spec = importlib.util.spec_from_loader("local_iam", loader)
 li = importlib.util.module_from_spec(spec); loader.exec_module(li)
 tpl = li.template()
-if "MailRole" not in tpl["Resources"]:
-    snip = yaml.load(open(root + "/.notes/ses-template-snippet.yaml"), Loader=li.CfnLoader)
-    for k in ("MailRole", "MailBucket"):
-        tpl["Resources"][k] = snip["Resources"][k]
 doc = li.role_policies(tpl, actors)["agentkeys-mail-role"]
 _, iam = li.clients()
 iam.put_role_policy(RoleName="agentkeys-mail-role", PolicyName="agentkeys-mail-role-inline", PolicyDocument=li.compact(doc))

@@ -36,13 +36,23 @@ uint64_t ak_alloc_calls(void);
 /* Route jansson's allocations through ak_malloc/ak_free. Call once at start-up. */
 void ak_alloc_install_jansson(void);
 
+typedef struct ak_arena ak_arena;
+/*
+ * Routes the calling thread's small jansson allocations into arena `a` (NULL: back to the heap)
+ * until up to `budget` more arena bytes are used; returns the previous arena so calls can nest.
+ * Frees of arena blocks are no-ops, so every json_t built meanwhile must be released before the
+ * arena is reset and before switching back (json_decref of an arena block outside the window
+ * would reach ak_free). Needs ak_alloc_install_jansson; other threads are unaffected.
+ */
+ak_arena *ak_alloc_jansson_arena(ak_arena *a, size_t budget);
+
 /* ---- arena ---- */
 typedef struct ak_arena_chunk ak_arena_chunk;
-typedef struct ak_arena {
+struct ak_arena {
     ak_arena_chunk *head;
     size_t used_total; /* bytes handed out since the last reset */
     size_t max;        /* ceiling (AK_MAX_ARENA by default) */
-} ak_arena;
+};
 
 void ak_arena_init(ak_arena *a, size_t max);
 /* Returns 16-byte aligned zeroed memory, or NULL when out of memory or over the ceiling. */

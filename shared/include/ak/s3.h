@@ -77,10 +77,34 @@ typedef struct ak_s3_list_item {
     uint64_t size;
     ak_cur etag; /* as S3 sends it (quoted) */
     ak_cur last_modified;
+    bool is_prefix; /* a CommonPrefixes entry (listings with a delimiter): `key` is the prefix
+                     * (ends with the delimiter), the other fields are empty */
 } ak_s3_list_item;
 
 /* Return non-AK_OK to stop listing; ak_s3_list returns that code. */
 typedef ak_err (*ak_s3_list_fn)(void *ud, const ak_s3_list_item *item);
+
+/* ListObjectsV2 parameters (S3 API Reference, ListObjectsV2). Empty views = not sent. */
+typedef struct ak_s3_list_opts {
+    ak_cur prefix;
+    /* Keys that contain `delimiter` after the prefix are rolled up into one CommonPrefixes entry
+     * each ("audit/pending/" + "/" -> one entry per "audit/pending/<op>/"), reported to the
+     * callback with is_prefix = true, merged with the objects in key order. */
+    ak_cur delimiter;
+    /* Only keys (and prefixes) sorting strictly after this one. Sent on the first page only
+     * (the continuation token carries the position afterwards). <= AK_S3_MAX_KEY bytes. */
+    ak_cur start_after;
+    unsigned page_size; /* MaxKeys per request; 0 -> AK_S3_LIST_PAGE */
+    /* Stop after this many items (objects + common prefixes, as S3 counts MaxKeys) over all
+     * pages; 0 = no limit. The last page is requested with a smaller MaxKeys, not over-read. */
+    size_t max_keys;
+} ak_s3_list_opts;
+
+typedef struct ak_s3_list_result {
+    size_t keys;     /* objects passed to the callback */
+    size_t prefixes; /* common prefixes passed to the callback */
+    bool truncated;  /* stopped at max_keys while the server had more to list */
+} ak_s3_list_result;
 /* Called once per key that DeleteObjects could not delete. */
 typedef void (*ak_s3_delete_error_fn)(void *ud, ak_cur key, ak_cur code);
 
@@ -121,9 +145,16 @@ AK_MUST ak_err ak_s3_delete_objects(ak_s3 *s3, const ak_s3_call *call, const cha
                                     size_t n, ak_s3_delete_error_fn on_error, void *ud,
                                     ak_s3_delete_result *res);
 /* ListObjectsV2 over every page (continuation tokens), calling `fn` per object in key order.
- * `page_size` 0 -> AK_S3_LIST_PAGE. */
+ * `page_size` 0 -> AK_S3_LIST_PAGE. Same as ak_s3_list_ex with only prefix and page_size. */
 AK_MUST ak_err ak_s3_list(ak_s3 *s3, const ak_s3_call *call, const char *bucket, ak_cur prefix,
                           unsigned page_size, ak_s3_list_fn fn, void *ud);
+/* ListObjectsV2 with options (above): `fn` gets the objects and, with a delimiter, the common
+ * prefixes (is_prefix), in key order, until the listing ends, max_keys items were delivered or
+ * `fn` returns non-AK_OK (returned as is). `res` (optional) is filled in every case.
+ * AK_E_INVALID_INPUT for an over-long start_after/delimiter or one with a NUL byte;
+ * AK_E_S3_ERROR for a malformed listing (missing Key/Size/Prefix, truncated without token). */
+AK_MUST ak_err ak_s3_list_ex(ak_s3 *s3, const ak_s3_call *call, const char *bucket, const ak_s3_list_opts *opts,
+                             ak_s3_list_fn fn, void *ud, ak_s3_list_result *res);
 /* CopyObject (server side). A 200 whose body is an <Error> (S3 does that) is an error. */
 AK_MUST ak_err ak_s3_copy(ak_s3 *s3, const ak_s3_call *call, const char *src_bucket, ak_cur src_key,
                           const char *dst_bucket, ak_cur dst_key, const ak_s3_put_opts *opts);
