@@ -73,6 +73,13 @@ static ak_err s_s3_list(void *ud, ak_cur prefix, ak_s3_list_fn fn, void *fn_ud, 
     return ak_s3_list(&s->s3[0], &call, s->bucket, prefix, 0, fn, fn_ud);
 }
 
+static ak_err s_s3_list_ex(void *ud, const ak_s3_list_opts *opts, ak_s3_list_fn fn, void *fn_ud,
+                           ak_s3_list_result *res, int64_t deadline_ms) {
+    ak_audit_s3 *s = ud;
+    ak_s3_call call = {&s->creds, deadline_ms};
+    return ak_s3_list_ex(&s->s3[0], &call, s->bucket, opts, fn, fn_ud, res);
+}
+
 static ak_err s_s3_get(void *ud, unsigned lane, ak_cur key, size_t max, ak_buf *body, ak_buf *etag,
                        int64_t deadline_ms) {
     ak_audit_s3 *s = ud;
@@ -179,6 +186,7 @@ void ak_audit_s3_store(ak_audit_s3 *s, ak_audit_store *st) {
     *st = (ak_audit_store){.ud = s,
                            .n_lanes = s->n_lanes,
                            .list = s_s3_list,
+                           .list_ex = s_s3_list_ex,
                            .get = s_s3_get,
                            .put = s_s3_put,
                            .head = s_s3_head,
@@ -278,6 +286,7 @@ typedef struct s_keylist {
     size_t max;     /* stop after this many */
     size_t invalid; /* keys that do not have the pending-key form */
     bool truncated;
+    char last[AK_S3_MAX_KEY + 1]; /* last key listed, valid or not (start_after of the next round) */
 } s_keylist;
 
 static void s_keylist_init(s_keylist *k, size_t max) {
@@ -299,6 +308,10 @@ static ak_cur s_keylist_at(const s_keylist *k, size_t i) {
 static ak_err s_list_cb(void *ud, const ak_s3_list_item *it) {
     s_keylist *k = ud;
     ak_cur oh, id;
+    if (it->key.len <= AK_S3_MAX_KEY) {
+        memcpy(k->last, it->key.ptr, it->key.len);
+        k->last[it->key.len] = 0;
+    }
     if (!s_parse_pending_key(it->key, &oh, &id)) {
         k->invalid++;
         return AK_OK;
@@ -886,54 +899,265 @@ out:
     return rc;
 }
 
+/* ================================================================ operators, rotation */
+
+typedef char s_hex[AK_OMNI_HEX_LEN + 1];
+
+/* Operators from a delimiter listing of audit/pending/, in rotation order. */
+typedef struct s_opset {
+    s_hex *hex;
+    size_t n, cap;
+    size_t invalid; /* objects directly under audit/pending/, prefixes that are no operator */
+    ak_cur stop_at; /* wrap-around part: stop at the first entry >= this (empty: none) */
+} s_opset;
+
+static ak_err s_opset_add(s_opset *o, ak_cur hex) {
+    if (o->n == o->cap) {
+        size_t nc = o->cap ? o->cap * 2 : 64;
+        s_hex *nh = ak_realloc(o->hex, nc * sizeof(s_hex));
+        AK_ENSURE(nh != NULL, AK_E_NOMEM);
+        o->hex = nh;
+        o->cap = nc;
+    }
+    memcpy(o->hex[o->n], hex.ptr, AK_OMNI_HEX_LEN);
+    o->hex[o->n][AK_OMNI_HEX_LEN] = 0;
+    o->n++;
+    return AK_OK;
+}
+
+static int s_cur_cmp(ak_cur a, ak_cur b) {
+    size_t n = a.len < b.len ? a.len : b.len;
+    int c = n ? memcmp(a.ptr, b.ptr, n) : 0;
+    if (c) return c;
+    return (a.len > b.len) - (a.len < b.len);
+}
+
+static ak_err s_opset_cb(void *ud, const ak_s3_list_item *it) {
+    s_opset *o = ud;
+    if (o->stop_at.len && s_cur_cmp(it->key, o->stop_at) >= 0) return AK_E_LIMIT; /* wrapped around */
+    /* "audit/pending/<64 lowercase hex>/" */
+    if (!it->is_prefix || it->key.len != S_PENDING_LEN + AK_OMNI_HEX_LEN + 1 ||
+        !ak_is_hex64_lower(ak_cur_from(it->key.ptr + S_PENDING_LEN, AK_OMNI_HEX_LEN))) {
+        char k[S_KEY_MAX];
+        if (ak_cur_to_cstr(it->key, k, sizeof(k)) != AK_OK) k[0] = 0;
+        ak_log_error("audit flush: object or folder under audit/pending/ that is no operator; left in place",
+                     "key", k);
+        o->invalid++;
+        return AK_OK;
+    }
+    return s_opset_add(o, ak_cur_from(it->key.ptr + S_PENDING_LEN, AK_OMNI_HEX_LEN));
+}
+
+/* The cursor names the operator the next scheduled run starts with. Unreadable -> none (the
+ * rotation is a fairness hint, never a reason to stop). */
+static bool s_cursor_get(const s_run *r, s_hex out) {
+    const ak_audit_store *st = r->st;
+    ak_buf body;
+    ak_buf_init(&body, S_LEASE_MAX);
+    json_t *o = NULL;
+    ak_cur next = {0};
+    bool ok = false;
+    ak_err rc = st->get(st->ud, 0, AK_CUR_LIT(AK_AUDIT_FLUSH_CURSOR_KEY), S_LEASE_MAX, &body, NULL,
+                        r->cfg->deadline_ms);
+    if (rc == AK_OK && ak_json_parse_object(ak_buf_cur(&body), &o) == AK_OK &&
+        ak_json_str(o, "next", &next) == AK_OK && ak_is_hex64_lower(next)) {
+        memcpy(out, next.ptr, AK_OMNI_HEX_LEN);
+        out[AK_OMNI_HEX_LEN] = 0;
+        ok = true;
+    } else if (rc != AK_E_NOT_FOUND) {
+        ak_log_warn("audit flush: rotation cursor unreadable; starting with the first operator", "reason",
+                    ak_err_reason(rc == AK_OK ? AK_E_INVALID_INPUT : rc));
+    }
+    json_decref(o);
+    ak_buf_free(&body);
+    return ok;
+}
+
+/* Plain overwrite: overlapping runs may race on it, and either value is a fine start. */
+static void s_cursor_put(const s_run *r, const char *next_hex) {
+    const ak_audit_store *st = r->st;
+    if (s_now(st) >= r->cfg->deadline_ms) return;
+    char body[128];
+    snprintf(body, sizeof(body), "{\"next\":\"%s\",\"v\":1}", next_hex);
+    ak_err rc = st->put(st->ud, 0, AK_CUR_LIT(AK_AUDIT_FLUSH_CURSOR_KEY), ak_cur_from_str(body), false,
+                        (ak_cur){0}, NULL, 0, NULL, r->cfg->deadline_ms);
+    if (rc != AK_OK) ak_log_warn("audit flush: rotation cursor not written", "reason", ak_err_reason(rc));
+}
+
+/* Every operator with pending objects, starting at the cursor's and wrapping around; at most
+ * `max` (each one costs at least one key of the run's budget, so more could not be served). */
+static ak_err s_operators(s_run *r, size_t max, s_opset *ops) {
+    const ak_audit_store *st = r->st;
+    s_hex cur;
+    bool have = s_cursor_get(r, cur);
+    char after[S_PENDING_LEN + AK_OMNI_HEX_LEN + 1];
+    snprintf(after, sizeof(after), S_PENDING "%s", have ? cur : "");
+    /* "audit/pending/<op>" sorts right before "audit/pending/<op>/": the cursor's own operator
+     * comes first. */
+    ak_s3_list_opts o = {.prefix = AK_CUR_LIT(S_PENDING),
+                         .delimiter = AK_CUR_LIT("/"),
+                         .start_after = have ? ak_cur_from_str(after) : (ak_cur){0},
+                         .max_keys = max};
+    ak_s3_list_result res;
+    AK_GUARD(st->list_ex(st->ud, &o, s_opset_cb, ops, &res, r->cfg->deadline_ms));
+    if (!have || res.truncated || res.keys + res.prefixes >= max) return AK_OK;
+    /* Wrap around: the ones before the cursor. */
+    o.start_after = (ak_cur){0};
+    o.max_keys = max - (res.keys + res.prefixes);
+    ops->stop_at = ak_cur_from_str(after);
+    ak_err rc = st->list_ex(st->ud, &o, s_opset_cb, ops, NULL, r->cfg->deadline_ms);
+    ops->stop_at = (ak_cur){0};
+    return rc == AK_E_LIMIT ? AK_OK : rc;
+}
+
+/* An operator whose listing was cut by its share: more keys wait after `last`. */
+typedef struct s_more {
+    size_t op; /* index into the opset */
+    char last[AK_S3_MAX_KEY + 1];
+} s_more;
+
+typedef struct s_turn_out {
+    size_t listed; /* keys (valid or not) taken from the budget */
+    bool more;
+    bool any; /* at least one key of the pending-key form */
+} s_turn_out;
+
+/* One operator's turn: list at most `cap` of its pending keys after `after` (NULL: from the
+ * start), flush them (lease, resume, batches). Errors of this operator are recorded in *first
+ * (or as a deadline hit) and end its turn, not the run; AK_E_NOMEM and injected faults end the
+ * run. */
+static ak_err s_turn(s_run *r, const char *op_hex, size_t cap, const char *after, s_turn_out *t, char *last,
+                     ak_err *first, bool *faulted) {
+    const ak_audit_store *st = r->st;
+    ak_audit_flush_stats *stats = r->stats;
+    memset(t, 0, sizeof(*t));
+    char prefix[S_PENDING_LEN + AK_OMNI_HEX_LEN + 2];
+    snprintf(prefix, sizeof(prefix), S_PENDING "%s/", op_hex);
+    s_keylist keys;
+    s_keylist_init(&keys, cap);
+    ak_s3_list_opts o = {.prefix = ak_cur_from_str(prefix),
+                         .start_after = after ? ak_cur_from_str(after) : (ak_cur){0},
+                         .max_keys = cap};
+    ak_s3_list_result res = {0};
+    ak_err e = st->list_ex(st->ud, &o, s_list_cb, &keys, &res, r->cfg->deadline_ms);
+    if (e == AK_E_LIMIT && keys.truncated) { /* a store that ignored max_keys */
+        e = AK_OK;
+        res.truncated = true;
+    }
+    stats->invalid += keys.invalid;
+    t->listed = res.keys + res.prefixes;
+    t->any = keys.n > 0;
+    memcpy(last, keys.last, sizeof(keys.last));
+    size_t busy = stats->busy;
+    if (e == AK_OK && keys.n > 0) e = s_operator(r, &keys, 0, keys.n, faulted);
+    /* Cut by its share: another round may continue after `last` (a busy operator, an error or
+     * the deadline end its run). Otherwise at least one key beyond the listing stays pending. */
+    t->more = res.truncated && e == AK_OK && stats->busy == busy && !stats->deadline_hit;
+    if (res.truncated && !t->more) stats->unread++;
+    s_keylist_free(&keys);
+    if (*faulted) return AK_E_INTERNAL;
+    if (e == AK_E_NOMEM) return e;
+    if (e == AK_E_DEADLINE || e == AK_E_UPSTREAM_TIMEOUT)
+        stats->deadline_hit = true;
+    else if (e != AK_OK && *first == AK_OK)
+        *first = e;
+    return AK_OK;
+}
+
+static size_t s_share(size_t budget, size_t n, size_t batch_max) {
+    size_t share = budget / (n ? n : 1);
+    size_t floor = batch_max < budget ? batch_max : budget; /* at least one batch */
+    return share > floor ? share : floor;
+}
+
 ak_err ak_audit_flush(const ak_audit_store *st, const ak_audit_flush_cfg *cfg, ak_audit_flush_stats *stats,
                       json_t *report) {
     AK_PRECOND(st != NULL && cfg != NULL && stats != NULL && st->n_lanes >= 1);
-    AK_PRECOND(st->list && st->get && st->put && st->del && st->del_many);
+    AK_PRECOND(st->list_ex && st->get && st->put && st->del && st->del_many);
     memset(stats, 0, sizeof(*stats));
     s_run r = {st, cfg, stats, report, cfg->batch_max ? cfg->batch_max : AK_AUDIT_FLUSH_DEFAULT_BATCH};
     AK_ENSURE(r.batch_max <= AK_MAX_AUDIT_BATCH, AK_E_INVALID_INPUT);
-    size_t run_max = cfg->run_max ? cfg->run_max : AK_AUDIT_FLUSH_DEFAULT_RUN_MAX;
-    s_keylist keys;
-    s_keylist_init(&keys, run_max);
-    ak_buf prefix;
-    ak_buf_init(&prefix, S_KEY_MAX);
-    ak_err rc = AK_OK, first = AK_OK;
-    if (cfg->only)
-        AK_GUARD_OUT(ak_audit_pending_prefix(cfg->only, &prefix));
-    else
-        AK_GUARD_OUT(ak_buf_append_str(&prefix, S_PENDING));
-    rc = st->list(st->ud, ak_buf_cur(&prefix), s_list_cb, &keys, cfg->deadline_ms);
-    if (rc == AK_E_LIMIT && keys.truncated) rc = AK_OK;
-    AK_GUARD_OUT(rc);
-    stats->invalid += keys.invalid;
-    /* Operators in key (hex) order; each one's keys are contiguous in the listing. */
-    bool faulted = false;
-    for (size_t i = 0; i < keys.n;) {
-        size_t j = i + 1;
-        ak_cur a = s_keylist_at(&keys, i);
-        while (j < keys.n && memcmp(s_keylist_at(&keys, j).ptr, a.ptr, S_PENDING_LEN + 64) == 0)
-            j++;
-        stats->operators++;
-        if (s_now(st) >= cfg->deadline_ms) {
-            stats->deadline_hit = true;
-            stats->unread += j - i;
-        } else {
-            ak_err e = s_operator(&r, &keys, i, j - i, &faulted);
-            if (faulted) AK_GUARD_OUT(AK_E_INTERNAL);
-            if (e == AK_E_NOMEM) AK_GUARD_OUT(e);
-            if (e == AK_E_DEADLINE || e == AK_E_UPSTREAM_TIMEOUT)
-                stats->deadline_hit = true;
-            else if (e != AK_OK && first == AK_OK)
-                first = e;
-        }
-        i = j;
+    size_t budget = cfg->run_max ? cfg->run_max : AK_AUDIT_FLUSH_DEFAULT_RUN_MAX;
+    if (s_now(st) >= cfg->deadline_ms) { /* no request starts after the deadline */
+        stats->deadline_hit = true;
+        stats->unread = 1; /* unknown: not looked */
+        return AK_OK;
     }
-    if (keys.truncated) stats->unread++; /* at least one more key beyond run_max */
+    s_opset ops = {0};
+    s_more *more = NULL, *next = NULL;
+    size_t n_more = 0;
+    ak_err rc = AK_OK, first = AK_OK;
+    bool faulted = false;
+    if (cfg->only) {
+        char hex[AK_OMNI_HEX_LEN + 1];
+        ak_omni_hex(cfg->only, hex);
+        AK_GUARD_OUT(s_opset_add(&ops, ak_cur_from(hex, AK_OMNI_HEX_LEN)));
+    } else {
+        AK_GUARD_OUT(s_operators(&r, budget, &ops));
+        stats->invalid += ops.invalid;
+        stats->operators = ops.n;
+    }
+    more = ak_calloc(ops.n ? ops.n : 1, sizeof(s_more));
+    next = ak_calloc(ops.n ? ops.n : 1, sizeof(s_more));
+    AK_ENSURE_OUT(more != NULL && next != NULL, AK_E_NOMEM);
+
+    /* Round 1: every operator once, in rotation order, up to its share. Before a turn starts
+     * the cursor moves past it (rate-limited), so whoever this run does not reach starts the
+     * next one. */
+    bool rotate = cfg->only == NULL && ops.n > 1;
+    size_t share = s_share(budget, ops.n, r.batch_max), cursor_at = SIZE_MAX, unreached = SIZE_MAX;
+    int64_t cursor_ms = 0;
+    for (size_t i = 0; i < ops.n; i++) {
+        if (budget == 0 || s_now(st) >= cfg->deadline_ms) {
+            if (budget != 0) stats->deadline_hit = true;
+            stats->unread++; /* this operator has at least one pending object */
+            if (unreached == SIZE_MAX) unreached = i;
+            continue;
+        }
+        if (rotate && (cursor_at == SIZE_MAX || s_now(st) - cursor_ms >= AK_AUDIT_FLUSH_CURSOR_EVERY_MS)) {
+            cursor_at = (i + 1) % ops.n;
+            cursor_ms = s_now(st);
+            s_cursor_put(&r, ops.hex[cursor_at]);
+        }
+        s_turn_out t;
+        AK_GUARD_OUT(s_turn(&r, ops.hex[i], share < budget ? share : budget, NULL, &t, more[n_more].last,
+                            &first, &faulted));
+        if (cfg->only && t.any) stats->operators = 1;
+        budget -= t.listed < budget ? t.listed : budget;
+        if (t.more) more[n_more++].op = i;
+    }
+    /* The periodic updates may lag behind: point at the first operator not reached (only
+     * while time remains; otherwise the last update stands). */
+    if (rotate && unreached != SIZE_MAX && unreached != cursor_at) s_cursor_put(&r, ops.hex[unreached]);
+    /* Further rounds: the budget left goes to the operators with more, after their last key. */
+    while (budget > 0 && n_more > 0 && !stats->deadline_hit) {
+        share = s_share(budget, n_more, r.batch_max);
+        size_t n_next = 0, listed = 0;
+        for (size_t j = 0; j < n_more; j++) {
+            if (budget == 0 || s_now(st) >= cfg->deadline_ms) {
+                if (budget != 0) stats->deadline_hit = true;
+                stats->unread++;
+                continue;
+            }
+            s_turn_out t;
+            AK_GUARD_OUT(s_turn(&r, ops.hex[more[j].op], share < budget ? share : budget, more[j].last, &t,
+                                next[n_next].last, &first, &faulted));
+            budget -= t.listed < budget ? t.listed : budget;
+            listed += t.listed;
+            if (t.more) next[n_next++].op = more[j].op;
+        }
+        s_more *sw = more;
+        more = next;
+        next = sw;
+        n_more = n_next;
+        if (listed == 0) break;
+    }
+    stats->unread += n_more; /* each has at least one more key */
     rc = first;
 out:
-    s_keylist_free(&keys);
-    ak_buf_free(&prefix);
+    ak_free(ops.hex);
+    ak_free(more);
+    ak_free(next);
     return rc;
 }
 

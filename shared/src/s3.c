@@ -508,8 +508,8 @@ static bool s_param_ok(ak_cur v) {
 }
 
 /* One Contents element -> key/size/etag/last-modified buffers. */
-static ak_err s_list_contents(const ak_xml *x, uint32_t c, ak_buf *key, ak_buf *size, ak_buf *etag, ak_buf *lm,
-                              uint64_t *sz) {
+static ak_err s_list_contents(const ak_xml *x, uint32_t c, ak_buf *key, ak_buf *size, ak_buf *etag,
+                              ak_buf *lm, uint64_t *sz) {
     ak_buf_clear(key);
     ak_buf_clear(etag);
     ak_buf_clear(lm);
@@ -552,7 +552,8 @@ ak_err ak_s3_list_ex(ak_s3 *s3, const ak_s3_call *call, const char *bucket, cons
     for (unsigned page = 0;; page++) {
         ak_xml x = {0};
         unsigned want = page_size;
-        if (opts->max_keys && opts->max_keys - delivered < want) want = (unsigned)(opts->max_keys - delivered);
+        if (opts->max_keys && opts->max_keys - delivered < want)
+            want = (unsigned)(opts->max_keys - delivered);
         ak_buf_clear(&query);
         /* Parameters in canonical (sorted) order; values AWS-encoded. */
         if (token.len) {

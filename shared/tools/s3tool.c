@@ -8,7 +8,10 @@
  *   s3tool get BUCKET KEY                 body to stdout
  *   s3tool head BUCKET KEY                "etag <e>", "size <n>", "meta <name> <value>" lines
  *   s3tool rm BUCKET KEY
- *   s3tool ls BUCKET [PREFIX]             one key per line, then "count <n>"
+ *   s3tool ls BUCKET [PREFIX] [--delimiter D] [--start-after KEY] [--max-keys N] [--page N]
+ *                                         one key per line ("prefix <p>" for a common prefix), then
+ *                                         "count <n>" (objects + prefixes) and, with --max-keys,
+ *                                         "truncated <0|1>"
  *   s3tool fill BUCKET PREFIX N           PUTs N small objects PREFIX000000..
  *   s3tool rmprefix BUCKET PREFIX         lists, then DeleteObjects in batches: "deleted <n> failed <m>"
  *   s3tool rmkeys BUCKET KEY...           DeleteObjects on the given keys
@@ -32,6 +35,7 @@ typedef struct {
 
 static ak_err s_collect(void *ud, const ak_s3_list_item *it) {
     s_keys *k = ud;
+    if (it->is_prefix) AK_GUARD(ak_buf_append_str(&k->keys, "prefix "));
     AK_GUARD(ak_buf_append_cur(&k->keys, it->key));
     AK_GUARD(ak_buf_append_byte(&k->keys, 0));
     k->n++;
@@ -152,8 +156,33 @@ int main(int argc, char **argv) {
         }
     } else if (strcmp(cmd, "rm") == 0 && argc == 4) {
         rc = ak_s3_delete(&s3, &call, bucket, ak_cur_from_str(argv[3]));
-    } else if (strcmp(cmd, "ls") == 0 && argc <= 4) {
-        rc = ak_s3_list(&s3, &call, bucket, ak_cur_from_str(argc == 4 ? argv[3] : NULL), 0, s_collect, &keys);
+    } else if (strcmp(cmd, "ls") == 0) {
+        ak_s3_list_opts o = {0};
+        ak_s3_list_result res;
+        bool ex = false;
+        for (int i = 3; i < argc; i++) {
+            uint64_t v = 0;
+            if (strcmp(argv[i], "--delimiter") == 0 && i + 1 < argc)
+                o.delimiter = ak_cur_from_str(argv[++i]);
+            else if (strcmp(argv[i], "--start-after") == 0 && i + 1 < argc)
+                o.start_after = ak_cur_from_str(argv[++i]);
+            else if ((strcmp(argv[i], "--max-keys") == 0 || strcmp(argv[i], "--page") == 0) && i + 1 < argc &&
+                     ak_cur_to_u64(ak_cur_from_str(argv[i + 1]), &v) == AK_OK && v > 0 && v <= 10000000) {
+                if (argv[i][2] == 'm') {
+                    o.max_keys = (size_t)v;
+                    ex = true;
+                } else {
+                    o.page_size = (unsigned)v;
+                }
+                i++;
+            } else if (i == 3 && argv[i][0] != '-')
+                o.prefix = ak_cur_from_str(argv[i]);
+            else {
+                usage = 1;
+                goto out;
+            }
+        }
+        rc = ak_s3_list_ex(&s3, &call, bucket, &o, s_collect, &keys, &res);
         const uint8_t *p = keys.keys.ptr;
         for (size_t i = 0; rc == AK_OK && i < keys.n; i++) {
             size_t l = strlen((const char *)p);
@@ -161,6 +190,7 @@ int main(int argc, char **argv) {
             p += l + 1;
         }
         if (rc == AK_OK) printf("count %zu\n", keys.n);
+        if (rc == AK_OK && ex) printf("truncated %d\n", res.truncated ? 1 : 0);
     } else if (strcmp(cmd, "fill") == 0 && argc == 5) {
         uint64_t n;
         rc = ak_cur_to_u64(ak_cur_from_str(argv[4]), &n);

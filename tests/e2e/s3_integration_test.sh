@@ -2,7 +2,7 @@
 # s3_integration_test.sh — the C S3 client (build/dev/tools/s3tool) against a real S3 server:
 # Debian's Ceph radosgw started by scripts/ceph-up on random loopback ports, stopped by trap.
 # Covers put/get/head/delete, conditional create and If-Match, copy, > 1000 keys across list
-# pages, batch delete, and a wrong secret rejected by the server. If STS tooling is built
+# pages, start-after / max-keys / delimiter (common prefixes) listings, batch delete, and a wrong secret rejected by the server. If STS tooling is built
 # (build/dev/tools/ststool) and python3-jwt is present, also AssumeRoleWithWebIdentity against
 # a throwaway OIDC issuer, and S3 with the temporary credentials.
 set -uo pipefail
@@ -74,6 +74,38 @@ out=$($T ls $B many/)
 check list_${n}_keys_across_pages "count $n" "$(tail -n2 <<<"$out" | head -n1)"
 [ "$(sed -n 1p <<<"$out")" = many/000000 ] && [ "$(sed -n ${n}p <<<"$out")" = many/$(printf %06d $((n-1))) ] \
   && pass list_in_key_order || failc list_in_key_order "$(sed -n 1p <<<"$out") .. $(sed -n ${n}p <<<"$out")"
+# ---- start-after, max-keys (stop after N in total, across pages)
+out=$($T ls $B many/ --start-after many/001097)
+[ "$(head -n3 <<<"$out" | tr '\n' ' ')" = "many/001098 many/001099 count 2 " ] && pass list_start_after || failc list_start_after "$(tr '\n' ' ' <<<"$out")"
+out=$($T ls $B many/ --max-keys 1050)
+[ "$(tail -n3 <<<"$out" | head -n2 | tr '\n' ' ')" = "count 1050 truncated 1 " ] && [ "$(sed -n 1050p <<<"$out")" = many/001049 ] \
+  && pass list_max_keys_across_pages || failc list_max_keys_across_pages "$(tail -n3 <<<"$out" | tr '\n' ' ')"
+out=$($T ls $B many/ --max-keys 2000)
+check list_max_keys_above_total_not_truncated "truncated 0" "$(tail -n2 <<<"$out" | head -n1)"
+out=$($T ls $B many/ --start-after many/000999 --max-keys 3 --page 2)
+[ "$(head -n5 <<<"$out" | tr '\n' ' ')" = "many/001000 many/001001 many/001002 count 3 truncated 1 " ] \
+  && pass list_start_after_max_keys_small_pages || failc list_start_after_max_keys_small_pages "$(tr '\n' ' ' <<<"$out")"
+
+# ---- delimiter: common prefixes merged with objects in key order (the audit flush's operator listing)
+for k in tree/a/1 tree/a/2 tree/b/1 tree/b/x/2 tree/c.txt tree/d/1; do $T put $B $k --data x >/dev/null; done
+out=$($T ls $B tree/ --delimiter /)
+want="prefix tree/a/ prefix tree/b/ tree/c.txt prefix tree/d/ count 4 ok "
+[ "$(tr '\n' ' ' <<<"$out")" = "$want" ] && pass list_delimiter_common_prefixes || failc list_delimiter_common_prefixes "$(tr '\n' ' ' <<<"$out")"
+out=$($T ls $B tree/ --delimiter / --page 1)
+[ "$(tr '\n' ' ' <<<"$out")" = "$want" ] && pass list_delimiter_one_per_page || failc list_delimiter_one_per_page "$(tr '\n' ' ' <<<"$out")"
+out=$($T ls $B tree/ --delimiter / --start-after tree/b)
+[ "$(tr '\n' ' ' <<<"$out")" = "prefix tree/b/ tree/c.txt prefix tree/d/ count 3 ok " ] \
+  && pass list_delimiter_start_after_includes_folder || failc list_delimiter_start_after_includes_folder "$(tr '\n' ' ' <<<"$out")"
+out=$($T ls $B tree/ --delimiter / --start-after tree/c.txt)
+[ "$(tr '\n' ' ' <<<"$out")" = "prefix tree/d/ count 1 ok " ] && pass list_delimiter_start_after || failc list_delimiter_start_after "$(tr '\n' ' ' <<<"$out")"
+out=$($T ls $B tree/ --delimiter / --max-keys 2)
+[ "$(tr '\n' ' ' <<<"$out")" = "prefix tree/a/ prefix tree/b/ count 2 truncated 1 ok " ] \
+  && pass list_delimiter_max_keys || failc list_delimiter_max_keys "$(tr '\n' ' ' <<<"$out")"
+out=$($T ls $B tree/b/ --delimiter /)
+[ "$(tr '\n' ' ' <<<"$out")" = "tree/b/1 prefix tree/b/x/ count 2 ok " ] && pass list_delimiter_nested || failc list_delimiter_nested "$(tr '\n' ' ' <<<"$out")"
+out=$($T rmprefix $B tree/)
+check delete_tree "deleted 6 failed 0" "$(tail -n2 <<<"$out" | head -n1)"
+
 out=$($T rmprefix $B many/)
 check batch_delete_$n "deleted $n failed 0" "$(tail -n2 <<<"$out" | head -n1)"
 check list_after_batch_delete "count 0" "$($T ls $B many/ | tail -n2 | head -n1)"

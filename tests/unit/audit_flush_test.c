@@ -36,7 +36,7 @@ typedef struct fake {
     int64_t now;
     int64_t tick_per_get;        /* clock advance per GET of a pending object */
     const char *fail_delete_key; /* DeleteObjects reports this key as failed */
-    size_t gets, puts;
+    size_t gets, puts, lists;
 } fake;
 
 static f_obj *f_find(fake *f, ak_cur key) {
@@ -89,6 +89,59 @@ static ak_err f_list(void *ud, ak_cur prefix, ak_s3_list_fn fn, void *fn_ud, int
     ak_err rc = AK_OK;
     for (size_t i = 0; i < n && rc == AK_OK; i++) {
         ak_s3_list_item it = {.key = ak_cur_from_str(keys[i])};
+        rc = fn(fn_ud, &it);
+    }
+    ak_free(keys);
+    return rc;
+}
+
+/* ListObjectsV2 with delimiter / start-after / max-keys over the same objects. */
+static ak_err f_list_ex(void *ud, const ak_s3_list_opts *o, ak_s3_list_fn fn, void *fn_ud,
+                        ak_s3_list_result *res, int64_t deadline_ms) {
+    (void)deadline_ms;
+    fake *f = ud;
+    ak_s3_list_result dummy;
+    if (res == NULL) res = &dummy;
+    memset(res, 0, sizeof(*res));
+    char after[1100] = "";
+    assert_int_equal(ak_cur_to_cstr(o->start_after, after, sizeof(after)), AK_OK);
+    pthread_mutex_lock(&f->mu);
+    f->lists++;
+    const char **keys = ak_malloc(F_MAX_OBJ * sizeof(char *));
+    size_t n = 0;
+    for (size_t i = 0; i < f->n; i++)
+        if (f->obj[i].key && ak_cur_starts_with(ak_cur_from_str(f->obj[i].key), o->prefix) &&
+            strcmp(f->obj[i].key, after) > 0)
+            keys[n++] = f->obj[i].key;
+    qsort(keys, n, sizeof(char *), f_cmp);
+    pthread_mutex_unlock(&f->mu);
+    ak_err rc = AK_OK;
+    char last_pfx[1100] = "";
+    for (size_t i = 0; i < n && rc == AK_OK; i++) {
+        ak_s3_list_item it = {.key = ak_cur_from_str(keys[i])};
+        if (o->delimiter.len) {
+            ak_cur rest = ak_cur_from_str(keys[i] + o->prefix.len);
+            for (size_t j = 0; j + o->delimiter.len <= rest.len; j++)
+                if (memcmp(rest.ptr + j, o->delimiter.ptr, o->delimiter.len) == 0) {
+                    it.key.len = o->prefix.len + j + o->delimiter.len;
+                    it.is_prefix = true;
+                    break;
+                }
+            if (it.is_prefix && strlen(last_pfx) == it.key.len &&
+                memcmp(last_pfx, it.key.ptr, it.key.len) == 0)
+                continue; /* rolled up */
+        }
+        if (o->max_keys && res->keys + res->prefixes == o->max_keys) {
+            res->truncated = true;
+            break;
+        }
+        if (it.is_prefix) {
+            memcpy(last_pfx, it.key.ptr, it.key.len);
+            last_pfx[it.key.len] = 0;
+            res->prefixes++;
+        } else {
+            res->keys++;
+        }
         rc = fn(fn_ud, &it);
     }
     ak_free(keys);
@@ -207,6 +260,7 @@ static void f_init(fake *f, ak_audit_store *st, unsigned lanes) {
     *st = (ak_audit_store){.ud = f,
                            .n_lanes = lanes,
                            .list = f_list,
+                           .list_ex = f_list_ex,
                            .get = f_get,
                            .put = f_put,
                            .head = f_head,
@@ -760,6 +814,97 @@ AK_TEST(t_proof_lookup) {
     f_free(&f);
 }
 
+static size_t s_pending_of(fake *f, const ak_omni *op) {
+    char h[65], p[128];
+    ak_omni_hex(op, h);
+    snprintf(p, sizeof(p), "audit/pending/%s/", h);
+    return f_count_prefix(f, p);
+}
+
+/* One operator's backlog is larger than the run's budget: the operator after it is still
+ * flushed in the same run (fair share), the backlog in the next one. The old flat listing
+ * spent the whole budget on the first operator and never reached the second. */
+AK_TEST(t_backlog_does_not_starve_next_operator) {
+    fake f;
+    ak_audit_store st;
+    f_init(&f, &st, 2);
+    ak_omni a, b;
+    s_op(1, &a); /* sorts first */
+    s_op(2, &b);
+    char ids[33][AK_AUDIT_EVENT_ID_LEN + 1];
+    for (int i = 0; i < 30; i++)
+        s_pending(&f, &a, 1700000000000000ull + (uint64_t)i, ids[i]);
+    for (int i = 30; i < 33; i++)
+        s_pending(&f, &b, 1700000000000100ull + (uint64_t)i, ids[i]);
+    ak_audit_flush_cfg cfg = s_cfg(&f);
+    cfg.run_max = 20;
+    cfg.batch_max = 5;
+    ak_audit_flush_stats s;
+    EXPECT_OK(ak_audit_flush(&st, &cfg, &s, NULL));
+    EXPECT_INT_EQ(s.operators, 2);
+    EXPECT_INT_EQ(s_pending_of(&f, &b), 0);  /* b flushed in the first run */
+    EXPECT_INT_EQ(s_pending_of(&f, &a), 13); /* a: its share (10), then the 7 keys left of the budget */
+    EXPECT_INT_EQ(s.events, 20);
+    EXPECT_INT_EQ(s.batches, 5); /* a: 5+5, b: 3, a again: 5+2 */
+    EXPECT_TRUE(s.unread >= 1);
+    EXPECT_FALSE(s.deadline_hit);
+    EXPECT_INT_EQ(f_count_prefix(&f, "audit/flushing/"), 0);
+    EXPECT_OK(ak_audit_flush(&st, &cfg, &s, NULL));
+    EXPECT_INT_EQ(s.events, 13);
+    EXPECT_INT_EQ(s.unread, 0);
+    s_exactly_once(&f, ids, 33);
+    f_free(&f);
+}
+
+/* The budget covers two of three operators: the third starts the next run (cursor object). */
+AK_TEST(t_rotation_cursor) {
+    fake f;
+    ak_audit_store st;
+    f_init(&f, &st, 1);
+    ak_omni op[3];
+    char ids[15][AK_AUDIT_EVENT_ID_LEN + 1];
+    for (int k = 0; k < 3; k++) {
+        s_op(k + 1, &op[k]);
+        for (int i = 0; i < 5; i++)
+            s_pending(&f, &op[k], 1700000000000000ull + (uint64_t)(k * 10 + i), ids[k * 5 + i]);
+    }
+    ak_audit_flush_cfg cfg = s_cfg(&f);
+    cfg.run_max = 4;
+    cfg.batch_max = 2; /* share = max(4 / 3, one batch) = 2: the budget lasts two operators */
+    ak_audit_flush_stats s;
+    EXPECT_OK(ak_audit_flush(&st, &cfg, &s, NULL));
+    EXPECT_INT_EQ(s.events, 4);
+    EXPECT_INT_EQ(s_pending_of(&f, &op[0]), 3);
+    EXPECT_INT_EQ(s_pending_of(&f, &op[1]), 3);
+    EXPECT_INT_EQ(s_pending_of(&f, &op[2]), 5);
+    EXPECT_TRUE(s.unread >= 1);
+    char h2[65];
+    ak_omni_hex(&op[2], h2);
+    f_obj *c = f_find(&f, AK_CUR_LIT(AK_AUDIT_FLUSH_CURSOR_KEY));
+    assert_non_null(c);
+    assert_non_null(strstr(ak_buf_cstr(&c->body), h2));
+    /* Next run: the third operator first, then the first; the second waits (cursor). */
+    EXPECT_OK(ak_audit_flush(&st, &cfg, &s, NULL));
+    EXPECT_INT_EQ(s_pending_of(&f, &op[2]), 3);
+    EXPECT_INT_EQ(s_pending_of(&f, &op[0]), 1);
+    EXPECT_INT_EQ(s_pending_of(&f, &op[1]), 3);
+    /* A garbage cursor is ignored (start with the first operator), and every event still ends in
+     * exactly one batch after a few runs. */
+    f_put_raw(&f, AK_AUDIT_FLUSH_CURSOR_KEY, AK_CUR_LIT("{\"next\":\"../x\"}"));
+    for (int run = 0; run < 10 && f_count_prefix(&f, "audit/pending/") > 0; run++)
+        EXPECT_OK(ak_audit_flush(&st, &cfg, &s, NULL));
+    s_exactly_once(&f, ids, 15);
+    /* The HTTP trigger (one operator) neither reads nor moves the cursor. */
+    f_put_raw(&f, AK_AUDIT_FLUSH_CURSOR_KEY, AK_CUR_LIT("{\"next\":\"kept\"}"));
+    s_pending(&f, &op[1], 1700000000000900ull, NULL);
+    cfg.only = &op[1];
+    EXPECT_OK(ak_audit_flush(&st, &cfg, &s, NULL));
+    EXPECT_INT_EQ(s.events, 1);
+    EXPECT_STR_EQ(ak_buf_cstr(&f_find(&f, AK_CUR_LIT(AK_AUDIT_FLUSH_CURSOR_KEY))->body),
+                  "{\"next\":\"kept\"}");
+    f_free(&f);
+}
+
 AK_TEST(t_event_id_form) {
     assert_true(ak_audit_event_id_ok(AK_CUR_LIT("1700000000000000-0123456789abcdef")));
     assert_false(ak_audit_event_id_ok(AK_CUR_LIT("1700000000000000-0123456789ABCDEF")));
@@ -773,4 +918,4 @@ AK_RUN_TESTS(AK_T(t_nothing_pending), AK_T(t_one_batch_format_and_order),
              AK_T(t_crash_then_rerun_exactly_once), AK_T(t_deadline_stops_cleanly),
              AK_T(t_delete_failure_keeps_intent), AK_T(t_tampered_batch_is_not_resumed),
              AK_T(t_live_lease_means_busy), AK_T(t_only_one_operator), AK_T(t_proof_lookup),
-             AK_T(t_event_id_form))
+             AK_T(t_backlog_does_not_starve_next_operator), AK_T(t_rotation_cursor), AK_T(t_event_id_form))

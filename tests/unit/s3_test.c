@@ -219,7 +219,8 @@ static void *s_mcap_run(void *arg) {
         }
         c->n_req = i + 1;
         char head[128];
-        int hn = snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+        int hn = snprintf(head, sizeof(head),
+                          "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
                           strlen(c->answer[i]));
         send(fd, head, (size_t)hn, MSG_NOSIGNAL);
         send(fd, c->answer[i], strlen(c->answer[i]), MSG_NOSIGNAL);
@@ -270,7 +271,9 @@ static ak_err s_seen_fn(void *ud, const ak_s3_list_item *it) {
 
 static bool s_starts(const char *s, const char *lit) { return strncmp(s, lit, strlen(lit)) == 0; }
 
-#define S_LIST_HEAD "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+#define S_LIST_HEAD                                                                                          \
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListBucketResult "                                           \
+    "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
 
 /* Page 1: objects and common prefixes interleave by key; page 2 runs into max_keys. */
 static const char *const s_pages[] = {
@@ -322,12 +325,12 @@ AK_TEST(test_list_delimiter_start_after_max_keys) {
     EXPECT_INT_EQ(res.prefixes, 3);
     EXPECT_TRUE(res.truncated); /* stopped at max_keys; the server had more */
     /* Sorted parameters; start-after only on the first page; the last page asks for what is left. */
-    EXPECT_TRUE(s_starts(cap.req[0],
-                        "GET /my-bucket?delimiter=%2F&list-type=2&max-keys=3&prefix=p%2F&start-after=p%2F0%20x "
-                        "HTTP/1.1\r\n"));
-    EXPECT_TRUE(s_starts(cap.req[1],
-                        "GET /my-bucket?continuation-token=tok%2B1%2F%3D&delimiter=%2F&list-type=2&max-keys=2"
-                        "&prefix=p%2F HTTP/1.1\r\n"));
+    EXPECT_TRUE(s_starts(
+        cap.req[0], "GET /my-bucket?delimiter=%2F&list-type=2&max-keys=3&prefix=p%2F&start-after=p%2F0%20x "
+                    "HTTP/1.1\r\n"));
+    EXPECT_TRUE(s_starts(
+        cap.req[1], "GET /my-bucket?continuation-token=tok%2B1%2F%3D&delimiter=%2F&list-type=2&max-keys=2"
+                    "&prefix=p%2F HTTP/1.1\r\n"));
     EXPECT_TRUE(strstr(cap.req[1], "start-after") == NULL);
     ak_http_free(h);
 }
@@ -383,7 +386,8 @@ AK_TEST(test_list_end_and_negatives) {
     EXPECT_ERR(AK_E_LIMIT, ak_s3_list_ex(&s3, &call, "my-bucket", &o, s_seen_fn, &seen, &res));
     EXPECT_INT_EQ(seen.n, 1);
     seen.stop_at = 0;
-    EXPECT_ERR(AK_E_S3_ERROR, ak_s3_list_ex(&s3, &call, "my-bucket", &o, s_seen_fn, &seen, &res)); /* no Size */
+    EXPECT_ERR(AK_E_S3_ERROR,
+               ak_s3_list_ex(&s3, &call, "my-bucket", &o, s_seen_fn, &seen, &res)); /* no Size */
     /* Refused before any request: a NUL byte or an over-long start_after/delimiter. */
     o.start_after = ak_cur_from("a\0b", 3);
     EXPECT_ERR(AK_E_INVALID_INPUT, ak_s3_list_ex(&s3, &call, "my-bucket", &o, s_seen_fn, &seen, &res));

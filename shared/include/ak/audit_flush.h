@@ -53,6 +53,10 @@
 #define AK_AUDIT_FLUSH_DEFAULT_GRACE_MS 30000u
 /* Largest batch object we read back (resume, anchoring tools). */
 #define AK_AUDIT_BATCH_MAX_BYTES (64u * 1024u * 1024u)
+/* Where the scheduled flush records the operator the next run starts with (rotation). */
+#define AK_AUDIT_FLUSH_CURSOR_KEY "audit/flush-cursor.json"
+/* The cursor is rewritten at most this often during a run (plus once at its start and end). */
+#define AK_AUDIT_FLUSH_CURSOR_EVERY_MS 5000
 /* Metadata member the anchor tool sets on a batch object: x-amz-meta-ak-root-index. */
 #define AK_AUDIT_META_ROOT_INDEX "ak-root-index"
 
@@ -67,6 +71,10 @@ typedef struct ak_audit_store {
     unsigned n_lanes; /* >= 1 */
     /* Every object under `prefix`, in key order, through `fn` (ListObjectsV2, all pages). */
     ak_err (*list)(void *ud, ak_cur prefix, ak_s3_list_fn fn, void *fn_ud, int64_t deadline_ms);
+    /* ak_s3_list_ex semantics (delimiter -> common prefixes with is_prefix, start_after,
+     * max_keys; `res` may be NULL). Required by ak_audit_flush. */
+    ak_err (*list_ex)(void *ud, const ak_s3_list_opts *opts, ak_s3_list_fn fn, void *fn_ud,
+                      ak_s3_list_result *res, int64_t deadline_ms);
     /* Body appended to `body` (at most `max`), ETag as sent to `etag` (may be NULL). 404 ->
      * AK_E_NOT_FOUND. */
     ak_err (*get)(void *ud, unsigned lane, ak_cur key, size_t max, ak_buf *body, ak_buf *etag,
@@ -116,7 +124,7 @@ typedef enum ak_audit_fault {
 
 typedef struct ak_audit_flush_cfg {
     size_t batch_max;        /* events per batch; 0 -> default; <= AK_MAX_AUDIT_BATCH */
-    size_t run_max;          /* pending keys collected per run; 0 -> default */
+    size_t run_max;          /* pending keys listed per run (all operators); 0 -> default */
     int64_t deadline_ms;     /* absolute: no new request starts after it (required) */
     uint64_t lease_grace_ms; /* stale = holder's deadline + grace passed; 0 -> none */
     bool has_grace;          /* false -> AK_AUDIT_FLUSH_DEFAULT_GRACE_MS */
@@ -138,7 +146,14 @@ typedef struct ak_audit_flush_stats {
 } ak_audit_flush_stats;
 
 /*
- * Runs one flush. `report` (optional, a JSON array) gets one object per written batch:
+ * Runs one flush. Fairness (scheduled runs, cfg->only == NULL): the operators are enumerated
+ * with a "/" delimiter under audit/pending/, starting at the one named by the cursor object
+ * (AK_AUDIT_FLUSH_CURSOR_KEY) and wrapping around; each gets one turn of at most
+ * max(run_max / n_operators, one batch) keys; keys left in the run_max budget go, in further
+ * rounds, to the operators whose listing was cut (continuing after their last listed key). The
+ * cursor moves to the operator after the one whose turn starts, so a run cut short by the
+ * deadline or the budget makes the next run start with the first operator it did not reach.
+ * `report` (optional, a JSON array) gets one object per written batch:
  * {"operator_omni","batch","count","root"}. Returns AK_OK when the run ended cleanly (also
  * when it stopped at the deadline or skipped busy operators: see stats); an S3 failure on one
  * operator stops the run with that error after the state was left consistent (a retry

@@ -153,8 +153,8 @@ AK_MUST ak_err ak_s3_list(ak_s3 *s3, const ak_s3_call *call, const char *bucket,
  * `fn` returns non-AK_OK (returned as is). `res` (optional) is filled in every case.
  * AK_E_INVALID_INPUT for an over-long start_after/delimiter or one with a NUL byte;
  * AK_E_S3_ERROR for a malformed listing (missing Key/Size/Prefix, truncated without token). */
-AK_MUST ak_err ak_s3_list_ex(ak_s3 *s3, const ak_s3_call *call, const char *bucket, const ak_s3_list_opts *opts,
-                             ak_s3_list_fn fn, void *ud, ak_s3_list_result *res);
+AK_MUST ak_err ak_s3_list_ex(ak_s3 *s3, const ak_s3_call *call, const char *bucket,
+                             const ak_s3_list_opts *opts, ak_s3_list_fn fn, void *ud, ak_s3_list_result *res);
 /* CopyObject (server side). A 200 whose body is an <Error> (S3 does that) is an error. */
 AK_MUST ak_err ak_s3_copy(ak_s3 *s3, const ak_s3_call *call, const char *src_bucket, ak_cur src_key,
                           const char *dst_bucket, ak_cur dst_key, const ak_s3_put_opts *opts);
