@@ -1,6 +1,9 @@
 /* bytes_test.c — cursors, bounded buffers, hex, base64 (positive and negative cases). */
 #include "test.h"
 
+#include <jansson.h>
+#include <string.h>
+
 #include "ak/ct.h"
 
 AK_TEST(test_cursor_reads_do_not_advance_on_short_input) {
@@ -148,8 +151,46 @@ AK_TEST(test_arena_resets_and_caps) {
     ak_arena_free(&a);
 }
 
+/* ak_alloc_jansson_arena: small blocks from the arena (free is a no-op), large ones and those
+ * past the budget from the heap (freed for real), heap blocks made before the window freed
+ * inside it, and the previous state restored. test.c installed the jansson hooks. */
+AK_TEST(test_jansson_arena_window) {
+    size_t live = ak_alloc_live_count();
+    json_t *before = json_string("made on the heap"); /* two heap blocks: object and copy */
+    ak_arena a;
+    ak_arena_init(&a, 1 << 20);
+    EXPECT_TRUE(ak_alloc_jansson_arena(&a, 1024) == NULL);
+    json_t *small = json_string("small");
+    EXPECT_TRUE(small != NULL && a.used_total > 0);
+    EXPECT_INT_EQ(ak_alloc_live_count(), live + 3u); /* plus the arena's chunk, nothing else */
+    char big[2000];
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = 0;
+    json_t *large = json_string(big); /* the 2000-byte copy is over the per-block cap */
+    EXPECT_TRUE(large != NULL);
+    EXPECT_INT_EQ(ak_alloc_live_count(), live + 4u);
+    size_t used = a.used_total;
+    json_t *past[64];
+    for (size_t i = 0; i < 64; i++) /* 64 x (object + copy) is past the 1024-byte budget */
+        EXPECT_TRUE((past[i] = json_string("past the budget")) != NULL);
+    EXPECT_TRUE(a.used_total <= used + 1024u);
+    EXPECT_TRUE(ak_alloc_live_count() > live + 4u);
+    for (size_t i = 0; i < 64; i++)
+        json_decref(past[i]);
+    json_decref(large);
+    json_decref(small);
+    json_decref(before); /* heap blocks freed inside the window */
+    EXPECT_INT_EQ(ak_alloc_live_count(), live + 1u);
+    EXPECT_TRUE(ak_alloc_jansson_arena(NULL, 0) == &a);
+    json_t *after = json_string("heap again");
+    EXPECT_INT_EQ(ak_alloc_live_count(), live + 3u);
+    json_decref(after);
+    EXPECT_INT_EQ(ak_alloc_live_count(), live + 1u);
+    ak_arena_free(&a);
+}
+
 AK_RUN_TESTS(AK_T(test_cursor_reads_do_not_advance_on_short_input), AK_T(test_u64_is_strict),
              AK_T(test_split_trim_find), AK_T(test_buf_ceiling_is_an_error_not_a_cut),
              AK_T(test_buf_oom_is_reported), AK_T(test_hex), AK_T(test_base64_rfc4648_vectors),
              AK_T(test_base64_rejects_noncanonical), AK_T(test_ct_eq), AK_T(test_error_table),
-             AK_T(test_arena_resets_and_caps))
+             AK_T(test_arena_resets_and_caps), AK_T(test_jansson_arena_window))
