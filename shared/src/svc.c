@@ -310,8 +310,8 @@ static ak_err s_init_signer(ak_svc *svc) {
     bool have_paths = s_env("AK_SIGNER_CLIENT_CERT") != NULL && s_env("AK_SIGNER_CLIENT_KEY") != NULL;
     if (!have_paths && arn == NULL)
         AK_GUARD_OUT(s_missing("AK_SIGNER_CLIENT_CERT/AK_SIGNER_CLIENT_KEY or AK_SIGNER_CLIENT_SECRET_ARN"));
-    /* ak_signer_config_from_env wants every variable; fill placeholders for the ones this
-     * function supplies itself, then override. */
+    /* The config is built here rather than by ak_signer_config_from_env: the CA may come as PEM
+     * text and the client identity from Secrets Manager, which that helper does not handle. */
     if (ca == NULL) AK_GUARD_OUT(s_missing("AK_SIGNER_CA_PEM"));
     if (s_env("AK_SIGNER_URL") == NULL) AK_GUARD_OUT(s_missing("AK_SIGNER_URL"));
     if (s_env("AK_SIGNER_ATTEST_PUB") == NULL) AK_GUARD_OUT(s_missing("AK_SIGNER_ATTEST_PUB"));
