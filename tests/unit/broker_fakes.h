@@ -405,4 +405,25 @@ static BF_UNUSED const char *bf_str(const bf_call *c, const char *k) {
         assert_string_equal(bf_str((call), "reason"), ak_err_reason(code));                                  \
     } while (0)
 
+/* A session JWT for wallet w, signed through svc's (fake) signer: kind, operator and actor as
+ * given — what AuthFunction would issue. */
+static BF_UNUSED void bf_session(ak_svc *svc, const bf_wallet *w, ak_session_kind kind, const ak_omni *op,
+                                 const ak_omni *actor, ak_buf *out) {
+    ak_session s;
+    memset(&s, 0, sizeof(s));
+    s.kind = kind;
+    memcpy(s.wallet, w->addr, 20);
+    memcpy(s.device_key_hash, w->dkh, 32);
+    s.operator_omni = *op;
+    s.omni_account = *actor;
+    s.iat = BF.now_us / 1000000u;
+    s.exp = s.iat + 3600;
+    snprintf(s.jti, sizeof(s.jti), "j");
+    json_t *c;
+    EXPECT_OK(ak_session_claims(&s, BF_ISSUER, &c));
+    ak_buf_clear(out);
+    EXPECT_OK(ak_svc_sign_jwt(svc, AK_SIGNER_KEY_SESSION, "JWT", c, out, NULL));
+    json_decref(c);
+}
+
 #endif

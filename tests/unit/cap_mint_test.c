@@ -45,26 +45,6 @@ static void s_setup(void) {
 
 static void s_teardown(void) { bf_free(&C.svc); }
 
-/* A session JWT for wallet w: kind, operator, actor as given (what AuthFunction would issue). */
-static void s_session(const bf_wallet *w, ak_session_kind kind, const ak_omni *op, const ak_omni *actor,
-                      ak_buf *out) {
-    ak_session s;
-    memset(&s, 0, sizeof(s));
-    s.kind = kind;
-    memcpy(s.wallet, w->addr, 20);
-    memcpy(s.device_key_hash, w->dkh, 32);
-    s.operator_omni = *op;
-    s.omni_account = *actor;
-    s.iat = BF.now_us / 1000000u;
-    s.exp = s.iat + 3600;
-    snprintf(s.jti, sizeof(s.jti), "j");
-    json_t *c;
-    EXPECT_OK(ak_session_claims(&s, BF_ISSUER, &c));
-    ak_buf_clear(out);
-    EXPECT_OK(ak_svc_sign_jwt(&C.svc, AK_SIGNER_KEY_SESSION, "JWT", c, out, NULL));
-    json_decref(c);
-}
-
 typedef struct {
     const bf_wallet *signer; /* PoP key */
     const uint8_t *dkh;      /* device_key_hash in the body (default: signer's) */
@@ -124,7 +104,7 @@ AK_TEST(test_agent_mints_and_cap_verifies) {
     s_setup();
     ak_buf sess;
     ak_buf_init(&sess, AK_MAX_JWS);
-    s_session(&G, AK_SESSION_AGENT, &O, &G.omni, &sess);
+    bf_session(&C.svc, &G, AK_SESSION_AGENT, &O, &G.omni, &sess);
     s_req r = {.signer = &G, .op = &O, .actor = &G.omni, .service = "openrouter"};
     bf_call c;
     s_mint(&c, "/v1/cap/cred-fetch", &sess, &r);
@@ -182,12 +162,12 @@ AK_TEST(test_refusals_each_with_its_reason) {
     ak_buf_init(&sH, AK_MAX_JWS);
     ak_buf_init(&sN, AK_MAX_JWS);
     ak_buf_init(&sM, AK_MAX_JWS);
-    s_session(&G, AK_SESSION_AGENT, &O, &G.omni, &sG);
-    s_session(&X, AK_SESSION_MASTER, &X.omni, &X.omni, &sX);
-    s_session(&R, AK_SESSION_AGENT, &O, &R.omni, &sR);
-    s_session(&H, AK_SESSION_AGENT, &O, &H.omni, &sH); /* chain says H belongs to O2 */
-    s_session(&N, AK_SESSION_AGENT, &O, &N.omni, &sN);
-    s_session(&M, AK_SESSION_MASTER, &O, &O, &sM);
+    bf_session(&C.svc, &G, AK_SESSION_AGENT, &O, &G.omni, &sG);
+    bf_session(&C.svc, &X, AK_SESSION_MASTER, &X.omni, &X.omni, &sX);
+    bf_session(&C.svc, &R, AK_SESSION_AGENT, &O, &R.omni, &sR);
+    bf_session(&C.svc, &H, AK_SESSION_AGENT, &O, &H.omni, &sH); /* chain says H belongs to O2 */
+    bf_session(&C.svc, &N, AK_SESSION_AGENT, &O, &N.omni, &sN);
+    bf_session(&C.svc, &M, AK_SESSION_MASTER, &O, &O, &sM);
     const char *rt = "/v1/cap/cred-fetch";
     s_req base = {.signer = &G, .op = &O, .actor = &G.omni, .service = "openrouter"};
     s_req r;
@@ -282,7 +262,7 @@ AK_TEST(test_master_rules_d10_d17) {
     s_setup();
     ak_buf sM;
     ak_buf_init(&sM, AK_MAX_JWS);
-    s_session(&M, AK_SESSION_MASTER, &O, &O, &sM);
+    bf_session(&C.svc, &M, AK_SESSION_MASTER, &O, &O, &sM);
     /* master on its own data: no scope needed */
     s_req r = {.signer = &M, .op = &O, .actor = &O, .service = "anything"};
     s_expect("/v1/cap/cred-store", &sM, &r, AK_OK);

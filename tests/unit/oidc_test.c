@@ -71,25 +71,6 @@ static void s_teardown(void) {
     bf_free(&OF.svc);
 }
 
-static void s_session(const bf_wallet *w, ak_session_kind kind, const ak_omni *op, const ak_omni *actor,
-                      ak_buf *out) {
-    ak_session s;
-    memset(&s, 0, sizeof(s));
-    s.kind = kind;
-    memcpy(s.wallet, w->addr, 20);
-    memcpy(s.device_key_hash, w->dkh, 32);
-    s.operator_omni = *op;
-    s.omni_account = *actor;
-    s.iat = BF.now_us / 1000000u;
-    s.exp = s.iat + 3600;
-    snprintf(s.jti, sizeof(s.jti), "j");
-    json_t *c;
-    EXPECT_OK(ak_session_claims(&s, BF_ISSUER, &c));
-    ak_buf_clear(out);
-    EXPECT_OK(ak_svc_sign_jwt(&OF.svc, AK_SIGNER_KEY_SESSION, "JWT", c, out, NULL));
-    json_decref(c);
-}
-
 /* The newest audit event (the fake store keeps insertion order). */
 static json_t *s_last_audit(void) {
     for (size_t i = BF.n_objs; i > 0; i--)
@@ -140,7 +121,7 @@ AK_TEST(test_mint_oidc_jwt_agent) {
     s_setup();
     ak_buf s;
     ak_buf_init(&s, AK_MAX_JWS);
-    s_session(&G, AK_SESSION_AGENT, &O, &G.omni, &s);
+    bf_session(&OF.svc, &G, AK_SESSION_AGENT, &O, &G.omni, &s);
     bf_call c;
     bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-oidc-jwt", ak_buf_cstr(&s), NULL);
     if (c.rc != AK_OK) fail_msg("%s", ak_err_reason(c.rc));
@@ -194,7 +175,7 @@ AK_TEST(test_master_actor_choice_and_refusals) {
     s_setup();
     ak_buf s;
     ak_buf_init(&s, AK_MAX_JWS);
-    s_session(&M, AK_SESSION_MASTER, &O, &O, &s);
+    bf_session(&OF.svc, &M, AK_SESSION_MASTER, &O, &O, &s);
     char body[200], gh[65], zh[65];
     ak_omni_hex(&G.omni, gh);
     ak_omni_hex(&Z.omni, zh);
@@ -212,16 +193,16 @@ AK_TEST(test_master_actor_choice_and_refusals) {
     BF_EXPECT_REASON(&c, AK_E_ACTOR_MISMATCH);
     bf_call_free(&c);
     /* a revoked agent's session is refused on chain */
-    s_session(&R, AK_SESSION_AGENT, &O, &R.omni, &s);
+    bf_session(&OF.svc, &R, AK_SESSION_AGENT, &O, &R.omni, &s);
     bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-oidc-jwt", ak_buf_cstr(&s), NULL);
     BF_EXPECT_REASON(&c, AK_E_DEVICE_REVOKED);
     bf_call_free(&c);
     /* an unregistered wallet: only as its own bootstrap master */
-    s_session(&Z, AK_SESSION_MASTER, &Z.omni, &Z.omni, &s);
+    bf_session(&OF.svc, &Z, AK_SESSION_MASTER, &Z.omni, &Z.omni, &s);
     bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-oidc-jwt", ak_buf_cstr(&s), NULL);
     EXPECT_INT_EQ(c.status, 200);
     bf_call_free(&c);
-    s_session(&Z, AK_SESSION_AGENT, &O, &Z.omni, &s);
+    bf_session(&OF.svc, &Z, AK_SESSION_AGENT, &O, &Z.omni, &s);
     bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-oidc-jwt", ak_buf_cstr(&s), NULL);
     BF_EXPECT_REASON(&c, AK_E_DEVICE_NOT_ACTIVE);
     bf_call_free(&c);
@@ -242,7 +223,7 @@ AK_TEST(test_mint_aws_creds_d13) {
     s_setup();
     ak_buf s;
     ak_buf_init(&s, AK_MAX_JWS);
-    s_session(&G, AK_SESSION_AGENT, &O, &G.omni, &s);
+    bf_session(&OF.svc, &G, AK_SESSION_AGENT, &O, &G.omni, &s);
     bf_call c;
     bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", ak_buf_cstr(&s),
               "{\"data_class\":\"credentials\"}");
