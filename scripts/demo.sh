@@ -40,7 +40,7 @@ scripts/stack-up | sed 's/^/   /'
 # shellcheck source=lib/akclient.sh
 . scripts/lib/akclient.sh
 
-r=$(curl -fsS "$AK_API_URL/healthz") || die "healthz"
+r=$(curl -fsS --max-time 30 "$AK_API_URL/healthz") || die "healthz"
 show "GET /healthz" "$r"
 
 bold "1. Operator: a wallet (K10) and a software passkey (K11) register the first master"
@@ -163,7 +163,7 @@ show "flushed" "$(jq -r '"\(.events) events into \(.batches) batch(es)"' <<<"${r
 AK_OPERATOR_KEY=$OPERATOR_KEY AK_RPC_URL=$AK_RPC_URL "$AK_TOP/build/dev/tools/audit-anchor" 2>&1 | sed 's/^/   /' | head -n 3
 EVENT_ID=$(/usr/bin/aws --endpoint-url "$AK_S3_ENDPOINT" s3api list-objects-v2 --bucket ak-audit --prefix "audit/index/$OPERATOR_OMNI/" \
   --query 'Contents[0].Key' --output text | sed 's|.*/||; s|\.json$||')
-r=$(curl -sS -G "$AK_API_URL/v1/audit/proof" --data-urlencode "event=$EVENT_ID" -H "authorization: Bearer $OPERATOR_SESSION")
+r=$(curl -sS --max-time 60 -G "$AK_API_URL/v1/audit/proof" --data-urlencode "event=$EVENT_ID" -H "authorization: Bearer $OPERATOR_SESSION")
 printf '%s' "$r" > "$AK_WORK/proof.json"
 show "proof for event" "$EVENT_ID (root index $(jq -r .root_index <<<"$r"), $(jq -r '.proof | length' <<<"$r") hashes)"
 "$AK_TOP/build/dev/tools/audit-verify" --proof "$AK_WORK/proof.json" --rpc "$AK_RPC_URL" --audit "$AK_AUDIT_ADDRESS" 2>&1 | sed 's/^/   /' | tail -n 2

@@ -18,6 +18,11 @@ match=${AK_TEST_MATCH:-.}
 passed=0; failed=0; failures=()
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# Every curl a test script runs reads tests/lib/curl/.curlrc: connect and total time caps, so a
+# server that accepts and never answers fails that one request instead of the whole suite's clock.
+export CURL_HOME=$top/tests/lib/curl
+# Python's output reaches the log line by line, so a suite stopped by its cap shows how far it got.
+export PYTHONUNBUFFERED=1
 
 run() { # run KIND NAME CAP_SECONDS CMD...
   local kind=$1 name=$2 cap=$3; shift 3
@@ -38,7 +43,7 @@ run() { # run KIND NAME CAP_SECONDS CMD...
 for t in build/dev/tests/*_test; do [ -x "$t" ] && run unit "$(basename "$t")" 300 "$t"; done
 for t in tests/function/*_test.sh; do [ -x "$t" ] && run function "$(basename "$t")" 600 "$t"; done
 [ -x contracts/test.sh ] && run contracts forge 900 contracts/test.sh
-for t in tests/e2e/*_test.sh; do [ -x "$t" ] && run e2e "$(basename "$t")" 900 "$t"; done
+for t in tests/e2e/*_test.sh; do [ -x "$t" ] && run e2e "$(basename "$t")" 480 "$t"; done
 [ -x tests/fuzz/run.sh ] && run fuzz smoke 600 tests/fuzz/run.sh "${AK_FUZZ_SMOKE_SECONDS:-5}"
 [ -x scripts/lint.sh ] && run lint lint 300 scripts/lint.sh
 

@@ -102,7 +102,7 @@ ak_advance_epoch() {
 ak_api() {
   local method=$1 path=$2 body=${3:-}; shift 3 2>/dev/null || shift $#
   local out status
-  out=$(curl -sS -o "$AK_WORK/resp.json" -w '%{http_code}' -X "$method" "$AK_API_URL$path" \
+  out=$(curl -sS --connect-timeout 10 --max-time "${AK_HTTP_MAX_TIME:-120}" -o "$AK_WORK/resp.json" -w '%{http_code}' -X "$method" "$AK_API_URL$path" \
     -H 'content-type: application/json' ${body:+--data-binary "$body"} "$@") || return 1
   status=$out
   printf '%s %s\n' "$status" "$(cat "$AK_WORK/resp.json")"

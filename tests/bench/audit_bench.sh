@@ -22,10 +22,8 @@ trap cleanup EXIT
 
 "$BIN" merkle 1000000
 
-free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-osd_base=$(( 20000 + RANDOM % 30000 ))
-AK_CEPH_DIR=$work/ceph AK_RGW_PORT=$(free_port) AK_CEPH_MON_PORT=$(free_port) AK_CEPH_MON_V1_PORT=$(free_port) \
-    AK_CEPH_OSD_PORTS=$osd_base-$((osd_base + 40)) scripts/ceph-up > "$work/ceph-up.log" 2>&1 \
+AK_CEPH_DIR=$work/ceph AK_RGW_PORT=auto \
+    scripts/ceph-up > "$work/ceph-up.log" 2>&1 \
     || { cat "$work/ceph-up.log"; echo "audit_bench: ceph-up failed"; exit 1; }
 # shellcheck disable=SC1091
 source "$work/ceph/env"

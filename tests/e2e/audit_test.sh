@@ -53,7 +53,7 @@ if [ ! -x "$PASSKEY" ]; then   # as contracts_anvil_test.sh: the tool needs only
 fi
 
 # ---- stack
-AK_LOCAL_DIR=$L "$root/scripts/stack-up" >"$work/stack-up.log" 2>&1 || { tail -30 "$work/stack-up.log"; die "stack-up"; }
+AK_LOCAL_DIR=$L "$root/scripts/stack-up" 2>&1 | sed -u 's/^/    /' || die "stack-up"
 # shellcheck disable=SC1091
 . "$L/stack.env"
 pass "local stack up"
@@ -72,8 +72,7 @@ t = t.replace("\nOutputs:", crash + "\n\nOutputs:", 1)
 open(sys.argv[2], "w").write(t)
 EOF
 grep -q AuditFlushCrashFunction "$tmpl" || die "template merge"
-free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-EPORT=$(free_port)
+EPORT=$("$root/scripts/lib/free-ports" 1)
 API2=http://127.0.0.1:$EPORT
 envf=$work/emu.env
 cp "$AK_EMULATOR_ENV" "$envf"
@@ -123,7 +122,7 @@ import boto3
 from botocore.config import Config
 op, n, tag, bucket, wallet, dkh = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5].lower(), sys.argv[6]
 s3 = boto3.client("s3", endpoint_url=os.environ["AK_S3_ENDPOINT"], region_name=os.environ.get("AWS_REGION", "us-east-1"),
-                  config=Config(s3={"addressing_style": "path"}))
+                  config=Config(s3={"addressing_style": "path"}, connect_timeout=5, read_timeout=30))
 for i in range(n):
     ts = int(time.time() * 1e6) + i
     eid = "%016d-%s" % (ts, secrets.token_hex(8))

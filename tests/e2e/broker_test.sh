@@ -34,9 +34,8 @@ L=${AK_LOCAL_DIR:-$top/build/local}
 if [ ! -f "$L/stack.env" ]; then
   L=$(mktemp -d "${TMPDIR:-/tmp}/ak-broker-e2e.XXXXXX")
   export AK_LOCAL_DIR=$L
-  if ! "$top/scripts/stack-up" >"$L/stack-up.out" 2>&1; then
-    cat "$L/stack-up.out" >&2
-    echo "FAIL stack_up"; exit 1
+  if ! "$top/scripts/stack-up" 2>&1 | sed -u 's/^/    /'; then
+    echo "FAIL stack_up"; rm -rf "$L"; exit 1
   fi
   started=1
 fi

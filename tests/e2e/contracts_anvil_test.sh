@@ -39,7 +39,7 @@ if [ ! -x "$passkey" ]; then
 fi
 
 # ---- anvil on a free loopback port
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+port=$("$root/scripts/lib/free-ports" 1)
 rpc=http://127.0.0.1:$port
 t0=$(date +%s.%N)
 "$ANVIL" --host 127.0.0.1 --port "$port" --silent >"$work/anvil.log" 2>&1 &

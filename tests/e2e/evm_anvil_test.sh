@@ -18,7 +18,7 @@ PY=/usr/bin/python3
 [ -x "$TOOL" ] || make -C "$ROOT" build/dev/tools/evmtool >/dev/null || { echo "FAIL build-evmtool"; exit 1; }
 
 WORK=$(mktemp -d)
-PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$("$ROOT/scripts/lib/free-ports" 1)
 RPC=http://127.0.0.1:$PORT
 "$ANVIL" --host 127.0.0.1 --port "$PORT" --chain-id 31337 >"$WORK/anvil.log" 2>&1 &
 ANVIL_PID=$!

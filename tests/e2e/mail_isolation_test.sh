@@ -40,12 +40,8 @@ fail() { printf 'FAIL %s\n' "$*"; fails=$((fails + 1)); }
 die() { printf 'FAIL %s\n' "$*"; exit 1; }
 
 [ -x "$BOOTSTRAP" ] || die "mail_isolation: $BOOTSTRAP not built"
-# stack-up picks the RGW port; the mon and OSD ports default to fixed ones (3300, 6789, 6800+)
-# that another cluster on this host may hold, so pick them here (scripts/ceph-up reads them).
-free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-osd_base=$(( 20000 + RANDOM % 30000 ))
-export AK_CEPH_MON_PORT=$(free_port) AK_CEPH_MON_V1_PORT=$(free_port) AK_CEPH_OSD_PORTS=$osd_base-$((osd_base + 40))
-AK_LOCAL_DIR=$L "$root/scripts/stack-up" > "$work/stack-up.log" 2>&1 || { tail -30 "$work/stack-up.log"; die "mail_isolation_stack_up"; }
+# stack-up's progress goes to this log, so a stack that never comes up shows where it stopped.
+AK_LOCAL_DIR=$L "$root/scripts/stack-up" 2>&1 | sed -u 's/^/    /' || die "mail_isolation_stack_up"
 # shellcheck disable=SC1091
 . "$L/stack.env"
 export AK_WORK=$work/ak
@@ -85,7 +81,7 @@ import boto3
 from botocore.config import Config
 work, A = sys.argv[1], sys.argv[2]
 s3 = boto3.client("s3", endpoint_url=os.environ["AK_S3_ENDPOINT"], region_name="us-east-1",
-                  config=Config(s3={"addressing_style": "path"}))
+                  config=Config(s3={"addressing_style": "path"}, connect_timeout=5, read_timeout=30))
 base = json.load(open("events/ses-routed.json"))
 for name, mid, rcpt, spam in (("a", "e2emaila0001", A + "@mail.example.com", "PASS"),
                               ("aq", "e2emailaq001", A + "@mail.example.com", "FAIL"),
@@ -128,7 +124,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 work, A, B = sys.argv[1:4]
 ep, bucket, role = os.environ["AK_STS_ENDPOINT"], os.environ["AK_MAIL_BUCKET"], os.environ["AK_MAIL_ROLE_ARN"]
-cfg = Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1})
+cfg = Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}, connect_timeout=5, read_timeout=30)
 fails = 0
 def check(name, cond):
     global fails
@@ -139,7 +135,8 @@ def code(f):
     except ClientError as e:
         return e.response.get("Error", {}).get("Code", "?")
 def s3_for(x):
-    sts = boto3.client("sts", endpoint_url=ep, region_name="us-east-1", config=Config(signature_version=UNSIGNED))
+    sts = boto3.client("sts", endpoint_url=ep, region_name="us-east-1", config=Config(signature_version=UNSIGNED, connect_timeout=5, read_timeout=60,
+                                                                            retries={"max_attempts": 2}))
     c = sts.assume_role_with_web_identity(RoleArn=role, RoleSessionName="mail-e2e-" + x,
                                           WebIdentityToken=open("%s/jwt-%s" % (work, x)).read().strip())["Credentials"]
     return boto3.client("s3", endpoint_url=os.environ["AK_S3_ENDPOINT"], region_name="us-east-1", config=cfg,

@@ -38,7 +38,7 @@ mkleaf client8 ca pkcs8 "extendedKeyUsage=clientAuth"
 mkleaf evil rogue sec1 "extendedKeyUsage=clientAuth"
 grep -q "BEGIN EC PRIVATE KEY" client.key && grep -q "BEGIN PRIVATE KEY" client8.key || { echo "FAIL mtls_setup (key forms)"; exit 1; }
 
-port=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$("$top/scripts/lib/free-ports" 1)
 openssl s_server -accept "127.0.0.1:$port" -www -Verify 1 -verify_return_error \
   -cert server.pem -key server.key -CAfile ca.pem -quiet > server.log 2>&1 &
 srv_pid=$!

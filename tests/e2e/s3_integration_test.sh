@@ -29,9 +29,11 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-freeport() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-export AK_RGW_PORT=$(freeport) AK_CEPH_MON_PORT=$(freeport) AK_CEPH_MON_V1_PORT=$(freeport)
-base=$(( 20000 + RANDOM % 30000 )); export AK_CEPH_OSD_PORTS=$base-$((base + 99))
+# Fixed for this cluster (not AK_RGW_PORT=auto): the second ceph-up below must find the same one.
+ports=$("$top/scripts/lib/free-ports" 3 --range 21) || { echo "FAIL free_ports"; exit 1; }
+read -r AK_RGW_PORT AK_CEPH_MON_PORT AK_CEPH_MON_V1_PORT <<<"$(head -n1 <<<"$ports")"
+base=$(tail -n1 <<<"$ports")
+export AK_RGW_PORT AK_CEPH_MON_PORT AK_CEPH_MON_V1_PORT AK_CEPH_OSD_PORTS=$base-$((base + 20))
 
 if "$top/scripts/ceph-up" > "$tmp/ceph-up.log" 2>&1; then pass "ceph_up"; else failc "ceph_up" "$(tail -n 5 "$tmp/ceph-up.log")"; exit 1; fi
 out=$("$top/scripts/ceph-up" 2>&1)
@@ -122,7 +124,7 @@ out=$(AWS_SESSION_TOKEN=bogus $T get $B w.txt | tail -n1)
 
 # ---- STS AssumeRoleWithWebIdentity (optional: needs ststool and python3-jwt)
 if [ -x "$STS" ] && $PY -c 'import jwt, cryptography' 2>/dev/null && [ -x "$AWS" ]; then
-  oport=$(freeport); ISS=http://127.0.0.1:$oport/oidc; AUD=agentkeys-s3
+  oport=$("$top/scripts/lib/free-ports" 1); ISS=http://127.0.0.1:$oport/oidc; AUD=agentkeys-s3
   mkdir -p "$tmp/oidc/www/oidc/.well-known"
   cat > "$tmp/oidc/mk.py" <<'EOF'
 # ES256 key + self-signed cert; RGW Pacific verifies only with the JWKS x5c cert (ceph-local.md gotcha 7)

@@ -257,7 +257,7 @@ if grep -qi "$kek1" "$work/signer.log" || grep -q "$kek1_hex" "$work/signer.log"
 if [ -x "$root/contracts/deploy.sh" ] && [ -e "$root/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil" ]; then
   ( . "$root/contracts/env.sh"; echo "$ANVIL $CAST" ) >"$work/foundry" 2>/dev/null
   read -r ANVIL CAST <"$work/foundry"
-  aport=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+  aport=$("$root/scripts/lib/free-ports" 1)
   rpc=http://127.0.0.1:$aport
   "$ANVIL" --host 127.0.0.1 --port "$aport" --silent >"$work/anvil.log" 2>&1 &
   anvil_pid=$!

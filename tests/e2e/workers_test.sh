@@ -40,12 +40,8 @@ cleanup() {
   if [ "${KEEP:-0}" = 1 ]; then echo "kept: $L"; else rm -rf "$L"; fi
 }
 trap cleanup EXIT
-# Ceph's mon ports are fixed by default (3300/6789): pick free ones so this private stack can
-# run next to another one on the same host.
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-export AK_CEPH_MON_PORT=${AK_CEPH_MON_PORT:-$(free_port)} AK_CEPH_MON_V1_PORT=${AK_CEPH_MON_V1_PORT:-$(free_port)}
-if ! "$top/scripts/stack-up" >"$WORK/stack-up.out" 2>&1; then
-  tail -n 30 "$WORK/stack-up.out" >&2; echo "FAIL [P] stack_up"; exit 1
+if ! "$top/scripts/stack-up" 2>&1 | sed -u 's/^/    /'; then
+  echo "FAIL [P] stack_up"; exit 1
 fi
 # shellcheck disable=SC1091
 . "$L/stack.env"
@@ -325,7 +321,8 @@ import os, sys, boto3
 from concurrent.futures import ThreadPoolExecutor
 from botocore.config import Config
 s3 = boto3.client("s3", endpoint_url=os.environ["AK_S3_ENDPOINT"], region_name=os.environ.get("AWS_REGION", "us-east-1"),
-                  config=Config(s3={"addressing_style": "path"}, max_pool_connections=16))
+                  config=Config(s3={"addressing_style": "path"}, max_pool_connections=16,
+                                connect_timeout=5, read_timeout=30))
 with ThreadPoolExecutor(16) as ex:
     list(ex.map(lambda i: s3.put_object(Bucket=sys.argv[1], Key="%sbulk%05d.enc" % (sys.argv[2], i), Body=b"x"), range(2345)))
 PY
