@@ -9,6 +9,11 @@
 #         `npm rebuild aws-lambda-ric --foreground-scripts --ignore-scripts=false` (into node_modules)
 #   cpp   a no-op handler on aws-lambda-cpp, built from the sources aws-lambda-ric bundles
 #         (tests/bench/build-cpp-peer.sh, into build/bench/cpp-peer)
+#   ours-noop  our runtime with a no-op raw handler (tests/bench/noop_runtime_bench.c): the
+#         like-for-like peer of node and cpp, which run no-op handlers too
+#   floor the least any runtime can do through the Runtime API (tests/bench/rapi_floor_bench.c:
+#         raw socket, no parsing): what the emulator and the kernel cost. The "ceiling" line
+#         divides node's figures by the floor's: no runtime can beat node by more than that here.
 # Figures per peer:
 #   cold start  exec -> first GET /next, timestamped by the emulator (posix_spawn .. request
 #               parsed), BENCH_COLD times (default 20): median and p90
@@ -46,6 +51,8 @@ fi
 
 PEERS=()
 ARGS=()
+fn_of() { case $1 in ours) echo OursFunction;; ours-noop) echo OursNoopFunction;; floor) echo FloorFunction;;
+                     node) echo NodeFunction;; cpp) echo CppFunction;; esac; }
 # ---- ours
 if [ -x "$ROOT/build/release/health/bootstrap" ]; then
     PEERS+=(ours)
@@ -53,6 +60,16 @@ if [ -x "$ROOT/build/release/health/bootstrap" ]; then
 else
     skip ours "build/release/health/bootstrap missing (make build/release/health/bootstrap)"
 fi
+# ---- ours-noop and floor (built by make bench-build)
+for p in noop_runtime rapi_floor; do
+    b=$ROOT/build/release/bench/${p}_bench
+    name=$([ $p = noop_runtime ] && echo ours-noop || echo floor)
+    if [ -x "$b" ]; then
+        PEERS+=("$name"); ARGS+=(--bootstrap "$(fn_of "$name")=$b")
+    else
+        skip "$name" "$b missing (make bench-build)"
+    fi
+done
 # ---- node
 RIC="$ROOT/node_modules/aws-lambda-ric"
 if ! command -v node > /dev/null; then
@@ -91,7 +108,6 @@ if [ ${#PEERS[@]} -eq 0 ]; then
     exit 0
 fi
 
-fn_of() { case $1 in ours) echo OursFunction;; node) echo NodeFunction;; cpp) echo CppFunction;; esac; }
 {
     echo "Resources:"
     for p in "${PEERS[@]}"; do
@@ -130,8 +146,10 @@ done
 "$PY" - "$OUT" "${PEERS[@]}" <<'EOF'
 import json, os, sys
 out, peers = sys.argv[1], sys.argv[2:]
-names = {"ours": "OursFunction", "node": "NodeFunction", "cpp": "CppFunction"}
-label = {"ours": "ours (C, static musl)", "node": "node (aws-lambda-ric 3.3.0)", "cpp": "cpp (aws-lambda-cpp 0.2.8)"}
+names = {"ours": "OursFunction", "ours-noop": "OursNoopFunction", "floor": "FloorFunction",
+         "node": "NodeFunction", "cpp": "CppFunction"}
+label = {"ours": "ours (HealthFunction)", "ours-noop": "ours (no-op handler)", "floor": "floor (raw socket)",
+         "node": "node (aws-lambda-ric 3.3.0)", "cpp": "cpp (aws-lambda-cpp 0.2.8)"}
 res = {}
 def pct(v, p):
     v = sorted(v)
@@ -164,11 +182,62 @@ print(f"(cold start = exec to first /next over {res[next(iter(res))]['n']} cold 
       f"node's bootstrap is `sh -c exec node`, cpp is dynamically linked against libstdc++)")
 if "ours" in res and "size" in res["ours"]:
     print(f"ours bootstrap size: {res['ours']['size']:.0f} KiB")
-o = res.get("ours")
-for peer in ("node", "cpp"):
-    if o is None or peer not in res:
-        continue
-    r = res[peer]
-    print(f"ratio ours/{peer}: cold start p50 {o['cold_p50'] / r['cold_p50']:.3f} (target: node <= 0.2, cpp < 1)"
-          f"  invokes/s {o['ips'] / r['ips']:.2f}x  runtime time/invoke {o['dur'] / r['dur']:.2f}  max RSS {o['hwm'] / r['hwm']:.3f}")
+for mine in ("ours", "ours-noop"):
+    o = res.get(mine)
+    for peer in ("node", "cpp"):
+        if o is None or peer not in res:
+            continue
+        r = res[peer]
+        print(f"ratio {mine}/{peer}: cold start p50 {o['cold_p50'] / r['cold_p50']:.3f} (target: node <= 0.2, cpp < 1)"
+              f"  invokes/s {o['ips'] / r['ips']:.2f}x  runtime time/invoke {o['dur'] / r['dur']:.2f}  max RSS {o['hwm'] / r['hwm']:.3f}")
+f, n = res.get("floor"), res.get("node")
+if f and n:
+    print(f"ceiling (floor/node): invokes/s {f['ips'] / n['ips']:.2f}x, runtime time/invoke {n['dur'] / f['dur']:.2f}x less;"
+          f" no runtime can beat node by more than this through this Runtime API (DESIGN §7 asks 10x)")
 EOF
+
+# ---- instructions per warm invoke (valgrind callgrind: counts, not seconds, so repeatable
+# whatever else the machine does). Node is left out: its JIT under valgrind measures valgrind.
+CG_COUNT=${BENCH_CG_COUNT:-300}
+if ! command -v valgrind > /dev/null || ! command -v callgrind_control > /dev/null; then
+    echo "instructions per invoke: skipped: valgrind is not installed"
+    exit 0
+fi
+kill -TERM $EPID 2>/dev/null; wait $EPID 2>/dev/null
+CG=$OUT/callgrind
+rm -rf "$CG"; mkdir -p "$CG"
+CG_ARGS=()
+CG_PEERS=()
+for i in "${!PEERS[@]}"; do
+    p=${PEERS[$i]}
+    [ "$p" = node ] && continue
+    bin=${ARGS[$((2 * i + 1))]#*=}
+    printf '#!/bin/sh\nexec valgrind -q --tool=callgrind --callgrind-out-file=%s/%s.%%p %s\n' "$CG" "$p" "$bin" > "$CG/$p.sh"
+    chmod +x "$CG/$p.sh"
+    CG_ARGS+=(--bootstrap "$(fn_of "$p")=$CG/$p.sh")
+    CG_PEERS+=("$p")
+done
+rm -f "$OUT/port"
+"$EMU" --template "$OUT/template.yaml" --root "$ROOT" --port 0 --ready-file "$OUT/port" "${CG_ARGS[@]}" > "$CG/emulator.log" 2>&1 &
+EPID=$!
+for _ in $(seq 1 100); do [ -s "$OUT/port" ] && break; sleep 0.1; done
+P=$(cat "$OUT/port" 2>/dev/null)
+echo "instructions per warm invoke (callgrind, $CG_COUNT invokes after 10 warm-up):"
+for p in "${CG_PEERS[@]}"; do
+    f=$(fn_of "$p")
+    if ! "$CLIENT" --port "$P" --function "$f" --payload-file "$OUT/payload.json" --count 10 > /dev/null 2>&1; then
+        echo "  $p: skipped: invocations under valgrind failed"; continue
+    fi
+    pid=$(pgrep -f "callgrind-out-file=$CG/$p\\." | head -1)
+    [ -n "$pid" ] || { echo "  $p: skipped: no valgrind process"; continue; }
+    callgrind_control -z "$pid" > /dev/null 2>&1
+    "$CLIENT" --port "$P" --function "$f" --payload-file "$OUT/payload.json" --count "$CG_COUNT" > /dev/null 2>&1
+    callgrind_control -d "$pid" > /dev/null 2>&1
+    dump=$(ls -t "$CG/$p.$pid".* 2>/dev/null | head -1)
+    total=$(awk '/^(summary|totals):/ {print $2; exit}' "$dump" 2>/dev/null)
+    if [ -n "$total" ]; then
+        printf '  %-12s %9d\n' "$p" $(( total / CG_COUNT ))
+    else
+        echo "  $p: skipped: no callgrind dump"
+    fi
+done
