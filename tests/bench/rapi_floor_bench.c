@@ -86,14 +86,16 @@ int main(void) {
         const char *id = strcasestr(hdr, "\r\nLambda-Runtime-Aws-Request-Id:");
         if (id == NULL) return 1;
         id += 32;
-        while (*id == ' ') id++;
+        while (*id == ' ')
+            id++;
         size_t idlen = strcspn(id, "\r");
         int n = snprintf(req, sizeof(req),
                          "POST /2018-06-01/runtime/invocation/%.*s/response HTTP/1.1\r\nHost: x\r\n"
                          "Content-Length: 2\r\n\r\n{}",
                          (int)idlen, id);
         if (n <= 0 || (size_t)n >= sizeof(req)) return 1;
-        if (s_write_all(req, (size_t)n) != 0 || s_read_response(hdr, sizeof(hdr), &status) != 0 || status != 202)
+        if (s_write_all(req, (size_t)n) != 0 || s_read_response(hdr, sizeof(hdr), &status) != 0 ||
+            status != 202)
             return 1;
     }
 }
