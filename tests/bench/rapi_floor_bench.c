@@ -45,7 +45,8 @@ static int s_read_response(char *hdr, size_t hdr_cap, int *status) {
     if (hlen >= hdr_cap) return -1;
     memcpy(hdr, s_buf, hlen);
     hdr[hlen] = '\0';
-    if (sscanf(hdr, "HTTP/1.1 %d", status) != 1) return -1;
+    if (strncmp(hdr, "HTTP/1.1 ", 9) != 0) return -1;
+    *status = (int)strtol(hdr + 9, NULL, 10);
     size_t clen = 0;
     for (char *l = strstr(hdr, "\r\n"); l != NULL && l[2] != '\r'; l = strstr(l + 2, "\r\n"))
         if (strncasecmp(l + 2, "Content-Length:", 15) == 0) clen = strtoul(l + 17, NULL, 10);
@@ -68,7 +69,8 @@ int main(void) {
     const char *api = getenv("AWS_LAMBDA_RUNTIME_API");
     const char *colon = api ? strrchr(api, ':') : NULL;
     if (colon == NULL) return 1;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)strtoul(colon + 1, NULL, 10))};
     char host[64];
     snprintf(host, sizeof(host), "%.*s", (int)(colon - api), api);
     if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) return 1;
