@@ -20,24 +20,11 @@
 # (AK_FAULT_CRASH_AFTER_BATCH_WRITE, compiled out of release builds).
 # Env: KEEP_TMP=1 keeps the work directory; AK_AUDIT_E2E_EVENTS (default 24).
 set -uo pipefail
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-cd "$root"
+# shellcheck disable=SC1091
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/stack-test.sh" audit
 . "$root/contracts/env.sh"
-work=$(mktemp -d "${TMPDIR:-/tmp}/audit-e2e.XXXXXX")
-L=$work/local
 emu_pid=
-cleanup() {
-  if [ -n "$emu_pid" ]; then kill "$emu_pid" 2>/dev/null || true; wait "$emu_pid" 2>/dev/null || true; fi
-  AK_LOCAL_DIR=$L "$root/scripts/stack-down" >/dev/null 2>&1 || true
-  if [ "${KEEP_TMP:-0}" != 1 ]; then rm -rf "$work"; else echo "work dir: $work"; fi
-}
-trap cleanup EXIT
-
-fails=0
-pass() { printf 'PASS %s\n' "$*"; }
-fail() { printf 'FAIL %s\n' "$*"; fails=$((fails + 1)); }
-die() { printf 'FAIL %s\n' "$*"; exit 1; }
-PY=/usr/bin/python3
+stack_test_on_exit 'if [ -n "$emu_pid" ]; then kill "$emu_pid"; wait "$emu_pid"; fi'
 N=${AK_AUDIT_E2E_EVENTS:-24}
 
 # ---- binaries
@@ -53,9 +40,7 @@ if [ ! -x "$PASSKEY" ]; then   # as contracts_anvil_test.sh: the tool needs only
 fi
 
 # ---- stack
-AK_LOCAL_DIR=$L "$root/scripts/stack-up" 2>&1 | sed -u 's/^/    /' || die "stack-up"
-# shellcheck disable=SC1091
-. "$L/stack.env"
+stack_test_up
 pass "local stack up"
 
 # ---- emulator with the audit functions

@@ -19,31 +19,16 @@
 # credentials and memory classes so far; see the open item in functions/ses-router/README.md.)
 # Env: KEEP_TMP=1 keeps the work directory.
 set -uo pipefail
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-cd "$root"
-PY=/usr/bin/python3
-work=$(mktemp -d "${TMPDIR:-/tmp}/mail-e2e.XXXXXX")
-L=$work/local
+# shellcheck disable=SC1091
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/stack-test.sh" mail_isolation
 BOOTSTRAP=${BOOTSTRAP:-build/release/ses-router/bootstrap}
 [ -x "$BOOTSTRAP" ] || BOOTSTRAP=build/dev/functions/ses-router/bootstrap
 fake_pid=""; boot_pid=""
-cleanup() {
-  [ -n "$boot_pid" ] && kill "$boot_pid" 2>/dev/null
-  [ -n "$fake_pid" ] && kill "$fake_pid" 2>/dev/null
-  AK_LOCAL_DIR=$L "$root/scripts/stack-down" >/dev/null 2>&1 || true
-  if [ "${KEEP_TMP:-0}" != 1 ]; then rm -rf "$work"; else echo "work dir: $work"; fi
-}
-trap cleanup EXIT
-fails=0
-pass() { printf 'PASS %s\n' "$*"; }
-fail() { printf 'FAIL %s\n' "$*"; fails=$((fails + 1)); }
-die() { printf 'FAIL %s\n' "$*"; exit 1; }
+stack_test_on_exit '[ -n "$boot_pid" ] && kill "$boot_pid"'
+stack_test_on_exit '[ -n "$fake_pid" ] && kill "$fake_pid"'
 
 [ -x "$BOOTSTRAP" ] || die "mail_isolation: $BOOTSTRAP not built"
-# stack-up's progress goes to this log, so a stack that never comes up shows where it stopped.
-AK_LOCAL_DIR=$L "$root/scripts/stack-up" 2>&1 | sed -u 's/^/    /' || die "mail_isolation_stack_up"
-# shellcheck disable=SC1091
-. "$L/stack.env"
+stack_test_up
 export AK_WORK=$work/ak
 mkdir -p "$AK_WORK"
 # shellcheck disable=SC1091

@@ -9,18 +9,8 @@
 #   - stack-down stops every process stack-up recorded and leaves no stack.env behind.
 # Env: KEEP_TMP=1 keeps the work directory.
 set -uo pipefail
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-cd "$root" || exit 1
-work=$(mktemp -d "${TMPDIR:-/tmp}/stack-e2e.XXXXXX")
-L=$work/local
-cleanup() {
-  AK_LOCAL_DIR=$L "$root/scripts/stack-down" >/dev/null 2>&1 || true
-  if [ "${KEEP_TMP:-0}" != 1 ]; then rm -rf "$work"; else echo "work dir: $work"; fi
-}
-trap cleanup EXIT
-fails=0
-pass() { printf 'PASS %s\n' "$*"; }
-fail() { printf 'FAIL %s\n' "$*"; fails=$((fails + 1)); }
+# shellcheck disable=SC1091
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/stack-test.sh" stack
 
 # ---- free-ports
 low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range)
