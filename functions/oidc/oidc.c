@@ -42,6 +42,10 @@ ak_err oidc_configure(oidc_fn *o) {
     if (o->assume == NULL) o->assume = s_oidc_assume_default;
     AK_GUARD(s_env_copy("AK_VAULT_ROLE_ARN", o->vault_role_arn, sizeof(o->vault_role_arn)));
     AK_GUARD(s_env_copy("AK_MEMORY_ROLE_ARN", o->memory_role_arn, sizeof(o->memory_role_arn)));
+    o->mail_role_arn[0] = '\0';
+    const char *mail = getenv("AK_MAIL_ROLE_ARN");
+    if (mail != NULL && mail[0] != '\0')
+        AK_GUARD(s_env_copy("AK_MAIL_ROLE_ARN", o->mail_role_arn, sizeof(o->mail_role_arn)));
     o->jwt_ttl = OIDC_JWT_TTL_DEFAULT;
     const char *t = getenv("AK_OIDC_JWT_TTL_SECONDS");
     if (t != NULL && t[0] != '\0') {
@@ -314,18 +318,30 @@ static ak_err s_mint_aws_creds(oidc_fn *o, akrt_ctx *ctx, const akrt_http_req *r
     /* Input first (400s carry no audit: nothing was attempted). */
     AK_GUARD_OUT(s_optional_body(req, allowed, &body));
     AK_ENSURE_OUT(body != NULL, AK_E_MISSING_FIELD);
+    /* The role per class: the two data classes of caps, and "mail" (the SES router's inbox,
+     * functions/ses-router/README.md), which has no cap and no worker: the agent reads its own
+     * bots/<omni>/ prefix with these credentials directly. */
     ak_cur dc;
-    ak_data_class cls;
+    const char *role = NULL, *cls_name = NULL;
     AK_GUARD_OUT(ak_json_str(body, "data_class", &dc));
-    AK_ENSURE_OUT(ak_data_class_parse(dc, &cls) == AK_OK &&
-                      (cls == AK_CLASS_CREDENTIALS || cls == AK_CLASS_MEMORY),
-                  AK_E_INVALID_INPUT);
+    if (ak_cur_eq_str(dc, "credentials")) {
+        role = o->vault_role_arn;
+        cls_name = "credentials";
+    } else if (ak_cur_eq_str(dc, "memory")) {
+        role = o->memory_role_arn;
+        cls_name = "memory";
+    } else if (ak_cur_eq_str(dc, "mail")) {
+        role = o->mail_role_arn;
+        cls_name = "mail";
+        if (role[0] == '\0') ak_log_error("oidc misconfigured", "missing", "AK_MAIL_ROLE_ARN");
+        AK_ENSURE_OUT(role[0] != '\0', AK_E_CONFIG);
+    }
+    AK_ENSURE_OUT(role != NULL, AK_E_INVALID_INPUT);
     uint64_t duration = OIDC_STS_DURATION_DEFAULT;
     bool has_dur = false;
     AK_GUARD_OUT(ak_json_u64_opt(body, "duration_seconds", &duration, &has_dur));
     if (!has_dur) duration = OIDC_STS_DURATION_DEFAULT;
     AK_ENSURE_OUT(duration >= AK_STS_MIN_DURATION && duration <= AK_STS_MAX_DURATION, AK_E_INVALID_INPUT);
-    const char *role = cls == AK_CLASS_CREDENTIALS ? o->vault_role_arn : o->memory_role_arn;
 
     rc = s_caller_resolve(o, req, body, now, &c);
     if (rc == AK_OK) rc = s_mint_jwt(o, &c, now, &jwt, &exp);
@@ -353,15 +369,14 @@ static ak_err s_mint_aws_creds(oidc_fn *o, akrt_ctx *ctx, const akrt_http_req *r
         ak_omni_hex(&c.actor, actor);
         int64_t exp_unix = 0;
         if (ak_rfc3339_parse(ak_buf_cur(&creds.expiration), &exp_unix) != AK_OK) exp_unix = 0;
-        out = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s}", "access_key_id",
-                        ak_buf_cstr(&creds.access_key_id), "secret_access_key",
-                        ak_buf_cstr(&creds.secret_access_key), "session_token",
-                        ak_buf_cstr(&creds.session_token), "expiration", (json_int_t)exp_unix,
-                        "expiration_iso", ak_buf_cstr(&creds.expiration), "actor_omni", actor, "wallet",
-                        wallet, "data_class", ak_data_class_str(cls));
+        out = json_pack(
+            "{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s}", "access_key_id", ak_buf_cstr(&creds.access_key_id),
+            "secret_access_key", ak_buf_cstr(&creds.secret_access_key), "session_token",
+            ak_buf_cstr(&creds.session_token), "expiration", (json_int_t)exp_unix, "expiration_iso",
+            ak_buf_cstr(&creds.expiration), "actor_omni", actor, "wallet", wallet, "data_class", cls_name);
         AK_ENSURE_OUT(out != NULL, AK_E_NOMEM);
         AK_GUARD_OUT(akrt_http_json(resp, 200, out));
-        ak_log_info("aws creds minted", "data_class", ak_data_class_str(cls), "session_name", session_name);
+        ak_log_info("aws creds minted", "data_class", cls_name, "session_name", session_name);
     }
 out:
     if (body) json_decref(body);

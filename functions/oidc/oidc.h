@@ -62,14 +62,15 @@ struct oidc_fn {
     bool has_sts;
     char vault_role_arn[AK_MAX_ARN];
     char memory_role_arn[AK_MAX_ARN];
+    char mail_role_arn[AK_MAX_ARN]; /* optional: "" refuses data_class "mail" with config_error */
     uint64_t jwt_ttl;
     bool publish_previous;
     oidc_assume_fn assume;
     uint64_t (*now_us)(void);
 };
 
-/* Reads AK_VAULT_ROLE_ARN, AK_MEMORY_ROLE_ARN, AK_OIDC_JWT_TTL_SECONDS, AK_OIDC_PUBLISH_PREVIOUS
- * (svc must be set up). AK_E_CONFIG. */
+/* Reads AK_VAULT_ROLE_ARN, AK_MEMORY_ROLE_ARN (required), AK_MAIL_ROLE_ARN (optional),
+ * AK_OIDC_JWT_TTL_SECONDS, AK_OIDC_PUBLISH_PREVIOUS (svc must be set up). AK_E_CONFIG. */
 AK_MUST ak_err oidc_configure(oidc_fn *o);
 ak_err oidc_init(void *user);
 ak_err oidc_handle(akrt_ctx *ctx, const akrt_http_req *req, akrt_http_resp *resp, void *user);

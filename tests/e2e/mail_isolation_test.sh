@@ -5,18 +5,18 @@
 #   1. scripts/stack-up in a temp AK_LOCAL_DIR (anvil + contracts, Ceph S3/STS/IAM, signer,
 #      emulator = the OIDC issuer Ceph's STS trusts, local-iam).
 #   2. An operator (first master, software passkey) registers two agent wallets A and B.
-#   3. The mail role's policy: MailRole from template.yaml
-#      until the lead merges it, translated per actor by scripts/local-iam's own code (Ceph
-#      rejects ${aws:PrincipalTag/...}; ../shared/reference/ceph-local.md gotcha 9).
+#   3. The mail role's policy: MailRole from template.yaml, translated per actor by
+#      scripts/local-iam allow-actor (Ceph rejects ${aws:PrincipalTag/...};
+#      ../shared/reference/ceph-local.md gotcha 9).
 #   4. Two messages are routed by the real SesRouterFunction bootstrap (fake Runtime API, admin
 #      credentials standing in for the execution role): one to A's hex address, one to B's alias.
-#   5. Each agent logs in (SIWE), gets an OIDC JWT from POST /v1/mint-oidc-jwt (its own actor
-#      tag) and calls AssumeRoleWithWebIdentity on the mail role.
+#   5. Each agent logs in (SIWE) and gets mail-role credentials tagged with its own actor, by
+#      both routes the broker offers: A through POST /v1/mint-aws-creds {"data_class":"mail"}
+#      (the broker makes the STS call, D13), B with an OIDC JWT from POST /v1/mint-oidc-jwt and
+#      its own AssumeRoleWithWebIdentity. A's mint is also checked against an unknown class.
 #   6. A lists and reads its own inbox and quarantine and may delete its own message; A gets
 #      AccessDenied on B's inbox (list and get), on aliases/, unrouted/ and on writing; the same
 #      for B.
-# (/v1/mint-aws-creds does the same STS call inside the broker, but OidcFunction accepts only the
-# credentials and memory classes so far; see the open item in functions/ses-router/README.md.)
 # Env: KEEP_TMP=1 keeps the work directory.
 set -uo pipefail
 # shellcheck disable=SC1091
@@ -42,19 +42,20 @@ ak_new_wallet M && ak_passkey_new "$work/pk.json" && ak_register_first_master "$
 A=$(ak_omni "$AGA_ADDR"); B=$(ak_omni "$AGB_ADDR")
 pass mail_isolation_register_agents
 
-# ---- mail role policy, translated per actor with local-iam's code
+# ---- the roles' policies for A and B (scripts/local-iam translates template.yaml's MailRole,
+# VaultRole and MemoryRole per actor); the mail role's must name both actors and no other
 "$root/scripts/local-iam" allow-actor "$A" "$B" > "$work/local-iam.log" 2>&1 || { cat "$work/local-iam.log"; die "mail_isolation_allow_actor"; }
-"$PY" - "$root" "$A" "$B" <<'PYEOF' || die "mail_isolation_mail_role_policy"
-import importlib.machinery, importlib.util, json, sys, yaml
-root, actors = sys.argv[1], sys.argv[2:]
-loader = importlib.machinery.SourceFileLoader("local_iam", root + "/scripts/local-iam")
-spec = importlib.util.spec_from_loader("local_iam", loader)
-li = importlib.util.module_from_spec(spec); loader.exec_module(li)
-tpl = li.template()
-doc = li.role_policies(tpl, actors)["agentkeys-mail-role"]
-_, iam = li.clients()
-iam.put_role_policy(RoleName="agentkeys-mail-role", PolicyName="agentkeys-mail-role-inline", PolicyDocument=li.compact(doc))
-print("mail role: %d statements" % len(doc["Statement"]))
+"$PY" - "$A" "$B" <<'PYEOF' || die "mail_isolation_mail_role_policy"
+import json, os, re, sys
+import boto3
+from botocore.config import Config
+iam = boto3.client("iam", endpoint_url=os.environ["AK_S3_ENDPOINT"], region_name="us-east-1",
+                   config=Config(connect_timeout=5, read_timeout=30))
+doc = iam.get_role_policy(RoleName="agentkeys-mail-role", PolicyName="agentkeys-mail-role-inline")["PolicyDocument"]
+doc = json.loads(doc) if isinstance(doc, str) else doc
+named = set(re.findall(r"[0-9a-f]{64}", json.dumps(doc)))
+print("mail role: %d statements, actors %d" % (len(doc["Statement"]), len(named)))
+sys.exit(0 if named == set(sys.argv[1:3]) else 1)
 PYEOF
 pass mail_isolation_mail_role_policy
 
@@ -90,19 +91,28 @@ for _ in $(seq 100); do kill -0 "$boot_pid" 2>/dev/null || break; sleep 0.05; do
 kill "$boot_pid" 2>/dev/null; boot_pid=""
 if [ "$(grep -c '/response' "$work/posts" 2>/dev/null)" = 3 ]; then pass mail_isolation_routed; else cat "$work/posts" "$work/router.log" | tail -20; die "mail_isolation_routed"; fi
 
-# ---- agents: SIWE session -> OIDC JWT (own actor tag) -> files for the STS step
-for X in AGA AGB; do
-  key_var=${X}_KEY
-  sess=$(ak_login "${!key_var}") || die "mail_isolation_login_$X"
-  r=$(ak_api POST /v1/mint-oidc-jwt '{}' -H "authorization: Bearer $sess")
-  [ "${r%% *}" = 200 ] || die "mail_isolation_mint_oidc_jwt_$X: ${r%% *}"
-  jq -r .jwt <<<"${r#* }" > "$work/jwt-$X"
-done
-pass mail_isolation_oidc_jwts
+# ---- agents: SIWE session -> A: /v1/mint-aws-creds (mail); B: OIDC JWT for its own STS call
+sess=$(ak_login "$AGA_KEY") || die "mail_isolation_login_AGA"
+r=$(ak_api POST /v1/mint-aws-creds '{"data_class":"mail"}' -H "authorization: Bearer $sess")
+if [ "${r%% *}" = 200 ] && [ "$(jq -r '.data_class + " " + .actor_omni' <<<"${r#* }")" = "mail $A" ]; then
+  jq '{AccessKeyId: .access_key_id, SecretAccessKey: .secret_access_key, SessionToken: .session_token}' \
+    <<<"${r#* }" > "$work/creds-AGA"
+  pass mail_isolation_mint_aws_creds_mail
+else
+  die "mail_isolation_mint_aws_creds_mail: ${r%% *} $(jq -c '{error,reason}' <<<"${r#* }" 2>/dev/null)"
+fi
+r=$(ak_api POST /v1/mint-aws-creds '{"data_class":"inbox"}' -H "authorization: Bearer $sess")
+[ "${r%% *}" = 400 ] && [ "$(jq -r .reason <<<"${r#* }")" = invalid_input ] \
+  && pass mail_isolation_mint_aws_creds_unknown_class_400 || fail "mail_isolation_mint_aws_creds_unknown_class_400: $r"
+sess=$(ak_login "$AGB_KEY") || die "mail_isolation_login_AGB"
+r=$(ak_api POST /v1/mint-oidc-jwt '{}' -H "authorization: Bearer $sess")
+[ "${r%% *}" = 200 ] || die "mail_isolation_mint_oidc_jwt_AGB: ${r%% *}"
+jq -r .jwt <<<"${r#* }" > "$work/jwt-AGB"
+pass mail_isolation_oidc_jwt
 
 # ---- STS + the isolation checks (boto3; RGW's empty <Message> crashes awscli, gotcha 2)
 "$PY" - "$work" "$A" "$B" <<'PYEOF'
-import os, sys
+import json, os, sys
 import boto3
 from botocore import UNSIGNED
 from botocore.config import Config
@@ -120,6 +130,11 @@ def code(f):
     except ClientError as e:
         return e.response.get("Error", {}).get("Code", "?")
 def s3_for(x):
+    if os.path.exists("%s/creds-%s" % (work, x)):   # minted by the broker
+        c = json.load(open("%s/creds-%s" % (work, x)))
+        return boto3.client("s3", endpoint_url=os.environ["AK_S3_ENDPOINT"], region_name="us-east-1", config=cfg,
+                            aws_access_key_id=c["AccessKeyId"], aws_secret_access_key=c["SecretAccessKey"],
+                            aws_session_token=c["SessionToken"])
     sts = boto3.client("sts", endpoint_url=ep, region_name="us-east-1", config=Config(signature_version=UNSIGNED, connect_timeout=5, read_timeout=60,
                                                                             retries={"max_attempts": 2}))
     c = sts.assume_role_with_web_identity(RoleArn=role, RoleSessionName="mail-e2e-" + x,

@@ -48,6 +48,7 @@ static void s_setup(void) {
     OF.assume = s_fake_assume;
     setenv("AK_VAULT_ROLE_ARN", "arn:aws:iam:::role/agentkeys-vault-role", 1);
     setenv("AK_MEMORY_ROLE_ARN", "arn:aws:iam:::role/agentkeys-memory-role", 1);
+    setenv("AK_MAIL_ROLE_ARN", "arn:aws:iam:::role/agentkeys-mail-role", 1);
     unsetenv("AK_OIDC_JWT_TTL_SECONDS");
     unsetenv("AK_OIDC_PUBLISH_PREVIOUS");
     EXPECT_OK(oidc_configure(&OF));
@@ -258,9 +259,33 @@ AK_TEST(test_mint_aws_creds_d13) {
     EXPECT_STR_EQ(sts_role, "arn:aws:iam:::role/agentkeys-memory-role");
     bf_call_free(&c);
 
-    /* input refusals */
+    /* mail: the SES router's inbox role (AK_MAIL_ROLE_ARN), answered with its class name */
     bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", ak_buf_cstr(&s),
               "{\"data_class\":\"mail\"}");
+    EXPECT_INT_EQ(c.status, 200);
+    EXPECT_STR_EQ(sts_role, "arn:aws:iam:::role/agentkeys-mail-role");
+    EXPECT_STR_EQ(bf_str(&c, "data_class"), "mail");
+    EXPECT_STR_EQ(json_string_value(json_object_get(sts_claims, "agentkeys_actor_omni")), gh);
+    bf_call_free(&c);
+    /* ... and refused with config_error, before any STS call, where the role is not configured */
+    unsetenv("AK_MAIL_ROLE_ARN");
+    EXPECT_OK(oidc_configure(&OF));
+    int calls = sts_calls;
+    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", ak_buf_cstr(&s),
+              "{\"data_class\":\"mail\"}");
+    BF_EXPECT_REASON(&c, AK_E_CONFIG);
+    EXPECT_INT_EQ(sts_calls, calls);
+    bf_call_free(&c);
+    setenv("AK_MAIL_ROLE_ARN", "arn:aws:iam:::role/agentkeys-mail-role", 1);
+    EXPECT_OK(oidc_configure(&OF));
+
+    /* input refusals: a class with no role (D15's dropped "config"), a wrong type */
+    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", ak_buf_cstr(&s),
+              "{\"data_class\":\"config\"}");
+    BF_EXPECT_REASON(&c, AK_E_INVALID_INPUT);
+    bf_call_free(&c);
+    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", ak_buf_cstr(&s),
+              "{\"data_class\":\"Mail\"}");
     BF_EXPECT_REASON(&c, AK_E_INVALID_INPUT);
     bf_call_free(&c);
     bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", ak_buf_cstr(&s), NULL);
