@@ -7,6 +7,7 @@
 #   cap minted; OIDC -> STS credentials tagged with the agent's actor id
 #   secret stored, fetched back byte for byte; memory put/get
 #   K3 epoch advanced on chain -> the secret is still readable (and re-keyed)
+#   mail to the agent's address routed into its inbox (SES router); read with mail-role creds
 #   operator tears the agent's data down
 #   the audit events written for each step
 #
@@ -134,7 +135,25 @@ show "re-keyed to epoch" "$(jq -r .k3_epoch <<<"${r#* }") (rekeyed: $(jq -r .rek
 r=$(ak_worker "$CREDS" /v1/cred/fetch "{\"cap\":\"$FETCH_CAP\"}")
 show "old-epoch cap" "refused: $(jq -r .reason <<<"${r#* }") (HTTP ${r%% *})"
 
-bold "10. Operator tears the agent's credentials down"
+bold "10. Mail: a message to the agent's address lands in its own inbox; it reads it with its own credentials"
+MID="demo$(openssl rand -hex 8)"
+# What SES's receipt rule does first: the raw message into the staging prefix (admin credentials
+# stand in for SES here), then SesRouterFunction is invoked with the receipt event.
+printf 'From: ci@example.com\r\nTo: %s@mail.example.com\r\nSubject: build finished\r\n\r\nYour build finished.\r\n' "$AGENT_OMNI" \
+  | /usr/bin/aws --endpoint-url "$AK_S3_ENDPOINT" s3 cp - "s3://$AK_MAIL_BUCKET/inbound/$MID" >/dev/null || die "stage mail"
+jq --arg id "$MID" --arg to "$AGENT_OMNI@mail.example.com" \
+  '.Records[0].ses.mail.messageId = $id | .Records[0].ses.receipt.recipients = [$to]' events/ses-routed.json > "$AK_WORK/ses.json"
+r=$(curl -sS --max-time 60 -X POST --data-binary @"$AK_WORK/ses.json" "$AK_API_URL/2015-03-31/functions/SesRouterFunction/invocations")
+show "SesRouterFunction" "$(jq -c . <<<"$r" 2>/dev/null || printf '%s' "$r")"
+MAILCREDS=$(ak_aws_creds "$AGENT_SESSION" mail) || die "mint-aws-creds mail"
+as_agent() { AWS_ACCESS_KEY_ID=$(jq -r .access_key_id <<<"$MAILCREDS") AWS_SECRET_ACCESS_KEY=$(jq -r .secret_access_key <<<"$MAILCREDS") \
+  AWS_SESSION_TOKEN=$(jq -r .session_token <<<"$MAILCREDS") /usr/bin/aws --endpoint-url "$AK_S3_ENDPOINT" "$@"; }
+KEY=$(as_agent s3api list-objects-v2 --bucket "$AK_MAIL_BUCKET" --prefix "bots/$AGENT_OMNI/inbound/" --query 'Contents[0].Key' --output text) \
+  || die "list own inbox"
+show "in the agent's inbox" "bots/$(short "$AGENT_OMNI")/inbound/${KEY##*/}"
+show "read with mail-role creds" "$(as_agent s3 cp "s3://$AK_MAIL_BUCKET/$KEY" - | grep -m1 '^Subject:' | tr -d '\r')"
+
+bold "11. Operator tears the agent's credentials down"
 OPERATOR_SESSION=$(ak_login "$OPERATOR_KEY") || die "operator login"
 r=$(ak_cap "$AGENT_SESSION" cred-teardown "$(ak_cap_body "$AGENT_KEY" "$OPERATOR_OMNI" "$AGENT_OMNI" openrouter teardown credentials)")
 show "teardown cap for the agent" "refused: $(jq -r .reason <<<"${r#* }") (HTTP ${r%% *})"
@@ -147,7 +166,7 @@ show "keys deleted" "$(jq -r .keys_deleted <<<"${r#* }")"
 r=$(ak_worker "$CREDS" /v1/cred/fetch "{\"cap\":\"$FETCH_CAP2\"}")
 show "fetch after teardown" "HTTP ${r%% *} $(jq -r .reason <<<"${r#* }")"
 
-bold "11. The audit trail (one event per mint and per worker operation, D12)"
+bold "12. The audit trail (one event per mint and per worker operation, D12)"
 /usr/bin/aws --endpoint-url "$AK_S3_ENDPOINT" s3api list-objects-v2 --bucket ak-audit --prefix "audit/pending/$OPERATOR_OMNI/" \
   --query 'Contents[].Key' --output text 2>/dev/null | tr '\t' '\n' | grep -c . | xargs printf '   %s events pending for this operator\n'
 for k in $(/usr/bin/aws --endpoint-url "$AK_S3_ENDPOINT" s3api list-objects-v2 --bucket ak-audit --prefix "audit/pending/$OPERATOR_OMNI/" \
@@ -156,7 +175,7 @@ for k in $(/usr/bin/aws --endpoint-url "$AK_S3_ENDPOINT" s3api list-objects-v2 -
     | jq -r '"   " + ([.action, .data_class, .service, .outcome] | map(. // "-") | join("  "))' 2>/dev/null || true
 done
 
-bold "12. Audit flush -> Merkle batch; the operator anchors the root on chain; anyone verifies"
+bold "13. Audit flush -> Merkle batch; the operator anchors the root on chain; anyone verifies"
 r=$(ak_api POST /v1/audit/flush '{}' -H "authorization: Bearer $OPERATOR_SESSION")
 [ "${r%% *}" = 200 ] || die "flush: $r"
 show "flushed" "$(jq -r '"\(.events) events into \(.batches) batch(es)"' <<<"${r#* }")"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # tests/e2e/flow_test.sh — the `make demo` story as a test: the whole positive flow on the local
 # stack (first master with a software passkey, agent, scopes, SIWE login, caps, OIDC -> STS,
-# store/fetch byte for byte, memory put/get, epoch advance with lazy re-key, operator teardown,
-# audit flush and anchoring). The demo exits non-zero on any failed step. Then every event of
+# store/fetch byte for byte, memory put/get, epoch advance with lazy re-key, mail routed into the
+# agent's inbox and read with /v1/mint-aws-creds mail credentials, operator teardown, audit flush
+# and anchoring). The demo exits non-zero on any failed step. Then every event of
 # that REAL flow is checked on chain: each audit/index object's proof must verify with
 # CredentialAudit.verifyEntryInRoot (shared/tools/audit-verify), and a tampered copy must not.
 set -uo pipefail
@@ -26,6 +27,8 @@ grep -q "memory round trip" "$L/demo.log" && pass "memory round trip" || fail "m
 grep -q "same secret after the epoch change" "$L/demo.log" && pass "re-keyed after the epoch advance" || fail "re-key"
 grep -q "refused: service_not_in_scope (HTTP 403)" "$L/demo.log" && pass "out-of-scope cap refused" || fail "scope refusal"
 grep -q "fetch after teardown         HTTP 404 not_found" "$L/demo.log" && pass "nothing left after teardown" || fail "teardown"
+grep -q '"routed":1' "$L/demo.log" && grep -q "read with mail-role creds    Subject: build finished" "$L/demo.log" \
+  && pass "mail routed to the agent's inbox and read with its mail-role credentials" || fail "mail"
 
 # shellcheck disable=SC1091
 . "$L/stack.env"
