@@ -1,6 +1,8 @@
 /* http.c — strict, incremental HTTP/1.1 request parser and response writer (see aks/http.h). */
 #include "aks/http.h"
 
+#include "ak/http.h"
+
 #include <string.h>
 
 /* RFC 9110 §5.6.2 tchar. */
@@ -163,46 +165,11 @@ bool aks_http_header(const aks_http_req *req, const char *name, ak_cur *value) {
     return false;
 }
 
-const char *aks_http_reason_phrase(int status) {
-    switch (status) {
-        case 200:
-            return "OK";
-        case 400:
-            return "Bad Request";
-        case 401:
-            return "Unauthorized";
-        case 403:
-            return "Forbidden";
-        case 404:
-            return "Not Found";
-        case 405:
-            return "Method Not Allowed";
-        case 408:
-            return "Request Timeout";
-        case 409:
-            return "Conflict";
-        case 413:
-            return "Content Too Large";
-        case 422:
-            return "Unprocessable Content";
-        case 500:
-            return "Internal Server Error";
-        case 502:
-            return "Bad Gateway";
-        case 503:
-            return "Service Unavailable";
-        case 504:
-            return "Gateway Timeout";
-        default:
-            return "Status";
-    }
-}
-
 ak_err aks_http_write_response(ak_buf *out, int status, ak_cur body, bool keep_alive) {
     AK_GUARD(ak_buf_printf(out,
                            "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
                            "Cache-Control: no-store\r\n%s\r\n",
-                           status, aks_http_reason_phrase(status), body.len,
+                           status, ak_http_reason_phrase(status), body.len,
                            keep_alive ? "" : "Connection: close\r\n"));
     return ak_buf_append_cur(out, body);
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "ak/alloc.h"
+#include "ak/http.h"
 #include "ak/limits.h"
 #include "emu.h"
 
@@ -319,59 +320,6 @@ static void s_flush(akemu_conn *c) {
     }
 }
 
-static const char *s_reason(int status) {
-    switch (status) {
-        case 200:
-            return "OK";
-        case 201:
-            return "Created";
-        case 202:
-            return "Accepted";
-        case 204:
-            return "No Content";
-        case 301:
-            return "Moved Permanently";
-        case 302:
-            return "Found";
-        case 304:
-            return "Not Modified";
-        case 400:
-            return "Bad Request";
-        case 401:
-            return "Unauthorized";
-        case 403:
-            return "Forbidden";
-        case 404:
-            return "Not Found";
-        case 405:
-            return "Method Not Allowed";
-        case 409:
-            return "Conflict";
-        case 410:
-            return "Gone";
-        case 412:
-            return "Precondition Failed";
-        case 413:
-            return "Request Entity Too Large";
-        case 422:
-            return "Unprocessable Entity";
-        case 429:
-            return "Too Many Requests";
-        case 431:
-            return "Request Header Fields Too Large";
-        case 500:
-            return "Internal Server Error";
-        case 502:
-            return "Bad Gateway";
-        case 503:
-            return "Service Unavailable";
-        case 504:
-            return "Gateway Timeout";
-        default:
-            return "Status";
-    }
-}
-
 static void s_parse_more(akemu_conn *c);
 
 void akemu_conn_respond(akemu_conn *c, int status, const char *content_type, const char *extra_headers,
@@ -379,8 +327,8 @@ void akemu_conn_respond(akemu_conn *c, int status, const char *content_type, con
     if (c->dead) return;
     bool keep = c->req.keep_alive && !c->req.too_large && !c->close_after;
     if (!keep) c->close_after = true;
-    ak_err rc = ak_buf_printf(&c->out, "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n", status, s_reason(status),
-                              body.len);
+    ak_err rc = ak_buf_printf(&c->out, "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n", status,
+                              ak_http_reason_phrase(status), body.len);
     if (rc == AK_OK && content_type != NULL)
         rc = ak_buf_printf(&c->out, "Content-Type: %s\r\n", content_type);
     if (rc == AK_OK && extra_headers != NULL) rc = ak_buf_append_str(&c->out, extra_headers);

@@ -486,6 +486,15 @@ AK_TEST(test_status_mapping) {
     EXPECT_FALSE(ak_http_status_retryable(404));
 }
 
+AK_TEST(test_reason_phrases) {
+    EXPECT_STR_EQ(ak_http_reason_phrase(200), "OK");
+    EXPECT_STR_EQ(ak_http_reason_phrase(202), "Accepted");
+    EXPECT_STR_EQ(ak_http_reason_phrase(413), "Content Too Large");
+    EXPECT_STR_EQ(ak_http_reason_phrase(504), "Gateway Timeout");
+    EXPECT_STR_EQ(ak_http_reason_phrase(299), "Status");
+    EXPECT_STR_EQ(ak_http_reason_phrase(-1), "Status");
+}
+
 AK_RUN_TESTS(AK_T(test_retry_503_then_success), AK_T(test_retry_429_then_success),
              AK_T(test_retries_are_bounded_and_last_response_returned),
              AK_T(test_no_retry_for_non_idempotent), AK_T(test_no_retry_on_reset_for_non_idempotent),
@@ -493,4 +502,4 @@ AK_RUN_TESTS(AK_T(test_retry_503_then_success), AK_T(test_retry_429_then_success
              AK_T(test_headers_body_and_lookup), AK_T(test_bad_input_rejected),
              AK_T(test_404_is_data_not_error), AK_T(test_connect_refused_retried_even_for_post),
              AK_T(test_bad_tls_material_rejected), AK_T(test_https_against_plain_port_fails_cleanly),
-             AK_T(test_status_mapping))
+             AK_T(test_status_mapping), AK_T(test_reason_phrases))

@@ -61,7 +61,4 @@ bool aks_http_header(const aks_http_req *req, const char *name, ak_cur *value);
  * Cache-Control: no-store, Connection: close when !keep_alive, then the body. */
 AK_MUST ak_err aks_http_write_response(ak_buf *out, int status, ak_cur body, bool keep_alive);
 
-/* The reason phrase for the statuses the signer uses ("OK", "Bad Request", ...). */
-const char *aks_http_reason_phrase(int status);
-
 #endif

@@ -154,4 +154,8 @@ ak_err ak_http_status_err(long status);
 /* True when a status is one ak_http_do retries for idempotent requests (5xx, 429). */
 bool ak_http_status_retryable(long status);
 
+/* The RFC 9110 reason phrase of a status, for our servers' status lines (the signer, the
+ * emulator); "Status" for one not in the table (clients must not depend on the phrase). */
+const char *ak_http_reason_phrase(int status);
+
 #endif
