@@ -234,7 +234,7 @@ else fail oidc_jwt_sts_exchange "$(head -c 300 "$WORK/sts.err")"; fi
 CREDS=$(ak_aws_creds "$AGENT_SESSION" credentials) && pass mint_aws_creds || fail mint_aws_creds
 [ -n "${CREDS:-}" ] && probe_creds aws_creds "$CREDS"
 expect mint_aws_creds_bad_class 400 invalid_input \
-  "$(ak_api POST /v1/mint-aws-creds '{"data_class":"mail"}' -H "authorization: Bearer $AGENT_SESSION")"
+  "$(ak_api POST /v1/mint-aws-creds '{"data_class":"config"}' -H "authorization: Bearer $AGENT_SESSION")"
 expect mint_aws_creds_no_session 401 unauthorized "$(ak_api POST /v1/mint-aws-creds '{"data_class":"memory"}')"
 
 # ---------------------------------------------------------------- audit events landed (D12)
