@@ -1,9 +1,12 @@
 /* bytes.c — cursors, bounded buffers, hex and base64 (see ak/bytes.h). */
 #include "ak/bytes.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ak/alloc.h"
 #include "ak/ct.h"
@@ -167,6 +170,25 @@ ak_err ak_buf_append_u64(ak_buf *b, uint64_t v) {
         v /= 10u;
     } while (v);
     return ak_buf_append(b, tmp + i, sizeof(tmp) - i);
+}
+
+ak_err ak_buf_append_file(ak_buf *b, const char *path) {
+    AK_PRECOND(b != NULL && path != NULL);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return AK_E_IO;
+    ak_err rc = AK_OK;
+    uint8_t chunk[16384];
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) rc = AK_E_IO;
+        if (n <= 0) break;
+        rc = ak_buf_append(b, chunk, (size_t)n);
+        if (rc != AK_OK) break;
+    }
+    ak_wipe(chunk, sizeof(chunk));
+    close(fd);
+    return rc;
 }
 
 ak_err ak_buf_printf(ak_buf *b, const char *fmt, ...) {

@@ -212,21 +212,6 @@ out:
 static s_anchors g_sys;
 static bool g_sys_loaded;
 
-static ak_err s_read_file(const char *path, ak_buf *out) {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) return AK_E_IO;
-    uint8_t chunk[16384];
-    size_t n;
-    ak_err rc = AK_OK;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-        rc = ak_buf_append(out, chunk, n);
-        if (rc != AK_OK) break;
-    }
-    if (rc == AK_OK && ferror(f)) rc = AK_E_IO;
-    fclose(f);
-    return rc;
-}
-
 static ak_err s_sys_anchors(const s_anchors **out) {
     if (!g_sys_loaded) {
         static const char *const paths[] = {"/etc/ssl/certs/ca-certificates.crt",
@@ -238,7 +223,7 @@ static ak_err s_sys_anchors(const s_anchors **out) {
             if (path == NULL || path[0] == '\0') continue;
             ak_buf pem;
             ak_buf_init(&pem, 4u * 1024u * 1024u);
-            rc = s_read_file(path, &pem);
+            rc = ak_buf_append_file(&pem, path);
             if (rc == AK_OK) rc = s_anchors_from_pem(ak_buf_cur(&pem), &g_sys);
             ak_buf_free(&pem);
             if (rc == AK_E_NOMEM) break;

@@ -1,35 +1,17 @@
 /* pki.c — PEM/DER certificate and P-256 key loading for BearSSL (see ak/pki.h). */
 #include "ak/pki.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "ak/alloc.h"
 #include "ak/ct.h"
 
 ak_err ak_pki_read_file(const char *path, ak_buf *out) {
-    ak_err rc = AK_OK;
-    int fd = -1;
     ak_buf_init_secret(out, AK_PKI_MAX_FILE);
     AK_PRECOND(path != NULL);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    AK_ENSURE_OUT(fd >= 0, AK_E_IO);
-    for (;;) {
-        uint8_t chunk[4096];
-        ssize_t n = read(fd, chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR) continue;
-        AK_ENSURE_OUT(n >= 0, AK_E_IO);
-        if (n == 0) break;
-        rc = ak_buf_append(out, chunk, (size_t)n);
-        ak_wipe(chunk, sizeof(chunk));
-        if (rc == AK_E_LIMIT) rc = AK_E_TOO_LARGE;
-        if (rc != AK_OK) goto out;
-    }
-out:
-    if (fd >= 0) close(fd);
+    ak_err rc = ak_buf_append_file(out, path);
+    if (rc == AK_E_LIMIT) rc = AK_E_TOO_LARGE;
     if (rc != AK_OK) ak_buf_free(out);
     return rc;
 }

@@ -39,19 +39,6 @@ static int s_usage(void) {
     return 2;
 }
 
-static ak_err s_read_file(const char *path, ak_buf *out) {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) return AK_E_IO;
-    uint8_t chunk[65536];
-    size_t n;
-    ak_err rc = AK_OK;
-    while (rc == AK_OK && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        rc = ak_buf_append(out, chunk, n);
-    if (rc == AK_OK && ferror(f)) rc = AK_E_IO;
-    fclose(f);
-    return rc;
-}
-
 int main(int argc, char **argv) {
     ak_alloc_install_jansson();
     const char *proof_path = NULL, *rpc_url = getenv("AK_RPC_URL"), *audit_addr = getenv("AK_AUDIT_ADDRESS");
@@ -95,14 +82,14 @@ int main(int argc, char **argv) {
     int code = 2;
     ak_err rc = AK_OK;
     const char *step = "--proof";
-    AK_GUARD_OUT(s_read_file(proof_path, &pbuf));
+    AK_GUARD_OUT(ak_buf_append_file(&pbuf, proof_path));
     AK_GUARD_OUT(ak_json_parse_object(ak_buf_cur(&pbuf), &pj));
     json_t *proof = json_object_get(pj, "proof");
     AK_ENSURE_OUT(json_is_array(proof) && json_array_size(proof) <= AK_MERKLE_MAX_DEPTH, AK_E_INVALID_INPUT);
 
     step = "event";
     if (ev_file) {
-        AK_GUARD_OUT(s_read_file(ev_file, &data));
+        AK_GUARD_OUT(ak_buf_append_file(&data, ev_file));
     } else if (ev_hex) {
         AK_GUARD_OUT(ak_hex_decode_buf(ak_cur_from_str(ev_hex), true, &data));
     } else {

@@ -17,18 +17,9 @@
 #include "ak/http.h"
 
 static int s_read(const char *path, ak_buf *out) {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        fprintf(stderr, "httptool: cannot open %s\n", path);
-        return -1;
-    }
-    uint8_t chunk[8192];
-    size_t n;
-    int rc = 0;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        if (ak_buf_append(out, chunk, n) != AK_OK) rc = -1;
-    fclose(f);
-    return rc;
+    if (ak_buf_append_file(out, path) == AK_OK) return 0;
+    fprintf(stderr, "httptool: cannot read %s\n", path);
+    return -1;
 }
 
 static int s_u32(const char *s, unsigned *out) {

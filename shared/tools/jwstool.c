@@ -25,18 +25,9 @@
 #include "ak/json.h"
 
 static int s_read(const char *path, ak_buf *out) {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        fprintf(stderr, "jwstool: cannot open %s\n", path);
-        return -1;
-    }
-    uint8_t chunk[8192];
-    size_t n;
-    int rc = 0;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        if (ak_buf_append(out, chunk, n) != AK_OK) rc = -1;
-    fclose(f);
-    return rc;
+    if (ak_buf_append_file(out, path) == AK_OK) return 0;
+    fprintf(stderr, "jwstool: cannot read %s\n", path);
+    return -1;
 }
 
 static int s_err(ak_err e) {

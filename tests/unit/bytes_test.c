@@ -2,7 +2,9 @@
 #include "test.h"
 
 #include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ak/ct.h"
 
@@ -189,8 +191,34 @@ AK_TEST(test_jansson_arena_window) {
     ak_arena_free(&a);
 }
 
+AK_TEST(test_buf_append_file) {
+    char path[] = "/tmp/ak-bytes-test-XXXXXX";
+    int fd = mkstemp(path);
+    EXPECT_TRUE(fd >= 0);
+    uint8_t data[40000]; /* more than one read chunk */
+    for (size_t i = 0; i < sizeof(data); i++)
+        data[i] = (uint8_t)(i * 7u);
+    EXPECT_TRUE(write(fd, data, sizeof(data)) == (ssize_t)sizeof(data));
+    close(fd);
+    ak_buf b;
+    ak_buf_init(&b, 1u << 20);
+    EXPECT_OK(ak_buf_append_str(&b, "head:"));
+    EXPECT_OK(ak_buf_append_file(&b, path)); /* appends, after what was there */
+    EXPECT_INT_EQ(b.len, 5 + sizeof(data));
+    EXPECT_TRUE(memcmp(b.ptr + 5, data, sizeof(data)) == 0);
+    ak_buf_free(&b);
+    ak_buf_init(&b, sizeof(data) - 1); /* one byte short: the ceiling is an error */
+    EXPECT_ERR(AK_E_LIMIT, ak_buf_append_file(&b, path));
+    ak_buf_free(&b);
+    ak_buf_init(&b, 16);
+    EXPECT_ERR(AK_E_IO, ak_buf_append_file(&b, "/nonexistent/ak-bytes-test"));
+    EXPECT_ERR(AK_E_IO, ak_buf_append_file(&b, "/tmp")); /* a directory cannot be read */
+    ak_buf_free(&b);
+    unlink(path);
+}
+
 AK_RUN_TESTS(AK_T(test_cursor_reads_do_not_advance_on_short_input), AK_T(test_u64_is_strict),
              AK_T(test_split_trim_find), AK_T(test_buf_ceiling_is_an_error_not_a_cut),
              AK_T(test_buf_oom_is_reported), AK_T(test_hex), AK_T(test_base64_rfc4648_vectors),
              AK_T(test_base64_rejects_noncanonical), AK_T(test_ct_eq), AK_T(test_error_table),
-             AK_T(test_arena_resets_and_caps), AK_T(test_jansson_arena_window))
+             AK_T(test_arena_resets_and_caps), AK_T(test_jansson_arena_window), AK_T(test_buf_append_file))

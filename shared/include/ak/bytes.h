@@ -63,6 +63,10 @@ AK_MUST ak_err ak_buf_append_str(ak_buf *b, const char *s);
 AK_MUST ak_err ak_buf_append_byte(ak_buf *b, uint8_t v);
 AK_MUST ak_err ak_buf_append_u64(ak_buf *b, uint64_t v); /* decimal */
 AK_MUST ak_err ak_buf_printf(ak_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends the whole file at `path` (the read chunks are wiped, so key files may pass through).
+ * AK_E_IO when it cannot be opened or read, AK_E_LIMIT past b's ceiling; on error `b` may hold
+ * part of the file (callers free it). */
+AK_MUST ak_err ak_buf_append_file(ak_buf *b, const char *path);
 static inline ak_cur ak_buf_cur(const ak_buf *b) { return (ak_cur){b->ptr, b->len}; }
 static inline const char *ak_buf_cstr(const ak_buf *b) { return b->ptr ? (const char *)b->ptr : ""; }
 
