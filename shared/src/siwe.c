@@ -310,7 +310,10 @@ ak_err ak_siwe_parse(ak_cur text, ak_siwe_msg *out) {
               BAD);
     m.version = v;
     AK_ENSURE(s_line(&rest, &line, &lf) && lf && s_prefix(line, "Chain ID: ", &v), BAD);
-    AK_ENSURE(ak_cur_to_u64(v, &m.chain_id) == AK_OK, BAD);
+    /* Digits in canonical form: a leading zero would parse to the same chain id as the message
+     * the broker issued while the signed bytes differ (found by siwe_parse_fuzz: the message
+     * must re-format to exactly its own bytes). */
+    AK_ENSURE(ak_cur_to_u64(v, &m.chain_id) == AK_OK && (v.len == 1 || v.ptr[0] != '0'), BAD);
     AK_ENSURE(s_line(&rest, &line, &lf) && lf && s_prefix(line, "Nonce: ", &v) && v.len >= 8, BAD);
     for (size_t i = 0; i < v.len; i++)
         AK_ENSURE(s_alpha(v.ptr[i]) || s_digit(v.ptr[i]), BAD);

@@ -168,6 +168,8 @@ AK_TEST(test_parsing_negative) {
     s_neg("Version: 1", "Version: 2");
     s_neg("Chain ID: 31337", "Chain ID: 0x7a69");
     s_neg("Chain ID: 31337", "Chain ID: ");
+    s_neg("Chain ID: 31337", "Chain ID: 031337"); /* non-canonical digits (fuzz finding) */
+    s_neg("Chain ID: 31337", "Chain ID: 00");
     s_neg("Nonce: 0123456789abcdef0123456789abcdef", "Nonce: 1234567");
     s_neg("Nonce: 0123456789abcdef0123456789abcdef", "Nonce: 12345678-");
     s_neg("Issued At: 2026-01-01T00:00:00Z", "Issued At: 2026-02-30T00:00:00Z");
