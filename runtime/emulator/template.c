@@ -36,14 +36,12 @@ ak_err akemu_env_set(akemu_env *e, const char *key, size_t klen, const char *val
         }
     }
     if (e->n == e->cap) {
-        size_t nc = e->cap ? e->cap * 2 : 16;
-        akemu_kv *nv = ak_realloc(e->v, nc * sizeof(*nv));
+        akemu_kv *nv = ak_grow_array(e->v, &e->cap, sizeof(*nv), 16);
         if (nv == NULL) {
             ak_free(v);
             return AK_E_NOMEM;
         }
         e->v = nv;
-        e->cap = nc;
     }
     char *k = ak_strndup(key, klen);
     if (k == NULL) {

@@ -79,6 +79,16 @@ void ak_free_secure(void *p, size_t n) {
     ak_free(p);
 }
 
+void *ak_grow_array(void *p, size_t *cap, size_t elem, size_t first) {
+    if (cap == NULL || elem == 0 || first == 0) return NULL;
+    size_t nc = *cap ? *cap : first / 2;
+    if (nc > SIZE_MAX / 2 || nc * 2 > SIZE_MAX / elem) return NULL;
+    nc = *cap ? nc * 2 : first;
+    void *np = ak_realloc(p, nc * elem);
+    if (np != NULL) *cap = nc;
+    return np;
+}
+
 char *ak_strndup(const char *s, size_t len) {
     char *d = ak_malloc(len + 1);
     if (d == NULL) return NULL;

@@ -321,11 +321,9 @@ static ak_err s_list_cb(void *ud, const ak_s3_list_item *it) {
         return AK_E_LIMIT; /* stops the listing; not an error for the caller */
     }
     if (k->n == k->cap) {
-        size_t nc = k->cap ? k->cap * 2 : 1024;
-        size_t *no = ak_realloc(k->off, nc * sizeof(size_t));
+        size_t *no = ak_grow_array(k->off, &k->cap, sizeof(*no), 1024);
         AK_ENSURE(no != NULL, AK_E_NOMEM);
         k->off = no;
-        k->cap = nc;
     }
     k->off[k->n] = k->blob.len;
     AK_GUARD(ak_buf_append_cur(&k->blob, it->key));
@@ -913,11 +911,9 @@ typedef struct s_opset {
 
 static ak_err s_opset_add(s_opset *o, ak_cur hex) {
     if (o->n == o->cap) {
-        size_t nc = o->cap ? o->cap * 2 : 64;
-        s_hex *nh = ak_realloc(o->hex, nc * sizeof(s_hex));
+        s_hex *nh = ak_grow_array(o->hex, &o->cap, sizeof(*nh), 64);
         AK_ENSURE(nh != NULL, AK_E_NOMEM);
         o->hex = nh;
-        o->cap = nc;
     }
     memcpy(o->hex[o->n], hex.ptr, AK_OMNI_HEX_LEN);
     o->hex[o->n][AK_OMNI_HEX_LEN] = 0;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ak/alloc.h"
 #include "ak/ct.h"
 
 AK_TEST(test_cursor_reads_do_not_advance_on_short_input) {
@@ -217,8 +218,30 @@ AK_TEST(test_buf_append_file) {
     unlink(path);
 }
 
+AK_TEST(test_grow_array) {
+    size_t cap = 0;
+    uint32_t *a = ak_grow_array(NULL, &cap, sizeof(*a), 4);
+    EXPECT_TRUE(a != NULL);
+    EXPECT_INT_EQ(cap, 4);
+    for (uint32_t i = 0; i < 4; i++)
+        a[i] = i;
+    uint32_t *b = ak_grow_array(a, &cap, sizeof(*b), 4); /* doubles, keeps the contents */
+    EXPECT_TRUE(b != NULL);
+    EXPECT_INT_EQ(cap, 8);
+    EXPECT_INT_EQ(b[3], 3);
+    size_t huge = SIZE_MAX / 2; /* overflow: refused, nothing changed */
+    EXPECT_TRUE(ak_grow_array(b, &huge, sizeof(*b), 4) == NULL);
+    EXPECT_INT_EQ(huge, SIZE_MAX / 2);
+    ak_alloc_fail_nth(1); /* allocation failure: refused, array and capacity kept */
+    EXPECT_TRUE(ak_grow_array(b, &cap, sizeof(*b), 4) == NULL);
+    EXPECT_INT_EQ(cap, 8);
+    EXPECT_INT_EQ(b[3], 3);
+    ak_free(b);
+}
+
 AK_RUN_TESTS(AK_T(test_cursor_reads_do_not_advance_on_short_input), AK_T(test_u64_is_strict),
              AK_T(test_split_trim_find), AK_T(test_buf_ceiling_is_an_error_not_a_cut),
              AK_T(test_buf_oom_is_reported), AK_T(test_hex), AK_T(test_base64_rfc4648_vectors),
              AK_T(test_base64_rejects_noncanonical), AK_T(test_ct_eq), AK_T(test_error_table),
-             AK_T(test_arena_resets_and_caps), AK_T(test_jansson_arena_window), AK_T(test_buf_append_file))
+             AK_T(test_arena_resets_and_caps), AK_T(test_jansson_arena_window), AK_T(test_buf_append_file),
+             AK_T(test_grow_array))

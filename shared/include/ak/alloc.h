@@ -23,6 +23,10 @@ void *ak_realloc(void *p, size_t n);
 void ak_free(void *p);
 /* Wipes then frees a buffer of `n` bytes that held a secret. */
 void ak_free_secure(void *p, size_t n);
+/* Grows an array of `*cap` elements of `elem` bytes: doubles the capacity (or starts at
+ * `first`), updates *cap and returns the new array; NULL on overflow or allocation failure,
+ * with `p` and *cap untouched. The usual call: when n == cap, before storing element n. */
+void *ak_grow_array(void *p, size_t *cap, size_t elem, size_t first);
 /* Duplicates `len` bytes plus a NUL; Returns NULL on allocation failure. */
 char *ak_strndup(const char *s, size_t len);
 
