@@ -11,7 +11,9 @@
 #
 # Layout of outputs: build/deps/<flavour>/ (Debian-source deps), build/dev/, build/release/, build/fuzz/.
 # Source lists: each module is one file; the lists below are the directory contents, sorted, so a
-# new module is one new file (shared/src/<m>.c + tests/unit/<m>_test.c), with no list to edit.
+# new module is one new file (shared/src/<layer>/<m>.c + tests/unit/<m>_test.c), with no list to
+# edit. libak's layers, bottom up: base, core (pure domain + crypto), net (clients), service;
+# scripts/check-layers (in `make lint`) keeps every include pointing down.
 
 SHELL := /bin/bash
 # `make V=1` shows full commands.
@@ -22,7 +24,7 @@ TOP := $(abspath .)
 JOBS ?= $(shell nproc)
 
 # ---------------------------------------------------------------- sources
-SHARED_SRCS  := $(sort $(wildcard shared/src/*.c))
+SHARED_SRCS  := $(sort $(wildcard shared/src/*/*.c))
 RUNTIME_SRCS := $(sort $(wildcard runtime/src/*.c))
 EMU_SRCS     := $(sort $(wildcard runtime/emulator/*.c))
 ENCLAVE_SRCS := $(sort $(wildcard enclave/src/*.c))
@@ -39,7 +41,7 @@ logical_id    = $(shell echo '$(1)' | sed -E 's/(^|-)([a-z])/\U\2/g')Function
 GIT_VERSION := $(shell git describe --always --dirty 2>/dev/null || echo dev)
 WARN      := -DAK_VERSION=\"$(GIT_VERSION)\" -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
              -Wno-missing-field-initializers -D_GNU_SOURCE
-INC        = -Ishared/include -Iruntime/include -Ienclave/include -Ibuild/deps/$(1)/include
+INC        = -Ishared/include -Iruntime/include -Ifunctions/lib -Ienclave/include -Ibuild/deps/$(1)/include
 DEP_LIBS   = build/deps/$(1)/lib/libcurl.a build/deps/$(1)/lib/libbearssl.a \
              build/deps/$(1)/lib/libsecp256k1.a build/deps/$(1)/lib/libjansson.a
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # scripts/lint.sh [--fix] — the house rules a compiler does not check (STYLE §14):
 #   1. banned functions in our C sources;
-#   2. raw malloc/calloc/realloc/free outside shared/src/alloc.c (everything goes through ak_malloc);
-#   3. clang-format: no difference from .clang-format (--fix rewrites in place).
+#   2. raw malloc/calloc/realloc/free outside shared/src/base/alloc.c (everything goes through ak_malloc);
+#   3. clang-format: no difference from .clang-format (--fix rewrites in place);
+#   4. libak's layering: every include points down (scripts/check-layers).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -17,9 +18,9 @@ hits=$(for f in "${files[@]}"; do
 if [ -n "$hits" ]; then echo "banned function used:"; echo "$hits"; rc=1; fi
 
 raw=$(for f in "${files[@]}"; do
-  case "$f" in shared/src/alloc.c|tests/*|contracts/*) continue ;; esac
+  case "$f" in shared/src/base/alloc.c|tests/*|contracts/*) continue ;; esac
   sed -E 's@/\*.*\*/@@g; s@"([^"\\]|\\.)*"@""@g' "$f" | grep -nE '(^|[^_a-z.>])(malloc|calloc|realloc|free)[[:space:]]*\(' | sed "s|^|$f:|"; done)
-if [ -n "$raw" ]; then echo "raw allocator call outside shared/src/alloc.c (use ak_malloc/ak_free):"; echo "$raw"; rc=1; fi
+if [ -n "$raw" ]; then echo "raw allocator call outside shared/src/base/alloc.c (use ak_malloc/ak_free):"; echo "$raw"; rc=1; fi
 
 if command -v clang-format >/dev/null; then
   if [ $fix = 1 ]; then
@@ -31,5 +32,7 @@ if command -v clang-format >/dev/null; then
 else
   echo "clang-format not installed (scripts/bootstrap installs it)"; rc=1
 fi
+./scripts/check-layers || rc=1
+
 [ $rc = 0 ] && echo "lint: ${#files[@]} files clean"
 exit $rc

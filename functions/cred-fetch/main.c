@@ -1,4 +1,4 @@
 /* CredFetchFunction bootstrap: the worker pipeline of ak/worker.h for one route (README.md). */
-#include "ak/worker_main.h"
+#include "worker_main.h"
 
 AK_WORKER_MAIN("cred-fetch", AK_OP_FETCH, AK_CLASS_CREDENTIALS)

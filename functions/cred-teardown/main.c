@@ -1,4 +1,4 @@
 /* CredTeardownFunction bootstrap: the worker pipeline of ak/worker.h for one route (README.md). */
-#include "ak/worker_main.h"
+#include "worker_main.h"
 
 AK_WORKER_MAIN("cred-teardown", AK_OP_TEARDOWN, AK_CLASS_CREDENTIALS)

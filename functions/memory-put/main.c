@@ -1,4 +1,4 @@
 /* MemoryPutFunction bootstrap: the worker pipeline of ak/worker.h for one route (README.md). */
-#include "ak/worker_main.h"
+#include "worker_main.h"
 
 AK_WORKER_MAIN("memory-put", AK_OP_STORE, AK_CLASS_MEMORY)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# evm_anvil_test.sh — cross-checks our C EVM code (shared/src/{abi,rlp,evm,keccak}.c through
+# evm_anvil_test.sh — cross-checks our C EVM code (shared/src/{core/abi,core/rlp,net/evm,core/keccak}.c through
 # build/dev/tools/evmtool) against foundry's cast on a throwaway anvil node:
 #   chain id / block number, legacy (EIP-155) and EIP-1559 value transfers signed in C from
 #   anvil's first dev key (receipts awaited), balances and nonces vs `cast balance` / `cast nonce`,

@@ -1,6 +1,6 @@
 #!/bin/bash
 # jose_interop_test.sh — decision D4: "Any standard JOSE library must verify our tokens".
-# Our ES256 tokens (shared/src/jose.c via build/dev/tools/jwstool) are verified by npm `jose`
+# Our ES256 tokens (shared/src/core/jose.c via build/dev/tools/jwstool) are verified by npm `jose`
 # (tests/e2e/jose_verify.mjs), tampered ones are refused by it; and the other direction: tokens
 # signed by npm `jose` verify with ours, tampered ones do not. Nothing listens on a port.
 set -uo pipefail

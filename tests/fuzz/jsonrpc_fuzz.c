@@ -1,5 +1,5 @@
 /*
- * jsonrpc_fuzz.c — the EVM JSON-RPC client's response handling (shared/src/evm.c, ak/evm.h):
+ * jsonrpc_fuzz.c — the EVM JSON-RPC client's response handling (shared/src/net/evm.c, ak/evm.h):
  * the node's answer is outside input to the broker and the workers. The rpc's transport hook
  * (as in tests/unit/evm_test.c) hands the fuzz input back as the response body; no network.
  *

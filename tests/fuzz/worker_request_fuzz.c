@@ -2,7 +2,7 @@
  * worker_request_fuzz.c — the credentials/memory workers' request handling up to the cap check
  * (ak_worker_handle, ak/worker.h): STS header presence and the strict JSON body
  * ({"cap"} / {"cap","plaintext_b64"}), both outside input. The body parser is file-local to
- * shared/src/worker.c, so it is reached through the real pipeline over fakes (as
+ * shared/src/service/worker.c, so it is reached through the real pipeline over fakes (as
  * tests/unit/worker_test.c does). ak_cap_request_parse, the cap-mint body, is already fuzzed by
  * cap_parse_fuzz.c.
  *

@@ -1,20 +1,21 @@
 /*
- * ak/worker_main.h — the whole main.c of a worker function (ak/worker.h):
+ * functions/lib/worker_main.h — the whole main.c of a worker function (ak/worker.h):
  *
- *     #include "ak/worker_main.h"
+ *     #include "worker_main.h"
  *     AK_WORKER_MAIN("cred-store", AK_OP_STORE, AK_CLASS_CREDENTIALS)
  *
  * It adapts the API Gateway request (akrt/apigw.h) to ak_worker_req and the answer back, so
- * the pipeline itself (shared/src/worker.c, in libak) does not depend on the runtime library.
- * It lives in a header rather than in libak because libak is linked after libakrt and must
- * not call into it; the adapter is compiled into each function's own object.
+ * the pipeline itself (shared/src/service/worker.c, in libak) does not depend on the runtime
+ * library. It lives on the functions' side, not in libak, because libak knows nothing of
+ * Lambda (no akrt/ include: `make lint` checks the layering); being a header, the adapter is
+ * compiled into each worker function's own object.
  *
  * The op is the function's (one route per function, template.yaml), never taken from the body;
  * the data class is checked against AK_DATA_CLASS at init. Only POST is answered (405
  * otherwise, with `allow: POST`).
  */
-#ifndef AK_WORKER_MAIN_H
-#define AK_WORKER_MAIN_H
+#ifndef AK_FN_WORKER_MAIN_H
+#define AK_FN_WORKER_MAIN_H
 
 #include <stdio.h>
 #include <string.h>
