@@ -1,12 +1,12 @@
 /*
  * runtime.c — the Lambda Runtime API loop (akrt/runtime.h; reference/lambda.md B7, STYLE §12).
  *
- * One s_rt owns the curl handle, the buffers and the arena; one akrt_invocation carries what
- * /next announced. Nothing else in the process is long-lived mutable state.
+ * One s_rt owns the Runtime API connection (akrt/http1.h: one kept-alive socket, no libcurl on
+ * this path), the buffers and the arena; one akrt_invocation carries what /next announced.
+ * Nothing else in the process is long-lived mutable state.
  */
 #include "akrt/runtime.h"
 
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,10 +15,10 @@
 #include "ak/json.h"
 #include "ak/log.h"
 #include "akrt/apigw.h"
+#include "akrt/http1.h"
 
 /* B7: "Base URL. http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01" */
 #define S_API_VERSION "/2018-06-01"
-#define S_MAX_API_HOST 255u
 #define S_MAX_URL 512u
 
 /* The /next response headers we read (B7 table; RIE rendering.go L265–271). */
@@ -28,6 +28,13 @@ static const char *const s_hdr_names[S_NHDR] = {
     "Lambda-Runtime-Trace-Id",       "Lambda-Runtime-Client-Context", "Lambda-Runtime-Cognito-Identity",
     "Lambda-Runtime-Aws-Tenant-Id",
 };
+#define S_LEN(s) (sizeof(s) - 1)
+static const size_t s_hdr_lens[S_NHDR] = {
+    S_LEN("Lambda-Runtime-Aws-Request-Id"),       S_LEN("Lambda-Runtime-Deadline-Ms"),
+    S_LEN("Lambda-Runtime-Invoked-Function-Arn"), S_LEN("Lambda-Runtime-Trace-Id"),
+    S_LEN("Lambda-Runtime-Client-Context"),       S_LEN("Lambda-Runtime-Cognito-Identity"),
+    S_LEN("Lambda-Runtime-Aws-Tenant-Id"),
+};
 #define S_BIT(id) (1u << (unsigned)(id))
 #define S_REQUIRED (S_BIT(S_RID) | S_BIT(S_DEADLINE) | S_BIT(S_ARN))
 
@@ -35,22 +42,21 @@ typedef enum { S_CONTINUE, S_FATAL } s_flow;
 
 typedef struct s_rt {
     const akrt_config *cfg;
-    CURL *curl;
-    char base[sizeof("http://") + S_MAX_API_HOST + sizeof(S_API_VERSION)];
-    char url[S_MAX_URL];
+    akrt_http1 conn;
+    char url[S_MAX_URL]; /* the request path */
     unsigned retry_max;
 
     /* Per /next answer. */
     akrt_invocation inv;
     unsigned seen, bad; /* S_BIT sets: headers present / present but unacceptable */
     bool reading_next;  /* header callback: only /next headers are parsed */
+    akrt_http1_cb cb;
     bool event_too_large;
     ak_buf event; /* the event body; secret: requests carry credentials */
     ak_buf client_context, cognito_identity;
 
     /* Per invocation output. */
-    ak_buf out;                   /* /response or /error body */
-    struct curl_slist *post_hdrs; /* S_POST_HDRS, built once: /response needs nothing else */
+    ak_buf out; /* /response or /error body */
     akrt_http_resp resp;
     ak_arena arena;
 } s_rt;
@@ -135,21 +141,18 @@ static void s_reset_next_state(s_rt *rt) {
     ak_buf_clear(&rt->cognito_identity);
 }
 
-static size_t s_on_header(char *data, size_t size, size_t nmemb, void *ud) {
+/* The fields of /next's answer (http1 reports only the final head's, value trimmed of OWS). */
+static void s_on_header(void *ud, ak_cur name, ak_cur value) {
     s_rt *rt = ud;
-    size_t n = size * nmemb;
-    if (!rt->reading_next) return n;
-    ak_cur line = ak_cur_from(data, n);
-    /* A status line starts a new header block (a retry, or an interim response). */
-    if (ak_cur_starts_with(line, AK_CUR_LIT("HTTP/"))) {
-        s_reset_next_state(rt);
-        return n;
-    }
-    ak_cur name;
-    if (!ak_cur_split(&line, ':', &name)) return n; /* the blank line ending the block */
-    ak_cur value = ak_cur_trim(line);               /* RFC 9110 §5.5: OWS is not part of the value */
+    /* Every field we read starts so; the rest (Date, Content-Type, ...) are skipped in one test. */
+    static const ak_cur k_prefix = AK_CUR_LIT("Lambda-Runtime-");
+    if (!rt->reading_next || name.len <= k_prefix.len ||
+        !ak_cur_eq_nocase(ak_cur_from(name.ptr, k_prefix.len), k_prefix))
+        return;
     for (unsigned id = 0; id < S_NHDR; id++) {
-        if (!ak_cur_eq_nocase(name, ak_cur_from_str(s_hdr_names[id]))) continue;
+        if (name.len != s_hdr_lens[id] ||
+            !ak_cur_eq_nocase(name, ak_cur_from(s_hdr_names[id], s_hdr_lens[id])))
+            continue;
         if (rt->seen & S_BIT(id)) {
             rt->bad |= S_BIT(id); /* twice: which one would we trust? neither */
         } else {
@@ -158,36 +161,19 @@ static size_t s_on_header(char *data, size_t size, size_t nmemb, void *ud) {
         }
         break;
     }
-    return n;
 }
 
-static size_t s_on_body(char *data, size_t size, size_t nmemb, void *ud) {
+static bool s_on_body(void *ud, const uint8_t *data, size_t n) {
     s_rt *rt = ud;
-    size_t n = size * nmemb;
-    if (!rt->reading_next) return n; /* POST answers: nothing we need */
+    if (!rt->reading_next) return true; /* POST answers: nothing we need */
     if (ak_buf_append(&rt->event, data, n) != AK_OK) {
         rt->event_too_large = true;
-        return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+        return false; /* ends the exchange; http1 drops the socket */
     }
-    return n;
+    return true;
 }
 
 /* ------------------------------------------------------------------ transport */
-
-static bool s_retryable(CURLcode cc) {
-    switch (cc) {
-        case CURLE_COULDNT_CONNECT:
-        case CURLE_COULDNT_RESOLVE_HOST:
-        case CURLE_GOT_NOTHING:
-        case CURLE_SEND_ERROR:
-        case CURLE_RECV_ERROR:
-        case CURLE_PARTIAL_FILE:
-        case CURLE_OPERATION_TIMEDOUT: /* only the connect timeout exists */
-            return true;
-        default:
-            return false;
-    }
-}
 
 static void s_backoff(s_rt *rt, unsigned attempt) {
     if (rt->cfg->backoff_hook) {
@@ -202,40 +188,51 @@ static void s_backoff(s_rt *rt, unsigned attempt) {
     nanosleep(&ts, NULL);
 }
 
+static const char *s_why(ak_err e, int status) {
+    if (e == AK_OK) return status ? "unexpected status" : "ok";
+    return e == AK_E_UPSTREAM ? "connection failed or closed" : "malformed response";
+}
+
 /*
- * Performs the prepared request, retrying transport failures with bounded backoff.
+ * Performs one request to rt->url, retrying transport failures with bounded backoff.
  * For /next a non-200 answer is retried too. Returns AK_OK with *status set, or AK_E_UPSTREAM.
  */
-static ak_err s_perform(s_rt *rt, const char *what, long *status) {
+static ak_err s_perform(s_rt *rt, const char *what, const char *method, const char *extra, ak_cur body,
+                        long *status) {
     for (unsigned attempt = 0;; attempt++) {
         if (rt->reading_next) s_reset_next_state(rt);
-        CURLcode cc = curl_easy_perform(rt->curl);
-        *status = 0;
-        if (cc == CURLE_OK) {
-            curl_easy_getinfo(rt->curl, CURLINFO_RESPONSE_CODE, status);
-            if (!rt->reading_next || *status == 200) return AK_OK;
-        } else if (cc == CURLE_WRITE_ERROR && rt->event_too_large) {
+        int st = 0;
+        ak_err e = akrt_http1_request(&rt->conn, method, rt->url, extra, body, &rt->cb, &st);
+        *status = st;
+        if (e == AK_OK) {
+            if (!rt->reading_next || st == 200) return AK_OK;
+        } else if (e == AK_E_TOO_LARGE && rt->event_too_large && st == 200) {
             /* The headers are in; the caller answers /error too_large for this request id. */
-            *status = 200;
             return AK_OK;
-        } else if (!s_retryable(cc)) {
-            ak_log_error("runtime api request failed", "call", what, "curl", curl_easy_strerror(cc));
+        } else if (e != AK_E_UPSTREAM) {
+            ak_log_error("runtime api request failed", "call", what, "why", s_why(e, st));
             return AK_E_UPSTREAM;
         }
         if (attempt >= rt->retry_max) {
-            ak_log_error("runtime api unreachable, giving up", "call", what, "curl",
-                         cc == CURLE_OK ? "unexpected status" : curl_easy_strerror(cc));
+            ak_log_error("runtime api unreachable, giving up", "call", what, "why", s_why(e, st));
             return AK_E_UPSTREAM;
         }
-        ak_log_warn("runtime api transport error, retrying", "call", what, "curl",
-                    cc == CURLE_OK ? "unexpected status" : curl_easy_strerror(cc));
+        ak_log_warn("runtime api transport error, retrying", "call", what, "why", s_why(e, st));
         s_backoff(rt, attempt + 1u);
     }
 }
 
+/* rt->url = S_API_VERSION path_a rid path_b (memcpy: printf was a tenth of a warm invoke). */
 static ak_err s_set_url(s_rt *rt, const char *path_a, const char *rid, const char *path_b) {
-    int n = snprintf(rt->url, sizeof(rt->url), "%s%s%s%s", rt->base, path_a, rid, path_b);
-    AK_ENSURE(n > 0 && (size_t)n < sizeof(rt->url), AK_E_LIMIT);
+    const char *parts[4] = {S_API_VERSION, path_a, rid, path_b};
+    size_t len = 0;
+    for (size_t i = 0; i < 4; i++) {
+        size_t n = strlen(parts[i]);
+        AK_ENSURE(n < sizeof(rt->url) - len, AK_E_LIMIT);
+        memcpy(rt->url + len, parts[i], n);
+        len += n;
+    }
+    rt->url[len] = 0;
     return AK_OK;
 }
 
@@ -243,12 +240,8 @@ static ak_err s_set_url(s_rt *rt, const char *path_a, const char *rid, const cha
 static ak_err s_next(s_rt *rt) {
     long status = 0;
     AK_GUARD(s_set_url(rt, "/runtime/invocation/next", "", ""));
-    curl_easy_setopt(rt->curl, CURLOPT_URL, rt->url);
-    curl_easy_setopt(rt->curl, CURLOPT_HTTPGET, 1L);
-    curl_easy_setopt(rt->curl, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
-    curl_easy_setopt(rt->curl, CURLOPT_TIMEOUT_MS, 0L);
     rt->reading_next = true;
-    ak_err rc = s_perform(rt, "next", &status);
+    ak_err rc = s_perform(rt, "next", "GET", NULL, ak_cur_from(NULL, 0), &status);
     rt->reading_next = false;
     if (rc == AK_OK) {
         rt->inv.client_context = ak_buf_cur(&rt->client_context);
@@ -258,54 +251,29 @@ static ak_err s_next(s_rt *rt) {
     return rc;
 }
 
-/* Builds a header list; NULL when out of memory. */
-static struct curl_slist *s_slist(const char *const *lines, size_t n) {
-    struct curl_slist *h = NULL;
-    for (size_t i = 0; i < n; i++) {
-        struct curl_slist *t = curl_slist_append(h, lines[i]);
-        if (t == NULL) {
-            curl_slist_free_all(h);
-            return NULL;
-        }
-        h = t;
-    }
-    return h;
-}
-
-#define S_POST_HDRS "Expect:", "Transfer-Encoding:", "Content-Type: application/json"
+#define S_POST_HDRS "Content-Type: application/json\r\n"
 
 /*
- * POSTs `body` to rt->url. Explicit Content-Length, an empty `Expect:` (no 100-continue round
- * trip) and an empty `Transfer-Encoding:`, as aws-lambda-cpp does (B7). Returns S_FATAL when
- * the Runtime API is gone or answers 5xx ("the runtime should exit").
+ * POSTs `body` to rt->url with an explicit Content-Length (no chunking, no 100-continue round
+ * trip, B7). Returns S_FATAL when the Runtime API is gone or answers 5xx ("the runtime should
+ * exit").
  */
 static s_flow s_post(s_rt *rt, const char *what, const char *error_type, ak_cur body) {
-    char type_hdr[160];
-    struct curl_slist *own = NULL; /* only an /error post builds its own list */
-    struct curl_slist *h = rt->post_hdrs;
-    s_flow flow = S_FATAL;
+    char hdrs[200];
+    const char *extra = S_POST_HDRS;
     if (error_type != NULL) {
-        int n = snprintf(type_hdr, sizeof(type_hdr), "Lambda-Runtime-Function-Error-Type: %s", error_type);
-        if (n <= 0 || (size_t)n >= sizeof(type_hdr)) goto out;
-        const char *lines[] = {S_POST_HDRS, type_hdr};
-        own = h = s_slist(lines, sizeof(lines) / sizeof(lines[0]));
-        if (h == NULL) {
-            ak_log_error("out of memory building a runtime api request", "call", what);
-            goto out;
-        }
+        int n = snprintf(hdrs, sizeof(hdrs), S_POST_HDRS "Lambda-Runtime-Function-Error-Type: %s\r\n",
+                         error_type);
+        if (n <= 0 || (size_t)n >= sizeof(hdrs)) return S_FATAL;
+        extra = hdrs;
     }
-    curl_easy_setopt(rt->curl, CURLOPT_URL, rt->url);
-    curl_easy_setopt(rt->curl, CURLOPT_POST, 1L);
-    curl_easy_setopt(rt->curl, CURLOPT_POSTFIELDS, body.len ? (const char *)body.ptr : "");
-    curl_easy_setopt(rt->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body.len);
-    curl_easy_setopt(rt->curl, CURLOPT_HTTPHEADER, h);
     long status = 0;
-    if (s_perform(rt, what, &status) != AK_OK) goto out;
+    if (s_perform(rt, what, "POST", extra, body, &status) != AK_OK) return S_FATAL;
     if (status >= 500) {
         char st[24];
         snprintf(st, sizeof(st), "%ld", status);
         ak_log_error("runtime api rejected a post; exiting", "call", what, "status", st);
-        goto out;
+        return S_FATAL;
     }
     if (status < 200 || status > 299) {
         /* 403 (invalid state transition) or 413: this invocation is lost, the next one is not. */
@@ -313,11 +281,7 @@ static s_flow s_post(s_rt *rt, const char *what, const char *error_type, ak_cur 
         snprintf(st, sizeof(st), "%ld", status);
         ak_log_error("runtime api rejected a post", "call", what, "status", st);
     }
-    flow = S_CONTINUE;
-out:
-    curl_easy_setopt(rt->curl, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
-    curl_slist_free_all(own);
-    return flow;
+    return S_CONTINUE;
 }
 
 /* Builds {"errorMessage":…,"errorType":…,"stackTrace":[]} into rt->out (B7 "Error body"). */
@@ -358,8 +322,13 @@ static s_flow s_invoke_raw(s_rt *rt, akrt_ctx *ctx) {
         return s_post_error(rt, e, NULL);
     }
     char n[24];
-    snprintf(n, sizeof(n), "%zu", rt->out.len);
-    ak_log_info("invoked", "bytes_out", n);
+    size_t i = sizeof(n) - 1, v = rt->out.len;
+    n[i] = 0;
+    do { /* decimal by hand: this line is written on every warm invoke */
+        n[--i] = (char)('0' + v % 10u);
+        v /= 10u;
+    } while (v > 0);
+    ak_log_info("invoked", "bytes_out", n + i);
     return s_post_response(rt);
 }
 
@@ -438,50 +407,8 @@ static void s_end_invocation(s_rt *rt) {
 
 /* ------------------------------------------------------------------ setup */
 
-static bool s_api_host_ok(const char *api) {
-    ak_cur c = ak_cur_from_str(api);
-    if (c.len == 0 || c.len > S_MAX_API_HOST) return false;
-    for (size_t i = 0; i < c.len; i++) {
-        uint8_t ch = c.ptr[i];
-        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                  ch == '.' || ch == '-' || ch == ':' || ch == '[' || ch == ']';
-        if (!ok) return false;
-    }
-    return true;
-}
-
-static ak_err s_setup_curl(s_rt *rt) {
-    rt->curl = curl_easy_init();
-    AK_ENSURE(rt->curl != NULL, AK_E_NOMEM);
-    CURL *c = rt->curl;
-    bool ok = true;
-    /* STYLE §12: proxy disabled, short connect timeout, no overall timeout, one handle. */
-    ok &= curl_easy_setopt(c, CURLOPT_NOPROXY, "*") == CURLE_OK;
-    ok &= curl_easy_setopt(c, CURLOPT_PROXY, "") == CURLE_OK;
-    ok &= curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, AKRT_CONNECT_TIMEOUT_MS) == CURLE_OK;
-    ok &= curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 0L) == CURLE_OK;
-    ok &= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L) == CURLE_OK;
-    ok &= curl_easy_setopt(c, CURLOPT_TCP_NODELAY, 1L) == CURLE_OK;
-    ok &= curl_easy_setopt(c, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1) == CURLE_OK;
-    ok &= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http") == CURLE_OK;
-    ok &= curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK;
-    ok &= curl_easy_setopt(c, CURLOPT_USERAGENT, "agentkeys-akrt/1") == CURLE_OK;
-    ok &= curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, s_on_header) == CURLE_OK;
-    ok &= curl_easy_setopt(c, CURLOPT_HEADERDATA, rt) == CURLE_OK;
-    ok &= curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s_on_body) == CURLE_OK;
-    ok &= curl_easy_setopt(c, CURLOPT_WRITEDATA, rt) == CURLE_OK;
-    AK_ENSURE(ok, AK_E_CONFIG);
-    static const char *const post_lines[] = {S_POST_HDRS};
-    rt->post_hdrs = s_slist(post_lines, sizeof(post_lines) / sizeof(post_lines[0]));
-    AK_ENSURE(rt->post_hdrs != NULL, AK_E_NOMEM);
-    return AK_OK;
-}
-
 static void s_rt_free(s_rt *rt) {
-    if (rt->curl) curl_easy_cleanup(rt->curl);
-    rt->curl = NULL;
-    curl_slist_free_all(rt->post_hdrs);
-    rt->post_hdrs = NULL;
+    akrt_http1_free(&rt->conn);
     akrt_http_resp_free(&rt->resp);
     ak_arena_free(&rt->arena);
     ak_buf_free(&rt->out);
@@ -511,20 +438,11 @@ int akrt_run(const akrt_config *cfg) {
     ak_alloc_install_jansson();
 
     int exit_code = 1;
-    bool curl_global = false;
+    rt.conn.fd = -1;
+    rt.cb = (akrt_http1_cb){.on_header = s_on_header, .on_body = s_on_body, .ud = &rt};
     const char *api = cfg->runtime_api ? cfg->runtime_api : getenv("AWS_LAMBDA_RUNTIME_API");
-    if (api == NULL || !s_api_host_ok(api)) {
+    if (api == NULL || akrt_http1_init(&rt.conn, api, AKRT_CONNECT_TIMEOUT_MS) != AK_OK) {
         ak_log_error("AWS_LAMBDA_RUNTIME_API is missing or malformed");
-        goto out;
-    }
-    snprintf(rt.base, sizeof(rt.base), "http://%s%s", api, S_API_VERSION);
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        ak_log_error("curl_global_init failed");
-        goto out;
-    }
-    curl_global = true;
-    if (s_setup_curl(&rt) != AK_OK) {
-        ak_log_error("cannot set up the runtime api client");
         goto out;
     }
 
@@ -550,7 +468,6 @@ int akrt_run(const akrt_config *cfg) {
     exit_code = 0;
 out:
     s_rt_free(&rt);
-    if (curl_global) curl_global_cleanup();
     return exit_code;
 }
 

@@ -2,6 +2,8 @@
 #include "test.h"
 
 #include <jansson.h>
+#include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ak/limits.h"
@@ -47,6 +49,33 @@ AK_TEST(test_line_is_json_with_fields) {
     ak_log_set_request_id(NULL);
 }
 
+/* "ts" is RFC 3339 UTC with milliseconds, and it is now: the same second as time() read around
+ * the call, or the next one. */
+AK_TEST(test_timestamp_is_rfc3339_utc_now) {
+    static char out[AK_MAX_LOG_LINE + 256];
+    time_t before = time(NULL);
+    s_capture(s_log_value, "x", out, sizeof(out));
+    time_t after = time(NULL);
+    json_t *j = s_parse_line(out);
+    const char *ts = json_string_value(json_object_get(j, "ts"));
+    assert_non_null(ts);
+    EXPECT_INT_EQ(strlen(ts), strlen("2026-12-02T01:00:51.236Z"));
+    for (size_t i = 0; i < strlen(ts); i++) {
+        char want = "dddd-dd-ddTdd:dd:dd.dddZ"[i];
+        if (want == 'd' ? (ts[i] < '0' || ts[i] > '9') : ts[i] != want) fail_msg("bad ts %s at %zu", ts, i);
+    }
+    bool match = false;
+    for (time_t t = before; t <= after && !match; t++) {
+        struct tm tm;
+        char want[32];
+        gmtime_r(&t, &tm);
+        strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%S", &tm);
+        match = strncmp(ts, want, strlen(want)) == 0;
+    }
+    if (!match) fail_msg("ts %s is not now", ts);
+    json_decref(j);
+}
+
 AK_TEST(test_overlong_line_stays_valid_json) {
     static char out[AK_MAX_LOG_LINE + 256];
     static char big[3 * AK_MAX_LOG_LINE];
@@ -84,5 +113,5 @@ AK_TEST(test_level_filter) {
     ak_log_set_min_level(AK_LOG_INFO);
 }
 
-AK_RUN_TESTS(AK_T(test_line_is_json_with_fields), AK_T(test_overlong_line_stays_valid_json),
-             AK_T(test_level_filter))
+AK_RUN_TESTS(AK_T(test_timestamp_is_rfc3339_utc_now), AK_T(test_line_is_json_with_fields),
+             AK_T(test_overlong_line_stays_valid_json), AK_T(test_level_filter))
