@@ -454,6 +454,38 @@ AK_TEST(test_hand_made_malformed) {
     ak_buf_free(&b);
 }
 
+/* Every allocation of the one-call check can fail (base64 text, root DER, JSON): each failure
+ * is reported as out_of_memory and nothing leaks; with no failure it succeeds. */
+AK_TEST(test_check_oom_sweep) {
+    s_vec v;
+    s_load(0, &v);
+    ak_buf b64;
+    ak_buf_init(&b64, 4 * AK_NITRO_MAX_DOC);
+    EXPECT_OK(ak_b64_encode(v.doc.ptr, v.doc.len, &b64));
+    ak_cur pcr0 = AK_CUR_LIT("e72a46ca80a260fb044a125442f0c7e331813bcbaf9724d9f3857758992766f2"
+                             "d65710a27aa94ae3949dd54e7c9fe86a");
+    bool done = false;
+    for (uint64_t n = 1; n < 4096 && !done; n++) {
+        ak_buf js;
+        ak_buf_init(&js, 1u << 16);
+        ak_alloc_fail_nth(n);
+        ak_err rc = ak_nitro_check(ak_buf_cur(&b64), ak_buf_cur(&v.pem), v.ts, pcr0, &js);
+        ak_alloc_fail_nth(0);
+        if (rc == AK_OK) {
+            done = true;
+            EXPECT_TRUE(js.len > 0);
+        } else if (rc != AK_E_NOMEM) {
+            fail_msg("unexpected %s at n=%llu", ak_err_reason(rc), (unsigned long long)n);
+        } else {
+            EXPECT_INT_EQ(js.len, 0);
+        }
+        ak_buf_free(&js);
+    }
+    EXPECT_TRUE(done);
+    ak_buf_free(&b64);
+    s_free(&v);
+}
+
 AK_RUN_TESTS(AK_T(test_vectors_verify_with_expected_facts), AK_T(test_policy_accepts_matching_bindings),
              AK_T(test_each_mutation_has_its_own_reason), AK_T(test_check_one_call), AK_T(test_root_pem),
-             AK_T(test_hand_made_malformed))
+             AK_T(test_hand_made_malformed), AK_T(test_check_oom_sweep))

@@ -414,7 +414,7 @@ typedef struct s_pem_sink {
 
 static void s_pem_append(void *ctx, const void *p, size_t n) {
     s_pem_sink *s = ctx;
-    if (s->err == AK_OK && ak_buf_append(s->der, p, n) != AK_OK) s->err = AK_E_BAD_KEY;
+    if (s->err == AK_OK) s->err = ak_buf_append(s->der, p, n); /* NOMEM or LIMIT, reported as is */
 }
 
 ak_err ak_nitro_root_from_pem(ak_cur pem, ak_buf *der) {
