@@ -73,6 +73,23 @@
     X(ROLE_NOT_ALLOWED, "role_not_allowed", 403, "the caller's role may not do this")                        \
     X(EPOCH_NOT_YET, "epoch_not_current", 403, "the key epoch is above the chain's current epoch")           \
     X(ATTESTATION_INVALID, "attestation_invalid", 502, "the enclave attestation did not verify")             \
+    /* -- Nitro attestation documents (issue 18, ak/nitro.h): one reason per check -- */                     \
+    X(ATTEST_CBOR_MALFORMED, "attest_cbor_malformed", 502, "the attestation is not strict CBOR")             \
+    X(ATTEST_TRAILING, "attest_trailing_bytes", 502, "the attestation has bytes after its end")              \
+    X(ATTEST_COSE_MALFORMED, "attest_cose_malformed", 502, "the attestation is not an ES384 COSE_Sign1")     \
+    X(ATTEST_PAYLOAD_MALFORMED, "attest_payload_malformed", 502, "an attestation field is malformed")        \
+    X(ATTEST_CERT_MALFORMED, "attest_cert_malformed", 502, "an attestation certificate does not parse")      \
+    X(ATTEST_ROOT_MISMATCH, "attest_root_mismatch", 502, "the attestation root is not the pinned one")       \
+    X(ATTEST_CHAIN_INVALID, "attest_chain_invalid", 502, "an attestation CA certificate is invalid")         \
+    X(ATTEST_LEAF_INVALID, "attest_leaf_invalid", 502, "the attestation leaf is not signed by its CA")       \
+    X(ATTEST_CERT_EXPIRED, "attest_cert_expired", 502, "an attestation certificate has expired")             \
+    X(ATTEST_CERT_NOT_YET_VALID, "attest_cert_not_yet_valid", 502, "an attestation cert is not valid yet")   \
+    X(ATTEST_SIGNATURE_INVALID, "attest_signature_invalid", 502, "the attestation signature is wrong")       \
+    X(ATTEST_PCR_MISMATCH, "attest_pcr_mismatch", 502, "an attested PCR differs from the pinned one")        \
+    X(ATTEST_NONCE_MISMATCH, "attest_nonce_mismatch", 502, "the attested nonce is not the one sent")         \
+    X(ATTEST_PUBLIC_KEY_MISMATCH, "attest_public_key_mismatch", 502, "the attested public key is wrong")     \
+    X(ATTEST_USER_DATA_MISMATCH, "attest_user_data_mismatch", 502, "the attested user data is unexpected")   \
+    X(ATTEST_STALE, "attest_stale", 502, "the attestation is too old or from the future")                    \
     /* ---- upstream (5xx: a dependency failed; we failed closed) ---- */                                    \
     X(UPSTREAM, "upstream_error", 502, "an upstream service failed")                                         \
     X(UPSTREAM_TIMEOUT, "upstream_timeout", 504, "an upstream service timed out")                            \
