@@ -27,6 +27,22 @@ contract K11VerifierTest is Fixture {
         vm.assertEq(check(a, CH, 41), 42, "sign count");
     }
 
+    /// Gas of verifyAssertion with the clientDataJSON every browser writes, and the part of it
+    /// that is not the P-256 verify (authenticatorData + clientDataJSON checks, hashing, call).
+    function test_gas_verify_assertion() public {
+        K11Assertion memory a = assertWith(key, 0, CH);
+        bytes32 h = sha256(abi.encodePacked(a.authenticatorData, sha256(a.clientDataJSON)));
+        uint256 g = gasleft();
+        check(a, CH, 0);
+        g -= gasleft();
+        uint256 p = gasleft();
+        vm.assertTrue(p256.verify(h, a.r, a.s, key.x, key.y), "p256");
+        p -= gasleft();
+        emit log_named_uint("gas per K11 verifyAssertion", g);
+        emit log_named_uint("gas of verifyAssertion beyond the P-256 verify", g - p);
+        vm.assertLt(g - p, 60_000, "K11 checks above 60k gas");
+    }
+
     function test_rp_id_hash_constant() public pure {
         vm.assertEq(RP_ID_HASH, sha256("agentkeys.local"), "RP_ID_HASH literal");
     }
