@@ -350,6 +350,64 @@ contract ClientDataJSONTest is Fixture {
         verify(a);
     }
 
+    // ------------------------------------------------------------------ W3C vectors, reordered
+
+    /// Every W3C L3 authentication clientDataJSON with a 32-byte challenge (14: crossOrigin true,
+    /// topOrigin, extraData members), rebuilt with its members in reverse order and signed by the
+    /// test key: accepted with its own challenge, and refused with another one. (The vectors
+    /// themselves, with their own keys and signatures, pass in K11Verifier.t.sol.)
+    function test_w3c_client_data_in_reverse_member_order() public {
+        string memory json = vm.readFile(
+            string.concat(vectorsDir(), "/webauthn-w3c-l3-test-vectors/webauthn_l3_test_vectors.json")
+        );
+        uint256 n;
+        for (uint256 i = 0; i < 64; i++) {
+            string memory ep = string.concat(".examples[", vm.toString(i), "]");
+            if (!_keyExists(json, ep)) break;
+            if (!_keyExists(json, string.concat(ep, ".authentication.clientDataJSON"))) continue;
+            bytes memory ch = hexBytes(vm.parseJsonString(json, string.concat(ep, ".authentication.challenge")));
+            if (ch.length != 32) continue;
+            string memory cdj =
+                string(hexBytes(vm.parseJsonString(json, string.concat(ep, ".authentication.clientDataJSON"))));
+            bytes memory rev = _reversed(cdj);
+            vm.assertTrue(keccak256(rev) != keccak256(bytes(cdj)), "order changed");
+            Tweak memory t = defaults();
+            K11Assertion memory a = assertWith(key, 0, CH, t);
+            a.clientDataJSON = rev;
+            (a.r, a.s) = signWebauthn(key.pk, a.authenticatorData, rev);
+            uint32 got = k11.verifyAssertion(
+                bytes32(ch), RP_ID_HASH, key.x, key.y, 0, a.authenticatorData, rev, a.r, a.s
+            );
+            vm.assertEq(uint256(got), uint256(key.counter), "reordered W3C clientDataJSON");
+            vm.expectRevert(K11Verifier.ChallengeMismatch.selector);
+            k11.verifyAssertion(CH, RP_ID_HASH, key.x, key.y, 0, a.authenticatorData, rev, a.r, a.s);
+            n++;
+        }
+        vm.assertEq(n, 14, "14 W3C authentications with a 32-byte challenge");
+    }
+
+    function _reversed(string memory cdj) internal view returns (bytes memory out) {
+        string[] memory keys = vm.parseJsonKeys(cdj, "$");
+        out = "{";
+        for (uint256 k = keys.length; k > 0; k--) {
+            string memory name = keys[k - 1];
+            bytes memory v;
+            if (keccak256(bytes(name)) == keccak256("crossOrigin")) {
+                v = vm.parseJsonBool(cdj, ".crossOrigin") ? bytes("true") : bytes("false");
+            } else {
+                v = abi.encodePacked('"', vm.parseJsonString(cdj, string.concat(".", name)), '"');
+            }
+            out = abi.encodePacked(out, k == keys.length ? "" : ",", '"', name, '":', v);
+        }
+        out = abi.encodePacked(out, "}");
+    }
+
+    function _keyExists(string memory json, string memory key_) internal view returns (bool) {
+        (bool ok, bytes memory ret) =
+            address(vm).staticcall(abi.encodeWithSignature("keyExistsJson(string,string)", json, key_));
+        return ok && abi.decode(ret, (bool));
+    }
+
     // ------------------------------------------------------------------ robustness
 
     /// Every truncation of a good clientDataJSON is refused as malformed (never a panic, never

@@ -164,7 +164,8 @@ contract K11VerifierTest is Fixture {
     }
 
     /// The W3C L3 ES256 assertions through the full verifier: the ones with UP+UV pass end to end
-    /// (their own rpIdHash, key and 32-byte challenge), the ones without UV stop at that check.
+    /// (their own rpIdHash, key and 32-byte challenge), the ones without UV stop at that check —
+    /// among them FIDO U2F's flags 0x01 (UP only), the case of issue 15: D1 requires UV.
     function test_w3c_assertions_through_k11() public view {
         string memory json = vm.readFile(
             string.concat(vectorsDir(), "/webauthn-w3c-l3-test-vectors/webauthn_l3_test_vectors.json")
@@ -178,7 +179,8 @@ contract K11VerifierTest is Fixture {
             if (_w3cOne(json, ep)) passed++;
             else noUv++;
         }
-        vm.assertTrue(passed >= 4, "expected UP+UV examples to pass");
+        // UP+UV: crossOrigin true, topOrigin (+extraData), long credential id, packed, TPM
+        vm.assertEq(passed, 5, "the 5 UP+UV examples pass");
         vm.assertEq(passed + noUv, 10, "10 ES256 examples");
     }
 
