@@ -519,6 +519,30 @@ contract SidecarRegistryTest is Fixture {
         vm.assertFalse(reg.isMasterWallet(op, w1), "w1 no longer master");
     }
 
+    /// Gas of a first and of an additional master registration (printed; bounded loosely).
+    function test_gas_register_masters() public {
+        address w = address(0x1010);
+        bytes32 ch = reg.firstMasterChallenge(w, credIdOf(k2), RP_ID_HASH, k2.x, k2.y, 7);
+        K11Assertion memory a = assertWith(k2, 0, ch);
+        vm.prank(w);
+        uint256 g = gasleft();
+        bytes32 e1 = reg.registerFirstMasterDevice(credIdOf(k2), RP_ID_HASH, k2.x, k2.y, 7, a);
+        g -= gasleft();
+        emit log_named_uint("gas per registerFirstMasterDevice", g);
+        bytes32 op2 = reg.omniOf(w);
+        address w2b = address(0x1011);
+        bytes32 cred = credIdOf(k3);
+        ch = reg.additionalMasterChallenge(op2, w2b, cred, RP_ID_HASH, k3.x, k3.y, 3);
+        K11Assertion memory self = assertWith(k3, 0, ch);
+        K11Assertion[] memory q = one(assertWith(k2, e1, ch));
+        vm.prank(w2b);
+        g = gasleft();
+        reg.registerAdditionalMasterDevice(op2, cred, RP_ID_HASH, k3.x, k3.y, 3, self, q);
+        g -= gasleft();
+        emit log_named_uint("gas per registerAdditionalMasterDevice (1 approval)", g);
+        vm.assertLt(g, 900_000, "additional master above 900k gas");
+    }
+
     // ------------------------------------------------------------ agents
 
     function test_agent_register_revoke_and_binding_kept() public {
