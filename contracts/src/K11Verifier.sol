@@ -102,9 +102,13 @@ contract K11Verifier {
         bytes memory wantChallenge = base64urlChallenge(expectedChallenge);
         uint256 seen; // members met (M_* bits)
         uint256 matched; // M_TYPE / M_CHALLENGE when their value is the expected one
-        (uint256 i, uint8 c) = _token(cd, 0);
+        // Each token: one byte read; whitespace (all <= 0x20) only then skipped by _token.
+        uint256 i = 0;
+        uint8 c = _at(cd, 0);
+        if (c <= 0x20) (i, c) = _token(cd, i);
         if (c != 0x7b) revert MalformedClientDataJSON(); // {
-        (i, c) = _token(cd, i + 1);
+        c = _at(cd, ++i);
+        if (c <= 0x20) (i, c) = _token(cd, i);
         while (true) {
             // member name
             if (c != 0x22) revert MalformedClientDataJSON();
@@ -112,16 +116,21 @@ contract K11Verifier {
             uint256 m = _memberOf(cd, i + 1, nameEnd, nameEsc);
             if (seen & m != 0) revert MalformedClientDataJSON(); // a member we read, twice
             seen |= m;
-            (i, c) = _token(cd, nameEnd + 1);
+            i = nameEnd + 1;
+            c = _at(cd, i);
+            if (c <= 0x20) (i, c) = _token(cd, i);
             if (c != 0x3a) revert MalformedClientDataJSON(); // :
-            (i, c) = _token(cd, i + 1);
+            c = _at(cd, ++i);
+            if (c <= 0x20) (i, c) = _token(cd, i);
             bool ok;
             (i, ok) = _memberValue(cd, i, c, m, wantChallenge);
             if (ok) matched |= m;
-            (i, c) = _token(cd, i);
+            c = _at(cd, i);
+            if (c <= 0x20) (i, c) = _token(cd, i);
             if (c == 0x7d) break; // }
             if (c != 0x2c) revert MalformedClientDataJSON(); // ,
-            (i, c) = _token(cd, i + 1);
+            c = _at(cd, ++i);
+            if (c <= 0x20) (i, c) = _token(cd, i);
         }
         // nothing but whitespace after the object
         for (i = i + 1; i < cd.length; i++) {
@@ -187,7 +196,28 @@ contract K11Verifier {
                 i += 32;
                 continue;
             }
-            i += _firstMarkedByte(m);
+            assembly {
+                // index of the first marked byte (most significant first): binary search
+                let k := 0
+                if iszero(shr(128, m)) {
+                    k := 16
+                    m := shl(128, m)
+                }
+                if iszero(shr(192, m)) {
+                    k := add(k, 8)
+                    m := shl(64, m)
+                }
+                if iszero(shr(224, m)) {
+                    k := add(k, 4)
+                    m := shl(32, m)
+                }
+                if iszero(shr(240, m)) {
+                    k := add(k, 2)
+                    m := shl(16, m)
+                }
+                if iszero(shr(248, m)) { k := add(k, 1) }
+                i := add(i, k)
+            }
             uint8 c = _at(cd, i); // reverts past the end
             if (c == 0x22) return (i, escaped);
             if (c != 0x5c) revert MalformedClientDataJSON(); // a raw control character
@@ -223,29 +253,6 @@ contract K11Verifier {
             uint256 c = w & TOP3; // zero where w < 0x20
             uint256 nonZero = (((q & LOW7) + LOW7) | q) & (((b & LOW7) + LOW7) | b) & (((c & LOW7) + LOW7) | c);
             return ~nonZero & HIGHS;
-        }
-    }
-
-    /// @dev Index (0 = the first, most significant byte) of the first byte marked in `m` (m != 0).
-    function _firstMarkedByte(uint256 m) private pure returns (uint256 k) {
-        assembly {
-            if iszero(shr(128, m)) {
-                k := 16
-                m := shl(128, m)
-            }
-            if iszero(shr(192, m)) {
-                k := add(k, 8)
-                m := shl(64, m)
-            }
-            if iszero(shr(224, m)) {
-                k := add(k, 4)
-                m := shl(32, m)
-            }
-            if iszero(shr(240, m)) {
-                k := add(k, 2)
-                m := shl(16, m)
-            }
-            if iszero(shr(248, m)) { k := add(k, 1) }
         }
     }
 
@@ -321,8 +328,12 @@ contract K11Verifier {
 
     /// @dev The literal true or false at `i`; returns the index after it.
     function _boolean(bytes calldata cd, uint256 i) private pure returns (uint256) {
-        if (i + 4 <= cd.length && bytes4(cd[i:i + 4]) == "true") return i + 4;
-        if (i + 5 <= cd.length && bytes5(cd[i:i + 5]) == "false") return i + 5;
+        bytes32 w;
+        assembly {
+            w := calldataload(add(cd.offset, i))
+        }
+        if (bytes4(w) == "true" && i + 4 <= cd.length) return i + 4;
+        if (bytes5(w) == "false" && i + 5 <= cd.length) return i + 5;
         revert MalformedClientDataJSON();
     }
 
