@@ -40,8 +40,11 @@ struct DeviceEntry {
 ///         `keccak256(abi.encode(OP_*, block.chainid, address(this), operatorNonce[op], …params))`
 ///         (exact tuples in README.md) and consumes the nonce.
 ///         Recovery rules: master additions, master revocations and threshold changes need a quorum
-///         of `recoveryThreshold[op]` distinct active masters with ROLE_RECOVERY; no revocation or
+///         of `recoveryThreshold[op]` distinct active masters with ROLE_RECOVERY, counted by
+///         passkey (two approvals signed by one public key count once); no revocation or
 ///         threshold change may leave fewer active recovery masters than the threshold, or zero.
+///         A passkey (its public key, or its non-zero credential id) is held by at most one
+///         active master of an operator, so one touch can never stand for two masters.
 contract SidecarRegistry {
     uint8 public constant ROLE_CAP_MINT = 0x01;
     uint8 public constant ROLE_RECOVERY = 0x02;
@@ -77,6 +80,10 @@ contract SidecarRegistry {
     /// device_key_hash → wallet address.
     mapping(bytes32 => address) public deviceWallet;
     mapping(bytes32 => uint256) private activeRecoveryCount;
+    /// keccak256(abi.encode(op, pubX, pubY)) and, for a non-zero credential id,
+    /// keccak256(abi.encode(op, credId)) → the active master device holding that passkey.
+    /// Written when a master registers, cleared when it is revoked.
+    mapping(bytes32 => bytes32) private passkeyHolder;
 
     event DeviceRegistered(
         bytes32 indexed deviceKeyHash, bytes32 indexed operatorOmni, bytes32 indexed actorOmni, uint8 tier, uint8 roles, bytes32 k11CredId
@@ -105,6 +112,7 @@ contract SidecarRegistry {
     error InvalidAgentSignature();
     error InvalidPasskey();
     error ScopeContractAlreadyBound();
+    error PasskeyAlreadyRegistered(bytes32 holderDeviceKeyHash);
 
     constructor(K11Verifier k11Verifier_) {
         k11Verifier = k11Verifier_;
@@ -240,6 +248,7 @@ contract SidecarRegistry {
         if (devices[deviceKeyHash].registeredAt != 0) revert DeviceAlreadyRegistered(deviceKeyHash);
         if (roles == 0 || roles & ~ROLES_ALL != 0) revert InvalidRoles(roles);
         if (rpIdHash == bytes32(0)) revert InvalidPasskey();
+        _requireNewPasskey(op, credId, pubX, pubY);
 
         DeviceEntry memory e = _entry(op, omniOf(wallet), credId, rpIdHash, pubX, pubY, TIER_MASTER, roles);
         bytes32 challenge = additionalMasterChallenge(op, wallet, credId, rpIdHash, pubX, pubY, roles);
@@ -270,6 +279,7 @@ contract SidecarRegistry {
         operatorNonce[op] += 1;
         d.revoked = true;
         if (d.roles & ROLE_RECOVERY != 0) activeRecoveryCount[op] -= 1;
+        _releasePasskey(op, target, d.k11CredId, d.k11PubX, d.k11PubY);
         emit DeviceRevoked(target, op);
     }
 
@@ -390,8 +400,38 @@ contract SidecarRegistry {
         operatorDevices[e.operatorOmni].push(dkh);
         deviceWallet[dkh] = wallet;
         actorOperator[e.actorOmni] = e.operatorOmni;
-        if (e.tier == TIER_MASTER && e.roles & ROLE_RECOVERY != 0) activeRecoveryCount[e.operatorOmni] += 1;
+        if (e.tier == TIER_MASTER) {
+            if (e.roles & ROLE_RECOVERY != 0) activeRecoveryCount[e.operatorOmni] += 1;
+            passkeyHolder[_keySlot(e.operatorOmni, e.k11PubX, e.k11PubY)] = dkh;
+            if (e.k11CredId != bytes32(0)) passkeyHolder[_credSlot(e.operatorOmni, e.k11CredId)] = dkh;
+        }
         emit DeviceRegistered(dkh, e.operatorOmni, e.actorOmni, e.tier, e.roles, e.k11CredId);
+    }
+
+    function _keySlot(bytes32 op, uint256 pubX, uint256 pubY) private pure returns (bytes32) {
+        return keccak256(abi.encode(op, pubX, pubY));
+    }
+
+    function _credSlot(bytes32 op, bytes32 credId) private pure returns (bytes32) {
+        return keccak256(abi.encode(op, credId));
+    }
+
+    /// @dev Refuse a passkey (public key, or non-zero credential id) that an active master of
+    ///      `op` already holds: with it, one touch would count as two masters in a quorum.
+    function _requireNewPasskey(bytes32 op, bytes32 credId, uint256 pubX, uint256 pubY) private view {
+        bytes32 holder = passkeyHolder[_keySlot(op, pubX, pubY)];
+        if (holder != bytes32(0) && isActive(holder)) revert PasskeyAlreadyRegistered(holder);
+        if (credId == bytes32(0)) return;
+        holder = passkeyHolder[_credSlot(op, credId)];
+        if (holder != bytes32(0) && isActive(holder)) revert PasskeyAlreadyRegistered(holder);
+    }
+
+    function _releasePasskey(bytes32 op, bytes32 dkh, bytes32 credId, uint256 pubX, uint256 pubY) private {
+        bytes32 k = _keySlot(op, pubX, pubY);
+        if (passkeyHolder[k] == dkh) delete passkeyHolder[k];
+        if (credId == bytes32(0)) return;
+        k = _credSlot(op, credId);
+        if (passkeyHolder[k] == dkh) delete passkeyHolder[k];
     }
 
     function _verifyNewPasskey(bytes32 challenge, DeviceEntry memory e, K11Assertion calldata a)
@@ -415,19 +455,31 @@ contract SidecarRegistry {
         );
     }
 
+    /// @dev Verify every approval (each must be valid) and count them by passkey: approvals by
+    ///      devices that share one public key count once. The same device twice is refused.
     function _consumeQuorum(bytes32 op, bytes32 challenge, K11Assertion[] calldata approvals) private {
         uint256 required = recoveryThreshold[op];
         if (required == 0) required = 1;
         if (approvals.length < required) revert InsufficientQuorum(approvals.length, required);
         if (approvals.length > MAX_QUORUM_ASSERTIONS) revert TooManyAssertions(approvals.length);
+        bytes32[] memory keys = new bytes32[](approvals.length);
+        uint256 distinct;
         for (uint256 i = 0; i < approvals.length; i++) {
+            bytes32 dkh = approvals[i].attestingDeviceKeyHash;
             for (uint256 j = 0; j < i; j++) {
-                if (approvals[j].attestingDeviceKeyHash == approvals[i].attestingDeviceKeyHash) {
-                    revert DuplicateAttestor(approvals[i].attestingDeviceKeyHash);
-                }
+                if (approvals[j].attestingDeviceKeyHash == dkh) revert DuplicateAttestor(dkh);
             }
             _consumeOne(op, challenge, ROLE_RECOVERY, approvals[i]);
+            DeviceEntry storage d = devices[dkh];
+            bytes32 key = keccak256(abi.encode(d.k11PubX, d.k11PubY));
+            bool seen;
+            for (uint256 j = 0; j < i; j++) {
+                if (keys[j] == key) seen = true;
+            }
+            keys[i] = key;
+            if (!seen) distinct++;
         }
+        if (distinct < required) revert InsufficientQuorum(distinct, required);
     }
 
     uint256 private constant SECP256K1_N_HALF = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0;

@@ -39,6 +39,20 @@ contract AgentKeysScopeTest is Fixture {
         scope.setScopeWithWebauthn(op, agent, s, false, 0, 0, 0, 0, a);
     }
 
+    /// Gas of one whole K11-gated call (first scope for an agent, one service), with the
+    /// clientDataJSON every browser writes. Printed for the README; bounded loosely.
+    function test_gas_set_scope_with_webauthn() public {
+        bytes32[] memory s = services1();
+        bytes32 ch = scope.setScopeChallenge(op, agent, s, false, 0, 0, 0, 0);
+        K11Assertion memory a = assertWith(k1, d1, ch);
+        vm.prank(w1);
+        uint256 g = gasleft();
+        scope.setScopeWithWebauthn(op, agent, s, false, 0, 0, 0, 0, a);
+        g -= gasleft();
+        emit log_named_uint("gas per setScopeWithWebauthn (K11-gated call, first scope)", g);
+        vm.assertLt(g, 500_000, "K11-gated call above 500k gas");
+    }
+
     function test_scope_id_is_class_colon_service() public view {
         vm.assertEq(scope.scopeId("credentials", "openrouter"), CRED_OPENROUTER, "D2 scope id");
     }

@@ -412,6 +412,137 @@ contract SidecarRegistryTest is Fixture {
         reg.revokeMasterDevice(d2, q);
     }
 
+    // ------------------------------------------------------------ one passkey, one master (issue 16, 5)
+
+    function test_add_master_with_held_public_key_rejected() public {
+        bytes32 cred = keccak256("a new credential id");
+        bytes32 ch = reg.additionalMasterChallenge(op, w2, cred, RP_ID_HASH, k1.x, k1.y, 3);
+        K11Assertion memory self = assertWith(k1, 0, ch); // the same passkey as master d1
+        K11Assertion memory ap = assertWith(k1, d1, ch);
+        vm.prank(w2);
+        vm.expectRevert(abi.encodeWithSelector(SidecarRegistry.PasskeyAlreadyRegistered.selector, d1));
+        reg.registerAdditionalMasterDevice(op, cred, RP_ID_HASH, k1.x, k1.y, 3, self, one(ap));
+        vm.assertFalse(reg.isMasterWallet(op, w2), "w2 not registered");
+        vm.assertEq(reg.activeRecoveryMasterCount(op), 1, "still one recovery master");
+    }
+
+    function test_add_master_with_held_credential_id_rejected() public {
+        bytes32 cred = bytes32(uint256(1)); // d1's credential id (bootstrap), another key
+        bytes32 ch = reg.additionalMasterChallenge(op, w2, cred, RP_ID_HASH, k2.x, k2.y, 3);
+        K11Assertion memory self = assertWith(k2, 0, ch);
+        K11Assertion memory ap = assertWith(k1, d1, ch);
+        vm.prank(w2);
+        vm.expectRevert(abi.encodeWithSelector(SidecarRegistry.PasskeyAlreadyRegistered.selector, d1));
+        reg.registerAdditionalMasterDevice(op, cred, RP_ID_HASH, k2.x, k2.y, 3, self, one(ap));
+    }
+
+    function test_held_passkey_refused_for_third_master_too() public {
+        bytes32 d2 = addMaster(op, w2, k2, 3, k1, d1);
+        bytes32 cred = keccak256("third");
+        bytes32 ch = reg.additionalMasterChallenge(op, w3, cred, RP_ID_HASH, k2.x, k2.y, 3);
+        K11Assertion memory self = assertWith(k2, 0, ch);
+        K11Assertion memory ap = assertWith(k1, d1, ch);
+        vm.prank(w3);
+        vm.expectRevert(abi.encodeWithSelector(SidecarRegistry.PasskeyAlreadyRegistered.selector, d2));
+        reg.registerAdditionalMasterDevice(op, cred, RP_ID_HASH, k2.x, k2.y, 3, self, one(ap));
+    }
+
+    /// Only an *active* master of the *same* operator blocks a passkey: after d1 is revoked its
+    /// passkey may join again, and another operator may use a passkey held here.
+    function test_passkey_free_after_revocation_and_in_other_operator() public {
+        bytes32 d2 = addMaster(op, w2, k2, 3, k1, d1);
+        bytes32 ch = reg.revokeMasterChallenge(op, d1);
+        K11Assertion[] memory q = one(assertWith(k2, d2, ch));
+        vm.prank(w2);
+        reg.revokeMasterDevice(d1, q);
+        bytes32 d3 = addMaster(op, w3, k1, 3, k2, d2);
+        vm.assertTrue(reg.isActive(d3), "k1 back on a new device");
+
+        address w4 = address(0x1004);
+        (bytes32 op2, bytes32 e1) = bootstrap(w4, k3, ROLES_FIRST);
+        bytes32 e2 = addMaster(op2, address(0x1005), k2, 3, k3, e1); // k2 is held in op, not in op2
+        vm.assertTrue(reg.isActive(e2), "same passkey in another operator");
+    }
+
+    /// Approvals are counted by passkey. A registry holding two masters with one public key
+    /// (state from before the check; made here with vm.store) cannot pass a 2-of-N with one touch.
+    function test_quorum_counts_one_passkey_once() public {
+        (bytes32 d2, bytes32 d3) = _threeMasters();
+        _setThreshold(2);
+        bytes32 base = keccak256(abi.encode(d2, uint256(1))); // devices[d2] (mapping at slot 1)
+        vm.assertEq(uint256(vm.load(address(reg), bytes32(uint256(base) + 4))), k2.x, "layout: k11PubX");
+        vm.assertEq(uint256(vm.load(address(reg), bytes32(uint256(base) + 5))), k2.y, "layout: k11PubY");
+        vm.store(address(reg), bytes32(uint256(base) + 4), bytes32(k1.x));
+        vm.store(address(reg), bytes32(uint256(base) + 5), bytes32(k1.y));
+        vm.assertEq(reg.getDevice(d2).k11PubX, k1.x, "d2 now holds k1's key");
+
+        bytes32 ch = reg.revokeMasterChallenge(op, d3);
+        K11Assertion memory a1 = assertWith(k1, d1, ch);
+        K11Assertion memory a2 = assertWith(k1, d2, ch); // one passkey, two devices
+        vm.prank(w1);
+        vm.expectRevert(abi.encodeWithSelector(SidecarRegistry.InsufficientQuorum.selector, 1, 2));
+        reg.revokeMasterDevice(d3, two(a1, a2));
+
+        // with a second passkey it passes; the doubled one still counts once
+        K11Assertion[] memory q = new K11Assertion[](3);
+        q[0] = a1;
+        q[1] = a2;
+        q[2] = assertWith(k3, d3, ch);
+        vm.prank(w1);
+        reg.revokeMasterDevice(d3, q);
+        vm.assertTrue(reg.getDevice(d3).revoked, "d3 revoked by 2 distinct passkeys");
+    }
+
+    /// The normal 2-of-2: two masters, threshold 2, a third joins with both approvals (one is
+    /// not enough), then the lost first device is revoked by the other two.
+    function test_two_of_two_recovery() public {
+        bytes32 d2 = addMaster(op, w2, k2, 3, k1, d1);
+        _setThreshold(2);
+        bytes32 cred = credIdOf(k3);
+        bytes32 ch = reg.additionalMasterChallenge(op, w3, cred, RP_ID_HASH, k3.x, k3.y, 3);
+        K11Assertion memory self = assertWith(k3, 0, ch);
+        K11Assertion memory a1 = assertWith(k1, d1, ch);
+        vm.prank(w3);
+        vm.expectRevert(abi.encodeWithSelector(SidecarRegistry.InsufficientQuorum.selector, 1, 2));
+        reg.registerAdditionalMasterDevice(op, cred, RP_ID_HASH, k3.x, k3.y, 3, self, one(a1));
+        K11Assertion[] memory q = two(a1, assertWith(k2, d2, ch));
+        vm.prank(w3);
+        bytes32 d3 = reg.registerAdditionalMasterDevice(op, cred, RP_ID_HASH, k3.x, k3.y, 3, self, q);
+        vm.assertEq(reg.activeRecoveryMasterCount(op), 3, "three recovery masters");
+
+        ch = reg.revokeMasterChallenge(op, d1);
+        q = two(assertWith(k2, d2, ch), assertWith(k3, d3, ch));
+        vm.prank(w2);
+        reg.revokeMasterDevice(d1, q);
+        vm.assertTrue(reg.getDevice(d1).revoked, "d1 revoked");
+        vm.assertEq(reg.activeRecoveryMasterCount(op), 2, "two left");
+        vm.assertFalse(reg.isMasterWallet(op, w1), "w1 no longer master");
+    }
+
+    /// Gas of a first and of an additional master registration (printed; bounded loosely).
+    function test_gas_register_masters() public {
+        address w = address(0x1010);
+        bytes32 ch = reg.firstMasterChallenge(w, credIdOf(k2), RP_ID_HASH, k2.x, k2.y, 7);
+        K11Assertion memory a = assertWith(k2, 0, ch);
+        vm.prank(w);
+        uint256 g = gasleft();
+        bytes32 e1 = reg.registerFirstMasterDevice(credIdOf(k2), RP_ID_HASH, k2.x, k2.y, 7, a);
+        g -= gasleft();
+        emit log_named_uint("gas per registerFirstMasterDevice", g);
+        bytes32 op2 = reg.omniOf(w);
+        address w2b = address(0x1011);
+        bytes32 cred = credIdOf(k3);
+        ch = reg.additionalMasterChallenge(op2, w2b, cred, RP_ID_HASH, k3.x, k3.y, 3);
+        K11Assertion memory self = assertWith(k3, 0, ch);
+        K11Assertion[] memory q = one(assertWith(k2, e1, ch));
+        vm.prank(w2b);
+        g = gasleft();
+        reg.registerAdditionalMasterDevice(op2, cred, RP_ID_HASH, k3.x, k3.y, 3, self, q);
+        g -= gasleft();
+        emit log_named_uint("gas per registerAdditionalMasterDevice (1 approval)", g);
+        vm.assertLt(g, 900_000, "additional master above 900k gas");
+    }
+
     // ------------------------------------------------------------ agents
 
     function test_agent_register_revoke_and_binding_kept() public {

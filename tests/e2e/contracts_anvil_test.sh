@@ -6,8 +6,9 @@
 # Scenario: register a first master (passkey self-attestation), add an agent device (with the
 # agent wallet's consent signature), set the scope credentials:openrouter for the agent;
 # isServiceInScope must say true for it and false for memory:openrouter; a replayed assertion
-# and a wrong-challenge assertion must be refused. Prints PASS/FAIL lines, deploy time and the
-# gas of one P-256 verify; exits non-zero on any failure.
+# and a wrong-challenge assertion must be refused; a second master bringing the first master's
+# passkey is refused (PasskeyAlreadyRegistered). Prints PASS/FAIL lines, deploy time, the gas of
+# one P-256 verify and of one K11-gated transaction; exits non-zero on any failure.
 #
 # Env: PASSKEY (path of a built passkey binary; default build/dev/tools/passkey, built here if
 # missing from build/deps/glibc), KEEP_TMP=1 keeps the work directory.
@@ -131,6 +132,7 @@ SETSCOPE="setScopeWithWebauthn(bytes32,bytes32,bytes32[],bool,uint128,uint128,ui
 if "$CAST" send --rpc-url "$rpc" --private-key "$MASTER_KEY" "$SCOPE" "$SETSCOPE" \
     "$OP" "$AGENT_OMNI" "[$SID]" false 0 0 0 0 "$(jget "$work/a2.json" tuple)" >"$work/tx3.log" 2>&1; then
   pass "setScopeWithWebauthn credentials:openrouter"
+  echo "gas of one K11-gated tx (setScopeWithWebauthn, receipt gasUsed): $(awk '$1 == "gasUsed" {print $2}' "$work/tx3.log")"
 else
   fail "setScopeWithWebauthn"; cat "$work/tx3.log"
 fi
@@ -160,6 +162,24 @@ if "$CAST" send --rpc-url "$rpc" --private-key "$MASTER_KEY" "$SCOPE" "$SETSCOPE
 else
   reason "$work/tx6.log" WrongClientDataType "webauthn.create assertion refused"
 fi
+
+# ---- negative: a second master with the first master's passkey (one touch must not count as two)
+NEW_KEY=0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6 # anvil dev account 3
+NEW=$("$CAST" wallet address --private-key "$NEW_KEY")
+CH=$("$CAST" call --rpc-url "$rpc" "$REG" 'additionalMasterChallenge(bytes32,address,bytes32,bytes32,uint256,uint256,uint8)(bytes32)' \
+  "$OP" "$NEW" "$("$CAST" keccak other-cred)" "$RPH" "$PX" "$PY" 3)
+"$passkey" assert --key "$work/k11.json" --challenge "$CH" --sign-count 5 >"$work/a5.json"
+"$passkey" assert --key "$work/k11.json" --challenge "$CH" --sign-count 6 --device-key-hash "$MASTER_DKH" >"$work/a6.json"
+if "$CAST" send --rpc-url "$rpc" --private-key "$NEW_KEY" "$REG" \
+    "registerAdditionalMasterDevice(bytes32,bytes32,bytes32,uint256,uint256,uint8,$TUPLE,$TUPLE[])" \
+    "$OP" "$("$CAST" keccak other-cred)" "$RPH" "$PX" "$PY" 3 "$(jget "$work/a5.json" tuple)" "[$(jget "$work/a6.json" tuple)]" \
+    >"$work/tx7.log" 2>&1; then
+  fail "second master with the first master's passkey was accepted"
+else
+  reason "$work/tx7.log" PasskeyAlreadyRegistered "second master with the first master's passkey refused"
+fi
+[ "$("$CAST" call --rpc-url "$rpc" "$REG" 'isMasterWallet(bytes32,address)(bool)' "$OP" "$NEW")" = false ] \
+  && pass "refused master not registered" || fail "refused master registered"
 
 # ---- gas of one P-256 verify on this node (eth_estimateGas of a call to verify(); includes the
 # 21000 intrinsic gas and calldata, so the verify itself is roughly the figure minus ~22k)

@@ -161,11 +161,16 @@ abstract contract Fixture is TestBase {
         SoftKey storage approverKey,
         bytes32 approverDkh
     ) internal returns (bytes32 dkh) {
-        bytes32 ch = reg.additionalMasterChallenge(op, wallet, bytes32(uint256(2)), k.rpIdHash, k.x, k.y, roles);
+        bytes32 cred = credIdOf(k); // one credential id per passkey (the registry refuses a held one)
+        bytes32 ch = reg.additionalMasterChallenge(op, wallet, cred, k.rpIdHash, k.x, k.y, roles);
         K11Assertion memory self = assertWith(k, bytes32(0), ch);
         K11Assertion memory ap = assertWith(approverKey, approverDkh, ch);
         vm.prank(wallet);
-        dkh = reg.registerAdditionalMasterDevice(op, bytes32(uint256(2)), k.rpIdHash, k.x, k.y, roles, self, one(ap));
+        dkh = reg.registerAdditionalMasterDevice(op, cred, k.rpIdHash, k.x, k.y, roles, self, one(ap));
+    }
+
+    function credIdOf(SoftKey storage k) internal view returns (bytes32) {
+        return keccak256(abi.encode("cred", k.x));
     }
 
     function consentSig(uint256 agentPk, bytes32 op) internal view returns (bytes memory) {
