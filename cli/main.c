@@ -15,6 +15,7 @@
 
 #include "ak/alloc.h"
 #include "ak/http.h"
+#include "ak/log.h"
 #include "cli.h"
 
 #ifndef AK_VERSION
@@ -271,6 +272,10 @@ int main(int argc, char **argv) {
         s_cmd_usage(stdout, cmd);
         return AKCLI_OK;
     }
+    ak_alloc_install_jansson();
+    /* libak's JSON log lines are for servers; the CLI reports errors itself (AGENTKEYS_DEBUG=1 shows them) */
+    const char *dbg = getenv("AGENTKEYS_DEBUG");
+    ak_log_set_min_level(dbg && *dbg && strcmp(dbg, "0") != 0 ? AK_LOG_DEBUG : AK_LOG_ERROR);
     akcli ctx;
     akcli_init(&ctx, profile, json);
     ctx.cmd = cmd;

@@ -333,6 +333,7 @@ static ak_err s_api(ak_client *cl, const char *method, const char *path, ak_cur 
     json_t *obj = NULL;
     ak_http_response r;
     ak_http_response_init(&r);
+    s_set_reason(cl, 0, "");
     hs[nh++] = (ak_http_header){"content-type", AK_CUR_LIT("application/json")};
     if (bearer) {
         AK_GUARD_OUT(ak_buf_append_str(&auth, "Bearer "));
