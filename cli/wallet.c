@@ -214,10 +214,17 @@ int akcli_wallet_load_file(akcli *c, const char *path_in, uint8_t key[32], uint8
         goto out;
     }
     if (s_is_keystore(ak_buf_cur(&text))) {
+        /* the whole file is checked (and its KDF cost bounded) before anyone is asked for a
+         * password */
+        ak_keystore_parsed ks;
+        e = ak_keystore_parse(ak_buf_cur(&text), &ks);
+        if (e != AK_OK) {
+            code = akcli_fail_err(c, e, "cannot use the keystore %s", path);
+            goto out;
+        }
         code = s_password(c, path, false, &pw);
         if (code != AKCLI_OK) goto out;
-        ak_keystore_info info;
-        e = ak_keystore_decrypt(ak_buf_cur(&text), ak_buf_cur(&pw), key, &info);
+        e = ak_keystore_open(&ks, ak_buf_cur(&pw), key, addr);
         if (e == AK_E_KEYSTORE_MAC) {
             code = akcli_fail(c, akcli_code_for(e), ak_err_reason(e),
                               "wrong password for the keystore %s (or the file was modified)", path);
@@ -227,7 +234,6 @@ int akcli_wallet_load_file(akcli *c, const char *path_in, uint8_t key[32], uint8
             code = akcli_fail_err(c, e, "cannot use the keystore %s", path);
             goto out;
         }
-        memcpy(addr, info.address, 20);
     } else {
         /* ssh's rule for private keys (sshkey_perm_ok): owned by us, nobody else may read or
          * write it. A keystore is encrypted and needs no such rule. */

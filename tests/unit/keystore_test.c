@@ -107,6 +107,38 @@ AK_TEST(test_geth_31_byte_key_left_padded) {
                ak_keystore_decrypt(ak_cur_from_str(s_vec_31), AK_CUR_LIT("bar"), key, NULL));
 }
 
+/* parse alone: every field, no derivation; open refuses a hand-made struct out of bounds */
+AK_TEST(test_parse_then_open) {
+    ak_keystore_parsed ks;
+    EXPECT_OK(ak_keystore_parse(ak_cur_from_str(s_vec_31), &ks));
+    EXPECT_INT_EQ(ks.params.kdf, AK_KEYSTORE_SCRYPT);
+    EXPECT_INT_EQ(ks.params.n, 2);
+    EXPECT_INT_EQ(ks.params.r, 8);
+    EXPECT_INT_EQ(ks.params.p, 1);
+    EXPECT_INT_EQ(ks.dklen, 32);
+    EXPECT_INT_EQ(ks.salt_len, 32);
+    EXPECT_INT_EQ(ks.ct_len, 31);
+    EXPECT_FALSE(ks.address_present);
+    EXPECT_STR_EQ(ks.id, "fecfc4ce-e956-48fd-953b-30f8b52ed66c");
+    uint8_t key[32], addr[20], want_addr[20];
+    EXPECT_OK(ak_keystore_open(&ks, AK_CUR_LIT("foo"), key, addr));
+    s_addr_of(key, want_addr);
+    EXPECT_BYTES_EQ(addr, 20, want_addr, 20);
+    EXPECT_ERR(AK_E_KEYSTORE_MAC, ak_keystore_open(&ks, AK_CUR_LIT("fooo"), key, NULL));
+    ak_keystore_parsed bad = ks;
+    bad.params.n = 1u << 22;
+    EXPECT_ERR(AK_E_KDF_PARAMS, ak_keystore_open(&bad, AK_CUR_LIT("foo"), key, NULL));
+    bad = ks;
+    bad.dklen = 8;
+    EXPECT_ERR(AK_E_KDF_PARAMS, ak_keystore_open(&bad, AK_CUR_LIT("foo"), key, NULL));
+    bad = ks;
+    bad.ct_len = 33;
+    EXPECT_ERR(AK_E_KEYSTORE_INVALID, ak_keystore_open(&bad, AK_CUR_LIT("foo"), key, NULL));
+    /* a file naming the key's address passes; a parse failure zeroes the struct */
+    EXPECT_ERR(AK_E_KEYSTORE_UNSUPPORTED, ak_keystore_parse(AK_CUR_LIT("{\"version\":1}"), &ks));
+    EXPECT_INT_EQ(ks.params.kdf, 0);
+}
+
 static void s_roundtrip(const ak_keystore_params *p) {
     uint8_t key[32], back[32], addr[20];
     ak_keystore_info info;
@@ -468,7 +500,8 @@ AK_TEST(test_write_file_atomic_0600_no_clobber) {
 }
 
 AK_RUN_TESTS(AK_T(test_web3_vector_pbkdf2), AK_T(test_web3_vector_scrypt),
-             AK_T(test_geth_31_byte_key_left_padded), AK_T(test_roundtrip_scrypt_light),
-             AK_T(test_roundtrip_pbkdf2), AK_T(test_encrypt_with_fixed_inputs), AK_T(test_refusals),
-             AK_T(test_truncated_and_garbage_text), AK_T(test_encrypt_refusals),
-             AK_T(test_out_of_memory_every_step), AK_T(test_write_file_atomic_0600_no_clobber))
+             AK_T(test_geth_31_byte_key_left_padded), AK_T(test_parse_then_open),
+             AK_T(test_roundtrip_scrypt_light), AK_T(test_roundtrip_pbkdf2),
+             AK_T(test_encrypt_with_fixed_inputs), AK_T(test_refusals), AK_T(test_truncated_and_garbage_text),
+             AK_T(test_encrypt_refusals), AK_T(test_out_of_memory_every_step),
+             AK_T(test_write_file_atomic_0600_no_clobber))

@@ -49,21 +49,48 @@ typedef struct ak_keystore_info {
     char id[64];               /* the file's "id" (NUL-terminated; empty when absent or too long) */
 } ak_keystore_info;
 
+/* A keystore read and checked (shape, version, cipher, kdf, parameters within bounds) but not
+ * decrypted: what ak_keystore_open needs. Holds no secret. */
+typedef struct ak_keystore_parsed {
+    ak_keystore_params params;
+    uint32_t dklen;
+    uint8_t salt[AK_KEYSTORE_MAX_SALT];
+    size_t salt_len;
+    uint8_t iv[16];
+    uint8_t ct[32];
+    size_t ct_len; /* 1..32 */
+    uint8_t mac[32];
+    bool address_present;
+    uint8_t address[20];
+    char id[64]; /* NUL-terminated; empty when absent or too long */
+} ak_keystore_parsed;
+
 /*
- * Decrypts a keystore v3 document with `password`.
- * Returns AK_OK with key (32 bytes, the caller wipes it) and, when info != NULL, *info filled.
- * Errors (key zeroed on every error):
+ * Parses a keystore v3 document without deriving anything (cheap: no password needed, so a
+ * caller can refuse a bad file before asking for one). Errors (*ks zeroed):
  *   AK_E_KEYSTORE_INVALID     not JSON, not an object, a field missing, of the wrong type or
- *                             malformed hex, a ciphertext longer than 32 bytes, text too long
+ *                             malformed hex (address included), a ciphertext longer than 32
+ *                             bytes, text longer than AK_KEYSTORE_MAX_JSON
  *   AK_E_KEYSTORE_UNSUPPORTED version other than 3, cipher other than aes-128-ctr, kdf other than
  *                             scrypt/pbkdf2, prf other than hmac-sha256
  *   AK_E_KDF_PARAMS           N, r, p, c, dklen or salt outside ak/scrypt.h's bounds
- *   AK_E_KEYSTORE_MAC         the MAC does not match: wrong password or a modified file
- *   AK_E_BAD_KEY              the MAC matched but the plaintext is not a valid secp256k1 key
- *   AK_E_KEYSTORE_ADDRESS     the file's "address" is not the key's
- *   AK_E_LIMIT                password longer than AK_KEYSTORE_MAX_PASSWORD
  *   AK_E_NOMEM
  */
+AK_MUST ak_err ak_keystore_parse(ak_cur json, ak_keystore_parsed *ks);
+
+/*
+ * Derives the key from `password`, checks the MAC (constant time) and only then decrypts.
+ * Returns AK_OK with key (32 bytes, the caller wipes it) and addr (may be NULL). Errors (key
+ * zeroed): AK_E_KEYSTORE_MAC (wrong password or a modified file), AK_E_BAD_KEY (the MAC matched
+ * but the plaintext is not a valid secp256k1 key), AK_E_KEYSTORE_ADDRESS (the file's "address"
+ * is not the key's), AK_E_LIMIT (password longer than AK_KEYSTORE_MAX_PASSWORD),
+ * AK_E_KDF_PARAMS, AK_E_NOMEM.
+ */
+AK_MUST ak_err ak_keystore_open(const ak_keystore_parsed *ks, ak_cur password, uint8_t key[32],
+                                uint8_t addr[20]);
+
+/* ak_keystore_parse + ak_keystore_open, with their errors; info (may be NULL) gets the address,
+ * parameters and id on success. */
 AK_MUST ak_err ak_keystore_decrypt(ak_cur json, ak_cur password, uint8_t key[32], ak_keystore_info *info);
 
 /*

@@ -110,20 +110,14 @@ static const json_t *s_obj(const json_t *o, const char *key) {
     return json_is_object(v) ? v : NULL;
 }
 
-ak_err ak_keystore_decrypt(ak_cur json, ak_cur password, uint8_t key[32], ak_keystore_info *info) {
-    AK_PRECOND(key != NULL);
+ak_err ak_keystore_parse(ak_cur json, ak_keystore_parsed *ks) {
+    AK_PRECOND(ks != NULL);
     ak_err rc = AK_OK;
     json_t *root = NULL;
-    ak_keystore_params prm = {0};
-    uint8_t salt[AK_KEYSTORE_MAX_SALT], iv[16], ct[32], mac[32], calc[32], dk[S_DKLEN_MAX], pt[32];
-    size_t salt_len = 0, ct_len = 0;
-    uint32_t dklen = 0;
     uint64_t version = 0;
     ak_cur s;
-    memset(key, 0, 32);
-    if (info) memset(info, 0, sizeof(*info));
+    memset(ks, 0, sizeof(*ks));
 
-    AK_ENSURE_OUT(password.len <= AK_KEYSTORE_MAX_PASSWORD, AK_E_LIMIT);
     AK_ENSURE_OUT(json.len <= AK_KEYSTORE_MAX_JSON, AK_E_KEYSTORE_INVALID);
     rc = ak_json_parse_object(json, &root);
     if (rc == AK_E_NOMEM) goto out;
@@ -142,73 +136,101 @@ ak_err ak_keystore_decrypt(ak_cur json, ak_cur password, uint8_t key[32], ak_key
     const json_t *cp = s_obj(crypto, "cipherparams");
     AK_ENSURE_OUT(cp != NULL, AK_E_KEYSTORE_INVALID);
     AK_GUARD_OUT(s_str(cp, "iv", &s));
-    AK_GUARD_OUT(s_hex_fixed(s, iv, 16));
+    AK_GUARD_OUT(s_hex_fixed(s, ks->iv, 16));
     AK_GUARD_OUT(s_str(crypto, "ciphertext", &s));
-    AK_GUARD_OUT(s_hex_var(s, ct, sizeof(ct), &ct_len, AK_E_KEYSTORE_INVALID));
-    AK_ENSURE_OUT(ct_len >= 1, AK_E_KEYSTORE_INVALID);
+    AK_GUARD_OUT(s_hex_var(s, ks->ct, sizeof(ks->ct), &ks->ct_len, AK_E_KEYSTORE_INVALID));
+    AK_ENSURE_OUT(ks->ct_len >= 1, AK_E_KEYSTORE_INVALID);
     AK_GUARD_OUT(s_str(crypto, "mac", &s));
-    AK_GUARD_OUT(s_hex_fixed(s, mac, 32));
+    AK_GUARD_OUT(s_hex_fixed(s, ks->mac, 32));
 
-    /* kdf and its parameters, all checked before any derivation */
+    /* kdf and its parameters, all checked here, before anyone derives anything */
     AK_GUARD_OUT(s_str(crypto, "kdf", &s));
     bool is_scrypt = ak_cur_eq_str(s, "scrypt");
     AK_ENSURE_OUT(is_scrypt || ak_cur_eq_str(s, "pbkdf2"), AK_E_KEYSTORE_UNSUPPORTED);
     const json_t *kp = s_obj(crypto, "kdfparams");
     AK_ENSURE_OUT(kp != NULL, AK_E_KEYSTORE_INVALID);
     if (is_scrypt) {
-        prm.kdf = AK_KEYSTORE_SCRYPT;
-        AK_GUARD_OUT(s_u32(kp, "n", &prm.n));
-        AK_GUARD_OUT(s_u32(kp, "r", &prm.r));
-        AK_GUARD_OUT(s_u32(kp, "p", &prm.p));
+        ks->params.kdf = AK_KEYSTORE_SCRYPT;
+        AK_GUARD_OUT(s_u32(kp, "n", &ks->params.n));
+        AK_GUARD_OUT(s_u32(kp, "r", &ks->params.r));
+        AK_GUARD_OUT(s_u32(kp, "p", &ks->params.p));
     } else {
-        prm.kdf = AK_KEYSTORE_PBKDF2;
+        ks->params.kdf = AK_KEYSTORE_PBKDF2;
         AK_GUARD_OUT(s_str(kp, "prf", &s));
         AK_ENSURE_OUT(ak_cur_eq_str(s, "hmac-sha256"), AK_E_KEYSTORE_UNSUPPORTED);
-        AK_GUARD_OUT(s_u32(kp, "c", &prm.c));
+        AK_GUARD_OUT(s_u32(kp, "c", &ks->params.c));
     }
-    AK_GUARD_OUT(s_u32(kp, "dklen", &dklen));
-    AK_ENSURE_OUT(dklen >= S_DKLEN_MIN && dklen <= S_DKLEN_MAX, AK_E_KDF_PARAMS);
+    AK_GUARD_OUT(s_u32(kp, "dklen", &ks->dklen));
+    AK_ENSURE_OUT(ks->dklen >= S_DKLEN_MIN && ks->dklen <= S_DKLEN_MAX, AK_E_KDF_PARAMS);
     AK_GUARD_OUT(s_str(kp, "salt", &s));
-    AK_GUARD_OUT(s_hex_var(s, salt, sizeof(salt), &salt_len, AK_E_KDF_PARAMS));
-    AK_GUARD_OUT(s_check_params(&prm));
+    AK_GUARD_OUT(s_hex_var(s, ks->salt, sizeof(ks->salt), &ks->salt_len, AK_E_KDF_PARAMS));
+    AK_GUARD_OUT(s_check_params(&ks->params));
 
-    /* derive, then the MAC before anything is decrypted */
-    AK_GUARD_OUT(s_derive(&prm, password, salt, salt_len, dk, dklen));
-    s_mac(dk, ct, ct_len, calc);
-    AK_ENSURE_OUT(ak_ct_eq(calc, mac, 32), AK_E_KEYSTORE_MAC);
-
-    memcpy(pt, ct, ct_len);
-    s_aes128_ctr(dk, iv, pt, ct_len);
-    memcpy(key + (32 - ct_len), pt, ct_len); /* shorter keys are left-padded (see the header) */
-
-    uint8_t pub[65], addr[20];
-    AK_GUARD_OUT(ak_secp256k1_pubkey(key, pub));
-    ak_eth_address_from_pub(pub, addr);
+    /* optional: the address (geth writes it without 0x; accepted with) and the id */
     bool present = false;
     AK_ENSURE_OUT(ak_json_str_opt(root, "address", &s, &present) == AK_OK, AK_E_KEYSTORE_INVALID);
     if (present) {
-        uint8_t want[20];
-        AK_ENSURE_OUT(ak_hex_decode_exact(s, true, want, 20) == AK_OK, AK_E_KEYSTORE_INVALID);
-        AK_ENSURE_OUT(memcmp(want, addr, 20) == 0, AK_E_KEYSTORE_ADDRESS);
+        AK_ENSURE_OUT(ak_hex_decode_exact(s, true, ks->address, 20) == AK_OK, AK_E_KEYSTORE_INVALID);
+        ks->address_present = true;
     }
-    if (info) {
-        memcpy(info->address, addr, 20);
-        info->address_present = present;
-        info->params = prm;
-        ak_cur id;
-        bool id_present = false;
-        if (ak_json_str_opt(root, "id", &id, &id_present) == AK_OK && id_present && id.len < sizeof(info->id))
-            memcpy(info->id, id.ptr, id.len);
-    }
+    ak_cur id;
+    bool id_present = false;
+    if (ak_json_str_opt(root, "id", &id, &id_present) == AK_OK && id_present && id.len < sizeof(ks->id))
+        memcpy(ks->id, id.ptr, id.len);
 out:
-    if (rc != AK_OK) {
-        ak_wipe(key, 32);
-        if (info) memset(info, 0, sizeof(*info));
-    }
-    ak_wipe(dk, sizeof(dk));
-    ak_wipe(pt, sizeof(pt));
+    if (rc != AK_OK) memset(ks, 0, sizeof(*ks));
     if (root) json_decref(root);
     return rc;
+}
+
+ak_err ak_keystore_open(const ak_keystore_parsed *ks, ak_cur password, uint8_t key[32], uint8_t addr[20]) {
+    AK_PRECOND(ks != NULL && key != NULL);
+    ak_err rc = AK_OK;
+    uint8_t calc[32], dk[S_DKLEN_MAX], pt[32], pub[65], a[20];
+    memset(key, 0, 32);
+    AK_ENSURE_OUT(password.len <= AK_KEYSTORE_MAX_PASSWORD, AK_E_LIMIT);
+    /* a parsed keystore passed these already; a hand-filled struct must too */
+    AK_GUARD_OUT(s_check_params(&ks->params));
+    AK_ENSURE_OUT(ks->dklen >= S_DKLEN_MIN && ks->dklen <= S_DKLEN_MAX, AK_E_KDF_PARAMS);
+    AK_ENSURE_OUT(ks->salt_len <= sizeof(ks->salt), AK_E_KDF_PARAMS);
+    AK_ENSURE_OUT(ks->ct_len >= 1 && ks->ct_len <= 32, AK_E_KEYSTORE_INVALID);
+
+    /* derive, then the MAC before anything is decrypted */
+    AK_GUARD_OUT(s_derive(&ks->params, password, ks->salt, ks->salt_len, dk, ks->dklen));
+    s_mac(dk, ks->ct, ks->ct_len, calc);
+    AK_ENSURE_OUT(ak_ct_eq(calc, ks->mac, 32), AK_E_KEYSTORE_MAC);
+
+    memcpy(pt, ks->ct, ks->ct_len);
+    s_aes128_ctr(dk, ks->iv, pt, ks->ct_len);
+    memcpy(key + (32 - ks->ct_len), pt, ks->ct_len); /* shorter keys are left-padded (see the header) */
+
+    AK_GUARD_OUT(ak_secp256k1_pubkey(key, pub));
+    ak_eth_address_from_pub(pub, a);
+    AK_ENSURE_OUT(!ks->address_present || memcmp(ks->address, a, 20) == 0, AK_E_KEYSTORE_ADDRESS);
+    if (addr) memcpy(addr, a, 20);
+out:
+    if (rc != AK_OK) ak_wipe(key, 32);
+    ak_wipe(dk, sizeof(dk));
+    ak_wipe(pt, sizeof(pt));
+    return rc;
+}
+
+ak_err ak_keystore_decrypt(ak_cur json, ak_cur password, uint8_t key[32], ak_keystore_info *info) {
+    AK_PRECOND(key != NULL);
+    ak_keystore_parsed ks;
+    uint8_t addr[20];
+    memset(key, 0, 32);
+    if (info) memset(info, 0, sizeof(*info));
+    AK_ENSURE(password.len <= AK_KEYSTORE_MAX_PASSWORD, AK_E_LIMIT);
+    AK_GUARD(ak_keystore_parse(json, &ks));
+    AK_GUARD(ak_keystore_open(&ks, password, key, addr));
+    if (info) {
+        memcpy(info->address, addr, 20);
+        info->address_present = ks.address_present;
+        info->params = ks.params;
+        memcpy(info->id, ks.id, sizeof(info->id));
+    }
+    return AK_OK;
 }
 
 /* ------------------------------------------------------------------ encrypt */
