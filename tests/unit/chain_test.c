@@ -303,6 +303,11 @@ static void s_node_rpc(ak_evm_rpc *rpc, s_node *n) {
 }
 
 #define REVERT_INVALID_SIG "\"error\":{\"code\":3,\"message\":\"execution reverted\",\"data\":\"0x8baa579f\"}"
+/* anvil quotes a custom error's raw argument bytes in the message, NULs included */
+#define REVERT_WITH_NUL                                                                                      \
+    "\"error\":{\"code\":3,\"message\":\"execution reverted: custom error 0xd40fb0dc: "                      \
+    "\\u0000\\u0001\",\"data\":"                                                                             \
+    "\"0xd40fb0dc" ZERO31 "01" ZERO31 "02\"}"
 
 AK_TEST(test_send_success_with_progress) {
     s_node n = {.estimate = "\"result\":\"0xa410\"", .pending_polls = 2, .status = "0x1"};
@@ -341,6 +346,20 @@ AK_TEST(test_send_revert_in_estimate_sends_nothing) {
     EXPECT_TRUE(r.reverted && !r.sent);
     EXPECT_INT_EQ(n.sends, 0);
     EXPECT_TRUE(strncmp(r.reason, "InvalidSignature(): ", 20) == 0);
+    ak_evm_rpc_free(&rpc);
+}
+
+AK_TEST(test_send_revert_message_with_nul) {
+    s_node n = {.estimate = REVERT_WITH_NUL};
+    ak_evm_rpc rpc;
+    s_node_rpc(&rpc, &n);
+    uint8_t key[32], to[20];
+    memset(key, 0x46, 32);
+    memset(to, 0x35, 20);
+    ak_chain_result r;
+    EXPECT_ERR(AK_E_CHAIN_REVERTED, ak_chain_send(&rpc, key, to, AK_CUR_LIT("\x01"), NULL, &r));
+    EXPECT_TRUE(strncmp(r.reason, "WouldStrandOperator(remainingRecoveryMasters=1, threshold=2): ", 62) == 0);
+    EXPECT_INT_EQ(n.sends, 0);
     ak_evm_rpc_free(&rpc);
 }
 
@@ -393,5 +412,5 @@ AK_TEST(test_send_wait_is_bounded) {
 
 AK_RUN_TESTS(AK_T(test_table_matches_contract_sources), AK_T(test_error_signature), AK_T(test_revert_words),
              AK_T(test_send_success_with_progress), AK_T(test_send_revert_in_estimate_sends_nothing),
-             AK_T(test_send_dry_run_sends_nothing), AK_T(test_send_mined_failure_is_replayed),
-             AK_T(test_send_wait_is_bounded))
+             AK_T(test_send_revert_message_with_nul), AK_T(test_send_dry_run_sends_nothing),
+             AK_T(test_send_mined_failure_is_replayed), AK_T(test_send_wait_is_bounded))

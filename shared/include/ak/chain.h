@@ -99,4 +99,23 @@ AK_MUST ak_err ak_chain_send(ak_evm_rpc *rpc, const uint8_t key[32], const uint8
 AK_MUST ak_err ak_chain_call(ak_evm_rpc *rpc, const uint8_t *from, const uint8_t to[20], const char *sig,
                              const ak_abi_val *args, size_t n, ak_buf *ret, char *reason, size_t cap);
 
+/* ---------------------------------------------------------------- audit anchors (D12) */
+
+/* The verdict on one audit event against CredentialAudit, trusting only the chain. */
+typedef struct ak_chain_audit_verdict {
+    uint8_t leaf[32];       /* keccak256(0x00 ‖ data) */
+    uint8_t folded[32];     /* the proof folded locally from the leaf */
+    uint64_t root_count;    /* rootCount(op) */
+    bool have_root;         /* root_index < root_count */
+    uint8_t chain_root[32]; /* getRoot(op, root_index).merkleRoot */
+    bool contract_ok;       /* verifyEntryInRoot(op, root_index, proof, data) */
+    bool local_ok;          /* have_root and folded == chain_root */
+} ak_chain_audit_verdict;
+
+/* Valid only when both contract_ok and local_ok. Errors are RPC/decoding failures only
+ * (an unknown root index is a verdict, not an error). n <= AK_MERKLE_MAX_DEPTH. */
+AK_MUST ak_err ak_chain_audit_verify(ak_evm_rpc *rpc, const uint8_t audit[20], const uint8_t op[32],
+                                     uint64_t root_index, const uint8_t (*proof)[32], size_t n, ak_cur data,
+                                     ak_chain_audit_verdict *out);
+
 #endif

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "ak/audit.h"
 #include "ak/crypto.h"
 #include "ak/http.h"
 
@@ -417,4 +418,47 @@ ak_err ak_chain_send(ak_evm_rpc *rpc, const uint8_t key[32], const uint8_t to[20
     else
         snprintf(out->reason, sizeof(out->reason), "mined with status 0 (out of gas?)");
     return AK_E_CHAIN_REVERTED;
+}
+
+/* ---------------------------------------------------------------- audit anchors */
+
+ak_err ak_chain_audit_verify(ak_evm_rpc *rpc, const uint8_t audit[20], const uint8_t op[32], uint64_t idx,
+                             const uint8_t (*proof)[32], size_t n, ak_cur data, ak_chain_audit_verdict *out) {
+    memset(out, 0, sizeof(*out));
+    AK_ENSURE(n <= AK_MERKLE_MAX_DEPTH, AK_E_LIMIT);
+    /* local recomputation: the leaf node, then the fold (audit.md §3) */
+    ak_merkle_leaf_hash(data, out->leaf);
+    memcpy(out->folded, out->leaf, 32);
+    for (size_t k = 0; k < n; k++)
+        ak_merkle_node_hash(out->folded, proof[k], out->folded);
+
+    ak_abi_val items[AK_MERKLE_MAX_DEPTH + 1];
+    for (size_t k = 0; k < n; k++)
+        items[k] = ak_abi_bytes32(proof[k]);
+    ak_buf ret;
+    ak_buf_init(&ret, 1u << 16);
+    ak_err rc = AK_OK;
+    ak_abi_dec d;
+    ak_abi_val a1[] = {ak_abi_bytes32(op), ak_abi_u64(idx)};
+    AK_GUARD_OUT(ak_chain_call(rpc, NULL, audit, "rootCount(bytes32)", a1, 1, &ret, NULL, 0));
+    ak_abi_dec_init(&d, ak_buf_cur(&ret));
+    AK_ENSURE_OUT(ak_abi_dec_u64(&d, 256, &out->root_count) == AK_OK, AK_E_CHAIN_RPC);
+    if (idx < out->root_count) {
+        ak_buf_clear(&ret);
+        AK_GUARD_OUT(ak_chain_call(rpc, NULL, audit, "getRoot(bytes32,uint256)", a1, 2, &ret, NULL, 0));
+        ak_abi_dec_init(&d, ak_buf_cur(&ret));
+        AK_ENSURE_OUT(ak_abi_dec_bytes32(&d, out->chain_root) == AK_OK, AK_E_CHAIN_RPC);
+        out->have_root = true;
+    }
+    /* the contract's own verdict */
+    ak_buf_clear(&ret);
+    ak_abi_val a2[] = {ak_abi_bytes32(op), ak_abi_u64(idx), ak_abi_array(items, n), ak_abi_bytes(data)};
+    AK_GUARD_OUT(ak_chain_call(rpc, NULL, audit, "verifyEntryInRoot(bytes32,uint256,bytes32[],bytes)", a2, 4,
+                               &ret, NULL, 0));
+    ak_abi_dec_init(&d, ak_buf_cur(&ret));
+    AK_ENSURE_OUT(ak_abi_dec_bool(&d, &out->contract_ok) == AK_OK, AK_E_CHAIN_RPC);
+    out->local_ok = out->have_root && memcmp(out->folded, out->chain_root, 32) == 0;
+out:
+    ak_buf_free(&ret);
+    return rc;
 }
