@@ -22,13 +22,6 @@
 #define AK_VERSION "dev"
 #endif
 
-/* ---- TEMPORARY: empty tables until cli/wallet.c and cli/operator.c land (CLIENT helper) ----
- * Weak, so the real definition in the group's own file replaces it at link time; remove this
- * block once both files exist. */
-__attribute__((weak)) const akcli_cmd akcli_wallet_cmds[] = {{0}};
-__attribute__((weak)) const akcli_cmd akcli_operator_cmds[] = {{0}};
-/* ---- end TEMPORARY ---- */
-
 const akcli_cmd *const akcli_tables[] = {akcli_wallet_cmds, akcli_agent_data_cmds, akcli_operator_cmds, NULL};
 static const char *const s_table_titles[] = {"Identity (K10 key)", "Agent session and data",
                                              "Operator (chain and passkey)"};

@@ -887,16 +887,33 @@ static ak_err s_obj_key(const char *prefix, const s_obj *o, char *key, size_t ca
     return AK_OK;
 }
 
+/* S3 answers a GET/HEAD of a missing key with 403 to a caller without s3:ListBucket on the whole
+ * bucket (ours has it only for its own prefix, by condition), so existence is asked with a
+ * one-key listing of the exact key instead. */
+typedef struct s_exists {
+    ak_cur key;
+    bool found;
+} s_exists;
+
+static ak_err s_exists_item(void *ud, const ak_s3_list_item *it) {
+    s_exists *x = ud;
+    if (!it->is_prefix && ak_cur_eq(it->key, x->key)) x->found = true;
+    return AK_OK;
+}
+
+static ak_err s_exists_check(ak_client *cl, const ak_s3_call *call, const char *bucket, const char *key) {
+    s_exists x = {.key = ak_cur_from_str(key)};
+    ak_s3_list_opts lo = {.prefix = ak_cur_from_str(key), .max_keys = 1};
+    AK_GUARD(ak_s3_list_ex(&cl->s3, call, bucket, &lo, s_exists_item, &x, NULL));
+    return x.found ? AK_OK : AK_E_NOT_FOUND;
+}
+
 static ak_err s_delete_fn(ak_client *cl, const ak_s3_call *call, const char *bucket, const char *prefix,
                           void *ud) {
     s_obj *o = ud;
     char key[AK_S3_MAX_KEY];
     AK_GUARD(s_obj_key(prefix, o, key, sizeof key));
-    ak_http_response r;
-    ak_http_response_init(&r);
-    ak_err rc = ak_s3_head(&cl->s3, call, bucket, ak_cur_from_str(key), &r);
-    ak_http_response_free(&r);
-    AK_GUARD(rc);
+    AK_GUARD(s_exists_check(cl, call, bucket, key));
     return ak_s3_delete(&cl->s3, call, bucket, ak_cur_from_str(key));
 }
 
@@ -920,6 +937,8 @@ static ak_err s_get_fn(ak_client *cl, const ak_s3_call *call, const char *bucket
     ak_err rc = ak_s3_get(&cl->s3, call, bucket, ak_cur_from_str(key), 0, true, &r);
     if (rc == AK_OK) rc = ak_buf_append_cur(o->out, ak_buf_cur(&r.body));
     ak_http_response_free(&r);
+    if (rc == AK_E_ACCESS_DENIED && s_exists_check(cl, call, bucket, key) == AK_E_NOT_FOUND)
+        rc = AK_E_NOT_FOUND;
     return rc;
 }
 
