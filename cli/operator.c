@@ -32,6 +32,7 @@
 #include "ak/abi.h"
 #include "ak/alloc.h"
 #include "ak/audit.h"
+#include "ak/audit_anchor.h"
 #include "ak/chain.h"
 #include "ak/crypto.h"
 #include "ak/ct.h"
@@ -39,6 +40,7 @@
 #include "ak/http.h"
 #include "ak/identity.h"
 #include "ak/json.h"
+#include "ak/s3.h"
 #include "cli.h"
 #include "passkey.h"
 #include "wallet.h"
@@ -1622,6 +1624,122 @@ out:
     return rc;
 }
 
+/* `audit anchor`: ak_audit_anchor from the master wallet; S3 access to the audit bucket from the
+ * ambient AWS credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY[, AWS_SESSION_TOKEN],
+ * AWS_REGION, AK_S3_ENDPOINT for a local stack), the bucket from the `audit_bucket` setting or
+ * AK_AUDIT_BUCKET. */
+typedef struct s_anchor_out {
+    s_ctx *x;
+    json_t *arr;
+} s_anchor_out;
+
+static void s_anchor_report(void *ud, const ak_audit_anchor_item *it) {
+    s_anchor_out *o = ud;
+    static const char *const names[] = {"", "skipped", "recorded", "would_anchor", "anchored", "failed"};
+    const char *st = it->status <= AK_ANCHOR_FAILED ? names[it->status] : "failed";
+    char tx[67];
+    s_hex0x(it->tx.tx_hash, 32, tx);
+    if (o->arr != NULL) {
+        json_t *j =
+            json_pack("{s:s%, s:s, s:I, s:I}", "batch", (const char *)it->key.ptr, it->key.len, "status", st,
+                      "root_index", (json_int_t)it->root_index, "count", (json_int_t)it->count);
+        if (j != NULL && it->status == AK_ANCHOR_ANCHORED) json_object_set_new(j, "tx", s_tx_json(&it->tx));
+        if (j != NULL && it->status == AK_ANCHOR_FAILED) {
+            json_object_set_new(j, "reason", json_string(ak_err_reason(it->err)));
+            if (it->tx.reason[0]) json_object_set_new(j, "revert", json_string(it->tx.reason));
+        }
+        json_array_append_new(o->arr, j);
+        return;
+    }
+    if (it->status == AK_ANCHOR_FAILED) {
+        akcli_note(o->x->c, "%.*s: %s%s%s", (int)it->key.len, (const char *)it->key.ptr,
+                   ak_err_reason(it->err), it->tx.reason[0] ? ": " : "", it->tx.reason);
+        return;
+    }
+    printf("%-12s %.*s root_index=%llu count=%llu", st, (int)it->key.len, (const char *)it->key.ptr,
+           (unsigned long long)it->root_index, (unsigned long long)it->count);
+    if (it->status == AK_ANCHOR_ANCHORED)
+        printf(" tx=%s gas_used=%llu", tx, (unsigned long long)it->tx.receipt.gas_used);
+    printf("\n");
+}
+
+static int s_audit_anchor(akcli *c, int argc, char **argv) {
+    s_flag f[] = {{"--operator", true, NULL},
+                  {"--dry-run", false, NULL},
+                  {"--bucket", true, NULL},
+                  {NULL, false, NULL}};
+    char *pos[1];
+    int npos, rc = s_args(c, argc, argv, f, pos, &npos, 0);
+    if (rc != AKCLI_OK) return rc;
+    char bucket[128] = "";
+    const char *b = s_flagv(f, "--bucket");
+    if (b == NULL) b = akcli_conf(c, "audit_bucket");
+    if (b == NULL || b[0] == '\0') b = getenv("AK_AUDIT_BUCKET");
+    if (b == NULL || b[0] == '\0' || strlen(b) >= sizeof(bucket))
+        return akcli_fail(
+            c, AKCLI_USAGE, "config_error",
+            "the audit bucket is unknown (--bucket, the `audit_bucket` setting or AK_AUDIT_BUCKET)");
+    snprintf(bucket, sizeof(bucket), "%s", b);
+    s_ctx x;
+    ak_audit_s3 s3;
+    memset(&s3, 0, sizeof(s3));
+    ak_audit_store st;
+    ak_audit_anchor_cfg cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    s_anchor_out out = {&x, NULL};
+    rc = s_open(c, &x, true, s_flagv(f, "--operator"));
+    if (rc == AKCLI_OK) rc = s_contract(&x, "audit_contract", cfg.audit);
+    ak_s3_config sc;
+    ak_sigv4_creds creds;
+    if (rc == AKCLI_OK) {
+        ak_err e = ak_s3_config_from_env(&sc);
+        if (e == AK_OK) e = ak_s3_env_creds(&creds);
+        if (e == AK_OK) e = ak_audit_s3_open(&s3, &sc, &creds, bucket, 1);
+        if (e != AK_OK)
+            rc = akcli_fail(
+                c, AKCLI_USAGE, ak_err_reason(e),
+                "S3 access to the audit bucket needs AWS_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY "
+                "(and AK_S3_ENDPOINT locally)");
+    }
+    ak_audit_anchor_stats stats;
+    memset(&stats, 0, sizeof(stats));
+    if (rc == AKCLI_OK) {
+        ak_audit_s3_store(&s3, &st);
+        cfg.rpc = &x.rpc;
+        cfg.st = &st;
+        cfg.key = x.key;
+        cfg.op = x.op;
+        cfg.dry_run = s_flagv(f, "--dry-run") != NULL;
+        snprintf(x.what, sizeof(x.what), "appendRoot");
+        cfg.progress = s_on_progress;
+        cfg.progress_ud = &x;
+        cfg.report = s_anchor_report;
+        cfg.report_ud = &out;
+        out.arr = akcli_json(c) ? json_array() : NULL;
+        ak_err e = ak_audit_anchor(&cfg, &stats);
+        if (e == AK_E_FORBIDDEN)
+            rc =
+                akcli_fail(c, AKCLI_AUTH, "forbidden", "this wallet is not an active master of the operator");
+        else if (e != AK_OK)
+            rc = s_rpc_fail(&x, e, "audit anchor");
+    }
+    if (rc == AKCLI_OK && out.arr != NULL) {
+        rc = s_emit_json(&x, json_pack("{s:o, s:I, s:I, s:I, s:I, s:I}", "batches", out.arr, "anchored",
+                                       (json_int_t)stats.anchored, "recorded", (json_int_t)stats.recorded,
+                                       "skipped", (json_int_t)stats.skipped, "failed",
+                                       (json_int_t)stats.failed, "gas_used", (json_int_t)stats.gas_used));
+        out.arr = NULL;
+    } else if (rc == AKCLI_OK) {
+        akcli_note(c, "%zu batch(es): %zu anchored, %zu recorded, %zu already anchored, %zu failed",
+                   stats.batches, stats.anchored, stats.recorded, stats.skipped, stats.failed);
+    }
+    if (rc == AKCLI_OK && stats.failed > 0) rc = AKCLI_CHAIN;
+    json_decref(out.arr);
+    ak_audit_s3_close(&s3);
+    s_close(&x);
+    return rc;
+}
+
 /* ================================================================ the table */
 
 const akcli_cmd akcli_operator_cmds[] = {
@@ -1654,6 +1772,9 @@ const akcli_cmd akcli_operator_cmds[] = {
      "show, or set with M-of-N approvals, the operator's recovery threshold", s_recovery_threshold},
     {"epoch rotate", "[--to N] [--dry-run]",
      "advance the K3 epoch (governance wallet); idempotent: at N already -> nothing sent", s_epoch_rotate},
+    {"audit anchor", "[--dry-run] [--operator OMNI] [--bucket NAME]",
+     "anchor the operator's unanchored audit batches on chain from the master wallet (idempotent)",
+     s_audit_anchor},
     {"audit verify", "EVENT_FILE [--operator OMNI] [--root-index N]",
      "check an audit event against the anchored root on chain (trusts no server of ours)", s_audit_verify},
     {0},
