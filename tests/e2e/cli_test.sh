@@ -7,9 +7,10 @@
 # credential_process of Debian's /usr/bin/aws listing the agent's own prefix and denied another
 # agent's (AccessDenied), logout, doctor, and no value ever on disk or in the stack's logs.
 #
-# The operator side (wallets funded, first master, agents registered, scopes, revocation) is set
-# up with scripts/lib/akclient.sh in the SETUP section only, until the `agentkeys` operator
-# commands replace it; nothing after SETUP uses cast, jq or akclient.
+# The operator side (first master, agents' consent and registration, scopes, revocation) is done
+# with the `agentkeys` operator commands too; only funding the master's wallet (cast) and the
+# local stack's IAM tagging (scripts/local-iam) are outside the binary, in SETUP. Nothing uses
+# jq or scripts/lib/akclient.sh.
 #   AGENTKEYS_BIN=build/release/bin/agentkeys tests/e2e/cli_test.sh   (default: the dev build)
 #   KEEP_TMP=1 keeps the work directory.
 set -uo pipefail
@@ -31,34 +32,37 @@ expect_rc() {
 
 stack_test_up
 
-# ================================================================ SETUP (operator side; akclient)
-export AK_WORK=$work/akclient
-mkdir -p "$AK_WORK"
-# shellcheck disable=SC1091
-. "$root/scripts/lib/akclient.sh"
-# the agents' keys are made by agentkeys itself (plain 0600 key files), one profile each
-for p in agent other rev; do
-  ak --profile "$p" config import-env "$L/stack.env" >/dev/null 2>&1 || die "setup_import_env_$p"
-  ak --profile "$p" wallet new --plain --out "$work/$p.key" >/dev/null 2>&1 || die "setup_wallet_new_$p"
-done
-AGENT_KEY=0x$(tr -d ' \n' <"$work/agent.key"); OTHER_KEY=0x$(tr -d ' \n' <"$work/other.key")
-REV_KEY=0x$(tr -d ' \n' <"$work/rev.key"); AGENT_KEY=0x${AGENT_KEY#0x0x}; OTHER_KEY=0x${OTHER_KEY#0x0x}; REV_KEY=0x${REV_KEY#0x0x}
-AGENT_ADDR=$(ak_lower "$("$CAST" wallet address --private-key "$AGENT_KEY")")
-OTHER_ADDR=$(ak_lower "$("$CAST" wallet address --private-key "$OTHER_KEY")")
-REV_ADDR=$(ak_lower "$("$CAST" wallet address --private-key "$REV_KEY")")
-ak_new_wallet MASTER || die "setup_master_wallet"
+# ================================================================ SETUP (operator side)
+# Every step is an `agentkeys` command except funding the master's wallet with gas (cast, from
+# the stack's deployer key) and the local stack's IAM tagging of actors (scripts/local-iam).
+CAST=${CAST:-$root/node_modules/@foundry-rs/cast-linux-amd64/bin/cast}
 PK=$work/master.passkey
-ak_passkey_new "$PK" && ak_register_first_master "$MASTER_KEY" "$PK" \
-  && ak_register_agent "$MASTER_KEY" "$AGENT_KEY" && ak_register_agent "$MASTER_KEY" "$OTHER_KEY" \
-  && ak_register_agent "$MASTER_KEY" "$REV_KEY" \
-  && ak_set_scope "$MASTER_KEY" "$PK" 2 "$AGENT_ADDR" credentials:openrouter credentials:github memory:notes \
-  && ak_set_scope "$MASTER_KEY" "$PK" 3 "$OTHER_ADDR" credentials:openrouter \
-  && ak_set_scope "$MASTER_KEY" "$PK" 4 "$REV_ADDR" credentials:openrouter \
-  || die "setup_registry"
-AG_HEX=$(ak_omni "$AGENT_ADDR"); OT_HEX=$(ak_omni "$OTHER_ADDR"); RV_HEX=$(ak_omni "$REV_ADDR")
+for p in master agent other rev; do
+  ak --profile "$p" config import-env "$L/stack.env" >/dev/null 2>&1 || die "setup_import_env_$p"
+  ak --profile "$p" wallet new --plain --out "$work/$p.key" >"$work/$p.addr" 2>"$work/err" || die "setup_wallet_new_$p ($(cat "$work/err"))"
+done
+ak --profile master config set passkey "software:$PK" || die setup_passkey_setting
+MASTER_ADDR=$(cat "$work/master.addr"); AGENT_ADDR=$(cat "$work/agent.addr")
+OTHER_ADDR=$(cat "$work/other.addr"); REV_ADDR=$(cat "$work/rev.addr")
+"$CAST" send --rpc-url "$AK_RPC_URL" --private-key "$AK_DEPLOYER_KEY" "$MASTER_ADDR" --value 1ether >/dev/null 2>&1 \
+  || die setup_fund_master
+ak --profile master operator init >"$work/init.out" 2>"$work/err" || die "setup_operator_init ($(cat "$work/err"))"
+OP=$(awk '$1 == "operator" {print $2}' "$work/init.out")
+declare -A OMNI
+for p in agent other rev; do
+  blob=$(ak --profile "$p" agent consent --operator "$OP" 2>"$work/err") || die "setup_consent_$p ($(cat "$work/err"))"
+  ak --profile master agent add "$blob" >"$work/add.out" 2>"$work/err" || die "setup_agent_add_$p ($(cat "$work/err"))"
+  o=$(awk '$1 == "actor_omni" {print $2}' "$work/add.out"); OMNI[$p]=${o#0x}
+done
+ak --profile master scope grant "$AGENT_ADDR" credentials:openrouter credentials:github memory:notes >/dev/null 2>"$work/err" \
+  && ak --profile master scope grant "$OTHER_ADDR" credentials:openrouter >/dev/null 2>>"$work/err" \
+  && ak --profile master scope grant "$REV_ADDR" credentials:openrouter >/dev/null 2>>"$work/err" \
+  || die "setup_scopes ($(cat "$work/err"))"
+AG_HEX=${OMNI[agent]}; OT_HEX=${OMNI[other]}; RV_HEX=${OMNI[rev]}
+[ ${#AG_HEX} = 64 ] && [ ${#OT_HEX} = 64 ] || die "setup_actor_omnis ($AG_HEX $OT_HEX)"
 "$root/scripts/local-iam" allow-actor "$AG_HEX" "$OT_HEX" "$RV_HEX" >"$work/iam.log" 2>&1 || die "setup_local_iam"
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN # the stack's admin keys: not for the agent
-pass setup_operator_side
+pass setup_operator_side_with_agentkeys
 # ================================================================ END OF SETUP
 
 SECRET="sk-or-v1-$(od -An -tx1 -N12 /dev/urandom | tr -d ' \n')"
@@ -171,8 +175,7 @@ else grep -q "<Code>AccessDenied</Code>" "$work/err" && pass aws_cli_other_agent
 # ---- revoked agent
 expect_rc rev_login 0 ak --profile rev login
 printf 'x1' | ak --profile rev cred put openrouter >/dev/null 2>&1
-# (operator side, as in SETUP)
-ak_revoke_agent "$MASTER_KEY" "$REV_ADDR" || fail setup_revoke
+expect_rc operator_agent_revoke 0 ak --profile master agent revoke "$REV_ADDR"
 expect_rc revoked_cached_session_refused 3 ak --profile rev cred get openrouter
 grep -q device_revoked "$work/err" && pass revoked_reason_cap || fail "revoked_reason_cap ($(cat "$work/err"))"
 expect_rc revoked_login_refused 3 ak --profile rev --json login
