@@ -40,13 +40,12 @@ ak() { timeout 60 "$AK" "$@"; }
 json() { $PY -c 'import json,sys
 try: print(json.load(open(sys.argv[1]))[sys.argv[2]])
 except Exception: pass' "$1" "$2"; }
-lc() { tr 'A-F' 'a-f'; }
 
 # ---- cast -> agentkeys ---------------------------------------------------------------------
 mkdir -p "$tmp/castks"
 timeout 60 "$CAST" wallet new "$tmp/castks" --unsafe-password 'correct horse 1' > "$tmp/cast.out" 2>&1
 cast_addr=$(sed -n 's/^Address: *//p' "$tmp/cast.out" | tr -d ' ')
-cast_file=$(ls "$tmp"/castks/* 2>/dev/null | head -n1)
+cast_file=$(find "$tmp/castks" -type f | head -n1)
 if [ -n "$cast_addr" ] && [ -f "$cast_file" ]; then
   got=$(ak wallet address --keystore "$cast_file" 2>"$tmp/err")
   [ "$got" = "$cast_addr" ] && pass cast_keystore_opens_in_agentkeys \
