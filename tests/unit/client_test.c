@@ -137,7 +137,14 @@ static const char *OMNI_OP = "11111111111111111111111111111111111111111111111111
 
 static void s_handle(const char *req, const char *body) {
     char path[128] = "";
-    sscanf(req, "%*s %127s", path); /* test code: the fake's own request line */
+    const char *sp = strchr(req, ' ');
+    if (sp) {
+        size_t n = strcspn(sp + 1, " \r\n");
+        if (n < sizeof path) {
+            memcpy(path, sp + 1, n);
+            path[n] = '\0';
+        }
+    }
     char tmp[8192];
     if (strcmp(path, "/v1/auth/wallet/start") == 0) {
         g_f.starts++;
