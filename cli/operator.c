@@ -41,6 +41,7 @@
 #include "ak/identity.h"
 #include "ak/json.h"
 #include "ak/s3.h"
+#include "agent.h"
 #include "cli.h"
 #include "passkey.h"
 #include "wallet.h"
@@ -1740,6 +1741,58 @@ static int s_audit_anchor(akcli *c, int argc, char **argv) {
     return rc;
 }
 
+/* ================================================================ teardown (D10) */
+
+/* `teardown AGENT`: a master session deletes every credential and memory object of an agent of
+ * its operator (also a revoked one: actorOperator stays, D17), through the broker's teardown
+ * caps and the workers (ak/client.h, the CLIENT helper's protocol code). */
+static int s_teardown(akcli *c, int argc, char **argv) {
+    s_flag f[] = {{"--class", true, NULL}, {NULL, false, NULL}};
+    char *pos[1];
+    int npos, rc = s_args(c, argc, argv, f, pos, &npos, 1);
+    if (rc != AKCLI_OK) return rc;
+    if (npos != 1) return akcli_usage(c, "AGENT (address or omni) is required");
+    s_who w;
+    rc = s_who_parse(c, pos[0], &w);
+    if (rc != AKCLI_OK) return rc;
+    const char *cls_arg = s_flagv(f, "--class") ? s_flagv(f, "--class") : "all";
+    bool do_cred = strcmp(cls_arg, "all") == 0 || strcmp(cls_arg, "credentials") == 0;
+    bool do_mem = strcmp(cls_arg, "all") == 0 || strcmp(cls_arg, "memory") == 0;
+    if (!do_cred && !do_mem) return akcli_usage(c, "--class is credentials, memory or all");
+    char actor[65];
+    ak_omni_hex(&w.omni, actor);
+    akcli_session s;
+    rc = akcli_session_open(c, &s);
+    if (rc != AKCLI_OK) return rc;
+    uint64_t n_cred = 0, n_mem = 0;
+    if (do_cred) {
+        ak_err e = ak_client_teardown(s.cl, AK_CLASS_CREDENTIALS, actor, &n_cred);
+        if (e != AK_OK) rc = akcli_session_fail(&s, e, "teardown of the agent's credentials");
+    }
+    if (rc == AKCLI_OK && do_mem) {
+        ak_err e = ak_client_teardown(s.cl, AK_CLASS_MEMORY, actor, &n_mem);
+        if (e != AK_OK) rc = akcli_session_fail(&s, e, "teardown of the agent's memory");
+    }
+    if (rc == AKCLI_OK) {
+        char oh[67];
+        ak_omni_hex0x(&w.omni, oh);
+        if (akcli_json(c)) {
+            json_t *o = json_pack("{s:s}", "actor_omni", oh);
+            if (o && do_cred) json_object_set_new(o, "credentials_deleted", json_integer((json_int_t)n_cred));
+            if (o && do_mem) json_object_set_new(o, "memory_deleted", json_integer((json_int_t)n_mem));
+            s_ctx x = {.c = c};
+            rc = s_emit_json(&x, o);
+        } else {
+            printf("teardown %s", oh);
+            if (do_cred) printf(" credentials_deleted %llu", (unsigned long long)n_cred);
+            if (do_mem) printf(" memory_deleted %llu", (unsigned long long)n_mem);
+            printf("\n");
+        }
+    }
+    akcli_session_close(&s);
+    return rc;
+}
+
 /* ================================================================ the table */
 
 const akcli_cmd akcli_operator_cmds[] = {
@@ -1772,6 +1825,9 @@ const akcli_cmd akcli_operator_cmds[] = {
      "show, or set with M-of-N approvals, the operator's recovery threshold", s_recovery_threshold},
     {"epoch rotate", "[--to N] [--dry-run]",
      "advance the K3 epoch (governance wallet); idempotent: at N already -> nothing sent", s_epoch_rotate},
+    {"teardown", "AGENT [--class credentials|memory|all]",
+     "master session: delete every stored object of an agent of this operator (also a revoked one)",
+     s_teardown},
     {"audit anchor", "[--dry-run] [--operator OMNI] [--bucket NAME]",
      "anchor the operator's unanchored audit batches on chain from the master wallet (idempotent)",
      s_audit_anchor},
