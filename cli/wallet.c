@@ -23,6 +23,7 @@
 #include "ak/crypto.h"
 #include "ak/ct.h"
 #include "ak/keystore.h"
+#include "ak/scrypt.h"
 
 #define S_MAX_KEY_FILE AK_KEYSTORE_MAX_JSON
 #define S_MAX_PASSWORD AK_KEYSTORE_MAX_PASSWORD
@@ -218,6 +219,15 @@ int akcli_wallet_load_file(akcli *c, const char *path_in, uint8_t key[32], uint8
          * password */
         ak_keystore_parsed ks;
         e = ak_keystore_parse(ak_buf_cur(&text), &ks);
+        if (e == AK_E_KDF_PARAMS) {
+            code = akcli_fail(
+                c, AKCLI_ERR, ak_err_reason(e),
+                "the keystore %s asks for key derivation parameters outside what agentkeys accepts "
+                "(scrypt: N a power of 2 up to 2^20, r <= %u, p <= %u, 128*r*N <= %u MiB, N*r*p <= 2^24; "
+                "pbkdf2: c <= 2^24; dklen 32..64)",
+                path, AK_SCRYPT_MAX_R, AK_SCRYPT_MAX_P, AK_SCRYPT_MAX_MEM >> 20);
+            goto out;
+        }
         if (e != AK_OK) {
             code = akcli_fail_err(c, e, "cannot use the keystore %s", path);
             goto out;
