@@ -110,7 +110,10 @@ static int s_password(akcli *c, const char *what, bool confirm, ak_buf *pw) {
             return akcli_fail(c, AKCLI_ERR, "password_file_unreadable",
                               "cannot read the password file %s (password_file setting)%s", pf,
                               e == AK_E_LIMIT ? ": too long" : "");
-        while (pw->len > 0 && (pw->ptr[pw->len - 1] == '\n' || pw->ptr[pw->len - 1] == '\r'))
+        /* trailing white space is not part of the password: what cast's --password-file does
+         * (trim_end), so one password file serves both tools */
+        while (pw->len > 0 && strchr(" \t\r\n\v\f", pw->ptr[pw->len - 1]) != NULL &&
+               pw->ptr[pw->len - 1] != 0)
             pw->len--;
         return AKCLI_OK;
     }

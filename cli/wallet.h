@@ -9,7 +9,7 @@
  * refused with reason `key_file_permissions`.
  *
  * The keystore password comes from the file named by the `password_file` setting (env
- * AGENTKEYS_PASSWORD_FILE; trailing CR/LF stripped), else from a no-echo prompt on /dev/tty;
+ * AGENTKEYS_PASSWORD_FILE; trailing white space stripped, as cast's --password-file does), else from a no-echo prompt on /dev/tty;
  * with neither, loading fails with reason `password_required`. Never from argv or env values.
  */
 #ifndef AKCLI_WALLET_H

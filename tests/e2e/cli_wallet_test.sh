@@ -69,6 +69,13 @@ check_cast_reads() { # name file want_addr
   local name=$1 f=$2 want=$3 got
   got=$(timeout 60 "$CAST" wallet address --keystore "$f" --password 'correct horse 1' 2>&1)
   [ "$got" = "$want" ] && pass "cast_reads_agentkeys_keystore_$name" || failc "cast_reads_agentkeys_keystore_$name" "$want vs '$got'"
+  # one password file serves both tools (trailing white space is not part of the password)
+  printf 'correct horse 1 \r\n' > "$tmp/pw.crlf"
+  got=$(timeout 60 "$CAST" wallet address --keystore "$f" --password-file "$tmp/pw.crlf" 2>&1)
+  local got2
+  got2=$(AGENTKEYS_PASSWORD_FILE=$tmp/pw.crlf ak wallet address --keystore "$f" 2>&1)
+  [ "$got" = "$want" ] && [ "$got2" = "$want" ] && pass "same_password_file_for_cast_and_agentkeys_$name" \
+    || failc "same_password_file_for_cast_and_agentkeys_$name" "cast '$got' agentkeys '$got2'"
   # cast decrypt-keystore: the private key it finds has our address (fed to agentkeys on stdin,
   # never argv)
   timeout 60 "$CAST" wallet decrypt-keystore -k "$(dirname "$f")" "$(basename "$f")" --unsafe-password 'correct horse 1' \
