@@ -61,6 +61,10 @@ ak --profile master scope grant "$AGENT_ADDR" credentials:openrouter credentials
 AG_HEX=${OMNI[agent]}; OT_HEX=${OMNI[other]}; RV_HEX=${OMNI[rev]}
 [ ${#AG_HEX} = 64 ] && [ ${#OT_HEX} = 64 ] || die "setup_actor_omnis ($AG_HEX $OT_HEX)"
 "$root/scripts/local-iam" allow-actor "$AG_HEX" "$OT_HEX" "$RV_HEX" >"$work/iam.log" 2>&1 || die "setup_local_iam"
+# one message in the agent's inbox, written with the stack's admin keys as SesRouterFunction would
+printf 'Subject: welcome\r\n\r\nhello agent\r\n' >"$work/mail.eml"
+/usr/bin/aws --endpoint-url "$AK_S3_ENDPOINT" s3api put-object --bucket "$AK_MAIL_BUCKET" \
+  --key "bots/$AG_HEX/inbound/1700000000-e2e.eml" --body "$work/mail.eml" >/dev/null 2>"$work/err" || die "setup_mail ($(cat "$work/err"))"
 unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN # the stack's admin keys: not for the agent
 pass setup_operator_side_with_agentkeys
 # ================================================================ END OF SETUP
@@ -107,8 +111,14 @@ expect_rc mem_get 0 ak --profile agent mem get notes
 [ "$(cat "$work/out")" = "$MEMVAL" ] && pass mem_get_value || fail mem_get_value
 expect_rc mem_ls 0 ak --profile agent mem ls
 [ "$(cat "$work/out")" = notes ] && pass mem_ls_names || fail "mem_ls_names ($(cat "$work/out"))"
-expect_rc inbox_ls_empty 0 ak --profile agent inbox ls
+expect_rc inbox_ls 0 ak --profile agent inbox ls
+[ "$(cat "$work/out")" = 1700000000-e2e.eml ] && pass inbox_ls_names || fail "inbox_ls_names ($(cat "$work/out"))"
+expect_rc inbox_cat 0 ak --profile agent inbox cat 1700000000-e2e.eml
+cmp -s "$work/out" "$work/mail.eml" && pass inbox_cat_message || fail inbox_cat_message
 expect_rc inbox_cat_absent 4 ak --profile agent inbox cat 0-nothing.eml
+expect_rc inbox_cat_path_refused 2 ak --profile agent inbox cat ../x.eml
+expect_rc inbox_other_agent_empty 0 ak --profile other inbox ls
+[ ! -s "$work/out" ] && pass inbox_other_agent_sees_nothing || fail inbox_other_agent_sees_nothing
 
 # ---- sessions renewed: expired in the cache, and refused by the server
 exp_before=$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["session"]["expires_at"])' "$cache")
