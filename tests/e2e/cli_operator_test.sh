@@ -36,7 +36,7 @@ run() {
   local name=$1 want=$2; shift 2
   "$@" >"$work/out" 2>"$work/err"
   local rc=$?
-  if [ "$rc" = "$want" ]; then pass "$name"; else fail "$name (exit $rc, want $want: $(head -c 400 "$work/err"))"; fi
+  if [ "$rc" = "$want" ]; then pass "$name"; else fail "$name (exit $rc, want $want: $(head -c 400 "$work/err") $(head -c 300 "$work/out"))"; fi
 }
 # check NAME GOT WANT
 check() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1 (got '$2', want '$3')"; fi; }
@@ -85,7 +85,7 @@ MASTER=$(keyfile master); AGENT=$(keyfile agent); MASTER2=$(keyfile master2); OT
 GOV=$(keyfile gov "$AK_DEPLOYER_KEY")
 omni() { printf 'agentkeysevm%s' "$(lower "$1")" | sha256sum | cut -d' ' -f1; }
 OP=$(omni "$MASTER"); AGENT_OMNI=0x$(omni "$AGENT")
-as() { local w=$1; shift; AGENTKEYS_WALLET=$work/$w.key "$@"; }
+as() { local w=$1; shift; AGENTKEYS_WALLET=$work/$w.key XDG_CACHE_HOME=$work/cache-$w "$@"; }
 PK=software:$work/master.passkey PK2=software:$work/master2.passkey
 
 # ---------------------------------------------------------------- operator init
@@ -123,6 +123,15 @@ in_scope() { ccall "$AK_SCOPE_ADDRESS" 'isServiceInScope(bytes32,bytes32,bytes32
 run "scope grant credentials:openrouter memory:notes" 0 as master "$AK" --json scope grant "$AGENT" credentials:openrouter memory:notes --passkey "$PK"; gas setScopeWithWebauthn
 check "chain: credentials:openrouter in scope" "$(in_scope credentials:openrouter)" true
 check "chain: memory:notes in scope" "$(in_scope memory:notes)" true
+# the agent stores data (CLIENT helper's commands): what teardown and the audit trail work on.
+# Local Ceph needs the actor in its IAM policies (scripts/local-iam); the agent never sees the
+# stack's admin AWS keys.
+"$root/scripts/local-iam" allow-actor "${AGENT_OMNI#0x}" >"$work/iam.log" 2>&1 || die "local_iam_allow_actor ($(tail -3 "$work/iam.log"))"
+noadmin() { env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN "$@"; }
+run "agent: cred put openrouter" 0 as agent noadmin sh -c 'printf sk-or-e2e-value | "$0" cred put openrouter' "$AK"
+run "agent: mem put notes" 0 as agent noadmin sh -c 'printf "a note" | "$0" mem put notes' "$AK"
+run "teardown from the agent's own session: refused" 3 as agent noadmin "$AK" teardown "$AGENT"
+err_has "  ... reason teardown_requires_master" teardown_requires_master
 run "scope ls" 0 as master "$AK" scope ls "$AGENT"
 grep -q "credentials:openrouter" "$work/out" && grep -q "memory:notes" "$work/out" && pass "scope ls names both" || fail "scope ls: $(cat "$work/out")"
 # getDevice's 11 static words, one a line; the 10th is lastSignCount
@@ -196,10 +205,58 @@ run "agent revoke (by omni)" 0 as master "$AK" --json agent revoke "$AGENT_OMNI"
 check "chain: agent inactive" "$(ccall "$AK_REGISTRY_ADDRESS" 'isActive(bytes32)(bool)' "$AGENT_DKH")" false
 run "agent revoke again: exit 6" 6 as master "$AK" agent revoke "$AGENT"
 err_has "  ... DeviceAlreadyRevoked in words" "DeviceAlreadyRevoked(deviceKeyHash=$AGENT_DKH)"
+s3count() { /usr/bin/aws --endpoint-url "$AK_S3_ENDPOINT" s3api list-objects-v2 --bucket "$1" --prefix "$2" \
+  --query 'Contents[].Key' --output text 2>/dev/null | tr '\t' '\n' | grep -v '^None$' | grep -c . ; }
+AGENT_HEX=${AGENT_OMNI#0x}
+check "S3: the agent's credential is stored" "$(s3count "$AK_VAULT_BUCKET" "bots/$AGENT_HEX/")" 1
+run "teardown AGENT (master session, revoked agent)" 0 as master noadmin "$AK" --json teardown "$AGENT"
+check "  ... credentials_deleted 1" "$(jq -r .credentials_deleted "$work/out")" 1
+check "  ... memory_deleted 1" "$(jq -r .memory_deleted "$work/out")" 1
+check "S3: nothing left under the agent's vault prefix" "$(s3count "$AK_VAULT_BUCKET" "bots/$AGENT_HEX/")" 0
+check "S3: nothing left under the agent's memory prefix" "$(s3count "$AK_MEMORY_BUCKET" "bots/$AGENT_HEX/")" 0
 run "scope revoke (everything)" 0 as master "$AK" --json scope revoke "$AGENT" --passkey "$PK"; gas revokeScope
 run "scope ls --json after revoke" 0 "$AK" --json scope ls "$AGENT" --operator "$OP"
 check "chain: no scope left" "$(jq -r .exists "$work/out")" false
 check "chain: credentials:openrouter out of scope" "$(in_scope credentials:openrouter)" false
+
+# ---------------------------------------------------------------- audit: anchor and verify on chain
+# the agent's puts and the teardown left audit events; the scheduled flush batches them
+code=$(curl -sS -o "$work/flush.json" -w '%{http_code}' -X POST "$AK_API_URL/2015-03-31/functions/AuditFlushFunction/invocations" \
+  -H 'content-type: application/json' --data-binary @"$root/events/audit-flush-schedule.json")
+[ "$code" = 200 ] && [ "$(jq -r '.events // 0' "$work/flush.json")" -gt 0 ] && pass "audit flush batched $(jq -r .events "$work/flush.json") events" \
+  || fail "audit flush: $code $(head -c 300 "$work/flush.json")"
+run "audit anchor --dry-run" 0 as master "$AK" audit anchor --dry-run
+check "  ... dry run: no root on chain" "$(ccall "$AK_AUDIT_ADDRESS" 'rootCount(bytes32)(uint256)' "0x$OP")" 0
+run "audit anchor (appendRoot from the master wallet)" 0 as master "$AK" --json audit anchor
+jq -r '.batches[] | select(.status=="anchored") | "GAS appendRoot \(.tx.gas_used)"' "$work/out" | tee -a "$work/gas"
+check "chain: one root anchored" "$(ccall "$AK_AUDIT_ADDRESS" 'rootCount(bytes32)(uint256)' "0x$OP")" 1
+run "audit anchor again: idempotent" 0 as master "$AK" --json audit anchor
+check "  ... nothing anchored twice" "$(jq -r '.anchored' "$work/out"):$(jq -r '.skipped' "$work/out")" "0:1"
+run "audit anchor from a non-master wallet: refused" 3 as other "$AK" audit anchor --operator "$OP"
+# one event's proof from the API (a master session minted by the signer, as audit_test.sh does)
+export AK_SIGNER_CA_PEM=$AK_PKI_DIR/ca.crt AK_SIGNER_ATTEST_PUB=$AK_PKI_DIR/attest.pub
+export AK_SIGNER_CLIENT_CERT=$AK_PKI_DIR/broker.crt AK_SIGNER_CLIENT_KEY=$AK_PKI_DIR/broker.key
+now=$(date +%s)
+claims=$(jq -cn --arg iss "$AK_ISSUER" --arg op "$OP" --arg w "$MASTER" --arg dkh "$("$CAST" keccak "$MASTER")" --argjson now "$now" \
+  '{iss:$iss, sub:("agentkeys:user:"+$op), aud:"agentkeys:broker", iat:$now, exp:($now+600), jti:"e2e-cli-operator-1",
+    "agentkeys.omni_account":$op, "agentkeys.wallet_address":$w, "agentkeys.identity_type":"evm",
+    "agentkeys.identity_value":$w, "agentkeys.session_kind":"master", "agentkeys.operator_omni":$op,
+    "agentkeys.device_key_hash":$dkh}')
+SESSION=$("$root/build/dev/tools/signertool" jws session "$claims" 2>"$work/jws.err") || fail "session JWT: $(cat "$work/jws.err")"
+EV=$(/usr/bin/aws --endpoint-url "$AK_S3_ENDPOINT" s3api list-objects-v2 --bucket "$AK_AUDIT_BUCKET" --prefix "audit/index/$OP/" \
+  --query 'Contents[0].Key' --output text 2>/dev/null | sed 's|.*/||; s|\.json$||')
+code=$(curl -sS -o "$work/proof.json" -w '%{http_code}' -G "$AK_API_URL/v1/audit/proof" --data-urlencode "event=$EV" \
+  -H "authorization: Bearer $SESSION")
+[ "$code" = 200 ] && [ "$(jq -r .anchored "$work/proof.json")" = true ] && pass "proof of event $EV (anchored)" \
+  || fail "proof: $code $(head -c 300 "$work/proof.json")"
+run "audit verify EVENT_FILE: VALID" 0 "$AK" audit verify "$work/proof.json"
+grep -q '^VALID ' "$work/out" && pass "  ... VALID (contract and local fold agree)" || fail "  ... verify: $(cat "$work/out")"
+jq '.event |= sub("\"outcome\":\"[a-z_]*\""; "\"outcome\":\"forged\"")' "$work/proof.json" >"$work/forged.json"
+cmp -s "$work/proof.json" "$work/forged.json" && fail "forging the event changed nothing" || pass "forged copy of the event"
+run "audit verify of a forged event: INVALID, exit 1" 1 "$AK" audit verify "$work/forged.json"
+grep -q '^INVALID ' "$work/out" && pass "  ... INVALID" || fail "  ... forged: $(cat "$work/out")"
+run "audit verify with a root index that does not exist: exit 1" 1 "$AK" --json audit verify "$work/proof.json" --root-index 7
+check "  ... valid false" "$(jq -r .valid "$work/out")" false
 
 # ---------------------------------------------------------------- usage
 run "passkey backend browser: not built yet" 1 as master "$AK" scope grant "$AGENT" credentials:x --passkey browser
