@@ -572,6 +572,16 @@ AK_TEST(test_corrupt_cache_ignored) {
     EXPECT_OK(ak_client_login(cl, false));
     EXPECT_INT_EQ(g_f.verifies, 2);
     ak_client_free(cl);
+    /* a cache written for another wallet is ignored */
+    ak_client_config cw = {.api_url = g_url,
+                           .chain_id = 31337,
+                           .cache_path = g_cache,
+                           .get_key = s_key,
+                           .address = "0x000000000000000000000000000000000000dEaD"};
+    EXPECT_OK(ak_client_new(&cw, &cl));
+    ak_client_session_info(cl, &s);
+    EXPECT_FALSE(s.valid);
+    ak_client_free(cl);
     /* a cache for another API URL is ignored too */
     ak_client_config cfg = {
         .api_url = "http://127.0.0.1:1", .chain_id = 31337, .cache_path = g_cache, .get_key = s_key};
