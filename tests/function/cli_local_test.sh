@@ -87,4 +87,12 @@ rc run_bad_env_name 2 "$AK" run --env 1A=cred:x -- true
 out=$(PATH=$(dirname "$AK"):$PATH bash -c ". '$root/cli/agentkeys.bash'; COMP_WORDS=(agentkeys cred ''); COMP_CWORD=2; _agentkeys; echo \"\${COMPREPLY[*]}\"")
 [ "$out" = "get ls put rm" ] && pass bash_completion_words || fail "bash_completion_words ($out)"
 
+# the release binary: static, stripped, at most 2 MB (issue 13)
+rel=$root/build/release/bin/agentkeys
+if [ -x "$rel" ]; then
+  size=$(stat -c %s "$rel")
+  file -b "$rel" | grep -q "statically linked" && [ "$size" -le 2097152 ] && pass "release_static_at_most_2MB ($size bytes)" \
+    || fail "release_static_at_most_2MB ($size bytes, $(file -b "$rel"))"
+fi
+
 [ "$fails" = 0 ] || exit 1
