@@ -90,8 +90,8 @@
     X(S3_ERROR, "s3_error", 502, "the storage service failed")                                               \
     X(STS_ERROR, "sts_error", 502, "the token service failed")                                               \
     X(CHAIN_RPC, "chain_rpc_error", 502, "the chain RPC failed")                                             \
-    /* chain transactions of the operator CLI (issue 13, ak/chain.h) */                                     \
-    X(CHAIN_REVERTED, "chain_reverted", 409, "the chain transaction reverted")                                \
+    /* chain transactions of the operator CLI (issue 13, ak/chain.h) */                                      \
+    X(CHAIN_REVERTED, "chain_reverted", 409, "the chain transaction reverted")                               \
     X(SIGNER_UNAVAILABLE, "signer_unavailable", 503, "the signer enclave is unavailable")                    \
     X(AUDIT_WRITE, "audit_write_failed", 503, "the audit event could not be written")                        \
     X(THROTTLED, "throttled", 503, "an upstream service is throttling")                                      \
