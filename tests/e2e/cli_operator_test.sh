@@ -149,6 +149,15 @@ run "scope grant with a bad scope name: usage" 2 as master "$AK" scope grant "$A
 run "scope revoke memory:notes" 0 as master "$AK" --json scope revoke "$AGENT" memory:notes --passkey "$PK"; gas setScopeWithWebauthn-revoke-one
 check "chain: memory:notes gone" "$(in_scope memory:notes)" false
 check "chain: credentials:openrouter kept" "$(in_scope credentials:openrouter)" true
+# sign counts: the key file keeps the last count; a file that lags behind the chain (restored
+# from a backup, say) still signs above the chain's count
+lastcount() { ccall "$AK_REGISTRY_ADDRESS" 'getDevice(bytes32)(bytes32,bytes32,bytes32,bytes32,uint256,uint256,uint8,uint8,uint64,uint32,bool)' \
+  "$("$CAST" keccak "$1")" | sed -n 10p | cut -d' ' -f1; }
+check "passkey file count == chain lastSignCount" "$(jq -r .sign_count "$work/master.passkey")" "$(lastcount "$MASTER")"
+(umask 077; jq '.sign_count = 0' "$work/master.passkey" >"$work/pk.tmp") && mv "$work/pk.tmp" "$work/master.passkey"
+run "scope grant with a key file whose count lags the chain" 0 as master "$AK" scope grant "$AGENT" credentials:github --passkey "$PK"
+check "  ... chain: credentials:github in scope" "$(in_scope credentials:github)" true
+check "  ... file count caught up with the chain" "$(jq -r .sign_count "$work/master.passkey")" "$(lastcount "$MASTER")"
 
 # ---------------------------------------------------------------- unknown agent
 n0=$(nonce "$MASTER")
