@@ -132,19 +132,12 @@ static ak_err s_caller_resolve(oidc_fn *o, const akrt_http_req *req, const json_
     AK_GUARD(ak_svc_verify_session(&o->svc, c->bearer, now, &c->s));
     c->authed = true;
 
-    ak_device_entry dev;
-    AK_GUARD(ak_registry_get_device(&o->svc.rpc, o->svc.registry, c->s.device_key_hash, &dev));
     /* D16: an unregistered wallet's session may only bootstrap itself as first master, which
      * happens on chain, not here: no JWT and no credentials, not even for its own prefix. */
-    AK_ENSURE(dev.registered_at != 0, AK_E_DEVICE_NOT_REGISTERED);
-    c->registered = true;
-    AK_ENSURE(!dev.revoked, AK_E_DEVICE_REVOKED);
-    AK_ENSURE(memcmp(dev.operator_omni, c->s.operator_omni.b, 32) == 0, AK_E_DEVICE_BINDING_MISMATCH);
-    if (c->s.kind == AK_SESSION_AGENT)
-        AK_ENSURE(dev.tier == AK_DEVICE_TIER_AGENT && memcmp(dev.actor_omni, c->s.omni_account.b, 32) == 0,
-                  AK_E_DEVICE_BINDING_MISMATCH);
-    else
-        AK_ENSURE(dev.tier == AK_DEVICE_TIER_MASTER, AK_E_DEVICE_BINDING_MISMATCH);
+    ak_device_entry dev;
+    ak_err rc = ak_svc_check_session_device(&o->svc, &c->s, &dev);
+    c->registered = dev.registered_at != 0;
+    AK_GUARD(rc);
     AK_ENSURE((dev.roles & AK_ROLE_CAP_MINT) != 0, AK_E_DEVICE_ROLE_MISSING);
 
     c->actor = c->s.omni_account;
