@@ -115,9 +115,9 @@ out:
 
 typedef struct {
     ak_session s;
-    ak_omni actor; /* the actor the STS tag will carry */
-    ak_cur bearer; /* the session token (hashed into the audit event) */
-    bool attempted;  /* the input was valid: the call is audited (or logged) whatever happens next */
+    ak_omni actor;  /* the actor the STS tag will carry */
+    ak_cur bearer;  /* the session token (hashed into the audit event) */
+    bool attempted; /* the input was valid: the call is audited (or logged) whatever happens next */
     bool authed;
     bool registered; /* the session's device is registered on chain: its operator exists */
 } s_caller;
@@ -250,7 +250,8 @@ static void s_refusal_logged(oidc_fn *o, ak_audit_action action, const s_caller 
     }
     ak_log_warn("mint refused", "reason", ak_err_reason(rc), "action",
                 action == AK_AUDIT_MINT_AWS_CREDS ? "mint_aws_creds" : "mint_oidc_jwt", "outcome",
-                c->authed ? "device_not_registered" : "auth_failed", "token_sha256", th, "unaudited_refusals", n);
+                c->authed ? "device_not_registered" : "auth_failed", "token_sha256", th, "unaudited_refusals",
+                n);
 }
 
 /* A failure's event is best effort: the caller returns the original error either way. */

@@ -554,8 +554,8 @@ AK_TEST(test_eth_address_eip55) {
     EXPECT_TRUE(ak_eth_address_is_eip55(AK_CUR_LIT("0x0000000000000000000000000000000000000001")));
 }
 
-AK_RUN_TESTS(AK_T(test_sha_known_answers), AK_T(test_eth_address_eip55), AK_T(test_hmac_hkdf_rfc_vectors), AK_T(test_random),
-             AK_T(test_gcm_round_trip_and_tamper), AK_T(test_gcm_nist_vector), AK_T(test_p256_rfc7515_a3),
-             AK_T(test_p256_keys_and_bad_points), AK_T(test_p256_der),
+AK_RUN_TESTS(AK_T(test_sha_known_answers), AK_T(test_eth_address_eip55), AK_T(test_hmac_hkdf_rfc_vectors),
+             AK_T(test_random), AK_T(test_gcm_round_trip_and_tamper), AK_T(test_gcm_nist_vector),
+             AK_T(test_p256_rfc7515_a3), AK_T(test_p256_keys_and_bad_points), AK_T(test_p256_der),
              AK_T(test_eip191_documentation_examples), AK_T(test_siwe_positive_recoveries),
              AK_T(test_secp256k1_negative), AK_T(test_eth_address_text))

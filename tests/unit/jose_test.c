@@ -519,8 +519,8 @@ AK_TEST(test_jwk_rejects) {
                   "verify");
     EXPECT_OK(ak_jwk_p256_from_json(j, &k));
     json_decref(j);
-    j = json_pack("{s:s,s:s,s:s,s:s,s:[s,s]}", "kty", "EC", "crv", "P-256", "x", good_x, "y", good_y, "key_ops",
-                  "sign", "verify");
+    j = json_pack("{s:s,s:s,s:s,s:s,s:[s,s]}", "kty", "EC", "crv", "P-256", "x", good_x, "y", good_y,
+                  "key_ops", "sign", "verify");
     EXPECT_OK(ak_jwk_p256_from_json(j, &k));
     json_decref(j);
     struct {
@@ -552,22 +552,23 @@ AK_TEST(test_jwk_rejects) {
         {json_pack("{s:s,s:s,s:s,s:s,s:i}", "kty", "EC", "crv", "P-256", "x", good_x, "y", good_y, "kid", 5),
          "kid number"},
         {json_pack("[]"), "not an object"},
-        {json_pack("{s:s,s:s,s:s,s:s,s:[s]}", "kty", "EC", "crv", "P-256", "x", good_x, "y", good_y, "key_ops",
-                   "sign"),
+        {json_pack("{s:s,s:s,s:s,s:s,s:[s]}", "kty", "EC", "crv", "P-256", "x", good_x, "y", good_y,
+                   "key_ops", "sign"),
          "key_ops without verify"},
-        {json_pack("{s:s,s:s,s:s,s:s,s:[]}", "kty", "EC", "crv", "P-256", "x", good_x, "y", good_y, "key_ops"),
+        {json_pack("{s:s,s:s,s:s,s:s,s:[]}", "kty", "EC", "crv", "P-256", "x", good_x, "y", good_y,
+                   "key_ops"),
          "key_ops empty"},
         {json_pack("{s:s,s:s,s:s,s:s,s:s}", "kty", "EC", "crv", "P-256", "x", good_x, "y", good_y, "key_ops",
                    "verify"),
          "key_ops not an array"},
-        {json_pack("{s:s,s:s,s:s,s:s,s:[s,i]}", "kty", "EC", "crv", "P-256", "x", good_x, "y", good_y, "key_ops",
-                   "verify", 1),
+        {json_pack("{s:s,s:s,s:s,s:s,s:[s,i]}", "kty", "EC", "crv", "P-256", "x", good_x, "y", good_y,
+                   "key_ops", "verify", 1),
          "key_ops with a non-string"},
-        {json_pack("{s:s,s:s,s:s,s:s,s:[s,s]}", "kty", "EC", "crv", "P-256", "x", good_x, "y", good_y, "key_ops",
-                   "verify", "verify"),
+        {json_pack("{s:s,s:s,s:s,s:s,s:[s,s]}", "kty", "EC", "crv", "P-256", "x", good_x, "y", good_y,
+                   "key_ops", "verify", "verify"),
          "key_ops duplicate"},
-        {json_pack("{s:s,s:s,s:s,s:s,s:[s]}", "kty", "EC", "crv", "P-256", "x", good_x, "y", good_y, "key_ops",
-                   "verifyX"),
+        {json_pack("{s:s,s:s,s:s,s:s,s:[s]}", "kty", "EC", "crv", "P-256", "x", good_x, "y", good_y,
+                   "key_ops", "verifyX"),
          "key_ops near miss"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

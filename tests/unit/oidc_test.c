@@ -327,7 +327,8 @@ AK_TEST(test_mint_aws_creds_d13) {
     }
     /* lifetimes (issue 16 finding 9): 900 s by default, at most 3600, never under STS's 900 */
     EXPECT_INT_EQ(sts_duration, 900);
-    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", ak_buf_cstr(&s), "{\"duration_seconds\":3600}");
+    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", ak_buf_cstr(&s),
+              "{\"duration_seconds\":3600}");
     EXPECT_INT_EQ(c.status, 200);
     EXPECT_INT_EQ(sts_duration, 3600);
     bf_call_free(&c);
@@ -373,7 +374,8 @@ AK_TEST(test_mint_aws_creds_d13) {
     bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", ak_buf_cstr(&zs), NULL);
     BF_EXPECT_REASON(&c, AK_E_DEVICE_NOT_REGISTERED);
     bf_call_free(&c);
-    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", ak_buf_cstr(&zs), "{\"data_class\":\"mail\"}");
+    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", ak_buf_cstr(&zs),
+              "{\"data_class\":\"mail\"}");
     BF_EXPECT_REASON(&c, AK_E_DEVICE_NOT_REGISTERED);
     bf_call_free(&c);
     ak_buf_free(&zs);
@@ -426,5 +428,6 @@ AK_TEST(test_sample_events) {
     s_teardown();
 }
 
-AK_RUN_TESTS(AK_T(test_sample_events), AK_T(test_jwt_ttl_bounds), AK_T(test_discovery_and_jwks), AK_T(test_mint_oidc_jwt_agent),
-             AK_T(test_master_actor_choice_and_refusals), AK_T(test_mint_aws_creds_d13))
+AK_RUN_TESTS(AK_T(test_sample_events), AK_T(test_jwt_ttl_bounds), AK_T(test_discovery_and_jwks),
+             AK_T(test_mint_oidc_jwt_agent), AK_T(test_master_actor_choice_and_refusals),
+             AK_T(test_mint_aws_creds_d13))

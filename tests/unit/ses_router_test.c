@@ -441,10 +441,14 @@ static void m_receipt_arr(json_t *r, json_t *m, json_t *c) {
 AK_TEST(event_malformed_rejected) {
     ak_log_set_min_level(AK_LOG_ERROR); /* each rejection logs its "why" at warn */
     void (*const bad[])(json_t *, json_t *, json_t *) = {
-        m_no_msgid,  m_msgid_int,   m_no_rcpts,      m_rcpts_str,   m_rcpts_empty,   m_rcpts_51,
-        m_rcpts_100, m_rcpt_odd,    m_no_ts,         m_verdict_str, m_verdict_lower, m_from_str,
-        m_source,    m_records_obj, m_records_empty, m_records_11,  m_second_bad,    m_receipt_arr,
-        m_action_s3, m_action_missing, m_action_type_missing, m_action_lowercase, m_action_string,
+        m_no_msgid,         m_msgid_int,      m_no_rcpts,
+        m_rcpts_str,        m_rcpts_empty,    m_rcpts_51,
+        m_rcpts_100,        m_rcpt_odd,       m_no_ts,
+        m_verdict_str,      m_verdict_lower,  m_from_str,
+        m_source,           m_records_obj,    m_records_empty,
+        m_records_11,       m_second_bad,     m_receipt_arr,
+        m_action_s3,        m_action_missing, m_action_type_missing,
+        m_action_lowercase, m_action_string,
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         ak_err rc = s_parse_mutated(bad[i], NULL);

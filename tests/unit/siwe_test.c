@@ -139,8 +139,8 @@ AK_TEST(test_address_eip55) {
     char buf[2048];
     const char *p = strstr(GOOD, "0x0000000000000000000000000000000000000001");
     assert_non_null(p);
-    snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(p - GOOD), GOOD, "0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2",
-             p + 42);
+    snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(p - GOOD), GOOD,
+             "0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2", p + 42);
     ak_siwe_msg m;
     EXPECT_OK(ak_siwe_parse(ak_cur_from_str(buf), &m));
     m.address_text = (ak_cur){NULL, 0};
@@ -263,6 +263,6 @@ AK_TEST(test_recover_own_key_and_bad_sig_text) {
     EXPECT_ERR(AK_E_SIWE_SIGNATURE, ak_siwe_recover(ak_cur_from_str(GOOD), ak_cur_from_str(hex), got));
 }
 
-AK_RUN_TESTS(AK_T(test_parsing_positive_vectors), AK_T(test_address_eip55), AK_T(test_verification_positive_recover),
-             AK_T(test_our_message_shape), AK_T(test_parsing_negative), AK_T(test_rfc3339),
-             AK_T(test_recover_own_key_and_bad_sig_text))
+AK_RUN_TESTS(AK_T(test_parsing_positive_vectors), AK_T(test_address_eip55),
+             AK_T(test_verification_positive_recover), AK_T(test_our_message_shape),
+             AK_T(test_parsing_negative), AK_T(test_rfc3339), AK_T(test_recover_own_key_and_bad_sig_text))

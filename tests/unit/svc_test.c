@@ -754,7 +754,8 @@ AK_TEST(test_check_session_device) {
     s_fake_free();
 }
 
-AK_RUN_TESTS(AK_T(test_client_identity_from_secrets_manager), AK_T(test_check_session_device), AK_T(test_bearer), AK_T(test_deadline_margin),
+AK_RUN_TESTS(AK_T(test_client_identity_from_secrets_manager), AK_T(test_check_session_device),
+             AK_T(test_bearer), AK_T(test_deadline_margin),
              AK_T(test_audit_write_pending_key_and_create_only),
              AK_T(test_sign_jws_verifies_and_retries_on_rotation),
              AK_T(test_public_jwks_filters_purpose_and_status),

@@ -73,9 +73,9 @@
     X(ROLE_NOT_ALLOWED, "role_not_allowed", 403, "the caller's role may not do this")                        \
     X(EPOCH_NOT_YET, "epoch_not_current", 403, "the key epoch is above the chain's current epoch")           \
     X(ATTESTATION_INVALID, "attestation_invalid", 502, "the enclave attestation did not verify")             \
-    /* hardening (issue 16): unregistered wallets may only bootstrap; read-only scopes */                   \
+    /* hardening (issue 16): unregistered wallets may only bootstrap; read-only scopes */                    \
     X(DEVICE_NOT_REGISTERED, "device_not_registered", 403,                                                   \
-      "the wallet has no registered device: it may only register itself as first master")                   \
+      "the wallet has no registered device: it may only register itself as first master")                    \
     X(SCOPE_READ_ONLY, "scope_read_only", 403, "the actor's scope is read-only")                             \
     /* ---- upstream (5xx: a dependency failed; we failed closed) ---- */                                    \
     X(UPSTREAM, "upstream_error", 502, "an upstream service failed")                                         \

@@ -183,7 +183,7 @@ typedef struct ak_scope_entry {
     bool exists;
     bool read_only;
     size_t n_services;
-    bool has_service; /* the scope id asked for is among the services */
+    bool has_service;                                /* the scope id asked for is among the services */
     ak_u256 max_per_call, max_per_period, max_total; /* stored, not enforced (README decisions) */
     uint32_t period_seconds;
     uint64_t updated_at;
@@ -194,8 +194,8 @@ typedef struct ak_scope_entry {
 AK_MUST ak_err ak_scope_entry_decode(ak_cur ret, const uint8_t scope_id[32], ak_scope_entry *out);
 /* AgentKeysScope.getScope(bytes32 op, bytes32 agent). A scope never set (or revoked) decodes
  * with exists == false. Undecodable return data -> AK_E_CHAIN_RPC. */
-AK_MUST ak_err ak_scope_get(ak_evm_rpc *r, const uint8_t scope[20], const uint8_t op[32], const uint8_t agent[32],
-                            const uint8_t scope_id[32], ak_scope_entry *out);
+AK_MUST ak_err ak_scope_get(ak_evm_rpc *r, const uint8_t scope[20], const uint8_t op[32],
+                            const uint8_t agent[32], const uint8_t scope_id[32], ak_scope_entry *out);
 /* K3EpochCounter.currentEpoch() -> uint256, as a u64 (AK_E_CHAIN_RPC if it does not fit). */
 AK_MUST ak_err ak_k3_current_epoch(ak_evm_rpc *r, const uint8_t counter[20], uint64_t *out);
 /* D2: scope id = keccak256(data_class ":" service). */
