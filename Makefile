@@ -183,9 +183,22 @@ build/release/bench/%_bench: build/release/obj/tests/bench/%_bench.o $(LIBS_rele
 	$(REL_CC) $^ $(REL_LDFLAGS) -o $@
 BENCH_BINS := $(patsubst tests/bench/%_bench.c,build/release/bench/%_bench,$(BENCH_SRCS))
 
+# ---------------------------------------------------------------- contracts
+# Compiled once by the build (solcjs takes minutes on a busy 2-core machine), so that
+# contracts/deploy.sh, which scripts/stack-up runs under a time cap, only reuses the artifacts in
+# contracts/out (forge's cache makes its own build step a no-op). Tests are compiled by
+# contracts/test.sh when they run.
+CONTRACT_SRCS := $(sort $(wildcard contracts/src/*.sol contracts/script/*.sol)) contracts/foundry.toml \
+                 contracts/solc-wrapper
+CONTRACTS_OUT := contracts/out/.built
+$(CONTRACTS_OUT): $(CONTRACT_SRCS)
+	./contracts/build.sh --skip test
+	@touch $@
+
 # ---------------------------------------------------------------- top-level targets
 all: $(DEPS_GLIBC) build/dev/libak.a build/dev/libakrt.a $(DEV_FUNCTIONS) $(UNIT_BINS) $(TOOLS) \
-     $(if $(EMU_SRCS),build/dev/bin/ak-emulator) $(if $(ENCLAVE_SRCS),build/dev/bin/ak-signer) $(CLI_DEV)
+     $(if $(EMU_SRCS),build/dev/bin/ak-emulator) $(if $(ENCLAVE_SRCS),build/dev/bin/ak-signer) $(CLI_DEV) \
+     $(if $(wildcard contracts/src/*.sol),$(CONTRACTS_OUT))
 release: $(DEPS_MUSL) $(REL_FUNCTIONS) $(if $(EMU_SRCS),build/release/bin/ak-emulator) \
      $(if $(ENCLAVE_SRCS),build/release/bin/ak-signer) $(CLI_REL)
 	@for f in $(FUNCTIONS); do b=build/release/$$f/bootstrap; \

@@ -16,7 +16,15 @@ case "$out" in /*) ;; *) out="$PWD/$out" ;; esac
 cd "$contracts_dir"
 start=$(date +%s.%N)
 
-"$FORGE" build --root "$contracts_dir" >/dev/null
+# The artifacts come from the build (`make`: contracts/out, without the tests); forge's cache
+# makes this a no-op then. On a fresh clone without them it compiles here, and says so: the
+# compiler's output goes to this script's output (scripts/stack-up keeps it in logs/deploy.log
+# and prints it on failure), never to /dev/null.
+phase() { printf 'deploy: %6.1f s %s\n' "$(echo "$(date +%s.%N) - $start" | bc)" "$*"; }
+if [ -e "$contracts_dir/out/.built" ]; then phase "reusing compiled artifacts (contracts/out)"
+else phase "no artifacts from make: compiling now (slow with solcjs)"; fi
+"$FORGE" build --root "$contracts_dir" --skip test
+phase "artifacts ready"
 mkdir -p cache/deploy
 addresses="$contracts_dir/cache/deploy/addresses.$$.json"
 trap 'rm -f "$addresses"' EXIT
@@ -27,6 +35,7 @@ AGENTKEYS_DEPLOY_ADDRESSES="$addresses" \
     echo "deploy: forge script failed" >&2
     exit 1
   }
+phase "contracts deployed"
 
 mkdir -p "$(dirname "$out")"
 node - "$addresses" "$contracts_dir/out" "$out" "$rpc" <<'JS'

@@ -125,13 +125,16 @@ static ak_err s_http(flush_app *app, akrt_ctx *ctx, const akrt_http_req *req, ak
     AK_ENSURE(akrt_http_header(req, "authorization", &auth), AK_E_UNAUTHORIZED);
     AK_GUARD(ak_svc_bearer(auth, &token));
     if (!app->svc_ready) {
-        AK_GUARD(ak_svc_init(&app->svc, AK_SVC_SIGNER | AK_SVC_ISSUER));
+        AK_GUARD(ak_svc_init(&app->svc, AK_SVC_SIGNER | AK_SVC_ISSUER | AK_SVC_CHAIN));
         app->svc_ready = true;
     }
     ak_svc_begin(&app->svc, ctx->inv->deadline_ms);
     ak_session s;
     AK_GUARD(ak_svc_verify_session(&app->svc, token, (uint64_t)(ak_http_now_ms() / 1000), &s));
     AK_ENSURE(s.kind == AK_SESSION_MASTER, AK_E_FORBIDDEN);
+    /* The session's master device, on chain: registered (an unregistered wallet's session
+     * flushes nothing) and not revoked (a revoked master loses audit access at once). */
+    AK_GUARD(ak_svc_check_session_device(&app->svc, &s, NULL));
     json_t *o = NULL;
     AK_GUARD(s_run(app, ctx, &s.operator_omni, &o));
     ak_err rc = akrt_http_json(resp, 200, o);

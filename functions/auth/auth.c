@@ -108,15 +108,27 @@ static ak_err s_start(auth_fn *a, const akrt_http_req *req, akrt_http_resp *resp
     uint8_t addr[20];
     AK_GUARD_OUT(ak_json_str(body, "address", &addr_text));
     AK_GUARD_OUT(ak_eth_address_parse(addr_text, addr));
+    /* EIP-55: a mixed-case address is a checksum claim, and a wrong one is most likely a typo
+     * for another wallet; one case only (what most tools print) carries no claim. */
+    {
+        bool lower = false, upper = false;
+        for (size_t i = 2; i < addr_text.len; i++) {
+            lower = lower || (addr_text.ptr[i] >= 'a' && addr_text.ptr[i] <= 'f');
+            upper = upper || (addr_text.ptr[i] >= 'A' && addr_text.ptr[i] <= 'F');
+        }
+        AK_ENSURE_OUT(!(lower && upper) || ak_eth_address_is_eip55(addr_text), AK_E_INVALID_ADDRESS);
+    }
     AK_GUARD_OUT(ak_json_u64(body, "chain_id", &chain_id));
     /* Decision: a chain id other than ours at start is the caller's input error (400
      * invalid_input); the message's Chain ID is checked again at verify (siwe_chain_mismatch). */
     AK_ENSURE_OUT(chain_id == a->svc.chain_id, AK_E_INVALID_INPUT);
 
-    char request_id[AUTH_REQUEST_ID_LEN + 1] = "siwe-", nonce[33], addr_lc[43], iat[21], exp[21];
+    char request_id[AUTH_REQUEST_ID_LEN + 1] = "siwe-", nonce[33], addr_lc[43], addr_55[43], iat[21], exp[21];
     AK_GUARD_OUT(s_random_hex(16, request_id + 5));
     AK_GUARD_OUT(s_random_hex(16, nonce));
     ak_eth_address_hex(addr, addr_lc);
+    /* EIP-4361: the message carries the EIP-55 checksummed address, whatever case was sent. */
+    ak_eth_address_eip55(addr, addr_55);
     uint64_t now = a->now_us() / 1000000u;
     AK_GUARD_OUT(ak_rfc3339_format((int64_t)now, iat));
     AK_GUARD_OUT(ak_rfc3339_format((int64_t)(now + AUTH_SIWE_TTL), exp));
@@ -125,7 +137,7 @@ static ak_err s_start(auth_fn *a, const akrt_http_req *req, akrt_http_resp *resp
     ak_siwe_msg m;
     memset(&m, 0, sizeof(m));
     m.domain = ak_cur_from_str(a->domain);
-    m.address_text = ak_cur_from_str(addr_lc);
+    m.address_text = ak_cur_from_str(addr_55);
     m.has_statement = true;
     m.statement = AK_CUR_LIT(AUTH_STATEMENT);
     m.uri = ak_cur_from_str(a->svc.issuer);

@@ -5,7 +5,9 @@
  *   POST /v1/auth/wallet/start   {"address":"0x…","chain_id":N[,"source_ip":"…"]}
  *        → 200 {"request_id","expires_in_seconds":2700,"siwe_message","nonce","expires_at_iso"}
  *        The challenge is persisted as s3://$AK_STATE_BUCKET/siwe/pending/<request_id>.json
- *        (Lambdas are stateless). chain_id other than AK_CHAIN_ID → 400 invalid_input.
+ *        (Lambdas are stateless). chain_id other than AK_CHAIN_ID → 400 invalid_input. The
+ *        address is accepted in one case or in its EIP-55 form (a mixed-case address with a
+ *        wrong checksum → 400 invalid_address); the message carries the EIP-55 form (EIP-4361).
  *   POST /v1/auth/wallet/verify  {"request_id","signature":"0x<130 hex>"[,"message":"…"]}
  *        → 200 {"session_jwt","session_jwt_kid","expires_at","omni_account","wallet_address",
  *               "identity_type":"evm","identity_value","session_kind","operator_omni",

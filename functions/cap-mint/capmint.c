@@ -98,10 +98,17 @@ ak_err capmint_handle(akrt_ctx *ctx, const akrt_http_req *req, akrt_http_resp *r
     bool own_actor = ak_omni_eq(&r.actor_omni, &s.omni_account);
     AK_ENSURE_OUT(teardown || own_actor, AK_E_ACTOR_MISMATCH);
 
-    /* 4–7. the PoP device, on chain */
+    /* 4–7. the PoP device, on chain. D16: a wallet with no registered device (a fresh wallet's
+     * master session of omni(addr)) may only bootstrap itself as first master, on chain: it gets
+     * no cap of any kind. The session's own device is read when the PoP names another one. */
     ak_device_entry dev;
     AK_GUARD_OUT(ak_registry_get_device(&c->svc.rpc, c->svc.registry, r.device_key_hash, &dev));
-    AK_ENSURE_OUT(dev.registered_at != 0, AK_E_DEVICE_NOT_ACTIVE);
+    if (memcmp(r.device_key_hash, s.device_key_hash, 32) != 0) {
+        ak_device_entry own;
+        AK_GUARD_OUT(ak_registry_get_device(&c->svc.rpc, c->svc.registry, s.device_key_hash, &own));
+        AK_ENSURE_OUT(own.registered_at != 0, AK_E_DEVICE_NOT_REGISTERED);
+    }
+    AK_ENSURE_OUT(dev.registered_at != 0, AK_E_DEVICE_NOT_REGISTERED);
     AK_ENSURE_OUT(!dev.revoked, AK_E_DEVICE_REVOKED);
     /* Bound: the device belongs to the session's operator, and it is the kind of device the
      * session speaks for. A master session (omni_account = O) may come from ANY active master
@@ -140,6 +147,14 @@ ak_err capmint_handle(akrt_ctx *ctx, const akrt_http_req *req, akrt_http_resp *r
         AK_GUARD_OUT(ak_scope_is_service_in_scope(&c->svc.rpc, c->svc.scope, r.operator_omni.b,
                                                   r.actor_omni.b, sid, &in_scope));
         AK_ENSURE_OUT(in_scope, AK_E_SERVICE_NOT_IN_SCOPE);
+    }
+    /* 9b. readOnly (contracts.md §3): no cap that writes (store, teardown) for an actor whose
+     * scope is read-only, whoever asks; the operator lifts or revokes the scope first. A master
+     * on its own data has no scope. */
+    if ((ri.op == AK_OP_STORE || teardown) && !master_own) {
+        ak_scope_entry se;
+        AK_GUARD_OUT(ak_scope_get(&c->svc.rpc, c->svc.scope, r.operator_omni.b, r.actor_omni.b, NULL, &se));
+        AK_ENSURE_OUT(!(se.exists && se.read_only), AK_E_SCOPE_READ_ONLY);
     }
 
     /* 10. the current K3 epoch */

@@ -19,7 +19,9 @@
  *    2. teardown route with an agent session → 403 teardown_requires_master (D10)
  *       operator_omni ≠ session operator → 403 operator_mismatch
  *       non-teardown: actor_omni ≠ session actor → 403 actor_mismatch (D17)
- *    4. getDevice(device_key_hash) not registered → 403 device_not_active
+ *    4. getDevice(device_key_hash) not registered, or (when the PoP names another device) the
+ *       session's own device not registered → 403 device_not_registered (D16: an unregistered
+ *       wallet may only bootstrap itself as first master, on chain)
  *    5. revoked → 403 device_revoked
  *    6. device.operatorOmni ≠ session operator or device.actorOmni ≠ session actor
  *       → 403 device_binding_mismatch
@@ -30,6 +32,8 @@
  *       teardown for another actor needs actorOperator(actor) = O (else 403 actor_mismatch);
  *       otherwise isServiceInScope(O, actor, keccak256(class ":" service)) → 403
  *       service_not_in_scope (a scope of the other class grants nothing, D2)
+ *   9b. store and teardown caps, except a master's on its own data: getScope(O, actor) with
+ *       readOnly → 403 scope_read_only (whoever asks; lift or revoke the scope first)
  *   10. K3EpochCounter.currentEpoch() embedded (chain failures anywhere: 502 chain_rpc_error)
  *   11. claims (ak/cap.h) signed by the signer's cap key, typ ak-cap+jwt (503/500 on failure)
  *   12. audit event cap_mint (D12; failure → 503 audit_write_failed, no cap returned)

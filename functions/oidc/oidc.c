@@ -50,7 +50,7 @@ ak_err oidc_configure(oidc_fn *o) {
     const char *t = getenv("AK_OIDC_JWT_TTL_SECONDS");
     if (t != NULL && t[0] != '\0') {
         uint64_t v;
-        if (ak_cur_to_u64(ak_cur_from_str(t), &v) != AK_OK || v < 60 || v > 3600) {
+        if (ak_cur_to_u64(ak_cur_from_str(t), &v) != AK_OK || v < 60 || v > OIDC_JWT_TTL_MAX) {
             ak_log_error("oidc misconfigured", "invalid", "AK_OIDC_JWT_TTL_SECONDS");
             return AK_E_CONFIG;
         }
@@ -115,36 +115,30 @@ out:
 
 typedef struct {
     ak_session s;
-    ak_omni actor; /* the actor the STS tag will carry */
-    ak_cur bearer; /* the session token (hashed into the audit event) */
+    ak_omni actor;  /* the actor the STS tag will carry */
+    ak_cur bearer;  /* the session token (hashed into the audit event) */
+    bool attempted; /* the input was valid: the call is audited (or logged) whatever happens next */
     bool authed;
+    bool registered; /* the session's device is registered on chain: its operator exists */
 } s_caller;
 
 /* Verifies the bearer, re-checks the session's device on chain and resolves the actor. */
 static ak_err s_caller_resolve(oidc_fn *o, const akrt_http_req *req, const json_t *body, uint64_t now,
                                s_caller *c) {
     ak_cur auth;
+    c->attempted = true;
     AK_ENSURE(akrt_http_header(req, "authorization", &auth), AK_E_UNAUTHORIZED);
     AK_GUARD(ak_svc_bearer(auth, &c->bearer));
     AK_GUARD(ak_svc_verify_session(&o->svc, c->bearer, now, &c->s));
     c->authed = true;
 
+    /* D16: an unregistered wallet's session may only bootstrap itself as first master, which
+     * happens on chain, not here: no JWT and no credentials, not even for its own prefix. */
     ak_device_entry dev;
-    AK_GUARD(ak_registry_get_device(&o->svc.rpc, o->svc.registry, c->s.device_key_hash, &dev));
-    if (dev.registered_at == 0) {
-        ak_omni self;
-        ak_omni_from_address(c->s.wallet, &self);
-        AK_ENSURE(c->s.kind == AK_SESSION_MASTER && ak_omni_eq(&self, &c->s.omni_account),
-                  AK_E_DEVICE_NOT_ACTIVE);
-    } else {
-        AK_ENSURE(!dev.revoked, AK_E_DEVICE_REVOKED);
-        AK_ENSURE(memcmp(dev.operator_omni, c->s.operator_omni.b, 32) == 0, AK_E_DEVICE_BINDING_MISMATCH);
-        if (c->s.kind == AK_SESSION_AGENT)
-            AK_ENSURE(dev.tier == AK_DEVICE_TIER_AGENT &&
-                          memcmp(dev.actor_omni, c->s.omni_account.b, 32) == 0,
-                      AK_E_DEVICE_BINDING_MISMATCH);
-        AK_ENSURE((dev.roles & AK_ROLE_CAP_MINT) != 0, AK_E_DEVICE_ROLE_MISSING);
-    }
+    ak_err rc = ak_svc_check_session_device(&o->svc, &c->s, &dev);
+    c->registered = dev.registered_at != 0;
+    AK_GUARD(rc);
+    AK_ENSURE((dev.roles & AK_ROLE_CAP_MINT) != 0, AK_E_DEVICE_ROLE_MISSING);
 
     c->actor = c->s.omni_account;
     ak_cur a;
@@ -241,9 +235,32 @@ static ak_err s_audit(oidc_fn *o, akrt_ctx *ctx, ak_audit_action action, const s
     return ak_svc_audit_write(&o->svc, 0, &ev);
 }
 
+/* A refusal of a caller with no registered device (no session, a bad token, or an unregistered
+ * wallet's session, which anyone can make for free) writes NO S3 object: anyone could otherwise
+ * fill the audit bucket, one object per request. Its record is the log line, with the token's
+ * hash (never the token) and a per-process count of such refusals (a saturating counter). */
+static void s_refusal_logged(oidc_fn *o, ak_audit_action action, const s_caller *c, ak_err rc) {
+    if (o->unaudited_refusals < UINT64_MAX) o->unaudited_refusals++;
+    char n[24], th[65] = "";
+    snprintf(n, sizeof(n), "%llu", (unsigned long long)o->unaudited_refusals);
+    if (c->bearer.len > 0) {
+        uint8_t h[32];
+        ak_audit_token_hash(c->bearer, h);
+        ak_hex_encode(h, 32, th);
+    }
+    ak_log_warn("mint refused", "reason", ak_err_reason(rc), "action",
+                action == AK_AUDIT_MINT_AWS_CREDS ? "mint_aws_creds" : "mint_oidc_jwt", "outcome",
+                c->authed ? "device_not_registered" : "auth_failed", "token_sha256", th, "unaudited_refusals",
+                n);
+}
+
 /* A failure's event is best effort: the caller returns the original error either way. */
 static ak_err s_finish(oidc_fn *o, akrt_ctx *ctx, ak_audit_action action, const s_caller *c, ak_err rc,
                        bool sts_called, const char *session_name, uint64_t now_us) {
+    if (rc != AK_OK && !c->registered) {
+        s_refusal_logged(o, action, c, rc);
+        return rc;
+    }
     ak_err arc = s_audit(o, ctx, action, c, rc, sts_called, session_name, now_us);
     if (rc != AK_OK) {
         ak_log_warn("mint refused", "reason", ak_err_reason(rc));
@@ -265,9 +282,9 @@ static ak_err s_mint_oidc_jwt(oidc_fn *o, akrt_ctx *ctx, const akrt_http_req *re
     ak_err rc = s_optional_body(req, allowed, &body);
     if (rc == AK_OK) rc = s_caller_resolve(o, req, body, now, &c);
     if (rc == AK_OK) rc = s_mint_jwt(o, &c, now, &jwt, &exp);
-    /* broker.md §6 audits every call; D12: no audit, no token. */
-    if (rc == AK_E_UNAUTHORIZED || c.authed || rc == AK_OK)
-        rc = s_finish(o, ctx, AK_AUDIT_MINT_OIDC_JWT, &c, rc, false, NULL, now_us);
+    /* broker.md §6 audits every call (a caller without a registered device: in the log only,
+     * s_finish); D12: no audit, no token. */
+    if (c.attempted) rc = s_finish(o, ctx, AK_AUDIT_MINT_OIDC_JWT, &c, rc, false, NULL, now_us);
     if (rc == AK_OK) {
         char wallet[43], actor[65];
         ak_eth_address_hex(c.s.wallet, wallet);
@@ -317,13 +334,17 @@ static ak_err s_mint_aws_creds(oidc_fn *o, akrt_ctx *ctx, const akrt_http_req *r
 
     /* Input first (400s carry no audit: nothing was attempted). */
     AK_GUARD_OUT(s_optional_body(req, allowed, &body));
-    AK_ENSURE_OUT(body != NULL, AK_E_MISSING_FIELD);
     /* The role per class: the two data classes of caps, and "mail" (the SES router's inbox,
      * functions/ses-router/README.md), which has no cap and no worker: the agent reads its own
-     * bots/<omni>/ prefix with these credentials directly. */
-    ak_cur dc;
+     * bots/<omni>/ prefix with these credentials directly. No body, or no data_class, is the
+     * credentials class: the seed's callers POST this route with no body (issue 17 item 7). */
+    ak_cur dc = AK_CUR_LIT("credentials");
     const char *role = NULL, *cls_name = NULL;
-    AK_GUARD_OUT(ak_json_str(body, "data_class", &dc));
+    if (body != NULL) {
+        bool has_dc = false;
+        AK_GUARD_OUT(ak_json_str_opt(body, "data_class", &dc, &has_dc));
+        if (!has_dc) dc = AK_CUR_LIT("credentials");
+    }
     if (ak_cur_eq_str(dc, "credentials")) {
         role = o->vault_role_arn;
         cls_name = "credentials";
@@ -339,9 +360,9 @@ static ak_err s_mint_aws_creds(oidc_fn *o, akrt_ctx *ctx, const akrt_http_req *r
     AK_ENSURE_OUT(role != NULL, AK_E_INVALID_INPUT);
     uint64_t duration = OIDC_STS_DURATION_DEFAULT;
     bool has_dur = false;
-    AK_GUARD_OUT(ak_json_u64_opt(body, "duration_seconds", &duration, &has_dur));
+    if (body != NULL) AK_GUARD_OUT(ak_json_u64_opt(body, "duration_seconds", &duration, &has_dur));
     if (!has_dur) duration = OIDC_STS_DURATION_DEFAULT;
-    AK_ENSURE_OUT(duration >= AK_STS_MIN_DURATION && duration <= AK_STS_MAX_DURATION, AK_E_INVALID_INPUT);
+    AK_ENSURE_OUT(duration >= AK_STS_MIN_DURATION && duration <= OIDC_STS_DURATION_MAX, AK_E_INVALID_INPUT);
 
     rc = s_caller_resolve(o, req, body, now, &c);
     if (rc == AK_OK) rc = s_mint_jwt(o, &c, now, &jwt, &exp);
@@ -356,7 +377,7 @@ static ak_err s_mint_aws_creds(oidc_fn *o, akrt_ctx *ctx, const akrt_http_req *r
         rc = o->assume(o, &wi, &creds);
         if (rc != AK_OK && rc != AK_E_NOMEM && rc != AK_E_UPSTREAM_TIMEOUT) rc = AK_E_STS_ERROR;
     }
-    if (rc == AK_E_UNAUTHORIZED || c.authed) {
+    if (c.attempted) {
         rc = s_finish(o, ctx, AK_AUDIT_MINT_AWS_CREDS, &c, rc, sts_called, session_name, now_us);
     } else if (rc != AK_OK) {
         goto out;

@@ -9,21 +9,23 @@
  *        while AWS wants current + previous during a rotation (D5) — set the variable in AWS.
  *   POST /v1/mint-oidc-jwt   Bearer session; body empty or {"actor_omni"?}
  *        → {"jwt","wallet","expiration","actor_omni"}
- *   POST /v1/mint-aws-creds  Bearer session; body {"data_class":"credentials"|"memory",
- *        "actor_omni"?,"duration_seconds"?} → D13: OIDC JWT → STS AssumeRoleWithWebIdentity
+ *   POST /v1/mint-aws-creds  Bearer session; body empty or {"data_class"?:"credentials"|"memory"|
+ *        "mail" (absent: "credentials", as the seed's callers expect), "actor_omni"?,
+ *        "duration_seconds"? (900..3600, default 900)} → D13: OIDC JWT → STS AssumeRoleWithWebIdentity
  *        (role AK_VAULT_ROLE_ARN / AK_MEMORY_ROLE_ARN; unsigned call to AK_STS_ENDPOINT, default
  *        https://sts.<region>.amazonaws.com) → {"access_key_id","secret_access_key",
  *        "session_token","expiration","expiration_iso","actor_omni","wallet","data_class"}
  *
  * Actor (D17): absent = the session's actor. An agent session may name only itself; a master
  * session of O itself or an actor with SidecarRegistry.actorOperator(actor) == O; else 403
- * actor_mismatch. The session's device is re-checked on chain (D16): a registered device must be
- * active (403 device_revoked), bound to the session's operator (and, for an agent, to its actor:
- * 403 device_binding_mismatch) and hold CAP_MINT (403 device_role_missing); an unregistered wallet
- * is accepted only as the bootstrap master session of omni(wallet) (else 403 device_not_active).
+ * actor_mismatch. The session's device is re-checked on chain (D16): it must be registered (an
+ * unregistered wallet's session may only bootstrap itself as first master, on chain: 403
+ * device_not_registered), active (403 device_revoked), bound to the session's operator (and, for
+ * an agent, to its actor; a master session to a master device: 403 device_binding_mismatch) and
+ * hold CAP_MINT (403 device_role_missing).
  *
  * OIDC JWT (ES256, the signer's OIDC key, typ JWT): iss, sub "agentkeys:agent:<user_wallet>",
- * aud "sts.amazonaws.com", iat, exp (AK_OIDC_JWT_TTL_SECONDS, default 300, [60, 3600]),
+ * aud "sts.amazonaws.com", iat, exp (AK_OIDC_JWT_TTL_SECONDS, default 300, [60, 900]),
  * agentkeys_user_wallet, agentkeys_actor_omni, https://aws.amazon.com/tags {principal_tags:
  * {agentkeys_user_wallet:[…], agentkeys_actor_omni:[…]}, transitive_tag_keys:[both]}.
  *
@@ -32,8 +34,10 @@
  * "data-role-via-jwt", outcome ok | auth_failed | backend_error | sts_error, token_sha256 of the
  * bearer, the wallet, the STS session name (with a microsecond suffix) and both actors (the
  * session's and the tagged one). Failure events are best effort (the original error is
- * returned); an unauthenticated call has no operator, so its auth_failed event is filed under
- * the all-zero operator id.
+ * returned). A refused call whose caller has no registered device (no or a bad session: outcome
+ * auth_failed; an unregistered wallet's session: device_not_registered) writes no S3 object —
+ * anyone could make one per request — but one log line ("mint refused": reason, action,
+ * outcome, token_sha256, and unaudited_refusals, a per-process saturating count).
  */
 #ifndef AK_FN_OIDC_H
 #define AK_FN_OIDC_H
@@ -48,8 +52,14 @@
 #include "akrt/runtime.h"
 
 #define OIDC_AUD "sts.amazonaws.com"
+/* Lifetimes bound how long a revoked device keeps access (README "Trust and revocation"): the
+ * OIDC JWT (its holder can call STS itself until it expires) and the STS credentials minted
+ * here. STS refuses below 900 s; above 3600 s the role's MaxSessionDuration (AWS default 1 h)
+ * would refuse anyway, so the broker does not ask for more. */
 #define OIDC_JWT_TTL_DEFAULT 300u
-#define OIDC_STS_DURATION_DEFAULT 3600u
+#define OIDC_JWT_TTL_MAX 900u
+#define OIDC_STS_DURATION_DEFAULT 900u
+#define OIDC_STS_DURATION_MAX 3600u
 
 typedef struct oidc_fn oidc_fn;
 
@@ -65,6 +75,7 @@ struct oidc_fn {
     char mail_role_arn[AK_MAX_ARN]; /* optional: "" refuses data_class "mail" with config_error */
     uint64_t jwt_ttl;
     bool publish_previous;
+    uint64_t unaudited_refusals; /* refusals of callers without a registered device (log only) */
     oidc_assume_fn assume;
     uint64_t (*now_us)(void);
 };

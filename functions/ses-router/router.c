@@ -238,6 +238,14 @@ static ak_err s_parse_record(const json_t *rec, size_t idx, ses_message *m) {
     if (mail == NULL || receipt == NULL)
         return s_bad("ses.mail or ses.receipt missing or not an object", idx);
 
+    /* The router is the receipt rule's Lambda action: SES names the action that invoked it in
+     * receipt.action. Any other action type (S3, SNS, Bounce, ...) is not an invocation of this
+     * function by SES, whatever else the event looks like. */
+    const json_t *action = s_obj(receipt, "action");
+    ak_cur atype;
+    if (action == NULL || ak_json_str(action, "type", &atype) != AK_OK || !ak_cur_eq_str(atype, "Lambda"))
+        return s_bad("receipt.action.type is not Lambda", idx);
+
     ak_cur id;
     if (ak_json_str(mail, "messageId", &id) != AK_OK || !ses_valid_message_id(id))
         return s_bad("mail.messageId missing or malformed", idx);

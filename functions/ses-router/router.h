@@ -34,6 +34,9 @@
  *     starting or ending with '-'; folded to lowercase.
  *   So CR, LF, NUL, '/', "..", quotes, spaces, non-ASCII and IP-literal domains are rejected.
  *
+ * Each record must be this Lambda action's: eventSource "aws:ses" and receipt.action.type
+ * "Lambda" (anything else is a malformed event).
+ *
  * Caps (malformed event beyond them): 1..SES_MAX_RECORDS records, 1..SES_MAX_RECIPIENTS
  * recipients per record (SES accepts at most 50 recipients per message).
  */

@@ -76,19 +76,20 @@ ak_revoke_agent() {
 }
 
 # ak_set_scope MASTER_KEY PASSKEY_FILE SIGN_COUNT AGENT_ADDR CLASS:SERVICE...
+# (AK_SCOPE_READ_ONLY=true sets the scope's readOnly flag: no store or teardown for the agent.)
 ak_set_scope() {
   local mkey=$1 pk=$2 count=$3 aaddr=$4; shift 4
-  local maddr op actor ids=() list ch tuple s
+  local maddr op actor ids=() list ch tuple s ro=${AK_SCOPE_READ_ONLY:-false}
   maddr=$("$CAST" wallet address --private-key "$mkey")
   op=0x$(ak_omni "$maddr"); actor=0x$(ak_omni "$aaddr")
   for s in "$@"; do ids+=("$("$CAST" keccak "$s")"); done
   list="[$(IFS=,; echo "${ids[*]}")]"
   ch=$("$CAST" call --rpc-url "$AK_RPC_URL" "$AK_SCOPE_ADDRESS" \
-    'setScopeChallenge(bytes32,bytes32,bytes32[],bool,uint128,uint128,uint128,uint32)(bytes32)' "$op" "$actor" "$list" false 0 0 0 0)
+    'setScopeChallenge(bytes32,bytes32,bytes32[],bool,uint128,uint128,uint128,uint32)(bytes32)' "$op" "$actor" "$list" "$ro" 0 0 0 0)
   tuple=$(ak_passkey_assert "$pk" "$ch" "$count" "$(ak_dkh "$maddr")") || return 1
   "$CAST" send --rpc-url "$AK_RPC_URL" --private-key "$mkey" "$AK_SCOPE_ADDRESS" \
     "setScopeWithWebauthn(bytes32,bytes32,bytes32[],bool,uint128,uint128,uint128,uint32,$AK_TUPLE)" \
-    "$op" "$actor" "$list" false 0 0 0 0 "$tuple" >/dev/null || ak_die "setScopeWithWebauthn failed"
+    "$op" "$actor" "$list" "$ro" 0 0 0 0 "$tuple" >/dev/null || ak_die "setScopeWithWebauthn failed"
 }
 
 # ak_advance_epoch: K3EpochCounter.advance from the governance (deployer) key; prints the new epoch.

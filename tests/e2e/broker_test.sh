@@ -3,7 +3,7 @@
 # end to end through the emulator's HTTP front on the local stack (issue 6 acceptance):
 #   - SIWE login for a fresh anvil wallet; replayed nonce, expired message, wrong chain id, wrong
 #     domain, signature by another key — each refused with its reason code;
-#   - cap mint refusals, each with its exact reason: operator mismatch, device not active, device
+#   - cap mint refusals, each with its exact reason: operator mismatch, device not registered, device
 #     revoked, binding mismatch, PoP stale / future / wrong key, service not in scope (also a
 #     scope of the other data class), invalid service, teardown asked by an agent session;
 #   - session, OIDC and cap tokens verify with npm jose against the published keys (OIDC: the
@@ -157,7 +157,7 @@ if [ "${out%% *}" = ok ] && jq -e --arg a "0x$AG" '.op == "fetch" and .data_clas
 
 expect_cap cap_operator_mismatch 403 operator_mismatch "$AGENT_SESSION" cred-fetch \
   "$(ak_cap_body "$AGENT_KEY" "$FR" "$AG" openrouter fetch credentials)"
-expect_cap cap_device_not_active 403 device_not_active "$FRESH_SESSION" cred-store \
+expect_cap cap_device_not_registered 403 device_not_registered "$FRESH_SESSION" cred-store \
   "$(ak_cap_body "$FRESH_KEY" "$FR" "$FR" openrouter store credentials)"
 # binding mismatch: the PoP device (another operator's agent, its key in hand) is not bound to
 # the session's operator/actor

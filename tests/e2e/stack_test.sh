@@ -6,7 +6,10 @@
 #     a PATH shim) is stopped and started again on fresh ports, and the stack comes up whole;
 #     the first attempt's log is kept;
 #   - stack-up refuses a second start over a running stack without touching it;
-#   - stack-down stops every process stack-up recorded and leaves no stack.env behind.
+#   - stack-down stops every process stack-up recorded and leaves no stack.env behind;
+#   - the contract deploy reuses the build's artifacts (no solc compile under its time cap), and
+#     a deploy that fails (here: its cap cut to 1 s through a `timeout` PATH shim) puts its own
+#     log and the reason (timed out) in stack-up's output.
 # Env: KEEP_TMP=1 keeps the work directory.
 set -uo pipefail
 # shellcheck disable=SC1091
@@ -52,6 +55,11 @@ else
   fail "stack_serves_api_and_s3"
 fi
 
+# ---- the deploy compiled nothing: make / stack-up built contracts/out before its 180 s cap
+if grep -q "reusing compiled artifacts" "$L/logs/deploy.log" 2>/dev/null && ! grep -q "Compiling" "$L/logs/deploy.log"; then
+  pass "deploy_reuses_build_artifacts"
+else fail "deploy_reuses_build_artifacts: $(head -c 400 "$L/logs/deploy.log" 2>/dev/null)"; fi
+
 # ---- a second stack-up over a running stack is a no-op
 pids_before=$(cat "$L"/pids/* "$L"/ceph/run/pid.* 2>/dev/null | sort | tr '\n' ' ')
 out=$(AK_LOCAL_DIR=$L scripts/stack-up 2>&1)
@@ -65,5 +73,23 @@ alive=""
 for p in $pids_before; do kill -0 "$p" 2>/dev/null && alive="$alive $p"; done
 [ -z "$alive" ] && pass "stack_down_stops_everything" || fail "stack_down_stops_everything: still running:$alive"
 [ ! -e "$L/stack.env" ] && pass "stack_down_removes_stack_env" || fail "stack_down_removes_stack_env"
+
+# ---- a failed deploy explains itself: its log and the cause reach stack-up's output
+mkdir -p "$work/shim2"
+printf '%s\n' '#!/bin/bash' \
+  '# the deploy cap (timeout -k 5 180 ...) becomes 1 s; every other cap is left alone' \
+  'if [ "${1:-}" = -k ] && [ "${3:-}" = 180 ]; then shift 3; exec /usr/bin/timeout -k 1 1 "$@"; fi' \
+  'exec /usr/bin/timeout "$@"' > "$work/shim2/timeout"
+chmod +x "$work/shim2/timeout"
+L2=$work/local2
+if PATH=$work/shim2:$PATH AK_LOCAL_DIR=$L2 scripts/stack-up > "$work/up2.log" 2>&1; then
+  fail "stack_up_deploy_failure_reported: stack-up succeeded with a 1 s deploy cap"
+  AK_LOCAL_DIR=$L2 scripts/stack-down >/dev/null 2>&1
+elif grep -q "contract deploy failed (exit 124, timed out" "$work/up2.log" && grep -q "deploy.log: deploy:" "$work/up2.log"; then
+  pass "stack_up_deploy_failure_reported"
+else
+  sed 's/^/    /' "$work/up2.log"; fail "stack_up_deploy_failure_reported"
+fi
+[ ! -e "$L2/stack.env" ] && pass "stack_up_deploy_failure_leaves_no_stack" || fail "stack_up_deploy_failure_leaves_no_stack"
 
 exit $((fails > 0))

@@ -172,6 +172,8 @@ for i, bad in enumerate(['a/b@mail.example.com', 'a\r\nX-Evil: 1@mail.example.co
 ev('msgid-slash', 'x', lambda e: R(e)['mail'].update(messageId='../bots/x'))
 ev('bad-timestamp', 'badts1', lambda e: R(e)['receipt'].update(timestamp='2026-11-23 10:15:30Z'))
 ev('wrong-source', 'badsrc1', lambda e: e['Records'][0].update(eventSource='aws:s3'))
+ev('action-not-lambda', 'badact1', lambda e: R(e)['receipt']['action'].update(type='S3'))
+ev('action-missing', 'badact2', lambda e: R(e)['receipt'].pop('action'))
 # second record malformed: the first (valid, staged) must not be moved either
 def two(e):
     r2 = copy.deepcopy(e['Records'][0]); r2['ses']['mail']['messageId'] = 'badsecond2'

@@ -65,7 +65,7 @@ AK_TEST(test_start_exact_message_and_pending_record) {
     ak_buf msg;
     ak_buf_init(&msg, 8192);
     t_start(&w, rid, &msg);
-    ak_eth_address_hex(w.addr, addr);
+    ak_eth_address_eip55(w.addr, addr); /* EIP-4361: the checksummed address */
     EXPECT_INT_EQ(strlen(rid), 37);
     EXPECT_TRUE(strncmp(rid, "siwe-", 5) == 0);
     char want[2048];
@@ -103,6 +103,16 @@ AK_TEST(test_start_refusals) {
     bf_invoke(&c, auth_handle, &A, "POST", "/v1/auth/wallet/start", NULL,
               "{\"address\":\"0x01\",\"chain_id\":31337}");
     BF_EXPECT_REASON(&c, AK_E_INVALID_ADDRESS);
+    bf_call_free(&c);
+    /* EIP-55: a mixed-case address with a wrong checksum is refused; one case only is not a claim */
+    bf_invoke(&c, auth_handle, &A, "POST", "/v1/auth/wallet/start", NULL,
+              "{\"address\":\"0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD\",\"chain_id\":31337}");
+    BF_EXPECT_REASON(&c, AK_E_INVALID_ADDRESS);
+    bf_call_free(&c);
+    bf_invoke(&c, auth_handle, &A, "POST", "/v1/auth/wallet/start", NULL,
+              "{\"address\":\"0x5AAEB6053F3E94C9B9A09F33669435E7EF1BEAED\",\"chain_id\":31337}");
+    EXPECT_INT_EQ(c.status, 200);
+    EXPECT_TRUE(strstr(bf_str(&c, "siwe_message"), "\n0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed\n") != NULL);
     bf_call_free(&c);
     bf_invoke(&c, auth_handle, &A, "POST", "/v1/auth/wallet/start", NULL,
               "{\"address\":\"0x0000000000000000000000000000000000000001\",\"chain_id\":31337,\"x\":1}");

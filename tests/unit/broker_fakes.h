@@ -43,6 +43,7 @@ typedef struct {
 
 typedef struct {
     uint8_t op[32], actor[32], sid[32];
+    bool read_only; /* AgentKeysScope.Scope.readOnly of the (op, actor) scope */
 } bf_scope;
 
 typedef struct {
@@ -182,12 +183,13 @@ static ak_err bf_transport(void *ctx, ak_cur request, int64_t deadline_ms, long 
     ak_buf_init(&raw, 4096);
     ak_buf_init(&hex, 8192);
     ak_err rc = ak_hex_decode_buf(ak_cur_from_str(data), true, &raw);
-    uint8_t sel_dev[4], sel_op[4], sel_scope[4], sel_epoch[4];
+    uint8_t sel_dev[4], sel_op[4], sel_scope[4], sel_epoch[4], sel_get_scope[4];
     if (rc == AK_OK) rc = ak_abi_selector("getDevice(bytes32)", sel_dev, NULL);
     if (rc == AK_OK) rc = ak_abi_selector("actorOperator(bytes32)", sel_op, NULL);
     if (rc == AK_OK) rc = ak_abi_selector("isServiceInScope(bytes32,bytes32,bytes32)", sel_scope, NULL);
     if (rc == AK_OK) rc = ak_abi_selector("currentEpoch()", sel_epoch, NULL);
-    uint8_t w[11 * 32];
+    if (rc == AK_OK) rc = ak_abi_selector("getScope(bytes32,bytes32)", sel_get_scope, NULL);
+    uint8_t w[(10 + BF_MAX_SCOPE) * 32];
     memset(w, 0, sizeof(w));
     const uint8_t *a = raw.ptr + 4;
     if (rc == AK_OK && raw.len >= 4 && memcmp(raw.ptr, sel_dev, 4) == 0 && raw.len == 36) {
@@ -213,6 +215,24 @@ static ak_err bf_transport(void *ctx, ak_cur request, int64_t deadline_ms, long 
                 memcmp(BF.scopes[i].sid, a + 64, 32) == 0)
                 w[31] = 1;
         rc = bf_word_result(w, 1, &hex);
+    } else if (rc == AK_OK && raw.len == 68 && memcmp(raw.ptr, sel_get_scope, 4) == 0) {
+        /* getScope(op, agent) -> (Scope): offset, then the tuple head (services offset,
+         * readOnly, three limits, period, updatedAt, exists), then the services array */
+        size_t n = 0;
+        bool ro = false;
+        for (size_t i = 0; i < BF.n_scopes; i++)
+            if (memcmp(BF.scopes[i].op, a, 32) == 0 && memcmp(BF.scopes[i].actor, a + 32, 32) == 0) {
+                memcpy(w + (10 + n) * 32, BF.scopes[i].sid, 32);
+                ro = ro || BF.scopes[i].read_only;
+                n++;
+            }
+        w[31] = 0x20;
+        w[32 + 30] = 0x01; /* 0x100: the services array after the 8 head words */
+        w[2 * 32 + 31] = ro ? 1 : 0;
+        w[7 * 32 + 31] = n > 0 ? 1 : 0; /* updatedAt */
+        w[8 * 32 + 31] = n > 0 ? 1 : 0; /* exists */
+        w[9 * 32 + 31] = (uint8_t)n;
+        rc = bf_word_result(w, 10 + n, &hex);
     } else if (rc == AK_OK && raw.len == 4 && memcmp(raw.ptr, sel_epoch, 4) == 0) {
         for (int b = 0; b < 8; b++)
             w[31 - b] = (uint8_t)(BF.epoch >> (8 * b));
@@ -257,6 +277,13 @@ static BF_UNUSED void bf_grant(const ak_omni *op, const ak_omni *actor, ak_data_
     memcpy(s->op, op->b, 32);
     memcpy(s->actor, actor->b, 32);
     assert_int_equal(ak_scope_id_of(c, ak_cur_from_str(service), s->sid), AK_OK);
+}
+
+/* Marks the (op, actor) scope read-only (its services must have been granted first). */
+static BF_UNUSED void bf_set_read_only(const ak_omni *op, const ak_omni *actor, bool ro) {
+    for (size_t i = 0; i < BF.n_scopes; i++)
+        if (memcmp(BF.scopes[i].op, op->b, 32) == 0 && memcmp(BF.scopes[i].actor, actor->b, 32) == 0)
+            BF.scopes[i].read_only = ro;
 }
 
 static uint64_t bf_now_us(void) { return BF.now_us; }

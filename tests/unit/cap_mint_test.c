@@ -180,9 +180,20 @@ AK_TEST(test_refusals_each_with_its_reason) {
     r = base;
     r.actor = &N.omni;
     s_expect(rt, &sG, &r, AK_E_ACTOR_MISMATCH);
-    /* device not active (an unregistered wallet's bootstrap session) */
+    /* an unregistered wallet's bootstrap session: no cap on any route (D16, issue 16 finding 2),
+     * also when its PoP names a registered device */
+    static const char *const all_routes[] = {"/v1/cap/cred-store",    "/v1/cap/cred-fetch",
+                                             "/v1/cap/cred-teardown", "/v1/cap/memory-put",
+                                             "/v1/cap/memory-get",    "/v1/cap/memory-teardown"};
     r = (s_req){.signer = &X, .op = &X.omni, .actor = &X.omni, .service = "openrouter"};
-    s_expect(rt, &sX, &r, AK_E_DEVICE_NOT_ACTIVE);
+    for (size_t i = 0; i < 6; i++)
+        s_expect(all_routes[i], &sX, &r, AK_E_DEVICE_NOT_REGISTERED);
+    r = (s_req){.signer = &G, .op = &X.omni, .actor = &X.omni, .service = "openrouter"};
+    s_expect(rt, &sX, &r, AK_E_DEVICE_NOT_REGISTERED);
+    /* a registered session whose PoP names an unregistered device */
+    r = base;
+    r.signer = &X;
+    s_expect(rt, &sG, &r, AK_E_DEVICE_NOT_REGISTERED);
     /* device revoked */
     r = (s_req){.signer = &R, .op = &O, .actor = &R.omni, .service = "openrouter"};
     s_expect(rt, &sR, &r, AK_E_DEVICE_REVOKED);
@@ -303,5 +314,40 @@ AK_TEST(test_sample_events) {
     s_teardown();
 }
 
-AK_RUN_TESTS(AK_T(test_sample_events), AK_T(test_agent_mints_and_cap_verifies),
+/* readOnly (issue 16 finding 3): no store or teardown cap for an actor whose scope is read-only,
+ * whoever asks; fetch stays; a master's own data has no scope; lifting the flag restores it. */
+AK_TEST(test_read_only_scope) {
+    s_setup();
+    ak_buf sG, sM;
+    ak_buf_init(&sG, AK_MAX_JWS);
+    ak_buf_init(&sM, AK_MAX_JWS);
+    bf_session(&C.svc, &G, AK_SESSION_AGENT, &O, &G.omni, &sG);
+    bf_session(&C.svc, &M, AK_SESSION_MASTER, &O, &O, &sM);
+    s_req ga = {.signer = &G, .op = &O, .actor = &G.omni, .service = "openrouter"};
+    s_req gm = {.signer = &G, .op = &O, .actor = &G.omni, .service = "notes"};
+    s_req mg = {.signer = &M, .op = &O, .actor = &G.omni, .service = "openrouter"};
+    s_req mo = {.signer = &M, .op = &O, .actor = &O, .service = "anything"};
+    s_expect("/v1/cap/cred-store", &sG, &ga, AK_OK);
+    bf_set_read_only(&O, &G.omni, true);
+    s_expect("/v1/cap/cred-store", &sG, &ga, AK_E_SCOPE_READ_ONLY);
+    s_expect("/v1/cap/memory-put", &sG, &gm, AK_E_SCOPE_READ_ONLY);
+    s_expect("/v1/cap/cred-fetch", &sG, &ga, AK_OK);
+    s_expect("/v1/cap/memory-get", &sG, &gm, AK_OK);
+    s_expect("/v1/cap/cred-teardown", &sM, &mg, AK_E_SCOPE_READ_ONLY);
+    s_expect("/v1/cap/memory-teardown", &sM, &mg, AK_E_SCOPE_READ_ONLY);
+    s_expect("/v1/cap/cred-store", &sM, &mo, AK_OK);
+    s_expect("/v1/cap/cred-teardown", &sM, &mo, AK_OK);
+    /* order: a service outside the scope is still service_not_in_scope */
+    ga.service = "github";
+    s_expect("/v1/cap/cred-store", &sG, &ga, AK_E_SERVICE_NOT_IN_SCOPE);
+    ga.service = "openrouter";
+    bf_set_read_only(&O, &G.omni, false);
+    s_expect("/v1/cap/cred-store", &sG, &ga, AK_OK);
+    s_expect("/v1/cap/cred-teardown", &sM, &mg, AK_OK);
+    ak_buf_free(&sG);
+    ak_buf_free(&sM);
+    s_teardown();
+}
+
+AK_RUN_TESTS(AK_T(test_sample_events), AK_T(test_agent_mints_and_cap_verifies), AK_T(test_read_only_scope),
              AK_T(test_refusals_each_with_its_reason), AK_T(test_master_rules_d10_d17))

@@ -527,8 +527,35 @@ AK_TEST(test_eth_address_text) {
     EXPECT_ERR(AK_E_INVALID_ADDRESS, ak_eth_address_parse(AK_CUR_LIT(""), a));
 }
 
-AK_RUN_TESTS(AK_T(test_sha_known_answers), AK_T(test_hmac_hkdf_rfc_vectors), AK_T(test_random),
-             AK_T(test_gcm_round_trip_and_tamper), AK_T(test_gcm_nist_vector), AK_T(test_p256_rfc7515_a3),
-             AK_T(test_p256_keys_and_bad_points), AK_T(test_p256_der),
+/* EIP-55's own examples (eip-55.md "Test Cases"): the checksum form of each address, including
+ * two whose checksum happens to be all upper case and two all lower case. */
+AK_TEST(test_eth_address_eip55) {
+    static const char *const v[] = {
+        "0x52908400098527886E0F7030069857D2E4169EE7", "0x8617E340B3D01FA5F11F306F4090FD50E238070D",
+        "0xde709f2102306220921060314715629080e2fb77", "0x27b1fdb04752bbc536007a920d24acb045561c26",
+        "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "0xfB6916095ca1df60bB79Ce92cE3Ea74c37c5d359",
+        "0xdbF03B407c01E7cD3CBea99509d93f8DDDC8C6FB", "0xD1220A0cf47c7B9Be7A2E6BA89F429762e7b9aDb",
+    };
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        uint8_t a[20];
+        char out[43];
+        EXPECT_OK(ak_eth_address_parse(ak_cur_from_str(v[i]), a));
+        ak_eth_address_eip55(a, out);
+        EXPECT_STR_EQ(out, v[i]);
+        EXPECT_TRUE(ak_eth_address_is_eip55(ak_cur_from_str(v[i])));
+    }
+    /* the same addresses in the wrong case, one letter flipped, or not an address at all */
+    EXPECT_FALSE(ak_eth_address_is_eip55(AK_CUR_LIT("0x5aaeb6053f3e94c9b9a09f33669435e7ef1beaed")));
+    EXPECT_FALSE(ak_eth_address_is_eip55(AK_CUR_LIT("0x5AAEB6053F3E94C9B9A09F33669435E7EF1BEAED")));
+    EXPECT_FALSE(ak_eth_address_is_eip55(AK_CUR_LIT("0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAeD")));
+    EXPECT_FALSE(ak_eth_address_is_eip55(AK_CUR_LIT("0xDE709F2102306220921060314715629080E2FB77")));
+    EXPECT_FALSE(ak_eth_address_is_eip55(AK_CUR_LIT("0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAe")));
+    EXPECT_FALSE(ak_eth_address_is_eip55(AK_CUR_LIT("5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed00")));
+    EXPECT_TRUE(ak_eth_address_is_eip55(AK_CUR_LIT("0x0000000000000000000000000000000000000001")));
+}
+
+AK_RUN_TESTS(AK_T(test_sha_known_answers), AK_T(test_eth_address_eip55), AK_T(test_hmac_hkdf_rfc_vectors),
+             AK_T(test_random), AK_T(test_gcm_round_trip_and_tamper), AK_T(test_gcm_nist_vector),
+             AK_T(test_p256_rfc7515_a3), AK_T(test_p256_keys_and_bad_points), AK_T(test_p256_der),
              AK_T(test_eip191_documentation_examples), AK_T(test_siwe_positive_recoveries),
              AK_T(test_secp256k1_negative), AK_T(test_eth_address_text))

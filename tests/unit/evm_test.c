@@ -473,8 +473,98 @@ AK_TEST(test_scope_and_epoch) {
     s_done(&rpc, &s);
 }
 
+/* getScope's return data, made by `cast abi-encode "f((bytes32[],bool,uint128,uint128,uint128,uint32,
+ * uint64,bool))" "([0x11…11,0x22…22],true,5,6,7,86400,1700000000,true)"` (Foundry, independent of
+ * our encoder), and the same for a scope never set ("([],false,0,0,0,0,0,false)"). */
+#define SCOPE_WORDS                                                                                          \
+    "0000000000000000000000000000000000000000000000000000000000000020"                                       \
+    "0000000000000000000000000000000000000000000000000000000000000100"                                       \
+    "0000000000000000000000000000000000000000000000000000000000000001"                                       \
+    "0000000000000000000000000000000000000000000000000000000000000005"                                       \
+    "0000000000000000000000000000000000000000000000000000000000000006"                                       \
+    "0000000000000000000000000000000000000000000000000000000000000007"                                       \
+    "0000000000000000000000000000000000000000000000000000000000015180"                                       \
+    "000000000000000000000000000000000000000000000000000000006553f100"                                       \
+    "0000000000000000000000000000000000000000000000000000000000000001"                                       \
+    "0000000000000000000000000000000000000000000000000000000000000002"                                       \
+    "1111111111111111111111111111111111111111111111111111111111111111"                                       \
+    "2222222222222222222222222222222222222222222222222222222222222222"                                       \
+    ""
+#define SCOPE_NONE_WORDS                                                                                     \
+    "0000000000000000000000000000000000000000000000000000000000000020"                                       \
+    "0000000000000000000000000000000000000000000000000000000000000100"                                       \
+    "0000000000000000000000000000000000000000000000000000000000000000"                                       \
+    "0000000000000000000000000000000000000000000000000000000000000000"                                       \
+    "0000000000000000000000000000000000000000000000000000000000000000"                                       \
+    "0000000000000000000000000000000000000000000000000000000000000000"                                       \
+    "0000000000000000000000000000000000000000000000000000000000000000"                                       \
+    "0000000000000000000000000000000000000000000000000000000000000000"                                       \
+    "0000000000000000000000000000000000000000000000000000000000000000"                                       \
+    "0000000000000000000000000000000000000000000000000000000000000000"                                       \
+    ""
+
+AK_TEST(test_scope_get) {
+    static const s_reply rs[] = {
+        {200, AK_OK, "\"result\":\"0x" SCOPE_WORDS "\"", NULL},
+        {200, AK_OK, "\"result\":\"0x" SCOPE_NONE_WORDS "\"", NULL},
+        {200, AK_OK, "\"result\":\"0x" SCOPE_WORDS "00\"", NULL}, /* a byte too many */
+        {200, AK_OK, "\"result\":\"0x\"", NULL},                  /* no code at the address */
+    };
+    ak_evm_rpc rpc;
+    s_script s;
+    s_rpc(&rpc, &s, rs, 4);
+    uint8_t addr[20] = {0}, op[32], agent[32], sid[32], other[32];
+    memset(op, 1, 32);
+    memset(agent, 2, 32);
+    memset(sid, 0x22, 32);
+    memset(other, 0x33, 32);
+    ak_scope_entry e;
+    EXPECT_OK(ak_scope_get(&rpc, addr, op, agent, sid, &e));
+    EXPECT_TRUE(e.exists);
+    EXPECT_TRUE(e.read_only);
+    EXPECT_TRUE(e.has_service);
+    EXPECT_INT_EQ(e.n_services, 2);
+    EXPECT_INT_EQ(e.period_seconds, 86400);
+    EXPECT_TRUE(e.updated_at == 1700000000u);
+    EXPECT_INT_EQ(e.max_per_call.be[31], 5);
+    EXPECT_INT_EQ(e.max_total.be[31], 7);
+    /* calldata = getScope selector 0xc53ee1be ‖ op ‖ agent */
+    const char *data = json_string_value(
+        json_object_get(json_array_get(json_object_get(s.last_request, "params"), 0), "data"));
+    EXPECT_TRUE(strncmp(data, "0xc53ee1be", 10) == 0);
+    EXPECT_INT_EQ(strlen(data), 2 + 8 + 2 * 64);
+    EXPECT_OK(ak_scope_get(&rpc, addr, op, agent, sid, &e));
+    EXPECT_FALSE(e.exists);
+    EXPECT_FALSE(e.read_only);
+    EXPECT_FALSE(e.has_service);
+    EXPECT_ERR(AK_E_CHAIN_RPC, ak_scope_get(&rpc, addr, op, agent, sid, &e));
+    EXPECT_ERR(AK_E_CHAIN_RPC, ak_scope_get(&rpc, addr, op, agent, sid, &e));
+    s_done(&rpc, &s);
+
+    /* the pure decoder: another scope id is not among the services; non-canonical data refused */
+    ak_buf b;
+    ak_buf_init(&b, 4096);
+    s_hex(SCOPE_WORDS, &b);
+    EXPECT_OK(ak_scope_entry_decode(ak_buf_cur(&b), other, &e));
+    EXPECT_FALSE(e.has_service);
+    EXPECT_TRUE(e.read_only);
+    EXPECT_OK(ak_scope_entry_decode(ak_buf_cur(&b), NULL, &e));
+    b.ptr[2 * 32 + 31] = 2; /* readOnly = 2 */
+    EXPECT_ERR(AK_E_INVALID_INPUT, ak_scope_entry_decode(ak_buf_cur(&b), NULL, &e));
+    b.ptr[2 * 32 + 31] = 1;
+    b.ptr[3 * 32 + 15] = 1; /* maxPerCall above 2^128 */
+    EXPECT_ERR(AK_E_INVALID_INPUT, ak_scope_entry_decode(ak_buf_cur(&b), NULL, &e));
+    b.ptr[3 * 32 + 15] = 0;
+    b.ptr[9 * 32 + 31] = 3; /* three services announced, two present */
+    EXPECT_ERR(AK_E_INVALID_INPUT, ak_scope_entry_decode(ak_buf_cur(&b), NULL, &e));
+    b.ptr[9 * 32 + 31] = 2;
+    EXPECT_ERR(AK_E_INVALID_INPUT, ak_scope_entry_decode(ak_cur_from(b.ptr, b.len - 32), NULL, &e));
+    EXPECT_OK(ak_scope_entry_decode(ak_buf_cur(&b), NULL, &e));
+    ak_buf_free(&b);
+}
+
 AK_RUN_TESTS(AK_T(test_eip155_spec_example), AK_T(test_eip1559_vs_cast), AK_T(test_tx_rejects_bad_fields),
              AK_T(test_rpc_quantities), AK_T(test_rpc_error_object_is_not_retried),
              AK_T(test_rpc_revert_with_data), AK_T(test_rpc_transport_and_malformed),
              AK_T(test_rpc_send_raw_transaction), AK_T(test_rpc_receipts_and_wait),
-             AK_T(test_registry_get_device), AK_T(test_scope_and_epoch))
+             AK_T(test_registry_get_device), AK_T(test_scope_and_epoch), AK_T(test_scope_get))

@@ -514,6 +514,15 @@ AK_TEST(test_jwk_rejects) {
     EXPECT_OK(ak_jwk_p256_from_json(j, &k));
     EXPECT_STR_EQ(k.kid, "a");
     json_decref(j);
+    /* RFC 7517 §4.3: key_ops naming "verify" (alone or among others) is a verification key */
+    j = json_pack("{s:s,s:s,s:s,s:s,s:[s]}", "kty", "EC", "crv", "P-256", "x", good_x, "y", good_y, "key_ops",
+                  "verify");
+    EXPECT_OK(ak_jwk_p256_from_json(j, &k));
+    json_decref(j);
+    j = json_pack("{s:s,s:s,s:s,s:s,s:[s,s]}", "kty", "EC", "crv", "P-256", "x", good_x, "y", good_y,
+                  "key_ops", "sign", "verify");
+    EXPECT_OK(ak_jwk_p256_from_json(j, &k));
+    json_decref(j);
     struct {
         json_t *jwk;
         const char *why;
@@ -543,6 +552,24 @@ AK_TEST(test_jwk_rejects) {
         {json_pack("{s:s,s:s,s:s,s:s,s:i}", "kty", "EC", "crv", "P-256", "x", good_x, "y", good_y, "kid", 5),
          "kid number"},
         {json_pack("[]"), "not an object"},
+        {json_pack("{s:s,s:s,s:s,s:s,s:[s]}", "kty", "EC", "crv", "P-256", "x", good_x, "y", good_y,
+                   "key_ops", "sign"),
+         "key_ops without verify"},
+        {json_pack("{s:s,s:s,s:s,s:s,s:[]}", "kty", "EC", "crv", "P-256", "x", good_x, "y", good_y,
+                   "key_ops"),
+         "key_ops empty"},
+        {json_pack("{s:s,s:s,s:s,s:s,s:s}", "kty", "EC", "crv", "P-256", "x", good_x, "y", good_y, "key_ops",
+                   "verify"),
+         "key_ops not an array"},
+        {json_pack("{s:s,s:s,s:s,s:s,s:[s,i]}", "kty", "EC", "crv", "P-256", "x", good_x, "y", good_y,
+                   "key_ops", "verify", 1),
+         "key_ops with a non-string"},
+        {json_pack("{s:s,s:s,s:s,s:s,s:[s,s]}", "kty", "EC", "crv", "P-256", "x", good_x, "y", good_y,
+                   "key_ops", "verify", "verify"),
+         "key_ops duplicate"},
+        {json_pack("{s:s,s:s,s:s,s:s,s:[s]}", "kty", "EC", "crv", "P-256", "x", good_x, "y", good_y,
+                   "key_ops", "verifyX"),
+         "key_ops near miss"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         ak_err rc = ak_jwk_p256_from_json(bad[i].jwk, &k);
@@ -567,6 +594,12 @@ AK_TEST(test_jwk_rejects) {
     EXPECT_ERR(AK_E_BAD_KEY, ak_jwks_parse(ak_cur_from_str(doc), &s));
     snprintf(doc, sizeof(doc), "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"}]}",
              good_x, other_y);
+    EXPECT_ERR(AK_E_BAD_KEY, ak_jwks_parse(ak_cur_from_str(doc), &s));
+    /* a key set whose P-256 key is marked for signing only is not used for verification */
+    snprintf(doc, sizeof(doc),
+             "{\"keys\":[{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\",\"kid\":\"a\","
+             "\"key_ops\":[\"sign\"]}]}",
+             good_x, good_y);
     EXPECT_ERR(AK_E_BAD_KEY, ak_jwks_parse(ak_cur_from_str(doc), &s));
     EXPECT_ERR(AK_E_BAD_KEY, ak_jwks_parse(AK_CUR_LIT("{\"keys\":{}}"), &s));
     EXPECT_ERR(AK_E_BAD_KEY, ak_jwks_parse(AK_CUR_LIT("{\"keys\":[1]}"), &s));

@@ -19,11 +19,13 @@ static ak_omni O, O2;
 static int sts_calls;
 static ak_err sts_fail;
 static char sts_role[256], sts_session[80];
+static uint32_t sts_duration;
 static json_t *sts_claims; /* claims of the last web identity token (verified with the OIDC key) */
 
 static ak_err s_fake_assume(oidc_fn *o, const ak_sts_web_identity *req, ak_sts_creds *out) {
     (void)o;
     sts_calls++;
+    sts_duration = req->duration_seconds;
     snprintf(sts_role, sizeof(sts_role), "%.*s", (int)req->role_arn.len, (const char *)req->role_arn.ptr);
     snprintf(sts_session, sizeof(sts_session), "%.*s", (int)req->role_session_name.len,
              (const char *)req->role_session_name.ptr);
@@ -70,6 +72,14 @@ static void s_teardown(void) {
     if (sts_claims) json_decref(sts_claims);
     sts_claims = NULL;
     bf_free(&OF.svc);
+}
+
+/* Number of objects in the audit bucket. */
+static size_t s_audit_count(void) {
+    size_t n = 0;
+    for (size_t i = 0; i < BF.n_objs; i++)
+        if (strcmp(BF.objs[i].bucket, BF_AUDIT) == 0) n++;
+    return n;
 }
 
 /* The newest audit event (the fake store keeps insertion order). */
@@ -198,24 +208,37 @@ AK_TEST(test_master_actor_choice_and_refusals) {
     bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-oidc-jwt", ak_buf_cstr(&s), NULL);
     BF_EXPECT_REASON(&c, AK_E_DEVICE_REVOKED);
     bf_call_free(&c);
-    /* an unregistered wallet: only as its own bootstrap master */
+    /* an unregistered wallet gets nothing, not even as its own bootstrap master (D16: it may only
+     * register itself, on chain), and its refusal writes no audit object (issue 16 finding 2) */
+    size_t n_audit = s_audit_count();
+    uint64_t refusals = OF.unaudited_refusals;
     bf_session(&OF.svc, &Z, AK_SESSION_MASTER, &Z.omni, &Z.omni, &s);
     bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-oidc-jwt", ak_buf_cstr(&s), NULL);
-    EXPECT_INT_EQ(c.status, 200);
+    BF_EXPECT_REASON(&c, AK_E_DEVICE_NOT_REGISTERED);
+    EXPECT_INT_EQ(c.status, 403);
+    bf_call_free(&c);
+    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-oidc-jwt", ak_buf_cstr(&s), "{}");
+    BF_EXPECT_REASON(&c, AK_E_DEVICE_NOT_REGISTERED);
     bf_call_free(&c);
     bf_session(&OF.svc, &Z, AK_SESSION_AGENT, &O, &Z.omni, &s);
     bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-oidc-jwt", ak_buf_cstr(&s), NULL);
-    BF_EXPECT_REASON(&c, AK_E_DEVICE_NOT_ACTIVE);
+    BF_EXPECT_REASON(&c, AK_E_DEVICE_NOT_REGISTERED);
     bf_call_free(&c);
-    /* no bearer: 401, and an auth_failed event under the zero operator */
+    /* a master session whose device is an agent's: binding mismatch */
+    bf_session(&OF.svc, &G, AK_SESSION_MASTER, &O, &O, &s);
+    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-oidc-jwt", ak_buf_cstr(&s), NULL);
+    BF_EXPECT_REASON(&c, AK_E_DEVICE_BINDING_MISMATCH);
+    bf_call_free(&c);
+    n_audit++; /* that one is audited: its device is registered, its operator known */
+    /* no bearer, a malformed one, a forged one: 401, logged, never an S3 object */
     bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-oidc-jwt", NULL, NULL);
     BF_EXPECT_REASON(&c, AK_E_UNAUTHORIZED);
     bf_call_free(&c);
-    ev = s_last_audit();
-    EXPECT_STR_EQ(json_string_value(json_object_get(ev, "outcome")), "auth_failed");
-    EXPECT_STR_EQ(json_string_value(json_object_get(ev, "operator_omni")),
-                  "0x0000000000000000000000000000000000000000000000000000000000000000");
-    json_decref(ev);
+    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-oidc-jwt", "x.y.z", NULL);
+    EXPECT_INT_EQ(c.status, 401);
+    bf_call_free(&c);
+    EXPECT_INT_EQ(s_audit_count(), n_audit);
+    EXPECT_INT_EQ(OF.unaudited_refusals, refusals + 5);
     ak_buf_free(&s);
     s_teardown();
 }
@@ -288,13 +311,35 @@ AK_TEST(test_mint_aws_creds_d13) {
               "{\"data_class\":\"Mail\"}");
     BF_EXPECT_REASON(&c, AK_E_INVALID_INPUT);
     bf_call_free(&c);
-    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", ak_buf_cstr(&s), NULL);
-    BF_EXPECT_REASON(&c, AK_E_MISSING_FIELD);
+    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", ak_buf_cstr(&s), "{\"data_class\":5}");
+    BF_EXPECT_REASON(&c, AK_E_WRONG_TYPE);
     bf_call_free(&c);
+    /* issue 17 item 7: no body, {} or no data_class is the credentials class, as the seed's
+     * callers expect */
+    static const char *const seed_bodies[] = {NULL, "", "{}", "{\"duration_seconds\":900}"};
+    for (size_t i = 0; i < sizeof(seed_bodies) / sizeof(seed_bodies[0]); i++) {
+        sts_role[0] = '\0';
+        bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", ak_buf_cstr(&s), seed_bodies[i]);
+        if (c.status != 200) fail_msg("body #%zu: %s", i, ak_err_reason(c.rc));
+        EXPECT_STR_EQ(bf_str(&c, "data_class"), "credentials");
+        EXPECT_STR_EQ(sts_role, "arn:aws:iam:::role/agentkeys-vault-role");
+        bf_call_free(&c);
+    }
+    /* lifetimes (issue 16 finding 9): 900 s by default, at most 3600, never under STS's 900 */
+    EXPECT_INT_EQ(sts_duration, 900);
     bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", ak_buf_cstr(&s),
-              "{\"data_class\":\"memory\",\"duration_seconds\":60}");
-    BF_EXPECT_REASON(&c, AK_E_INVALID_INPUT);
+              "{\"duration_seconds\":3600}");
+    EXPECT_INT_EQ(c.status, 200);
+    EXPECT_INT_EQ(sts_duration, 3600);
     bf_call_free(&c);
+    static const char *const bad_durations[] = {"{\"data_class\":\"memory\",\"duration_seconds\":60}",
+                                                "{\"duration_seconds\":899}", "{\"duration_seconds\":3601}",
+                                                "{\"duration_seconds\":43200}"};
+    for (size_t i = 0; i < sizeof(bad_durations) / sizeof(bad_durations[0]); i++) {
+        bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", ak_buf_cstr(&s), bad_durations[i]);
+        BF_EXPECT_REASON(&c, AK_E_INVALID_INPUT);
+        bf_call_free(&c);
+    }
 
     /* STS refuses: 502 sts_error, audited as sts_error */
     sts_fail = AK_E_ACCESS_DENIED;
@@ -313,13 +358,29 @@ AK_TEST(test_mint_aws_creds_d13) {
     BF_EXPECT_REASON(&c, AK_E_SIGNER_UNAVAILABLE);
     bf_call_free(&c);
     BF.sign_err = AK_OK;
-    /* bad bearer: 401 auth_failed */
-    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", "x.y.z", "{\"data_class\":\"memory\"}");
+    /* no bearer, a bad one, an unregistered wallet's session: refused, no STS call, and no S3
+     * object per refused request (issue 16 finding 2: logged instead) */
+    size_t n_audit = s_audit_count();
+    int calls_before = sts_calls;
+    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", NULL, "{\"data_class\":\"memory\"}");
     BF_EXPECT_REASON(&c, AK_E_UNAUTHORIZED);
     bf_call_free(&c);
-    ev = s_last_audit();
-    EXPECT_STR_EQ(json_string_value(json_object_get(ev, "outcome")), "auth_failed");
-    json_decref(ev);
+    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", "x.y.z", "{\"data_class\":\"memory\"}");
+    EXPECT_INT_EQ(c.status, 401);
+    bf_call_free(&c);
+    ak_buf zs;
+    ak_buf_init(&zs, AK_MAX_JWS);
+    bf_session(&OF.svc, &Z, AK_SESSION_MASTER, &Z.omni, &Z.omni, &zs);
+    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", ak_buf_cstr(&zs), NULL);
+    BF_EXPECT_REASON(&c, AK_E_DEVICE_NOT_REGISTERED);
+    bf_call_free(&c);
+    bf_invoke(&c, oidc_handle, &OF, "POST", "/v1/mint-aws-creds", ak_buf_cstr(&zs),
+              "{\"data_class\":\"mail\"}");
+    BF_EXPECT_REASON(&c, AK_E_DEVICE_NOT_REGISTERED);
+    bf_call_free(&c);
+    ak_buf_free(&zs);
+    EXPECT_INT_EQ(s_audit_count(), n_audit);
+    EXPECT_INT_EQ(sts_calls, calls_before);
     /* audit down: no credentials handed out */
     int before = sts_calls;
     BF.put_err = AK_E_S3_ERROR;
@@ -331,6 +392,21 @@ AK_TEST(test_mint_aws_creds_d13) {
     bf_call_free(&c);
     BF.put_err = AK_OK;
     ak_buf_free(&s);
+    s_teardown();
+}
+
+/* JWT lifetime: default 300 s, configurable up to 900 s, no longer (issue 16 finding 9). */
+AK_TEST(test_jwt_ttl_bounds) {
+    s_setup();
+    EXPECT_INT_EQ(OF.jwt_ttl, 300);
+    setenv("AK_OIDC_JWT_TTL_SECONDS", "900", 1);
+    EXPECT_OK(oidc_configure(&OF));
+    EXPECT_INT_EQ(OF.jwt_ttl, 900);
+    setenv("AK_OIDC_JWT_TTL_SECONDS", "901", 1);
+    EXPECT_ERR(AK_E_CONFIG, oidc_configure(&OF));
+    setenv("AK_OIDC_JWT_TTL_SECONDS", "3600", 1);
+    EXPECT_ERR(AK_E_CONFIG, oidc_configure(&OF));
+    unsetenv("AK_OIDC_JWT_TTL_SECONDS");
     s_teardown();
 }
 
@@ -352,5 +428,6 @@ AK_TEST(test_sample_events) {
     s_teardown();
 }
 
-AK_RUN_TESTS(AK_T(test_sample_events), AK_T(test_discovery_and_jwks), AK_T(test_mint_oidc_jwt_agent),
-             AK_T(test_master_actor_choice_and_refusals), AK_T(test_mint_aws_creds_d13))
+AK_RUN_TESTS(AK_T(test_sample_events), AK_T(test_jwt_ttl_bounds), AK_T(test_discovery_and_jwks),
+             AK_T(test_mint_oidc_jwt_agent), AK_T(test_master_actor_choice_and_refusals),
+             AK_T(test_mint_aws_creds_d13))

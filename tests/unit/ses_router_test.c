@@ -405,6 +405,32 @@ static void m_second_bad(json_t *r, json_t *m, json_t *c) {
                         json_pack("[s]", "a\r\nb@x.com"));
     json_array_append_new(recs, two);
 }
+/* receipt.action: the Lambda action only (issue 16) */
+static void m_action_s3(json_t *r, json_t *m, json_t *c) {
+    (void)r;
+    (void)m;
+    json_object_set_new(json_object_get(c, "action"), "type", json_string("S3"));
+}
+static void m_action_missing(json_t *r, json_t *m, json_t *c) {
+    (void)r;
+    (void)m;
+    json_object_del(c, "action");
+}
+static void m_action_type_missing(json_t *r, json_t *m, json_t *c) {
+    (void)r;
+    (void)m;
+    json_object_del(json_object_get(c, "action"), "type");
+}
+static void m_action_lowercase(json_t *r, json_t *m, json_t *c) {
+    (void)r;
+    (void)m;
+    json_object_set_new(json_object_get(c, "action"), "type", json_string("lambda"));
+}
+static void m_action_string(json_t *r, json_t *m, json_t *c) {
+    (void)r;
+    (void)m;
+    json_object_set_new(c, "action", json_string("Lambda"));
+}
 static void m_receipt_arr(json_t *r, json_t *m, json_t *c) {
     (void)m;
     (void)c;
@@ -415,9 +441,14 @@ static void m_receipt_arr(json_t *r, json_t *m, json_t *c) {
 AK_TEST(event_malformed_rejected) {
     ak_log_set_min_level(AK_LOG_ERROR); /* each rejection logs its "why" at warn */
     void (*const bad[])(json_t *, json_t *, json_t *) = {
-        m_no_msgid,  m_msgid_int,   m_no_rcpts,      m_rcpts_str,   m_rcpts_empty,   m_rcpts_51,
-        m_rcpts_100, m_rcpt_odd,    m_no_ts,         m_verdict_str, m_verdict_lower, m_from_str,
-        m_source,    m_records_obj, m_records_empty, m_records_11,  m_second_bad,    m_receipt_arr,
+        m_no_msgid,         m_msgid_int,      m_no_rcpts,
+        m_rcpts_str,        m_rcpts_empty,    m_rcpts_51,
+        m_rcpts_100,        m_rcpt_odd,       m_no_ts,
+        m_verdict_str,      m_verdict_lower,  m_from_str,
+        m_source,           m_records_obj,    m_records_empty,
+        m_records_11,       m_second_bad,     m_receipt_arr,
+        m_action_s3,        m_action_missing, m_action_type_missing,
+        m_action_lowercase, m_action_string,
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         ak_err rc = s_parse_mutated(bad[i], NULL);

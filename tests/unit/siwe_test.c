@@ -134,6 +134,23 @@ static const char *GOOD = "broker.example.com:8443 wants you to sign in with you
                           "Resources:\n"
                           "- urn:agentkeys:client:agentkeys";
 
+/* The checksummed form of the same address parses; the formatter writes EIP-55 when no text is set. */
+AK_TEST(test_address_eip55) {
+    char buf[2048];
+    const char *p = strstr(GOOD, "0x0000000000000000000000000000000000000001");
+    assert_non_null(p);
+    snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(p - GOOD), GOOD,
+             "0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756Cc2", p + 42);
+    ak_siwe_msg m;
+    EXPECT_OK(ak_siwe_parse(ak_cur_from_str(buf), &m));
+    m.address_text = (ak_cur){NULL, 0};
+    ak_buf out;
+    ak_buf_init(&out, AK_SIWE_MAX_MESSAGE);
+    EXPECT_OK(ak_siwe_format(&m, &out));
+    EXPECT_STR_EQ(ak_buf_cstr(&out), buf);
+    ak_buf_free(&out);
+}
+
 AK_TEST(test_our_message_shape) {
     ak_siwe_msg m;
     EXPECT_OK(ak_siwe_parse(ak_cur_from_str(GOOD), &m));
@@ -165,6 +182,11 @@ AK_TEST(test_parsing_negative) {
     s_neg("0x0000000000000000000000000000000000000001", "0x000000000000000000000000000000000000000g");
     s_neg("0x0000000000000000000000000000000000000001",
           "0xC02aaA39b223FE8D0A0e5C4F27eAD9083C756cc2"); /* bad EIP-55 */
+    /* EIP-4361: the address must be in its EIP-55 form, so one case only is refused too */
+    s_neg("0x0000000000000000000000000000000000000001",
+          "0xc02aaa39b223fe8d0a0e5c4f27ead9083c756cc2"); /* all lowercase */
+    s_neg("0x0000000000000000000000000000000000000001",
+          "0xC02AAA39B223FE8D0A0E5C4F27EAD9083C756CC2"); /* all uppercase */
     s_neg("Version: 1", "Version: 2");
     s_neg("Chain ID: 31337", "Chain ID: 0x7a69");
     s_neg("Chain ID: 31337", "Chain ID: ");
@@ -241,6 +263,6 @@ AK_TEST(test_recover_own_key_and_bad_sig_text) {
     EXPECT_ERR(AK_E_SIWE_SIGNATURE, ak_siwe_recover(ak_cur_from_str(GOOD), ak_cur_from_str(hex), got));
 }
 
-AK_RUN_TESTS(AK_T(test_parsing_positive_vectors), AK_T(test_verification_positive_recover),
-             AK_T(test_our_message_shape), AK_T(test_parsing_negative), AK_T(test_rfc3339),
-             AK_T(test_recover_own_key_and_bad_sig_text))
+AK_RUN_TESTS(AK_T(test_parsing_positive_vectors), AK_T(test_address_eip55),
+             AK_T(test_verification_positive_recover), AK_T(test_our_message_shape),
+             AK_T(test_parsing_negative), AK_T(test_rfc3339), AK_T(test_recover_own_key_and_bad_sig_text))

@@ -659,7 +659,103 @@ AK_TEST(test_client_identity_from_secrets_manager) {
     ak_http_global_cleanup();
 }
 
-AK_RUN_TESTS(AK_T(test_client_identity_from_secrets_manager), AK_T(test_bearer), AK_T(test_deadline_margin),
+/* ---------------------------------------------------------------- session device on chain */
+
+/* A one-device chain: getDevice answers D (or an all-zero entry for any other key). */
+static struct {
+    uint8_t dkh[32];
+    ak_device_entry d;
+    bool down;
+    int calls;
+} CH;
+
+static ak_err s_chain(void *ctx, ak_cur request, int64_t deadline_ms, long *status, ak_buf *body) {
+    (void)ctx;
+    (void)deadline_ms;
+    CH.calls++;
+    if (CH.down) return AK_E_UPSTREAM;
+    json_t *req;
+    EXPECT_OK(ak_json_parse_object(request, &req));
+    const char *data =
+        json_string_value(json_object_get(json_array_get(json_object_get(req, "params"), 0), "data"));
+    ak_buf raw;
+    ak_buf_init(&raw, 256);
+    EXPECT_OK(ak_hex_decode_buf(ak_cur_from_str(data), true, &raw));
+    uint8_t w[11 * 32];
+    memset(w, 0, sizeof(w));
+    if (raw.len == 36 && memcmp(raw.ptr + 4, CH.dkh, 32) == 0) {
+        memcpy(w, CH.d.operator_omni, 32);
+        memcpy(w + 32, CH.d.actor_omni, 32);
+        w[6 * 32 + 31] = CH.d.tier;
+        w[7 * 32 + 31] = CH.d.roles;
+        w[8 * 32 + 31] = (uint8_t)CH.d.registered_at;
+        w[10 * 32 + 31] = CH.d.revoked ? 1 : 0;
+    }
+    ak_buf_free(&raw);
+    EXPECT_OK(ak_buf_printf(body, "{\"jsonrpc\":\"2.0\",\"id\":%lld,\"result\":\"0x",
+                            (long long)json_integer_value(json_object_get(req, "id"))));
+    EXPECT_OK(ak_buf_append_hex(body, w, sizeof(w)));
+    EXPECT_OK(ak_buf_append_str(body, "\"}"));
+    json_decref(req);
+    *status = 200;
+    return AK_OK;
+}
+
+/* Issue 16 findings 2 and 6: the device behind a session, re-read on chain. */
+AK_TEST(test_check_session_device) {
+    ak_svc svc;
+    s_fake_reset();
+    ak_svc_init_for_test(&svc, &FAKE_OPS, ISS, "a");
+    svc.rpc.transport = s_chain;
+    memset(&CH, 0, sizeof(CH));
+    ak_session m, a;
+    s_session(&m, AK_SESSION_MASTER, 1000);
+    s_session(&a, AK_SESSION_AGENT, 1000);
+    memcpy(CH.dkh, m.device_key_hash, 32);
+    ak_device_entry got;
+    /* unregistered (a fresh wallet's master session of itself) */
+    EXPECT_ERR(AK_E_DEVICE_NOT_REGISTERED, ak_svc_check_session_device(&svc, &m, &got));
+    EXPECT_INT_EQ(got.registered_at, 0);
+    /* an active master device of the session's operator */
+    memcpy(CH.d.operator_omni, m.operator_omni.b, 32);
+    memcpy(CH.d.actor_omni, m.omni_account.b, 32);
+    CH.d.tier = AK_DEVICE_TIER_MASTER;
+    CH.d.roles = 7;
+    CH.d.registered_at = 5;
+    EXPECT_OK(ak_svc_check_session_device(&svc, &m, &got));
+    EXPECT_INT_EQ(got.tier, AK_DEVICE_TIER_MASTER);
+    EXPECT_OK(ak_svc_check_session_device(&svc, &m, NULL));
+    /* revoked after the session was issued */
+    CH.d.revoked = true;
+    EXPECT_ERR(AK_E_DEVICE_REVOKED, ak_svc_check_session_device(&svc, &m, &got));
+    EXPECT_INT_EQ(got.registered_at, 5);
+    CH.d.revoked = false;
+    /* another operator's device; an agent device behind a master session */
+    CH.d.operator_omni[0] ^= 1;
+    EXPECT_ERR(AK_E_DEVICE_BINDING_MISMATCH, ak_svc_check_session_device(&svc, &m, NULL));
+    CH.d.operator_omni[0] ^= 1;
+    CH.d.tier = AK_DEVICE_TIER_AGENT;
+    EXPECT_ERR(AK_E_DEVICE_BINDING_MISMATCH, ak_svc_check_session_device(&svc, &m, NULL));
+    /* an agent session: its own agent device of its operator and actor */
+    memcpy(CH.dkh, a.device_key_hash, 32);
+    memcpy(CH.d.operator_omni, a.operator_omni.b, 32);
+    memcpy(CH.d.actor_omni, a.omni_account.b, 32);
+    EXPECT_OK(ak_svc_check_session_device(&svc, &a, NULL));
+    CH.d.actor_omni[31] ^= 1;
+    EXPECT_ERR(AK_E_DEVICE_BINDING_MISMATCH, ak_svc_check_session_device(&svc, &a, NULL));
+    CH.d.actor_omni[31] ^= 1;
+    CH.d.tier = AK_DEVICE_TIER_MASTER;
+    EXPECT_ERR(AK_E_DEVICE_BINDING_MISMATCH, ak_svc_check_session_device(&svc, &a, NULL));
+    /* chain down: fail closed */
+    CH.down = true;
+    EXPECT_ERR(AK_E_CHAIN_RPC, ak_svc_check_session_device(&svc, &a, NULL));
+    EXPECT_TRUE(CH.calls > 0);
+    ak_svc_free(&svc);
+    s_fake_free();
+}
+
+AK_RUN_TESTS(AK_T(test_client_identity_from_secrets_manager), AK_T(test_check_session_device),
+             AK_T(test_bearer), AK_T(test_deadline_margin),
              AK_T(test_audit_write_pending_key_and_create_only),
              AK_T(test_sign_jws_verifies_and_retries_on_rotation),
              AK_T(test_public_jwks_filters_purpose_and_status),

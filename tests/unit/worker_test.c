@@ -48,6 +48,8 @@ typedef struct world {
     uint8_t scope_op[32], scope_actor[32];
     uint8_t scope_ids[4][32];
     size_t n_scope;
+    bool scope_read_only; /* the (scope_op, scope_actor) scope is readOnly */
+    unsigned read_only_calls;
     uint64_t epoch;
     bool chain_down;
     /* signer */
@@ -157,6 +159,15 @@ static ak_err f_in_scope(ak_worker *w, const uint8_t op[32], const uint8_t actor
     if (memcmp(op, W.scope_op, 32) != 0 || memcmp(actor, W.scope_actor, 32) != 0) return AK_OK;
     for (size_t i = 0; i < W.n_scope; i++)
         if (memcmp(W.scope_ids[i], sid, 32) == 0) *out = true;
+    return AK_OK;
+}
+
+static ak_err f_read_only(ak_worker *w, const uint8_t op[32], const uint8_t actor[32], bool *out) {
+    (void)w;
+    if (W.chain_down) return AK_E_CHAIN_RPC;
+    W.read_only_calls++;
+    *out = W.scope_read_only && W.n_scope > 0 && memcmp(op, W.scope_op, 32) == 0 &&
+           memcmp(actor, W.scope_actor, 32) == 0;
     return AK_OK;
 }
 
@@ -287,6 +298,7 @@ static const ak_worker_ops s_wops = {.derive_kek = f_derive,
                                      .get_device = f_get_device,
                                      .actor_operator = f_actor_operator,
                                      .in_scope = f_in_scope,
+                                     .read_only = f_read_only,
                                      .current_epoch = f_epoch,
                                      .get = f_get,
                                      .put = f_put,
@@ -759,7 +771,7 @@ AK_TEST(test_chain_checks_in_order) {
     /* not registered: a K10 with no device */
     capspec u = s;
     u.k10 = K10_OTHER;
-    EXPECT_ERR(AK_E_DEVICE_NOT_ACTIVE, s_do(&w, &u, &STS, &resp));
+    EXPECT_ERR(AK_E_DEVICE_NOT_REGISTERED, s_do(&w, &u, &STS, &resp));
     /* revoked after the cap was minted; revoked beats scope and epoch */
     dev *a = s_dev(K10_AGENT);
     a->e.revoked = true;
@@ -817,6 +829,50 @@ AK_TEST(test_chain_checks_in_order) {
     /* chain refusals of a genuine cap are audited (denied) */
     EXPECT_TRUE(W.n_audit > audits);
     EXPECT_INT_EQ(W.derives, 1);
+    ak_worker_resp_free(&resp);
+    ak_worker_free(&w);
+    s_reset_world();
+}
+
+/* readOnly (issue 16 finding 3): the worker re-reads the scope on chain; a store or teardown
+ * cap for an actor whose scope is read-only is refused even though the broker minted it (a cap
+ * minted before the flag was set), before any signer or S3 call; fetch is unaffected. */
+AK_TEST(test_read_only_scope) {
+    s_reset_world();
+    ak_worker w;
+    ak_worker_resp resp;
+    s_worker(&w, AK_CLASS_CREDENTIALS, true);
+    ak_worker_resp_init(&resp);
+    EXPECT_OK(s_store(&w, AK_CLASS_CREDENTIALS, "before", &resp));
+    unsigned derives = W.derives;
+    W.scope_read_only = true;
+    capspec st = s_spec(AK_OP_STORE, AK_CLASS_CREDENTIALS);
+    call c = {.sts = 3, .plain = "after", .plain_len = 5};
+    EXPECT_ERR(AK_E_SCOPE_READ_ONLY, s_do(&w, &st, &c, &resp));
+    EXPECT_INT_EQ(ak_err_status(AK_E_SCOPE_READ_ONLY), 403);
+    EXPECT_INT_EQ(W.derives, derives);
+    capspec f = s_spec(AK_OP_FETCH, AK_CLASS_CREDENTIALS);
+    EXPECT_OK(s_do(&w, &f, &STS, &resp));
+    s_expect_plain(&resp, "before");
+    capspec t = s_spec(AK_OP_TEARDOWN, AK_CLASS_CREDENTIALS);
+    t.k10 = K10_MASTER;
+    EXPECT_ERR(AK_E_SCOPE_READ_ONLY, s_do(&w, &t, &STS, &resp));
+    EXPECT_TRUE(s_obj_str(KEY_CRED) != NULL);
+    /* the master's own data has no scope */
+    capspec m = s_spec(AK_OP_STORE, AK_CLASS_CREDENTIALS);
+    m.k10 = K10_MASTER;
+    m.actor = &OP;
+    m.service = "github";
+    call mc = {.sts = 3, .plain = "m", .plain_len = 1};
+    EXPECT_OK(s_do(&w, &m, &mc, &resp));
+    /* chain down at that read: refused, nothing written */
+    W.scope_read_only = false;
+    W.chain_down = true;
+    EXPECT_ERR(AK_E_CHAIN_RPC, s_do(&w, &st, &c, &resp));
+    W.chain_down = false;
+    EXPECT_OK(s_do(&w, &st, &c, &resp));
+    EXPECT_OK(s_do(&w, &f, &STS, &resp));
+    s_expect_plain(&resp, "after");
     ak_worker_resp_free(&resp);
     ak_worker_free(&w);
     s_reset_world();
@@ -1205,6 +1261,7 @@ int main(void) {
         AK_T(test_lazy_rekey),
         AK_T(test_faults_fail_closed_and_store_atomic),
         AK_T(test_teardown),
+        AK_T(test_read_only_scope),
         AK_T(test_no_secret_in_logs),
         AK_T(test_names),
         AK_T(test_out_of_memory_never_crashes),

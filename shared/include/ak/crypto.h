@@ -81,6 +81,11 @@ AK_MUST ak_err ak_secp256k1_verify_sha256(const uint8_t pub65[65], const void *m
 void ak_eip191_hash(const void *msg, size_t len, uint8_t out[32]);
 /* "0x" + 40 lowercase hex + NUL (43 bytes). */
 void ak_eth_address_hex(const uint8_t addr[20], char out[43]);
+/* EIP-55 mixed-case checksum form: "0x" + 40 hex + NUL (43 bytes). */
+void ak_eth_address_eip55(const uint8_t addr[20], char out[43]);
+/* True when `text` is exactly the EIP-55 form of an address (an all-lowercase or all-uppercase
+ * text of an address with letters is not). */
+bool ak_eth_address_is_eip55(ak_cur text);
 /* Parses "0x" + 40 hex (either case; the checksum is not enforced). AK_E_INVALID_ADDRESS otherwise. */
 AK_MUST ak_err ak_eth_address_parse(ak_cur text, uint8_t addr[20]);
 

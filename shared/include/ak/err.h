@@ -101,6 +101,10 @@
     X(ATTEST_PUBLIC_KEY_MISMATCH, "attest_public_key_mismatch", 502, "the attested public key is wrong")     \
     X(ATTEST_USER_DATA_MISMATCH, "attest_user_data_mismatch", 502, "the attested user data is unexpected")   \
     X(ATTEST_STALE, "attest_stale", 502, "the attestation is too old or from the future")                    \
+    /* hardening (issue 16): unregistered wallets may only bootstrap; read-only scopes */                    \
+    X(DEVICE_NOT_REGISTERED, "device_not_registered", 403,                                                   \
+      "the wallet has no registered device: it may only register itself as first master")                    \
+    X(SCOPE_READ_ONLY, "scope_read_only", 403, "the actor's scope is read-only")                             \
     /* ---- upstream (5xx: a dependency failed; we failed closed) ---- */                                    \
     X(UPSTREAM, "upstream_error", 502, "an upstream service failed")                                         \
     X(UPSTREAM_TIMEOUT, "upstream_timeout", 504, "an upstream service timed out")                            \

@@ -177,6 +177,25 @@ AK_MUST ak_err ak_registry_actor_operator(ak_evm_rpc *r, const uint8_t registry[
 /* AgentKeysScope.isServiceInScope(bytes32 op, bytes32 agent, bytes32 scopeId) -> bool. */
 AK_MUST ak_err ak_scope_is_service_in_scope(ak_evm_rpc *r, const uint8_t scope[20], const uint8_t op[32],
                                             const uint8_t agent[32], const uint8_t scope_id[32], bool *out);
+/* AgentKeysScope.Scope, as getScope returns it (contracts.md §3: services, readOnly, the spend
+ * limit fields, updatedAt, exists). */
+typedef struct ak_scope_entry {
+    bool exists;
+    bool read_only;
+    size_t n_services;
+    bool has_service;                                /* the scope id asked for is among the services */
+    ak_u256 max_per_call, max_per_period, max_total; /* stored, not enforced (README decisions) */
+    uint32_t period_seconds;
+    uint64_t updated_at;
+} ak_scope_entry;
+
+/* Strict decode of getScope's return data (one dynamic tuple, every byte accounted for);
+ * `scope_id` (optional) sets has_service. AK_E_INVALID_INPUT otherwise. */
+AK_MUST ak_err ak_scope_entry_decode(ak_cur ret, const uint8_t scope_id[32], ak_scope_entry *out);
+/* AgentKeysScope.getScope(bytes32 op, bytes32 agent). A scope never set (or revoked) decodes
+ * with exists == false. Undecodable return data -> AK_E_CHAIN_RPC. */
+AK_MUST ak_err ak_scope_get(ak_evm_rpc *r, const uint8_t scope[20], const uint8_t op[32],
+                            const uint8_t agent[32], const uint8_t scope_id[32], ak_scope_entry *out);
 /* K3EpochCounter.currentEpoch() -> uint256, as a u64 (AK_E_CHAIN_RPC if it does not fit). */
 AK_MUST ak_err ak_k3_current_epoch(ak_evm_rpc *r, const uint8_t counter[20], uint64_t *out);
 /* D2: scope id = keccak256(data_class ":" service). */

@@ -110,8 +110,9 @@ AK_MUST ak_err ak_jwt_verify(ak_cur token, const ak_jwks *jwks, const ak_jwt_exp
 
 /* Reads one P-256 public JWK: kty "EC", crv "P-256", x and y 32 bytes each in canonical
  * base64url, the point on the curve; `kid` optional (<= AK_JWK_KID_MAX); `use`, if present,
- * "sig"; `alg`, if present, "ES256"; a private member `d` is refused (a public key set must never
- * carry one). AK_E_BAD_KEY otherwise. */
+ * "sig"; `alg`, if present, "ES256"; `key_ops`, if present, an array of unique strings that
+ * includes "verify" (RFC 7517 §4.3: every key read here verifies signatures); a private member
+ * `d` is refused (a public key set must never carry one). AK_E_BAD_KEY otherwise. */
 AK_MUST ak_err ak_jwk_p256_from_json(const json_t *jwk, ak_jwk_p256 *out);
 /* {"kty":"EC","crv":"P-256","x":…,"y":…,"kid":…,"use":"sig","alg":"ES256"[,"x5c":[…]]} */
 AK_MUST ak_err ak_jwk_p256_to_json(const ak_jwk_p256 *key, json_t **out);

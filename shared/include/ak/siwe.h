@@ -20,8 +20,8 @@
  *   [ LF "Resources:" *( LF "- " URI ) ]
  *
  * Checks: domain is an RFC 3986 authority ([userinfo "@"] host [":" port], IP literals in
- * brackets); address is "0x" + 40 hex, and when it mixes cases it must be a valid EIP-55
- * checksum (all-lowercase and all-uppercase hex are accepted); statement has no LF and only
+ * brackets); address is "0x" + 40 hex in exactly its EIP-55 checksum form (EIP-4361: an
+ * all-lowercase or all-uppercase address is refused like a wrong checksum); statement has no LF and only
  * RFC 3986 reserved/unreserved characters and spaces; URIs have a scheme and no spaces or
  * controls; date-times are RFC 3339 (fraction optional, "Z" or a numeric offset) with valid
  * calendar values. Every failure is AK_E_SIWE_MALFORMED. Views point into the parsed text.
@@ -72,7 +72,7 @@ typedef struct ak_siwe_msg {
 AK_MUST ak_err ak_siwe_parse(ak_cur text, ak_siwe_msg *out);
 
 /* Appends the message text of `m` (the fields that are set, in grammar order). The address
- * is written as m->address_text when set, else lowercase hex of m->address. Does not validate;
+ * is written as m->address_text when set, else the EIP-55 form of m->address. Does not validate;
  * AK_E_LIMIT when `out` fills up. */
 AK_MUST ak_err ak_siwe_format(const ak_siwe_msg *m, ak_buf *out);
 

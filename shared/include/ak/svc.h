@@ -209,6 +209,16 @@ AK_MUST ak_err ak_svc_bearer(ak_cur authorization, ak_cur *token);
  */
 AK_MUST ak_err ak_svc_verify_session(ak_svc *svc, ak_cur token, uint64_t now, ak_session *out);
 
+/* D16 re-check of the session's device on chain, for every route that acts on a session beyond
+ * its signature (mints, the audit routes): a session outlives a revocation, the chain does not.
+ * getDevice(session.device_key_hash) must be registered (else AK_E_DEVICE_NOT_REGISTERED: an
+ * unregistered wallet's session may only bootstrap itself as first master, on chain), not
+ * revoked (AK_E_DEVICE_REVOKED), of the session's operator and of its kind — a master session
+ * a master device, an agent session the agent device of its own actor (else
+ * AK_E_DEVICE_BINDING_MISMATCH). Roles are the caller's to check. `dev` (optional) gets the entry
+ * read, also on a refusal (registered_at == 0: unregistered). Chain failures: AK_E_CHAIN_RPC. */
+AK_MUST ak_err ak_svc_check_session_device(ak_svc *svc, const ak_session *s, ak_device_entry *dev);
+
 /* Fills the session claims above into a new JSON object (for AuthFunction and tests). */
 AK_MUST ak_err ak_session_claims(const ak_session *s, const char *issuer, json_t **out);
 

@@ -21,7 +21,7 @@
  *      unknown kid) → broker_sig_invalid; expires_at/issued_at → cap_freshness_failed; op →
  *      cap_op_mismatch; data_class → cap_data_class_mismatch; K10 PoP → cap_pop_invalid.
  *   4. Chain (our own reads; never trusts the broker's):
- *        getDevice(device_key_hash): registeredAt == 0 → device_not_active; revoked →
+ *        getDevice(device_key_hash): registeredAt == 0 → device_not_registered; revoked →
  *          device_revoked;
  *        bound: device.operatorOmni == cap.operator_omni, and
  *          - store/fetch by an agent device: device.actorOmni == cap.actor_omni;
@@ -36,6 +36,8 @@
  *          service_not_in_scope. Skipped when operator == actor (own data). DECISION: also
  *          skipped for teardown, which wipes the actor's whole class prefix as the operator's
  *          master (D10/D17), not one service;
+ *        readOnly: store and teardown, except on own data: getScope(operator, actor) exists
+ *          with readOnly → scope_read_only (whoever minted the cap);
  *        K3EpochCounter.currentEpoch() == cap.k3_epoch → k3_epoch_mismatch.
  *      Any chain transport/RPC failure → 502 chain_rpc_error.
  *   5. The operation (S3 with the request's credentials, KEK from the signer for this worker's
@@ -116,6 +118,8 @@ typedef struct ak_worker_ops {
     ak_err (*actor_operator)(ak_worker *w, const uint8_t actor[32], uint8_t op[32]);
     ak_err (*in_scope)(ak_worker *w, const uint8_t op[32], const uint8_t actor[32],
                        const uint8_t scope_id[32], bool *out);
+    /* AgentKeysScope.getScope(op, actor): *out = the scope exists and is readOnly. */
+    ak_err (*read_only)(ak_worker *w, const uint8_t op[32], const uint8_t actor[32], bool *out);
     ak_err (*current_epoch)(ak_worker *w, uint64_t *out);
     /* GetObject of the data bucket: body appended to `body` (a secret buffer), ETag (as sent)
      * appended to `etag`. 404 → AK_E_NOT_FOUND. */

@@ -451,6 +451,27 @@ void ak_eth_address_hex(const uint8_t addr[20], char out[43]) {
     ak_hex_encode(addr, 20, out + 2);
 }
 
+void ak_eth_address_eip55(const uint8_t addr[20], char out[43]) {
+    /* EIP-55: keccak256 of the 40 lowercase hex characters; a letter is upper case when the
+     * matching nibble of the hash is >= 8. */
+    ak_eth_address_hex(addr, out);
+    uint8_t h[32];
+    ak_keccak256(out + 2, 40, h);
+    for (size_t i = 0; i < 40; i++) {
+        char c = out[2 + i];
+        unsigned nib = (i % 2 == 0) ? (unsigned)(h[i / 2] >> 4) : (unsigned)(h[i / 2] & 0x0f);
+        if (c >= 'a' && c <= 'f' && nib >= 8) out[2 + i] = (char)(c - 'a' + 'A');
+    }
+}
+
+bool ak_eth_address_is_eip55(ak_cur text) {
+    uint8_t a[20];
+    char want[43];
+    if (ak_eth_address_parse(text, a) != AK_OK) return false;
+    ak_eth_address_eip55(a, want);
+    return memcmp(text.ptr, want, 42) == 0;
+}
+
 ak_err ak_eth_address_parse(ak_cur text, uint8_t addr[20]) {
     AK_ENSURE(text.len == 42 && text.ptr[0] == '0' && text.ptr[1] == 'x', AK_E_INVALID_ADDRESS);
     AK_ENSURE(ak_hex_decode_exact(ak_cur_from(text.ptr + 2, 40), false, addr, 20) == AK_OK,

@@ -246,6 +246,26 @@ out:
 
 /* ------------------------------------------------------------------ JWK / JWKS */
 
+/* RFC 7517 §4.3: "key_ops" is an array of unique strings naming the operations the key is
+ * intended for. Every key read here is used to verify signatures, so when the member is present
+ * it must be well-formed and list "verify"; a key meant only for "sign", "encrypt", ... is
+ * refused rather than used against its stated intent. Absent: no restriction (§4.3 optional). */
+static ak_err s_key_ops_verify(const json_t *ops) {
+    if (ops == NULL) return AK_OK;
+    AK_ENSURE(json_is_array(ops), AK_E_BAD_KEY);
+    bool verify = false;
+    for (size_t i = 0; i < json_array_size(ops); i++) {
+        const json_t *v = json_array_get(ops, i);
+        AK_ENSURE(json_is_string(v), AK_E_BAD_KEY);
+        /* "Duplicate key operation values MUST NOT be present in the array." */
+        for (size_t j = 0; j < i; j++)
+            AK_ENSURE(!json_equal((json_t *)v, json_array_get(ops, j)), AK_E_BAD_KEY);
+        if (strcmp(json_string_value(v), "verify") == 0 && json_string_length(v) == 6) verify = true;
+    }
+    AK_ENSURE(verify, AK_E_BAD_KEY);
+    return AK_OK;
+}
+
 ak_err ak_jwk_p256_from_json(const json_t *jwk, ak_jwk_p256 *out) {
     AK_PRECOND(out != NULL);
     memset(out, 0, sizeof(*out));
@@ -268,6 +288,7 @@ ak_err ak_jwk_p256_from_json(const json_t *jwk, ak_jwk_p256 *out) {
     AK_ENSURE(!p_use || ak_cur_eq_str(use, "sig"), AK_E_BAD_KEY);
     AK_GUARD(s_str_opt(jwk, "alg", &alg, &p_alg, AK_E_BAD_KEY));
     AK_ENSURE(!p_alg || ak_cur_eq_str(alg, "ES256"), AK_E_BAD_KEY);
+    AK_GUARD(s_key_ops_verify(json_object_get(jwk, "key_ops")));
     AK_GUARD(s_str_opt(jwk, "kid", &kid, &p_kid, AK_E_BAD_KEY));
     if (p_kid) AK_GUARD(s_key(ak_cur_to_cstr(kid, out->kid, sizeof(out->kid))));
     return AK_OK;

@@ -122,32 +122,15 @@ static ak_err s_uri(ak_cur u) {
     return AK_OK;
 }
 
-/* EIP-55: a mixed-case address must carry the checksum. */
+/* EIP-4361 "Message Fields": address "MUST be ... conformant to capitalization encoded checksum
+ * specified in EIP-55 where applicable" — it is applicable to every address with a hex letter,
+ * so the text must be exactly the checksummed form: an all-lowercase (or all-uppercase) address
+ * is refused like a wrong checksum. An address of digits only has no letters to case. */
 static ak_err s_address(ak_cur t, uint8_t addr[20]) {
     AK_ENSURE(t.len == 42 && t.ptr[0] == '0' && t.ptr[1] == 'x', BAD);
-    bool lower = false, upper = false;
-    char lc[40];
-    for (size_t i = 0; i < 40; i++) {
-        uint8_t c = t.ptr[2 + i];
-        AK_ENSURE(s_hex(c), BAD);
-        if (c >= 'a' && c <= 'f') lower = true;
-        if (c >= 'A' && c <= 'F') {
-            upper = true;
-            c = (uint8_t)(c - 'A' + 'a');
-        }
-        lc[i] = (char)c;
-    }
-    if (lower && upper) {
-        uint8_t h[32];
-        ak_keccak256(lc, 40, h);
-        for (size_t i = 0; i < 40; i++) {
-            uint8_t c = t.ptr[2 + i];
-            if (s_digit(c)) continue;
-            unsigned nib = (i % 2 == 0) ? (h[i / 2] >> 4) : (h[i / 2] & 0x0f);
-            bool want_upper = nib >= 8;
-            AK_ENSURE(want_upper == (c >= 'A' && c <= 'F'), BAD);
-        }
-    }
+    for (size_t i = 2; i < 42; i++)
+        AK_ENSURE(s_hex(t.ptr[i]), BAD);
+    AK_ENSURE(ak_eth_address_is_eip55(t), BAD);
     AK_ENSURE(ak_hex_decode_exact(ak_cur_from(t.ptr + 2, 40), false, addr, 20) == AK_OK, BAD);
     return AK_OK;
 }
@@ -381,7 +364,7 @@ ak_err ak_siwe_format(const ak_siwe_msg *m, ak_buf *out) {
         AK_GUARD_OUT(ak_buf_append_cur(out, m->address_text));
     } else {
         char a[43];
-        ak_eth_address_hex(m->address, a);
+        ak_eth_address_eip55(m->address, a);
         AK_GUARD_OUT(ak_buf_append_str(out, a));
     }
     AK_GUARD_OUT(ak_buf_append_str(out, "\n\n"));

@@ -571,6 +571,48 @@ ak_err ak_scope_is_service_in_scope(ak_evm_rpc *r, const uint8_t scope[20], cons
     return AK_OK;
 }
 
+ak_err ak_scope_entry_decode(ak_cur ret, const uint8_t scope_id[32], ak_scope_entry *out) {
+    AK_PRECOND(out != NULL);
+    ak_scope_entry e;
+    memset(&e, 0, sizeof(e));
+    uint64_t period;
+    ak_abi_dec root, sc, svc;
+    ak_abi_dec_init(&root, ret);
+    /* getScope returns one Scope: a dynamic tuple (it holds bytes32[]), so an offset first */
+    AK_GUARD(ak_abi_dec_tuple(&root, &sc));
+    AK_GUARD(ak_abi_dec_array(&sc, &svc, &e.n_services));
+    AK_GUARD(ak_abi_dec_bool(&sc, &e.read_only));
+    AK_GUARD(ak_abi_dec_uint(&sc, 128, &e.max_per_call));
+    AK_GUARD(ak_abi_dec_uint(&sc, 128, &e.max_per_period));
+    AK_GUARD(ak_abi_dec_uint(&sc, 128, &e.max_total));
+    AK_GUARD(ak_abi_dec_u64(&sc, 32, &period));
+    AK_GUARD(ak_abi_dec_u64(&sc, 64, &e.updated_at));
+    AK_GUARD(ak_abi_dec_bool(&sc, &e.exists));
+    for (size_t i = 0; i < e.n_services; i++) {
+        uint8_t id[32];
+        AK_GUARD(ak_abi_dec_bytes32(&svc, id));
+        if (scope_id != NULL && memcmp(id, scope_id, 32) == 0) e.has_service = true;
+    }
+    AK_GUARD(ak_abi_dec_finish(&root));
+    e.period_seconds = (uint32_t)period;
+    *out = e;
+    return AK_OK;
+}
+
+ak_err ak_scope_get(ak_evm_rpc *r, const uint8_t scope[20], const uint8_t op[32], const uint8_t agent[32],
+                    const uint8_t scope_id[32], ak_scope_entry *out) {
+    AK_PRECOND(r != NULL && scope != NULL && op != NULL && agent != NULL && out != NULL);
+    ak_abi_val args[] = {ak_abi_bytes32(op), ak_abi_bytes32(agent)};
+    ak_buf ret;
+    /* 64 services at most (AgentKeysScope.MAX_SERVICES): 12 + 64 words */
+    ak_buf_init(&ret, 8192);
+    ak_err rc = s_view(r, scope, "getScope(bytes32,bytes32)", args, 2, &ret);
+    if (rc == AK_OK && ak_scope_entry_decode(ak_buf_cur(&ret), scope_id, out) != AK_OK)
+        rc = s_fail(r, AK_E_CHAIN_RPC, "getScope returned undecodable data");
+    ak_buf_free(&ret);
+    return rc;
+}
+
 ak_err ak_k3_current_epoch(ak_evm_rpc *r, const uint8_t counter[20], uint64_t *out) {
     AK_PRECOND(r != NULL && counter != NULL && out != NULL);
     ak_u256 v;

@@ -667,6 +667,24 @@ static ak_err s_claim_str(const json_t *c, const char *k, ak_cur *out) {
     return ak_json_str(c, k, out) == AK_OK ? AK_OK : AK_E_UNAUTHORIZED;
 }
 
+ak_err ak_svc_check_session_device(ak_svc *svc, const ak_session *s, ak_device_entry *dev) {
+    AK_PRECOND(svc != NULL && s != NULL);
+    ak_device_entry d;
+    memset(&d, 0, sizeof(d));
+    if (dev != NULL) *dev = d;
+    AK_GUARD(ak_registry_get_device(&svc->rpc, svc->registry, s->device_key_hash, &d));
+    if (dev != NULL) *dev = d;
+    AK_ENSURE(d.registered_at != 0, AK_E_DEVICE_NOT_REGISTERED);
+    AK_ENSURE(!d.revoked, AK_E_DEVICE_REVOKED);
+    AK_ENSURE(memcmp(d.operator_omni, s->operator_omni.b, 32) == 0, AK_E_DEVICE_BINDING_MISMATCH);
+    if (s->kind == AK_SESSION_MASTER)
+        AK_ENSURE(d.tier == AK_DEVICE_TIER_MASTER, AK_E_DEVICE_BINDING_MISMATCH);
+    else
+        AK_ENSURE(d.tier == AK_DEVICE_TIER_AGENT && memcmp(d.actor_omni, s->omni_account.b, 32) == 0,
+                  AK_E_DEVICE_BINDING_MISMATCH);
+    return AK_OK;
+}
+
 ak_err ak_svc_verify_session(ak_svc *svc, ak_cur token, uint64_t now, ak_session *out) {
     AK_PRECOND(svc != NULL && out != NULL);
     memset(out, 0, sizeof(*out));

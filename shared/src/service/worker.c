@@ -36,6 +36,13 @@ static ak_err s_ops_in_scope(ak_worker *w, const uint8_t op[32], const uint8_t a
     return ak_scope_is_service_in_scope(&w->svc.rpc, w->svc.scope, op, actor, sid, out);
 }
 
+static ak_err s_ops_read_only(ak_worker *w, const uint8_t op[32], const uint8_t actor[32], bool *out) {
+    ak_scope_entry e;
+    AK_GUARD(ak_scope_get(&w->svc.rpc, w->svc.scope, op, actor, NULL, &e));
+    *out = e.exists && e.read_only;
+    return AK_OK;
+}
+
 static ak_err s_ops_current_epoch(ak_worker *w, uint64_t *out) {
     return ak_k3_current_epoch(&w->svc.rpc, w->svc.epoch_counter, out);
 }
@@ -111,6 +118,7 @@ static const ak_worker_ops s_default_ops = {
     .get_device = s_ops_get_device,
     .actor_operator = s_ops_actor_operator,
     .in_scope = s_ops_in_scope,
+    .read_only = s_ops_read_only,
     .current_epoch = s_ops_current_epoch,
     .get = s_ops_get,
     .put = s_ops_put,
@@ -358,7 +366,7 @@ static ak_err s_chain_check(ak_worker *w, const ak_cap_claims *c) {
     ak_device_entry d;
     memset(&d, 0, sizeof(d));
     AK_GUARD(s_chain_err(w->ops.get_device(w, c->device_key_hash, &d)));
-    AK_ENSURE(d.registered_at != 0, AK_E_DEVICE_NOT_ACTIVE);
+    AK_ENSURE(d.registered_at != 0, AK_E_DEVICE_NOT_REGISTERED);
     AK_ENSURE(!d.revoked, AK_E_DEVICE_REVOKED);
     AK_ENSURE(memcmp(d.operator_omni, c->operator_omni.b, 32) == 0, AK_E_DEVICE_BINDING_MISMATCH);
     bool own = ak_omni_eq(&c->operator_omni, &c->actor_omni);
@@ -382,6 +390,13 @@ static ak_err s_chain_check(ak_worker *w, const ak_cap_claims *c) {
         AK_GUARD(ak_scope_id_of(c->data_class, ak_cap_service(c), sid));
         AK_GUARD(s_chain_err(w->ops.in_scope(w, c->operator_omni.b, c->actor_omni.b, sid, &in)));
         AK_ENSURE(in, AK_E_SERVICE_NOT_IN_SCOPE);
+    }
+    /* readOnly (contracts.md §3): re-checked here, never trusted from the broker: no write
+     * (store, teardown) to an actor whose scope is read-only. Own data has no scope. */
+    if (!own && (c->op == AK_OP_STORE || c->op == AK_OP_TEARDOWN)) {
+        bool ro = false;
+        AK_GUARD(s_chain_err(w->ops.read_only(w, c->operator_omni.b, c->actor_omni.b, &ro)));
+        AK_ENSURE(!ro, AK_E_SCOPE_READ_ONLY);
     }
     uint64_t cur = 0;
     AK_GUARD(s_chain_err(w->ops.current_epoch(w, &cur)));
