@@ -152,7 +152,17 @@ static void s_handle(const char *req, const char *body) {
             s_err(400, "invalid_address");
             return;
         }
-        const char *a = g_f.wrong_address ? "0x000000000000000000000000000000000000dead" : g_f.pending_addr;
+        /* The real /start writes the EIP-55 form whatever case the client sent (EIP-4361). */
+        uint8_t raw[20];
+        char a[43];
+        if (ak_eth_address_parse(ak_cur_from_str(g_f.wrong_address
+                                                     ? "0x000000000000000000000000000000000000dead"
+                                                     : g_f.pending_addr),
+                                 raw) != AK_OK) {
+            s_err(400, "invalid_address");
+            return;
+        }
+        ak_eth_address_eip55(raw, a);
         snprintf(
             tmp, sizeof tmp,
             "{\"request_id\":\"siwe-1\",\"siwe_message\":\"localhost wants you to sign in with your Ethereum "
@@ -173,13 +183,20 @@ static void s_handle(const char *req, const char *body) {
             s_err(400, "invalid_input");
             return;
         }
+        uint8_t praw[20];
+        char pa[43];
+        if (ak_eth_address_parse(ak_cur_from_str(g_f.pending_addr), praw) != AK_OK) {
+            s_err(400, "invalid_address");
+            return;
+        }
+        ak_eth_address_eip55(praw, pa);
         snprintf(
             msg, sizeof msg,
             "localhost wants you to sign in with your Ethereum account:\n%s\n\nAuthenticate with AgentKeys "
             "broker.\n\nURI: http://localhost\nVersion: 1\nChain ID: 31337\nNonce: 0123456789abcdef\nIssued "
             "At: "
             "2027-01-15T08:00:00Z",
-            g_f.pending_addr);
+            pa);
         uint8_t addr[20], want[20];
         if (ak_siwe_recover(ak_cur_from_str(msg), ak_cur_from_str(sig), addr) != AK_OK ||
             ak_eth_address_parse(ak_cur_from_str(g_f.pending_addr), want) != AK_OK ||

@@ -33,6 +33,8 @@ const ak_chain_error_def ak_chain_custom_errors[] = {
      "fewer master approvals than the operator's recovery threshold"},
     {"TooManyAssertions(uint256 got)", "more approvals than the contract accepts in one call"},
     {"DuplicateAttestor(bytes32 deviceKeyHash)", "the same master approved twice"},
+    {"PasskeyAlreadyRegistered(bytes32 holderDeviceKeyHash)",
+     "this passkey already belongs to an active master of the operator (one passkey, one approval)"},
     {"InvalidRoles(uint8 roles)", "the role bits are not allowed here"},
     {"InvalidRecoveryThreshold(uint8 threshold, uint256 activeRecoveryMasters)",
      "the threshold must be between 1 and the number of active recovery masters"},
