@@ -34,6 +34,8 @@ typedef struct akcli_cmd {
 extern const akcli_cmd akcli_wallet_cmds[];     /* cli/wallet.c   (KEYSTORE helper) */
 extern const akcli_cmd akcli_agent_data_cmds[]; /* cli/data.c etc (CLIENT helper) */
 extern const akcli_cmd akcli_operator_cmds[];   /* cli/operator.c (OPERATOR helper) */
+extern const akcli_cmd
+    akcli_audit_cmds[]; /* cli/audit.c    (audit flush|ls|proof, signer verify-attestation) */
 
 /* exit codes (documented in --help and the man page) */
 enum {

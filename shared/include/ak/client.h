@@ -39,6 +39,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "ak/bytes.h"
 #include "ak/err.h"
 #include "ak/http.h"
@@ -126,6 +128,12 @@ AK_MUST ak_err ak_client_cap(ak_client *cl, ak_op op, ak_data_class cls, ak_cur 
 AK_MUST ak_err ak_client_aws_creds(ak_client *cl, ak_data_class cls, const char *actor_hex,
                                    ak_client_creds *out);
 void ak_client_creds_free(ak_client_creds *c);
+
+/* Any other route of our API with the session (renewed once on 401): `method` "GET" or "POST",
+ * `path` with its query (already encoded), `body` JSON or empty. On 2xx *json gets the parsed
+ * object (caller json_decref's); otherwise the server's reason maps to the error. */
+AK_MUST ak_err ak_client_call(ak_client *cl, const char *method, const char *path, ak_cur body,
+                              json_t **json);
 
 /* Worker calls. `name` is the service (credentials) or namespace (memory). */
 AK_MUST ak_err ak_client_put(ak_client *cl, ak_data_class cls, ak_cur name, ak_cur value);

@@ -472,6 +472,28 @@ static ak_err s_with_session(ak_client *cl, s_call_fn call, void *ud) {
     return rc;
 }
 
+typedef struct s_generic {
+    const char *method, *path;
+    ak_cur body;
+    json_t *resp;
+} s_generic;
+
+static ak_err s_generic_call(ak_client *cl, void *ud) {
+    s_generic *g = ud;
+    return s_api(cl, g->method, g->path, g->body, true, NULL, 0, false, &g->resp);
+}
+
+ak_err ak_client_call(ak_client *cl, const char *method, const char *path, ak_cur body, json_t **json) {
+    AK_PRECOND(cl != NULL && method != NULL && path != NULL && json != NULL);
+    s_generic g = {method, path, body, NULL};
+    ak_err rc = s_with_session(cl, s_generic_call, &g);
+    if (rc == AK_OK)
+        *json = g.resp;
+    else if (g.resp)
+        json_decref(g.resp);
+    return rc;
+}
+
 /* ================================================================ caps */
 
 static const char *s_cap_route(ak_op op, ak_data_class cls) {
