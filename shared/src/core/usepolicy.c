@@ -425,12 +425,17 @@ static bool s_ip_literal(ak_cur h) {
     for (size_t i = 0; i < h.len; i++)
         if (!((h.ptr[i] >= '0' && h.ptr[i] <= '9') || h.ptr[i] == '.')) digits = false;
     if (digits) return true;
-    /* 0x7f.1 and friends: a last label that is all hex after 0x is numeric to inet_aton */
+    /* 0x7f.1, 10.0x1 and friends: a numeric last label makes the name an address to inet_aton */
     long last = -1;
     for (size_t i = 0; i < h.len; i++)
         if (h.ptr[i] == '.') last = (long)i;
     ak_cur lab = ak_cur_from(h.ptr + last + 1, h.len - (size_t)(last + 1));
-    return lab.len >= 2 && lab.ptr[0] == '0' && (lab.ptr[1] == 'x' || lab.ptr[1] == 'X');
+    long colon = ak_cur_find(lab, ':');
+    if (colon >= 0) lab.len = (size_t)colon;
+    bool all_digits = lab.len > 0;
+    for (size_t i = 0; i < lab.len; i++)
+        if (lab.ptr[i] < '0' || lab.ptr[i] > '9') all_digits = false;
+    return all_digits || (lab.len >= 2 && lab.ptr[0] == '0' && (lab.ptr[1] == 'x' || lab.ptr[1] == 'X'));
 }
 
 ak_err ak_use_plan(const ak_use_policy *p, ak_cur secret, ak_cur method, ak_cur url, const json_t *headers,
