@@ -94,7 +94,8 @@ AK_TEST(test_address_classes) {
     for (size_t i = 0; i < sizeof(s_table) / sizeof(s_table[0]); i++) {
         ak_addr_class c = s_c(s_table[i].addr);
         if (c != s_table[i].want)
-            fail_msg("%s: got %s want %s", s_table[i].addr, ak_addr_class_str(c), ak_addr_class_str(s_table[i].want));
+            fail_msg("%s: got %s want %s", s_table[i].addr, ak_addr_class_str(c),
+                     ak_addr_class_str(s_table[i].want));
     }
 }
 

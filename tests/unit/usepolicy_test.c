@@ -30,20 +30,24 @@ static void s_encode_eq(const char *in, const char *want) {
 }
 
 AK_TEST(test_policy_canonical_bytes) {
-    s_encode_eq("{\"use_only\":true,\"allowed_hosts\":[\"api.example.com\",\"*.example.org\"],"
-                "\"allowed_methods\":[\"POST\",\"GET\"],"
-                "\"inject\":{\"header\":\"Authorization\",\"template\":\"Bearer {}\"}}",
-                "{\"allowed_hosts\":[\"api.example.com\",\"*.example.org\"],\"allowed_methods\":[\"GET\",\"POST\"],"
-                "\"inject\":{\"header\":\"Authorization\",\"template\":\"Bearer {}\"},\"use_only\":true,\"v\":1}");
+    s_encode_eq(
+        "{\"use_only\":true,\"allowed_hosts\":[\"api.example.com\",\"*.example.org\"],"
+        "\"allowed_methods\":[\"POST\",\"GET\"],"
+        "\"inject\":{\"header\":\"Authorization\",\"template\":\"Bearer {}\"}}",
+        "{\"allowed_hosts\":[\"api.example.com\",\"*.example.org\"],\"allowed_methods\":[\"GET\",\"POST\"],"
+        "\"inject\":{\"header\":\"Authorization\",\"template\":\"Bearer {}\"},\"use_only\":true,\"v\":1}");
     /* defaults: template "{}", use_only false, all methods (no member), ports kept as written */
-    s_encode_eq("{\"allowed_hosts\":[\"localhost:8443\"],\"inject\":{\"header\":\"x-api-key\"}}",
-                "{\"allowed_hosts\":[\"localhost:8443\"],\"inject\":{\"header\":\"x-api-key\",\"template\":\"{}\"},"
-                "\"use_only\":false,\"v\":1}");
-    s_encode_eq("{\"v\":1,\"allowed_hosts\":[\"a.b.c\"],\"inject\":{\"basic\":{\"username\":\"bob\"}}}",
-                "{\"allowed_hosts\":[\"a.b.c\"],\"inject\":{\"basic\":{\"username\":\"bob\"}},\"use_only\":false,"
-                "\"v\":1}");
+    s_encode_eq(
+        "{\"allowed_hosts\":[\"localhost:8443\"],\"inject\":{\"header\":\"x-api-key\"}}",
+        "{\"allowed_hosts\":[\"localhost:8443\"],\"inject\":{\"header\":\"x-api-key\",\"template\":\"{}\"},"
+        "\"use_only\":false,\"v\":1}");
+    s_encode_eq(
+        "{\"v\":1,\"allowed_hosts\":[\"a.b.c\"],\"inject\":{\"basic\":{\"username\":\"bob\"}}}",
+        "{\"allowed_hosts\":[\"a.b.c\"],\"inject\":{\"basic\":{\"username\":\"bob\"}},\"use_only\":false,"
+        "\"v\":1}");
     s_encode_eq("{\"allowed_hosts\":[\"maps.example.com\"],\"inject\":{\"query\":\"key\"}}",
-                "{\"allowed_hosts\":[\"maps.example.com\"],\"inject\":{\"query\":\"key\"},\"use_only\":false,\"v\":1}");
+                "{\"allowed_hosts\":[\"maps.example.com\"],\"inject\":{\"query\":\"key\"},\"use_only\":false,"
+                "\"v\":1}");
 }
 
 AK_TEST(test_policy_rejects) {
@@ -79,7 +83,8 @@ AK_TEST(test_policy_rejects) {
         "{\"allowed_hosts\":[\"a.example.com\"],\"inject\":{\"query\":\"k=v\"}}",
         "{\"allowed_hosts\":[\"a.example.com\"],\"inject\":{\"query\":\"\"}}",
         "{\"allowed_hosts\":[\"a.example.com\"],\"inject\":{\"header\":\"x\"},\"allowed_methods\":[\"get\"]}",
-        "{\"allowed_hosts\":[\"a.example.com\"],\"inject\":{\"header\":\"x\"},\"allowed_methods\":[\"GET\",\"GET\"]}",
+        "{\"allowed_hosts\":[\"a.example.com\"],\"inject\":{\"header\":\"x\"},\"allowed_methods\":[\"GET\","
+        "\"GET\"]}",
         "{\"allowed_hosts\":[\"a.example.com\"],\"inject\":{\"header\":\"x\"},\"allowed_methods\":[]}",
         "{\"allowed_hosts\":[\"a.example.com\"],\"inject\":{\"header\":\"x\"},\"use_only\":\"yes\"}",
         "{\"allowed_hosts\":[\"a.example.com\"],\"inject\":{\"header\":\"x\"},\"v\":2}",
@@ -87,7 +92,8 @@ AK_TEST(test_policy_rejects) {
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         ak_use_policy p;
         ak_err rc = s_parse(bad[i], &p);
-        if (rc != AK_E_USE_POLICY_INVALID) fail_msg("accepted or wrong code (%s): %s", ak_err_reason(rc), bad[i]);
+        if (rc != AK_E_USE_POLICY_INVALID)
+            fail_msg("accepted or wrong code (%s): %s", ak_err_reason(rc), bad[i]);
     }
     /* 17 hosts: one too many */
     char many[2048] = "{\"inject\":{\"header\":\"x\"},\"allowed_hosts\":[";
@@ -103,7 +109,8 @@ AK_TEST(test_policy_rejects) {
 
 static const char *const s_pol_json =
     "{\"use_only\":true,\"allowed_hosts\":[\"api.example.com\",\"*.example.org\",\"localhost:8443\"],"
-    "\"allowed_methods\":[\"GET\",\"POST\"],\"inject\":{\"header\":\"Authorization\",\"template\":\"Bearer {}\"}}";
+    "\"allowed_methods\":[\"GET\",\"POST\"],\"inject\":{\"header\":\"Authorization\",\"template\":\"Bearer "
+    "{}\"}}";
 
 AK_TEST(test_frame_round_trip_and_strictness) {
     ak_use_policy p, q;
@@ -125,9 +132,10 @@ AK_TEST(test_frame_round_trip_and_strictness) {
     /* non-canonical policy bytes (a space) never open: one policy, one encoding */
     ak_buf g;
     ak_buf_init_secret(&g, AK_MAX_PLAINTEXT);
-    static const char loose[] =
-        "{ \"allowed_hosts\":[\"a.example.com\"],\"inject\":{\"header\":\"x\",\"template\":\"{}\"},\"use_only\":true,"
-        "\"v\":1}";
+    static const char loose[] = "{ "
+                                "\"allowed_hosts\":[\"a.example.com\"],\"inject\":{\"header\":\"x\","
+                                "\"template\":\"{}\"},\"use_only\":true,"
+                                "\"v\":1}";
     uint8_t lp[2] = {0, (uint8_t)(sizeof(loose) - 1)};
     EXPECT_OK(ak_buf_append(&g, lp, 2));
     EXPECT_OK(ak_buf_append_str(&g, loose));
@@ -216,13 +224,15 @@ AK_TEST(test_host_matching) {
     EXPECT_FALSE(ak_use_host_allowed(&p, AK_CUR_LIT("localhost"), 443));
 }
 
-static ak_err s_plan(const char *pol, const char *method, const char *url, const char *headers, ak_use_call *c) {
+static ak_err s_plan(const char *pol, const char *method, const char *url, const char *headers,
+                     ak_use_call *c) {
     ak_use_policy p;
     if (s_parse(pol, &p) != AK_OK) fail_msg("policy");
     json_t *h = NULL;
     if (headers != NULL && ak_json_parse_object(ak_cur_from_str(headers), &h) != AK_OK) fail_msg("headers");
     ak_use_call_init(c);
-    ak_err rc = ak_use_plan(&p, AK_CUR_LIT("sk-live secret/+="), ak_cur_from_str(method), ak_cur_from_str(url), h, c);
+    ak_err rc =
+        ak_use_plan(&p, AK_CUR_LIT("sk-live secret/+="), ak_cur_from_str(method), ak_cur_from_str(url), h, c);
     if (h) json_decref(h);
     return rc;
 }
@@ -278,8 +288,8 @@ AK_TEST(test_plan_refusals) {
 
 AK_TEST(test_injection_templates) {
     ak_use_call c;
-    EXPECT_OK(s_plan(s_pol_json, "POST", "https://API.Example.com/v1/chat?x=1", "{\"content-type\":\"application/json\"}",
-                     &c));
+    EXPECT_OK(s_plan(s_pol_json, "POST", "https://API.Example.com/v1/chat?x=1",
+                     "{\"content-type\":\"application/json\"}", &c));
     EXPECT_STR_EQ(ak_buf_cstr(&c.url), "https://api.example.com/v1/chat?x=1");
     EXPECT_STR_EQ(ak_buf_cstr(&c.path), "/v1/chat");
     EXPECT_STR_EQ(c.host, "api.example.com");
@@ -293,8 +303,8 @@ AK_TEST(test_injection_templates) {
     EXPECT_STR_EQ(s_header(&c, "x-api-key"), "sk-live secret/+=");
     ak_use_call_free(&c);
 
-    EXPECT_OK(s_plan("{\"allowed_hosts\":[\"a.example.com\"],\"inject\":{\"basic\":{\"username\":\"bob\"}}}", "GET",
-                     "https://a.example.com/x", NULL, &c));
+    EXPECT_OK(s_plan("{\"allowed_hosts\":[\"a.example.com\"],\"inject\":{\"basic\":{\"username\":\"bob\"}}}",
+                     "GET", "https://a.example.com/x", NULL, &c));
     /* base64("bob:sk-live secret/+=") computed with coreutils base64 */
     EXPECT_STR_EQ(s_header(&c, "Authorization"), "Basic Ym9iOnNrLWxpdmUgc2VjcmV0Lys9");
     ak_use_call_free(&c);
@@ -310,8 +320,9 @@ AK_TEST(test_injection_templates) {
     EXPECT_STR_EQ(ak_buf_cstr(&c.url), "https://a.example.com/maps?key=sk-live%20secret%2F%2B%3D");
     ak_use_call_free(&c);
     /* the agent may not name the injected parameter itself */
-    EXPECT_ERR(AK_E_INVALID_INPUT, s_plan("{\"allowed_hosts\":[\"a.example.com\"],\"inject\":{\"query\":\"key\"}}",
-                                          "GET", "https://a.example.com/maps?key=mine", NULL, &c));
+    EXPECT_ERR(AK_E_INVALID_INPUT,
+               s_plan("{\"allowed_hosts\":[\"a.example.com\"],\"inject\":{\"query\":\"key\"}}", "GET",
+                      "https://a.example.com/maps?key=mine", NULL, &c));
     ak_use_call_free(&c);
     /* a header injection with a custom template, header names are case-insensitive for collisions */
     EXPECT_ERR(AK_E_INVALID_INPUT,
@@ -392,7 +403,8 @@ AK_TEST(test_redaction_every_encoding) {
                 count = 0;
                 EXPECT_OK(ak_use_redact(&r, &d, &count));
                 EXPECT_TRUE(count >= 1);
-                if (s_b64_recoverable(ak_buf_cur(&d), s)) fail_msg("recoverable url=%d pre=%zu post=%zu", url, pre, post);
+                if (s_b64_recoverable(ak_buf_cur(&d), s))
+                    fail_msg("recoverable url=%d pre=%zu post=%zu", url, pre, post);
                 ak_buf_clear(&enc);
                 s_b64_of(s.ptr, s.len, url != 0, &enc);
                 ak_buf_clear(&d);
@@ -440,10 +452,11 @@ AK_TEST(test_answer_shape) {
     ak_buf out;
     ak_buf_init(&out, 1 << 20);
     size_t n = 0;
-    static const char lines[] = "content-type:application/json\ncontent-length:99\nx-echo:Bearer sk-test-secret-1\n"
-                                "connection:keep-alive\nx-q:\"a\"\\\n";
-    EXPECT_OK(ak_use_answer(&r, 201, AK_CUR_LIT(lines), AK_CUR_LIT("{\"auth\":\"Bearer sk-test-secret-1\"}"), &out,
-                            &n));
+    static const char lines[] =
+        "content-type:application/json\ncontent-length:99\nx-echo:Bearer sk-test-secret-1\n"
+        "connection:keep-alive\nx-q:\"a\"\\\n";
+    EXPECT_OK(ak_use_answer(&r, 201, AK_CUR_LIT(lines), AK_CUR_LIT("{\"auth\":\"Bearer sk-test-secret-1\"}"),
+                            &out, &n));
     EXPECT_INT_EQ(n, 2);
     /* body_b64 = base64({"auth":"Bearer [REDACTED]"}) */
     EXPECT_STR_EQ(ak_buf_cstr(&out),
@@ -478,7 +491,7 @@ AK_TEST(test_allocation_failures) {
     }
 }
 
-AK_RUN_TESTS(AK_T(test_policy_canonical_bytes), AK_T(test_policy_rejects), AK_T(test_frame_round_trip_and_strictness),
-             AK_T(test_policy_bound_to_envelope), AK_T(test_host_matching), AK_T(test_plan_refusals),
-             AK_T(test_injection_templates), AK_T(test_redaction_every_encoding), AK_T(test_answer_shape),
-             AK_T(test_allocation_failures))
+AK_RUN_TESTS(AK_T(test_policy_canonical_bytes), AK_T(test_policy_rejects),
+             AK_T(test_frame_round_trip_and_strictness), AK_T(test_policy_bound_to_envelope),
+             AK_T(test_host_matching), AK_T(test_plan_refusals), AK_T(test_injection_templates),
+             AK_T(test_redaction_every_encoding), AK_T(test_answer_shape), AK_T(test_allocation_failures))

@@ -1221,7 +1221,7 @@ AK_TEST(test_out_of_memory_never_crashes) {
 
 #define USE_SECRET "sk-use-SECRET-0123456789"
 #define USE_POLICY                                                                                           \
-    "{\"use_only\":true,\"allowed_hosts\":[\"api.example.com\"],\"allowed_methods\":[\"GET\",\"POST\"]," \
+    "{\"use_only\":true,\"allowed_hosts\":[\"api.example.com\"],\"allowed_methods\":[\"GET\",\"POST\"],"     \
     "\"inject\":{\"header\":\"Authorization\",\"template\":\"Bearer {}\"}}"
 
 static ak_err s_store_policy(ak_worker *w, const uint8_t *k10, const char *policy, ak_worker_resp *resp) {
@@ -1232,8 +1232,8 @@ static ak_err s_store_policy(ak_worker *w, const uint8_t *k10, const char *polic
     ak_buf_init(&b64, 4096);
     ak_buf_init(&body, AK_MAX_REQUEST_BODY);
     EXPECT_OK(ak_b64_encode((const uint8_t *)USE_SECRET, strlen(USE_SECRET), &b64));
-    EXPECT_OK(ak_buf_printf(&body, "{\"cap\":\"%s\",\"plaintext_b64\":\"%s\",\"policy\":%s}", ak_buf_cstr(&cap),
-                            ak_buf_cstr(&b64), policy));
+    EXPECT_OK(ak_buf_printf(&body, "{\"cap\":\"%s\",\"plaintext_b64\":\"%s\",\"policy\":%s}",
+                            ak_buf_cstr(&cap), ak_buf_cstr(&b64), policy));
     call c = {.sts = 3, .body = ak_buf_cstr(&body)};
     ak_err rc = s_run(w, AK_OP_STORE, NULL, &c, resp);
     ak_buf_free(&cap);
@@ -1242,13 +1242,14 @@ static ak_err s_store_policy(ak_worker *w, const uint8_t *k10, const char *polic
     return rc;
 }
 
-static ak_err s_use(ak_worker *w, const char *method, const char *url, const char *extra, ak_worker_resp *resp) {
+static ak_err s_use(ak_worker *w, const char *method, const char *url, const char *extra,
+                    ak_worker_resp *resp) {
     capspec s = s_spec(AK_OP_USE, AK_CLASS_CREDENTIALS);
     ak_buf cap, body;
     s_mint(&s, &cap);
     ak_buf_init(&body, AK_MAX_REQUEST_BODY);
-    EXPECT_OK(ak_buf_printf(&body, "{\"cap\":\"%s\",\"method\":\"%s\",\"url\":\"%s\"%s}", ak_buf_cstr(&cap), method,
-                            url, extra ? extra : ""));
+    EXPECT_OK(ak_buf_printf(&body, "{\"cap\":\"%s\",\"method\":\"%s\",\"url\":\"%s\"%s}", ak_buf_cstr(&cap),
+                            method, url, extra ? extra : ""));
     call c = {.sts = 3, .body = ak_buf_cstr(&body)};
     ak_err rc = s_run(w, AK_OP_USE, NULL, &c, resp);
     ak_buf_free(&cap);
@@ -1256,12 +1257,15 @@ static ak_err s_use(ak_worker *w, const char *method, const char *url, const cha
     return rc;
 }
 
-static bool s_audit_has(unsigned i, const char *needle) { return i < W.n_audit && strstr(W.audit[i], needle) != NULL; }
+static bool s_audit_has(unsigned i, const char *needle) {
+    return i < W.n_audit && strstr(W.audit[i], needle) != NULL;
+}
 
 static void s_no_secret(const char *where, ak_cur text) {
     static const char *const forms[] = {USE_SECRET, "c2stdXNlLVNFQ1JFVC0wMTIzNDU2Nzg5", "sk-use-SECRET"};
     for (size_t i = 0; i < 3; i++)
-        if (memmem(text.ptr, text.len, forms[i], strlen(forms[i])) != NULL) fail_msg("%s has %s", where, forms[i]);
+        if (memmem(text.ptr, text.len, forms[i], strlen(forms[i])) != NULL)
+            fail_msg("%s has %s", where, forms[i]);
 }
 
 AK_TEST(test_use_only_store_fetch_use) {
@@ -1306,11 +1310,13 @@ AK_TEST(test_use_only_store_fetch_use) {
     json_decref(j);
     /* two audit rows: before the call (no status) and after it; host, method, path, never the query */
     EXPECT_INT_EQ(W.n_audit, before + 2);
-    EXPECT_TRUE(s_audit_has(before, "\"action\":\"use\"") && s_audit_has(before, "\"phase\":\"before_call\"") &&
-                s_audit_has(before, "\"host\":\"api.example.com\"") && s_audit_has(before, "\"path\":\"/v1/chat\""));
-    EXPECT_TRUE(s_audit_has(before + 1, "\"phase\":\"after_call\"") && s_audit_has(before + 1, "\"status\":\"200\"") &&
-                s_audit_has(before + 1, "\"bytes_out\":\"2\"") && s_audit_has(before + 1, "\"method\":\"POST\"") &&
-                s_audit_has(before + 1, "\"op\":\"use\""));
+    EXPECT_TRUE(
+        s_audit_has(before, "\"action\":\"use\"") && s_audit_has(before, "\"phase\":\"before_call\"") &&
+        s_audit_has(before, "\"host\":\"api.example.com\"") && s_audit_has(before, "\"path\":\"/v1/chat\""));
+    EXPECT_TRUE(s_audit_has(before + 1, "\"phase\":\"after_call\"") &&
+                s_audit_has(before + 1, "\"status\":\"200\"") &&
+                s_audit_has(before + 1, "\"bytes_out\":\"2\"") &&
+                s_audit_has(before + 1, "\"method\":\"POST\"") && s_audit_has(before + 1, "\"op\":\"use\""));
     for (unsigned i = 0; i < W.n_audit; i++) {
         s_no_secret("audit", ak_cur_from_str(W.audit[i]));
         EXPECT_TRUE(strstr(W.audit[i], "QUERYSECRET") == NULL);
@@ -1331,8 +1337,8 @@ AK_TEST(test_use_only_store_fetch_use) {
     EXPECT_ERR(AK_E_SCHEME_NOT_ALLOWED, s_use(&w, "GET", "http://api.example.com/v1", NULL, &resp));
     EXPECT_ERR(AK_E_HOST_NOT_ALLOWED, s_use(&w, "GET", "https://evil.example.net/v1", NULL, &resp));
     EXPECT_ERR(AK_E_METHOD_NOT_ALLOWED, s_use(&w, "DELETE", "https://api.example.com/v1", NULL, &resp));
-    EXPECT_ERR(AK_E_INVALID_INPUT,
-               s_use(&w, "GET", "https://api.example.com/v1", ",\"headers\":{\"Authorization\":\"x\"}", &resp));
+    EXPECT_ERR(AK_E_INVALID_INPUT, s_use(&w, "GET", "https://api.example.com/v1",
+                                         ",\"headers\":{\"Authorization\":\"x\"}", &resp));
     EXPECT_INT_EQ(EG.calls, 2);
     EXPECT_INT_EQ(W.n_audit, before + 4);
     EXPECT_TRUE(s_audit_has(before, "\"reason\":\"scheme_not_allowed\"") &&
@@ -1354,7 +1360,8 @@ AK_TEST(test_use_only_store_fetch_use) {
     ak_buf fcap, fbody;
     s_mint(&u, &fcap);
     ak_buf_init(&fbody, AK_MAX_REQUEST_BODY);
-    EXPECT_OK(ak_buf_printf(&fbody, "{\"cap\":\"%s\",\"method\":\"GET\",\"url\":\"https://api.example.com/\"}",
+    EXPECT_OK(ak_buf_printf(&fbody,
+                            "{\"cap\":\"%s\",\"method\":\"GET\",\"url\":\"https://api.example.com/\"}",
                             ak_buf_cstr(&fcap)));
     call cu = {.sts = 3, .body = ak_buf_cstr(&fbody)};
     EXPECT_ERR(AK_E_CAP_OP_MISMATCH, s_run(&w, AK_OP_USE, NULL, &cu, &resp));
@@ -1377,8 +1384,8 @@ AK_TEST(test_use_needs_policy_and_usable_fetch) {
     EXPECT_ERR(AK_E_USE_POLICY_MISSING, s_use(&w, "GET", "https://api.example.com/v1", NULL, &resp));
     EXPECT_INT_EQ(EG.calls, 0);
     /* a usable (not use_only) policy: fetch answers the secret alone, plus the policy */
-    EXPECT_OK(s_store_policy(&w, K10_AGENT,
-                             "{\"allowed_hosts\":[\"api.example.com\"],\"inject\":{\"query\":\"key\"}}", &resp));
+    EXPECT_OK(s_store_policy(
+        &w, K10_AGENT, "{\"allowed_hosts\":[\"api.example.com\"],\"inject\":{\"query\":\"key\"}}", &resp));
     capspec f = s_spec(AK_OP_FETCH, AK_CLASS_CREDENTIALS);
     EXPECT_OK(s_do(&w, &f, &STS, &resp));
     s_expect_plain(&resp, USE_SECRET);
@@ -1391,7 +1398,8 @@ AK_TEST(test_use_needs_policy_and_usable_fetch) {
     /* a bad policy or a secret that cannot carry one: 400 before anything is written */
     unsigned puts = W.puts;
     EXPECT_ERR(AK_E_USE_POLICY_INVALID,
-               s_store_policy(&w, K10_AGENT, "{\"allowed_hosts\":[\"10.0.0.1\"],\"inject\":{\"query\":\"k\"}}", &resp));
+               s_store_policy(&w, K10_AGENT,
+                              "{\"allowed_hosts\":[\"10.0.0.1\"],\"inject\":{\"query\":\"k\"}}", &resp));
     EXPECT_INT_EQ(W.puts, puts);
     /* the lazy re-key keeps the policy (0x05 stays 0x05, use_only stays refused) */
     EXPECT_OK(s_store_policy(&w, K10_AGENT, USE_POLICY, &resp));

@@ -88,7 +88,7 @@
     X(USE_POLICY_MISSING, "use_policy_missing", 403, "this credential has no use policy")                    \
     X(HOST_NOT_ALLOWED, "host_not_allowed", 403, "the policy does not allow this host")                      \
     X(SCHEME_NOT_ALLOWED, "scheme_not_allowed", 403, "only https URLs may be used")                          \
-    X(DESTINATION_NOT_ALLOWED, "destination_not_allowed", 403, "the host resolves to a forbidden address")  \
+    X(DESTINATION_NOT_ALLOWED, "destination_not_allowed", 403, "the host resolves to a forbidden address")   \
     X(USE_RESPONSE_TOO_LARGE, "response_too_large", 502, "the upstream response exceeds the size cap")       \
     X(REDACTION_FAILED, "redaction_failed", 502, "the upstream response could not be redacted")              \
     /* ---- crypto (bad data in a cryptographic object) ---- */                                              \

@@ -45,7 +45,7 @@
 #define AK_USE_MAX_POLICY 4096u
 #define AK_USE_SECRET_MIN 8u
 #define AK_USE_SECRET_MAX 4096u
-#define AK_USE_MAX_HEADERS 32u   /* agent headers per request */
+#define AK_USE_MAX_HEADERS 32u /* agent headers per request */
 #define AK_USE_MAX_HEADER_NAME 64u
 #define AK_USE_MAX_URL 8192u
 #define AK_USE_MAX_NEEDLES 16u
@@ -63,7 +63,11 @@ enum {
     AK_USE_ALL_METHODS = (1u << 7) - 1u,
 };
 
-typedef enum ak_use_inject { AK_USE_INJECT_HEADER = 0, AK_USE_INJECT_BASIC, AK_USE_INJECT_QUERY } ak_use_inject;
+typedef enum ak_use_inject {
+    AK_USE_INJECT_HEADER = 0,
+    AK_USE_INJECT_BASIC,
+    AK_USE_INJECT_QUERY
+} ak_use_inject;
 
 typedef struct ak_use_host {
     char name[AK_USE_MAX_HOST + 1]; /* without the "*." */

@@ -7,9 +7,9 @@
 #include "ak/crypto.h"
 #include "ak/json.h"
 
-static const char *const s_actions[] = {"login",    "cap_mint",      "store",          "fetch",
-                                        "teardown", "mint_oidc_jwt", "mint_aws_creds", "mail_receive",
-                                        "use"};
+static const char *const s_actions[] = {"login",          "cap_mint",     "store",
+                                        "fetch",          "teardown",     "mint_oidc_jwt",
+                                        "mint_aws_creds", "mail_receive", "use"};
 
 /* ------------------------------------------------------------------ events */
 

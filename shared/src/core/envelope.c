@@ -15,7 +15,7 @@ static ak_err s_check_name(const ak_env_binding *b) {
 /* Formats the AAD into a stack array (no allocation on the crypto path): it never exceeds
  * AK_ENV_MAX_AAD once the name is valid. */
 static ak_err s_aad_v(const ak_env_binding *b, uint32_t epoch, uint8_t version, uint8_t aad[AK_ENV_MAX_AAD],
-                     size_t *aad_len) {
+                      size_t *aad_len) {
     AK_GUARD(s_check_name(b));
     /* 0x05 differs only in the prefix (docs/spec/use-policy.md §3): a blob cannot be relabelled. */
     const char *prefix = version == AK_ENV_VERSION_POLICY ? "agentkeys.env.v5|" : "agentkeys.env.v4|";
@@ -71,8 +71,8 @@ ak_err ak_envelope_seal(const uint8_t kek[32], uint32_t epoch, const ak_env_bind
     return ak_envelope_seal_version(kek, epoch, AK_ENV_VERSION, b, plaintext, out);
 }
 
-ak_err ak_envelope_seal_version(const uint8_t kek[32], uint32_t epoch, uint8_t version, const ak_env_binding *b,
-                                ak_cur plaintext, ak_buf *out) {
+ak_err ak_envelope_seal_version(const uint8_t kek[32], uint32_t epoch, uint8_t version,
+                                const ak_env_binding *b, ak_cur plaintext, ak_buf *out) {
     AK_PRECOND(kek != NULL && b != NULL && out != NULL);
     AK_PRECOND(version == AK_ENV_VERSION || version == AK_ENV_VERSION_POLICY);
     AK_ENSURE(plaintext.len <= AK_MAX_PLAINTEXT, AK_E_TOO_LARGE);
@@ -126,8 +126,8 @@ ak_err ak_envelope_peek_epoch(ak_cur blob, uint32_t *epoch) {
     return s_header(blob, epoch);
 }
 
-static ak_err s_open(const uint8_t kek[32], uint32_t kek_epoch, const ak_env_binding *b, ak_cur blob, bool policy_ok,
-                     ak_buf *out) {
+static ak_err s_open(const uint8_t kek[32], uint32_t kek_epoch, const ak_env_binding *b, ak_cur blob,
+                     bool policy_ok, ak_buf *out) {
     AK_PRECOND(kek != NULL && b != NULL && out != NULL);
     AK_PRECOND(out->secret); /* plaintext must live in a buffer that wipes itself */
     uint32_t epoch;
@@ -163,8 +163,8 @@ ak_err ak_envelope_open(const uint8_t kek[32], uint32_t kek_epoch, const ak_env_
     return s_open(kek, kek_epoch, b, blob, false, out);
 }
 
-ak_err ak_envelope_open_version(const uint8_t kek[32], uint32_t kek_epoch, const ak_env_binding *b, ak_cur blob,
-                                ak_buf *out, uint8_t *version) {
+ak_err ak_envelope_open_version(const uint8_t kek[32], uint32_t kek_epoch, const ak_env_binding *b,
+                                ak_cur blob, ak_buf *out, uint8_t *version) {
     AK_PRECOND(version != NULL);
     AK_GUARD(s_open(kek, kek_epoch, b, blob, true, out));
     *version = blob.ptr[0];

@@ -11,9 +11,9 @@ static const char *const s_method_names[] = {"GET", "HEAD", "POST", "PUT", "PATC
 #define S_N_METHODS (sizeof(s_method_names) / sizeof(s_method_names[0]))
 
 /* Framing and hop-by-hop headers an agent may not set and the policy may not inject. */
-static const char *const s_forbidden_headers[] = {"host",    "content-length", "transfer-encoding", "connection",
-                                                  "keep-alive", "te",           "trailer",           "upgrade",
-                                                  "expect"};
+static const char *const s_forbidden_headers[] = {"host",       "content-length", "transfer-encoding",
+                                                  "connection", "keep-alive",     "te",
+                                                  "trailer",    "upgrade",        "expect"};
 
 /* ================================================================ small predicates */
 
@@ -147,7 +147,8 @@ static ak_err s_inject(const json_t *o, ak_use_policy *p) {
         AK_ENSURE(json_is_object(b) && ak_json_only_keys(b, kb) == AK_OK, AK_E_USE_POLICY_INVALID);
         p->inject = AK_USE_INJECT_BASIC;
         AK_GUARD(s_str_member(b, "username", &s));
-        AK_ENSURE(s_printable(s, sizeof(p->username) - 1) && ak_cur_find(s, ':') < 0, AK_E_USE_POLICY_INVALID);
+        AK_ENSURE(s_printable(s, sizeof(p->username) - 1) && ak_cur_find(s, ':') < 0,
+                  AK_E_USE_POLICY_INVALID);
         memcpy(p->username, s.ptr, s.len);
         p->username[s.len] = 0;
         memcpy(p->name, "Authorization", 14);
@@ -184,7 +185,8 @@ ak_err ak_use_policy_from_json(const json_t *o, ak_use_policy *out) {
     out->use_only = u != NULL && json_is_true(u);
 
     const json_t *hosts = json_object_get(o, "allowed_hosts");
-    AK_ENSURE(json_is_array(hosts) && json_array_size(hosts) >= 1 && json_array_size(hosts) <= AK_USE_MAX_HOSTS,
+    AK_ENSURE(json_is_array(hosts) && json_array_size(hosts) >= 1 &&
+                  json_array_size(hosts) <= AK_USE_MAX_HOSTS,
               AK_E_USE_POLICY_INVALID);
     for (size_t i = 0; i < json_array_size(hosts); i++) {
         const json_t *h = json_array_get(hosts, i);
@@ -192,7 +194,8 @@ ak_err ak_use_policy_from_json(const json_t *o, ak_use_policy *out) {
         AK_GUARD(s_host_entry(ak_cur_from(json_string_value(h), json_string_length(h)), &out->hosts[i]));
         for (size_t j = 0; j < i; j++)
             AK_ENSURE(!(strcmp(out->hosts[j].name, out->hosts[i].name) == 0 &&
-                        out->hosts[j].wildcard == out->hosts[i].wildcard && out->hosts[j].port == out->hosts[i].port),
+                        out->hosts[j].wildcard == out->hosts[i].wildcard &&
+                        out->hosts[j].port == out->hosts[i].port),
                       AK_E_USE_POLICY_INVALID);
         out->n_hosts++;
     }
@@ -215,7 +218,9 @@ ak_err ak_use_policy_from_json(const json_t *o, ak_use_policy *out) {
     return s_inject(json_object_get(o, "inject"), out);
 }
 
-static int s_set(json_t *o, const char *k, json_t *v) { return v == NULL ? -1 : json_object_set_new(o, k, v); }
+static int s_set(json_t *o, const char *k, json_t *v) {
+    return v == NULL ? -1 : json_object_set_new(o, k, v);
+}
 
 json_t *ak_use_policy_to_json(const ak_use_policy *p) {
     AK_PRECOND(p != NULL);
@@ -449,7 +454,8 @@ ak_err ak_use_plan(const ak_use_policy *p, ak_cur secret, ak_cur method, ak_cur 
     /* scheme */
     long colon = ak_cur_find(url, ':');
     AK_ENSURE(colon > 0, AK_E_INVALID_INPUT);
-    AK_ENSURE(ak_cur_eq_nocase(ak_cur_from(url.ptr, (size_t)colon), AK_CUR_LIT("https")), AK_E_SCHEME_NOT_ALLOWED);
+    AK_ENSURE(ak_cur_eq_nocase(ak_cur_from(url.ptr, (size_t)colon), AK_CUR_LIT("https")),
+              AK_E_SCHEME_NOT_ALLOWED);
     AK_ENSURE(url.len <= AK_USE_MAX_URL && s_printable(url, AK_USE_MAX_URL), AK_E_INVALID_INPUT);
     AK_ENSURE(ak_cur_find(url, ' ') < 0 && ak_cur_find(url, '#') < 0 && ak_cur_find(url, '\\') < 0,
               AK_E_INVALID_INPUT);
@@ -468,7 +474,8 @@ ak_err ak_use_plan(const ak_use_policy *p, ak_cur secret, ak_cur method, ak_cur 
     long pc = ak_cur_find(auth, ':');
     ak_cur host = auth;
     if (pc >= 0) {
-        AK_ENSURE(s_port(ak_cur_from(auth.ptr + pc + 1, auth.len - (size_t)pc - 1), &port), AK_E_INVALID_INPUT);
+        AK_ENSURE(s_port(ak_cur_from(auth.ptr + pc + 1, auth.len - (size_t)pc - 1), &port),
+                  AK_E_INVALID_INPUT);
         host.len = (size_t)pc;
     }
     AK_ENSURE(host.len > 0 && host.len <= AK_USE_MAX_HOST, AK_E_INVALID_INPUT);
@@ -496,7 +503,8 @@ ak_err ak_use_plan(const ak_use_policy *p, ak_cur secret, ak_cur method, ak_cur 
 
     /* agent headers */
     if (headers != NULL) {
-        AK_ENSURE(json_is_object(headers) && json_object_size(headers) <= AK_USE_MAX_HEADERS, AK_E_INVALID_INPUT);
+        AK_ENSURE(json_is_object(headers) && json_object_size(headers) <= AK_USE_MAX_HEADERS,
+                  AK_E_INVALID_INPUT);
         const char *k;
         const json_t *v;
         json_object_foreach((json_t *)(uintptr_t)headers, k, v) {
@@ -506,7 +514,8 @@ ak_err ak_use_plan(const ak_use_policy *p, ak_cur secret, ak_cur method, ak_cur 
             AK_ENSURE(s_token(name, AK_USE_MAX_HEADER_NAME) && !s_forbidden_header(name), AK_E_INVALID_INPUT);
             AK_ENSURE(val.len <= 8192u, AK_E_INVALID_INPUT);
             for (size_t i = 0; i < val.len; i++)
-                AK_ENSURE(val.ptr[i] == '\t' || (val.ptr[i] >= 0x20 && val.ptr[i] != 0x7f), AK_E_INVALID_INPUT);
+                AK_ENSURE(val.ptr[i] == '\t' || (val.ptr[i] >= 0x20 && val.ptr[i] != 0x7f),
+                          AK_E_INVALID_INPUT);
             /* The agent never sets the header that carries the secret. */
             AK_ENSURE(p->inject == AK_USE_INJECT_QUERY || !ak_cur_eq_nocase(name, ak_cur_from_str(p->name)),
                       AK_E_INVALID_INPUT);
@@ -571,8 +580,8 @@ static const char s_b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv
  * inside a longer encoded string, whatever surrounds it. */
 static ak_err s_b64_core(ak_cur s, unsigned k, const char *alpha, ak_buf *out) {
     size_t nbits = 8u * (k + s.len);
-    size_t first = (8u * k + 5u) / 6u;          /* ceil(8k / 6) */
-    size_t last = nbits / 6u;                   /* chars [first, last) are whole inside s */
+    size_t first = (8u * k + 5u) / 6u; /* ceil(8k / 6) */
+    size_t last = nbits / 6u;          /* chars [first, last) are whole inside s */
     for (size_t i = first; i < last; i++) {
         size_t bit = 6u * i;
         unsigned v = 0;
@@ -664,7 +673,8 @@ void ak_use_redactor_free(ak_use_redactor *r) {
 
 static bool s_has_any(const ak_use_redactor *r, ak_cur d) {
     for (size_t i = 0; i < r->n; i++)
-        if (d.len >= r->len[i] && memmem(d.ptr, d.len, r->text.ptr + r->off[i], r->len[i]) != NULL) return true;
+        if (d.len >= r->len[i] && memmem(d.ptr, d.len, r->text.ptr + r->off[i], r->len[i]) != NULL)
+            return true;
     return false;
 }
 
@@ -749,7 +759,8 @@ ak_err ak_use_answer(const ak_use_redactor *r, long status, ak_cur lines, ak_cur
         }
         long c = ak_cur_find(line, ':');
         if (c <= 0) continue;
-        ak_cur n = ak_cur_from(line.ptr, (size_t)c), v = ak_cur_from(line.ptr + c + 1, line.len - (size_t)c - 1);
+        ak_cur n = ak_cur_from(line.ptr, (size_t)c),
+               v = ak_cur_from(line.ptr + c + 1, line.len - (size_t)c - 1);
         if (s_drop_response_header(n)) continue;
         ak_buf_clear(&name);
         ak_buf_clear(&value);

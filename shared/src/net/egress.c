@@ -15,7 +15,8 @@ static bool s_v4_in(const uint8_t a[4], uint8_t b0, uint8_t b1, uint8_t b2, unsi
 }
 
 ak_addr_class ak_addr_class_v4(const uint8_t a[4]) {
-    static const uint8_t imds[4] = {169, 254, 169, 254}, ecs[4] = {169, 254, 170, 2}, ali[4] = {100, 100, 100, 200};
+    static const uint8_t imds[4] = {169, 254, 169, 254}, ecs[4] = {169, 254, 170, 2},
+                         ali[4] = {100, 100, 100, 200};
     if (memcmp(a, imds, 4) == 0 || memcmp(a, ecs, 4) == 0 || memcmp(a, ali, 4) == 0) return AK_ADDR_METADATA;
     if (s_v4_in(a, 127, 0, 0, 8)) return AK_ADDR_LOOPBACK;
     if (s_v4_in(a, 10, 0, 0, 8) || s_v4_in(a, 172, 16, 0, 12) || s_v4_in(a, 192, 168, 0, 16) ||
@@ -40,11 +41,11 @@ ak_addr_class ak_addr_class_v6(const uint8_t a[16]) {
         return ak_addr_class_v4(a + 12);
     if (a[0] == 0x20 && a[1] == 0x02) return ak_addr_class_v4(a + 2); /* 6to4 */
     if (memcmp(a, imds6, 16) == 0) return AK_ADDR_METADATA;
-    if ((a[0] & 0xfe) == 0xfc) return AK_ADDR_PRIVATE;                                      /* fc00::/7 */
+    if ((a[0] & 0xfe) == 0xfc) return AK_ADDR_PRIVATE; /* fc00::/7 */
     if (a[0] == 0x00 && a[1] == 0x64 && a[2] == 0xff && a[3] == 0x9b && a[4] == 0x00 && a[5] == 0x01)
         return AK_ADDR_PRIVATE; /* 64:ff9b:1::/48, local-use NAT64 */
-    if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) return AK_ADDR_LINK_LOCAL; /* fe80::/10 */
-    if ((a[0] & 0xe0) != 0x20) return AK_ADDR_RESERVED;                   /* outside 2000::/3 */
+    if (a[0] == 0xfe && (a[1] & 0xc0) == 0x80) return AK_ADDR_LINK_LOCAL;               /* fe80::/10 */
+    if ((a[0] & 0xe0) != 0x20) return AK_ADDR_RESERVED;                                 /* outside 2000::/3 */
     if (a[0] == 0x20 && a[1] == 0x01 && (a[2] & 0xfe) == 0x00) return AK_ADDR_RESERVED; /* 2001::/23 */
     if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0x0d && a[3] == 0xb8) return AK_ADDR_RESERVED;
     return AK_ADDR_PUBLIC;

@@ -500,7 +500,8 @@ static void s_audit_failure(ak_worker *w, const ak_worker_req *r, const ak_cap_c
 static void s_hex_str(const uint8_t *p, size_t n, char *out) { ak_hex_encode(p, n, out); }
 
 static ak_err s_store(ak_worker *w, const ak_worker_req *r, const ak_sigv4_creds *creds,
-                      const ak_cap_claims *c, ak_cur plaintext, const ak_use_policy *policy, ak_worker_resp *resp) {
+                      const ak_cap_claims *c, ak_cur plaintext, const ak_use_policy *policy,
+                      ak_worker_resp *resp) {
     uint8_t kek[32];
     ak_buf key, env, framed;
     ak_err rc = AK_OK;
@@ -531,8 +532,9 @@ static ak_err s_store(ak_worker *w, const ak_worker_req *r, const ak_sigv4_creds
     s_hex_str(h, 32, hhex);
     s_kv ex[3] = {{"phase", AK_CUR_LIT("before_write")},
                   {"envelope_sha256", ak_cur_from_str(hhex)},
-                  {"use_policy", policy == NULL ? AK_CUR_LIT("") : policy->use_only ? AK_CUR_LIT("use_only")
-                                                                                     : AK_CUR_LIT("usable")}};
+                  {"use_policy", policy == NULL     ? AK_CUR_LIT("")
+                                 : policy->use_only ? AK_CUR_LIT("use_only")
+                                                    : AK_CUR_LIT("usable")}};
     AK_GUARD_OUT(s_audit(w, r, c, "ok", AK_OK, ex, policy != NULL ? 3 : 2));
     audited = true;
 
@@ -552,7 +554,8 @@ out:
 
 /* One GET + open (+ re-key) attempt. *retry is set when the write-back lost a race. */
 static ak_err s_fetch_once(ak_worker *w, const ak_sigv4_creds *creds, const ak_cap_claims *c, ak_cur key,
-                           ak_buf *plain, uint8_t *version, bool *rekeyed, uint32_t *from_epoch, bool *retry) {
+                           ak_buf *plain, uint8_t *version, bool *rekeyed, uint32_t *from_epoch,
+                           bool *retry) {
     uint8_t kek[32];
     ak_buf blob, etag, fresh;
     ak_err rc = AK_OK;
@@ -945,8 +948,8 @@ ak_err ak_worker_handle(ak_worker *w, const ak_worker_req *r, ak_worker_resp *re
     verified = false;
     switch (r->op) {
         case AK_OP_STORE:
-            rc = s_store(w, r, &creds, &claims, ak_buf_cur(&body.plaintext), body.has_policy ? &body.policy : NULL,
-                         resp);
+            rc = s_store(w, r, &creds, &claims, ak_buf_cur(&body.plaintext),
+                         body.has_policy ? &body.policy : NULL, resp);
             break;
         case AK_OP_FETCH:
             rc = s_fetch(w, r, &creds, &claims, resp);
