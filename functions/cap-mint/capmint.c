@@ -60,10 +60,10 @@ static ak_err s_audit(capmint_fn *c, akrt_ctx *ctx, const ak_session *s, const a
     ev.cap_jti = ak_cur_from_str(cl->jti);
     ev.has_token_hash = true;
     ak_audit_token_hash(bearer, ev.token_sha256);
+    char sess[67]; /* the extra below points into it until the write */
     if (provision) {
         /* D19: both sides in one row — the master (wallet, device, session_kind) and the actor,
          * and the session's own omni, so the row says who acted for whom. */
-        char sess[67];
         ak_omni_hex0x(&s->omni_account, sess);
         AK_GUARD(ak_audit_event_add_extra(&ev, "provisioned_for", AK_CUR_LIT("bound_actor")));
         AK_GUARD(ak_audit_event_add_extra(&ev, "session_omni", ak_cur_from_str(sess)));
