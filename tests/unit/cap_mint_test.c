@@ -348,8 +348,9 @@ AK_TEST(test_master_provisions_d19_and_use_route) {
 AK_TEST(test_sample_events) {
     s_setup();
     static const char *files[] = {"cap-cred-store.json", "cap-cred-fetch.json", "cap-cred-teardown.json",
-                                  "cap-memory-put.json", "cap-memory-get.json", "cap-memory-teardown.json"};
-    for (size_t i = 0; i < 6; i++) {
+                                  "cap-memory-put.json", "cap-memory-get.json", "cap-memory-teardown.json",
+                                  "cap-cred-use.json"};
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         bf_call c;
         bf_invoke_event(&c, capmint_handle, &C, files[i]);
         if (c.rc != AK_E_UNAUTHORIZED) fail_msg("%s: %s", files[i], ak_err_reason(c.rc));
