@@ -274,6 +274,9 @@ AK_TEST(test_plan_refusals) {
         {"GET", "https://api.example.com/v1", "{\"authorization\":\"Bearer mine\"}", AK_E_INVALID_INPUT},
         {"GET", "https://api.example.com/v1", "{\"x-a\":\"a\\r\\nb: c\"}", AK_E_INVALID_INPUT},
         {"GET", "https://api.example.com/v1", "{\"proxy-x\":\"1\"}", AK_E_INVALID_INPUT},
+        {"GET", "https://api.example.com/v1", "{\"Accept-Encoding\":\"gzip\"}", AK_E_INVALID_INPUT},
+        {"GET", "https://api.example.com/v1", "{\"range\":\"bytes=10-15\"}", AK_E_INVALID_INPUT},
+        {"GET", "https://api.example.com/v1", "{\"If-Range\":\"x\"}", AK_E_INVALID_INPUT},
         {"GET", "https://api.example.com/v1", "{\"x-a\":1}", AK_E_INVALID_INPUT},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -433,13 +436,21 @@ AK_TEST(test_redaction_every_encoding) {
     EXPECT_OK(ak_use_redact(&r, &d, &count));
     EXPECT_STR_EQ(ak_buf_cstr(&d), "h=[REDACTED]");
 
-    /* unrelated text is untouched; a fragment of the secret is not a match */
+    /* unrelated text is untouched; a fragment shorter than AK_USE_FRAGMENT is not a match */
     ak_buf_clear(&d);
-    EXPECT_OK(ak_buf_append_str(&d, "sk-live secr and c2stbGl2"));
+    EXPECT_OK(ak_buf_append_str(&d, "sk-live sec and c2stbGl2 and ret/+=?&\"x\\"));
     count = 0;
     EXPECT_OK(ak_use_redact(&r, &d, &count));
     EXPECT_INT_EQ(count, 0);
-    EXPECT_STR_EQ(ak_buf_cstr(&d), "sk-live secr and c2stbGl2");
+    EXPECT_STR_EQ(ak_buf_cstr(&d), "sk-live sec and c2stbGl2 and ret/+=?&\"x\\");
+    /* a reflection cut short (a prefix, a middle, a suffix of 12+ bytes) goes whole */
+    ak_buf_clear(&d);
+    EXPECT_OK(ak_buf_append_str(
+        &d, "bad key 'sk-live secret/+...', near 'secret/+=?&\"x\\y', end 't/+=?&\"x\\y~9Q'"));
+    count = 0;
+    EXPECT_OK(ak_use_redact(&r, &d, &count));
+    EXPECT_INT_EQ(count, 3);
+    EXPECT_STR_EQ(ak_buf_cstr(&d), "bad key '[REDACTED]...', near '[REDACTED]', end '[REDACTED]'");
 
     ak_use_redactor_free(&r);
     ak_buf_free(&d);
@@ -466,6 +477,12 @@ AK_TEST(test_answer_shape) {
     json_t *o = NULL;
     EXPECT_OK(ak_json_parse_object(ak_buf_cur(&out), &o));
     json_decref(o);
+    /* a compressed body cannot be redacted: refused, nothing returned */
+    ak_buf_clear(&out);
+    EXPECT_ERR(AK_E_REDACTION_FAILED, ak_use_answer(&r, 200, AK_CUR_LIT("content-encoding:gzip\n"),
+                                                    AK_CUR_LIT("\x1f\x8b..."), &out, &n));
+    ak_buf_clear(&out);
+    EXPECT_OK(ak_use_answer(&r, 200, AK_CUR_LIT("Content-Encoding:identity\n"), AK_CUR_LIT("ok"), &out, &n));
     ak_buf_free(&out);
     ak_use_redactor_free(&r);
 }

@@ -16,7 +16,7 @@
  *   METHOD   GET HEAD POST PUT PATCH DELETE OPTIONS (exact, upper case); absent = all seven.
  *   header   NAME an RFC 9110 token ≤ 64 chars, not a framing/hop-by-hop header (host,
  *            content-length, transfer-encoding, connection, keep-alive, te, trailer, upgrade,
- *            expect, proxy-*); template printable ASCII ≤ 256 with exactly one "{}" (default "{}").
+ *            expect, proxy-*) nor accept-encoding, range, if-range; template printable ASCII ≤ 256 with exactly one "{}" (default "{}").
  *   basic    "Authorization: Basic base64(U ":" secret)"; U printable ASCII ≤ 128 without ':'.
  *   query    NAME [A-Za-z0-9._~-]{1,64}; "NAME=" + percent-encoded secret appended to the query.
  * A credential with a policy has a secret of AK_USE_SECRET_MIN..AK_USE_SECRET_MAX bytes of
@@ -50,6 +50,8 @@
 #define AK_USE_MAX_URL 8192u
 #define AK_USE_MAX_NEEDLES 16u
 #define AK_USE_REDACTED "[REDACTED]"
+/* Any run of the raw secret this long or longer is redacted too (a truncated reflection). */
+#define AK_USE_FRAGMENT 12u
 
 /* Method bits. */
 enum {
@@ -159,12 +161,18 @@ AK_MUST ak_err ak_use_plan(const ak_use_policy *p, ak_cur secret, ak_cur method,
  * raw; standard base64 padded (standalone) and its three alignment cores; URL-safe base64
  * unpadded (standalone) and its three cores; percent-encoded (upper and lower hex, and the
  * form variant with '+' for space); JSON-escaped; hex (lower, upper). Duplicates are dropped;
- * longest first. */
+ * longest first. Then every run of ≥ AK_USE_FRAGMENT bytes that is a substring of the raw
+ * secret (a prefix cut short by an upstream's error message, say) is redacted as one. */
 typedef struct ak_use_redactor {
     ak_buf text; /* secret buffer: the needles back to back */
     size_t off[AK_USE_MAX_NEEDLES];
     size_t len[AK_USE_MAX_NEEDLES];
     size_t n;
+    /* fragments: every AK_USE_FRAGMENT-byte window of the raw secret (hash, offset), sorted */
+    ak_buf raw; /* secret buffer: the secret */
+    uint64_t *wh;
+    uint32_t *wo;
+    size_t nw;
 } ak_use_redactor;
 
 AK_MUST ak_err ak_use_redactor_init(ak_use_redactor *r, ak_cur secret);
@@ -180,7 +188,8 @@ AK_MUST ak_err ak_use_redact(const ak_use_redactor *r, ak_buf *data, size_t *cou
  * `header_lines` is the upstream's "name:value\n" block (ak_http_response.headers); framing and
  * hop-by-hop headers (connection, keep-alive, transfer-encoding, content-length, te, trailer,
  * upgrade, proxy-connection) are dropped; names and values are redacted, as is (a copy of)
- * `body`. Non-ASCII bytes in header values are escaped as \u00XX (Latin-1).
+ * `body`. Non-ASCII bytes in header values are escaped as \u00XX (Latin-1). A Content-Encoding
+ * other than identity → AK_E_REDACTION_FAILED (a compressed body cannot be redacted).
  */
 AK_MUST ak_err ak_use_answer(const ak_use_redactor *r, long status, ak_cur header_lines, ak_cur body,
                              ak_buf *out, size_t *redactions);

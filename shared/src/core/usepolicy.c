@@ -4,16 +4,20 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ak/alloc.h"
 #include "ak/ct.h"
 #include "ak/json.h"
 
 static const char *const s_method_names[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
 #define S_N_METHODS (sizeof(s_method_names) / sizeof(s_method_names[0]))
 
-/* Framing and hop-by-hop headers an agent may not set and the policy may not inject. */
-static const char *const s_forbidden_headers[] = {"host",       "content-length", "transfer-encoding",
-                                                  "connection", "keep-alive",     "te",
-                                                  "trailer",    "upgrade",        "expect"};
+/* Framing and hop-by-hop headers an agent may not set and the policy may not inject; plus the
+ * ones that would defeat redaction: accept-encoding (a compressed echo hides the secret from
+ * it) and range / if-range (an echo read a few bytes at a time is the secret in pieces
+ * shorter than any needle). */
+static const char *const s_forbidden_headers[] = {
+    "host",    "content-length", "transfer-encoding", "connection", "keep-alive", "te", "trailer",
+    "upgrade", "expect",         "accept-encoding",   "range",      "if-range"};
 
 /* ================================================================ small predicates */
 
@@ -614,6 +618,80 @@ static ak_err s_needle_end(ak_use_redactor *r, size_t start) {
     return AK_OK;
 }
 
+/* FNV-1a of one window: collisions only cost a memcmp. */
+static uint64_t s_whash(const uint8_t *p) {
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < AK_USE_FRAGMENT; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+
+/* The sorted (hash, offset) table of every AK_USE_FRAGMENT-byte window of the secret. */
+static ak_err s_windows(ak_use_redactor *r, ak_cur s) {
+    ak_buf_init_secret(&r->raw, s.len + 1);
+    AK_GUARD(ak_buf_append_cur(&r->raw, s));
+    if (s.len <= AK_USE_FRAGMENT) return AK_OK; /* the raw needle covers it */
+    size_t n = s.len - AK_USE_FRAGMENT + 1;
+    r->wh = ak_calloc(n, sizeof(*r->wh));
+    r->wo = ak_calloc(n, sizeof(*r->wo));
+    AK_ENSURE(r->wh != NULL && r->wo != NULL, AK_E_NOMEM);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t h = s_whash(s.ptr + i);
+        size_t j = i;
+        for (; j > 0 && r->wh[j - 1] > h; j--) { /* insertion: n ≤ 4085 */
+            r->wh[j] = r->wh[j - 1];
+            r->wo[j] = r->wo[j - 1];
+        }
+        r->wh[j] = h;
+        r->wo[j] = (uint32_t)i;
+    }
+    r->nw = n;
+    return AK_OK;
+}
+
+static bool s_window_hit(const ak_use_redactor *r, const uint8_t *p) {
+    uint64_t h = s_whash(p);
+    size_t lo = 0, hi = r->nw;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r->wh[mid] < h)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < r->nw && r->wh[lo] == h; lo++)
+        if (memcmp(r->raw.ptr + r->wo[lo], p, AK_USE_FRAGMENT) == 0) return true;
+    return false;
+}
+
+/* Replaces every maximal run covered by secret windows with one marker. */
+static ak_err s_redact_fragments(const ak_use_redactor *r, ak_buf *data, ak_buf *tmp, size_t *count) {
+    if (r->nw == 0 || data->len < AK_USE_FRAGMENT) return AK_OK;
+    ak_cur d = ak_buf_cur(data);
+    size_t pos = 0, copied = 0;
+    bool any = false;
+    ak_buf_clear(tmp);
+    while (pos + AK_USE_FRAGMENT <= d.len) {
+        if (!s_window_hit(r, d.ptr + pos)) {
+            pos++;
+            continue;
+        }
+        size_t end = pos + AK_USE_FRAGMENT;
+        /* extend while the next window is also a piece of the secret */
+        while (end + 1 <= d.len && s_window_hit(r, d.ptr + end + 1 - AK_USE_FRAGMENT))
+            end++;
+        AK_GUARD(ak_buf_append(tmp, d.ptr + copied, pos - copied));
+        AK_GUARD(ak_buf_append_str(tmp, AK_USE_REDACTED));
+        (*count)++;
+        any = true;
+        copied = pos = end;
+    }
+    if (!any) return AK_OK;
+    AK_GUARD(ak_buf_append(tmp, d.ptr + copied, d.len - copied));
+    ak_buf_clear(data);
+    return ak_buf_append_cur(data, ak_buf_cur(tmp));
+}
+
 ak_err ak_use_redactor_init(ak_use_redactor *r, ak_cur s) {
     AK_PRECOND(r != NULL);
     memset(r, 0, sizeof(*r));
@@ -651,6 +729,7 @@ ak_err ak_use_redactor_init(ak_use_redactor *r, ak_cur s) {
         if (r->text.ptr[i] >= 'a' && r->text.ptr[i] <= 'f') r->text.ptr[i] = (uint8_t)(r->text.ptr[i] - 32);
     AK_GUARD_OUT(s_needle_end(r, st));
 #undef S_NEEDLE
+    AK_GUARD_OUT(s_windows(r, s));
     /* longest first: a longer form is removed whole before a shorter one can split it */
     for (size_t i = 1; i < r->n; i++)
         for (size_t j = i; j > 0 && r->len[j - 1] < r->len[j]; j--) {
@@ -668,6 +747,12 @@ out:
 void ak_use_redactor_free(ak_use_redactor *r) {
     if (r == NULL) return;
     ak_buf_free(&r->text);
+    ak_buf_free(&r->raw);
+    if (r->wh != NULL) ak_free_secure(r->wh, r->nw * sizeof(*r->wh));
+    if (r->wo != NULL) ak_free(r->wo);
+    r->wh = NULL;
+    r->wo = NULL;
+    r->nw = 0;
     r->n = 0;
 }
 
@@ -706,6 +791,7 @@ ak_err ak_use_redact(const ak_use_redactor *r, ak_buf *data, size_t *count) {
             AK_GUARD_OUT(ak_buf_append_cur(data, ak_buf_cur(&tmp)));
         }
     }
+    AK_GUARD_OUT(s_redact_fragments(r, data, &tmp, count));
     AK_ENSURE_OUT(!s_has_any(r, ak_buf_cur(data)), AK_E_REDACTION_FAILED);
 out:
     if (rc != AK_OK) ak_buf_clear(data);
@@ -761,6 +847,10 @@ ak_err ak_use_answer(const ak_use_redactor *r, long status, ak_cur lines, ak_cur
         if (c <= 0) continue;
         ak_cur n = ak_cur_from(line.ptr, (size_t)c),
                v = ak_cur_from(line.ptr + c + 1, line.len - (size_t)c - 1);
+        /* A body we cannot read (compressed) is a body we cannot redact: fail closed. */
+        if (ak_cur_eq_nocase(n, AK_CUR_LIT("content-encoding")) && v.len > 0 &&
+            !ak_cur_eq_nocase(v, AK_CUR_LIT("identity")))
+            AK_GUARD_OUT(AK_E_REDACTION_FAILED);
         if (s_drop_response_header(n)) continue;
         ak_buf_clear(&name);
         ak_buf_clear(&value);
