@@ -28,7 +28,7 @@
  *      device_key_hash "0x" + 64 hex            (optional)
  *      session_kind    "master" | "agent"       (optional)
  *      op, data_class  ak_op_str / ak_data_class_str (optional; required for cap_mint and the
- *                      worker actions store/fetch/teardown)
+ *                      worker actions store/fetch/teardown/use)
  *      service         service name or memory namespace, D3 grammar (optional)
  *      reason          ak_err_reason() of the failure (omitted when AK_OK)
  *      request_id      Lambda request id, printable ASCII ≤ 128 (optional)

@@ -19,7 +19,8 @@
  * key bots/<actor>/memory/<namespace>.enc, D2/D9) and fail with AK_E_INVALID_NAMESPACE.
  *
  * Operations (decision recorded here; caps.md §1 + D10): the cap's `op` claim is one of
- * "store", "fetch", "teardown" for every data class. The memory routes say put/get, but they
+ * "store", "fetch", "teardown" for every data class, and "use" (D19) for credentials only. The
+ * memory routes say put/get, but they
  * are route verbs, not op values:
  *
  *   route                          op         data_class    who may mint

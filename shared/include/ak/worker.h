@@ -1,8 +1,8 @@
 /*
  * ak/worker.h — the credentials and memory workers (DESIGN §1, §2 layer 2; decisions D6, D8,
- * D9, D11, D12, D14, D17; workers.md §2/§3). The six functions CredStore/CredFetch/
- * CredTeardown and MemoryPut/MemoryGet/MemoryTeardown are this one pipeline with a different
- * (op, data class); their main.c is AK_WORKER_MAIN (functions/lib/worker_main.h).
+ * D9, D11, D12, D14, D17, D19; workers.md §2/§3). The seven functions CredStore/CredFetch/
+ * CredTeardown/CredUse and MemoryPut/MemoryGet/MemoryTeardown are this one pipeline with a
+ * different (op, data class); their main.c is AK_WORKER_MAIN (functions/lib/worker_main.h).
  *
  * Request pipeline (D11; the first failure wins, each with its own reason, ak/err.h):
  *   1. X-Aws-Access-Key-Id / X-Aws-Secret-Access-Key / X-Aws-Session-Token: all three present
