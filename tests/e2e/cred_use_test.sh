@@ -52,7 +52,7 @@ API=https://localhost:$EPORT
 ak_new_wallet MASTER && ak_new_wallet AGENT && ak_new_wallet STRANGER || die cred_use_wallets
 PK=$AK_WORK/master.passkey
 ak_passkey_new "$PK" && ak_register_first_master "$MASTER_KEY" "$PK" && ak_register_agent "$MASTER_KEY" "$AGENT_KEY" \
-  && ak_set_scope "$MASTER_KEY" "$PK" 2 "$AGENT_ADDR" credentials:echoapi credentials:plainapi \
+  && ak_set_scope "$MASTER_KEY" "$PK" 2 "$AGENT_ADDR" credentials:echoapi credentials:plainapi credentials:queryapi \
   || die cred_use_registry
 OP_HEX=$(ak_omni "$MASTER_ADDR"); AG_HEX=$(ak_omni "$AGENT_ADDR"); ST_HEX=$(ak_omni "$STRANGER_ADDR")
 # Ceph cannot evaluate the ABAC tag variable: local-iam writes one statement per known actor.
@@ -146,6 +146,29 @@ expect no_policy_not_usable 403 use_policy_missing \
 expect fetch_cap_on_use_route 403 cap_op_mismatch \
   "$(ak_worker "$AG_CRED" /v1/cred/use "$(jq -cn --arg c "$FCAP" --arg u "$API/x" '{cap:$c, method:"GET", url:$u}')")"
 
+# query injection (an agent's own usable credential): the key arrives percent-encoded in the
+# URL, the echo reflects it raw, encoded and in the echoed path; none of it comes back
+QSECRET="q+$(openssl rand -hex 12)/s=cr&t"
+QCAP=$(cap "$AGENT_S" "$AGENT_KEY" "$AG_HEX" queryapi cred-store store)
+expect query_policy_store 200 "" "$(ak_worker "$AG_CRED" /v1/cred/store "$(jq -cn --arg c "$QCAP" \
+  --arg p "$(printf '%s' "$QSECRET" | base64 -w0)" --arg h "localhost:$EPORT" \
+  '{cap:$c, plaintext_b64:$p, policy:{allowed_hosts:[$h], inject:{query:"key"}}}')")"
+QUCAP=$(cap "$AGENT_S" "$AGENT_KEY" "$AG_HEX" queryapi cred-use use)
+r=$(ak_worker "$AG_CRED" /v1/cred/use "$(jq -cn --arg c "$QUCAP" --arg u "$API/maps?q=1" '{cap:$c, method:"GET", url:$u}')")
+printf '%s\n' "$r" >"$AK_WORK/query-answer"
+expect query_use_200 200 "" "$r"
+got=$(jq -r 'select(.path|startswith("/maps")) | .path' "$TP/requests.log" | head -1)
+[ "$(printf '%s' "$got" | sha256sum)" = "$(printf '/maps?q=1&key=%s' "$(jq -rn --arg s "$QSECRET" '$s|@uri')" | sha256sum)" ] \
+  && pass query_injected_percent_encoded || fail query_injected_percent_encoded
+QDEC=$(jq -r .body_b64 <<<"${r#* }" | base64 -d)
+QPCT=$(jq -rn --arg s "$QSECRET" '$s|@uri'); QB64=$(printf '%s' "$QSECRET" | base64 -w0)
+leak=0
+for form in "$QSECRET" "$QPCT" "$QB64" "$(printf '%s' "$QSECRET" | xxd -p | tr -d '\n')"; do
+  grep -qF -- "$form" <<<"$QDEC" && leak=1; grep -qF -- "$form" "$AK_WORK/query-answer" && leak=1
+done
+[ "$leak" = 0 ] && [ "$(jq -r .path <<<"$QDEC")" = "/maps?q=1&key=[REDACTED]" ] && pass query_answer_free_of_secret \
+  || fail query_answer_free_of_secret
+
 # loopback without the local-stack setting: a second emulator, same env minus that line
 grep -v '^CredUseFunction.AK_CRED_USE_ALLOW_LOOPBACK=' "$AK_EMULATOR_ENV" >"$work/emulator-noloop.env"
 if [ "$AK_FLAVOUR" = release ]; then EMU=$root/build/release/bin/ak-emulator; else EMU=$root/build/dev/bin/ak-emulator; fi
@@ -164,7 +187,7 @@ HEX=$(printf '%s' "$SECRET" | xxd -p | tr -d '\n')
 scan() { # FILE → 0 when none of the forms occurs, in the text or in any body_b64 decoded
   local f=$1 dec
   dec=$(jq -r '.body_b64? // empty' <(sed 's/^[0-9]* //' "$f") 2>/dev/null | while read -r b; do printf '%s' "$b" | base64 -d 2>/dev/null; echo; done)
-  for form in "$SECRET" "$B64" "${B64:4:24}" "$B64URL" "$HEX" "${SECRET:8:24}"; do
+  for form in "$SECRET" "$B64" "${B64:4:24}" "$B64URL" "$HEX" "${SECRET:8:24}" "$QSECRET" "$QPCT" "$QB64"; do
     grep -qF -- "$form" "$f" && return 1
     grep -qF -- "$form" <<<"$dec" && return 1
   done
