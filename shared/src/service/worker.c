@@ -741,8 +741,10 @@ static ak_err s_use(ak_worker *w, const ak_worker_req *r, const ak_sigv4_creds *
     ak_use_call_free(&call); /* the injected copies of the secret go first */
     AK_GUARD_OUT(rc);
 
-    AK_GUARD_OUT(ak_use_answer(&red, hr.status, ak_buf_cur(&hr.headers), ak_buf_cur(&hr.body), &resp->body,
-                               &redactions));
+    rc = ak_use_answer(&red, hr.status, ak_buf_cur(&hr.headers), ak_buf_cur(&hr.body), &resp->body,
+                       &redactions);
+    AK_GUARD_OUT(rc == AK_E_LIMIT ? AK_E_USE_RESPONSE_TOO_LARGE
+                                  : rc); /* the answer outgrew the payload cap */
     char st[16], out_s[24], in_s[24], red_s[24];
     snprintf(st, sizeof(st), "%ld", hr.status);
     snprintf(out_s, sizeof(out_s), "%zu", b->req_body.len);
