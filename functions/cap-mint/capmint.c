@@ -42,7 +42,7 @@ static ak_err s_route(const akrt_http_req *req, ak_route_info *ri) {
 }
 
 static ak_err s_audit(capmint_fn *c, akrt_ctx *ctx, const ak_session *s, const ak_cap_claims *cl,
-                      ak_cur bearer, uint64_t now_us) {
+                      ak_cur bearer, uint64_t now_us, bool provision) {
     ak_audit_event ev;
     AK_GUARD(ak_audit_event_init(&ev, AK_AUDIT_CAP_MINT, &cl->operator_omni, now_us));
     ev.has_actor = true;
@@ -60,6 +60,14 @@ static ak_err s_audit(capmint_fn *c, akrt_ctx *ctx, const ak_session *s, const a
     ev.cap_jti = ak_cur_from_str(cl->jti);
     ev.has_token_hash = true;
     ak_audit_token_hash(bearer, ev.token_sha256);
+    char sess[67]; /* the extra below points into it until the write */
+    if (provision) {
+        /* D19: both sides in one row — the master (wallet, device, session_kind) and the actor,
+         * and the session's own omni, so the row says who acted for whom. */
+        ak_omni_hex0x(&s->omni_account, sess);
+        AK_GUARD(ak_audit_event_add_extra(&ev, "provisioned_for", AK_CUR_LIT("bound_actor")));
+        AK_GUARD(ak_audit_event_add_extra(&ev, "session_omni", ak_cur_from_str(sess)));
+    }
     return ak_svc_audit_write(&c->svc, 0, &ev);
 }
 
@@ -96,7 +104,9 @@ ak_err capmint_handle(akrt_ctx *ctx, const akrt_http_req *req, akrt_http_resp *r
     AK_ENSURE_OUT(!teardown || s.kind == AK_SESSION_MASTER, AK_E_TEARDOWN_NOT_MASTER);
     AK_ENSURE_OUT(ak_omni_eq(&r.operator_omni, &s.operator_omni), AK_E_OPERATOR_MISMATCH);
     bool own_actor = ak_omni_eq(&r.actor_omni, &s.omni_account);
-    AK_ENSURE_OUT(teardown || own_actor, AK_E_ACTOR_MISMATCH);
+    /* D19: a master session may also provision (store) for an actor bound to its operator. */
+    bool provision = !own_actor && ri.op == AK_OP_STORE && s.kind == AK_SESSION_MASTER;
+    AK_ENSURE_OUT(teardown || own_actor || provision, AK_E_ACTOR_MISMATCH);
 
     /* 4–7. the PoP device, on chain. D16: a wallet with no registered device (a fresh wallet's
      * master session of omni(addr)) may only bootstrap itself as first master, on chain: it gets
@@ -136,11 +146,15 @@ ak_err capmint_handle(akrt_ctx *ctx, const akrt_http_req *req, akrt_http_resp *r
 
     /* 9. scope (D2) / binding of the torn-down actor (D17) */
     bool master_own = s.kind == AK_SESSION_MASTER && own_actor;
-    if (teardown && !own_actor) {
+    if ((teardown || provision) && !own_actor) {
         uint8_t bound_to[32];
         AK_GUARD_OUT(ak_registry_actor_operator(&c->svc.rpc, c->svc.registry, r.actor_omni.b, bound_to));
         AK_ENSURE_OUT(memcmp(bound_to, s.operator_omni.b, 32) == 0, AK_E_ACTOR_MISMATCH);
+    }
+    if (teardown && !own_actor) {
+        /* D10/D17: a teardown wipes the actor's whole class prefix, not one service */
     } else if (!master_own) {
+        /* D19: a provisioning master keeps the actor's scope (D17: no skip on others' data) */
         uint8_t sid[32];
         bool in_scope = false;
         AK_GUARD_OUT(ak_scope_id_of(ri.data_class, service, sid));
@@ -176,7 +190,7 @@ ak_err capmint_handle(akrt_ctx *ctx, const akrt_http_req *req, akrt_http_resp *r
         if (rc != AK_OK) goto out;
 
         /* 12. no audit, no cap (D12) */
-        AK_GUARD_OUT(s_audit(c, ctx, &s, &cl, bearer, now_us));
+        AK_GUARD_OUT(s_audit(c, ctx, &s, &cl, bearer, now_us, provision));
 
         char op_hex[67], actor_hex[67];
         ak_omni_hex0x(&cl.operator_omni, op_hex);

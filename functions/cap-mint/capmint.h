@@ -8,6 +8,7 @@
  *   /v1/cap/cred-store  store/credentials     /v1/cap/memory-put       store/memory
  *   /v1/cap/cred-fetch  fetch/credentials     /v1/cap/memory-get       fetch/memory
  *   /v1/cap/cred-teardown teardown/credentials /v1/cap/memory-teardown teardown/memory
+ *   /v1/cap/cred-use    use/credentials (D19: same checks as cred-fetch)
  *
  * Body (caps.md §2, unknown members refused): {"operator_omni","actor_omni","service",
  * "device_key_hash","ttl_seconds"?,"client_sig","client_nonce","client_ts"}.
@@ -18,7 +19,9 @@
  *    1. Bearer session JWT (ak_svc_verify_session) → 401 unauthorized
  *    2. teardown route with an agent session → 403 teardown_requires_master (D10)
  *       operator_omni ≠ session operator → 403 operator_mismatch
- *       non-teardown: actor_omni ≠ session actor → 403 actor_mismatch (D17)
+ *       non-teardown: actor_omni ≠ session actor → 403 actor_mismatch (D17), except that a
+ *       master session may mint a STORE cap for another actor (D19: provisioning a credential,
+ *       e.g. use-only, its agent can use but never read)
  *    4. getDevice(device_key_hash) not registered, or (when the PoP names another device) the
  *       session's own device not registered → 403 device_not_registered (D16: an unregistered
  *       wallet may only bootstrap itself as first master, on chain)
@@ -29,14 +32,16 @@
  *    8. K10 PoP (caps.md §4: fresh −300/+60 s, recovers to device_key_hash) and
  *       device_key_hash = the session wallet's → 403 cap_pop_invalid
  *    9. scope: skipped for a master session on its own data (actor = operator); a master
- *       teardown for another actor needs actorOperator(actor) = O (else 403 actor_mismatch);
- *       otherwise isServiceInScope(O, actor, keccak256(class ":" service)) → 403
+ *       teardown or store (D19) for another actor needs actorOperator(actor) = O (else 403
+ *       actor_mismatch), and the store still needs the actor's scope below; otherwise isServiceInScope(O, actor, keccak256(class ":" service)) → 403
  *       service_not_in_scope (a scope of the other class grants nothing, D2)
  *   9b. store and teardown caps, except a master's on its own data: getScope(O, actor) with
  *       readOnly → 403 scope_read_only (whoever asks; lift or revoke the scope first)
  *   10. K3EpochCounter.currentEpoch() embedded (chain failures anywhere: 502 chain_rpc_error)
  *   11. claims (ak/cap.h) signed by the signer's cap key, typ ak-cap+jwt (503/500 on failure)
- *   12. audit event cap_mint (D12; failure → 503 audit_write_failed, no cap returned)
+ *   12. audit event cap_mint (D12; failure → 503 audit_write_failed, no cap returned); a D19
+ *       provisioning mint adds extra {"provisioned_for":"bound_actor","session_omni":"0x…"}
+ *       next to the master's wallet/device/session_kind and the actor_omni
  *
  * Response 200: {"cap":"<compact JWS>","kid","jti","op","data_class","service",
  *                "operator_omni","actor_omni","k3_epoch","issued_at","expires_at"}

@@ -84,6 +84,10 @@ run cred-store credentials worker-credentials events/cred-store-bad-base64.json 
 check cred_store_bad_base64_400 cred-store 0 400 bad_base64
 check cred_store_signer_down_503 cred-store 1 503 signer_unavailable
 
+run cred-use credentials worker-credentials events/cred-use.json events/cred-fetch-no-sts.json
+check cred_use_signer_down_503 cred-use 0 503 signer_unavailable
+check cred_use_sts_missing_401 cred-use 1 401 sts_headers_missing
+
 run cred-teardown credentials worker-credentials events/cred-teardown.json
 check cred_teardown_signer_down_503 cred-teardown 0 503 signer_unavailable
 run memory-put memory worker-memory events/memory-put.json

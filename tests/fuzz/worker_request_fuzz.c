@@ -64,10 +64,10 @@ static void s_init(void) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     s_init();
     if (size < 2) return 0;
-    static const ak_op ops[] = {AK_OP_STORE, AK_OP_FETCH, AK_OP_TEARDOWN};
+    static const ak_op ops[] = {AK_OP_STORE, AK_OP_FETCH, AK_OP_TEARDOWN, AK_OP_USE};
     ak_worker_req r;
     memset(&r, 0, sizeof(r));
-    r.op = ops[data[0] % 3];
+    r.op = ops[data[0] % 4];
     r.has_access_key_id = data[1] & 1;
     r.has_secret_access_key = data[1] & 2;
     r.has_session_token = data[1] & 4;

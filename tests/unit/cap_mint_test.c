@@ -300,12 +300,68 @@ AK_TEST(test_master_rules_d10_d17) {
     s_teardown();
 }
 
+/* D19: a master may provision (store) for an actor bound to it, within the actor's scope; the
+ * cap-mint row records both; use caps follow the fetch rules. */
+AK_TEST(test_master_provisions_d19_and_use_route) {
+    s_setup();
+    ak_buf sM, sG;
+    ak_buf_init(&sM, AK_MAX_JWS);
+    ak_buf_init(&sG, AK_MAX_JWS);
+    bf_session(&C.svc, &M, AK_SESSION_MASTER, &O, &O, &sM);
+    bf_session(&C.svc, &G, AK_SESSION_AGENT, &O, &G.omni, &sG);
+    s_req r = {.signer = &M, .op = &O, .actor = &G.omni, .service = "openrouter"};
+    bf_call c;
+    s_mint(&c, "/v1/cap/cred-store", &sM, &r);
+    if (c.rc != AK_OK) fail_msg("provisioning mint: %s", ak_err_reason(c.rc));
+    EXPECT_STR_EQ(bf_str(&c, "op"), "store");
+    bf_call_free(&c);
+    char prefix[128], oh[65];
+    ak_omni_hex(&O, oh);
+    snprintf(prefix, sizeof(prefix), "audit/pending/%s/", oh);
+    bool found = false;
+    for (size_t i = 0; i < BF.n_objs; i++) {
+        const bf_obj *o = &BF.objs[i];
+        if (strncmp(o->key, prefix, strlen(prefix)) != 0) continue;
+        const char *t = ak_buf_cstr(&o->body);
+        found = strstr(t, "\"provisioned_for\":\"bound_actor\"") != NULL &&
+                strstr(t, "\"session_kind\":\"master\"") != NULL &&
+                strstr(t, "\"session_omni\":\"0x") != NULL;
+    }
+    EXPECT_TRUE(found);
+    /* outside the actor's scope, for an actor bound elsewhere, or any other op: refused */
+    r.service = "notgranted";
+    s_expect("/v1/cap/cred-store", &sM, &r, AK_E_SERVICE_NOT_IN_SCOPE);
+    r.service = "openrouter";
+    r.actor = &H.omni;
+    s_expect("/v1/cap/cred-store", &sM, &r, AK_E_ACTOR_MISMATCH);
+    r.actor = &G.omni;
+    s_expect("/v1/cap/cred-use", &sM, &r, AK_E_ACTOR_MISMATCH);
+    s_expect("/v1/cap/memory-put", &sM, &r,
+             AK_E_SERVICE_NOT_IN_SCOPE); /* a store, but not granted in memory */
+    /* an agent may not provision for another actor */
+    s_req ra = {.signer = &G, .op = &O, .actor = &R.omni, .service = "openrouter"};
+    s_expect("/v1/cap/cred-store", &sG, &ra, AK_E_ACTOR_MISMATCH);
+    /* the use route: op use, class credentials, scope as fetch */
+    ra.actor = &G.omni;
+    s_mint(&c, "/v1/cap/cred-use", &sG, &ra);
+    if (c.rc != AK_OK) fail_msg("use mint: %s", ak_err_reason(c.rc));
+    EXPECT_STR_EQ(bf_str(&c, "op"), "use");
+    EXPECT_STR_EQ(bf_str(&c, "data_class"), "credentials");
+    bf_call_free(&c);
+    ra.service = "notgranted";
+    s_expect("/v1/cap/cred-use", &sG, &ra, AK_E_SERVICE_NOT_IN_SCOPE);
+    ak_buf_free(&sM);
+    ak_buf_free(&sG);
+    s_teardown();
+}
+
 /* The sample events parse, route, and stop at the (bogus) bearer. */
 AK_TEST(test_sample_events) {
     s_setup();
     static const char *files[] = {"cap-cred-store.json", "cap-cred-fetch.json", "cap-cred-teardown.json",
-                                  "cap-memory-put.json", "cap-memory-get.json", "cap-memory-teardown.json"};
-    for (size_t i = 0; i < 6; i++) {
+                                  "cap-memory-put.json", "cap-memory-get.json", "cap-memory-teardown.json",
+                                  "cap-cred-use.json"};
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         bf_call c;
         bf_invoke_event(&c, capmint_handle, &C, files[i]);
         if (c.rc != AK_E_UNAUTHORIZED) fail_msg("%s: %s", files[i], ak_err_reason(c.rc));
@@ -350,4 +406,5 @@ AK_TEST(test_read_only_scope) {
 }
 
 AK_RUN_TESTS(AK_T(test_sample_events), AK_T(test_agent_mints_and_cap_verifies), AK_T(test_read_only_scope),
-             AK_T(test_refusals_each_with_its_reason), AK_T(test_master_rules_d10_d17))
+             AK_T(test_refusals_each_with_its_reason), AK_T(test_master_rules_d10_d17),
+             AK_T(test_master_provisions_d19_and_use_route))

@@ -379,7 +379,8 @@ AK_TEST(test_claims_new_rejects) {
     ak_cap_request r = s_req(NULL, AK_OP_FETCH, AK_CLASS_CREDENTIALS, "openrouter", NOW);
     ak_cap_claims c;
     EXPECT_ERR(AK_E_INVALID_INPUT, ak_cap_claims_new(&r, AK_OP_FETCH, AK_CLASS_MAIL, 1, NOW, &c));
-    EXPECT_ERR(AK_E_INVALID_INPUT, ak_cap_claims_new(&r, (ak_op)3, AK_CLASS_CREDENTIALS, 1, NOW, &c));
+    EXPECT_ERR(AK_E_INVALID_INPUT,
+               ak_cap_claims_new(&r, (ak_op)(AK_OP_USE + 1), AK_CLASS_CREDENTIALS, 1, NOW, &c));
     r.service[0] = 'O';
     EXPECT_ERR(AK_E_INVALID_SERVICE, ak_cap_claims_new(&r, AK_OP_FETCH, AK_CLASS_CREDENTIALS, 1, NOW, &c));
     EXPECT_ERR(AK_E_INVALID_NAMESPACE, ak_cap_claims_new(&r, AK_OP_FETCH, AK_CLASS_MEMORY, 1, NOW, &c));

@@ -294,6 +294,36 @@ static ak_err f_delete_one(ak_worker *w, const ak_sigv4_creds *c, ak_cur key) {
     return AK_OK;
 }
 
+/* ---- op use (D19): the third party, faked ---- */
+
+static struct {
+    unsigned calls;
+    ak_err fail;
+    char url[1024], method[16], headers[2048];
+    long status;
+    const char *resp_headers, *resp_body;
+} EG;
+
+static ak_err f_egress(ak_worker *w, const ak_http_request *req, ak_http_response *resp) {
+    (void)w;
+    EG.calls++;
+    snprintf(EG.url, sizeof(EG.url), "%s", req->url);
+    snprintf(EG.method, sizeof(EG.method), "%s", req->method);
+    EG.headers[0] = 0;
+    for (size_t i = 0; i < req->n_headers; i++) {
+        size_t n = strlen(EG.headers);
+        snprintf(EG.headers + n, sizeof(EG.headers) - n, "%s: %.*s\n", req->headers[i].name,
+                 (int)req->headers[i].value.len, (const char *)req->headers[i].value.ptr);
+    }
+    if (EG.fail != AK_OK) return EG.fail;
+    ak_buf_init(&resp->headers, 65536);
+    ak_buf_init_secret(&resp->body, 1 << 20);
+    resp->status = EG.status;
+    AK_GUARD(ak_buf_append_str(&resp->headers, EG.resp_headers ? EG.resp_headers : ""));
+    AK_GUARD(ak_buf_append_str(&resp->body, EG.resp_body ? EG.resp_body : ""));
+    return AK_OK;
+}
+
 static const ak_worker_ops s_wops = {.derive_kek = f_derive,
                                      .get_device = f_get_device,
                                      .actor_operator = f_actor_operator,
@@ -304,7 +334,8 @@ static const ak_worker_ops s_wops = {.derive_kek = f_derive,
                                      .put = f_put,
                                      .list = f_list,
                                      .delete_objects = f_delete,
-                                     .delete_one = f_delete_one};
+                                     .delete_one = f_delete_one,
+                                     .egress = f_egress};
 
 /* ---- svc ops: the signer's JWKS and the audit sink ---- */
 
@@ -1242,6 +1273,228 @@ AK_TEST(test_out_of_memory_never_crashes) {
     s_reset_world();
 }
 
+/* ================================================================ op use (D19) */
+
+#define USE_SECRET "sk-use-SECRET-0123456789"
+#define USE_POLICY                                                                                           \
+    "{\"use_only\":true,\"allowed_hosts\":[\"api.example.com\"],\"allowed_methods\":[\"GET\",\"POST\"],"     \
+    "\"inject\":{\"header\":\"Authorization\",\"template\":\"Bearer {}\"}}"
+
+static ak_err s_store_policy(ak_worker *w, const uint8_t *k10, const char *policy, ak_worker_resp *resp) {
+    capspec s = s_spec(AK_OP_STORE, AK_CLASS_CREDENTIALS);
+    s.k10 = k10;
+    ak_buf cap, b64, body;
+    s_mint(&s, &cap);
+    ak_buf_init(&b64, 4096);
+    ak_buf_init(&body, AK_MAX_REQUEST_BODY);
+    EXPECT_OK(ak_b64_encode((const uint8_t *)USE_SECRET, strlen(USE_SECRET), &b64));
+    EXPECT_OK(ak_buf_printf(&body, "{\"cap\":\"%s\",\"plaintext_b64\":\"%s\",\"policy\":%s}",
+                            ak_buf_cstr(&cap), ak_buf_cstr(&b64), policy));
+    call c = {.sts = 3, .body = ak_buf_cstr(&body)};
+    ak_err rc = s_run(w, AK_OP_STORE, NULL, &c, resp);
+    ak_buf_free(&cap);
+    ak_buf_free(&b64);
+    ak_buf_free(&body);
+    return rc;
+}
+
+static ak_err s_use(ak_worker *w, const char *method, const char *url, const char *extra,
+                    ak_worker_resp *resp) {
+    capspec s = s_spec(AK_OP_USE, AK_CLASS_CREDENTIALS);
+    ak_buf cap, body;
+    s_mint(&s, &cap);
+    ak_buf_init(&body, AK_MAX_REQUEST_BODY);
+    EXPECT_OK(ak_buf_printf(&body, "{\"cap\":\"%s\",\"method\":\"%s\",\"url\":\"%s\"%s}", ak_buf_cstr(&cap),
+                            method, url, extra ? extra : ""));
+    call c = {.sts = 3, .body = ak_buf_cstr(&body)};
+    ak_err rc = s_run(w, AK_OP_USE, NULL, &c, resp);
+    ak_buf_free(&cap);
+    ak_buf_free(&body);
+    return rc;
+}
+
+static bool s_audit_has(unsigned i, const char *needle) {
+    return i < W.n_audit && strstr(W.audit[i], needle) != NULL;
+}
+
+static void s_no_secret(const char *where, ak_cur text) {
+    static const char *const forms[] = {USE_SECRET, "c2stdXNlLVNFQ1JFVC0wMTIzNDU2Nzg5", "sk-use-SECRET"};
+    for (size_t i = 0; i < 3; i++)
+        if (memmem(text.ptr, text.len, forms[i], strlen(forms[i])) != NULL)
+            fail_msg("%s has %s", where, forms[i]);
+}
+
+AK_TEST(test_use_only_store_fetch_use) {
+    s_reset_world();
+    memset(&EG, 0, sizeof(EG));
+    ak_worker w;
+    ak_worker_resp resp;
+    s_worker(&w, AK_CLASS_CREDENTIALS, true);
+    ak_worker_resp_init(&resp);
+    EXPECT_OK(s_store_policy(&w, K10_AGENT, USE_POLICY, &resp));
+    obj *o = s_obj_str(KEY_CRED);
+    assert_non_null(o);
+    EXPECT_INT_EQ(o->data[0], 0x05);
+    EXPECT_TRUE(s_audit_has(0, "\"use_policy\":\"use_only\""));
+
+    /* fetch: refused and audited */
+    capspec f = s_spec(AK_OP_FETCH, AK_CLASS_CREDENTIALS);
+    EXPECT_ERR(AK_E_USE_ONLY, s_do(&w, &f, &STS, &resp));
+    EXPECT_INT_EQ(resp.body.len, 0);
+    EXPECT_INT_EQ(ak_err_status(AK_E_USE_ONLY), 403);
+    EXPECT_TRUE(s_audit_has(1, "\"action\":\"fetch\"") && s_audit_has(1, "\"reason\":\"use_only\"") &&
+                s_audit_has(1, "\"outcome\":\"denied\""));
+
+    /* use: the secret goes out in the header, never comes back */
+    EG.status = 200;
+    EG.resp_headers = "content-type:application/json\nx-echo-auth:Bearer " USE_SECRET "\ncontent-length:10\n";
+    EG.resp_body = "{\"auth\":\"Bearer " USE_SECRET "\",\"b64\":\"c2stdXNlLVNFQ1JFVC0wMTIzNDU2Nzg5\"}";
+    unsigned before = W.n_audit;
+    EXPECT_OK(s_use(&w, "POST", "https://api.example.com/v1/chat?token=QUERYSECRET",
+                    ",\"headers\":{\"content-type\":\"application/json\"},\"body_b64\":\"e30=\"", &resp));
+    EXPECT_INT_EQ(resp.status, 200);
+    EXPECT_INT_EQ(EG.calls, 1);
+    EXPECT_STR_EQ(EG.url, "https://api.example.com/v1/chat?token=QUERYSECRET");
+    EXPECT_STR_EQ(EG.method, "POST");
+    EXPECT_TRUE(strstr(EG.headers, "Authorization: Bearer " USE_SECRET "\n") != NULL);
+    EXPECT_TRUE(strstr(EG.headers, "content-type: application/json\n") != NULL);
+    s_no_secret("answer", ak_buf_cur(&resp.body));
+    json_t *j = s_json(&resp);
+    EXPECT_INT_EQ(json_integer_value(json_object_get(j, "status")), 200);
+    EXPECT_INT_EQ(json_integer_value(json_object_get(j, "redactions")), 3);
+    EXPECT_INT_EQ(json_array_size(json_object_get(j, "headers")), 2); /* content-length dropped */
+    json_decref(j);
+    /* two audit rows: before the call (no status) and after it; host, method, path, never the query */
+    EXPECT_INT_EQ(W.n_audit, before + 2);
+    EXPECT_TRUE(
+        s_audit_has(before, "\"action\":\"use\"") && s_audit_has(before, "\"phase\":\"before_call\"") &&
+        s_audit_has(before, "\"host\":\"api.example.com\"") && s_audit_has(before, "\"path\":\"/v1/chat\""));
+    EXPECT_TRUE(s_audit_has(before + 1, "\"phase\":\"after_call\"") &&
+                s_audit_has(before + 1, "\"status\":\"200\"") &&
+                s_audit_has(before + 1, "\"bytes_out\":\"2\"") &&
+                s_audit_has(before + 1, "\"method\":\"POST\"") && s_audit_has(before + 1, "\"op\":\"use\""));
+    for (unsigned i = 0; i < W.n_audit; i++) {
+        s_no_secret("audit", ak_cur_from_str(W.audit[i]));
+        EXPECT_TRUE(strstr(W.audit[i], "QUERYSECRET") == NULL);
+    }
+
+    /* a redirect is the answer, not followed */
+    EG.status = 302;
+    EG.resp_headers = "location:https://evil.example.net/steal\n";
+    EG.resp_body = "";
+    EXPECT_OK(s_use(&w, "GET", "https://api.example.com/r", NULL, &resp));
+    j = s_json(&resp);
+    EXPECT_INT_EQ(json_integer_value(json_object_get(j, "status")), 302);
+    json_decref(j);
+    EXPECT_INT_EQ(EG.calls, 2);
+
+    /* refusals before any call, each audited as denied */
+    before = W.n_audit;
+    EXPECT_ERR(AK_E_SCHEME_NOT_ALLOWED, s_use(&w, "GET", "http://api.example.com/v1", NULL, &resp));
+    EXPECT_ERR(AK_E_HOST_NOT_ALLOWED, s_use(&w, "GET", "https://evil.example.net/v1", NULL, &resp));
+    EXPECT_ERR(AK_E_METHOD_NOT_ALLOWED, s_use(&w, "DELETE", "https://api.example.com/v1", NULL, &resp));
+    EXPECT_ERR(AK_E_INVALID_INPUT, s_use(&w, "GET", "https://api.example.com/v1",
+                                         ",\"headers\":{\"Authorization\":\"x\"}", &resp));
+    EXPECT_INT_EQ(EG.calls, 2);
+    EXPECT_INT_EQ(W.n_audit, before + 4);
+    EXPECT_TRUE(s_audit_has(before, "\"reason\":\"scheme_not_allowed\"") &&
+                s_audit_has(before + 1, "\"reason\":\"host_not_allowed\""));
+    /* the connect-time refusal passes through */
+    EG.fail = AK_E_DESTINATION_NOT_ALLOWED;
+    EXPECT_ERR(AK_E_DESTINATION_NOT_ALLOWED, s_use(&w, "GET", "https://api.example.com/v1", NULL, &resp));
+    EG.fail = AK_E_TOO_LARGE;
+    EXPECT_ERR(AK_E_USE_RESPONSE_TOO_LARGE, s_use(&w, "GET", "https://api.example.com/v1", NULL, &resp));
+    EG.fail = AK_OK;
+    /* no audit, no call */
+    unsigned calls = EG.calls;
+    W.audit_fail = true;
+    EXPECT_ERR(AK_E_AUDIT_WRITE, s_use(&w, "GET", "https://api.example.com/v1", NULL, &resp));
+    W.audit_fail = false;
+    EXPECT_INT_EQ(EG.calls, calls);
+    /* a fetch cap is not a use cap */
+    capspec u = s_spec(AK_OP_FETCH, AK_CLASS_CREDENTIALS);
+    ak_buf fcap, fbody;
+    s_mint(&u, &fcap);
+    ak_buf_init(&fbody, AK_MAX_REQUEST_BODY);
+    EXPECT_OK(ak_buf_printf(&fbody,
+                            "{\"cap\":\"%s\",\"method\":\"GET\",\"url\":\"https://api.example.com/\"}",
+                            ak_buf_cstr(&fcap)));
+    call cu = {.sts = 3, .body = ak_buf_cstr(&fbody)};
+    EXPECT_ERR(AK_E_CAP_OP_MISMATCH, s_run(&w, AK_OP_USE, NULL, &cu, &resp));
+    ak_buf_free(&fcap);
+    ak_buf_free(&fbody);
+    ak_worker_resp_free(&resp);
+    ak_worker_free(&w);
+    s_reset_world();
+}
+
+AK_TEST(test_use_needs_policy_and_usable_fetch) {
+    s_reset_world();
+    memset(&EG, 0, sizeof(EG));
+    ak_worker w;
+    ak_worker_resp resp;
+    s_worker(&w, AK_CLASS_CREDENTIALS, true);
+    ak_worker_resp_init(&resp);
+    /* a 0x04 credential (no policy): fetchable, not usable */
+    EXPECT_OK(s_store(&w, AK_CLASS_CREDENTIALS, USE_SECRET, &resp));
+    EXPECT_ERR(AK_E_USE_POLICY_MISSING, s_use(&w, "GET", "https://api.example.com/v1", NULL, &resp));
+    EXPECT_INT_EQ(EG.calls, 0);
+    /* a usable (not use_only) policy: fetch answers the secret alone, plus the policy */
+    EXPECT_OK(s_store_policy(
+        &w, K10_AGENT, "{\"allowed_hosts\":[\"api.example.com\"],\"inject\":{\"query\":\"key\"}}", &resp));
+    capspec f = s_spec(AK_OP_FETCH, AK_CLASS_CREDENTIALS);
+    EXPECT_OK(s_do(&w, &f, &STS, &resp));
+    s_expect_plain(&resp, USE_SECRET);
+    json_t *j = s_json(&resp);
+    EXPECT_TRUE(json_is_false(json_object_get(json_object_get(j, "policy"), "use_only")));
+    json_decref(j);
+    EG.status = 200;
+    EXPECT_OK(s_use(&w, "GET", "https://api.example.com/maps?q=1", NULL, &resp));
+    EXPECT_STR_EQ(EG.url, "https://api.example.com/maps?q=1&key=" USE_SECRET);
+    /* a bad policy or a secret that cannot carry one: 400 before anything is written */
+    unsigned puts = W.puts;
+    EXPECT_ERR(AK_E_USE_POLICY_INVALID,
+               s_store_policy(&w, K10_AGENT,
+                              "{\"allowed_hosts\":[\"10.0.0.1\"],\"inject\":{\"query\":\"k\"}}", &resp));
+    EXPECT_INT_EQ(W.puts, puts);
+    /* the lazy re-key keeps the policy (0x05 stays 0x05, use_only stays refused) */
+    EXPECT_OK(s_store_policy(&w, K10_AGENT, USE_POLICY, &resp));
+    W.epoch = 2;
+    f = s_spec(AK_OP_FETCH, AK_CLASS_CREDENTIALS);
+    EXPECT_ERR(AK_E_USE_ONLY, s_do(&w, &f, &STS, &resp));
+    EXPECT_OK(s_use(&w, "GET", "https://api.example.com/v1", NULL, &resp));
+    EXPECT_INT_EQ(s_obj_str(KEY_CRED)->data[0], 0x05);
+    EXPECT_INT_EQ(s_obj_str(KEY_CRED)->data[4], 2);
+    ak_worker_resp_free(&resp);
+    ak_worker_free(&w);
+    s_reset_world();
+}
+
+AK_TEST(test_master_provisions_for_bound_actor) {
+    s_reset_world();
+    ak_worker w;
+    ak_worker_resp resp;
+    s_worker(&w, AK_CLASS_CREDENTIALS, true);
+    ak_worker_resp_init(&resp);
+    /* D19: the master's store cap for its bound agent works; the agent can use it */
+    EXPECT_OK(s_store_policy(&w, K10_MASTER, USE_POLICY, &resp));
+    EXPECT_INT_EQ(s_obj_str(KEY_CRED)->data[0], 0x05);
+    /* but the master still may not fetch the agent's data (only store) */
+    capspec f = s_spec(AK_OP_FETCH, AK_CLASS_CREDENTIALS);
+    f.k10 = K10_MASTER;
+    EXPECT_ERR(AK_E_DEVICE_BINDING_MISMATCH, s_do(&w, &f, &STS, &resp));
+    /* an actor not bound to the operator: refused */
+    memset(W.bound_op, 0x33, 32);
+    EXPECT_ERR(AK_E_DEVICE_BINDING_MISMATCH, s_store_policy(&w, K10_MASTER, USE_POLICY, &resp));
+    memcpy(W.bound_op, OP.b, 32);
+    /* outside the actor's scope: refused (D17 scope rule kept) */
+    W.n_scope = 0;
+    EXPECT_ERR(AK_E_SERVICE_NOT_IN_SCOPE, s_store_policy(&w, K10_MASTER, USE_POLICY, &resp));
+    ak_worker_resp_free(&resp);
+    ak_worker_free(&w);
+    s_reset_world();
+}
+
 static int s_group_setup(void) {
     memset(&W, 0, sizeof(W));
     return ak_p256_keygen(W.cap_priv, W.cap_pub) == AK_OK ? 0 : -1;
@@ -1265,6 +1518,9 @@ int main(void) {
         AK_T(test_no_secret_in_logs),
         AK_T(test_names),
         AK_T(test_out_of_memory_never_crashes),
+        AK_T(test_use_only_store_fetch_use),
+        AK_T(test_use_needs_policy_and_usable_fetch),
+        AK_T(test_master_provisions_for_bound_actor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,7 +19,7 @@
  *      event_id        "<16-digit zero-padded microseconds>-<16 lowercase hex random>"
  *      ts_us           microseconds since the Unix epoch
  *      action          "login" | "cap_mint" | "store" | "fetch" | "teardown" |
- *                      "mint_oidc_jwt" | "mint_aws_creds" | "mail_receive"
+ *                      "mint_oidc_jwt" | "mint_aws_creds" | "mail_receive" | "use"
  *      outcome         "ok" or a failure word, [a-z0-9_]{1,32} (D13: ok, auth_failed,
  *                      backend_error, sts_error; elsewhere e.g. "denied", "error")
  *      operator_omni   "0x" + 64 lowercase hex (always)
@@ -28,7 +28,7 @@
  *      device_key_hash "0x" + 64 hex            (optional)
  *      session_kind    "master" | "agent"       (optional)
  *      op, data_class  ak_op_str / ak_data_class_str (optional; required for cap_mint and the
- *                      worker actions store/fetch/teardown)
+ *                      worker actions store/fetch/teardown/use)
  *      service         service name or memory namespace, D3 grammar (optional)
  *      reason          ak_err_reason() of the failure (omitted when AK_OK)
  *      request_id      Lambda request id, printable ASCII ≤ 128 (optional)
@@ -78,6 +78,7 @@ typedef enum ak_audit_action {
     AK_AUDIT_MINT_OIDC_JWT,
     AK_AUDIT_MINT_AWS_CREDS,
     AK_AUDIT_MAIL_RECEIVE,
+    AK_AUDIT_USE, /* D19: a /v1/cred/use call (docs/spec/use-policy.md §5) */
 } ak_audit_action;
 
 typedef enum ak_session_kind {

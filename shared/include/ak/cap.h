@@ -8,7 +8,7 @@
  *   operator_omni    "0x" + 64 lowercase hex
  *   actor_omni       "0x" + 64 lowercase hex
  *   service          D3 name (for the memory class: the namespace)
- *   op               "store" | "fetch" | "teardown"         (ak/identity.h route table)
+ *   op               "store" | "fetch" | "teardown" | "use"  (ak/identity.h route table)
  *   data_class       "credentials" | "memory"               (from the route, never the body)
  *   device_key_hash  "0x" + 64 lowercase hex (the K10 that signed the PoP)
  *   k3_epoch         integer, the chain's current epoch at mint (u32: it goes into envelopes)

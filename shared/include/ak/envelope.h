@@ -37,6 +37,11 @@
 #include "ak/identity.h"
 
 #define AK_ENV_VERSION 0x04u
+/* 0x05: a credential with its use policy (D19, docs/spec/use-policy.md): the 0x04 layout, AAD
+ * prefix "agentkeys.env.v5|" instead of "agentkeys.env.v4|", and a plaintext framed by
+ * ak_use_frame (ak/usepolicy.h). Only the *_version / ak_envelope_peek functions below accept
+ * it; the 0x04 functions keep refusing it with AK_E_ENVELOPE_VERSION. */
+#define AK_ENV_VERSION_POLICY 0x05u
 #define AK_ENV_HEADER_LEN 17u /* version + epoch + nonce */
 #define AK_ENV_TAG_LEN 16u
 #define AK_ENV_OVERHEAD (AK_ENV_HEADER_LEN + AK_ENV_TAG_LEN) /* 33 */
@@ -71,5 +76,17 @@ AK_MUST ak_err ak_envelope_peek_epoch(ak_cur blob, uint32_t *epoch);
  * is as it was and no plaintext byte is left in memory we own. */
 AK_MUST ak_err ak_envelope_open(const uint8_t kek[32], uint32_t kek_epoch, const ak_env_binding *b,
                                 ak_cur blob, ak_buf *out);
+
+/* ---- 0x05 (use policy) aware variants ---- */
+
+/* ak_envelope_seal with the version byte given: AK_ENV_VERSION or AK_ENV_VERSION_POLICY
+ * (anything else aborts). The caller frames the plaintext for 0x05. */
+AK_MUST ak_err ak_envelope_seal_version(const uint8_t kek[32], uint32_t epoch, uint8_t version,
+                                        const ak_env_binding *b, ak_cur plaintext, ak_buf *out);
+/* ak_envelope_peek_epoch that also accepts 0x05 and returns the version byte. */
+AK_MUST ak_err ak_envelope_peek(ak_cur blob, uint32_t *epoch, uint8_t *version);
+/* ak_envelope_open that also accepts 0x05 (AAD of that version) and returns the version. */
+AK_MUST ak_err ak_envelope_open_version(const uint8_t kek[32], uint32_t kek_epoch, const ak_env_binding *b,
+                                        ak_cur blob, ak_buf *out, uint8_t *version);
 
 #endif

@@ -116,6 +116,15 @@
     X(SIGNER_UNAVAILABLE, "signer_unavailable", 503, "the signer enclave is unavailable")                    \
     X(AUDIT_WRITE, "audit_write_failed", 503, "the audit event could not be written")                        \
     X(THROTTLED, "throttled", 503, "an upstream service is throttling")                                      \
+    /* ---- use without holding (D19, CredUseFunction, docs/spec/use-policy.md) ---- */                      \
+    X(USE_ONLY, "use_only", 403, "this credential may only be used, never fetched")                          \
+    X(USE_POLICY_INVALID, "invalid_use_policy", 400, "the use policy is malformed")                          \
+    X(USE_POLICY_MISSING, "use_policy_missing", 403, "this credential has no use policy")                    \
+    X(HOST_NOT_ALLOWED, "host_not_allowed", 403, "the policy does not allow this host")                      \
+    X(SCHEME_NOT_ALLOWED, "scheme_not_allowed", 403, "only https URLs may be used")                          \
+    X(DESTINATION_NOT_ALLOWED, "destination_not_allowed", 403, "the host resolves to a forbidden address")   \
+    X(USE_RESPONSE_TOO_LARGE, "response_too_large", 502, "the upstream response exceeds the size cap")       \
+    X(REDACTION_FAILED, "redaction_failed", 502, "the upstream response could not be redacted")              \
     /* ---- crypto (bad data in a cryptographic object) ---- */                                              \
     X(DECRYPT_FAILED, "envelope_auth_failed", 422, "the stored envelope failed authentication")              \
     X(BAD_SIGNATURE, "bad_signature", 400, "a signature is malformed or does not verify")                    \

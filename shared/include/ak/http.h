@@ -44,6 +44,8 @@
 #include "ak/bytes.h"
 #include "ak/err.h"
 
+struct sockaddr;
+
 /* Defaults used when a config or request field is 0. */
 #define AK_HTTP_DEFAULT_TIMEOUT_MS 10000u /* per request when no deadline is given */
 #define AK_HTTP_DEFAULT_CONNECT_TIMEOUT_MS 3000u
@@ -75,6 +77,12 @@ typedef struct ak_http_config {
     unsigned connect_timeout_ms; /* 0 -> AK_HTTP_DEFAULT_CONNECT_TIMEOUT_MS */
     ak_http_retry retry;         /* zeros -> defaults */
     const char *user_agent;      /* NULL -> "agentkeys/1" */
+    /* Optional: called with every address a connection is about to be opened to, after DNS and
+     * before connect (CURLOPT_OPENSOCKETFUNCTION), so the check is on the address actually
+     * connected to. false refuses it; a request whose connection failed after a refusal ends
+     * with AK_E_DESTINATION_NOT_ALLOWED (never retried). Used by ak/egress.h (D19). */
+    bool (*sock_check)(void *user, const struct sockaddr *sa, unsigned len);
+    void *sock_check_user;
 } ak_http_config;
 
 typedef struct ak_http_header {
@@ -136,6 +144,8 @@ void ak_http_response_free(ak_http_response *r);
  *                           certificate verification) after the allowed attempts
  *   AK_E_INVALID_INPUT      bad URL scheme or a header value with CR/LF
  *   AK_E_CONFIG             no usable CA bundle for an https URL (and no pinned CA)
+ *   AK_E_DESTINATION_NOT_ALLOWED  the config's sock_check refused an address and no
+ *                           connection was made
  *   AK_E_NOMEM
  * After a retried 5xx/429 the LAST response is returned with AK_OK.
  */

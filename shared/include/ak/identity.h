@@ -19,7 +19,8 @@
  * key bots/<actor>/memory/<namespace>.enc, D2/D9) and fail with AK_E_INVALID_NAMESPACE.
  *
  * Operations (decision recorded here; caps.md §1 + D10): the cap's `op` claim is one of
- * "store", "fetch", "teardown" for every data class. The memory routes say put/get, but they
+ * "store", "fetch", "teardown" for every data class, and "use" (D19) for credentials only. The
+ * memory routes say put/get, but they
  * are route verbs, not op values:
  *
  *   route                          op         data_class    who may mint
@@ -29,7 +30,8 @@
  *   POST /v1/cap/memory-put        store      memory        agent or master
  *   POST /v1/cap/memory-get        fetch      memory        agent or master
  *   POST /v1/cap/memory-teardown   teardown   memory        master only (D10)
- *   POST /v1/cred/{store,fetch,teardown}     worker routes, same op, credentials
+ *   POST /v1/cap/cred-use          use        credentials   agent or master (D19)
+ *   POST /v1/cred/{store,fetch,teardown,use} worker routes, same op, credentials
  *   POST /v1/memory/{put,get,teardown}       worker routes, store/fetch/teardown, memory
  *
  * so "put"/"get" never appear as an `op` string (ak_op_parse rejects them). The numeric
@@ -99,6 +101,7 @@ typedef enum ak_op {
     AK_OP_STORE = 0,    /* "store": cred-store, memory-put */
     AK_OP_FETCH = 1,    /* "fetch": cred-fetch, memory-get */
     AK_OP_TEARDOWN = 2, /* "teardown": cred-teardown, memory-teardown (master only, D10) */
+    AK_OP_USE = 3,      /* "use": cred-use, credentials only (D19, docs/spec/use-policy.md) */
 } ak_op;
 
 /* Static strings; misuse (a value outside the enum) aborts. */

@@ -1,8 +1,8 @@
 /*
  * ak/worker.h — the credentials and memory workers (DESIGN §1, §2 layer 2; decisions D6, D8,
- * D9, D11, D12, D14, D17; workers.md §2/§3). The six functions CredStore/CredFetch/
- * CredTeardown and MemoryPut/MemoryGet/MemoryTeardown are this one pipeline with a different
- * (op, data class); their main.c is AK_WORKER_MAIN (functions/lib/worker_main.h).
+ * D9, D11, D12, D14, D17, D19; workers.md §2/§3). The seven functions CredStore/CredFetch/
+ * CredTeardown/CredUse and MemoryPut/MemoryGet/MemoryTeardown are this one pipeline with a
+ * different (op, data class); their main.c is AK_WORKER_MAIN (functions/lib/worker_main.h).
  *
  * Request pipeline (D11; the first failure wins, each with its own reason, ak/err.h):
  *   1. X-Aws-Access-Key-Id / X-Aws-Secret-Access-Key / X-Aws-Session-Token: all three present
@@ -69,6 +69,21 @@
  *            batch failure → 502 {"error","reason","ok":false,"keys_deleted":n,"failed":[{key,code}…
  *            at most AK_WORKER_FAILED_REPORT_MAX],"failed_count":m,"not_attempted":k,"more":bool}.
  *
+ *   use      (D19, CredUseFunction; docs/spec/use-policy.md) body
+ *            {"cap","method","url","headers"?:{name:value},"body_b64"?}; chain checks as fetch;
+ *            GetObject → open; a 0x04 envelope (no policy) → 403 use_policy_missing; the
+ *            request is checked against the sealed policy and the secret injected
+ *            (ak_use_plan: scheme_not_allowed, host_not_allowed, method_not_allowed, 400
+ *            invalid_input); audit event (phase before_call: host, method, path — never the
+ *            query) → the HTTPS call (ak/egress.h: destination_not_allowed; upstream_error /
+ *            upstream_timeout / response_too_large) → redaction → audit event (phase
+ *            after_call: status, bytes_out, bytes_in, redactions) → 200 {"ok":true,"status",
+ *            "headers":[[n,v]…],"body_b64","redactions"}. An upstream 3xx is returned as is.
+ *   store with "policy" (D19): the secret is framed with its policy (ak_use_frame) and sealed
+ *            in a 0x05 envelope; fetch of a 0x05 envelope whose policy is use_only → 403
+ *            use_only (audited), otherwise the secret alone plus "policy". A re-key keeps the
+ *            version.
+ *
  * Upstream failures fail closed: signer → 503 signer_unavailable (attestation_invalid,
  * role_not_allowed and epoch_not_current pass through with their own codes); S3 transport/5xx
  * → 502 s3_error (403 → access_denied, e.g. STS credentials of another actor); chain → 502
@@ -83,6 +98,8 @@
  *   AK_VAULT_BUCKET                data bucket of the credentials class
  *   AK_MEMORY_BUCKET               data bucket of the memory class
  *   AGENTKEYS_WORKER_REQUIRE_STS   optional; strict unless 0/false/no
+ *   AK_CRED_USE_ALLOW_LOOPBACK     optional; "1" lets op use connect to loopback (local stack
+ *                                  only; the template never sets it)
  */
 #ifndef AK_WORKER_H
 #define AK_WORKER_H
@@ -92,6 +109,7 @@
 
 #include "ak/bytes.h"
 #include "ak/cap.h"
+#include "ak/egress.h"
 #include "ak/err.h"
 #include "ak/evm.h"
 #include "ak/identity.h"
@@ -133,6 +151,8 @@ typedef struct ak_worker_ops {
                              ak_s3_delete_error_fn on_error, void *ud, ak_s3_delete_result *res);
     /* DeleteObject of one key (the fallback when DeleteObjects is refused as a whole). */
     ak_err (*delete_one)(ak_worker *w, const ak_sigv4_creds *c, ak_cur key);
+    /* op use (D19): the outbound third-party call (ak/egress.h; ak_http_do semantics). */
+    ak_err (*egress)(ak_worker *w, const ak_http_request *req, ak_http_response *resp);
 } ak_worker_ops;
 
 struct ak_worker {
@@ -144,7 +164,10 @@ struct ak_worker {
     ak_jwks cap_keys;
     bool cap_keys_loaded;
     int64_t cap_keys_at_ms;
-    void *test_user; /* for fakes */
+    ak_egress egress; /* op use: created on the first use call */
+    bool egress_ready;
+    bool allow_loopback; /* AK_CRED_USE_ALLOW_LOOPBACK=1 (local stack only) */
+    void *test_user;     /* for fakes */
 };
 
 /* One request, already decoded from the API Gateway event. */

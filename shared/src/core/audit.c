@@ -7,8 +7,9 @@
 #include "ak/crypto.h"
 #include "ak/json.h"
 
-static const char *const s_actions[] = {"login",    "cap_mint",      "store",          "fetch",
-                                        "teardown", "mint_oidc_jwt", "mint_aws_creds", "mail_receive"};
+static const char *const s_actions[] = {"login",          "cap_mint",     "store",
+                                        "fetch",          "teardown",     "mint_oidc_jwt",
+                                        "mint_aws_creds", "mail_receive", "use"};
 
 /* ------------------------------------------------------------------ events */
 
@@ -76,10 +77,11 @@ static ak_err s_validate(const ak_audit_event *ev) {
     AK_ENSURE((unsigned)ev->reason < (unsigned)AK_E__COUNT, AK_E_INVALID_INPUT);
     AK_ENSURE((unsigned)ev->session_kind <= AK_SESSION_AGENT, AK_E_INVALID_INPUT);
     bool needs_op = ev->action == AK_AUDIT_CAP_MINT || ev->action == AK_AUDIT_STORE ||
-                    ev->action == AK_AUDIT_FETCH || ev->action == AK_AUDIT_TEARDOWN;
+                    ev->action == AK_AUDIT_FETCH || ev->action == AK_AUDIT_TEARDOWN ||
+                    ev->action == AK_AUDIT_USE;
     AK_ENSURE(!needs_op || ev->has_op_class, AK_E_INVALID_INPUT);
     if (ev->has_op_class) {
-        AK_ENSURE((unsigned)ev->op <= AK_OP_TEARDOWN, AK_E_INVALID_INPUT);
+        AK_ENSURE((unsigned)ev->op <= AK_OP_USE, AK_E_INVALID_INPUT);
         AK_ENSURE((unsigned)ev->data_class <= AK_CLASS_MAIL, AK_E_INVALID_INPUT);
     }
     if (ev->service.len) {

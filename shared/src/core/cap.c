@@ -53,7 +53,7 @@ ak_err ak_cap_pop_preimage(const ak_cap_pop_msg *msg, ak_buf *out) {
     AK_PRECOND(msg != NULL && out != NULL);
     AK_GUARD(s_name(msg->data_class, msg->service));
     AK_GUARD(ak_cap_nonce_validate(msg->client_nonce));
-    AK_ENSURE((unsigned)msg->op <= AK_OP_TEARDOWN, AK_E_INVALID_INPUT);
+    AK_ENSURE((unsigned)msg->op <= AK_OP_USE, AK_E_INVALID_INPUT);
     AK_ENSURE((unsigned)msg->data_class <= AK_CLASS_MAIL, AK_E_INVALID_INPUT);
     char op_hex[65], ac_hex[65], svc_hex[65];
     uint8_t svc[32];
@@ -189,7 +189,7 @@ ak_err ak_cap_claims_new(const ak_cap_request *req, ak_op op, ak_data_class data
                          uint64_t now, ak_cap_claims *out) {
     AK_PRECOND(req != NULL && out != NULL);
     memset(out, 0, sizeof(*out));
-    AK_ENSURE((unsigned)op <= AK_OP_TEARDOWN, AK_E_INVALID_INPUT);
+    AK_ENSURE((unsigned)op <= AK_OP_USE, AK_E_INVALID_INPUT);
     AK_ENSURE(data_class == AK_CLASS_CREDENTIALS || data_class == AK_CLASS_MEMORY, AK_E_INVALID_INPUT);
     AK_ENSURE(req->service_len <= AK_MAX_SERVICE_LEN, AK_E_INVALID_SERVICE);
     AK_GUARD(s_name(data_class, ak_cur_from(req->service, req->service_len)));
@@ -347,7 +347,7 @@ ak_err ak_cap_claims_encode(const ak_cap_claims *c, ak_buf *out) {
     /* Written by hand rather than through jansson, whose 2.14 dumper can drop a key byte under
      * memory pressure and still report success. No escaping is needed: every string is hex,
      * a D3 name, an enum word or a [0-9A-Za-z_-] nonce — checked here, not assumed. */
-    AK_ENSURE((unsigned)c->op <= AK_OP_TEARDOWN, AK_E_INVALID_INPUT);
+    AK_ENSURE((unsigned)c->op <= AK_OP_USE, AK_E_INVALID_INPUT);
     AK_ENSURE(c->data_class == AK_CLASS_CREDENTIALS || c->data_class == AK_CLASS_MEMORY, AK_E_INVALID_INPUT);
     AK_ENSURE(c->service_len <= AK_MAX_SERVICE_LEN, AK_E_INVALID_SERVICE);
     AK_GUARD(s_name(c->data_class, ak_cap_service(c)));

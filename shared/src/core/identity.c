@@ -92,7 +92,7 @@ ak_err ak_service_validate(ak_cur s) { return s_name_ok(s) ? AK_OK : AK_E_INVALI
 ak_err ak_namespace_validate(ak_cur s) { return s_name_ok(s) ? AK_OK : AK_E_INVALID_NAMESPACE; }
 
 static const char *const s_class_names[] = {"credentials", "memory", "mail"};
-static const char *const s_op_names[] = {"store", "fetch", "teardown"};
+static const char *const s_op_names[] = {"store", "fetch", "teardown", "use"};
 
 const char *ak_data_class_str(ak_data_class c) {
     AK_PRECOND((unsigned)c < sizeof(s_class_names) / sizeof(s_class_names[0]));
@@ -138,6 +138,9 @@ static const struct {
     {"/v1/memory/put", {AK_OP_STORE, AK_CLASS_MEMORY, false, false}},
     {"/v1/memory/get", {AK_OP_FETCH, AK_CLASS_MEMORY, false, false}},
     {"/v1/memory/teardown", {AK_OP_TEARDOWN, AK_CLASS_MEMORY, false, true}},
+    /* D19: use without holding (credentials only). */
+    {"/v1/cap/cred-use", {AK_OP_USE, AK_CLASS_CREDENTIALS, true, false}},
+    {"/v1/cred/use", {AK_OP_USE, AK_CLASS_CREDENTIALS, false, false}},
 };
 
 ak_err ak_route_lookup(ak_cur path, ak_route_info *out) {

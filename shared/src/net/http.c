@@ -15,6 +15,7 @@
 #include <bearssl.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
@@ -256,6 +257,9 @@ struct ak_http {
     uint64_t rng;                 /* backoff jitter only; not a security use */
     /* per-request state for the callbacks */
     ak_http_response *resp;
+    bool (*sock_check)(void *user, const struct sockaddr *sa, unsigned len);
+    void *sock_check_user;
+    bool sock_refused; /* this attempt: sock_check said no */
     size_t max_body;
     bool too_large;
     char errbuf[CURL_ERROR_SIZE];
@@ -355,6 +359,8 @@ ak_err ak_http_new(const ak_http_config *cfg, ak_http **out) {
         cfg->retry.max_backoff_ms ? cfg->retry.max_backoff_ms : AK_HTTP_DEFAULT_BACKOFF_MAX_MS;
     AK_GUARD_OUT(ak_cur_to_cstr(ak_cur_from_str(cfg->user_agent ? cfg->user_agent : "agentkeys/1"),
                                 c->user_agent, sizeof(c->user_agent)));
+    c->sock_check = cfg->sock_check;
+    c->sock_check_user = cfg->sock_check_user;
     c->rng = (uint64_t)ak_http_now_ms() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)c;
     if (c->rng == 0) c->rng = 0x9E3779B97F4A7C15ULL;
     if (cfg->pinned_ca_pem.len > 0) {
@@ -638,6 +644,17 @@ static ak_err s_map_curl(ak_http *c, CURLcode cc, s_verdict *v) {
     }
 }
 
+/* CURLOPT_OPENSOCKETFUNCTION: the address curl is about to connect to, after DNS. */
+static curl_socket_t s_open_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *a) {
+    ak_http *c = clientp;
+    (void)purpose;
+    if (!c->sock_check(c->sock_check_user, &a->addr, (unsigned)a->addrlen)) {
+        c->sock_refused = true;
+        return CURL_SOCKET_BAD;
+    }
+    return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
 static ak_err s_setopt_all(ak_http *c, const ak_http_request *req, struct curl_slist *hdrs) {
     CURL *h = c->curl;
     CURLcode e = CURLE_OK;
@@ -668,6 +685,10 @@ static ak_err s_setopt_all(ak_http *c, const ak_http_request *req, struct curl_s
     S_SET(CURLOPT_ERRORBUFFER, c->errbuf);
     S_SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_body);
     S_SET(CURLOPT_ACCEPT_ENCODING, (char *)NULL);
+    if (c->sock_check != NULL) {
+        S_SET(CURLOPT_OPENSOCKETFUNCTION, s_open_cb);
+        S_SET(CURLOPT_OPENSOCKETDATA, c);
+    }
     const char *m = req->method;
     if (strcmp(m, "GET") == 0 && req->body.len == 0) {
         S_SET(CURLOPT_HTTPGET, 1L);
@@ -730,12 +751,17 @@ ak_err ak_http_do(ak_http *c, const ak_http_request *req, ak_http_response *resp
         resp->status = 0;
         resp->attempts = attempt;
         c->too_large = false;
+        c->sock_refused = false;
         c->tls_err = AK_OK;
         c->errbuf[0] = '\0';
 
         CURLcode cc = curl_easy_perform(c->curl);
         s_verdict v;
         rc = s_map_curl(c, cc, &v);
+        if (rc != AK_OK && c->sock_refused) {
+            rc = AK_E_DESTINATION_NOT_ALLOWED;
+            v = S_DONE;
+        }
         if (rc == AK_OK) {
             curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &resp->status);
             v = ak_http_status_retryable(resp->status) && req->idempotent ? S_RETRY : S_DONE;

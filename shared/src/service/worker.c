@@ -14,6 +14,7 @@
 #include "ak/envelope.h"
 #include "ak/json.h"
 #include "ak/log.h"
+#include "ak/usepolicy.h"
 
 /* ================================================================ default ops */
 
@@ -113,6 +114,14 @@ static ak_err s_ops_delete_one(ak_worker *w, const ak_sigv4_creds *c, ak_cur key
     return ak_s3_delete(&w->svc.s3, &call, w->bucket, key);
 }
 
+static ak_err s_ops_egress(ak_worker *w, const ak_http_request *req, ak_http_response *resp) {
+    if (!w->egress_ready) {
+        AK_GUARD(ak_egress_init(&w->egress, w->allow_loopback));
+        w->egress_ready = true;
+    }
+    return ak_http_do(w->egress.http, req, resp);
+}
+
 static const ak_worker_ops s_default_ops = {
     .derive_kek = s_ops_derive_kek,
     .get_device = s_ops_get_device,
@@ -125,6 +134,7 @@ static const ak_worker_ops s_default_ops = {
     .list = s_ops_list,
     .delete_objects = s_ops_delete_objects,
     .delete_one = s_ops_delete_one,
+    .egress = s_ops_egress,
 };
 
 /* ================================================================ error mapping */
@@ -200,6 +210,9 @@ ak_err ak_worker_init(ak_worker *w, ak_data_class expect_class) {
     }
     w->require_sts = ak_worker_strict_sts(getenv("AGENTKEYS_WORKER_REQUIRE_STS"));
     if (!w->require_sts) ak_log_warn("worker STS strict mode is off (local tests only)");
+    const char *lb = s_env("AK_CRED_USE_ALLOW_LOOPBACK");
+    w->allow_loopback = lb != NULL && strcmp(lb, "1") == 0;
+    if (w->allow_loopback) ak_log_warn("cred use may call loopback addresses (local stack only)");
     return ak_svc_init(&w->svc, AK_SVC_WORKER);
 }
 
@@ -217,6 +230,8 @@ void ak_worker_init_for_test(ak_worker *w, ak_data_class c, const char *bucket, 
 void ak_worker_free(ak_worker *w) {
     if (w == NULL) return;
     ak_svc_free(&w->svc);
+    if (w->egress_ready) ak_egress_free(&w->egress);
+    w->egress_ready = false;
     memset(&w->cap_keys, 0, sizeof(w->cap_keys));
     w->cap_keys_loaded = false;
 }
@@ -275,12 +290,19 @@ typedef struct s_body {
     json_t *doc;
     ak_cur cap;
     ak_buf plaintext; /* secret; store only */
+    bool has_policy;  /* store (D19) */
+    ak_use_policy policy;
+    ak_cur method, url;    /* use */
+    const json_t *headers; /* use; NULL when absent (owned by doc) */
+    ak_buf req_body;       /* use: body_b64 decoded */
 } s_body;
 
 static void s_body_init(s_body *b) {
+    memset(b, 0, sizeof(*b));
     b->doc = NULL;
     b->cap = (ak_cur){NULL, 0};
     ak_buf_init_secret(&b->plaintext, AK_MAX_PLAINTEXT);
+    ak_buf_init(&b->req_body, AK_MAX_REQUEST_BODY);
 }
 
 static void s_body_free(s_body *b) {
@@ -295,13 +317,15 @@ static void s_body_free(s_body *b) {
         b->doc = NULL;
     }
     ak_buf_free(&b->plaintext);
+    ak_buf_free(&b->req_body);
 }
 
 static ak_err s_parse_body(ak_op op, ak_cur text, s_body *b) {
-    static const char *const k_store[] = {"cap", "plaintext_b64", NULL};
+    static const char *const k_store[] = {"cap", "plaintext_b64", "policy", NULL};
+    static const char *const k_use[] = {"cap", "method", "url", "headers", "body_b64", NULL};
     static const char *const k_other[] = {"cap", NULL};
     AK_GUARD(ak_json_parse_object(text, &b->doc));
-    AK_GUARD(ak_json_only_keys(b->doc, op == AK_OP_STORE ? k_store : k_other));
+    AK_GUARD(ak_json_only_keys(b->doc, op == AK_OP_STORE ? k_store : op == AK_OP_USE ? k_use : k_other));
     AK_GUARD(ak_json_str(b->doc, "cap", &b->cap));
     AK_ENSURE(b->cap.len > 0 && b->cap.len <= AK_MAX_JWS, AK_E_INVALID_INPUT);
     if (op == AK_OP_STORE) {
@@ -313,6 +337,28 @@ static ak_err s_parse_body(ak_op op, ak_cur text, s_body *b) {
         if (rc == AK_E_LIMIT) return AK_E_TOO_LARGE;
         if (rc != AK_OK && rc != AK_E_NOMEM) return AK_E_BAD_BASE64;
         AK_GUARD(rc);
+        const json_t *pol = json_object_get(b->doc, "policy");
+        if (pol != NULL) {
+            /* D19: checked with the body, before any cryptography (docs/spec/use-policy.md §1) */
+            AK_GUARD(ak_use_policy_from_json(pol, &b->policy));
+            AK_GUARD(ak_use_secret_check(ak_buf_cur(&b->plaintext)));
+            b->has_policy = true;
+        }
+    }
+    if (op == AK_OP_USE) {
+        AK_GUARD(ak_json_str(b->doc, "method", &b->method));
+        AK_GUARD(ak_json_str(b->doc, "url", &b->url));
+        b->headers = json_object_get(b->doc, "headers");
+        AK_ENSURE(b->headers == NULL || json_is_object(b->headers), AK_E_WRONG_TYPE);
+        ak_cur b64;
+        bool present = false;
+        AK_GUARD(ak_json_str_opt(b->doc, "body_b64", &b64, &present));
+        if (present) {
+            ak_err rc = ak_b64_decode(b64, &b->req_body);
+            if (rc == AK_E_LIMIT) return AK_E_TOO_LARGE;
+            if (rc != AK_OK && rc != AK_E_NOMEM) return AK_E_BAD_BASE64;
+            AK_GUARD(rc);
+        }
     }
     return AK_OK;
 }
@@ -377,6 +423,11 @@ static ak_err s_chain_check(ak_worker *w, const ak_cap_claims *c) {
             AK_GUARD(s_chain_err(w->ops.actor_operator(w, c->actor_omni.b, bound_to)));
             AK_ENSURE(memcmp(bound_to, c->operator_omni.b, 32) == 0, AK_E_DEVICE_BINDING_MISMATCH);
         }
+    } else if (d.tier == AK_DEVICE_TIER_MASTER && !own && c->op == AK_OP_STORE) {
+        /* D19: a master provisions a credential for an actor bound to its operator. */
+        uint8_t bound_to[32];
+        AK_GUARD(s_chain_err(w->ops.actor_operator(w, c->actor_omni.b, bound_to)));
+        AK_ENSURE(memcmp(bound_to, c->operator_omni.b, 32) == 0, AK_E_DEVICE_BINDING_MISMATCH);
     } else if (d.tier == AK_DEVICE_TIER_MASTER) {
         AK_ENSURE(own, AK_E_DEVICE_BINDING_MISMATCH);
     } else {
@@ -418,6 +469,8 @@ static ak_audit_action s_action(ak_op op) {
             return AK_AUDIT_STORE;
         case AK_OP_FETCH:
             return AK_AUDIT_FETCH;
+        case AK_OP_USE:
+            return AK_AUDIT_USE;
         default:
             return AK_AUDIT_TEARDOWN;
     }
@@ -462,18 +515,28 @@ static void s_audit_failure(ak_worker *w, const ak_worker_req *r, const ak_cap_c
 static void s_hex_str(const uint8_t *p, size_t n, char *out) { ak_hex_encode(p, n, out); }
 
 static ak_err s_store(ak_worker *w, const ak_worker_req *r, const ak_sigv4_creds *creds,
-                      const ak_cap_claims *c, ak_cur plaintext, ak_worker_resp *resp) {
+                      const ak_cap_claims *c, ak_cur plaintext, const ak_use_policy *policy,
+                      ak_worker_resp *resp) {
     uint8_t kek[32];
-    ak_buf key, env;
+    ak_buf key, env, framed;
     ak_err rc = AK_OK;
     bool audited = false;
     ak_buf_init(&key, AK_S3_MAX_KEY);
     ak_buf_init(&env, AK_WORKER_MAX_OBJECT);
+    ak_buf_init_secret(&framed, AK_MAX_PLAINTEXT);
     ak_env_binding bind = {c->data_class, c->operator_omni, c->actor_omni, ak_cap_service(c)};
     AK_GUARD_OUT(ak_worker_object_key(c->data_class, &c->actor_omni, ak_cap_service(c), &key));
+    uint8_t version = AK_ENV_VERSION;
+    if (policy != NULL) {
+        /* D19: the policy travels inside the sealed plaintext of a 0x05 envelope. */
+        AK_ENSURE_OUT(c->data_class == AK_CLASS_CREDENTIALS, AK_E_USE_POLICY_INVALID);
+        AK_GUARD_OUT(ak_use_frame(policy, plaintext, &framed));
+        plaintext = ak_buf_cur(&framed);
+        version = AK_ENV_VERSION_POLICY;
+    }
     rc = s_signer_err(w->ops.derive_kek(w, &c->operator_omni, &c->actor_omni, c->k3_epoch, kek));
     if (rc != AK_OK) goto out;
-    rc = ak_envelope_seal(kek, c->k3_epoch, &bind, plaintext, &env);
+    rc = ak_envelope_seal_version(kek, c->k3_epoch, version, &bind, plaintext, &env);
     ak_wipe(kek, sizeof(kek));
     AK_GUARD_OUT(rc);
 
@@ -482,8 +545,12 @@ static ak_err s_store(ak_worker *w, const ak_worker_req *r, const ak_sigv4_creds
     char hhex[65];
     ak_sha256(env.ptr, env.len, h);
     s_hex_str(h, 32, hhex);
-    s_kv ex[2] = {{"phase", AK_CUR_LIT("before_write")}, {"envelope_sha256", ak_cur_from_str(hhex)}};
-    AK_GUARD_OUT(s_audit(w, r, c, "ok", AK_OK, ex, 2));
+    s_kv ex[3] = {{"phase", AK_CUR_LIT("before_write")},
+                  {"envelope_sha256", ak_cur_from_str(hhex)},
+                  {"use_policy", policy == NULL     ? AK_CUR_LIT("")
+                                 : policy->use_only ? AK_CUR_LIT("use_only")
+                                                    : AK_CUR_LIT("usable")}};
+    AK_GUARD_OUT(s_audit(w, r, c, "ok", AK_OK, ex, policy != NULL ? 3 : 2));
     audited = true;
 
     AK_GUARD_OUT(s_s3_err(w->ops.put(w, creds, ak_buf_cur(&key), ak_buf_cur(&env), (ak_cur){NULL, 0})));
@@ -496,12 +563,14 @@ out:
     if (rc != AK_OK && audited) s_audit_failure(w, r, c, rc);
     ak_buf_free(&key);
     ak_buf_free(&env);
+    ak_buf_free(&framed);
     return rc;
 }
 
 /* One GET + open (+ re-key) attempt. *retry is set when the write-back lost a race. */
 static ak_err s_fetch_once(ak_worker *w, const ak_sigv4_creds *creds, const ak_cap_claims *c, ak_cur key,
-                           ak_buf *plain, bool *rekeyed, uint32_t *from_epoch, bool *retry) {
+                           ak_buf *plain, uint8_t *version, bool *rekeyed, uint32_t *from_epoch,
+                           bool *retry) {
     uint8_t kek[32];
     ak_buf blob, etag, fresh;
     ak_err rc = AK_OK;
@@ -514,7 +583,7 @@ static ak_err s_fetch_once(ak_worker *w, const ak_sigv4_creds *creds, const ak_c
     ak_env_binding bind = {c->data_class, c->operator_omni, c->actor_omni, ak_cap_service(c)};
 
     AK_GUARD_OUT(s_s3_err(w->ops.get(w, creds, key, &blob, &etag)));
-    rc = ak_envelope_peek_epoch(ak_buf_cur(&blob), &epoch);
+    rc = ak_envelope_peek(ak_buf_cur(&blob), &epoch, version);
     if (rc == AK_E_ENVELOPE_TRUNCATED || rc == AK_E_ENVELOPE_VERSION) rc = AK_E_DECRYPT_FAILED;
     AK_GUARD_OUT(rc);
     /* Writes always use the current epoch (D8): a blob claiming a later one was edited (the
@@ -523,14 +592,14 @@ static ak_err s_fetch_once(ak_worker *w, const ak_sigv4_creds *creds, const ak_c
     *from_epoch = epoch;
     rc = s_signer_err(w->ops.derive_kek(w, &c->operator_omni, &c->actor_omni, epoch, kek));
     if (rc != AK_OK) goto out;
-    rc = ak_envelope_open(kek, epoch, &bind, ak_buf_cur(&blob), plain);
+    rc = ak_envelope_open_version(kek, epoch, &bind, ak_buf_cur(&blob), plain, version);
     ak_wipe(kek, sizeof(kek));
     AK_GUARD_OUT(rc);
     if (epoch < c->k3_epoch) {
         /* Lazy re-key (D8) before answering, conditional on the object being the one we read. */
         rc = s_signer_err(w->ops.derive_kek(w, &c->operator_omni, &c->actor_omni, c->k3_epoch, kek));
         if (rc != AK_OK) goto out;
-        rc = ak_envelope_seal(kek, c->k3_epoch, &bind, ak_buf_cur(plain), &fresh);
+        rc = ak_envelope_seal_version(kek, c->k3_epoch, *version, &bind, ak_buf_cur(plain), &fresh);
         ak_wipe(kek, sizeof(kek));
         AK_GUARD_OUT(rc);
         AK_ENSURE_OUT(etag.len > 0, AK_E_S3_ERROR);
@@ -554,26 +623,42 @@ static ak_err s_fetch(ak_worker *w, const ak_worker_req *r, const ak_sigv4_creds
     ak_err rc = AK_OK;
     bool rekeyed = false, retry = false;
     uint32_t from = 0;
+    uint8_t version = 0;
+    ak_use_policy policy;
+    bool has_policy = false;
+    ak_cur secret;
     ak_buf_init(&key, AK_S3_MAX_KEY);
     ak_buf_init_secret(&plain, AK_MAX_PLAINTEXT);
     ak_buf_init_secret(&b64, AK_MAX_PLAINTEXT / 3 * 4 + 8);
     AK_GUARD_OUT(ak_worker_object_key(c->data_class, &c->actor_omni, ak_cap_service(c), &key));
     for (int attempt = 0; attempt < 2; attempt++) {
-        rc = s_fetch_once(w, creds, c, ak_buf_cur(&key), &plain, &rekeyed, &from, &retry);
+        rc = s_fetch_once(w, creds, c, ak_buf_cur(&key), &plain, &version, &rekeyed, &from, &retry);
         if (!retry) break;
     }
     if (retry) rc = AK_E_CONFLICT;
     AK_GUARD_OUT(rc);
+    secret = ak_buf_cur(&plain);
+    if (version == AK_ENV_VERSION_POLICY) {
+        /* D19: a use-only credential is never returned in plaintext (the refusal is audited). */
+        AK_GUARD_OUT(ak_use_unframe(ak_buf_cur(&plain), &policy, &secret));
+        AK_ENSURE_OUT(!policy.use_only, AK_E_USE_ONLY);
+        has_policy = true;
+    }
 
     char from_s[16];
     snprintf(from_s, sizeof(from_s), "%u", (unsigned)from);
     s_kv ex[1] = {{"rekeyed_from_epoch", ak_cur_from_str(from_s)}};
     AK_GUARD_OUT(s_audit(w, r, c, "ok", AK_OK, ex, rekeyed ? 1 : 0));
 
-    AK_GUARD_OUT(ak_b64_encode(plain.ptr, plain.len, &b64));
+    AK_GUARD_OUT(ak_b64_encode(secret.ptr, secret.len, &b64));
     AK_GUARD_OUT(ak_buf_append_str(&resp->body, "{\"ok\":true,\"plaintext_b64\":\""));
     AK_GUARD_OUT(ak_buf_append_cur(&resp->body, ak_buf_cur(&b64)));
-    AK_GUARD_OUT(ak_buf_printf(&resp->body, "\",\"k3_epoch\":%u,\"rekeyed\":%s}", (unsigned)c->k3_epoch,
+    AK_GUARD_OUT(ak_buf_append_str(&resp->body, "\""));
+    if (has_policy) {
+        AK_GUARD_OUT(ak_buf_append_str(&resp->body, ",\"policy\":"));
+        AK_GUARD_OUT(ak_use_policy_encode(&policy, &resp->body));
+    }
+    AK_GUARD_OUT(ak_buf_printf(&resp->body, ",\"k3_epoch\":%u,\"rekeyed\":%s}", (unsigned)c->k3_epoch,
                                rekeyed ? "true" : "false"));
     resp->status = 200;
     if (rekeyed) ak_log_info("envelope re-keyed", "from_epoch", from_s);
@@ -585,6 +670,123 @@ out:
     ak_buf_free(&key);
     ak_buf_free(&plain);
     ak_buf_free(&b64);
+    return rc;
+}
+
+/* ---- use (D19; docs/spec/use-policy.md) ---- */
+
+/* Reserve after the outbound call: the second audit write and the answer. */
+#define S_USE_RESERVE_MS 1500
+
+static ak_err s_use_err(ak_err e) {
+    switch (e) {
+        case AK_OK:
+        case AK_E_NOMEM:
+        case AK_E_DESTINATION_NOT_ALLOWED:
+        case AK_E_UPSTREAM_TIMEOUT:
+        case AK_E_INVALID_INPUT:
+        case AK_E_CONFIG:
+            return e;
+        case AK_E_TOO_LARGE:
+        case AK_E_LIMIT:
+            return AK_E_USE_RESPONSE_TOO_LARGE;
+        default:
+            return AK_E_UPSTREAM;
+    }
+}
+
+static ak_err s_use(ak_worker *w, const ak_worker_req *r, const ak_sigv4_creds *creds, const ak_cap_claims *c,
+                    const s_body *b, ak_worker_resp *resp) {
+    ak_buf key, plain;
+    ak_use_call call;
+    ak_use_redactor red;
+    ak_http_response hr;
+    ak_http_header hdrs[AK_USE_MAX_HEADERS + 1];
+    ak_use_policy policy;
+    ak_err rc = AK_OK;
+    bool rekeyed = false, retry = false;
+    uint32_t from = 0;
+    uint8_t version = 0;
+    ak_cur secret = {NULL, 0};
+    size_t redactions = 0;
+    ak_buf_init(&key, AK_S3_MAX_KEY);
+    ak_buf_init_secret(&plain, AK_MAX_PLAINTEXT);
+    ak_use_call_init(&call);
+    memset(&red, 0, sizeof(red));
+    ak_http_response_init(&hr);
+
+    AK_GUARD_OUT(ak_worker_object_key(c->data_class, &c->actor_omni, ak_cap_service(c), &key));
+    for (int attempt = 0; attempt < 2; attempt++) {
+        rc = s_fetch_once(w, creds, c, ak_buf_cur(&key), &plain, &version, &rekeyed, &from, &retry);
+        if (!retry) break;
+    }
+    if (retry) rc = AK_E_CONFLICT;
+    AK_GUARD_OUT(rc);
+    AK_ENSURE_OUT(version == AK_ENV_VERSION_POLICY, AK_E_USE_POLICY_MISSING);
+    AK_GUARD_OUT(ak_use_unframe(ak_buf_cur(&plain), &policy, &secret));
+    AK_GUARD_OUT(ak_use_plan(&policy, secret, b->method, b->url, b->headers, &call));
+    AK_GUARD_OUT(ak_use_redactor_init(&red, secret));
+
+    /* D12 before the secret leaves: which host, method and path (never the query). */
+    char path[AK_AUDIT_MAX_EXTRA_VALUE + 1];
+    size_t pl = call.path.len < AK_AUDIT_MAX_EXTRA_VALUE ? call.path.len : AK_AUDIT_MAX_EXTRA_VALUE;
+    memcpy(path, call.path.ptr, pl);
+    path[pl] = 0;
+    s_kv ex[8] = {{"phase", AK_CUR_LIT("before_call")},
+                  {"host", ak_cur_from_str(call.host)},
+                  {"method", ak_cur_from_str(call.method)},
+                  {"path", ak_cur_from_str(path)}};
+    AK_GUARD_OUT(s_audit(w, r, c, "ok", AK_OK, ex, 4));
+
+    for (size_t i = 0; i < call.n_headers; i++)
+        hdrs[i] = (ak_http_header){call.names[i], ak_cur_from_str(ak_use_call_value(&call, i))};
+    ak_http_request req = {
+        .method = call.method,
+        .url = ak_buf_cstr(&call.url),
+        .headers = hdrs,
+        .n_headers = call.n_headers,
+        .body = ak_buf_cur(&b->req_body),
+        .deadline_ms = w->svc.deadline_ms - S_USE_RESERVE_MS,
+        .idempotent = false,
+        .max_response = AK_EGRESS_MAX_RESPONSE,
+        .body_secret = true,
+    };
+    AK_ENSURE_OUT(req.deadline_ms > ak_http_now_ms() + (int64_t)AK_HTTP_MIN_ATTEMPT_MS, AK_E_DEADLINE);
+    rc = s_use_err(w->ops.egress(w, &req, &hr));
+    ak_use_call_free(&call); /* the injected copies of the secret go first */
+    AK_GUARD_OUT(rc);
+
+    rc = ak_use_answer(&red, hr.status, ak_buf_cur(&hr.headers), ak_buf_cur(&hr.body), &resp->body,
+                       &redactions);
+    AK_GUARD_OUT(rc == AK_E_LIMIT ? AK_E_USE_RESPONSE_TOO_LARGE
+                                  : rc); /* the answer outgrew the payload cap */
+    char st[16], out_s[24], in_s[24], red_s[24];
+    snprintf(st, sizeof(st), "%ld", hr.status);
+    snprintf(out_s, sizeof(out_s), "%zu", b->req_body.len);
+    snprintf(in_s, sizeof(in_s), "%zu", hr.body.len);
+    snprintf(red_s, sizeof(red_s), "%zu", redactions);
+    ex[0].value = AK_CUR_LIT("after_call");
+    ex[4] = (s_kv){"status", ak_cur_from_str(st)};
+    ex[5] = (s_kv){"bytes_out", ak_cur_from_str(out_s)};
+    ex[6] = (s_kv){"bytes_in", ak_cur_from_str(in_s)};
+    ex[7] = (s_kv){"redactions", ak_cur_from_str(red_s)};
+    AK_GUARD_OUT(s_audit(w, r, c, "ok", AK_OK, ex, 8));
+    resp->status = 200;
+    ak_log_info("cred use", "host", call.host, "method", call.method, "status", st, "bytes_in", in_s,
+                "redactions", red_s);
+out:
+    if (rc != AK_OK) {
+        ak_buf_clear(&resp->body);
+        if (rc != AK_E_NOMEM && rc != AK_E_AUDIT_WRITE) s_audit_failure(w, r, c, rc);
+    }
+    /* an upstream could echo the secret in a header: the header block is wiped too */
+    if (hr.headers.ptr != NULL) ak_wipe(hr.headers.ptr, hr.headers.len);
+    ak_http_response_free(&hr);
+    ak_use_redactor_free(&red);
+    ak_use_call_free(&call);
+    ak_buf_free(&key);
+    ak_buf_free(&plain);
+    memset(&policy, 0, sizeof(policy));
     return rc;
 }
 
@@ -763,10 +965,14 @@ ak_err ak_worker_handle(ak_worker *w, const ak_worker_req *r, ak_worker_resp *re
     verified = false;
     switch (r->op) {
         case AK_OP_STORE:
-            rc = s_store(w, r, &creds, &claims, ak_buf_cur(&body.plaintext), resp);
+            rc = s_store(w, r, &creds, &claims, ak_buf_cur(&body.plaintext),
+                         body.has_policy ? &body.policy : NULL, resp);
             break;
         case AK_OP_FETCH:
             rc = s_fetch(w, r, &creds, &claims, resp);
+            break;
+        case AK_OP_USE:
+            rc = s_use(w, r, &creds, &claims, &body, resp);
             break;
         default:
             rc = s_teardown(w, r, &creds, &claims, resp);
