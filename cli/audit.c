@@ -145,10 +145,14 @@ static int s_audit_ls(akcli *c, int argc, char **argv) {
     if (pos != NULL) return akcli_usage(c, "unexpected argument %s", pos);
     if (bucket == NULL) bucket = akcli_conf(c, "audit_bucket");
     if (bucket == NULL || bucket[0] == '\0') bucket = getenv("AK_AUDIT_BUCKET");
-    if (bucket == NULL || bucket[0] == '\0')
+    char bucket_copy[128];
+    if (bucket == NULL || bucket[0] == '\0' || strlen(bucket) >= sizeof(bucket_copy))
         return akcli_fail(
             c, AKCLI_USAGE, "config_error",
             "the audit bucket is unknown (--bucket, the `audit_bucket` setting or AK_AUDIT_BUCKET)");
+    /* akcli_conf's answer lives in a scratch buffer that the next lookup reuses */
+    snprintf(bucket_copy, sizeof(bucket_copy), "%s", bucket);
+    bucket = bucket_copy;
     /* the operator id: the profile's master session */
     akcli_session s;
     rc = akcli_session_open(c, &s);

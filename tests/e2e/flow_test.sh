@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/e2e/flow_test.sh — the `make demo` story as a test: the whole positive flow on the local
+# tests/e2e/flow_test.sh — the `make demo` story as a test (every step an `agentkeys` command): the whole positive flow on the local
 # stack (first master with a software passkey, agent, scopes, SIWE login, caps, OIDC -> STS,
 # store/fetch byte for byte, memory put/get, epoch advance with lazy re-key, mail routed into the
 # agent's inbox and read with /v1/mint-aws-creds mail credentials, operator teardown, audit flush
@@ -25,8 +25,8 @@ fi
 grep -q "fetched secret equals the stored one, byte for byte" "$L/demo.log" && pass "credentials round trip" || fail "credentials round trip"
 grep -q "memory round trip" "$L/demo.log" && pass "memory round trip" || fail "memory round trip"
 grep -q "same secret after the epoch change" "$L/demo.log" && pass "re-keyed after the epoch advance" || fail "re-key"
-grep -q "refused: service_not_in_scope (HTTP 403)" "$L/demo.log" && pass "out-of-scope cap refused" || fail "scope refusal"
-grep -q "fetch after teardown         HTTP 404 not_found" "$L/demo.log" && pass "nothing left after teardown" || fail "teardown"
+grep -q "credentials:github           refused: service_not_in_scope (exit 3)" "$L/demo.log" && pass "out-of-scope cap refused" || fail "scope refusal"
+grep -q "fetch after teardown         refused: not_found (exit 4)" "$L/demo.log" && pass "nothing left after teardown" || fail "teardown"
 grep -q '"routed":1' "$L/demo.log" && grep -q "read with mail-role creds    Subject: build finished" "$L/demo.log" \
   && pass "mail routed to the agent's inbox and read with its mail-role credentials" || fail "mail"
 
