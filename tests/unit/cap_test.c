@@ -449,6 +449,65 @@ AK_TEST(test_verify_signature_step) {
     ak_buf_free(&tok);
 }
 
+/* The verified-signature cache (issue 19): a hit skips only the P-256 verify of the exact same
+ * bytes; every later step still runs; a changed byte, an expired entry or a cleared cache
+ * (key reload) verifies again. The hit is proven by swapping the key set's public key for another
+ * key under the same kid: a cached token still passes, an uncached one cannot. */
+AK_TEST(test_sig_cache) {
+    s_keys k;
+    s_keys_init(&k);
+    ak_cap_claims c, v;
+    ak_buf tok;
+    ak_cap_sig_cache cache;
+    ak_cap_sig_cache_clear(&cache);
+    ak_cap_request r = s_req(NULL, AK_OP_FETCH, AK_CLASS_CREDENTIALS, "openrouter", NOW);
+    s_mint(&k, &r, AK_OP_FETCH, AK_CLASS_CREDENTIALS, NOW, &tok, &c);
+    ak_cap_expect x = {AK_OP_FETCH, AK_CLASS_CREDENTIALS, NOW};
+    EXPECT_OK(ak_cap_verify_cached(ak_buf_cur(&tok), &k.jwks, &x, &cache, &v));
+    EXPECT_INT_EQ(cache.verifies, 1);
+    EXPECT_INT_EQ(cache.hits, 0);
+    EXPECT_OK(ak_cap_verify_cached(ak_buf_cur(&tok), &k.jwks, &x, &cache, &v));
+    EXPECT_INT_EQ(cache.verifies, 1);
+    EXPECT_INT_EQ(cache.hits, 1);
+    /* the key behind kid cap-1 replaced: the cached bytes pass, any other token cannot */
+    ak_jwks swapped = k.jwks;
+    uint8_t other_pub[65];
+    EXPECT_OK(ak_p256_pub_from_priv(k.other_priv, other_pub));
+    memcpy(swapped.keys[1].pub65, other_pub, 65); /* keys[1] is kid cap-1 */
+    EXPECT_OK(ak_cap_verify_cached(ak_buf_cur(&tok), &swapped, &x, &cache, &v));
+    uint8_t save = tok.ptr[tok.len - 3];
+    tok.ptr[tok.len - 3] = (uint8_t)(save == 'A' ? 'B' : 'A');
+    EXPECT_ERR(AK_E_BROKER_SIG_INVALID, ak_cap_verify_cached(ak_buf_cur(&tok), &k.jwks, &x, &cache, &v));
+    tok.ptr[tok.len - 3] = save;
+    /* later steps still run on a hit: op, class, freshness */
+    ak_cap_expect bad = x;
+    bad.op = AK_OP_STORE;
+    EXPECT_ERR(AK_E_CAP_OP_MISMATCH, ak_cap_verify_cached(ak_buf_cur(&tok), &k.jwks, &bad, &cache, &v));
+    bad = x;
+    bad.data_class = AK_CLASS_MEMORY;
+    EXPECT_ERR(AK_E_CAP_DATA_CLASS_MISMATCH,
+               ak_cap_verify_cached(ak_buf_cur(&tok), &k.jwks, &bad, &cache, &v));
+    bad = x;
+    bad.now = c.expires_at; /* an entry is no hit once its token expired: verified again, then refused */
+    EXPECT_ERR(AK_E_CAP_EXPIRED, ak_cap_verify_cached(ak_buf_cur(&tok), &k.jwks, &bad, &cache, &v));
+    EXPECT_ERR(AK_E_BROKER_SIG_INVALID, ak_cap_verify_cached(ak_buf_cur(&tok), &swapped, &bad, &cache, &v));
+    /* a cleared cache (the worker clears it on every key reload) verifies again */
+    ak_cap_sig_cache_clear(&cache);
+    EXPECT_ERR(AK_E_BROKER_SIG_INVALID, ak_cap_verify_cached(ak_buf_cur(&tok), &swapped, &x, &cache, &v));
+    EXPECT_INT_EQ(cache.hits, 0);
+    /* more distinct tokens than slots: all verify, the cache stays bounded */
+    for (unsigned i = 0; i < AK_CAP_SIG_CACHE_N + 8u; i++) {
+        ak_buf t2;
+        ak_cap_claims c2;
+        ak_cap_request r2 = s_req(NULL, AK_OP_FETCH, AK_CLASS_CREDENTIALS, "openrouter", NOW);
+        s_mint(&k, &r2, AK_OP_FETCH, AK_CLASS_CREDENTIALS, NOW, &t2, &c2);
+        EXPECT_OK(ak_cap_verify_cached(ak_buf_cur(&t2), &k.jwks, &x, &cache, &v));
+        ak_buf_free(&t2);
+    }
+    EXPECT_INT_EQ(cache.verifies, AK_CAP_SIG_CACHE_N + 8u);
+    ak_buf_free(&tok);
+}
+
 AK_TEST(test_verify_order_after_signature) {
     s_keys k;
     s_keys_init(&k);
@@ -639,7 +698,8 @@ AK_TEST(test_sign_oom_sweep) {
     ak_buf_free(&tok);
 }
 
-AK_RUN_TESTS(AK_T(test_pop_vector), AK_T(test_pop_rejects), AK_T(test_ttl_and_nonce_rules),
-             AK_T(test_request_parse), AK_T(test_mint_and_verify_round_trip), AK_T(test_claims_new_rejects),
-             AK_T(test_verify_signature_step), AK_T(test_verify_order_after_signature),
-             AK_T(test_verify_claims_schema), AK_T(test_sign_oom_sweep))
+AK_RUN_TESTS(AK_T(test_sig_cache), AK_T(test_pop_vector), AK_T(test_pop_rejects),
+             AK_T(test_ttl_and_nonce_rules), AK_T(test_request_parse), AK_T(test_mint_and_verify_round_trip),
+             AK_T(test_claims_new_rejects), AK_T(test_verify_signature_step),
+             AK_T(test_verify_order_after_signature), AK_T(test_verify_claims_schema),
+             AK_T(test_sign_oom_sweep))

@@ -186,4 +186,28 @@ typedef struct ak_cap_expect {
 AK_MUST ak_err ak_cap_verify(ak_cur token, const ak_jwks *cap_keys, const ak_cap_expect *expect,
                              ak_cap_claims *out);
 
+/*
+ * The signature check of step 1 is ~75% of a worker request's instructions (one P-256 verify,
+ * issue 19), and an agent presents the same cap on every request until it expires. A cache of
+ * verified signatures, per process: the SHA-256 of the whole compact token (header, claims and
+ * signature bytes) and the token's exp. A hit means these exact bytes were verified before under
+ * a key of the current set, so only the P-256 verify is skipped: parsing, typ, freshness, op,
+ * class and the K10 PoP (steps 2–6) and the chain checks still run on every request. The caller
+ * clears the cache whenever its key set changes (rotation); expired entries are never hits.
+ */
+#define AK_CAP_SIG_CACHE_N 64u
+typedef struct ak_cap_sig_cache {
+    struct {
+        uint8_t hash[32];
+        uint64_t exp; /* 0 = empty */
+    } e[AK_CAP_SIG_CACHE_N];
+    size_t next;             /* round-robin replacement */
+    uint64_t hits, verifies; /* counters for tests and benchmarks */
+} ak_cap_sig_cache;
+
+void ak_cap_sig_cache_clear(ak_cap_sig_cache *cache);
+/* ak_cap_verify with the cache (NULL = no cache: exactly ak_cap_verify). */
+AK_MUST ak_err ak_cap_verify_cached(ak_cur token, const ak_jwks *cap_keys, const ak_cap_expect *expect,
+                                    ak_cap_sig_cache *cache, ak_cap_claims *out);
+
 #endif

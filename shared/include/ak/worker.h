@@ -162,6 +162,7 @@ struct ak_worker {
     char bucket[AK_SVC_BUCKET_MAX + 1];
     bool require_sts;
     ak_jwks cap_keys;
+    ak_cap_sig_cache cap_cache; /* verified cap signatures (ak/cap.h); cleared with every key reload */
     bool cap_keys_loaded;
     int64_t cap_keys_at_ms;
     ak_egress egress; /* op use: created on the first use call */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ak/crypto.h"
+#include "ak/ct.h"
 #include "ak/json.h"
 
 /* ------------------------------------------------------------------ helpers */
@@ -387,15 +388,45 @@ ak_err ak_cap_sign(const ak_cap_claims *c, const char *kid, ak_jws_sign_fn sign,
 
 static ak_err s_sig(ak_err e) { return (e == AK_OK || e == AK_E_NOMEM) ? e : AK_E_BROKER_SIG_INVALID; }
 
-static ak_err s_verify(ak_cur token, const ak_jwks *keys, const ak_cap_expect *x, ak_jws *jws,
-                       ak_cap_claims *c) {
+static bool s_cache_hit(const ak_cap_sig_cache *cache, const uint8_t h[32], uint64_t now) {
+    for (size_t i = 0; i < AK_CAP_SIG_CACHE_N; i++)
+        if (cache->e[i].exp > now && ak_ct_eq(cache->e[i].hash, h, 32)) return true;
+    return false;
+}
+
+static void s_cache_put(ak_cap_sig_cache *cache, const uint8_t h[32], uint64_t exp, uint64_t now) {
+    size_t slot = cache->next;
+    for (size_t i = 0; i < AK_CAP_SIG_CACHE_N; i++) /* reuse an empty or expired slot first */
+        if (cache->e[i].exp <= now) {
+            slot = i;
+            break;
+        }
+    memcpy(cache->e[slot].hash, h, 32);
+    cache->e[slot].exp = exp;
+    if (slot == cache->next) cache->next = (cache->next + 1u) % AK_CAP_SIG_CACHE_N;
+}
+
+static ak_err s_verify(ak_cur token, const ak_jwks *keys, const ak_cap_expect *x, ak_cap_sig_cache *cache,
+                       ak_jws *jws, ak_cap_claims *c) {
     /* 1. signature: parse, our typ only (a session or OIDC JWT is not a cap even if some key
-     *    matched), then the cap key selected by kid. */
+     *    matched), then the cap key selected by kid — unless these exact bytes verified before. */
     AK_GUARD(s_sig(ak_jws_parse(token, jws)));
     AK_ENSURE(jws->has_typ && ak_cur_eq_str(jws->typ, AK_CAP_TYP), AK_E_BROKER_SIG_INVALID);
-    AK_GUARD(s_sig(ak_jws_verify_jwks(jws, keys)));
+    uint8_t h[32];
+    bool hit = false;
+    if (cache != NULL) {
+        ak_sha256(token.ptr, token.len, h);
+        hit = s_cache_hit(cache, h, x->now);
+    }
+    if (hit) {
+        cache->hits++;
+    } else {
+        AK_GUARD(s_sig(ak_jws_verify_jwks(jws, keys)));
+        if (cache != NULL) cache->verifies++;
+    }
     /* 2. schema */
     AK_GUARD(s_claims_read(jws->claims, c));
+    if (cache != NULL && !hit && x->now < c->expires_at) s_cache_put(cache, h, c->expires_at, x->now);
     /* 3. freshness (caps.md §7 step 5) */
     AK_ENSURE(x->now < c->expires_at, AK_E_CAP_EXPIRED);
     AK_ENSURE(c->issued_at <= x->now + AK_CAP_ISSUED_SKEW, AK_E_CAP_EXPIRED);
@@ -408,13 +439,23 @@ static ak_err s_verify(ak_cur token, const ak_jwks *keys, const ak_cap_expect *x
     return ak_cap_pop_verify(&msg, c->pop.sig, c->device_key_hash, c->issued_at);
 }
 
-ak_err ak_cap_verify(ak_cur token, const ak_jwks *cap_keys, const ak_cap_expect *expect, ak_cap_claims *out) {
+void ak_cap_sig_cache_clear(ak_cap_sig_cache *cache) {
+    AK_PRECOND(cache != NULL);
+    memset(cache, 0, sizeof(*cache));
+}
+
+ak_err ak_cap_verify_cached(ak_cur token, const ak_jwks *cap_keys, const ak_cap_expect *expect,
+                            ak_cap_sig_cache *cache, ak_cap_claims *out) {
     AK_PRECOND(cap_keys != NULL && expect != NULL && out != NULL);
     memset(out, 0, sizeof(*out));
     ak_jws jws;
     memset(&jws, 0, sizeof(jws));
-    ak_err rc = s_verify(token, cap_keys, expect, &jws, out);
+    ak_err rc = s_verify(token, cap_keys, expect, cache, &jws, out);
     ak_jws_free(&jws);
     if (rc != AK_OK) memset(out, 0, sizeof(*out));
     return rc;
+}
+
+ak_err ak_cap_verify(ak_cur token, const ak_jwks *cap_keys, const ak_cap_expect *expect, ak_cap_claims *out) {
+    return ak_cap_verify_cached(token, cap_keys, expect, NULL, out);
 }

@@ -381,6 +381,8 @@ static ak_err s_load_cap_keys(ak_worker *w) {
     json_decref(arr);
     if (rc != AK_OK) return rc;
     w->cap_keys = ks;
+    ak_cap_sig_cache_clear(
+        &w->cap_cache); /* a signature is only as good as the key set it was checked under */
     w->cap_keys_loaded = true;
     w->cap_keys_at_ms = ak_http_now_ms();
     return AK_OK;
@@ -957,7 +959,7 @@ ak_err ak_worker_handle(ak_worker *w, const ak_worker_req *r, ak_worker_resp *re
     AK_GUARD_OUT(s_cap_keys(w, body.cap));
     ak_cap_expect ex = {
         .op = r->op, .data_class = w->data_class, .now = r->now ? r->now : (uint64_t)time(NULL)};
-    AK_GUARD_OUT(ak_cap_verify(body.cap, &w->cap_keys, &ex, &claims));
+    AK_GUARD_OUT(ak_cap_verify_cached(body.cap, &w->cap_keys, &ex, &w->cap_cache, &claims));
     verified = true;
     /* 4. chain */
     AK_GUARD_OUT(s_chain_check(w, &claims));
