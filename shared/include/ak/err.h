@@ -82,6 +82,9 @@
     X(SIGNER_UNAVAILABLE, "signer_unavailable", 503, "the signer enclave is unavailable")                    \
     X(AUDIT_WRITE, "audit_write_failed", 503, "the audit event could not be written")                        \
     X(THROTTLED, "throttled", 503, "an upstream service is throttling")                                      \
+    /* ---- readiness (issue 17: GET /readyz, functions/ready) ---- */                                       \
+    X(NOT_READY, "not_ready", 503, "a dependency of the service is not ready")                               \
+    X(CHAIN_ID_MISMATCH, "chain_id_mismatch", 503, "the chain RPC serves another chain")                     \
     /* ---- crypto (bad data in a cryptographic object) ---- */                                              \
     X(DECRYPT_FAILED, "envelope_auth_failed", 422, "the stored envelope failed authentication")              \
     X(BAD_SIGNATURE, "bad_signature", 400, "a signature is malformed or does not verify")                    \
