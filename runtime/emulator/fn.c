@@ -1020,7 +1020,8 @@ ak_err akemu_fn_stats_json(const akemu_fn *fn, ak_buf *out) {
         "\"instances_starting\":%zu,\"instances_peak\":%zu,"
         "\"invocations\":%" PRIu64 ",\"cold_starts\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"timeouts\":%" PRIu64
         ",\"crashes\":%" PRIu64 ",\"last_duration_us\":%" PRIu64 ",\"warm_duration_us_sum\":%" PRIu64
-        ",\"warm_invocations\":%" PRIu64 ",\"max_rss_kb\":%ld,\"rss_kb\":%ld,\"instance_list\":[",
+        ",\"warm_invocations\":%" PRIu64 ",\"async_retries\":%" PRIu64 ",\"async_failed\":%" PRIu64
+        ",\"max_rss_kb\":%ld,\"rss_kb\":%ld,\"instance_list\":[",
         fn->name, fn->dir, fn->bootstrap, fn->timeout_ms, fn->memory_mb, top ? (int)top->pid : 0,
         top ? (unsigned)top->port : 0u,
         top == NULL ? "stopped"
@@ -1029,7 +1030,7 @@ ak_err akemu_fn_stats_json(const akemu_fn *fn, ak_buf *out) {
                     : "init",
         fn->q_len, fn->max_insts, fn->n_insts, n_busy, n_idle, n_starting, fn->peak_insts, fn->n_invokes,
         fn->n_cold, fn->n_errors, fn->n_timeouts, fn->n_crashes, fn->last_duration_us, fn->warm_dur_us_sum,
-        fn->warm_n, fn->last_hwm_kb, fn->last_rss_kb));
+        fn->warm_n, fn->n_async_retries, fn->n_async_failed, fn->last_hwm_kb, fn->last_rss_kb));
     for (const akemu_inst *in = fn->insts; in != NULL; in = in->next)
         AK_GUARD(ak_buf_printf(out,
                                "%s{\"instance\":%u,\"pid\":%d,\"runtime_api_port\":%u,\"state\":\"%s\","

@@ -73,6 +73,9 @@ check_rec "record is Lambda's shape: RetriesExhausted after 3 attempts" \
 check_rec "record carries the router's error type" "r['responsePayload']['errorType'].startswith('AgentKeys.')"
 check_rec "record names the function" "r['requestContext']['functionArn'].endswith(':function:SesRouterFunction:\$LATEST')"
 check_rec "record's payload replays as is (the whole event)" "r['requestPayload'] == json.load(open('$work/event.json'))"
+stats=$(curl -sS "http://127.0.0.1:$port/__emulator/stats")
+if "$PY" -c 'import json,sys; f=[x for x in json.loads(sys.argv[1])["functions"] if x["name"]=="SesRouterFunction"][0]; sys.exit(0 if (f["async_retries"], f["async_failed"]) == (2, 1) else 1)' "$stats"; then
+    pass "emulator stats count 2 retries and 1 failed async invocation"; else fail "emulator stats count 2 retries and 1 failed async invocation"; fi
 [ "$(stat -c %a "$rec" 2>/dev/null)" = 600 ] && pass "record file is private (0600)" || fail "record file is private (0600)"
 
 # A synchronous failure is the caller's to see: no record, no retry.
