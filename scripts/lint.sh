@@ -3,7 +3,9 @@
 #   1. banned functions in our C sources;
 #   2. raw malloc/calloc/realloc/free outside shared/src/base/alloc.c (everything goes through ak_malloc);
 #   3. clang-format: no difference from .clang-format (--fix rewrites in place);
-#   4. libak's layering: every include points down (scripts/check-layers).
+#   4. libak's layering: every include points down (scripts/check-layers);
+#   5. template.yaml: cfn-lint as written and SAM-transformed, no error or warning outside
+#      scripts/cfn-lint-ignore (scripts/cfn-lint-check).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -33,6 +35,7 @@ else
   echo "clang-format not installed (scripts/bootstrap installs it)"; rc=1
 fi
 ./scripts/check-layers || rc=1
+./scripts/cfn-lint-check || rc=1
 
 [ $rc = 0 ] && echo "lint: ${#files[@]} files clean"
 exit $rc

@@ -122,6 +122,12 @@ typedef struct akemu_fn {
     uint64_t last_duration_us;
     uint64_t warm_dur_us_sum, warm_n; /* Duration (event handed over .. /response) of warm invokes */
     long last_hwm_kb, last_rss_kb;
+    /* EventInvokeConfig (asynchronous invocations): attempts after the first that failed
+     * (MaximumRetryAttempts, 0..2, Lambda's default 2), and the OnFailure destination as the
+     * template names it ("SQS !GetAtt Queue.Arn"), NULL when none is configured. */
+    unsigned async_retries;
+    char *on_failure;
+    uint64_t n_async_retries, n_async_failed; /* statistics */
 } akemu_fn;
 
 typedef struct akemu_cfg {
@@ -130,6 +136,9 @@ typedef struct akemu_cfg {
     char *flavour; /* "release" or "dev" */
     uint16_t port;
     char *pid_file, *ready_file;
+    /* --destinations-dir: where asynchronous failures of functions with an OnFailure
+     * destination are appended, one JSON line per record (<LogicalId>.on-failure.jsonl). */
+    char *destinations_dir;
     akemu_env env_all;    /* overrides for every function */
     akemu_env env_fn;     /* "LogicalId.KEY" -> value */
     akemu_env bootstraps; /* LogicalId -> bootstrap path */
@@ -257,6 +266,7 @@ typedef struct akemu_inv {
     bool cold;
     ak_buf log_tail; /* last AKEMU_LOG_TAIL bytes of this invocation's logs */
     bool want_tail;
+    unsigned attempt; /* AKEMU_ORIGIN_ASYNC: 1 for the first try, then each retry */
 } akemu_inv;
 
 /* Creates an invocation (takes a copy of the payload) and queues it on fn. */

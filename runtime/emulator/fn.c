@@ -29,7 +29,9 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
+#include <limits.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -385,6 +387,113 @@ static void s_report(akemu_fn *fn, akemu_inv *inv, uint64_t now, long hwm_kb, co
     }
 }
 
+/* ---------------------------------------------------------------- asynchronous failures */
+
+/* Appends Lambda's on-failure invocation record for `inv` (its shape: version, timestamp,
+ * requestContext{requestId, functionArn, condition, approximateInvokeCount}, requestPayload,
+ * responseContext{statusCode, executedVersion, functionError}, responsePayload) as one JSON
+ * line to DIR/<LogicalId>.on-failure.jsonl, the local stand-in for the template's destination.
+ * One write(2) with O_APPEND, so concurrent records never interleave. */
+static ak_err s_write_failure_record(akemu_fn *fn, akemu_inv *inv, ak_cur error_doc, char *path,
+                                     size_t pathcap) {
+    ak_err rc = AK_OK;
+    json_t *rec = NULL;
+    ak_buf line;
+    ak_buf_init(&line, 2u * AK_MAX_LAMBDA_PAYLOAD + 65536u);
+    int fd = -1;
+    int n = snprintf(path, pathcap, "%s/%s.on-failure.jsonl", g_akemu.destinations_dir, fn->name);
+    AK_ENSURE_OUT(n > 0 && (size_t)n < pathcap, AK_E_INVALID_INPUT);
+
+    uint64_t ms = akemu_wall_ms();
+    time_t secs = (time_t)(ms / 1000u);
+    struct tm tm;
+    char ts[96]; /* room for any int the format could print */
+    AK_ENSURE_OUT(gmtime_r(&secs, &tm) != NULL, AK_E_INTERNAL);
+    snprintf(ts, sizeof(ts), "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (unsigned)(ms % 1000u));
+    char arn[512];
+    snprintf(arn, sizeof(arn), "arn:aws:lambda:%s:123456789012:function:%s:$LATEST", g_akemu.region,
+             fn->name);
+    /* The payload was checked to be JSON when it was accepted; the error document normally is
+     * (a runtime's /error body may not be: then it goes in as a string). */
+    json_t *req = json_loadb((const char *)inv->payload.ptr, inv->payload.len, JSON_DECODE_ANY, NULL);
+    json_t *resp = json_loadb((const char *)error_doc.ptr, error_doc.len, JSON_DECODE_ANY, NULL);
+    if (resp == NULL) resp = json_stringn((const char *)error_doc.ptr, error_doc.len);
+    rec = json_pack("{s:s,s:s,s:{s:s,s:s,s:s,s:I},s:o*,s:{s:i,s:s,s:s},s:o*}", "version", "1.0", "timestamp",
+                    ts, "requestContext", "requestId", inv->id, "functionArn", arn, "condition",
+                    "RetriesExhausted", "approximateInvokeCount", (json_int_t)inv->attempt, "requestPayload",
+                    req, "responseContext", "statusCode", 200, "executedVersion", "$LATEST", "functionError",
+                    "Unhandled", "responsePayload", resp);
+    AK_ENSURE_OUT(rec != NULL, AK_E_NOMEM);
+    AK_GUARD_OUT(ak_json_dump(rec, &line));
+    AK_GUARD_OUT(ak_buf_append_byte(&line, '\n'));
+
+    if (mkdir(g_akemu.destinations_dir, 0700) != 0 && errno != EEXIST) AK_ENSURE_OUT(false, AK_E_IO);
+    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    AK_ENSURE_OUT(fd >= 0, AK_E_IO);
+    ssize_t w = write(fd, line.ptr, line.len);
+    AK_ENSURE_OUT(w >= 0 && (size_t)w == line.len, AK_E_IO);
+out:
+    if (fd >= 0 && close(fd) != 0 && rc == AK_OK) rc = AK_E_IO;
+    json_decref(rec);
+    ak_buf_free(&line);
+    return rc;
+}
+
+/* An asynchronous (Event) invocation ended in an error. Lambda retries it fn->async_retries
+ * times (after about one and then two minutes; here the retry is queued at once, keeping the
+ * request id), and after the last failed attempt sends the record to the OnFailure
+ * destination, or discards the event when there is none. Returns true when `inv` was queued
+ * again: the caller must not free it (the caller's s_pump hands it on). */
+static bool s_async_failed(akemu_fn *fn, akemu_inv *inv, ak_cur error_doc, const char *error_type) {
+    const char *type = error_type ? error_type : "Unhandled";
+    if (inv->attempt < 1u + fn->async_retries) {
+        akemu_logf(fn->name, "async invocation %s failed (%s), attempt %u of %u: retrying", inv->id, type,
+                   inv->attempt, 1u + fn->async_retries);
+        fn->n_async_retries++;
+        inv->attempt++;
+        inv->next = NULL;
+        inv->t_enqueue_ns = akemu_now_ns();
+        inv->t_start_ns = inv->deadline_ns = inv->init_ns = 0;
+        inv->cold = false;
+        ak_buf_clear(&inv->log_tail);
+        if (fn->q_tail != NULL) {
+            fn->q_tail->next = inv;
+        } else {
+            fn->q_head = inv;
+        }
+        fn->q_tail = inv;
+        fn->q_len++;
+        return true;
+    }
+    fn->n_async_failed++;
+    if (fn->on_failure == NULL) {
+        akemu_logf(fn->name,
+                   "async invocation %s failed (%s) after %u attempts: discarded (no OnFailure destination "
+                   "in EventInvokeConfig)",
+                   inv->id, type, inv->attempt);
+        return false;
+    }
+    if (g_akemu.destinations_dir == NULL) {
+        akemu_logf(fn->name,
+                   "async invocation %s failed (%s) after %u attempts: record for %s not kept (no "
+                   "--destinations-dir)",
+                   inv->id, type, inv->attempt, fn->on_failure);
+        return false;
+    }
+    char path[PATH_MAX];
+    if (s_write_failure_record(fn, inv, error_doc, path, sizeof(path)) != AK_OK) {
+        akemu_logf(fn->name,
+                   "async invocation %s failed (%s) after %u attempts: CANNOT write its record to %s: %s",
+                   inv->id, type, inv->attempt, path, strerror(errno));
+        return false;
+    }
+    akemu_logf(fn->name,
+               "async invocation %s failed (%s) after %u attempts: record appended to %s (stand-in for %s)",
+               inv->id, type, inv->attempt, path, fn->on_failure);
+    return false;
+}
+
 /* Finishes the in-flight invocation of `inst` (exactly once) and answers its caller. */
 static void s_finish(akemu_inst *inst, akemu_rkind kind, ak_cur payload, const char *error_type, long hwm_kb,
                      const char *status) {
@@ -404,6 +513,9 @@ static void s_finish(akemu_inst *inst, akemu_rkind kind, ak_cur payload, const c
     s_report(fn, inv, now, hwm_kb, status);
     akemu_front_complete(inv, kind, payload, error_type);
     if (inv->client != NULL) inv->client->inv = NULL;
+    if (kind == AKEMU_R_ERROR && inv->origin == AKEMU_ORIGIN_ASYNC &&
+        s_async_failed(fn, inv, payload, error_type))
+        return;
     s_inv_free(inv);
 }
 
@@ -425,8 +537,9 @@ static void s_fail_queued(akemu_fn *fn, akemu_inv *inv, const char *type, const 
     s_report(fn, inv, inv->t_start_ns, -1, "error");
     akemu_front_complete(inv, AKEMU_R_ERROR, ak_buf_cur(&b), type);
     if (inv->client != NULL) inv->client->inv = NULL;
+    bool requeued = inv->origin == AKEMU_ORIGIN_ASYNC && s_async_failed(fn, inv, ak_buf_cur(&b), type);
     ak_buf_free(&b);
-    s_inv_free(inv);
+    if (!requeued) s_inv_free(inv);
 }
 
 static akemu_inv *s_pop(akemu_fn *fn) {
@@ -689,6 +802,7 @@ ak_err akemu_invoke(akemu_fn *fn, ak_cur payload, akemu_origin origin, akemu_con
     akemu_uuid(inv->id);
     inv->fn = fn;
     inv->origin = origin;
+    inv->attempt = 1;
     inv->client = client;
     inv->want_tail = client != NULL && client->want_tail;
     inv->t_enqueue_ns = akemu_now_ns();
@@ -906,7 +1020,8 @@ ak_err akemu_fn_stats_json(const akemu_fn *fn, ak_buf *out) {
         "\"instances_starting\":%zu,\"instances_peak\":%zu,"
         "\"invocations\":%" PRIu64 ",\"cold_starts\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"timeouts\":%" PRIu64
         ",\"crashes\":%" PRIu64 ",\"last_duration_us\":%" PRIu64 ",\"warm_duration_us_sum\":%" PRIu64
-        ",\"warm_invocations\":%" PRIu64 ",\"max_rss_kb\":%ld,\"rss_kb\":%ld,\"instance_list\":[",
+        ",\"warm_invocations\":%" PRIu64 ",\"async_retries\":%" PRIu64 ",\"async_failed\":%" PRIu64
+        ",\"max_rss_kb\":%ld,\"rss_kb\":%ld,\"instance_list\":[",
         fn->name, fn->dir, fn->bootstrap, fn->timeout_ms, fn->memory_mb, top ? (int)top->pid : 0,
         top ? (unsigned)top->port : 0u,
         top == NULL ? "stopped"
@@ -915,7 +1030,7 @@ ak_err akemu_fn_stats_json(const akemu_fn *fn, ak_buf *out) {
                     : "init",
         fn->q_len, fn->max_insts, fn->n_insts, n_busy, n_idle, n_starting, fn->peak_insts, fn->n_invokes,
         fn->n_cold, fn->n_errors, fn->n_timeouts, fn->n_crashes, fn->last_duration_us, fn->warm_dur_us_sum,
-        fn->warm_n, fn->last_hwm_kb, fn->last_rss_kb));
+        fn->warm_n, fn->n_async_retries, fn->n_async_failed, fn->last_hwm_kb, fn->last_rss_kb));
     for (const akemu_inst *in = fn->insts; in != NULL; in = in->next)
         AK_GUARD(ak_buf_printf(out,
                                "%s{\"instance\":%u,\"pid\":%d,\"runtime_api_port\":%u,\"state\":\"%s\","

@@ -5,6 +5,7 @@
  *               [--env-file FILE]... [--env KEY=VALUE | --env LogicalId.KEY=VALUE]...
  *               [--bootstrap LogicalId=PATH]... [--timeout-override [LogicalId=]SECONDS|MSms]...
  *               [--max-instances [LogicalId=]N]... [--region R] [--pid-file FILE] [--ready-file FILE]
+ *               [--destinations-dir DIR]
  *
  * Everything listens on 127.0.0.1 only. SIGTERM/SIGINT stop the loop, kill every bootstrap
  * (and its process group) and exit 0. See README.md.
@@ -72,7 +73,7 @@ static void s_usage(void) {
           "                   [--bootstrap LogicalId=PATH]... [--timeout-override "
           "[LogicalId=]SECONDS|MSms]...\n"
           "                   [--max-instances [LogicalId=]N]... [--region REGION] [--pid-file FILE]\n"
-          "                   [--ready-file FILE]\n",
+          "                   [--ready-file FILE] [--destinations-dir DIR]\n",
           stderr);
 }
 
@@ -132,6 +133,7 @@ static void s_free_cfg(void) {
         akemu_fn *f = g_akemu.fns[i];
         ak_free(f->name);
         ak_free(f->alias);
+        ak_free(f->on_failure);
         ak_free(f->dir);
         ak_free(f->handler);
         ak_free(f->bootstrap);
@@ -156,6 +158,7 @@ static void s_free_cfg(void) {
     ak_free(g_akemu.flavour);
     ak_free(g_akemu.pid_file);
     ak_free(g_akemu.ready_file);
+    ak_free(g_akemu.destinations_dir);
     ak_free(g_akemu.region);
 }
 
@@ -219,6 +222,9 @@ int main(int argc, char **argv) {
         } else if (strcmp(a, "--ready-file") == 0) {
             ak_free(g_akemu.ready_file);
             g_akemu.ready_file = s_dup(v);
+        } else if (strcmp(a, "--destinations-dir") == 0) {
+            ak_free(g_akemu.destinations_dir);
+            g_akemu.destinations_dir = s_dup(v);
         } else {
             rc = AK_E_INVALID_INPUT;
         }

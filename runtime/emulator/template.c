@@ -3,10 +3,12 @@
  *
  * What is read (everything else is ignored):
  *   Parameters.<P>.Default                       for !Ref P / ${P} in environment values
- *   Globals.Function.{Timeout,MemorySize,Handler,ReservedConcurrentExecutions,Environment.Variables}
+ *   Globals.Function.{Timeout,MemorySize,Handler,ReservedConcurrentExecutions,Environment.Variables,
+ *                     EventInvokeConfig}
  *   Resources.<LogicalId> with Type AWS::Serverless::Function:
  *     Properties.{Timeout, MemorySize, Handler, FunctionName, ReservedConcurrentExecutions,
- *                 Environment.Variables, Events.<E> with Type HttpApi and Properties.{Path, Method}}
+ *                 Environment.Variables, Events.<E> with Type HttpApi and Properties.{Path, Method},
+ *                 EventInvokeConfig.{MaximumRetryAttempts, DestinationConfig.OnFailure.{Type, Destination}}}
  * An environment value that cannot be resolved here (!GetAtt, !Ref to a resource, Fn::...) is
  * left unset with a warning; the local stack supplies it through --env-file.
  */
@@ -24,6 +26,8 @@
 #define S_DEFAULT_TIMEOUT_MS 3000u
 #define S_DEFAULT_MEMORY_MB 128u
 #define S_ACCOUNT_ID "123456789012"
+/* Lambda retries a failed asynchronous invocation twice unless MaximumRetryAttempts says less. */
+#define S_DEFAULT_ASYNC_RETRIES 2u
 
 ak_err akemu_env_set(akemu_env *e, const char *key, size_t klen, const char *val, size_t vlen) {
     char *v = ak_strndup(val, vlen);
@@ -347,6 +351,50 @@ static ak_err s_max_insts_override(akemu_fn *fn) {
     return AK_OK;
 }
 
+/* EventInvokeConfig of one layer (Globals.Function or the function's Properties): the retry
+ * count for asynchronous invocations and the OnFailure destination. The destination itself is
+ * not resolved (it is usually !GetAtt Queue.Arn): the emulator keeps its text for the logs and
+ * writes the records to its local stand-in (--destinations-dir, fn.c). */
+static ak_err s_event_invoke_config(const s_ctx *x, akemu_fn *fn, const akemu_ynode *cfg, const char *id,
+                                    char *err, size_t errcap) {
+    if (cfg == NULL) return AK_OK;
+    const akemu_ynode *n = akemu_ymap_get(cfg, "MaximumRetryAttempts");
+    if (n != NULL) {
+        uint64_t v;
+        if (!s_resolve_uint(x, n, &v) || v > 2) {
+            snprintf(err, errcap, "%s: EventInvokeConfig.MaximumRetryAttempts must be 0..2", id);
+            return AK_E_INVALID_INPUT;
+        }
+        fn->async_retries = (unsigned)v;
+    }
+    const akemu_ynode *of = akemu_ymap_get(akemu_ymap_get(cfg, "DestinationConfig"), "OnFailure");
+    if (of == NULL) return AK_OK;
+    const char *type = akemu_yscalar(akemu_ymap_get(of, "Type"));
+    const akemu_ynode *dest = akemu_ymap_get(of, "Destination");
+    static const char *const types[] = {"SQS", "SNS", "Lambda", "EventBridge", "S3"};
+    bool known = false;
+    for (size_t i = 0; type != NULL && i < sizeof(types) / sizeof(types[0]); i++)
+        known = known || strcmp(type, types[i]) == 0;
+    if (!known || dest == NULL) {
+        snprintf(err, errcap,
+                 "%s: EventInvokeConfig.DestinationConfig.OnFailure needs Type (SQS, SNS, Lambda, "
+                 "EventBridge or S3) and Destination",
+                 id);
+        return AK_E_INVALID_INPUT;
+    }
+    ak_buf t;
+    ak_buf_init(&t, 1024);
+    ak_err rc = ak_buf_printf(&t, "%s %s%s%s", type, dest->tag ? dest->tag : "", dest->tag ? " " : "",
+                              dest->type == AKEMU_Y_SCALAR ? dest->str : "(computed)");
+    if (rc == AK_OK) {
+        ak_free(fn->on_failure);
+        fn->on_failure = s_strdup(ak_buf_cstr(&t));
+        if (fn->on_failure == NULL) rc = AK_E_NOMEM;
+    }
+    ak_buf_free(&t);
+    return rc;
+}
+
 static ak_err s_add_function(const s_ctx *x, const char *id, const akemu_ynode *res,
                              const akemu_ynode *globals, char *err, size_t errcap) {
     ak_err rc = AK_OK;
@@ -364,6 +412,7 @@ static ak_err s_add_function(const s_ctx *x, const char *id, const akemu_ynode *
     fn->timeout_ms = S_DEFAULT_TIMEOUT_MS;
     fn->memory_mb = S_DEFAULT_MEMORY_MB;
     fn->max_insts = AKEMU_DEFAULT_MAX_INSTANCES;
+    fn->async_retries = S_DEFAULT_ASYNC_RETRIES;
     AK_ENSURE_OUT(fn->name != NULL && fn->dir != NULL, AK_E_NOMEM);
 
     const akemu_ynode *layers[2] = {globals, props};
@@ -399,6 +448,7 @@ static ak_err s_add_function(const s_ctx *x, const char *id, const akemu_ynode *
         if (akemu_yscalar(akemu_ymap_get(P, "Handler")) != NULL)
             handler = akemu_yscalar(akemu_ymap_get(P, "Handler"));
         AK_GUARD_OUT(s_apply_env_vars(x, fn, P));
+        AK_GUARD_OUT(s_event_invoke_config(x, fn, akemu_ymap_get(P, "EventInvokeConfig"), id, err, errcap));
     }
     fn->handler = s_strdup(handler);
     fn->alias = s_strdup(akemu_yscalar(akemu_ymap_get(props, "FunctionName")));
@@ -448,6 +498,7 @@ out:
         ak_free(fn->name);
         ak_free(fn->dir);
         ak_free(fn->alias);
+        ak_free(fn->on_failure);
         ak_free(fn->handler);
         ak_free(fn->bootstrap);
         ak_free(fn->task_root);

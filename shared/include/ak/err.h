@@ -125,6 +125,9 @@
     X(DESTINATION_NOT_ALLOWED, "destination_not_allowed", 403, "the host resolves to a forbidden address")   \
     X(USE_RESPONSE_TOO_LARGE, "response_too_large", 502, "the upstream response exceeds the size cap")       \
     X(REDACTION_FAILED, "redaction_failed", 502, "the upstream response could not be redacted")              \
+    /* ---- readiness (issue 17: GET /readyz, functions/ready) ---- */                                       \
+    X(NOT_READY, "not_ready", 503, "a dependency of the service is not ready")                               \
+    X(CHAIN_ID_MISMATCH, "chain_id_mismatch", 503, "the chain RPC serves another chain")                     \
     /* ---- crypto (bad data in a cryptographic object) ---- */                                              \
     X(DECRYPT_FAILED, "envelope_auth_failed", 422, "the stored envelope failed authentication")              \
     X(BAD_SIGNATURE, "bad_signature", 400, "a signature is malformed or does not verify")                    \

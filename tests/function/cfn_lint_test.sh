@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# tests/function/cfn_lint_test.sh — scripts/cfn-lint-check (part of `make lint`) passes on
+# template.yaml and fails on copies broken the ways it exists to catch: the deprecated
+# provided.al2 runtime (W1030, issue 17), and a finding that appears only in the SAM-transformed
+# template (an unused parameter, W2001, is reported by the second pass).
+set -u
+cd "$(dirname "$0")/../.."
+fails=0
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1"; fails=$((fails + 1)); }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+if out=$(scripts/cfn-lint-check template.yaml 2>&1); then pass "template.yaml is clean, both passes"; else
+    fail "template.yaml is clean, both passes"; sed 's/^/    /' <<<"$out"; fi
+
+# The template as it was before issue 17: default provided.al2, both runtimes allowed.
+sed -e 's/^    Default: provided\.al2023$/    Default: provided.al2/' \
+    -e 's/^    AllowedValues: \[provided\.al2023\]$/    AllowedValues: [provided.al2, provided.al2023]/' \
+    template.yaml > "$work/al2.yaml"
+if grep -q 'Default: provided.al2$' "$work/al2.yaml"; then pass "the al2 copy names provided.al2"; else
+    fail "the al2 copy names provided.al2 (template changed shape: update this test)"; fi
+out=$(scripts/cfn-lint-check "$work/al2.yaml" 2>&1); rc=$?
+if [ $rc = 1 ] && grep -q 'W1030' <<<"$out"; then pass "provided.al2 fails lint with W1030"; else
+    fail "provided.al2 fails lint with W1030 (exit $rc)"; sed 's/^/    /' <<<"$out"; fi
+if grep -A3 'after the SAM transform' <<<"$out" | grep -q W1030; then pass "the transformed pass reports W1030 too"; else
+    fail "the transformed pass reports W1030 too"; fi
+
+# A parameter nothing uses: cfn-lint on the SAM template does not see it, the transformed pass does.
+awk '{print} /^Parameters:$/ {print "  UnusedByAnything:\n    Type: String\n    Default: x"}' template.yaml > "$work/unused.yaml"
+out=$(scripts/cfn-lint-check "$work/unused.yaml" 2>&1); rc=$?
+if [ $rc = 1 ] && grep -A3 'after the SAM transform' <<<"$out" | grep -q 'W2001.*UnusedByAnything'; then
+    pass "an unused parameter fails the transformed pass"; else
+    fail "an unused parameter fails the transformed pass (exit $rc)"; sed 's/^/    /' <<<"$out"; fi
+
+# A template the translator refuses fails the check (the second pass is not silently skipped).
+cat > "$work/bad.yaml" <<'YAML'
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties: {Runtime: provided.al2023, Handler: bootstrap, CodeUri: .,
+                 Events: {Bad: {Type: HttpApi, Properties: {Path: 7, Method: GET}}}}
+YAML
+out=$(scripts/cfn-lint-check "$work/bad.yaml" 2>&1); rc=$?
+if [ $rc = 1 ] && grep -q "the SAM transform of .* failed" <<<"$out" && grep -q "transform: .*Path" <<<"$out"; then
+    pass "a template the SAM transform refuses fails, with the translator's reason"; else
+    fail "a template the SAM transform refuses fails, with the translator's reason (exit $rc)"; sed 's/^/    /' <<<"$out"; fi
+
+if out=$(scripts/cfn-lint-check "$work/nosuch.yaml" 2>&1); then fail "a missing template fails"; else pass "a missing template fails"; fi
+
+[ $fails -eq 0 ] && echo "cfn_lint: all passed" || echo "cfn_lint: $fails failed"
+exit $((fails > 0))
