@@ -5,7 +5,7 @@
  * Every transaction is built, signed (EIP-1559) and sent here with libak (ak/chain.h: estimate
  * first, so a revert is reported in words and nothing is sent; then a bounded wait for the
  * receipt with progress on stderr). The contract calls are those of contracts/README.md and
- * scripts/lib/akclient.sh. Settings: rpc_url, chain_id, registry, scope_contract,
+ * tests/lib/akclient.sh. Settings: rpc_url, chain_id, registry, scope_contract,
  * epoch_contract, audit_contract, wallet (+ password_file), passkey, operator (the operator id
  * when the wallet is not the first master; default omni(wallet)).
  *

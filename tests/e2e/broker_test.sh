@@ -49,7 +49,7 @@ trap cleanup EXIT
 . "$L/stack.env"
 export AK_WORK=$WORK
 # shellcheck disable=SC1091
-. "$top/scripts/lib/akclient.sh"
+. "$top/tests/lib/akclient.sh"
 JOSE="node $top/tests/e2e/broker_jose.mjs"
 NOW() { date +%s; }
 

@@ -10,7 +10,7 @@
 # The operator side (first master, agents' consent and registration, scopes, revocation) is done
 # with the `agentkeys` operator commands too; only funding the master's wallet (cast) and the
 # local stack's IAM tagging (scripts/local-iam) are outside the binary, in SETUP. Nothing uses
-# jq or scripts/lib/akclient.sh.
+# jq or tests/lib/akclient.sh.
 #   AGENTKEYS_BIN=build/release/bin/agentkeys tests/e2e/cli_test.sh   (default: the dev build)
 #   KEEP_TMP=1 keeps the work directory.
 set -uo pipefail

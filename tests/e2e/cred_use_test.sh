@@ -10,7 +10,7 @@
 # loopback refusal without that setting runs on a second emulator started here from the same
 # env file minus that one line (same template, same stack).
 #
-# Client side: scripts/lib/akclient.sh. The added latency of a /v1/cred/use call over a direct
+# Client side: tests/lib/akclient.sh. The added latency of a /v1/cred/use call over a direct
 # call to the echo server is printed, never asserted.
 set -uo pipefail
 # shellcheck disable=SC1091
@@ -19,7 +19,7 @@ stack_test_up
 export AK_WORK=$work/client
 mkdir -p "$AK_WORK"
 # shellcheck disable=SC1091
-. "$root/scripts/lib/akclient.sh"
+. "$root/tests/lib/akclient.sh"
 
 # expect NAME WANT_STATUS WANT_REASON "<status> <body>"
 expect() {

@@ -31,7 +31,7 @@ make -s -j2 build/dev/tools/passkey >"$work/make.log" 2>&1 || { tail -20 "$work/
 stack_test_up
 export AK_WORK=$work
 # shellcheck disable=SC1091
-. "$root/scripts/lib/akclient.sh"
+. "$root/tests/lib/akclient.sh"
 audit_count() { # PREFIX -> number of objects under it in the audit bucket
   /usr/bin/aws --endpoint-url "$AK_S3_ENDPOINT" s3api list-objects-v2 --bucket "$AK_AUDIT_BUCKET" \
     --prefix "$1" --query 'length(Contents || `[]`)' --output text 2>/dev/null || echo error

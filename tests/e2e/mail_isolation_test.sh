@@ -32,7 +32,7 @@ stack_test_up
 export AK_WORK=$work/ak
 mkdir -p "$AK_WORK"
 # shellcheck disable=SC1091
-. "$root/scripts/lib/akclient.sh"
+. "$root/tests/lib/akclient.sh"
 pass mail_isolation_stack_up
 
 # ---- operator and two agents

@@ -47,7 +47,7 @@ fi
 . "$L/stack.env"
 export AK_WORK=$WORK
 # shellcheck disable=SC1091
-. "$top/scripts/lib/akclient.sh"
+. "$top/tests/lib/akclient.sh"
 ADMIN_AWS() { /usr/bin/aws --endpoint-url "$AK_S3_ENDPOINT" "$@"; }
 # Objects written through an STS role session belong to that session's identity on RGW (no
 # BucketOwnerEnforced in Ceph 16), so the admin user cannot read them: these helpers act with

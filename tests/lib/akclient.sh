@@ -1,7 +1,9 @@
-# scripts/lib/akclient.sh — a small bash client for agentkeys, sourced by the demo and the
-# end-to-end tests. It does what an operator's tooling and an agent's SDK do, with the project's
-# own tools: cast (wallets, EIP-191 signatures, transactions), the C software passkey
-# (shared/tools/passkey.c, WebAuthn assertions for K11-gated calls), curl and jq.
+# tests/lib/akclient.sh — a test driver, not a client for people (they use `agentkeys`, cli/):
+# the older end-to-end tests speak the wire protocol through it with independent tools — cast
+# (wallets, EIP-191 signatures, transactions), the C software passkey, curl and jq — so they
+# can also send what no well-behaved client sends (PoPs for other ops, stale timestamps, caps
+# presented at the wrong worker) and check each refusal's reason. `make demo` and the CLI tests
+# no longer use it.
 #
 # Requires: `source build/local/stack.env` first (scripts/stack-up writes it).
 # Every function prints its result on stdout and fails (non-zero) with a message on stderr.
