@@ -33,6 +33,7 @@ UNIT_SRCS    := $(sort $(wildcard tests/unit/*_test.c))
 FUZZ_SRCS    := $(sort $(wildcard tests/fuzz/*_fuzz.c))
 BENCH_SRCS   := $(sort $(wildcard tests/bench/*_bench.c))
 TESTLIB_SRCS := $(sort $(wildcard tests/lib/*.c))
+CLI_SRCS     := $(sort $(wildcard cli/*.c))
 # functions/<name>/*.c -> one bootstrap each; LogicalId = PascalCase(name) + "Function"
 FUNCTIONS    := $(sort $(patsubst functions/%/main.c,%,$(wildcard functions/*/main.c)))
 logical_id    = $(shell echo '$(1)' | sed -E 's/(^|-)([a-z])/\U\2/g')Function
@@ -140,6 +141,27 @@ build/dev/tools/%: build/dev/obj/shared/tools/%.o $(LIBS_dev)
 	@mkdir -p $(@D)
 	$(DEV_CC) $^ $(DEV_LDFLAGS) -o $@
 
+# ---------------------------------------------------------------- the agentkeys CLI (issue 13)
+# cli/*.c (one file per command group) + libak; the release binary is static musl, stripped.
+CLI_DEV := $(if $(CLI_SRCS),build/dev/bin/agentkeys)
+CLI_REL := $(if $(CLI_SRCS),build/release/bin/agentkeys build/release/share/man/man1/agentkeys.1)
+build/dev/bin/agentkeys: $(call objs,dev,$(CLI_SRCS)) build/dev/libak.a $(call DEP_LIBS,glibc)
+	@mkdir -p $(@D)
+	$(DEV_CC) $^ $(DEV_LDFLAGS) -o $@
+build/release/bin/agentkeys: $(call objs,release,$(CLI_SRCS)) build/release/libak.a $(call DEP_LIBS,musl)
+	@mkdir -p $(@D)
+	$(REL_CC) $^ $(REL_LDFLAGS) -o $@
+# The man page is generated from the command tables (agentkeys help --man).
+build/release/share/man/man1/agentkeys.1: build/release/bin/agentkeys
+	@mkdir -p $(@D)
+	$< help --man > $@.tmp && mv $@.tmp $@
+PREFIX ?= /usr/local
+DESTDIR ?=
+install: build/release/bin/agentkeys build/release/share/man/man1/agentkeys.1
+	install -D -m 0755 build/release/bin/agentkeys $(DESTDIR)$(PREFIX)/bin/agentkeys
+	install -D -m 0644 build/release/share/man/man1/agentkeys.1 $(DESTDIR)$(PREFIX)/share/man/man1/agentkeys.1
+	install -D -m 0644 cli/agentkeys.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/agentkeys
+
 EMULATOR := $(if $(EMU_SRCS),build/dev/bin/ak-emulator build/release/bin/ak-emulator)
 SIGNER   := $(if $(ENCLAVE_SRCS),build/dev/bin/ak-signer build/release/bin/ak-signer)
 TOOLS    := $(patsubst shared/tools/%.c,build/dev/tools/%,$(TOOL_SRCS))
@@ -163,11 +185,14 @@ BENCH_BINS := $(patsubst tests/bench/%_bench.c,build/release/bench/%_bench,$(BEN
 
 # ---------------------------------------------------------------- top-level targets
 all: $(DEPS_GLIBC) build/dev/libak.a build/dev/libakrt.a $(DEV_FUNCTIONS) $(UNIT_BINS) $(TOOLS) \
-     $(if $(EMU_SRCS),build/dev/bin/ak-emulator) $(if $(ENCLAVE_SRCS),build/dev/bin/ak-signer)
+     $(if $(EMU_SRCS),build/dev/bin/ak-emulator) $(if $(ENCLAVE_SRCS),build/dev/bin/ak-signer) $(CLI_DEV)
 release: $(DEPS_MUSL) $(REL_FUNCTIONS) $(if $(EMU_SRCS),build/release/bin/ak-emulator) \
-     $(if $(ENCLAVE_SRCS),build/release/bin/ak-signer)
+     $(if $(ENCLAVE_SRCS),build/release/bin/ak-signer) $(CLI_REL)
 	@for f in $(FUNCTIONS); do b=build/release/$$f/bootstrap; \
 	  printf '%-20s %8d bytes  %s\n' "$$f" "$$(stat -c %s $$b)" "$$(file -b $$b | grep -o 'statically linked' || echo 'NOT STATIC')"; done
+	@$(if $(CLI_SRCS),b=build/release/bin/agentkeys; printf '%-20s %8d bytes  %s\n' agentkeys "$$(stat -c %s $$b)" \
+	  "$$(file -b $$b | grep -o 'statically linked' || echo 'NOT STATIC')"; test "$$(stat -c %s $$b)" -le 2097152 || \
+	  { echo "agentkeys is over 2 MB"; exit 1; })
 fuzz-build: $(FUZZ_BINS)
 bench-build: $(BENCH_BINS)
 
@@ -197,7 +222,7 @@ lint:
 clean:
 	rm -rf build/dev build/release build/fuzz build/local
 
-.PHONY: all release test demo bench fuzz fuzz-build bench-build lint clean deps bootstrap contracts
+.PHONY: all release test demo bench fuzz fuzz-build bench-build lint clean deps bootstrap contracts install
 .DELETE_ON_ERROR:
 .SECONDARY:
 

@@ -10,7 +10,8 @@
  * / --event-hex, to check other data against the same proof); the operator is --operator, else
  * the file's operator_omni, else the event's own operator_omni member.
  *
- * It recomputes the leaf node keccak256(0x00 ‖ data), folds the proof locally (inner node
+ * Through ak_chain_audit_verify (ak/chain.h, also behind `agentkeys audit verify`), it
+ * recomputes the leaf node keccak256(0x00 ‖ data), folds the proof locally (inner node
  * keccak256(0x01 ‖ min ‖ max)), reads CredentialAudit.getRoot(op, index), and asks the
  * contract itself with eth_call verifyEntryInRoot(op, index, proof, data). VALID only when the
  * contract says true (and the local fold agrees). --proof-skip K drops the first K proof
@@ -26,6 +27,7 @@
 #include "ak/abi.h"
 #include "ak/alloc.h"
 #include "ak/audit.h"
+#include "ak/chain.h"
 #include "ak/crypto.h"
 #include "ak/evm.h"
 #include "ak/http.h"
@@ -69,16 +71,13 @@ int main(int argc, char **argv) {
     }
     if (!proof_path || !rpc_url || !audit_addr) return s_usage();
 
-    ak_buf pbuf, data, cd, ret;
+    ak_buf pbuf, data;
     ak_buf_init(&pbuf, 16u << 20);
     ak_buf_init(&data, AK_MAX_AUDIT_EVENT * 4u);
-    ak_buf_init(&cd, 1u << 20);
-    ak_buf_init(&ret, 4096);
     json_t *pj = NULL, *ej = NULL;
     ak_http *http = NULL;
     ak_evm_rpc rpc;
     ak_evm_rpc_init(&rpc, NULL, rpc_url);
-    ak_abi_val *items = NULL;
     int code = 2;
     ak_err rc = AK_OK;
     const char *step = "--proof";
@@ -129,21 +128,11 @@ int main(int argc, char **argv) {
     step = "proof";
     uint8_t pf[AK_MERKLE_MAX_DEPTH][32];
     size_t m = n - (size_t)skip;
-    items = ak_calloc(m ? m : 1, sizeof(ak_abi_val));
-    AK_ENSURE_OUT(items != NULL, AK_E_NOMEM);
     for (size_t k = 0; k < m; k++) {
         const char *s = json_string_value(json_array_get(proof, k + (size_t)skip));
         AK_ENSURE_OUT(s != NULL, AK_E_WRONG_TYPE);
         AK_GUARD_OUT(ak_hex_decode_exact(ak_cur_from_str(s), true, pf[k], 32));
-        items[k] = ak_abi_bytes32(pf[k]);
     }
-
-    /* Local recomputation: leaf node, then the fold. */
-    uint8_t leaf[32], c[32];
-    ak_merkle_leaf_hash(ak_buf_cur(&data), leaf);
-    memcpy(c, leaf, 32);
-    for (size_t k = 0; k < m; k++)
-        ak_merkle_node_hash(c, pf[k], c);
 
     step = "chain";
     uint8_t audit[20];
@@ -151,54 +140,26 @@ int main(int argc, char **argv) {
     ak_http_config hc = {.user_agent = "agentkeys-audit-verify/1"};
     AK_GUARD_OUT(ak_http_new(&hc, &http));
     rpc.http = http;
-    ak_abi_val gr[] = {ak_abi_bytes32(op.b), ak_abi_u64(idx)};
-    uint8_t chain_root[32] = {0};
-    bool have_root = false;
-    AK_GUARD_OUT(ak_abi_encode_call("rootCount(bytes32)", gr, 1, &cd));
-    AK_GUARD_OUT(ak_eth_call(&rpc, audit, ak_buf_cur(&cd), "latest", &ret));
-    ak_abi_dec d;
-    ak_abi_dec_init(&d, ak_buf_cur(&ret));
-    uint64_t count = 0;
-    AK_GUARD_OUT(ak_abi_dec_u64(&d, 256, &count));
-    if (idx < count) {
-        ak_buf_clear(&cd);
-        ak_buf_clear(&ret);
-        AK_GUARD_OUT(ak_abi_encode_call("getRoot(bytes32,uint256)", gr, 2, &cd));
-        AK_GUARD_OUT(ak_eth_call(&rpc, audit, ak_buf_cur(&cd), "latest", &ret));
-        ak_abi_dec_init(&d, ak_buf_cur(&ret));
-        AK_GUARD_OUT(ak_abi_dec_bytes32(&d, chain_root));
-        have_root = true;
-    }
-    /* The contract's own verdict. */
-    ak_buf_clear(&cd);
-    ak_buf_clear(&ret);
-    ak_abi_val args[] = {ak_abi_bytes32(op.b), ak_abi_u64(idx), ak_abi_array(items, m),
-                         ak_abi_bytes(ak_buf_cur(&data))};
-    AK_GUARD_OUT(ak_abi_encode_call("verifyEntryInRoot(bytes32,uint256,bytes32[],bytes)", args, 4, &cd));
-    AK_GUARD_OUT(ak_eth_call(&rpc, audit, ak_buf_cur(&cd), "latest", &ret));
-    ak_abi_dec_init(&d, ak_buf_cur(&ret));
-    bool ok = false;
-    AK_GUARD_OUT(ak_abi_dec_bool(&d, &ok));
-    bool local = have_root && memcmp(c, chain_root, 32) == 0;
+    ak_chain_audit_verdict v;
+    AK_GUARD_OUT(
+        ak_chain_audit_verify(&rpc, audit, op.b, idx, (const uint8_t(*)[32])pf, m, ak_buf_cur(&data), &v));
     char lh[65], rh[65], oh[65];
-    ak_hex_encode(leaf, 32, lh);
-    ak_hex_encode(chain_root, 32, rh);
+    ak_hex_encode(v.leaf, 32, lh);
+    ak_hex_encode(v.chain_root, 32, rh);
     ak_omni_hex(&op, oh);
+    bool ok = v.contract_ok && v.local_ok;
     printf("%s operator=0x%s root_index=%llu leaf=0x%s chain_root=%s%s contract=%s local=%s\n",
-           ok && local ? "VALID" : "INVALID", oh, (unsigned long long)idx, lh, have_root ? "0x" : "",
-           have_root ? rh : "(none)", ok ? "true" : "false", local ? "match" : "mismatch");
-    code = ok && local ? 0 : 1;
+           ok ? "VALID" : "INVALID", oh, (unsigned long long)idx, lh, v.have_root ? "0x" : "",
+           v.have_root ? rh : "(none)", v.contract_ok ? "true" : "false", v.local_ok ? "match" : "mismatch");
+    code = ok ? 0 : 1;
 out:
     if (rc != AK_OK)
         fprintf(stderr, "audit-verify: %s: %s%s%s\n", step, ak_err_reason(rc), rpc.err_msg[0] ? " " : "",
                 rpc.err_msg);
-    ak_free(items);
     json_decref(pj);
     json_decref(ej);
     ak_buf_free(&pbuf);
     ak_buf_free(&data);
-    ak_buf_free(&cd);
-    ak_buf_free(&ret);
     ak_evm_rpc_free(&rpc);
     ak_http_free(http);
     return code;

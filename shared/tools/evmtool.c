@@ -8,10 +8,14 @@
  *   evmtool balance      --rpc URL ADDRESS          (wei, decimal)
  *   evmtool send         --rpc URL --key-env VAR --to ADDRESS --value WEI [--legacy] [--data HEX]
  *                        signs in C, sends, waits for the receipt; prints the tx hash and status
+ *                        (EIP-1559 through ak/chain.h, a revert printed in words; --legacy: an
+ *                        EIP-155 transaction built here)
  *   evmtool call         --rpc URL --to ADDRESS SIG [ARGS…]   eth_call; prints the return data hex
  *   evmtool selector     SIG
  *   evmtool calldata     SIG [ARGS…]                like `cast calldata`
  *   evmtool abi-decode   SIG DATA                   like `cast abi-decode --json` ("f()(types)")
+ *   evmtool errors                                  our contracts' custom errors: "0xSELECTOR Name(types)"
+ *   evmtool revert       HEX                        revert data in words (ak_chain_revert_text)
  *
  * ARGS use cast's text forms: uintN decimal or 0x hex, true/false, 0x addresses and bytes, raw
  * strings, "[a,b]" arrays and "(a,b)" tuples. The private key is read from an environment
@@ -26,6 +30,7 @@
 
 #include "ak/abi.h"
 #include "ak/alloc.h"
+#include "ak/chain.h"
 #include "ak/crypto.h"
 #include "ak/ct.h"
 #include "ak/evm.h"
@@ -225,6 +230,39 @@ static int s_abi_decode(const char *sig, const char *hex) {
     return ret;
 }
 
+/* `errors`: the custom-error table (ak_chain_custom_errors), one "0xSELECTOR Name(types)" a line,
+ * for the check against the compiled ABI in tests/e2e/cli_operator_test.sh. */
+static int s_errors(void) {
+    ak_buf sig;
+    ak_buf_init(&sig, 1024);
+    int ret = 0;
+    for (const ak_chain_error_def *e = ak_chain_custom_errors; e->decl != NULL; e++) {
+        uint8_t sel[4];
+        ak_buf_clear(&sig);
+        if (ak_chain_error_signature(e->decl, &sig) != AK_OK || ak_buf_append_byte(&sig, 0) != AK_OK ||
+            ak_abi_selector((const char *)sig.ptr, sel, NULL) != AK_OK) {
+            ret = 1;
+            break;
+        }
+        printf("0x%02x%02x%02x%02x %s\n", sel[0], sel[1], sel[2], sel[3], (const char *)sig.ptr);
+    }
+    ak_buf_free(&sig);
+    return ret;
+}
+
+/* `revert HEX`: revert data in words. */
+static int s_revert(const char *hex) {
+    ak_buf d, out;
+    ak_buf_init(&d, 1u << 20);
+    ak_buf_init(&out, 1u << 16);
+    ak_err rc = ak_hex_decode_buf(ak_cur_from_str(hex), true, &d);
+    if (rc == AK_OK) rc = ak_chain_revert_text(ak_buf_cur(&d), &out);
+    if (rc == AK_OK) printf("%s\n", ak_buf_cstr(&out));
+    ak_buf_free(&d);
+    ak_buf_free(&out);
+    return rc == AK_OK ? 0 : s_fail("revert", rc, NULL);
+}
+
 static int s_print_hex(const ak_buf *b) {
     ak_buf h;
     ak_buf_init(&h, 2 * b->len + 3);
@@ -275,10 +313,13 @@ static bool s_parse_opts(int argc, char **argv, s_opts *o) {
     return true;
 }
 
+/* Legacy transactions (--legacy, kept for the cross-check against cast) are built here; the
+ * default EIP-1559 path is libak's ak_chain_send (estimate, sign, send, bounded wait, revert in
+ * words), the same code the agentkeys CLI uses. */
 static int s_send(ak_evm_rpc *rpc, const s_opts *o) {
     const char *key_hex = o->key_env ? getenv(o->key_env) : NULL;
     if (key_hex == NULL || o->to == NULL || o->value == NULL) return s_usage();
-    uint8_t key[32], pub[65], from[20];
+    uint8_t key[32], pub[65], from[20], to[20];
     ak_eth_tx tx;
     memset(&tx, 0, sizeof(tx));
     ak_buf raw, data;
@@ -296,33 +337,39 @@ static int s_send(ak_evm_rpc *rpc, const s_opts *o) {
     STEP("key", ak_hex_decode_exact(ak_cur_from_str(key_hex), true, key, 32));
     STEP("key", ak_secp256k1_pubkey(key, pub));
     ak_eth_address_from_pub(pub, from);
-    STEP("--to", ak_eth_address_parse(ak_cur_from_str(o->to), tx.to));
-    tx.has_to = true;
+    STEP("--to", ak_eth_address_parse(ak_cur_from_str(o->to), to));
     STEP("--value", ak_u256_from_dec(ak_cur_from_str(o->value), &tx.value));
     if (o->data != NULL) STEP("--data", ak_hex_decode_buf(ak_cur_from_str(o->data), true, &data));
+    char hh[65];
+    if (!o->legacy) {
+        ak_chain_result r;
+        ak_chain_send_opts so = {.value = tx.value, .wait_ms = 30000, .poll_ms = 100};
+        step = "send";
+        rc = ak_chain_send(rpc, key, to, ak_buf_cur(&data), &so, &r);
+        if (rc == AK_E_CHAIN_REVERTED) fprintf(stderr, "evmtool: reverted: %s\n", r.reason);
+        if (rc != AK_OK && rc != AK_E_CHAIN_REVERTED) goto out;
+        ak_hex_encode(r.tx_hash, 32, hh);
+        if (r.sent)
+            printf("tx 0x%s type 2 nonce %llu block %llu gas %llu status %s\n", hh,
+                   (unsigned long long)r.nonce, (unsigned long long)r.receipt.block_number,
+                   (unsigned long long)r.receipt.gas_used, r.reverted ? "reverted" : "success");
+        ret = rc == AK_OK ? 0 : 1;
+        rc = AK_OK;
+        goto out;
+    }
+    memcpy(tx.to, to, 20);
+    tx.has_to = true;
     tx.data = ak_buf_cur(&data);
     STEP("eth_chainId", ak_eth_chain_id(rpc, &tx.chain_id));
     STEP("eth_getTransactionCount", ak_eth_get_transaction_count(rpc, from, "pending", &tx.nonce));
-    ak_u256 gp;
-    STEP("eth_gasPrice", ak_eth_gas_price(rpc, &gp));
-    uint64_t gp64;
-    STEP("gas price", ak_u256_to_u64(&gp, &gp64));
+    STEP("eth_gasPrice", ak_eth_gas_price(rpc, &tx.gas_price));
     tx.gas_limit = o->data != NULL ? 200000 : 21000;
-    if (o->legacy) {
-        tx.type = AK_ETH_TX_LEGACY;
-        tx.gas_price = gp;
-    } else {
-        /* fee cap: twice the node's price plus the tip, the usual wallet rule of thumb */
-        tx.type = AK_ETH_TX_EIP1559;
-        tx.max_priority_fee_per_gas = ak_u256_from_u64(1000000000ULL);
-        tx.max_fee_per_gas = ak_u256_from_u64(2 * gp64 + 1000000000ULL);
-    }
+    tx.type = AK_ETH_TX_LEGACY;
     uint8_t h[32], sent[32];
     STEP("sign", ak_eth_tx_sign(&tx, key, &raw, h));
     STEP("eth_sendRawTransaction", ak_eth_send_raw_transaction(rpc, ak_buf_cur(&raw), sent));
     ak_eth_receipt r;
     STEP("receipt", ak_eth_wait_receipt(rpc, sent, ak_http_now_ms() + 30000, 100, &r));
-    char hh[65];
     ak_hex_encode(h, 32, hh);
     printf("tx 0x%s type %d nonce %llu block %llu status %s\n", hh, (int)tx.type,
            (unsigned long long)tx.nonce, (unsigned long long)r.block_number,
@@ -422,6 +469,8 @@ int main(int argc, char **argv) {
         return ret;
     }
     if (strcmp(cmd, "abi-decode") == 0 && argc == 4) return s_abi_decode(argv[2], argv[3]);
+    if (strcmp(cmd, "errors") == 0 && argc == 2) return s_errors();
+    if (strcmp(cmd, "revert") == 0 && argc == 3) return s_revert(argv[2]);
     s_opts o;
     if (!s_parse_opts(argc - 2, argv + 2, &o)) return s_usage();
     return s_chain(cmd, &o);

@@ -34,9 +34,8 @@ make -s -j2 build/dev/functions/audit-flush/bootstrap build/release/audit-flush/
 ANCHOR=$root/build/dev/tools/audit-anchor
 VERIFY=$root/build/dev/tools/audit-verify
 PASSKEY=${PASSKEY:-$root/build/dev/tools/passkey}
-if [ ! -x "$PASSKEY" ]; then   # as contracts_anvil_test.sh: the tool needs only BearSSL
-  PASSKEY=$work/passkey
-  gcc -std=c11 -O2 -I "$root/build/deps/glibc/include" "$root/shared/tools/passkey.c" "$root/build/deps/glibc/lib/libbearssl.a" -o "$PASSKEY" || die "passkey build"
+if [ ! -x "$PASSKEY" ]; then   # the tool is a thin caller of libak's ak/passkey.h
+  make -s build/dev/tools/passkey >"$work/make-passkey.log" 2>&1 || die "passkey build"
 fi
 
 # ---- stack

@@ -32,11 +32,8 @@ jget() { node -e 'const d=JSON.parse(require("fs").readFileSync(process.argv[1],
 
 # ---- the software passkey
 passkey=${PASSKEY:-$root/build/dev/tools/passkey}
-if [ ! -x "$passkey" ]; then
-  deps=$root/build/deps/glibc
-  if [ ! -f "$deps/lib/libbearssl.a" ]; then echo "FAIL no passkey binary and no $deps/lib/libbearssl.a" ; exit 1; fi
-  passkey=$work/passkey
-  gcc -std=c11 -Wall -Wextra -Werror -O2 -I "$deps/include" "$root/shared/tools/passkey.c" "$deps/lib/libbearssl.a" -o "$passkey"
+if [ ! -x "$passkey" ]; then   # the tool is a thin caller of libak's ak/passkey.h
+  make -s -C "$root" build/dev/tools/passkey >/dev/null 2>&1 || { echo "FAIL no passkey binary (make build/dev/tools/passkey failed)"; exit 1; }
 fi
 
 # ---- anvil on a free loopback port

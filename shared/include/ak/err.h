@@ -47,6 +47,17 @@
     X(SIWE_EXPIRED, "siwe_expired", 401, "the sign-in message has expired")                                  \
     X(SIWE_NONCE, "siwe_nonce_invalid", 401, "the sign-in nonce is unknown or already used")                 \
     X(SIWE_SIGNATURE, "siwe_signature_invalid", 401, "the sign-in signature does not match")                 \
+    /* ---- keystore v3 and key files (agentkeys wallet, issue 13) ---- */                                   \
+    X(KEYSTORE_INVALID, "keystore_invalid", 400, "the keystore is not valid keystore v3 JSON")               \
+    X(KEYSTORE_UNSUPPORTED, "keystore_unsupported", 400,                                                     \
+      "the keystore uses an unsupported kdf, prf, cipher or version")                                        \
+    X(KDF_PARAMS, "kdf_params_rejected", 400,                                                                \
+      "the key derivation parameters are invalid or above the accepted maxima")                              \
+    X(KEYSTORE_MAC, "keystore_mac_mismatch", 401,                                                            \
+      "wrong password, or the keystore is corrupted (MAC mismatch)")                                         \
+    X(KEYSTORE_ADDRESS, "keystore_address_mismatch", 422, "the keystore's address does not match its key")   \
+    X(KEY_FILE_PERMISSIONS, "key_file_permissions", 400,                                                     \
+      "the key file is accessible by others (needs mode 0600)")                                              \
     /* ---- auth (401/403: who you are or what you may do) ---- */                                           \
     X(UNAUTHORIZED, "unauthorized", 401, "a valid bearer token is required")                                 \
     X(STS_HEADERS_MISSING, "sts_headers_missing", 401, "the X-Aws-* credential headers are missing")         \
@@ -96,6 +107,8 @@
     X(S3_ERROR, "s3_error", 502, "the storage service failed")                                               \
     X(STS_ERROR, "sts_error", 502, "the token service failed")                                               \
     X(CHAIN_RPC, "chain_rpc_error", 502, "the chain RPC failed")                                             \
+    /* chain transactions of the operator CLI (issue 13, ak/chain.h) */                                      \
+    X(CHAIN_REVERTED, "chain_reverted", 409, "the chain transaction reverted")                               \
     X(SIGNER_UNAVAILABLE, "signer_unavailable", 503, "the signer enclave is unavailable")                    \
     X(AUDIT_WRITE, "audit_write_failed", 503, "the audit event could not be written")                        \
     X(THROTTLED, "throttled", 503, "an upstream service is throttling")                                      \

@@ -224,7 +224,10 @@ ak_err ak_evm_rpc_call(ak_evm_rpc *r, const char *method, json_t *params, json_t
         rc = AK_E_CHAIN_RPC;
         goto out;
     }
-    if (ak_json_parse_object(ak_buf_cur(&reply), &resp) != AK_OK) {
+    /* JSON_ALLOW_NUL: anvil's revert messages quote the raw custom-error bytes ("custom error
+     * 0x…: \u0000…"); the message is only copied up to its first NUL, the data member is hex. */
+    resp = json_loadb((const char *)reply.ptr, reply.len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL);
+    if (!json_is_object(resp)) {
         rc = s_fail(r, AK_E_CHAIN_RPC, "response is not a JSON object");
         goto out;
     }

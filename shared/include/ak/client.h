@@ -1,0 +1,147 @@
+/*
+ * ak/client.h — the client of our own API, written once in C (issue 13): SIWE login, the
+ * session cache, cap mint with the K10 proof of possession, STS credentials and the worker
+ * calls. The `agentkeys` CLI and the tests share it.
+ *
+ * Protocol (functions/{auth,cap-mint,oidc,cred-*,memory-*}/README.md, caps.md §2/§4, broker.md §3):
+ *   login     POST /v1/auth/wallet/start {"address","chain_id"} -> {"request_id","siwe_message"};
+ *             EIP-191 sign of the exact message with K10; POST /v1/auth/wallet/verify
+ *             {"request_id","signature"} -> {"session_jwt","expires_at","omni_account",
+ *             "operator_omni","session_kind","device_key_hash","wallet_address",...}
+ *   cap       POST /v1/cap/<cred|memory>-<store|fetch|teardown> (memory: put/get), Bearer session,
+ *             {"operator_omni","actor_omni","service","device_key_hash","client_sig",
+ *             "client_nonce","client_ts"} (bare lowercase hex omnis, PoP of ak_cap_pop_sign)
+ *   aws       POST /v1/mint-aws-creds {"data_class","actor_omni"?} -> {"access_key_id",
+ *             "secret_access_key","session_token","expiration","expiration_iso",...}
+ *   workers   POST /v1/cred/{store,fetch,teardown}, /v1/memory/{put,get,teardown} with the
+ *             X-Aws-Access-Key-Id / X-Aws-Secret-Access-Key / X-Aws-Session-Token headers of the
+ *             class's STS credentials and {"cap"[, "plaintext_b64"]}
+ *   S3        list and single delete have no worker route: they go straight to S3 with the
+ *             class's STS credentials, which IAM confines to bots/<own actor>/<dir>/ (iam.md §3).
+ *
+ * Cache (optional, cfg.cache_path, mode 0600, replaced atomically): the session JWT and its
+ * claims, caps per (op, class, service, actor) until AK_CLIENT_CAP_MARGIN s before they expire,
+ * STS credentials per (class, actor) until AK_CLIENT_STS_MARGIN s before. A session within
+ * AK_CLIENT_SESSION_MARGIN s of its expiry is renewed by a fresh login before use, and a call
+ * refused with 401 `unauthorized` (an expired or unknown session) is retried once after a fresh
+ * login; a worker call refused with `cap_freshness_failed` or `access_denied` while using cached
+ * material is retried once with fresh caps and credentials. The cache belongs to one wallet and
+ * one API URL: a cache written for another is ignored (and overwritten at the next save).
+ *
+ * Secrets: the K10 key is asked for through cfg.get_key only when a signature is needed (login,
+ * cap PoP) and wiped right after; JWTs, caps and STS credentials live in secret ak_bufs; nothing
+ * secret is logged or put in an error. The server's reason for the last refusal is kept for
+ * messages (ak_client_last_reason).
+ */
+#ifndef AK_CLIENT_H
+#define AK_CLIENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ak/bytes.h"
+#include "ak/err.h"
+#include "ak/http.h"
+#include "ak/identity.h"
+
+#define AK_CLIENT_SESSION_MARGIN 60u /* renew a session this close to its expiry */
+#define AK_CLIENT_CAP_MARGIN 30u     /* re-mint a cached cap this close to its expiry */
+#define AK_CLIENT_STS_MARGIN 120u    /* re-mint cached STS credentials this close to expiry */
+#define AK_CLIENT_MAX_CAPS 32u       /* cached caps (oldest dropped first) */
+#define AK_CLIENT_MAX_VALUE (512u * 1024u)
+
+/* Returns the 32-byte K10 secret key (the client wipes it after use). */
+typedef ak_err (*ak_client_key_fn)(void *ud, uint8_t key[32]);
+
+typedef struct ak_client_config {
+    const char *api_url;      /* required: "http(s)://host[:port]" (a trailing '/' is dropped) */
+    uint64_t chain_id;        /* required: the SIWE chain id */
+    const char *cache_path;   /* optional: the 0600 cache file */
+    ak_client_key_fn get_key; /* required for anything that signs */
+    void *key_ud;
+    const char *address; /* optional "0x…" wallet: a cache of another wallet is ignored */
+    /* S3 (list, single delete, mail): optional */
+    const char *s3_endpoint; /* NULL -> AWS S3 of `region` */
+    const char *region;      /* NULL -> "us-east-1" */
+    const char *vault_bucket, *memory_bucket, *mail_bucket;
+    unsigned timeout_ms;   /* per API call; 0 -> 60000 */
+    uint64_t (*now)(void); /* clock for tests; NULL -> the system clock */
+} ak_client_config;
+
+typedef struct ak_client ak_client;
+
+/* The session's claims as the verify answer gave them (bare lowercase hex omnis). */
+typedef struct ak_client_session {
+    bool valid;       /* a session is cached (it may be expired: see expires_at) */
+    char address[43]; /* "0x" + 40 lowercase hex */
+    char omni[65];    /* omni_account */
+    char operator_omni[65];
+    char kind[16]; /* "master" | "agent" */
+    char device_key_hash[67];
+    uint64_t expires_at;
+} ak_client_session;
+
+/* STS credentials of one data class (secret buffers). */
+typedef struct ak_client_creds {
+    ak_buf access_key_id, secret_access_key, session_token; /* the last two are secret */
+    uint64_t expiration;                                    /* unix seconds */
+    char actor_omni[65];
+} ak_client_creds;
+
+/* One listed object. */
+typedef struct ak_client_item {
+    ak_cur key;  /* the full S3 key */
+    ak_cur name; /* the key without the actor's prefix (and without ".enc" for data classes) */
+    uint64_t size;
+    ak_cur last_modified;
+} ak_client_item;
+typedef ak_err (*ak_client_list_fn)(void *ud, const ak_client_item *item);
+
+/* AK_E_CONFIG for a missing api_url/chain_id, AK_E_NOMEM. Loads the cache if there is one (a
+ * malformed cache is ignored). The strings of cfg must outlive the client. */
+AK_MUST ak_err ak_client_new(const ak_client_config *cfg, ak_client **out);
+/* Wipes and frees. NULL is allowed. Does not write the cache (every change already did). */
+void ak_client_free(ak_client *cl);
+
+/* Makes sure a usable session exists: the cached one unless `force` or it is near its expiry,
+ * else a SIWE login. Errors: the server's refusal (AK_E_SIWE_*, AK_E_DEVICE_REVOKED, ...), the
+ * key callback's error, network errors. */
+AK_MUST ak_err ak_client_login(ak_client *cl, bool force);
+/* The cached session (valid == false when none). */
+void ak_client_session_info(const ak_client *cl, ak_client_session *out);
+/* Forgets the session, caps and credentials and removes the cache file. */
+AK_MUST ak_err ak_client_logout(ak_client *cl);
+/* The server's reason string of the last refusal ("" when none), and its HTTP status. */
+const char *ak_client_last_reason(const ak_client *cl);
+long ak_client_last_status(const ak_client *cl);
+/* The client's HTTP handle (for doctor-style probes); owned by the client. */
+ak_http *ak_client_http(ak_client *cl);
+
+/* A cap for (op, class, service) over `actor_hex` (NULL = the session's own actor; bare or 0x
+ * hex), cached. `cap` receives the compact JWS (appended; make it a secret buffer). */
+AK_MUST ak_err ak_client_cap(ak_client *cl, ak_op op, ak_data_class cls, ak_cur service,
+                             const char *actor_hex, ak_buf *cap);
+/* STS credentials for `cls` (credentials, memory, mail) and actor (NULL = own), cached. `out`
+ * is initialised by this call; free it with ak_client_creds_free. */
+AK_MUST ak_err ak_client_aws_creds(ak_client *cl, ak_data_class cls, const char *actor_hex,
+                                   ak_client_creds *out);
+void ak_client_creds_free(ak_client_creds *c);
+
+/* Worker calls. `name` is the service (credentials) or namespace (memory). */
+AK_MUST ak_err ak_client_put(ak_client *cl, ak_data_class cls, ak_cur name, ak_cur value);
+/* Appends the plaintext to `value` (make it a secret buffer). AK_E_NOT_FOUND when absent. */
+AK_MUST ak_err ak_client_get(ak_client *cl, ak_data_class cls, ak_cur name, ak_buf *value);
+/* Teardown of every object of the class for `actor_hex` (master sessions only, D10). */
+AK_MUST ak_err ak_client_teardown(ak_client *cl, ak_data_class cls, const char *actor_hex, uint64_t *deleted);
+
+/* S3 with the class's STS credentials (own actor). Delete of one object: AK_E_NOT_FOUND when it
+ * was not there (checked with a HEAD first, S3's DELETE answers 204 either way). */
+AK_MUST ak_err ak_client_delete(ak_client *cl, ak_data_class cls, ak_cur name);
+/* Lists bots/<own actor>/<dir>/ of the class (credentials, memory: names without ".enc"; mail:
+ * `mail_dir` "inbound" or "quarantine", names are the file names). */
+AK_MUST ak_err ak_client_list(ak_client *cl, ak_data_class cls, const char *mail_dir, ak_client_list_fn fn,
+                              void *ud);
+/* Reads one mail object bots/<own actor>/<mail_dir>/<name> into `out`. */
+AK_MUST ak_err ak_client_mail_get(ak_client *cl, const char *mail_dir, ak_cur name, ak_buf *out);
+
+#endif
