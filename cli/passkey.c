@@ -83,7 +83,8 @@ int akcli_passkey_open(akcli *c, const char *flag, akcli_passkey *out) {
         memcpy(out->arg, spec + n, strlen(spec + n) + 1);
         return AKCLI_OK;
     }
-    return akcli_fail(c, AKCLI_USAGE, "invalid_input", "unknown passkey backend (want software:FILE)");
+    return akcli_fail(c, AKCLI_USAGE, "invalid_input",
+                      "unknown passkey backend (want software:FILE, browser or browser:FILE)");
 }
 
 int akcli_passkey_enroll(akcli *c, akcli_passkey *pk, const char *rp_id, akcli_passkey_pub *out,

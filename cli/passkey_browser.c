@@ -141,11 +141,12 @@ static int64_t s_timeout_ms(akcli *c) {
 }
 
 /* The words of this command line (argv carries no secret by convention), for the page. */
-static void s_cmdline(char *out, size_t cap, char *op_flag, size_t op_cap) {
+static void s_cmdline(char *out, size_t cap, char *op_flag, size_t op_cap, char *action, size_t act_cap) {
     ak_buf b;
     ak_buf_init(&b, 8192);
     out[0] = '\0';
     op_flag[0] = '\0';
+    action[0] = '\0';
     if (ak_buf_append_file(&b, "/proc/self/cmdline") != AK_OK) {
         ak_buf_free(&b);
         return;
@@ -161,12 +162,19 @@ static void s_cmdline(char *out, size_t cap, char *op_flag, size_t op_cap) {
             shown = s ? s + 1 : w;
         }
         if (next_is_op && n < op_cap) memcpy(op_flag, w, n + 1);
+        if (strncmp(w, "akaction1.", 10) == 0 && n < act_cap) memcpy(action, w, n + 1);
         next_is_op = strcmp(w, "--operator") == 0;
         size_t sn = strlen(shown);
-        if (o + sn + 2 < cap) {
+        bool cut = sn > 72; /* a blob: its start is enough here (the page says what it approves) */
+        if (cut) sn = 28;
+        if (o + sn + 8 < cap) {
             if (!first) out[o++] = ' ';
             memcpy(out + o, shown, sn);
             o += sn;
+            if (cut) {
+                memcpy(out + o, "\xe2\x80\xa6", 3); /* U+2026 */
+                o += 3;
+            }
             out[o] = '\0';
         }
         first = false;
@@ -217,7 +225,7 @@ static const char s_page_tail[] =
     "for (const [k, v] of P.facts) { const tr = document.createElement('tr'); const th = "
     "document.createElement('th');\n"
     "  const td = document.createElement('td'); th.textContent = k; td.textContent = v;\n"
-    "  if (k === 'Operation') td.className = 'prose'; tr.append(th, td); "
+    "  if (k === 'Operation' || k === 'Approves') td.className = 'prose'; tr.append(th, td); "
     "$('facts').append(tr); }\n"
     "async function post(o) {\n"
     "  o.nonce = P.nonce;\n"
@@ -870,9 +878,32 @@ static bool s_check_get(s_cer *x, const json_t *b, char *why, size_t cap) {
 
 /* ================================================================ the page's words */
 
+/* An action blob of `master approve` (cli/operator.c) in words; its operator into op[]. */
+static bool s_action_words(char *blob, char *out, size_t cap, char *op, size_t op_cap) {
+    char *f[10];
+    int n = 0;
+    for (char *p = blob; p != NULL && n < 10; n++) {
+        f[n] = p;
+        p = strchr(p, '.');
+        if (p) *p++ = '\0';
+    }
+    if (n < 4 || strlen(f[2]) != 64) return false;
+    snprintf(op, op_cap, "0x%s", f[2]);
+    if (strcmp(f[1], "add") == 0 && n == 9)
+        snprintf(out, cap, "add the master wallet 0x%s (roles %s) to operator 0x%s", f[3], f[8], f[2]);
+    else if (strcmp(f[1], "revoke") == 0 && n == 4)
+        snprintf(out, cap, "revoke the master device 0x%s of operator 0x%s", f[3], f[2]);
+    else if (strcmp(f[1], "threshold") == 0 && n == 4)
+        snprintf(out, cap, "set the recovery threshold of operator 0x%s to %s", f[2], f[3]);
+    else
+        return false;
+    return true;
+}
+
 static json_t *s_params(akcli *c, const char *mode, const char *rp_id) {
-    char cmd[600], op[100];
-    s_cmdline(cmd, sizeof cmd, op, sizeof op);
+    char cmd[600], op[100], action[1024], words[600];
+    s_cmdline(cmd, sizeof cmd, op, sizeof op, action, sizeof action);
+    bool has_action = action[0] && s_action_words(action, words, sizeof words, op, sizeof op);
     const char *opc = op[0] ? op : akcli_conf(c, "operator");
     json_t *facts = json_pack("[[s,s],[s,s]]", "Operation",
                               c->cmd && c->cmd->summary ? c->cmd->summary : "a K11-gated operation",
@@ -882,6 +913,7 @@ static json_t *s_params(akcli *c, const char *mode, const char *rp_id) {
     json_array_append_new(facts,
                           json_pack("[s,s]", "Operator",
                                     opc && opc[0] ? opc : "the operator of this wallet (its first master)"));
+    if (has_action) json_array_append_new(facts, json_pack("[s,s]", "Approves", words));
     json_array_append_new(facts, json_pack("[s,s]", "Relying party", rp_id));
     return p;
 }

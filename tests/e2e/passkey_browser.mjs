@@ -3,7 +3,8 @@
 // authenticator (ctap2, internal, resident keys, user verification).
 //
 //   node passkey_browser.mjs --url URL --state FILE [--uv 0] [--shot PNG] [--expect done|error|gone]
-//                            [--no-webauthn] [--timeout-ms N]
+//                            [--no-webauthn] [--tamper origin|type|challenge|reorder|uv|rpidhash]
+//                            [--timeout-ms N]
 //
 // --state FILE is one authenticator: the credentials it holds (private keys included; test
 // data only) are loaded into a fresh virtual authenticator before the page runs and saved back
@@ -50,6 +51,37 @@ try {
     await page.evaluateOnNewDocument(() => {
       delete window.PublicKeyCredential;
     });
+  }
+  const tamper = opt('--tamper');
+  if (tamper) {
+    // changes the page's result on its way back to agentkeys, to prove the CLI's own checks
+    await page.evaluateOnNewDocument((mode) => {
+      const dec = (s) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+      const enc = (b) => btoa(String.fromCharCode(...b)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+      const real = window.fetch.bind(window);
+      window.fetch = (url, init) => {
+        const o = JSON.parse(init.body);
+        if (o.clientDataJSON) {
+          const cd = JSON.parse(new TextDecoder().decode(dec(o.clientDataJSON)));
+          if (mode === 'origin') cd.origin = 'http://localhost:1';
+          if (mode === 'type') cd.type = 'webauthn.create';
+          if (mode === 'challenge') cd.challenge = 'A'.repeat(43);
+          if (mode === 'reorder') { /* same members, reverse order: parses, but the signature covers the bytes */
+            const r = {}; for (const k of Object.keys(cd).reverse()) r[k] = cd[k]; o.clientDataJSON = enc(new TextEncoder().encode(JSON.stringify(r)));
+          } else if (['origin', 'type', 'challenge'].includes(mode)) {
+            o.clientDataJSON = enc(new TextEncoder().encode(JSON.stringify(cd)));
+          }
+        }
+        if (o.authenticatorData && (mode === 'uv' || mode === 'rpidhash')) {
+          const ad = dec(o.authenticatorData);
+          if (mode === 'uv') ad[32] &= ~0x04;
+          else ad[0] ^= 0x01;
+          o.authenticatorData = enc(ad);
+        }
+        init.body = JSON.stringify(o);
+        return real(url, init);
+      };
+    }, tamper);
   }
   const cdp = await page.createCDPSession();
   await cdp.send('WebAuthn.enable', { enableUI: false });
