@@ -193,10 +193,10 @@ static const char s_page_head[] =
     "main{max-width:720px;margin:32px auto;background:#fff;border-radius:10px;padding:28px 32px;"
     "box-shadow:0 1px 4px rgba(0,0,0,.12)}"
     "h1{font-size:22px;margin:0 0 6px}p.lead{margin:0 0 18px;color:#4a5262}"
-    "table{border-collapse:collapse;width:100%;margin:8px 0 20px}"
+    "table{border-collapse:collapse;width:100%;margin:8px 0 20px;table-layout:fixed}"
     "th{text-align:left;vertical-align:top;width:150px;padding:6px 10px 6px 0;color:#4a5262;font-weight:600}"
     "td{padding:6px 0;word-break:break-all;font-family:ui-monospace,monospace;font-size:14px}"
-    "td.prose{font:inherit;word-break:normal}"
+    "td.prose{font:inherit;word-break:normal;overflow-wrap:anywhere}"
     "button{font-size:17px;padding:10px 22px;border:0;border-radius:7px;background:#1f5fd6;color:#fff;"
     "cursor:pointer}button:disabled{background:#9aa6bd}"
     "#status{margin-top:18px;padding:12px 14px;border-radius:7px;display:none}"
@@ -404,12 +404,12 @@ typedef enum { S_GO_ON, S_DONE, S_FAIL } s_step;
 /* One complete request. Returns what the ceremony does next; *rc / why on S_FAIL. */
 static s_step s_handle(s_cer *x, int fd, const s_req *r, bool *served, int *rc, char *why, size_t cap,
                        const char **reason) {
-    char want_path[80], want_post[96], host_a[64], host_b[64];
+    char want_path[80], want_post[96];
     snprintf(want_path, sizeof want_path, "/%s", x->token);
     snprintf(want_post, sizeof want_post, "/%s/result", x->token);
-    snprintf(host_a, sizeof host_a, "%s", x->origin + strlen("http://"));
-    snprintf(host_b, sizeof host_b, "127.0.0.1%s", strchr(host_a, ':'));
-    if (!ak_cur_eq_str(r->host, host_a) && !ak_cur_eq_str(r->host, host_b)) {
+    /* only the printed URL's host: the rp id `localhost` is valid for no other (and no DNS
+     * rebinding reaches the link under another name) */
+    if (!ak_cur_eq_str(r->host, x->origin + strlen("http://"))) {
         s_respond_json(fd, 421, "error", "wrong Host");
         return S_GO_ON;
     }

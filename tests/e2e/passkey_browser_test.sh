@@ -133,7 +133,7 @@ as master "$AK" scope grant "$AGENT" memory:notes --passkey "$PK" >>"$work/out" 
 pid=$!; url=""
 for _ in $(seq 1 300); do url=$(grep -oE 'http://localhost:[0-9]+/[A-Za-z0-9_-]{43}' "$work/err" | head -1); [ -n "$url" ] && break; kill -0 $pid 2>/dev/null || break; sleep 0.2; done
 [ -n "$url" ] || fail "second use: no link printed ($(head -c 300 "$work/err"))"
-s1=$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 "$url"); s2=$(node "$DRIVER" --url "$url" $AUTH1 --expect gone 2>&1)
+s1=$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 "$url"); s2=$(node "$DRIVER" --url "$url" --state "$work/auth1.json" --expect gone 2>&1)
 wait $pid; rc=$?
 check "second use of the one-time URL: first load 200" "$s1" 200
 case $s2 in "STATE gone"*) pass "  ... second load refused (410 page)" ;; *) fail "  ... second load: $s2" ;; esac
