@@ -3,6 +3,8 @@
  */
 #include "passkey.h"
 
+#include "passkey_browser.h"
+
 #include <string.h>
 
 static int s_sw_fail(akcli *c, ak_err e, const char *what, const char *path) {
@@ -62,7 +64,7 @@ static int s_sw_assert(akcli *c, akcli_passkey *pk, const uint8_t challenge[32],
 
 static const akcli_passkey_ops s_software = {"software:", s_sw_enroll, s_sw_pub, s_sw_assert};
 
-static const akcli_passkey_ops *const s_backends[] = {&s_software, NULL};
+static const akcli_passkey_ops *const s_backends[] = {&s_software, &akcli_passkey_browser_ops, NULL};
 
 int akcli_passkey_open(akcli *c, const char *flag, akcli_passkey *out) {
     memset(out, 0, sizeof(*out));
@@ -70,9 +72,7 @@ int akcli_passkey_open(akcli *c, const char *flag, akcli_passkey *out) {
     if (spec == NULL || spec[0] == '\0')
         return akcli_fail(c, AKCLI_USAGE, "passkey_required",
                           "this needs a passkey: --passkey software:FILE (or the `passkey` setting)");
-    if (strcmp(spec, "browser") == 0 || strncmp(spec, "browser:", 8) == 0)
-        return akcli_fail(c, AKCLI_ERR, "passkey_backend_unavailable",
-                          "the browser passkey backend is not built yet; use --passkey software:FILE");
+    if (strcmp(spec, "browser") == 0) return akcli_passkey_browser_open(c, out);
     for (const akcli_passkey_ops *const *b = s_backends; *b != NULL; b++) {
         size_t n = strlen((*b)->prefix);
         if (strncmp(spec, (*b)->prefix, n) != 0) continue;
@@ -83,7 +83,8 @@ int akcli_passkey_open(akcli *c, const char *flag, akcli_passkey *out) {
         memcpy(out->arg, spec + n, strlen(spec + n) + 1);
         return AKCLI_OK;
     }
-    return akcli_fail(c, AKCLI_USAGE, "invalid_input", "unknown passkey backend (want software:FILE)");
+    return akcli_fail(c, AKCLI_USAGE, "invalid_input",
+                      "unknown passkey backend (want software:FILE, browser or browser:FILE)");
 }
 
 int akcli_passkey_enroll(akcli *c, akcli_passkey *pk, const char *rp_id, akcli_passkey_pub *out,

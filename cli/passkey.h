@@ -4,8 +4,8 @@
  *
  *   software:FILE   libak's software authenticator (ak/passkey.h), key file FILE (0600 JSON with
  *                   the private key and the last sign count). For CI and headless machines.
- *   browser         reserved for a WebAuthn ceremony in a browser (not built yet: refused with
- *                   reason `passkey_backend_unavailable`).
+ *   browser[:FILE]  a WebAuthn ceremony in a real browser on a one-time loopback page; FILE
+ *                   keeps the credential's public record (cli/passkey_browser.h).
  *
  * A backend is a table of three functions (akcli_passkey_ops); a new one is a new table and a
  * new prefix in s_backends (cli/passkey.c), with no change to any caller.

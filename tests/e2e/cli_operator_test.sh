@@ -268,8 +268,8 @@ run "audit verify with a root index that does not exist: exit 1" 1 "$AK" --json 
 check "  ... valid false" "$(jq -r .valid "$work/out")" false
 
 # ---------------------------------------------------------------- usage
-run "passkey backend browser: not built yet" 1 as master "$AK" scope grant "$AGENT" credentials:x --passkey browser
-err_has "  ... reason passkey_backend_unavailable" passkey_backend_unavailable
+run "unknown passkey backend: usage" 2 as master "$AK" scope grant "$AGENT" credentials:x --passkey nosuch:x
+err_has "  ... says so" "unknown passkey backend"
 run "scope grant without a passkey: usage" 2 as master "$AK" scope grant "$AGENT" credentials:x
 
 echo "gas used per operator transaction:"; sed 's/^/    /' "$work/gas" 2>/dev/null
