@@ -16,6 +16,7 @@
 #include "ak/json.h"
 #include "ak/s3.h"
 #include "ak/siwe.h"
+#include "ak/usepolicy.h"
 
 #define S_MAX_JWT 16384u
 #define S_CLASSES 3
@@ -498,7 +499,11 @@ ak_err ak_client_call(ak_client *cl, const char *method, const char *path, ak_cu
 
 static const char *s_cap_route(ak_op op, ak_data_class cls) {
     if (cls == AK_CLASS_CREDENTIALS)
-        return op == AK_OP_STORE ? "cred-store" : op == AK_OP_FETCH ? "cred-fetch" : "cred-teardown";
+        return op == AK_OP_STORE   ? "cred-store"
+               : op == AK_OP_FETCH ? "cred-fetch"
+               : op == AK_OP_USE   ? "cred-use"
+                                   : "cred-teardown";
+    if (op == AK_OP_USE) return NULL; /* credentials only (D19) */
     if (cls == AK_CLASS_MEMORY)
         return op == AK_OP_STORE ? "memory-put" : op == AK_OP_FETCH ? "memory-get" : "memory-teardown";
     return NULL;
@@ -508,6 +513,7 @@ static const char *s_worker_route(ak_op op, ak_data_class cls) {
     if (cls == AK_CLASS_CREDENTIALS)
         return op == AK_OP_STORE   ? "/v1/cred/store"
                : op == AK_OP_FETCH ? "/v1/cred/fetch"
+               : op == AK_OP_USE   ? "/v1/cred/use"
                                    : "/v1/cred/teardown";
     return op == AK_OP_STORE   ? "/v1/memory/put"
            : op == AK_OP_FETCH ? "/v1/memory/get"
@@ -732,7 +738,63 @@ typedef struct s_work_req {
     ak_cur value; /* store */
     ak_buf *out;  /* fetch: plaintext */
     uint64_t *deleted;
+    ak_cur policy;                 /* store: canonical policy JSON, or empty */
+    const ak_client_use_req *use;  /* use: the request */
+    ak_client_use_resp *use_resp;  /* use: the answer */
 } s_work_req;
+
+/* Appends `s` as a JSON string literal. */
+static ak_err s_append_jstr(ak_buf *b, ak_cur s) {
+    json_t *j = ak_json_string_cur(s);
+    AK_ENSURE(j != NULL, AK_E_INVALID_INPUT); /* not UTF-8, or no memory */
+    ak_err rc = ak_json_dump(j, b);
+    json_decref(j);
+    return rc;
+}
+
+/* The use request members after "cap" (docs/spec/use-policy.md §4). */
+static ak_err s_use_body(const ak_client_use_req *u, ak_buf *body) {
+    AK_GUARD(ak_buf_append_str(body, ",\"method\":"));
+    AK_GUARD(s_append_jstr(body, ak_cur_from_str(u->method)));
+    AK_GUARD(ak_buf_append_str(body, ",\"url\":"));
+    AK_GUARD(s_append_jstr(body, u->url));
+    if (u->n_headers > 0) {
+        json_t *h = json_object();
+        AK_ENSURE(h != NULL, AK_E_NOMEM);
+        ak_err rc = AK_OK;
+        for (size_t i = 0; i < u->n_headers && rc == AK_OK; i++) {
+            json_t *v = ak_json_string_cur(u->headers[i].value);
+            if (v == NULL || json_object_set_new(h, u->headers[i].name, v) != 0) rc = AK_E_INVALID_INPUT;
+        }
+        if (rc == AK_OK) rc = ak_buf_append_str(body, ",\"headers\":");
+        if (rc == AK_OK) rc = ak_json_dump(h, body);
+        json_decref(h);
+        AK_GUARD(rc);
+    }
+    if (u->body.len > 0) {
+        AK_GUARD(ak_buf_append_str(body, ",\"body_b64\":\""));
+        AK_GUARD(ak_b64_encode(u->body.ptr, u->body.len, body));
+        AK_GUARD(ak_buf_append_str(body, "\""));
+    }
+    return AK_OK;
+}
+
+static ak_err s_use_answer(const json_t *resp, ak_client_use_resp *r) {
+    uint64_t st = 0, n = 0;
+    bool present = false;
+    ak_cur b64;
+    AK_ENSURE(ak_json_u64(resp, "status", &st) == AK_OK && st >= 100 && st <= 999, AK_E_UPSTREAM);
+    AK_ENSURE(ak_json_str(resp, "body_b64", &b64) == AK_OK, AK_E_UPSTREAM);
+    const json_t *h = json_object_get(resp, "headers");
+    AK_ENSURE(h == NULL || json_is_array(h), AK_E_UPSTREAM);
+    if (ak_json_u64_opt(resp, "redactions", &n, &present) != AK_OK) n = 0;
+    AK_ENSURE(ak_b64_decode(b64, &r->body) == AK_OK, AK_E_UPSTREAM);
+    r->status = (long)st;
+    r->redactions = n;
+    r->headers = h ? json_deep_copy(h) : json_array();
+    AK_ENSURE(r->headers != NULL, AK_E_NOMEM);
+    return AK_OK;
+}
 
 static ak_err s_work_once(ak_client *cl, s_work_req *w, bool fresh, bool *used_cache) {
     ak_buf cap, body;
@@ -741,7 +803,7 @@ static ak_err s_work_once(ak_client *cl, s_work_req *w, bool fresh, bool *used_c
     ak_err rc = AK_OK;
     bool c1 = false, c2 = false;
     ak_buf_init_secret(&cap, S_MAX_JWT);
-    ak_buf_init_secret(&body, AK_CLIENT_MAX_VALUE * 2 + S_MAX_JWT);
+    ak_buf_init_secret(&body, AK_CLIENT_MAX_VALUE * 2 + AK_CLIENT_USE_MAX_BODY * 2 + S_MAX_JWT);
     s_creds_init(&cr);
     AK_GUARD_OUT(s_cap(cl, w->op, w->cls, w->name, w->actor, fresh, &cap, &c1));
     ak_client_creds_free(&cr);
@@ -754,7 +816,12 @@ static ak_err s_work_once(ak_client *cl, s_work_req *w, bool fresh, bool *used_c
         AK_GUARD_OUT(ak_buf_append_str(&body, ",\"plaintext_b64\":\""));
         AK_GUARD_OUT(ak_b64_encode(w->value.ptr, w->value.len, &body));
         AK_GUARD_OUT(ak_buf_append_str(&body, "\""));
+        if (w->policy.len > 0) {
+            AK_GUARD_OUT(ak_buf_append_str(&body, ",\"policy\":"));
+            AK_GUARD_OUT(ak_buf_append_cur(&body, w->policy));
+        }
     }
+    if (w->op == AK_OP_USE) AK_GUARD_OUT(s_use_body(w->use, &body));
     AK_GUARD_OUT(ak_buf_append_str(&body, "}"));
     ak_http_header hs[3] = {{"x-aws-access-key-id", ak_buf_cur(&cr.access_key_id)},
                             {"x-aws-secret-access-key", ak_buf_cur(&cr.secret_access_key)},
@@ -765,6 +832,8 @@ static ak_err s_work_once(ak_client *cl, s_work_req *w, bool fresh, bool *used_c
         ak_cur b64;
         AK_ENSURE_OUT(ak_json_str(resp, "plaintext_b64", &b64) == AK_OK, AK_E_UPSTREAM);
         AK_GUARD_OUT(ak_b64_decode(b64, w->out));
+    } else if (w->op == AK_OP_USE) {
+        AK_GUARD_OUT(s_use_answer(resp, w->use_resp));
     } else if (w->op == AK_OP_TEARDOWN && w->deleted) {
         if (ak_json_u64(resp, "keys_deleted", w->deleted) != AK_OK) *w->deleted = 0;
     }
@@ -784,6 +853,10 @@ static ak_err s_work_run(ak_client *cl, s_work_req *w) {
     if (used_cache && (rc == AK_E_CAP_EXPIRED || rc == AK_E_ACCESS_DENIED || rc == AK_E_UNAUTHORIZED ||
                        rc == AK_E_BROKER_SIG_INVALID || rc == AK_E_K3_EPOCH_MISMATCH)) {
         if (w->out) w->out->len = mark;
+        if (w->use_resp) {
+            ak_client_use_resp_free(w->use_resp);
+            ak_client_use_resp_init(w->use_resp);
+        }
         rc = s_work_once(cl, w, true, &used_cache);
     }
     return rc;
@@ -793,6 +866,59 @@ ak_err ak_client_put(ak_client *cl, ak_data_class cls, ak_cur name, ak_cur value
     AK_ENSURE(cls == AK_CLASS_CREDENTIALS || cls == AK_CLASS_MEMORY, AK_E_INVALID_INPUT);
     AK_ENSURE(value.len <= AK_CLIENT_MAX_VALUE, AK_E_TOO_LARGE);
     s_work_req w = {.op = AK_OP_STORE, .cls = cls, .name = name, .value = value};
+    return s_work_run(cl, &w);
+}
+
+ak_err ak_client_put_ex(ak_client *cl, ak_data_class cls, ak_cur name, ak_cur value,
+                        const ak_client_put_opts *o) {
+    if (o == NULL) return ak_client_put(cl, cls, name, value);
+    AK_ENSURE(cls == AK_CLASS_CREDENTIALS || cls == AK_CLASS_MEMORY, AK_E_INVALID_INPUT);
+    AK_ENSURE(value.len <= AK_CLIENT_MAX_VALUE, AK_E_TOO_LARGE);
+    s_work_req w = {.op = AK_OP_STORE, .cls = cls, .name = name, .value = value, .actor = o->actor_hex};
+    ak_buf canon;
+    ak_buf_init(&canon, AK_USE_MAX_POLICY * 2);
+    json_t *doc = NULL, *cj = NULL;
+    ak_err rc = AK_OK;
+    if (o->policy_json.len > 0) {
+        /* the server's own rules, before anything is minted (docs/spec/use-policy.md §1) */
+        AK_ENSURE_OUT(cls == AK_CLASS_CREDENTIALS, AK_E_USE_POLICY_INVALID);
+        ak_use_policy p;
+        AK_ENSURE_OUT(ak_json_parse_object(o->policy_json, &doc) == AK_OK, AK_E_USE_POLICY_INVALID);
+        AK_GUARD_OUT(ak_use_policy_from_json(doc, &p));
+        AK_GUARD_OUT(ak_use_secret_check(value));
+        cj = ak_use_policy_to_json(&p);
+        AK_ENSURE_OUT(cj != NULL, AK_E_NOMEM);
+        AK_GUARD_OUT(ak_json_dump_sorted(cj, &canon));
+        w.policy = ak_buf_cur(&canon);
+    }
+    rc = s_work_run(cl, &w);
+out:
+    if (doc) json_decref(doc);
+    if (cj) json_decref(cj);
+    ak_buf_free(&canon);
+    return rc;
+}
+
+void ak_client_use_resp_init(ak_client_use_resp *r) {
+    memset(r, 0, sizeof *r);
+    /* the body is the third party's answer, redacted; kept secret anyway (it may hold the
+     * agent's own data) */
+    ak_buf_init_secret(&r->body, AK_CLIENT_USE_MAX_ANSWER);
+}
+
+void ak_client_use_resp_free(ak_client_use_resp *r) {
+    if (r == NULL) return;
+    if (r->headers) json_decref(r->headers);
+    r->headers = NULL;
+    ak_buf_free(&r->body);
+}
+
+ak_err ak_client_use(ak_client *cl, ak_cur service, const ak_client_use_req *req, ak_client_use_resp *resp) {
+    AK_PRECOND(cl != NULL && req != NULL && resp != NULL && req->method != NULL);
+    AK_ENSURE(req->body.len <= AK_CLIENT_USE_MAX_BODY, AK_E_TOO_LARGE);
+    AK_ENSURE(req->n_headers <= AK_USE_MAX_HEADERS, AK_E_INVALID_INPUT);
+    AK_ENSURE(req->url.len > 0 && req->url.len <= AK_USE_MAX_URL, AK_E_INVALID_INPUT);
+    s_work_req w = {.op = AK_OP_USE, .cls = AK_CLASS_CREDENTIALS, .name = service, .use = req, .use_resp = resp};
     return s_work_run(cl, &w);
 }
 
