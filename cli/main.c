@@ -23,7 +23,7 @@
 #endif
 
 const akcli_cmd *const akcli_tables[] = {akcli_wallet_cmds, akcli_agent_data_cmds, akcli_operator_cmds,
-                                         akcli_audit_cmds, akcli_use_cmds, NULL};
+                                         akcli_audit_cmds,  akcli_use_cmds,        NULL};
 static const char *const s_table_titles[] = {"Identity (K10 key)", "Agent session and data",
                                              "Operator (chain and passkey)", "Audit trail and signer",
                                              "Use without holding (the agent never sees the secret)"};

@@ -69,8 +69,8 @@ static void s_result(json_t *id, json_t *result) {
 }
 
 static void s_error(json_t *id, int code, const char *msg) {
-    s_send(json_pack("{s:s, s:O, s:{s:i, s:s}}", "jsonrpc", "2.0", "id", id ? id : json_null(), "error", "code",
-                     code, "message", msg));
+    s_send(json_pack("{s:s, s:O, s:{s:i, s:s}}", "jsonrpc", "2.0", "id", id ? id : json_null(), "error",
+                     "code", code, "message", msg));
 }
 
 /* A tool result: one text item (and isError). Takes `text`'s contents. */
@@ -84,8 +84,8 @@ static json_t *s_tool_json(json_t *v) {
     ak_buf_init(&b, AK_CLIENT_USE_MAX_ANSWER * 2);
     json_t *r = NULL;
     if (v && ak_json_dump(v, &b) == AK_OK)
-        r = json_pack("{s:[{s:s, s:s%}], s:O, s:b}", "content", "type", "text", "text", ak_buf_cstr(&b), b.len,
-                      "structuredContent", v, "isError", 0);
+        r = json_pack("{s:[{s:s, s:s%}], s:O, s:b}", "content", "type", "text", "text", ak_buf_cstr(&b),
+                      b.len, "structuredContent", v, "isError", 0);
     ak_buf_free(&b);
     if (v) json_decref(v);
     return r ? r : s_tool_text("internal error: the result could not be encoded", true);
@@ -126,19 +126,21 @@ static json_t *s_tools(void) {
                      "credential with call_api; policies are sealed with the secret and not shown.",
                      "inputSchema", s_schema("{}", NULL)));
     json_array_append_new(
-        t, json_pack("{s:s, s:s, s:o}", "name", "call_api", "description",
-                     "Call a third-party HTTPS API with a stored credential that you never see: agentkeys "
-                     "injects it on the way out (as its policy says) and redacts it from the answer. The "
-                     "host must be in the credential's policy; http:// and redirects are not followed.",
-                     "inputSchema",
-                     s_schema("{\"service\":{\"type\":\"string\",\"description\":\"credential name\"},"
-                              "\"method\":{\"type\":\"string\",\"enum\":[\"GET\",\"HEAD\",\"POST\",\"PUT\",\"PATCH\","
-                              "\"DELETE\",\"OPTIONS\"]},"
-                              "\"url\":{\"type\":\"string\",\"description\":\"https://host/path?query\"},"
-                              "\"headers\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"string\"}},"
-                              "\"body\":{\"type\":\"string\",\"description\":\"request body (text)\"},"
-                              "\"body_base64\":{\"type\":\"string\",\"description\":\"request body (base64)\"}}",
-                              "service,method,url")));
+        t,
+        json_pack(
+            "{s:s, s:s, s:o}", "name", "call_api", "description",
+            "Call a third-party HTTPS API with a stored credential that you never see: agentkeys "
+            "injects it on the way out (as its policy says) and redacts it from the answer. The "
+            "host must be in the credential's policy; http:// and redirects are not followed.",
+            "inputSchema",
+            s_schema("{\"service\":{\"type\":\"string\",\"description\":\"credential name\"},"
+                     "\"method\":{\"type\":\"string\",\"enum\":[\"GET\",\"HEAD\",\"POST\",\"PUT\",\"PATCH\","
+                     "\"DELETE\",\"OPTIONS\"]},"
+                     "\"url\":{\"type\":\"string\",\"description\":\"https://host/path?query\"},"
+                     "\"headers\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"string\"}},"
+                     "\"body\":{\"type\":\"string\",\"description\":\"request body (text)\"},"
+                     "\"body_base64\":{\"type\":\"string\",\"description\":\"request body (base64)\"}}",
+                     "service,method,url")));
     json_array_append_new(t, json_pack("{s:s, s:s, s:o}", "name", "memory_get", "description",
                                        "Read one of this agent's memory namespaces.", "inputSchema",
                                        s_schema("{\"namespace\":{\"type\":\"string\"}}", "namespace")));
@@ -148,7 +150,8 @@ static json_t *s_tools(void) {
                      s_schema("{\"namespace\":{\"type\":\"string\"},\"value\":{\"type\":\"string\"}}",
                               "namespace,value")));
     json_array_append_new(t, json_pack("{s:s, s:s, s:o}", "name", "memory_list", "description",
-                                       "List this agent's memory namespaces.", "inputSchema", s_schema("{}", NULL)));
+                                       "List this agent's memory namespaces.", "inputSchema",
+                                       s_schema("{}", NULL)));
     json_array_append_new(t, json_pack("{s:s, s:s, s:o}", "name", "inbox_list", "description",
                                        "List the message ids in this agent's mail inbox.", "inputSchema",
                                        s_schema("{\"quarantine\":{\"type\":\"boolean\"}}", NULL)));
@@ -193,19 +196,24 @@ static ak_err s_name_item(void *ud, const ak_client_item *it) {
     return AK_OK;
 }
 
-static const char *s_arg_str(const json_t *args, const char *k) { return json_string_value(json_object_get(args, k)); }
+static const char *s_arg_str(const json_t *args, const char *k) {
+    return json_string_value(json_object_get(args, k));
+}
 
 static json_t *s_call_api(s_mcp *m, const json_t *a) {
     const char *svc = s_arg_str(a, "service"), *mth = s_arg_str(a, "method"), *url = s_arg_str(a, "url");
-    if (!svc || !mth || !url) return s_tool_text("invalid arguments: service, method and url are required", true);
+    if (!svc || !mth || !url)
+        return s_tool_text("invalid arguments: service, method and url are required", true);
     const json_t *hj = json_object_get(a, "headers");
-    if (hj && !json_is_object(hj)) return s_tool_text("invalid arguments: headers is an object of strings", true);
+    if (hj && !json_is_object(hj))
+        return s_tool_text("invalid arguments: headers is an object of strings", true);
     ak_http_header hs[32];
     size_t nh = 0;
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)hj, k, v) {
-        if (!json_is_string(v) || nh == 32) return s_tool_text("invalid arguments: at most 32 string headers", true);
+        if (!json_is_string(v) || nh == 32)
+            return s_tool_text("invalid arguments: at most 32 string headers", true);
         hs[nh++] = (ak_http_header){k, ak_cur_from(json_string_value(v), json_string_length(v))};
     }
     ak_buf body;
@@ -220,8 +228,11 @@ static json_t *s_call_api(s_mcp *m, const json_t *a) {
         ak_buf_free(&body);
         return s_tool_text("invalid arguments: the body is too large (1 MiB) or not base64", true);
     }
-    ak_client_use_req rq = {
-        .method = mth, .url = ak_cur_from_str(url), .headers = hs, .n_headers = nh, .body = ak_buf_cur(&body)};
+    ak_client_use_req rq = {.method = mth,
+                            .url = ak_cur_from_str(url),
+                            .headers = hs,
+                            .n_headers = nh,
+                            .body = ak_buf_cur(&body)};
     ak_client_use_resp r;
     ak_client_use_resp_init(&r);
     ak_err e = ak_client_use(m->s.cl, ak_cur_from_str(svc), &rq, &r);
@@ -257,7 +268,10 @@ static json_t *s_tool(s_mcp *m, const char *name, const json_t *a, bool *unknown
         bool creds = name[0] == 'l', mail = name[0] == 'i';
         bool q = json_is_true(json_object_get(a, "quarantine"));
         s_names n = {json_array()};
-        e = ak_client_list(m->s.cl, creds ? AK_CLASS_CREDENTIALS : mail ? AK_CLASS_MAIL : AK_CLASS_MEMORY,
+        e = ak_client_list(m->s.cl,
+                           creds  ? AK_CLASS_CREDENTIALS
+                           : mail ? AK_CLASS_MAIL
+                                  : AK_CLASS_MEMORY,
                            mail ? (q ? "quarantine" : "inbound") : NULL, s_name_item, &n);
         if (e != AK_OK) {
             json_decref(n.arr);
@@ -273,11 +287,15 @@ static json_t *s_tool(s_mcp *m, const char *name, const json_t *a, bool *unknown
     if (strcmp(name, "memory_get") == 0 || strcmp(name, "inbox_read") == 0) {
         bool mail = name[0] == 'i';
         const char *key = s_arg_str(a, mail ? "id" : "namespace");
-        if (!key) return s_tool_text(mail ? "invalid arguments: id is required" : "invalid arguments: namespace is required", true);
+        if (!key)
+            return s_tool_text(mail ? "invalid arguments: id is required"
+                                    : "invalid arguments: namespace is required",
+                               true);
         ak_buf v;
         ak_buf_init_secret(&v, mail ? 40u << 20 : AK_CLIENT_MAX_VALUE + 1);
-        e = mail ? ak_client_mail_get(m->s.cl, json_is_true(json_object_get(a, "quarantine")) ? "quarantine" : "inbound",
-                                      ak_cur_from_str(key), &v)
+        e = mail ? ak_client_mail_get(
+                       m->s.cl, json_is_true(json_object_get(a, "quarantine")) ? "quarantine" : "inbound",
+                       ak_cur_from_str(key), &v)
                  : ak_client_get(m->s.cl, AK_CLASS_MEMORY, ak_cur_from_str(key), &v);
         json_t *out;
         if (e != AK_OK) {
@@ -293,12 +311,13 @@ static json_t *s_tool(s_mcp *m, const char *name, const json_t *a, bool *unknown
     /* memory_put */
     const char *ns = s_arg_str(a, "namespace");
     const json_t *val = json_object_get(a, "value");
-    if (!ns || !json_is_string(val)) return s_tool_text("invalid arguments: namespace and value are required", true);
+    if (!ns || !json_is_string(val))
+        return s_tool_text("invalid arguments: namespace and value are required", true);
     e = ak_client_put(m->s.cl, AK_CLASS_MEMORY, ak_cur_from_str(ns),
                       ak_cur_from(json_string_value(val), json_string_length(val)));
     if (e != AK_OK) return s_tool_fail(m, e, name);
-    return s_tool_json(json_pack("{s:b, s:s, s:I}", "ok", 1, "namespace", ns, "bytes",
-                                 (json_int_t)json_string_length(val)));
+    return s_tool_json(
+        json_pack("{s:b, s:s, s:I}", "ok", 1, "namespace", ns, "bytes", (json_int_t)json_string_length(val)));
 }
 
 /* ---------------------------------------------------------------- dispatch */
@@ -318,11 +337,12 @@ static void s_handle(s_mcp *m, json_t *msg) {
         const char *v = s_versions[0];
         for (int i = 0; want && s_versions[i]; i++)
             if (strcmp(want, s_versions[i]) == 0) v = s_versions[i];
-        s_result(id, json_pack("{s:s, s:{s:{s:b}}, s:{s:s, s:s}, s:s}", "protocolVersion", v, "capabilities",
-                               "tools", "listChanged", 0, "serverInfo", "name", "agentkeys", "version", AK_VERSION,
-                               "instructions",
-                               "agentkeys: use stored API credentials without seeing them (call_api), and this "
-                               "agent's memory and mail. Credential values are never returned."));
+        s_result(id,
+                 json_pack("{s:s, s:{s:{s:b}}, s:{s:s, s:s}, s:s}", "protocolVersion", v, "capabilities",
+                           "tools", "listChanged", 0, "serverInfo", "name", "agentkeys", "version",
+                           AK_VERSION, "instructions",
+                           "agentkeys: use stored API credentials without seeing them (call_api), and this "
+                           "agent's memory and mail. Credential values are never returned."));
     } else if (strcmp(method, "ping") == 0) {
         s_result(id, json_object());
     } else if (strcmp(method, "tools/list") == 0) {
@@ -384,7 +404,8 @@ int akcli_cmd_mcp(akcli *c, int argc, char **argv) {
             }
             ak_buf_clear(&line);
         }
-        if (!skipping && start < (size_t)n && ak_buf_append(&line, chunk + start, (size_t)n - start) != AK_OK) {
+        if (!skipping && start < (size_t)n &&
+            ak_buf_append(&line, chunk + start, (size_t)n - start) != AK_OK) {
             skipping = true;
             ak_buf_clear(&line);
         }

@@ -114,7 +114,8 @@ static int s_parse_listen(akcli *c, const char *spec, struct sockaddr_storage *s
         if (inet_pton(AF_INET6, host + 1, &a6->sin6_addr) == 1) {
             if (!IN6_IS_ADDR_LOOPBACK(&a6->sin6_addr))
                 return akcli_fail(c, AKCLI_USAGE, "not_loopback",
-                                  "--listen %s: the proxy listens on loopback only (127.0.0.0/8, [::1])", spec);
+                                  "--listen %s: the proxy listens on loopback only (127.0.0.0/8, [::1])",
+                                  spec);
             a6->sin6_family = AF_INET6;
             a6->sin6_port = htons((uint16_t)port);
             *len = sizeof *a6;
@@ -122,7 +123,8 @@ static int s_parse_listen(akcli *c, const char *spec, struct sockaddr_storage *s
         }
     }
     return akcli_fail(c, AKCLI_USAGE, "not_loopback",
-                      "--listen %s: an IP literal on loopback is required (127.0.0.1:PORT or [::1]:PORT)", spec);
+                      "--listen %s: an IP literal on loopback is required (127.0.0.1:PORT or [::1]:PORT)",
+                      spec);
 }
 
 /* ---------------------------------------------------------------- connection I/O */
@@ -192,7 +194,8 @@ static bool s_reply_error(s_conn *k, int status, const char *reason, const char 
     int hl = snprintf(head, sizeof head,
                       "HTTP/1.1 %d %s\r\ncontent-type: application/json\r\nx-agentkeys-reason: %s\r\n"
                       "content-length: %zu\r\nconnection: %s\r\n\r\n",
-                      status, ak_http_reason_phrase(status), reason, ok ? b.len : 0, keep ? "keep-alive" : "close");
+                      status, ak_http_reason_phrase(status), reason, ok ? b.len : 0,
+                      keep ? "keep-alive" : "close");
     ok = s_send_all(k->fd, head, (size_t)hl) && (!ok || s_send_all(k->fd, b.ptr, b.len));
     ak_buf_free(&b);
     return ok && keep;
@@ -207,11 +210,24 @@ typedef struct s_hdr {
 static bool s_is(ak_cur a, const char *s) { return ak_cur_eq_nocase(a, ak_cur_from_str(s)); }
 
 static bool s_dropped(ak_cur n) {
-    static const char *const drop[] = {"connection",    "keep-alive",          "proxy-connection", "te",
-                                       "trailer",       "transfer-encoding",   "upgrade",          "host",
-                                       "content-length", "accept-encoding",    "expect",           "authorization",
-                                       "x-api-key",     "api-key",             "x-goog-api-key",   "proxy-authorization",
-                                       "x-agentkeys-upstream", NULL};
+    static const char *const drop[] = {"connection",
+                                       "keep-alive",
+                                       "proxy-connection",
+                                       "te",
+                                       "trailer",
+                                       "transfer-encoding",
+                                       "upgrade",
+                                       "host",
+                                       "content-length",
+                                       "accept-encoding",
+                                       "expect",
+                                       "authorization",
+                                       "x-api-key",
+                                       "api-key",
+                                       "x-goog-api-key",
+                                       "proxy-authorization",
+                                       "x-agentkeys-upstream",
+                                       NULL};
     for (int i = 0; drop[i]; i++)
         if (s_is(n, drop[i])) return true;
     return false;
@@ -247,7 +263,10 @@ static long s_read_chunked(s_conn *k, size_t start, ak_buf *body, int64_t deadli
         size_t i = 0;
         for (; i < (size_t)e; i++) {
             uint8_t ch = k->in[pos + i];
-            int d = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+            int d = ch >= '0' && ch <= '9'   ? ch - '0'
+                    : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+                    : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                             : -1;
             if (d < 0) break;
             if (sz > AK_CLIENT_USE_MAX_BODY) return -1;
             sz = sz * 16 + (uint64_t)d;
@@ -385,9 +404,11 @@ static bool s_one(s_conn *k) {
                 status = 502, reason = "no_upstream",
                 msg = "no upstream host for this service (--upstream SERVICE=HOST or X-Agentkeys-Upstream)";
             } else {
-                int n = snprintf(url, sizeof url, "https://%s%s%.*s", rhost, rest.len && rest.ptr[0] == '?' ? "/" : "",
-                                 (int)rest.len, (const char *)rest.ptr);
-                if (n < 0 || (size_t)n >= sizeof url) status = 414, reason = "too_large", msg = "URL too long";
+                int n = snprintf(url, sizeof url, "https://%s%s%.*s", rhost,
+                                 rest.len && rest.ptr[0] == '?' ? "/" : "", (int)rest.len,
+                                 (const char *)rest.ptr);
+                if (n < 0 || (size_t)n >= sizeof url)
+                    status = 414, reason = "too_large", msg = "URL too long";
                 else if (rest.len == 0)
                     snprintf(url + n, sizeof url - (size_t)n, "/");
             }
@@ -418,8 +439,11 @@ static bool s_one(s_conn *k) {
     }
     char mth[16];
     if (ak_cur_to_cstr(method, mth, sizeof mth) != AK_OK) mth[0] = '\0';
-    ak_client_use_req rq = {
-        .method = mth, .url = ak_cur_from_str(url), .headers = fw, .n_headers = nf, .body = ak_buf_cur(&body)};
+    ak_client_use_req rq = {.method = mth,
+                            .url = ak_cur_from_str(url),
+                            .headers = fw,
+                            .n_headers = nf,
+                            .body = ak_buf_cur(&body)};
     ak_client_use_resp r;
     ak_client_use_resp_init(&r);
     char why[200] = "";
@@ -446,7 +470,8 @@ static bool s_one(s_conn *k) {
     }
     ak_buf out;
     ak_buf_init(&out, 1u << 20);
-    bool sent = ak_buf_printf(&out, "HTTP/1.1 %ld %s\r\n", r.status, ak_http_reason_phrase((int)r.status)) == AK_OK;
+    bool sent =
+        ak_buf_printf(&out, "HTTP/1.1 %ld %s\r\n", r.status, ak_http_reason_phrase((int)r.status)) == AK_OK;
     size_t i;
     const json_t *h;
     json_array_foreach(r.headers, i, h) {
@@ -459,7 +484,8 @@ static bool s_one(s_conn *k) {
     if (sent)
         sent = ak_buf_printf(&out, "content-length: %zu\r\nconnection: %s\r\n\r\n", no_body ? 0 : r.body.len,
                              keep ? "keep-alive" : "close") == AK_OK;
-    sent = sent && s_send_all(k->fd, out.ptr, out.len) && (no_body || s_send_all(k->fd, r.body.ptr, r.body.len));
+    sent =
+        sent && s_send_all(k->fd, out.ptr, out.len) && (no_body || s_send_all(k->fd, r.body.ptr, r.body.len));
     ak_buf_free(&out);
     ak_client_use_resp_free(&r);
     return sent && keep;
@@ -471,8 +497,7 @@ static void *s_conn_main(void *arg) {
     k->cap = S_MAX_HEAD + AK_CLIENT_USE_MAX_BODY + 64u * 1024u;
     k->in = ak_malloc(k->cap);
     if (k->in) {
-        while (!g_stop && s_one(k)) {
-        }
+        while (!g_stop && s_one(k)) {}
         ak_wipe(k->in, k->len);
         ak_free(k->in);
     }
@@ -597,9 +622,10 @@ int akcli_cmd_proxy(akcli *c, int argc, char **argv) {
             k->fd = fd;
         }
         if (k == NULL || pthread_create(&th, &at, s_conn_main, k) != 0) {
-            static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n"
-                                       "x-agentkeys-reason: throttled\r\ncontent-length: 53\r\nconnection: close\r\n\r\n"
-                                       "{\"error\":\"too many connections\",\"reason\":\"throttled\"}";
+            static const char busy[] =
+                "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n"
+                "x-agentkeys-reason: throttled\r\ncontent-length: 53\r\nconnection: close\r\n\r\n"
+                "{\"error\":\"too many connections\",\"reason\":\"throttled\"}";
             (void)s_send_all(fd, busy, sizeof busy - 1);
             close(fd);
             if (k) ak_free(k);

@@ -57,9 +57,9 @@ int akcli_use_fail(akcli_session *s, ak_err e, const char *what) {
 /* ---------------------------------------------------------------- cred put with a policy */
 
 bool akcli_cred_put_has_use_opts(int argc, char **argv) {
-    static const char *const opts[] = {"--policy",       "--use-only", "--allow-host", "--allow-method",
-                                       "--inject",       "--for",      "--policy=",    "--for=",
-                                       "--allow-host=", "--inject=",  NULL};
+    static const char *const opts[] = {
+        "--policy",  "--use-only", "--allow-host",  "--allow-method", "--inject", "--for",
+        "--policy=", "--for=",     "--allow-host=", "--inject=",      NULL};
     for (int i = 0; i < argc; i++)
         for (int k = 0; opts[k]; k++) {
             size_t n = strlen(opts[k]);
@@ -88,7 +88,8 @@ static json_t *s_inject(akcli *c, const char *spec) {
         json_object_set_new(o, "template", t);
         return o;
     }
-    if (strncmp(spec, "basic:", 6) == 0 && spec[6]) return json_pack("{s:{s:s}}", "basic", "username", spec + 6);
+    if (strncmp(spec, "basic:", 6) == 0 && spec[6])
+        return json_pack("{s:{s:s}}", "basic", "username", spec + 6);
     if (strncmp(spec, "query:", 6) == 0 && spec[6]) return json_pack("{s:s}", "query", spec + 6);
 bad:
     akcli_usage(c, "--inject takes 'header:NAME[: TEMPLATE with {}]', 'basic:USER' or 'query:PARAM'");
@@ -167,7 +168,8 @@ int akcli_cmd_cred_put_use(akcli *c, int argc, char **argv) {
             return akcli_fail(c, AKCLI_ERR, "io_error", "cannot read the policy file %s", policy_file);
         }
     } else if (flags) {
-        json_t *o = json_object(), *h = json_array(), *m = nm ? json_array() : NULL, *inj = s_inject(c, inject);
+        json_t *o = json_object(), *h = json_array(), *m = nm ? json_array() : NULL,
+               *inj = s_inject(c, inject);
         bool ok = o && h && (nm == 0 || m) && inj;
         for (size_t i = 0; ok && i < nh; i++)
             ok = json_array_append_new(h, json_string(hosts[i])) == 0;
@@ -186,8 +188,9 @@ int akcli_cmd_cred_put_use(akcli *c, int argc, char **argv) {
         if (inj) json_decref(inj);
         if (!ok) {
             ak_buf_free(&pol);
-            return inject && inj == NULL ? AKCLI_USAGE
-                                         : akcli_fail(c, AKCLI_USAGE, "invalid_use_policy", "bad policy options");
+            return inject && inj == NULL
+                       ? AKCLI_USAGE
+                       : akcli_fail(c, AKCLI_USAGE, "invalid_use_policy", "bad policy options");
         }
     }
 
@@ -228,7 +231,7 @@ int akcli_cmd_cred_put_use(akcli *c, int argc, char **argv) {
     } else
         akcli_note(c, "stored credential %s (%zu bytes)%s%s%s", name, v.len,
                    pol.len ? (strstr(ak_buf_cstr(&pol), "\"use_only\":true") ? " use-only, with its policy"
-                                                                            : " with its use policy")
+                                                                             : " with its use policy")
                            : "",
                    actor[0] ? " for actor " : "", actor);
     akcli_session_close(&s);

@@ -646,15 +646,17 @@ AK_TEST(test_put_with_policy_and_for_actor) {
     ak_client_put_opts o = {
         .policy_json = AK_CUR_LIT("{ \"inject\": {\"header\":\"Authorization\",\"template\":\"Bearer {}\"},"
                                   " \"allowed_hosts\": [\"api.example.com\"], \"use_only\": true }")};
-    EXPECT_OK(ak_client_put_ex(cl, AK_CLASS_CREDENTIALS, AK_CUR_LIT("echoapi"), AK_CUR_LIT("sk-live-123456"), &o));
-    EXPECT_TRUE(strstr(g_f.last_body, ",\"policy\":{\"allowed_hosts\":[\"api.example.com\"],\"inject\":{\"header\":"
-                                      "\"Authorization\",\"template\":\"Bearer {}\"},\"use_only\":true,\"v\":1}}") !=
-                NULL);
+    EXPECT_OK(
+        ak_client_put_ex(cl, AK_CLASS_CREDENTIALS, AK_CUR_LIT("echoapi"), AK_CUR_LIT("sk-live-123456"), &o));
+    EXPECT_TRUE(strstr(g_f.last_body,
+                       ",\"policy\":{\"allowed_hosts\":[\"api.example.com\"],\"inject\":{\"header\":"
+                       "\"Authorization\",\"template\":\"Bearer {}\"},\"use_only\":true,\"v\":1}}") != NULL);
     int mints = g_f.mints;
     /* a bad policy, a secret a policy cannot carry, a policy on memory: refused before any mint */
-    ak_client_put_opts bad = {.policy_json = AK_CUR_LIT("{\"allowed_hosts\":[\"10.0.0.1\"],\"inject\":{\"query\":\"k\"}}")};
-    EXPECT_ERR(AK_E_USE_POLICY_INVALID,
-               ak_client_put_ex(cl, AK_CLASS_CREDENTIALS, AK_CUR_LIT("echoapi"), AK_CUR_LIT("sk-live-123456"), &bad));
+    ak_client_put_opts bad = {
+        .policy_json = AK_CUR_LIT("{\"allowed_hosts\":[\"10.0.0.1\"],\"inject\":{\"query\":\"k\"}}")};
+    EXPECT_ERR(AK_E_USE_POLICY_INVALID, ak_client_put_ex(cl, AK_CLASS_CREDENTIALS, AK_CUR_LIT("echoapi"),
+                                                         AK_CUR_LIT("sk-live-123456"), &bad));
     ak_client_put_opts notjson = {.policy_json = AK_CUR_LIT("[1]")};
     EXPECT_ERR(AK_E_USE_POLICY_INVALID, ak_client_put_ex(cl, AK_CLASS_CREDENTIALS, AK_CUR_LIT("echoapi"),
                                                          AK_CUR_LIT("sk-live-123456"), &notjson));
@@ -670,8 +672,8 @@ AK_TEST(test_put_with_policy_and_for_actor) {
     EXPECT_STR_EQ(g_f.last_actor, "abcdef0000000000000000000000000000000000000000000000000000000001");
     EXPECT_TRUE(strstr(g_f.last_body, "\"policy\"") == NULL);
     ak_client_put_opts badactor = {.actor_hex = "0x12"};
-    EXPECT_ERR(AK_E_INVALID_OMNI, ak_client_put_ex(cl, AK_CLASS_CREDENTIALS, AK_CUR_LIT("plain"), AK_CUR_LIT("v"),
-                                                    &badactor));
+    EXPECT_ERR(AK_E_INVALID_OMNI,
+               ak_client_put_ex(cl, AK_CLASS_CREDENTIALS, AK_CUR_LIT("plain"), AK_CUR_LIT("v"), &badactor));
     ak_client_free(cl);
     s_fake_stop();
 }
@@ -731,6 +733,7 @@ AK_TEST(test_use) {
     s_fake_stop();
 }
 
-AK_RUN_TESTS(AK_T(test_put_with_policy_and_for_actor), AK_T(test_use), AK_T(test_login_cache_across_instances), AK_T(test_put_get_caps_cached),
+AK_RUN_TESTS(AK_T(test_put_with_policy_and_for_actor), AK_T(test_use),
+             AK_T(test_login_cache_across_instances), AK_T(test_put_get_caps_cached),
              AK_T(test_session_renewed_near_expiry_and_after_401), AK_T(test_stale_cached_cap_reminted_once),
              AK_T(test_refusals), AK_T(test_corrupt_cache_ignored))

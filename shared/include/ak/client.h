@@ -161,8 +161,8 @@ AK_MUST ak_err ak_client_put_ex(ak_client *cl, ak_data_class cls, ak_cur name, a
                                 const ak_client_put_opts *o);
 
 /* ---- use without holding (D19): the worker makes the call, the client never sees the secret ---- */
-#define AK_CLIENT_USE_MAX_BODY (1024u * 1024u)         /* request body (the worker's limit) */
-#define AK_CLIENT_USE_MAX_ANSWER (6u * 1024u * 1024u)  /* the /v1/cred/use answer (3 MiB body, base64) */
+#define AK_CLIENT_USE_MAX_BODY (1024u * 1024u)        /* request body (the worker's limit) */
+#define AK_CLIENT_USE_MAX_ANSWER (6u * 1024u * 1024u) /* the /v1/cred/use answer (3 MiB body, base64) */
 typedef struct ak_client_use_req {
     const char *method;            /* GET HEAD POST PUT PATCH DELETE OPTIONS (the worker checks) */
     ak_cur url;                    /* "https://host[:port]/path?query" (the worker checks the policy) */
@@ -171,9 +171,9 @@ typedef struct ak_client_use_req {
     ak_cur body;                   /* <= AK_CLIENT_USE_MAX_BODY; empty = none */
 } ak_client_use_req;
 typedef struct ak_client_use_resp {
-    long status;      /* the third party's status (a 3xx included: never followed) */
-    json_t *headers;  /* [["name","value"],...] as the worker returned them (owned) */
-    ak_buf body;      /* the third party's body, every form of the secret already redacted */
+    long status;     /* the third party's status (a 3xx included: never followed) */
+    json_t *headers; /* [["name","value"],...] as the worker returned them (owned) */
+    ak_buf body;     /* the third party's body, every form of the secret already redacted */
     uint64_t redactions;
 } ak_client_use_resp;
 void ak_client_use_resp_init(ak_client_use_resp *r);

@@ -738,9 +738,9 @@ typedef struct s_work_req {
     ak_cur value; /* store */
     ak_buf *out;  /* fetch: plaintext */
     uint64_t *deleted;
-    ak_cur policy;                 /* store: canonical policy JSON, or empty */
-    const ak_client_use_req *use;  /* use: the request */
-    ak_client_use_resp *use_resp;  /* use: the answer */
+    ak_cur policy;                /* store: canonical policy JSON, or empty */
+    const ak_client_use_req *use; /* use: the request */
+    ak_client_use_resp *use_resp; /* use: the answer */
 } s_work_req;
 
 /* Appends `s` as a JSON string literal. */
@@ -918,7 +918,8 @@ ak_err ak_client_use(ak_client *cl, ak_cur service, const ak_client_use_req *req
     AK_ENSURE(req->body.len <= AK_CLIENT_USE_MAX_BODY, AK_E_TOO_LARGE);
     AK_ENSURE(req->n_headers <= AK_USE_MAX_HEADERS, AK_E_INVALID_INPUT);
     AK_ENSURE(req->url.len > 0 && req->url.len <= AK_USE_MAX_URL, AK_E_INVALID_INPUT);
-    s_work_req w = {.op = AK_OP_USE, .cls = AK_CLASS_CREDENTIALS, .name = service, .use = req, .use_resp = resp};
+    s_work_req w = {
+        .op = AK_OP_USE, .cls = AK_CLASS_CREDENTIALS, .name = service, .use = req, .use_resp = resp};
     return s_work_run(cl, &w);
 }
 
