@@ -17,7 +17,10 @@
  * headers and body (a refusal: the worker's status with {"error","reason"} and
  * X-Agentkeys-Reason). Limits: head 32 KiB, 100 headers, body AK_CLIENT_USE_MAX_BODY
  * (Content-Length or chunked), --max-conn connections at once (default 16; over it: 503),
- * 30 s idle keep-alive, 15 s to send a request. Browser requests (an Origin header) and Host
+ * 30 s idle keep-alive, 15 s to send a request. With --require-key FILE, a request must carry
+ * that key where SDKs put theirs (Authorization: Bearer KEY, x-api-key, api-key, x-goog-api-key;
+ * compared in constant time) or gets 401: the "dummy key" becomes a local access key, so other
+ * local users cannot borrow the agent's credentials through the port. Browser requests (an Origin header) and Host
  * headers other than a loopback name are refused 403 (cross-site requests and DNS rebinding).
  *
  * Concurrency: a small thread per connection (bounded). The API client is one per process and
@@ -67,6 +70,8 @@ typedef struct s_proxy {
     s_route routes[S_MAX_ROUTES];
     int n_routes;
     int port;
+    char key[257]; /* --require-key: the local access key (secret; wiped at exit) */
+    size_t key_len;
 } s_proxy;
 
 static volatile sig_atomic_t g_stop;
@@ -314,7 +319,7 @@ static bool s_one(s_conn *k) {
     s_hdr hs[S_MAX_HDRS];
     int nh = 0;
     ak_cur host = {0}, upstream = {0}, te = {0}, conn = {0}, cl = {0}, expect = {0};
-    bool origin = false;
+    bool origin = false, key_ok = p->key_len == 0;
     while (head.len > 0) {
         if (!ak_cur_split(&head, '\n', &line)) break;
         line = ak_cur_trim(line);
@@ -332,6 +337,13 @@ static bool s_one(s_conn *k) {
         if (s_is(n, "content-length")) cl = v;
         if (s_is(n, "expect")) expect = v;
         if (s_is(n, "origin")) origin = true;
+        if (p->key_len && (s_is(n, "authorization") || s_is(n, "x-api-key") || s_is(n, "api-key") ||
+                           s_is(n, "x-goog-api-key"))) {
+            ak_cur kv = v;
+            if (s_is(n, "authorization") && kv.len > 7 && s_is(ak_cur_from(kv.ptr, 7), "bearer "))
+                kv = ak_cur_trim(ak_cur_from(kv.ptr + 7, kv.len - 7));
+            if (ak_ct_eq_len(kv.ptr, kv.len, p->key, p->key_len)) key_ok = true;
+        }
     }
     bool keep = http11 ? !s_is(conn, "close") : s_is(conn, "keep-alive");
     size_t body_start = (size_t)he + 4;
@@ -381,6 +393,8 @@ static bool s_one(s_conn *k) {
         status = 413, reason = "too_large", msg = "request too large";
     } else if (origin) {
         status = 403, reason = "origin_refused", msg = "browser requests (Origin) are refused";
+    } else if (!key_ok) {
+        status = 401, reason = "unauthorized", msg = "this proxy requires its key (--require-key)";
     } else if (!s_host_ok(host)) {
         status = 403, reason = "host_header_refused", msg = "the Host header must name a loopback address";
     } else if (t.len < 2 || t.ptr[0] != '/') {
@@ -536,6 +550,17 @@ int akcli_cmd_proxy(akcli *c, int argc, char **argv) {
             snprintf(r->host, sizeof r->host, "%s", eq + 1);
             if (ak_service_validate(ak_cur_from_str(r->service)) != AK_OK)
                 return akcli_usage(c, "--upstream: '%s' is not a service name", r->service);
+        } else if (strcmp(x, "--require-key") == 0 && i + 1 < argc) {
+            ak_buf kb;
+            ak_buf_init_secret(&kb, sizeof p.key - 1);
+            ak_err ke = ak_buf_append_file(&kb, argv[++i]);
+            ak_cur kt = ak_cur_trim(ak_buf_cur(&kb));
+            bool good = ke == AK_OK && kt.len >= 16 && ak_cur_to_cstr(kt, p.key, sizeof p.key) == AK_OK;
+            p.key_len = good ? kt.len : 0;
+            ak_buf_free(&kb);
+            if (!good)
+                return akcli_fail(c, AKCLI_USAGE, "invalid_input",
+                                  "--require-key FILE: a file holding a key of 16..256 bytes");
         } else if (strcmp(x, "--max-conn") == 0 && i + 1 < argc) {
             uint64_t n = 0;
             if (ak_cur_to_u64(ak_cur_from_str(argv[++i]), &n) != AK_OK || n < 1 || n > 256)
@@ -660,5 +685,6 @@ int akcli_cmd_proxy(akcli *c, int argc, char **argv) {
     close(g_pipe[0]);
     close(g_pipe[1]);
     g_pipe[0] = g_pipe[1] = -1;
+    ak_wipe(p.key, sizeof p.key);
     return AKCLI_OK;
 }

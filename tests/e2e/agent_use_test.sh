@@ -40,7 +40,7 @@ agent_rc() {
 stack_test_up
 
 # ================================================================ the third party
-read -r EPORT PPORT <<<"$("$root/scripts/lib/free-ports" 2)" || die agent_use_free_ports
+read -r EPORT PPORT PPORT2 <<<"$("$root/scripts/lib/free-ports" 3)" || die agent_use_free_ports
 TP=$work/thirdparty; mkdir -p "$TP"
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TP/api.key" -subj "/CN=localhost" \
   -out "$TP/api.csr" 2>/dev/null \
@@ -220,6 +220,23 @@ kill -TERM "$PROXY_PID"
 for _ in $(seq 150); do kill -0 "$PROXY_PID" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$PROXY_PID" 2>/dev/null; then fail proxy_stops_on_sigterm; kill -KILL "$PROXY_PID"
 else wait "$PROXY_PID"; rc=$?; [ "$rc" = 0 ] && pass proxy_stops_on_sigterm || fail "proxy_stops_on_sigterm (exit $rc)"; fi
+
+# --require-key: the SDK's "dummy" key becomes the proxy's local access key
+PXKEY="local-$(od -An -tx1 -N12 /dev/urandom | tr -d ' \n')"; printf '%s\n' "$PXKEY" >"$work/pxkey"
+"$AK" --profile agent proxy --listen "127.0.0.1:$PPORT2" --upstream "echoapi=localhost:$EPORT" --require-key "$work/pxkey" \
+  >"$SEEN/proxy2.out" 2>"$SEEN/proxy2.err" &
+PROXY2_PID=$!
+stack_test_on_exit "kill $PROXY2_PID"
+for _ in $(seq 100); do grep -q "^http://127.0.0.1:$PPORT2\$" "$SEEN/proxy2.out" 2>/dev/null && break; sleep 0.1; done
+PX2=http://127.0.0.1:$PPORT2
+code=$(curl -sS -m 60 -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer dummy' "$PX2/echoapi/v1/echo")
+[ "$code" = 401 ] && pass proxy_require_key_wrong_key_401 || fail "proxy_require_key_wrong_key_401 ($code)"
+code=$(curl -sS -m 60 -o /dev/null -w '%{http_code}' "$PX2/echoapi/v1/echo")
+[ "$code" = 401 ] && pass proxy_require_key_no_key_401 || fail "proxy_require_key_no_key_401 ($code)"
+code=$(curl -sS -m 60 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $PXKEY" "$PX2/echoapi/v1/echo")
+code2=$(curl -sS -m 60 -o /dev/null -w '%{http_code}' -H "x-api-key: $PXKEY" "$PX2/echoapi/v1/echo")
+[ "$code $code2" = "200 200" ] && pass proxy_require_key_accepted || fail "proxy_require_key_accepted ($code $code2)"
+kill -TERM "$PROXY2_PID" 2>/dev/null
 
 # ================================================================ MCP (official TypeScript SDK client)
 timeout 300 node "$root/tests/e2e/mcp_client.mjs" "$AK" agent echoapi "$API" "https://localhost.localdomain:$EPORT" \
