@@ -23,9 +23,10 @@
  * local users cannot borrow the agent's credentials through the port. Browser requests (an Origin header) and Host
  * headers other than a loopback name are refused 403 (cross-site requests and DNS rebinding).
  *
- * Concurrency: a small thread per connection (bounded). The API client is one per process and
- * not thread-safe, so the /v1/cred/use calls themselves run one at a time (a mutex); reading
- * and writing the local connections overlap. SIGINT/SIGTERM: stop accepting, let connections
+ * Concurrency: a small thread per connection (bounded), each with its own HTTP handle. The API
+ * client (session, cap and STS cache) is one per process and not thread-safe: the cap and
+ * credentials are taken from it under a mutex (ak_client_use_prepare), and the /v1/cred/use
+ * calls themselves run in parallel (ak_client_use_send). SIGINT/SIGTERM: stop accepting, let connections
  * finish their current request (at most 10 s), exit 0.
  */
 #include <arpa/inet.h>
@@ -137,7 +138,8 @@ static int s_parse_listen(akcli *c, const char *spec, struct sockaddr_storage *s
 typedef struct s_conn {
     s_proxy *p;
     int fd;
-    uint8_t *in; /* received bytes not yet consumed */
+    ak_http *http; /* this connection's handle for /v1/cred/use */
+    uint8_t *in;   /* received bytes not yet consumed */
     size_t len, cap;
 } s_conn;
 
@@ -293,6 +295,33 @@ static long s_read_chunked(s_conn *k, size_t start, ak_buf *body, int64_t deadli
         if (memcmp(k->in + pos + sz, "\r\n", 2) != 0) return -1;
         pos += (size_t)sz + 2;
     }
+}
+
+/* One /v1/cred/use call: the material from the shared client under its lock, the call itself
+ * on this connection's own HTTP handle (calls of several connections overlap); once more with
+ * fresh material when cached material was refused. The refusal's reason/status go to wr/wst. */
+static ak_err s_use(s_conn *k, ak_cur svc, const ak_client_use_req *rq, ak_client_use_resp *r, char wr[64],
+                    long *wst) {
+    s_proxy *p = k->p;
+    ak_client_use_material m;
+    ak_client_use_material_init(&m);
+    ak_err e = AK_OK;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        pthread_mutex_lock(&p->mu);
+        e = ak_client_use_prepare(p->sess.cl, svc, attempt > 0, &m);
+        if (e != AK_OK) {
+            snprintf(wr, 64, "%s", ak_client_last_reason(p->sess.cl));
+            *wst = ak_client_last_status(p->sess.cl);
+        }
+        pthread_mutex_unlock(&p->mu);
+        if (e != AK_OK) break;
+        e = ak_client_use_send(&m, k->http, rq, r, wr, wst);
+        if (!(m.cached && ak_client_use_retryable(e))) break;
+        ak_client_use_resp_free(r);
+        ak_client_use_resp_init(r);
+    }
+    ak_client_use_material_free(&m);
+    return e;
 }
 
 /* Serves one request. Returns true to keep the connection. */
@@ -460,19 +489,14 @@ static bool s_one(s_conn *k) {
                             .body = ak_buf_cur(&body)};
     ak_client_use_resp r;
     ak_client_use_resp_init(&r);
-    char why[200] = "";
+    char why[200] = "", wr[64] = "";
     long wst = 0;
-    const char *wreason = NULL;
-    pthread_mutex_lock(&p->mu);
-    ak_err e = ak_client_use(p->sess.cl, ak_cur_from_str(svc), &rq, &r);
+    ak_err e = s_use(k, ak_cur_from_str(svc), &rq, &r, wr, &wst);
     if (e != AK_OK) {
-        akcli_use_reason(&p->sess, e, why, sizeof why);
-        wst = ak_client_last_status(p->sess.cl);
-        wreason = ak_client_last_reason(p->sess.cl)[0] ? NULL : ak_err_reason(e);
+        if (wr[0] == '\0') snprintf(wr, sizeof wr, "%s", ak_err_reason(e));
+        ak_err re = ak_err_from_reason(wr);
+        snprintf(why, sizeof why, "%s: %s", wr, ak_err_message(re != AK_E__COUNT && re != AK_OK ? re : e));
     }
-    char wr[64];
-    snprintf(wr, sizeof wr, "%s", wreason ? wreason : ak_client_last_reason(p->sess.cl));
-    pthread_mutex_unlock(&p->mu);
     ak_buf_free(&body);
     s_consume(k, used);
     bool head_only = strcmp(mth, "HEAD") == 0;
@@ -510,8 +534,12 @@ static void *s_conn_main(void *arg) {
     s_proxy *p = k->p;
     k->cap = S_MAX_HEAD + AK_CLIENT_USE_MAX_BODY + 64u * 1024u;
     k->in = ak_malloc(k->cap);
-    if (k->in) {
+    ak_http_config hc = {.retry = {.max_attempts = 1}, .user_agent = "agentkeys-proxy/1"};
+    if (k->in && ak_http_new(&hc, &k->http) == AK_OK) {
         while (!g_stop && s_one(k)) {}
+    }
+    ak_http_free(k->http);
+    if (k->in) {
         ak_wipe(k->in, k->len);
         ak_free(k->in);
     }

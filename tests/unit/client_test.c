@@ -733,7 +733,79 @@ AK_TEST(test_use) {
     s_fake_stop();
 }
 
-AK_RUN_TESTS(AK_T(test_put_with_policy_and_for_actor), AK_T(test_use),
+typedef struct {
+    ak_client_use_material *m;
+    ak_err rc;
+    long status, st;
+    char reason[64];
+} s_send_arg;
+
+static void *s_send_thread(void *arg) {
+    s_send_arg *a = arg;
+    ak_http *h = NULL;
+    ak_http_config hc = {.retry = {.max_attempts = 1}};
+    a->rc = ak_http_new(&hc, &h);
+    if (a->rc != AK_OK) return NULL;
+    ak_client_use_req rq = {.method = "GET", .url = AK_CUR_LIT("https://api.example.com/")};
+    ak_client_use_resp r;
+    ak_client_use_resp_init(&r);
+    a->rc = ak_client_use_send(a->m, h, &rq, &r, a->reason, &a->st);
+    a->status = r.status;
+    ak_client_use_resp_free(&r);
+    ak_http_free(h);
+    return NULL;
+}
+
+AK_TEST(test_use_two_steps_and_retry) {
+    s_fake_start();
+    g_key_err = AK_OK;
+    ak_client *cl = s_client(NULL);
+    ak_client_use_material m;
+    ak_client_use_material_init(&m);
+    EXPECT_OK(ak_client_use_prepare(cl, AK_CUR_LIT("echoapi"), false, &m));
+    EXPECT_FALSE(m.cached);
+    EXPECT_TRUE(m.cap.len > 0 && m.creds.access_key_id.len > 0);
+    /* the call from another thread on its own handle: no client state involved */
+    s_send_arg a = {.m = &m};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, s_send_thread, &a), 0);
+    pthread_join(th, NULL);
+    EXPECT_OK(a.rc);
+    EXPECT_INT_EQ(a.status, 201);
+    /* a refusal on that path fills the caller's reason and status */
+    g_f.use_reason = "scheme_not_allowed";
+    assert_int_equal(pthread_create(&th, NULL, s_send_thread, &a), 0);
+    pthread_join(th, NULL);
+    EXPECT_INT_EQ(a.rc, AK_E_SCHEME_NOT_ALLOWED);
+    EXPECT_STR_EQ(a.reason, "scheme_not_allowed");
+    EXPECT_INT_EQ(a.st, 403);
+    g_f.use_reason = NULL;
+    /* the second prepare comes from the cache */
+    EXPECT_OK(ak_client_use_prepare(cl, AK_CUR_LIT("echoapi"), false, &m));
+    EXPECT_TRUE(m.cached);
+    ak_client_use_material_free(&m);
+    /* a cached use cap the worker refuses: ak_client_use re-mints once */
+    int mints = g_f.mints;
+    g_f.stale_caps_below = g_f.cap_next;
+    ak_client_use_req rq = {.method = "GET", .url = AK_CUR_LIT("https://api.example.com/")};
+    ak_client_use_resp r;
+    ak_client_use_resp_init(&r);
+    EXPECT_OK(ak_client_use(cl, AK_CUR_LIT("echoapi"), &rq, &r));
+    EXPECT_INT_EQ(g_f.mints, mints + 1);
+    EXPECT_INT_EQ(r.status, 201);
+    ak_client_use_resp_free(&r);
+    /* refused again with a fresh cap: returned after one retry */
+    g_f.stale_caps_below = 1000;
+    ak_client_use_resp_init(&r);
+    EXPECT_ERR(AK_E_CAP_EXPIRED, ak_client_use(cl, AK_CUR_LIT("echoapi"), &rq, &r));
+    EXPECT_INT_EQ(g_f.mints, mints + 2);
+    EXPECT_TRUE(r.headers == NULL && r.body.len == 0);
+    ak_client_use_resp_free(&r);
+    ak_client_free(cl);
+    s_fake_stop();
+}
+
+AK_RUN_TESTS(AK_T(test_put_with_policy_and_for_actor), AK_T(test_use), AK_T(test_use_two_steps_and_retry),
              AK_T(test_login_cache_across_instances), AK_T(test_put_get_caps_cached),
              AK_T(test_session_renewed_near_expiry_and_after_401), AK_T(test_stale_cached_cap_reminted_once),
              AK_T(test_refusals), AK_T(test_corrupt_cache_ignored))

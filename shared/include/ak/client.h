@@ -187,6 +187,32 @@ void ak_client_use_resp_free(ak_client_use_resp *r);
 AK_MUST ak_err ak_client_use(ak_client *cl, ak_cur service, const ak_client_use_req *req,
                              ak_client_use_resp *resp);
 
+/* The same in two steps, for callers that make use calls from several threads (agentkeys
+ * proxy): the material (cap and STS credentials) comes from the client under the caller's own
+ * lock; the call needs only the material and an HTTP handle of the calling thread. */
+typedef struct ak_client_use_material {
+    ak_buf cap; /* secret */
+    ak_client_creds creds;
+    bool cached; /* the cap or the credentials came from the cache */
+    char api[512];
+    unsigned timeout_ms;
+} ak_client_use_material;
+void ak_client_use_material_init(ak_client_use_material *m);
+void ak_client_use_material_free(ak_client_use_material *m);
+/* Mints or reuses (unless `fresh`) the `use` cap for `service` and the STS credentials. Uses the
+ * client: one thread at a time. */
+AK_MUST ak_err ak_client_use_prepare(ak_client *cl, ak_cur service, bool fresh, ak_client_use_material *m);
+/* POST /v1/cred/use with `m` on `http` (the caller's; no client state is touched, so threads
+ * with their own handles may call it at once). The refusal's reason (64 bytes) and HTTP status
+ * are written to reason/status. */
+AK_MUST ak_err ak_client_use_send(const ak_client_use_material *m, ak_http *http,
+                                  const ak_client_use_req *req, ak_client_use_resp *resp, char reason[64],
+                                  long *status);
+/* True when a refusal of a call made with cached material deserves one retry with fresh
+ * material (cap_freshness_failed, access_denied, unauthorized, broker_sig_invalid,
+ * k3_epoch_mismatch). */
+bool ak_client_use_retryable(ak_err e);
+
 /* S3 with the class's STS credentials (own actor). Delete of one object: AK_E_NOT_FOUND when it
  * was not there (checked with a HEAD first, S3's DELETE answers 204 either way). */
 AK_MUST ak_err ak_client_delete(ak_client *cl, ak_data_class cls, ak_cur name);

@@ -321,10 +321,25 @@ ak_err ak_client_logout(ak_client *cl) {
 
 /* POST (or GET with body NULL) to the API. On 2xx *json gets the parsed object (caller
  * decref's) when asked; otherwise the error maps from the body's reason, else from the status. */
-static ak_err s_api(ak_client *cl, const char *method, const char *path, ak_cur body, bool bearer,
-                    const ak_http_header *extra, size_t n_extra, bool secret, json_t **json) {
+/* Where a call goes: the API, the HTTP handle, and where its refusal reason is kept. */
+typedef struct s_target {
+    ak_http *http;
+    const char *api;
+    unsigned timeout_ms;
+    const ak_buf *jwt; /* for bearer calls */
+    char *reason;      /* [64] */
+    long *status;
+} s_target;
+
+static void s_tset(const s_target *t, long status, const char *reason) {
+    *t->status = status;
+    snprintf(t->reason, 64, "%s", reason ? reason : "");
+}
+
+static ak_err s_api_to(const s_target *t, const char *method, const char *path, ak_cur body, bool bearer,
+                       const ak_http_header *extra, size_t n_extra, bool secret, json_t **json) {
     char url[800];
-    int n = snprintf(url, sizeof url, "%s%s", cl->api, path);
+    int n = snprintf(url, sizeof url, "%s%s", t->api, path);
     AK_ENSURE(n > 0 && (size_t)n < sizeof url, AK_E_LIMIT);
     ak_http_header hs[8];
     size_t nh = 0;
@@ -334,11 +349,11 @@ static ak_err s_api(ak_client *cl, const char *method, const char *path, ak_cur 
     json_t *obj = NULL;
     ak_http_response r;
     ak_http_response_init(&r);
-    s_set_reason(cl, 0, "");
+    s_tset(t, 0, "");
     hs[nh++] = (ak_http_header){"content-type", AK_CUR_LIT("application/json")};
     if (bearer) {
         AK_GUARD_OUT(ak_buf_append_str(&auth, "Bearer "));
-        AK_GUARD_OUT(ak_buf_append_cur(&auth, ak_buf_cur(&cl->jwt)));
+        AK_GUARD_OUT(ak_buf_append_cur(&auth, ak_buf_cur(t->jwt)));
         hs[nh++] = (ak_http_header){"authorization", ak_buf_cur(&auth)};
     }
     for (size_t i = 0; i < n_extra && nh < 8; i++)
@@ -348,12 +363,12 @@ static ak_err s_api(ak_client *cl, const char *method, const char *path, ak_cur 
                            .headers = hs,
                            .n_headers = nh,
                            .body = body,
-                           .timeout_ms = cl->cfg.timeout_ms ? cl->cfg.timeout_ms : 60000u,
+                           .timeout_ms = t->timeout_ms ? t->timeout_ms : 60000u,
                            .idempotent = strcmp(method, "GET") == 0,
                            .body_secret = secret};
-    AK_GUARD_OUT(ak_http_do(cl->http, &req, &r));
+    AK_GUARD_OUT(ak_http_do(t->http, &req, &r));
     if (r.status >= 200 && r.status < 300) {
-        s_set_reason(cl, r.status, "");
+        s_tset(t, r.status, "");
         if (json) {
             AK_ENSURE_OUT(ak_json_parse_object(ak_buf_cur(&r.body), &obj) == AK_OK, AK_E_UPSTREAM);
             *json = obj;
@@ -372,12 +387,23 @@ static ak_err s_api(ak_client *cl, const char *method, const char *path, ak_cur 
         }
     }
     if (reason[0] == '\0') snprintf(reason, sizeof reason, "%s", ak_err_reason(rc));
-    s_set_reason(cl, r.status, reason);
+    s_tset(t, r.status, reason);
 out:
     if (obj) json_decref(obj);
     ak_http_response_free(&r);
     ak_buf_free(&auth);
     return rc;
+}
+
+static ak_err s_api(ak_client *cl, const char *method, const char *path, ak_cur body, bool bearer,
+                    const ak_http_header *extra, size_t n_extra, bool secret, json_t **json) {
+    s_target t = {.http = cl->http,
+                  .api = cl->api,
+                  .timeout_ms = cl->cfg.timeout_ms,
+                  .jwt = &cl->jwt,
+                  .reason = cl->last_reason,
+                  .status = &cl->last_status};
+    return s_api_to(&t, method, path, body, bearer, extra, n_extra, secret, json);
 }
 
 /* ================================================================ login */
@@ -738,9 +764,7 @@ typedef struct s_work_req {
     ak_cur value; /* store */
     ak_buf *out;  /* fetch: plaintext */
     uint64_t *deleted;
-    ak_cur policy;                /* store: canonical policy JSON, or empty */
-    const ak_client_use_req *use; /* use: the request */
-    ak_client_use_resp *use_resp; /* use: the answer */
+    ak_cur policy; /* store: canonical policy JSON, or empty */
 } s_work_req;
 
 /* Appends `s` as a JSON string literal. */
@@ -803,7 +827,7 @@ static ak_err s_work_once(ak_client *cl, s_work_req *w, bool fresh, bool *used_c
     ak_err rc = AK_OK;
     bool c1 = false, c2 = false;
     ak_buf_init_secret(&cap, S_MAX_JWT);
-    ak_buf_init_secret(&body, AK_CLIENT_MAX_VALUE * 2 + AK_CLIENT_USE_MAX_BODY * 2 + S_MAX_JWT);
+    ak_buf_init_secret(&body, AK_CLIENT_MAX_VALUE * 2 + S_MAX_JWT);
     s_creds_init(&cr);
     AK_GUARD_OUT(s_cap(cl, w->op, w->cls, w->name, w->actor, fresh, &cap, &c1));
     ak_client_creds_free(&cr);
@@ -821,7 +845,6 @@ static ak_err s_work_once(ak_client *cl, s_work_req *w, bool fresh, bool *used_c
             AK_GUARD_OUT(ak_buf_append_cur(&body, w->policy));
         }
     }
-    if (w->op == AK_OP_USE) AK_GUARD_OUT(s_use_body(w->use, &body));
     AK_GUARD_OUT(ak_buf_append_str(&body, "}"));
     ak_http_header hs[3] = {{"x-aws-access-key-id", ak_buf_cur(&cr.access_key_id)},
                             {"x-aws-secret-access-key", ak_buf_cur(&cr.secret_access_key)},
@@ -832,8 +855,6 @@ static ak_err s_work_once(ak_client *cl, s_work_req *w, bool fresh, bool *used_c
         ak_cur b64;
         AK_ENSURE_OUT(ak_json_str(resp, "plaintext_b64", &b64) == AK_OK, AK_E_UPSTREAM);
         AK_GUARD_OUT(ak_b64_decode(b64, w->out));
-    } else if (w->op == AK_OP_USE) {
-        AK_GUARD_OUT(s_use_answer(resp, w->use_resp));
     } else if (w->op == AK_OP_TEARDOWN && w->deleted) {
         if (ak_json_u64(resp, "keys_deleted", w->deleted) != AK_OK) *w->deleted = 0;
     }
@@ -845,18 +866,18 @@ out:
     return rc;
 }
 
+bool ak_client_use_retryable(ak_err rc) {
+    return rc == AK_E_CAP_EXPIRED || rc == AK_E_ACCESS_DENIED || rc == AK_E_UNAUTHORIZED ||
+           rc == AK_E_BROKER_SIG_INVALID || rc == AK_E_K3_EPOCH_MISMATCH;
+}
+
 static ak_err s_work_run(ak_client *cl, s_work_req *w) {
     bool used_cache = false;
     size_t mark = w->out ? w->out->len : 0;
     ak_err rc = s_work_once(cl, w, false, &used_cache);
     /* A cached cap or credential the server no longer takes: once more with fresh ones. */
-    if (used_cache && (rc == AK_E_CAP_EXPIRED || rc == AK_E_ACCESS_DENIED || rc == AK_E_UNAUTHORIZED ||
-                       rc == AK_E_BROKER_SIG_INVALID || rc == AK_E_K3_EPOCH_MISMATCH)) {
+    if (used_cache && ak_client_use_retryable(rc)) {
         if (w->out) w->out->len = mark;
-        if (w->use_resp) {
-            ak_client_use_resp_free(w->use_resp);
-            ak_client_use_resp_init(w->use_resp);
-        }
         rc = s_work_once(cl, w, true, &used_cache);
     }
     return rc;
@@ -913,14 +934,91 @@ void ak_client_use_resp_free(ak_client_use_resp *r) {
     ak_buf_free(&r->body);
 }
 
+void ak_client_use_material_init(ak_client_use_material *m) {
+    memset(m, 0, sizeof *m);
+    ak_buf_init_secret(&m->cap, S_MAX_JWT);
+    s_creds_init(&m->creds);
+}
+
+void ak_client_use_material_free(ak_client_use_material *m) {
+    if (m == NULL) return;
+    ak_buf_free(&m->cap);
+    ak_client_creds_free(&m->creds);
+}
+
+ak_err ak_client_use_prepare(ak_client *cl, ak_cur service, bool fresh, ak_client_use_material *m) {
+    bool c1 = false, c2 = false;
+    ak_buf_clear(&m->cap);
+    ak_client_creds_free(&m->creds);
+    s_creds_init(&m->creds);
+    AK_GUARD(s_cap(cl, AK_OP_USE, AK_CLASS_CREDENTIALS, service, NULL, fresh, &m->cap, &c1));
+    ak_client_creds_free(&m->creds);
+    ak_err rc = s_aws(cl, AK_CLASS_CREDENTIALS, NULL, fresh, &m->creds, &c2);
+    if (rc != AK_OK) {
+        ak_client_creds_free(&m->creds);
+        s_creds_init(&m->creds);
+        return rc;
+    }
+    m->cached = c1 || c2;
+    snprintf(m->api, sizeof m->api, "%s", cl->api);
+    m->timeout_ms = cl->cfg.timeout_ms;
+    return AK_OK;
+}
+
+ak_err ak_client_use_send(const ak_client_use_material *m, ak_http *http, const ak_client_use_req *req,
+                          ak_client_use_resp *resp, char reason[64], long *status) {
+    AK_PRECOND(m != NULL && http != NULL && req != NULL && resp != NULL && req->method != NULL &&
+               reason != NULL && status != NULL);
+    reason[0] = '\0';
+    *status = 0;
+    AK_ENSURE(m->api[0] != '\0' && m->cap.len > 0, AK_E_CONFIG);
+    AK_ENSURE(req->body.len <= AK_CLIENT_USE_MAX_BODY, AK_E_TOO_LARGE);
+    AK_ENSURE(req->n_headers <= AK_USE_MAX_HEADERS, AK_E_INVALID_INPUT);
+    AK_ENSURE(req->url.len > 0 && req->url.len <= AK_USE_MAX_URL, AK_E_INVALID_INPUT);
+    ak_buf body;
+    ak_buf_init_secret(&body, AK_CLIENT_USE_MAX_BODY * 2 + AK_USE_MAX_URL * 2 + 64u * 1024u + S_MAX_JWT);
+    json_t *j = NULL;
+    ak_err rc = AK_OK;
+    AK_GUARD_OUT(ak_buf_append_str(&body, "{\"cap\":\""));
+    AK_GUARD_OUT(ak_buf_append_cur(&body, ak_buf_cur(&m->cap)));
+    AK_GUARD_OUT(ak_buf_append_str(&body, "\""));
+    AK_GUARD_OUT(s_use_body(req, &body));
+    AK_GUARD_OUT(ak_buf_append_str(&body, "}"));
+    ak_http_header hs[3] = {{"x-aws-access-key-id", ak_buf_cur(&m->creds.access_key_id)},
+                            {"x-aws-secret-access-key", ak_buf_cur(&m->creds.secret_access_key)},
+                            {"x-aws-session-token", ak_buf_cur(&m->creds.session_token)}};
+    s_target t = {
+        .http = http, .api = m->api, .timeout_ms = m->timeout_ms, .reason = reason, .status = status};
+    AK_GUARD_OUT(s_api_to(&t, "POST", "/v1/cred/use", ak_buf_cur(&body), false, hs, 3, true, &j));
+    rc = s_use_answer(j, resp);
+    if (rc != AK_OK) {
+        ak_client_use_resp_free(resp);
+        ak_client_use_resp_init(resp);
+    }
+out:
+    if (j) json_decref(j);
+    ak_buf_free(&body);
+    return rc;
+}
+
 ak_err ak_client_use(ak_client *cl, ak_cur service, const ak_client_use_req *req, ak_client_use_resp *resp) {
     AK_PRECOND(cl != NULL && req != NULL && resp != NULL && req->method != NULL);
     AK_ENSURE(req->body.len <= AK_CLIENT_USE_MAX_BODY, AK_E_TOO_LARGE);
     AK_ENSURE(req->n_headers <= AK_USE_MAX_HEADERS, AK_E_INVALID_INPUT);
     AK_ENSURE(req->url.len > 0 && req->url.len <= AK_USE_MAX_URL, AK_E_INVALID_INPUT);
-    s_work_req w = {
-        .op = AK_OP_USE, .cls = AK_CLASS_CREDENTIALS, .name = service, .use = req, .use_resp = resp};
-    return s_work_run(cl, &w);
+    ak_client_use_material m;
+    ak_client_use_material_init(&m);
+    ak_err rc = ak_client_use_prepare(cl, service, false, &m);
+    if (rc == AK_OK) rc = ak_client_use_send(&m, cl->http, req, resp, cl->last_reason, &cl->last_status);
+    /* A cached cap or credential the server no longer takes: once more with fresh ones. */
+    if (m.cached && ak_client_use_retryable(rc)) {
+        ak_client_use_resp_free(resp);
+        ak_client_use_resp_init(resp);
+        rc = ak_client_use_prepare(cl, service, true, &m);
+        if (rc == AK_OK) rc = ak_client_use_send(&m, cl->http, req, resp, cl->last_reason, &cl->last_status);
+    }
+    ak_client_use_material_free(&m);
+    return rc;
 }
 
 ak_err ak_client_get(ak_client *cl, ak_data_class cls, ak_cur name, ak_buf *value) {
