@@ -199,12 +199,23 @@ code=$(curl -sS -m 60 -o /dev/null -w '%{http_code}' --data-binary @"$work/big" 
 [ "$code" = 413 ] && pass proxy_body_bounded || fail "proxy_body_bounded ($code)"
 code=$(curl -sS -m 60 -o "$SEEN/px-redirect.out" -D "$SEEN/px-redirect.h" -w '%{http_code}' "$PX/echoapi/redirect")
 [ "$code" = 302 ] && pass proxy_redirect_passed_back || fail "proxy_redirect_passed_back ($code)"
-# concurrent connections: 4 at once, all answered
+# concurrent connections: one connection holds a half-sent request while another is served,
+# then the first completes; and two requests in parallel. (Not more: the fixture's TLS accept
+# runs in one thread, and on a loaded 2-core machine several cold CredUseFunction instances at
+# once can make its 3 s TLS connect deadline fail with upstream_timeout, which is the stack's
+# answer, not the proxy's.)
+exec 7<>"/dev/tcp/127.0.0.1/$PPORT"
+printf 'GET /echoapi/v1/echo?held=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n' >&7
+code=$(curl -sS -m 60 -o /dev/null -w '%{http_code}' "$PX/echoapi/v1/echo?meanwhile=1")
+printf 'Connection: close\r\n\r\n' >&7
+held=$(timeout 60 head -c 12 <&7); exec 7<&-
+[ "$code" = 200 ] && [ "$held" = "HTTP/1.1 200" ] && pass proxy_serves_while_another_connection_waits \
+  || fail "proxy_serves_while_another_connection_waits ($code / $held)"
 pids=()
-for i in 1 2 3 4; do curl -sS -m 60 -o "$SEEN/par$i.out" -w '%{http_code}' "$PX/echoapi/v1/echo?p=$i" >"$SEEN/par$i.code" & pids+=($!); done
+for i in 1 2; do curl -sS -m 60 -o "$SEEN/par$i.out" -w '%{http_code}' "$PX/echoapi/v1/echo?p=$i" >"$SEEN/par$i.code" & pids+=($!); done
 for pid in "${pids[@]}"; do wait "$pid"; done
-[ "$(cat "$SEEN"/par?.code | tr -d '\n')" = 200200200200 ] && pass proxy_concurrent_connections \
-  || fail "proxy_concurrent_connections ($(cat "$SEEN"/par?.code))"
+[ "$(cat "$SEEN"/par?.code | tr -d '\n')" = 200200 ] && pass proxy_parallel_requests \
+  || fail "proxy_parallel_requests ($(cat "$SEEN"/par?.code))"
 
 # latency, printed: direct (curl → echo, TLS) vs proxied (curl → proxy → /v1/cred/use → echo), one
 # kept-alive connection each, n=8 after a warm-up request
