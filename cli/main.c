@@ -96,7 +96,7 @@ static void s_help(FILE *f, int argc, char **argv) {
             if (argc > 0 && strncmp(c->name, argv[0], strlen(argv[0])) != 0) continue;
             if (!any) fprintf(f, "%s:\n", s_table_titles[t]);
             any = true;
-            char syn[96];
+            char syn[256];
             snprintf(syn, sizeof syn, "%s%s%s", c->name, c->args && *c->args ? " " : "",
                      c->args ? c->args : "");
             if (strlen(syn) > 38)
