@@ -370,6 +370,11 @@ static void s_handle(s_mcp *m, json_t *msg) {
 int akcli_cmd_mcp(akcli *c, int argc, char **argv) {
     (void)argv;
     if (argc > 0) return akcli_usage(c, "mcp takes no arguments");
+    /* stdout is the protocol: --json's error objects would corrupt it */
+    if (akcli_json(c)) {
+        fputs("agentkeys: mcp speaks JSON-RPC on stdout; --json does not apply\n", stderr);
+        return AKCLI_USAGE;
+    }
     s_mcp m = {.c = c};
     ak_buf line;
     ak_buf_init(&line, S_MAX_LINE);

@@ -25,6 +25,7 @@ int akcli_session_open(akcli *c, akcli_session *s) {
     return AKCLI_USAGE; /* as with a profile without api_url */
 }
 void akcli_session_close(akcli_session *s) { (void)s; }
+bool akcli_json(const akcli *c) { return c->json; }
 void akcli_use_reason(akcli_session *s, ak_err e, char *out, size_t cap) {
     (void)s;
     snprintf(out, cap, "%s", ak_err_reason(e));
@@ -198,4 +199,14 @@ AK_TEST(test_line_too_long_then_served) {
     ak_free(in);
 }
 
-AK_RUN_TESTS(AK_T(test_protocol), AK_T(test_line_too_long_then_served))
+AK_TEST(test_json_flag_refused) {
+    akcli c;
+    memset(&c, 0, sizeof c);
+    c.json = true; /* stdout is the protocol */
+    EXPECT_INT_EQ(akcli_cmd_mcp(&c, 0, NULL), AKCLI_USAGE);
+    char *argv[] = {"x"};
+    c.json = false;
+    EXPECT_INT_EQ(akcli_cmd_mcp(&c, 1, argv), AKCLI_USAGE);
+}
+
+AK_RUN_TESTS(AK_T(test_protocol), AK_T(test_line_too_long_then_served), AK_T(test_json_flag_refused))
