@@ -36,6 +36,7 @@ extern const akcli_cmd akcli_agent_data_cmds[]; /* cli/data.c etc (CLIENT helper
 extern const akcli_cmd akcli_operator_cmds[];   /* cli/operator.c (OPERATOR helper) */
 extern const akcli_cmd
     akcli_audit_cmds[]; /* cli/audit.c    (audit flush|ls|proof, signer verify-attestation) */
+extern const akcli_cmd akcli_use_cmds[]; /* cli/use.c (call, proxy, mcp: use without holding, D19) */
 
 /* exit codes (documented in --help and the man page) */
 enum {

@@ -17,7 +17,10 @@ const akcli_cmd akcli_agent_data_cmds[] = {
      akcli_cmd_login},
     {"whoami", "", "the session's wallet, omni, operator and expiry (renewed if expired)", akcli_cmd_whoami},
     {"logout", "", "forget the cached session, caps and AWS credentials", akcli_cmd_logout},
-    {"cred put", "SERVICE [--file F] [--raw]", "store a credential read from stdin or F (never from argv)",
+    {"cred put",
+     "SERVICE [--file F] [--raw] [--policy FILE | --use-only --allow-host H... [--allow-method M...] "
+     "--inject SPEC] [--for AGENT]",
+     "store a credential read from stdin or F (never from argv), optionally with a sealed use policy",
      akcli_cmd_cred_put},
     {"cred get", "SERVICE", "print a credential", akcli_cmd_cred_get},
     {"cred rm", "SERVICE", "delete one credential", akcli_cmd_cred_rm},

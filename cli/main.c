@@ -23,9 +23,10 @@
 #endif
 
 const akcli_cmd *const akcli_tables[] = {akcli_wallet_cmds, akcli_agent_data_cmds, akcli_operator_cmds,
-                                         akcli_audit_cmds, NULL};
+                                         akcli_audit_cmds,  akcli_use_cmds,        NULL};
 static const char *const s_table_titles[] = {"Identity (K10 key)", "Agent session and data",
-                                             "Operator (chain and passkey)", "Audit trail and signer"};
+                                             "Operator (chain and passkey)", "Audit trail and signer",
+                                             "Use without holding (the agent never sees the secret)"};
 
 static const char s_exit_codes[] =
     "Exit codes: 0 ok, 1 error, 2 usage, 3 refused by the server (auth; its reason is "
@@ -95,7 +96,7 @@ static void s_help(FILE *f, int argc, char **argv) {
             if (argc > 0 && strncmp(c->name, argv[0], strlen(argv[0])) != 0) continue;
             if (!any) fprintf(f, "%s:\n", s_table_titles[t]);
             any = true;
-            char syn[96];
+            char syn[256];
             snprintf(syn, sizeof syn, "%s%s%s", c->name, c->args && *c->args ? " " : "",
                      c->args ? c->args : "");
             if (strlen(syn) > 38)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "use.h"
 
 typedef struct s_args {
     const char *name;
@@ -169,7 +170,11 @@ static int s_ls_run(akcli *c, ak_data_class cls, const char *mail_dir, int argc,
     return rc;
 }
 
-int akcli_cmd_cred_put(akcli *c, int argc, char **argv) { return s_put(c, AK_CLASS_CREDENTIALS, argc, argv); }
+int akcli_cmd_cred_put(akcli *c, int argc, char **argv) {
+    /* a use policy or --for AGENT (D19): cli/use.c */
+    if (akcli_cred_put_has_use_opts(argc, argv)) return akcli_cmd_cred_put_use(c, argc, argv);
+    return s_put(c, AK_CLASS_CREDENTIALS, argc, argv);
+}
 int akcli_cmd_cred_get(akcli *c, int argc, char **argv) { return s_get(c, AK_CLASS_CREDENTIALS, argc, argv); }
 int akcli_cmd_cred_rm(akcli *c, int argc, char **argv) { return s_rm(c, AK_CLASS_CREDENTIALS, argc, argv); }
 int akcli_cmd_cred_ls(akcli *c, int argc, char **argv) {

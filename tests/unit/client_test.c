@@ -25,6 +25,7 @@
 #include "ak/client.h"
 #include "ak/crypto.h"
 #include "ak/identity.h"
+#include "ak/json.h"
 #include "ak/siwe.h"
 #include "test.h"
 
@@ -51,6 +52,11 @@ typedef struct {
     char stored[4096]; /* the one stored value, base64 */
     bool have_stored;
     char last_aws_key[64];
+    /* use (D19) */
+    atomic_int uses;
+    const char *use_reason; /* refuse /v1/cred/use with 403 and this reason */
+    char last_actor[80];    /* actor_omni of the last cap mint */
+    char last_body[8192];   /* the last worker request body */
 } s_fake;
 
 static s_fake g_f;
@@ -244,7 +250,9 @@ static void s_handle(const char *req, const char *body) {
         m.data_class = strncmp(route, "cred", 4) == 0 ? AK_CLASS_CREDENTIALS : AK_CLASS_MEMORY;
         m.op = strstr(route, "store") || strstr(route, "put")   ? AK_OP_STORE
                : strstr(route, "fetch") || strstr(route, "get") ? AK_OP_FETCH
+               : strcmp(route, "cred-use") == 0                 ? AK_OP_USE
                                                                 : AK_OP_TEARDOWN;
+        snprintf(g_f.last_actor, sizeof g_f.last_actor, "%s", actor);
         uint8_t sig65[65], dkh32[32];
         if (strcmp(op, OMNI_OP) != 0 || ak_omni_parse(ak_cur_from_str(op), &m.operator_omni) != AK_OK ||
             ak_omni_parse(ak_cur_from_str(actor), &m.actor_omni) != AK_OK ||
@@ -288,6 +296,18 @@ static void s_handle(const char *req, const char *body) {
         }
         if ((int)strtol(cap + 4, NULL, 10) < g_f.stale_caps_below) {
             s_err(403, "cap_freshness_failed");
+            return;
+        }
+        snprintf(g_f.last_body, sizeof g_f.last_body, "%s", body);
+        if (strcmp(path, "/v1/cred/use") == 0) {
+            g_f.uses++;
+            if (g_f.use_reason) {
+                s_err(403, g_f.use_reason);
+                return;
+            }
+            /* {"ok","status","headers","body_b64" = base64("answer"),"redactions"} */
+            s_answer(200, "{\"ok\":true,\"status\":201,\"headers\":[[\"content-type\",\"text/plain\"]],"
+                          "\"body_b64\":\"YW5zd2Vy\",\"redactions\":2}");
             return;
         }
         if (strstr(path, "store") || strstr(path, "put")) {
@@ -618,6 +638,174 @@ AK_TEST(test_corrupt_cache_ignored) {
     s_fake_stop();
 }
 
-AK_RUN_TESTS(AK_T(test_login_cache_across_instances), AK_T(test_put_get_caps_cached),
+AK_TEST(test_put_with_policy_and_for_actor) {
+    s_fake_start();
+    g_key_err = AK_OK;
+    ak_client *cl = s_client(NULL);
+    /* written with spaces and out of order: sent canonical (docs/spec/use-policy.md §2) */
+    ak_client_put_opts o = {
+        .policy_json = AK_CUR_LIT("{ \"inject\": {\"header\":\"Authorization\",\"template\":\"Bearer {}\"},"
+                                  " \"allowed_hosts\": [\"api.example.com\"], \"use_only\": true }")};
+    EXPECT_OK(
+        ak_client_put_ex(cl, AK_CLASS_CREDENTIALS, AK_CUR_LIT("echoapi"), AK_CUR_LIT("sk-live-123456"), &o));
+    EXPECT_TRUE(strstr(g_f.last_body,
+                       ",\"policy\":{\"allowed_hosts\":[\"api.example.com\"],\"inject\":{\"header\":"
+                       "\"Authorization\",\"template\":\"Bearer {}\"},\"use_only\":true,\"v\":1}}") != NULL);
+    int mints = g_f.mints;
+    /* a bad policy, a secret a policy cannot carry, a policy on memory: refused before any mint */
+    ak_client_put_opts bad = {
+        .policy_json = AK_CUR_LIT("{\"allowed_hosts\":[\"10.0.0.1\"],\"inject\":{\"query\":\"k\"}}")};
+    EXPECT_ERR(AK_E_USE_POLICY_INVALID, ak_client_put_ex(cl, AK_CLASS_CREDENTIALS, AK_CUR_LIT("echoapi"),
+                                                         AK_CUR_LIT("sk-live-123456"), &bad));
+    ak_client_put_opts notjson = {.policy_json = AK_CUR_LIT("[1]")};
+    EXPECT_ERR(AK_E_USE_POLICY_INVALID, ak_client_put_ex(cl, AK_CLASS_CREDENTIALS, AK_CUR_LIT("echoapi"),
+                                                         AK_CUR_LIT("sk-live-123456"), &notjson));
+    EXPECT_ERR(AK_E_USE_POLICY_INVALID,
+               ak_client_put_ex(cl, AK_CLASS_CREDENTIALS, AK_CUR_LIT("echoapi"), AK_CUR_LIT("short"), &o));
+    EXPECT_ERR(AK_E_USE_POLICY_INVALID,
+               ak_client_put_ex(cl, AK_CLASS_MEMORY, AK_CUR_LIT("notes"), AK_CUR_LIT("sk-live-123456"), &o));
+    EXPECT_INT_EQ(g_f.mints, mints);
+    /* D19 provisioning: the cap is minted for the named actor */
+    const char *agent = "0xABCDEF0000000000000000000000000000000000000000000000000000000001";
+    ak_client_put_opts f = {.actor_hex = agent};
+    EXPECT_OK(ak_client_put_ex(cl, AK_CLASS_CREDENTIALS, AK_CUR_LIT("plain"), AK_CUR_LIT("v"), &f));
+    EXPECT_STR_EQ(g_f.last_actor, "abcdef0000000000000000000000000000000000000000000000000000000001");
+    EXPECT_TRUE(strstr(g_f.last_body, "\"policy\"") == NULL);
+    ak_client_put_opts badactor = {.actor_hex = "0x12"};
+    EXPECT_ERR(AK_E_INVALID_OMNI,
+               ak_client_put_ex(cl, AK_CLASS_CREDENTIALS, AK_CUR_LIT("plain"), AK_CUR_LIT("v"), &badactor));
+    ak_client_free(cl);
+    s_fake_stop();
+}
+
+AK_TEST(test_use) {
+    s_fake_start();
+    g_key_err = AK_OK;
+    ak_client *cl = s_client(NULL);
+    ak_http_header hs[2] = {{"content-type", AK_CUR_LIT("application/json")}, {"x-q", AK_CUR_LIT("a\"b")}};
+    ak_client_use_req rq = {.method = "POST",
+                            .url = AK_CUR_LIT("https://api.example.com/v1/x?y=1"),
+                            .headers = hs,
+                            .n_headers = 2,
+                            .body = AK_CUR_LIT("{\"a\":1}")};
+    ak_client_use_resp r;
+    ak_client_use_resp_init(&r);
+    EXPECT_OK(ak_client_use(cl, AK_CUR_LIT("echoapi"), &rq, &r));
+    EXPECT_INT_EQ(r.status, 201);
+    EXPECT_BYTES_EQ(r.body.ptr, r.body.len, "answer", 6);
+    EXPECT_INT_EQ(r.redactions, 2);
+    EXPECT_INT_EQ(json_array_size(r.headers), 1);
+    /* the request as the worker reads it; the use cap came from /v1/cap/cred-use */
+    json_t *b = NULL;
+    EXPECT_OK(ak_json_parse_object(ak_cur_from_str(g_f.last_body), &b));
+    EXPECT_STR_EQ(json_string_value(json_object_get(b, "method")), "POST");
+    EXPECT_STR_EQ(json_string_value(json_object_get(b, "url")), "https://api.example.com/v1/x?y=1");
+    EXPECT_STR_EQ(json_string_value(json_object_get(json_object_get(b, "headers"), "x-q")), "a\"b");
+    EXPECT_STR_EQ(json_string_value(json_object_get(b, "body_b64")), "eyJhIjoxfQ==");
+    EXPECT_STR_EQ(g_f.last_aws_key, "AKIA1");
+    json_decref(b);
+    ak_client_use_resp_free(&r);
+    /* the cap is cached: a second use, no mint */
+    int mints = g_f.mints;
+    ak_client_use_resp_init(&r);
+    ak_client_use_req get = {.method = "GET", .url = AK_CUR_LIT("https://api.example.com/")};
+    EXPECT_OK(ak_client_use(cl, AK_CUR_LIT("echoapi"), &get, &r));
+    EXPECT_INT_EQ(g_f.mints, mints);
+    EXPECT_TRUE(strstr(g_f.last_body, "body_b64") == NULL && strstr(g_f.last_body, "headers") == NULL);
+    ak_client_use_resp_free(&r);
+    /* a refusal comes back with its reason and nothing in the answer */
+    g_f.use_reason = "host_not_allowed";
+    ak_client_use_resp_init(&r);
+    EXPECT_ERR(AK_E_HOST_NOT_ALLOWED, ak_client_use(cl, AK_CUR_LIT("echoapi"), &get, &r));
+    EXPECT_STR_EQ(ak_client_last_reason(cl), "host_not_allowed");
+    EXPECT_INT_EQ(r.body.len, 0);
+    EXPECT_TRUE(r.headers == NULL);
+    ak_client_use_resp_free(&r);
+    /* bad input never leaves the client */
+    int uses = g_f.uses;
+    ak_client_use_resp_init(&r);
+    EXPECT_ERR(AK_E_INVALID_SERVICE, ak_client_use(cl, AK_CUR_LIT("Echo API"), &get, &r));
+    ak_client_use_req nourl = {.method = "GET", .url = AK_CUR_LIT("")};
+    EXPECT_ERR(AK_E_INVALID_INPUT, ak_client_use(cl, AK_CUR_LIT("echoapi"), &nourl, &r));
+    EXPECT_INT_EQ(g_f.uses, uses);
+    ak_client_use_resp_free(&r);
+    ak_client_free(cl);
+    s_fake_stop();
+}
+
+typedef struct {
+    ak_client_use_material *m;
+    ak_err rc;
+    long status, st;
+    char reason[64];
+} s_send_arg;
+
+static void *s_send_thread(void *arg) {
+    s_send_arg *a = arg;
+    ak_http *h = NULL;
+    ak_http_config hc = {.retry = {.max_attempts = 1}};
+    a->rc = ak_http_new(&hc, &h);
+    if (a->rc != AK_OK) return NULL;
+    ak_client_use_req rq = {.method = "GET", .url = AK_CUR_LIT("https://api.example.com/")};
+    ak_client_use_resp r;
+    ak_client_use_resp_init(&r);
+    a->rc = ak_client_use_send(a->m, h, &rq, &r, a->reason, &a->st);
+    a->status = r.status;
+    ak_client_use_resp_free(&r);
+    ak_http_free(h);
+    return NULL;
+}
+
+AK_TEST(test_use_two_steps_and_retry) {
+    s_fake_start();
+    g_key_err = AK_OK;
+    ak_client *cl = s_client(NULL);
+    ak_client_use_material m;
+    ak_client_use_material_init(&m);
+    EXPECT_OK(ak_client_use_prepare(cl, AK_CUR_LIT("echoapi"), false, &m));
+    EXPECT_FALSE(m.cached);
+    EXPECT_TRUE(m.cap.len > 0 && m.creds.access_key_id.len > 0);
+    /* the call from another thread on its own handle: no client state involved */
+    s_send_arg a = {.m = &m};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, s_send_thread, &a), 0);
+    pthread_join(th, NULL);
+    EXPECT_OK(a.rc);
+    EXPECT_INT_EQ(a.status, 201);
+    /* a refusal on that path fills the caller's reason and status */
+    g_f.use_reason = "scheme_not_allowed";
+    assert_int_equal(pthread_create(&th, NULL, s_send_thread, &a), 0);
+    pthread_join(th, NULL);
+    EXPECT_INT_EQ(a.rc, AK_E_SCHEME_NOT_ALLOWED);
+    EXPECT_STR_EQ(a.reason, "scheme_not_allowed");
+    EXPECT_INT_EQ(a.st, 403);
+    g_f.use_reason = NULL;
+    /* the second prepare comes from the cache */
+    EXPECT_OK(ak_client_use_prepare(cl, AK_CUR_LIT("echoapi"), false, &m));
+    EXPECT_TRUE(m.cached);
+    ak_client_use_material_free(&m);
+    /* a cached use cap the worker refuses: ak_client_use re-mints once */
+    int mints = g_f.mints;
+    g_f.stale_caps_below = g_f.cap_next;
+    ak_client_use_req rq = {.method = "GET", .url = AK_CUR_LIT("https://api.example.com/")};
+    ak_client_use_resp r;
+    ak_client_use_resp_init(&r);
+    EXPECT_OK(ak_client_use(cl, AK_CUR_LIT("echoapi"), &rq, &r));
+    EXPECT_INT_EQ(g_f.mints, mints + 1);
+    EXPECT_INT_EQ(r.status, 201);
+    ak_client_use_resp_free(&r);
+    /* refused again with a fresh cap: returned after one retry */
+    g_f.stale_caps_below = 1000;
+    ak_client_use_resp_init(&r);
+    EXPECT_ERR(AK_E_CAP_EXPIRED, ak_client_use(cl, AK_CUR_LIT("echoapi"), &rq, &r));
+    EXPECT_INT_EQ(g_f.mints, mints + 2);
+    EXPECT_TRUE(r.headers == NULL && r.body.len == 0);
+    ak_client_use_resp_free(&r);
+    ak_client_free(cl);
+    s_fake_stop();
+}
+
+AK_RUN_TESTS(AK_T(test_put_with_policy_and_for_actor), AK_T(test_use), AK_T(test_use_two_steps_and_retry),
+             AK_T(test_login_cache_across_instances), AK_T(test_put_get_caps_cached),
              AK_T(test_session_renewed_near_expiry_and_after_401), AK_T(test_stale_cached_cap_reminted_once),
              AK_T(test_refusals), AK_T(test_corrupt_cache_ignored))

@@ -16,6 +16,9 @@
  *   workers   POST /v1/cred/{store,fetch,teardown}, /v1/memory/{put,get,teardown} with the
  *             X-Aws-Access-Key-Id / X-Aws-Secret-Access-Key / X-Aws-Session-Token headers of the
  *             class's STS credentials and {"cap"[, "plaintext_b64"]}
+ *   use       (D19) POST /v1/cap/cred-use (op use), then POST /v1/cred/use with the credentials
+ *             class's X-Aws-* headers and {"cap","method","url","headers"?,"body_b64"?} ->
+ *             {"ok","status","headers":[[n,v]...],"body_b64","redactions"} (docs/spec/use-policy.md)
  *   S3        list and single delete have no worker route: they go straight to S3 with the
  *             class's STS credentials, which IAM confines to bots/<own actor>/<dir>/ (iam.md §3).
  *
@@ -141,6 +144,74 @@ AK_MUST ak_err ak_client_put(ak_client *cl, ak_data_class cls, ak_cur name, ak_c
 AK_MUST ak_err ak_client_get(ak_client *cl, ak_data_class cls, ak_cur name, ak_buf *value);
 /* Teardown of every object of the class for `actor_hex` (master sessions only, D10). */
 AK_MUST ak_err ak_client_teardown(ak_client *cl, ak_data_class cls, const char *actor_hex, uint64_t *deleted);
+
+/* ---- store options (D19) ---- */
+typedef struct ak_client_put_opts {
+    /* A use policy (docs/spec/use-policy.md §1) as JSON object text, or empty for none. It is
+     * checked here with the server's own rules (AK_E_USE_POLICY_INVALID, also for a secret a
+     * policy cannot carry) and sent in its canonical form, sealed with the secret. */
+    ak_cur policy_json;
+    /* NULL = the session's own actor. A master session may store for an agent bound to its
+     * operator (D19: provisioning; bare or 0x omni hex): the cap and the STS credentials are
+     * minted for that actor. */
+    const char *actor_hex;
+} ak_client_put_opts;
+/* ak_client_put with options (`o` may be NULL = ak_client_put). */
+AK_MUST ak_err ak_client_put_ex(ak_client *cl, ak_data_class cls, ak_cur name, ak_cur value,
+                                const ak_client_put_opts *o);
+
+/* ---- use without holding (D19): the worker makes the call, the client never sees the secret ---- */
+#define AK_CLIENT_USE_MAX_BODY (1024u * 1024u)        /* request body (the worker's limit) */
+#define AK_CLIENT_USE_MAX_ANSWER (6u * 1024u * 1024u) /* the /v1/cred/use answer (3 MiB body, base64) */
+typedef struct ak_client_use_req {
+    const char *method;            /* GET HEAD POST PUT PATCH DELETE OPTIONS (the worker checks) */
+    ak_cur url;                    /* "https://host[:port]/path?query" (the worker checks the policy) */
+    const ak_http_header *headers; /* sent as {"name":"value"}; a repeated name: the last wins */
+    size_t n_headers;              /* <= 32 */
+    ak_cur body;                   /* <= AK_CLIENT_USE_MAX_BODY; empty = none */
+} ak_client_use_req;
+typedef struct ak_client_use_resp {
+    long status;     /* the third party's status (a 3xx included: never followed) */
+    json_t *headers; /* [["name","value"],...] as the worker returned them (owned) */
+    ak_buf body;     /* the third party's body, every form of the secret already redacted */
+    uint64_t redactions;
+} ak_client_use_resp;
+void ak_client_use_resp_init(ak_client_use_resp *r);
+void ak_client_use_resp_free(ak_client_use_resp *r);
+/* Mints (or reuses) a `use` cap for `service` and calls POST /v1/cred/use. AK_OK when the
+ * third party answered (any status); a refusal maps from the worker's reason
+ * (AK_E_HOST_NOT_ALLOWED, AK_E_SCHEME_NOT_ALLOWED, AK_E_METHOD_NOT_ALLOWED,
+ * AK_E_DESTINATION_NOT_ALLOWED, AK_E_USE_POLICY_MISSING, AK_E_INVALID_INPUT, ...; see
+ * ak_client_last_reason). A cached cap or credential refused is retried once with fresh ones.
+ * Not thread-safe (one client, one thread at a time). */
+AK_MUST ak_err ak_client_use(ak_client *cl, ak_cur service, const ak_client_use_req *req,
+                             ak_client_use_resp *resp);
+
+/* The same in two steps, for callers that make use calls from several threads (agentkeys
+ * proxy): the material (cap and STS credentials) comes from the client under the caller's own
+ * lock; the call needs only the material and an HTTP handle of the calling thread. */
+typedef struct ak_client_use_material {
+    ak_buf cap; /* secret */
+    ak_client_creds creds;
+    bool cached; /* the cap or the credentials came from the cache */
+    char api[512];
+    unsigned timeout_ms;
+} ak_client_use_material;
+void ak_client_use_material_init(ak_client_use_material *m);
+void ak_client_use_material_free(ak_client_use_material *m);
+/* Mints or reuses (unless `fresh`) the `use` cap for `service` and the STS credentials. Uses the
+ * client: one thread at a time. */
+AK_MUST ak_err ak_client_use_prepare(ak_client *cl, ak_cur service, bool fresh, ak_client_use_material *m);
+/* POST /v1/cred/use with `m` on `http` (the caller's; no client state is touched, so threads
+ * with their own handles may call it at once). The refusal's reason (64 bytes) and HTTP status
+ * are written to reason/status. */
+AK_MUST ak_err ak_client_use_send(const ak_client_use_material *m, ak_http *http,
+                                  const ak_client_use_req *req, ak_client_use_resp *resp, char reason[64],
+                                  long *status);
+/* True when a refusal of a call made with cached material deserves one retry with fresh
+ * material (cap_freshness_failed, access_denied, unauthorized, broker_sig_invalid,
+ * k3_epoch_mismatch). */
+bool ak_client_use_retryable(ak_err e);
 
 /* S3 with the class's STS credentials (own actor). Delete of one object: AK_E_NOT_FOUND when it
  * was not there (checked with a HEAD first, S3's DELETE answers 204 either way). */

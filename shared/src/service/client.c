@@ -16,6 +16,7 @@
 #include "ak/json.h"
 #include "ak/s3.h"
 #include "ak/siwe.h"
+#include "ak/usepolicy.h"
 
 #define S_MAX_JWT 16384u
 #define S_CLASSES 3
@@ -320,10 +321,25 @@ ak_err ak_client_logout(ak_client *cl) {
 
 /* POST (or GET with body NULL) to the API. On 2xx *json gets the parsed object (caller
  * decref's) when asked; otherwise the error maps from the body's reason, else from the status. */
-static ak_err s_api(ak_client *cl, const char *method, const char *path, ak_cur body, bool bearer,
-                    const ak_http_header *extra, size_t n_extra, bool secret, json_t **json) {
+/* Where a call goes: the API, the HTTP handle, and where its refusal reason is kept. */
+typedef struct s_target {
+    ak_http *http;
+    const char *api;
+    unsigned timeout_ms;
+    const ak_buf *jwt; /* for bearer calls */
+    char *reason;      /* [64] */
+    long *status;
+} s_target;
+
+static void s_tset(const s_target *t, long status, const char *reason) {
+    *t->status = status;
+    snprintf(t->reason, 64, "%s", reason ? reason : "");
+}
+
+static ak_err s_api_to(const s_target *t, const char *method, const char *path, ak_cur body, bool bearer,
+                       const ak_http_header *extra, size_t n_extra, bool secret, json_t **json) {
     char url[800];
-    int n = snprintf(url, sizeof url, "%s%s", cl->api, path);
+    int n = snprintf(url, sizeof url, "%s%s", t->api, path);
     AK_ENSURE(n > 0 && (size_t)n < sizeof url, AK_E_LIMIT);
     ak_http_header hs[8];
     size_t nh = 0;
@@ -333,11 +349,11 @@ static ak_err s_api(ak_client *cl, const char *method, const char *path, ak_cur 
     json_t *obj = NULL;
     ak_http_response r;
     ak_http_response_init(&r);
-    s_set_reason(cl, 0, "");
+    s_tset(t, 0, "");
     hs[nh++] = (ak_http_header){"content-type", AK_CUR_LIT("application/json")};
     if (bearer) {
         AK_GUARD_OUT(ak_buf_append_str(&auth, "Bearer "));
-        AK_GUARD_OUT(ak_buf_append_cur(&auth, ak_buf_cur(&cl->jwt)));
+        AK_GUARD_OUT(ak_buf_append_cur(&auth, ak_buf_cur(t->jwt)));
         hs[nh++] = (ak_http_header){"authorization", ak_buf_cur(&auth)};
     }
     for (size_t i = 0; i < n_extra && nh < 8; i++)
@@ -347,12 +363,12 @@ static ak_err s_api(ak_client *cl, const char *method, const char *path, ak_cur 
                            .headers = hs,
                            .n_headers = nh,
                            .body = body,
-                           .timeout_ms = cl->cfg.timeout_ms ? cl->cfg.timeout_ms : 60000u,
+                           .timeout_ms = t->timeout_ms ? t->timeout_ms : 60000u,
                            .idempotent = strcmp(method, "GET") == 0,
                            .body_secret = secret};
-    AK_GUARD_OUT(ak_http_do(cl->http, &req, &r));
+    AK_GUARD_OUT(ak_http_do(t->http, &req, &r));
     if (r.status >= 200 && r.status < 300) {
-        s_set_reason(cl, r.status, "");
+        s_tset(t, r.status, "");
         if (json) {
             AK_ENSURE_OUT(ak_json_parse_object(ak_buf_cur(&r.body), &obj) == AK_OK, AK_E_UPSTREAM);
             *json = obj;
@@ -371,12 +387,23 @@ static ak_err s_api(ak_client *cl, const char *method, const char *path, ak_cur 
         }
     }
     if (reason[0] == '\0') snprintf(reason, sizeof reason, "%s", ak_err_reason(rc));
-    s_set_reason(cl, r.status, reason);
+    s_tset(t, r.status, reason);
 out:
     if (obj) json_decref(obj);
     ak_http_response_free(&r);
     ak_buf_free(&auth);
     return rc;
+}
+
+static ak_err s_api(ak_client *cl, const char *method, const char *path, ak_cur body, bool bearer,
+                    const ak_http_header *extra, size_t n_extra, bool secret, json_t **json) {
+    s_target t = {.http = cl->http,
+                  .api = cl->api,
+                  .timeout_ms = cl->cfg.timeout_ms,
+                  .jwt = &cl->jwt,
+                  .reason = cl->last_reason,
+                  .status = &cl->last_status};
+    return s_api_to(&t, method, path, body, bearer, extra, n_extra, secret, json);
 }
 
 /* ================================================================ login */
@@ -498,7 +525,11 @@ ak_err ak_client_call(ak_client *cl, const char *method, const char *path, ak_cu
 
 static const char *s_cap_route(ak_op op, ak_data_class cls) {
     if (cls == AK_CLASS_CREDENTIALS)
-        return op == AK_OP_STORE ? "cred-store" : op == AK_OP_FETCH ? "cred-fetch" : "cred-teardown";
+        return op == AK_OP_STORE   ? "cred-store"
+               : op == AK_OP_FETCH ? "cred-fetch"
+               : op == AK_OP_USE   ? "cred-use"
+                                   : "cred-teardown";
+    if (op == AK_OP_USE) return NULL; /* credentials only (D19) */
     if (cls == AK_CLASS_MEMORY)
         return op == AK_OP_STORE ? "memory-put" : op == AK_OP_FETCH ? "memory-get" : "memory-teardown";
     return NULL;
@@ -508,6 +539,7 @@ static const char *s_worker_route(ak_op op, ak_data_class cls) {
     if (cls == AK_CLASS_CREDENTIALS)
         return op == AK_OP_STORE   ? "/v1/cred/store"
                : op == AK_OP_FETCH ? "/v1/cred/fetch"
+               : op == AK_OP_USE   ? "/v1/cred/use"
                                    : "/v1/cred/teardown";
     return op == AK_OP_STORE   ? "/v1/memory/put"
            : op == AK_OP_FETCH ? "/v1/memory/get"
@@ -732,7 +764,61 @@ typedef struct s_work_req {
     ak_cur value; /* store */
     ak_buf *out;  /* fetch: plaintext */
     uint64_t *deleted;
+    ak_cur policy; /* store: canonical policy JSON, or empty */
 } s_work_req;
+
+/* Appends `s` as a JSON string literal. */
+static ak_err s_append_jstr(ak_buf *b, ak_cur s) {
+    json_t *j = ak_json_string_cur(s);
+    AK_ENSURE(j != NULL, AK_E_INVALID_INPUT); /* not UTF-8, or no memory */
+    ak_err rc = ak_json_dump(j, b);
+    json_decref(j);
+    return rc;
+}
+
+/* The use request members after "cap" (docs/spec/use-policy.md §4). */
+static ak_err s_use_body(const ak_client_use_req *u, ak_buf *body) {
+    AK_GUARD(ak_buf_append_str(body, ",\"method\":"));
+    AK_GUARD(s_append_jstr(body, ak_cur_from_str(u->method)));
+    AK_GUARD(ak_buf_append_str(body, ",\"url\":"));
+    AK_GUARD(s_append_jstr(body, u->url));
+    if (u->n_headers > 0) {
+        json_t *h = json_object();
+        AK_ENSURE(h != NULL, AK_E_NOMEM);
+        ak_err rc = AK_OK;
+        for (size_t i = 0; i < u->n_headers && rc == AK_OK; i++) {
+            json_t *v = ak_json_string_cur(u->headers[i].value);
+            if (v == NULL || json_object_set_new(h, u->headers[i].name, v) != 0) rc = AK_E_INVALID_INPUT;
+        }
+        if (rc == AK_OK) rc = ak_buf_append_str(body, ",\"headers\":");
+        if (rc == AK_OK) rc = ak_json_dump(h, body);
+        json_decref(h);
+        AK_GUARD(rc);
+    }
+    if (u->body.len > 0) {
+        AK_GUARD(ak_buf_append_str(body, ",\"body_b64\":\""));
+        AK_GUARD(ak_b64_encode(u->body.ptr, u->body.len, body));
+        AK_GUARD(ak_buf_append_str(body, "\""));
+    }
+    return AK_OK;
+}
+
+static ak_err s_use_answer(const json_t *resp, ak_client_use_resp *r) {
+    uint64_t st = 0, n = 0;
+    bool present = false;
+    ak_cur b64;
+    AK_ENSURE(ak_json_u64(resp, "status", &st) == AK_OK && st >= 100 && st <= 999, AK_E_UPSTREAM);
+    AK_ENSURE(ak_json_str(resp, "body_b64", &b64) == AK_OK, AK_E_UPSTREAM);
+    const json_t *h = json_object_get(resp, "headers");
+    AK_ENSURE(h == NULL || json_is_array(h), AK_E_UPSTREAM);
+    if (ak_json_u64_opt(resp, "redactions", &n, &present) != AK_OK) n = 0;
+    AK_ENSURE(ak_b64_decode(b64, &r->body) == AK_OK, AK_E_UPSTREAM);
+    r->status = (long)st;
+    r->redactions = n;
+    r->headers = h ? json_deep_copy(h) : json_array();
+    AK_ENSURE(r->headers != NULL, AK_E_NOMEM);
+    return AK_OK;
+}
 
 static ak_err s_work_once(ak_client *cl, s_work_req *w, bool fresh, bool *used_cache) {
     ak_buf cap, body;
@@ -754,6 +840,10 @@ static ak_err s_work_once(ak_client *cl, s_work_req *w, bool fresh, bool *used_c
         AK_GUARD_OUT(ak_buf_append_str(&body, ",\"plaintext_b64\":\""));
         AK_GUARD_OUT(ak_b64_encode(w->value.ptr, w->value.len, &body));
         AK_GUARD_OUT(ak_buf_append_str(&body, "\""));
+        if (w->policy.len > 0) {
+            AK_GUARD_OUT(ak_buf_append_str(&body, ",\"policy\":"));
+            AK_GUARD_OUT(ak_buf_append_cur(&body, w->policy));
+        }
     }
     AK_GUARD_OUT(ak_buf_append_str(&body, "}"));
     ak_http_header hs[3] = {{"x-aws-access-key-id", ak_buf_cur(&cr.access_key_id)},
@@ -776,13 +866,17 @@ out:
     return rc;
 }
 
+bool ak_client_use_retryable(ak_err rc) {
+    return rc == AK_E_CAP_EXPIRED || rc == AK_E_ACCESS_DENIED || rc == AK_E_UNAUTHORIZED ||
+           rc == AK_E_BROKER_SIG_INVALID || rc == AK_E_K3_EPOCH_MISMATCH;
+}
+
 static ak_err s_work_run(ak_client *cl, s_work_req *w) {
     bool used_cache = false;
     size_t mark = w->out ? w->out->len : 0;
     ak_err rc = s_work_once(cl, w, false, &used_cache);
     /* A cached cap or credential the server no longer takes: once more with fresh ones. */
-    if (used_cache && (rc == AK_E_CAP_EXPIRED || rc == AK_E_ACCESS_DENIED || rc == AK_E_UNAUTHORIZED ||
-                       rc == AK_E_BROKER_SIG_INVALID || rc == AK_E_K3_EPOCH_MISMATCH)) {
+    if (used_cache && ak_client_use_retryable(rc)) {
         if (w->out) w->out->len = mark;
         rc = s_work_once(cl, w, true, &used_cache);
     }
@@ -794,6 +888,137 @@ ak_err ak_client_put(ak_client *cl, ak_data_class cls, ak_cur name, ak_cur value
     AK_ENSURE(value.len <= AK_CLIENT_MAX_VALUE, AK_E_TOO_LARGE);
     s_work_req w = {.op = AK_OP_STORE, .cls = cls, .name = name, .value = value};
     return s_work_run(cl, &w);
+}
+
+ak_err ak_client_put_ex(ak_client *cl, ak_data_class cls, ak_cur name, ak_cur value,
+                        const ak_client_put_opts *o) {
+    if (o == NULL) return ak_client_put(cl, cls, name, value);
+    AK_ENSURE(cls == AK_CLASS_CREDENTIALS || cls == AK_CLASS_MEMORY, AK_E_INVALID_INPUT);
+    AK_ENSURE(value.len <= AK_CLIENT_MAX_VALUE, AK_E_TOO_LARGE);
+    s_work_req w = {.op = AK_OP_STORE, .cls = cls, .name = name, .value = value, .actor = o->actor_hex};
+    ak_buf canon;
+    ak_buf_init(&canon, AK_USE_MAX_POLICY * 2);
+    json_t *doc = NULL, *cj = NULL;
+    ak_err rc = AK_OK;
+    if (o->policy_json.len > 0) {
+        /* the server's own rules, before anything is minted (docs/spec/use-policy.md §1) */
+        AK_ENSURE_OUT(cls == AK_CLASS_CREDENTIALS, AK_E_USE_POLICY_INVALID);
+        ak_use_policy p;
+        AK_ENSURE_OUT(ak_json_parse_object(o->policy_json, &doc) == AK_OK, AK_E_USE_POLICY_INVALID);
+        AK_GUARD_OUT(ak_use_policy_from_json(doc, &p));
+        AK_GUARD_OUT(ak_use_secret_check(value));
+        cj = ak_use_policy_to_json(&p);
+        AK_ENSURE_OUT(cj != NULL, AK_E_NOMEM);
+        AK_GUARD_OUT(ak_json_dump_sorted(cj, &canon));
+        w.policy = ak_buf_cur(&canon);
+    }
+    rc = s_work_run(cl, &w);
+out:
+    if (doc) json_decref(doc);
+    if (cj) json_decref(cj);
+    ak_buf_free(&canon);
+    return rc;
+}
+
+void ak_client_use_resp_init(ak_client_use_resp *r) {
+    memset(r, 0, sizeof *r);
+    /* the body is the third party's answer, redacted; kept secret anyway (it may hold the
+     * agent's own data) */
+    ak_buf_init_secret(&r->body, AK_CLIENT_USE_MAX_ANSWER);
+}
+
+void ak_client_use_resp_free(ak_client_use_resp *r) {
+    if (r == NULL) return;
+    if (r->headers) json_decref(r->headers);
+    r->headers = NULL;
+    ak_buf_free(&r->body);
+}
+
+void ak_client_use_material_init(ak_client_use_material *m) {
+    memset(m, 0, sizeof *m);
+    ak_buf_init_secret(&m->cap, S_MAX_JWT);
+    s_creds_init(&m->creds);
+}
+
+void ak_client_use_material_free(ak_client_use_material *m) {
+    if (m == NULL) return;
+    ak_buf_free(&m->cap);
+    ak_client_creds_free(&m->creds);
+}
+
+ak_err ak_client_use_prepare(ak_client *cl, ak_cur service, bool fresh, ak_client_use_material *m) {
+    bool c1 = false, c2 = false;
+    ak_buf_clear(&m->cap);
+    ak_client_creds_free(&m->creds);
+    s_creds_init(&m->creds);
+    AK_GUARD(s_cap(cl, AK_OP_USE, AK_CLASS_CREDENTIALS, service, NULL, fresh, &m->cap, &c1));
+    ak_client_creds_free(&m->creds);
+    ak_err rc = s_aws(cl, AK_CLASS_CREDENTIALS, NULL, fresh, &m->creds, &c2);
+    if (rc != AK_OK) {
+        ak_client_creds_free(&m->creds);
+        s_creds_init(&m->creds);
+        return rc;
+    }
+    m->cached = c1 || c2;
+    snprintf(m->api, sizeof m->api, "%s", cl->api);
+    m->timeout_ms = cl->cfg.timeout_ms;
+    return AK_OK;
+}
+
+ak_err ak_client_use_send(const ak_client_use_material *m, ak_http *http, const ak_client_use_req *req,
+                          ak_client_use_resp *resp, char reason[64], long *status) {
+    AK_PRECOND(m != NULL && http != NULL && req != NULL && resp != NULL && req->method != NULL &&
+               reason != NULL && status != NULL);
+    reason[0] = '\0';
+    *status = 0;
+    AK_ENSURE(m->api[0] != '\0' && m->cap.len > 0, AK_E_CONFIG);
+    AK_ENSURE(req->body.len <= AK_CLIENT_USE_MAX_BODY, AK_E_TOO_LARGE);
+    AK_ENSURE(req->n_headers <= AK_USE_MAX_HEADERS, AK_E_INVALID_INPUT);
+    AK_ENSURE(req->url.len > 0 && req->url.len <= AK_USE_MAX_URL, AK_E_INVALID_INPUT);
+    ak_buf body;
+    ak_buf_init_secret(&body, AK_CLIENT_USE_MAX_BODY * 2 + AK_USE_MAX_URL * 2 + 64u * 1024u + S_MAX_JWT);
+    json_t *j = NULL;
+    ak_err rc = AK_OK;
+    AK_GUARD_OUT(ak_buf_append_str(&body, "{\"cap\":\""));
+    AK_GUARD_OUT(ak_buf_append_cur(&body, ak_buf_cur(&m->cap)));
+    AK_GUARD_OUT(ak_buf_append_str(&body, "\""));
+    AK_GUARD_OUT(s_use_body(req, &body));
+    AK_GUARD_OUT(ak_buf_append_str(&body, "}"));
+    ak_http_header hs[3] = {{"x-aws-access-key-id", ak_buf_cur(&m->creds.access_key_id)},
+                            {"x-aws-secret-access-key", ak_buf_cur(&m->creds.secret_access_key)},
+                            {"x-aws-session-token", ak_buf_cur(&m->creds.session_token)}};
+    s_target t = {
+        .http = http, .api = m->api, .timeout_ms = m->timeout_ms, .reason = reason, .status = status};
+    AK_GUARD_OUT(s_api_to(&t, "POST", "/v1/cred/use", ak_buf_cur(&body), false, hs, 3, true, &j));
+    rc = s_use_answer(j, resp);
+    if (rc != AK_OK) {
+        ak_client_use_resp_free(resp);
+        ak_client_use_resp_init(resp);
+    }
+out:
+    if (j) json_decref(j);
+    ak_buf_free(&body);
+    return rc;
+}
+
+ak_err ak_client_use(ak_client *cl, ak_cur service, const ak_client_use_req *req, ak_client_use_resp *resp) {
+    AK_PRECOND(cl != NULL && req != NULL && resp != NULL && req->method != NULL);
+    AK_ENSURE(req->body.len <= AK_CLIENT_USE_MAX_BODY, AK_E_TOO_LARGE);
+    AK_ENSURE(req->n_headers <= AK_USE_MAX_HEADERS, AK_E_INVALID_INPUT);
+    AK_ENSURE(req->url.len > 0 && req->url.len <= AK_USE_MAX_URL, AK_E_INVALID_INPUT);
+    ak_client_use_material m;
+    ak_client_use_material_init(&m);
+    ak_err rc = ak_client_use_prepare(cl, service, false, &m);
+    if (rc == AK_OK) rc = ak_client_use_send(&m, cl->http, req, resp, cl->last_reason, &cl->last_status);
+    /* A cached cap or credential the server no longer takes: once more with fresh ones. */
+    if (m.cached && ak_client_use_retryable(rc)) {
+        ak_client_use_resp_free(resp);
+        ak_client_use_resp_init(resp);
+        rc = ak_client_use_prepare(cl, service, true, &m);
+        if (rc == AK_OK) rc = ak_client_use_send(&m, cl->http, req, resp, cl->last_reason, &cl->last_status);
+    }
+    ak_client_use_material_free(&m);
+    return rc;
 }
 
 ak_err ak_client_get(ak_client *cl, ak_data_class cls, ak_cur name, ak_buf *value) {
