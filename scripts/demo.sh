@@ -9,6 +9,7 @@
 #   a process gets the secret in its environment only, masked in its output
 #   any AWS SDK gets the agent's confined STS credentials through credential_process
 #   K3 epoch advanced on chain -> the secret is still readable (and re-keyed)
+#   the operator provisions a use-only key; the agent calls an API with it (call, proxy), never sees it
 #   mail to the agent's address routed into its inbox (SES router); read by the agent
 #   the operator tears the agent's data down
 #   audit flush -> Merkle batch -> anchored on chain -> verified against the chain alone
@@ -53,6 +54,8 @@ cleanup() {
   else
     scripts/stack-down >/dev/null 2>&1 || true
   fi
+  [ -n "${PROXY_PID:-}" ] && kill "$PROXY_PID" 2>/dev/null
+  [ -n "${ECHO_PID:-}" ] && kill "$ECHO_PID" 2>/dev/null
   rm -rf "$AK_WORK"
 }
 trap cleanup EXIT
@@ -185,13 +188,65 @@ MSG=$(head -n1 <<<"$OUT")
 out "agentkeys --profile agent inbox cat $MSG" || die "inbox cat"
 show "read with mail-role creds" "$(grep -m1 '^Subject:' <<<"$OUT" | tr -d '\r')"
 
-bold "11. The operator tears the agent's credentials down"
+bold "11. Use without holding: the operator provisions a use-only key; the agent calls the API with it, never sees it"
+read -r EPORT PPORT <<<"$("$top/scripts/lib/free-ports" 2)" || die "free ports"
+TP=$AK_WORK/thirdparty; mkdir -p "$TP"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TP/api.key" -subj "/CN=localhost" \
+  -out "$TP/api.csr" 2>/dev/null \
+  && printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost\n' >"$TP/ext" \
+  && openssl x509 -req -in "$TP/api.csr" -CA "$AK_PKI_DIR/ca.crt" -CAkey "$AK_PKI_DIR/ca.key" -CAcreateserial \
+    -CAserial "$TP/ca.srl" -days 2 -sha256 -extfile "$TP/ext" -out "$TP/api.crt" 2>/dev/null || die "third-party certificate"
+"$PY" "$top/tests/e2e/fixtures/echo_https.py" "$EPORT" "$TP/api.crt" "$TP/api.key" "$TP/requests.log" "$TP/ready" >"$TP/echo.log" 2>&1 &
+ECHO_PID=$!
+for _ in $(seq 100); do [ -s "$TP/ready" ] && break; sleep 0.1; done
+[ -s "$TP/ready" ] || die "the third-party API did not start ($(cat "$TP/echo.log"))"
+ok "(local stack) a third-party HTTPS API on localhost:$EPORT that echoes what it receives (certificate from the dev CA)"
+USE_SECRET="wx-live-$(od -An -tx1 -N12 /dev/urandom | tr -d ' \n')"
+(umask 077; printf '%s\n' "$USE_SECRET" >"$AK_WORK/weather.key")
+run "agentkeys --profile operator cred put weather --file $AK_WORK/weather.key --use-only --allow-host localhost:$EPORT --allow-method GET --inject 'header:Authorization: Bearer {}' --for $AGENT_ADDR" \
+  || die "provision the use-only key"
+rm -f "$AK_WORK/weather.key"
+if out "agentkeys --profile agent --json cred get weather"; then die "a use-only credential was served"; else rc=$?; fi
+show "agent fetches it" "refused: $(reason_of) (exit $rc)"
+out "agentkeys --profile agent call weather GET https://localhost:$EPORT/v1/forecast?city=Lisbon" || die "agentkeys call"
+show "the API's answer" "$(head -c 160 <<<"$OUT")…"
+agentkeys --profile agent proxy --listen "127.0.0.1:$PPORT" --upstream "weather=localhost:$EPORT" >"$AK_WORK/proxy.out" 2>"$AK_WORK/proxy.err" &
+PROXY_PID=$!
+for _ in $(seq 100); do grep -q "^http://127.0.0.1:$PPORT\$" "$AK_WORK/proxy.out" 2>/dev/null && break; sleep 0.1; done
+printf '   %s$ agentkeys --profile agent proxy --listen 127.0.0.1:%s --upstream weather=localhost:%s &%s\n' "$D" "$PPORT" "$EPORT" "$N"
+out "curl -sS -H 'Authorization: Bearer sk-dummy' http://127.0.0.1:$PPORT/weather/v1/forecast?city=Porto" || die "a plain client through the proxy"
+show "plain curl via the proxy" "$(head -c 120 <<<"$OUT")…"
+kill "$PROXY_PID" 2>/dev/null; wait "$PROXY_PID" 2>/dev/null || true; PROXY_PID=
+"$PY" - "$TP/requests.log" "$USE_SECRET" <<'PYEOF' || die "the key did not reach the third party"
+import json, sys
+seen = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+auth = [r["headers"].get("Authorization") or r["headers"].get("authorization") for r in seen]
+sys.exit(0 if auth and all(a == "Bearer " + sys.argv[2] for a in auth) else 1)
+PYEOF
+if grep -rqF "$USE_SECRET" "$AK_WORK/config" "$AK_WORK/cache" "$AK_WORK/proxy.out" "$AK_WORK/proxy.err" \
+  || grep -qF "$USE_SECRET" <<<"$OUT"; then die "the secret reached the agent's side"; fi
+ok "the third party received 'Authorization: Bearer <the key>' $(grep -c . "$TP/requests.log") times; the agent's output, config and cache never held it"
+kill "$ECHO_PID" 2>/dev/null; ECHO_PID=
+for k in $(env "${ADMIN_AWS[@]}" /usr/bin/aws --endpoint-url "$AK_S3_ENDPOINT" s3api list-objects-v2 --bucket "$AK_AUDIT_BUCKET" \
+    --prefix "audit/pending/$OPERATOR_OMNI/" --query 'Contents[].Key' --output text 2>/dev/null | tr '\t' '\n'); do
+  env "${ADMIN_AWS[@]}" /usr/bin/aws --endpoint-url "$AK_S3_ENDPOINT" s3 cp "s3://$AK_AUDIT_BUCKET/$k" - 2>/dev/null
+  echo
+done | "$PY" -c '
+import json, sys
+for line in sys.stdin:
+    line = line.strip()
+    if not line: continue
+    e = json.loads(line)
+    if e.get("service") == "weather":
+        print("   audit: %-8s %-12s %-8s %s" % (e.get("action"), e.get("data_class"), e.get("service"), e.get("outcome")))'
+
+bold "12. The operator tears the agent's credentials down"
 run "agentkeys --profile operator login" || die "operator login"
 run "agentkeys --profile operator teardown $AGENT_ADDR --class credentials" || die "teardown"
 if out "agentkeys --profile agent --json cred get openrouter"; then die "the secret survived the teardown"; else rc=$?; fi
 show "fetch after teardown" "refused: $(reason_of) (exit $rc)"
 
-bold "12. Audit: flush -> Merkle batch; the operator anchors the root on chain; anyone verifies"
+bold "13. Audit: flush -> Merkle batch; the operator anchors the root on chain; anyone verifies"
 run "agentkeys --profile operator audit flush" || die "audit flush"
 # The operator reads its audit bucket with its own AWS credentials (the stack's admin keys here).
 export "${ADMIN_AWS[@]}"
