@@ -479,8 +479,8 @@ ak_err ak_signer_kek_from_reply(ak_cur reply, uint8_t kek[32]) {
     memcpy(kek, raw.ptr, 32);
 out:
     if (j != NULL) {
-        /* jansson holds a copy of the KEK text: overwrite it before the free (the allocator
-         * wipes freed blocks too; this one is the secret we know about). */
+        /* jansson holds a copy of the KEK text: overwrite it now. The allocator wipes every
+         * freed block as well; this is the copy we know holds a secret. */
         json_t *v = json_object_get(j, "kek_b64");
         if (json_is_string(v)) ak_wipe((void *)(uintptr_t)json_string_value(v), json_string_length(v));
         json_decref(j);
