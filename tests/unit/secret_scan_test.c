@@ -20,6 +20,7 @@
 
 #include "ak/cap.h"
 #include "ak/crypto.h"
+#include "ak/http.h"
 #include "ak/json.h"
 #include "ak/signer.h"
 #include "ak/worker.h"
@@ -422,4 +423,63 @@ AK_TEST(test_scan_finds_secrets_without_the_wipe) {
     EXPECT_TRUE(h.kek_b64 > 0);
 }
 
-AK_RUN_TESTS(AK_T(test_freed_blocks_hold_no_secret), AK_T(test_scan_finds_secrets_without_the_wipe))
+/* The allocator itself: a block freed, a block moved by ak_realloc, an arena's chunks (the
+ * large one freed at reset, the kept one at ak_arena_free) — all wiped; with the switch off the
+ * same scan sees the marker, so the needle and the scan are sound. */
+static size_t s_alloc_paths(bool wipe) {
+    static const char mark[] = "MARKER-0123456789-secret-bytes";
+    size_t m = sizeof(mark) - 1;
+    ak_alloc_test_wipe_on_free(wipe);
+    ak_alloc_test_quarantine(true);
+    char *p = ak_malloc(100);
+    assert_non_null(p);
+    memcpy(p + 10, mark, m);
+    ak_free(p);
+    p = ak_malloc(64);
+    assert_non_null(p);
+    memcpy(p, mark, m);
+    p = ak_realloc(p, 4096); /* moves: the old block goes back wiped */
+    assert_non_null(p);
+    EXPECT_BYTES_EQ(p, m, mark, m);
+    ak_wipe(p, m);
+    ak_free(p);
+    ak_arena a;
+    ak_arena_init(&a, AK_MAX_ARENA);
+    char *small = ak_arena_alloc(&a, 64);
+    char *big = ak_arena_alloc(&a, 200000); /* its own chunk, freed at reset */
+    assert_non_null(small);
+    assert_non_null(big);
+    memcpy(small, mark, m);
+    memcpy(big + 1000, mark, m);
+    ak_arena_reset(&a);
+    ak_arena_free(&a);
+    size_t hits = ak_alloc_test_scan(mark, m);
+    ak_alloc_test_quarantine(false);
+    ak_alloc_test_wipe_on_free(true);
+    return hits;
+}
+
+AK_TEST(test_allocator_paths_wipe) {
+    EXPECT_INT_EQ(s_alloc_paths(true), 0);
+    EXPECT_INT_EQ(s_alloc_paths(false), 2); /* ak_free's and ak_realloc's; the arena wipes itself */
+}
+
+/* libcurl allocates through the wiping allocator (curl_global_init_mem in ak_http_new): freeing
+ * a handle returns more blocks through it than libak's own ak_malloc calls could account for. */
+AK_TEST(test_curl_uses_the_wiping_allocator) {
+    ak_http_config cfg = {.user_agent = "scan"};
+    ak_http *c = NULL;
+    ak_alloc_test_quarantine(true);
+    uint64_t calls0 = ak_alloc_calls();
+    size_t q0 = ak_alloc_test_quarantined();
+    EXPECT_OK(ak_http_new(&cfg, &c));
+    ak_http_free(c);
+    size_t ours = (size_t)(ak_alloc_calls() - calls0);
+    size_t freed = ak_alloc_test_quarantined() - q0;
+    ak_alloc_test_quarantine(false);
+    if (freed <= ours)
+        fail_msg("%zu blocks freed, %zu of them could be libak's: curl is not routed", freed, ours);
+}
+
+AK_RUN_TESTS(AK_T(test_freed_blocks_hold_no_secret), AK_T(test_scan_finds_secrets_without_the_wipe),
+             AK_T(test_allocator_paths_wipe), AK_T(test_curl_uses_the_wiping_allocator))
