@@ -6,12 +6,17 @@
  * assert "no leak survived", and a test can make the Nth allocation fail to exercise every
  * out-of-memory path.
  *
+ * Every block is wiped before it goes back to the C library (ak_free, ak_realloc's old block,
+ * the arena's chunks): freed heap memory never keeps request bodies, signer replies or
+ * plaintext (issue 16, finding 4). ak_realloc therefore always moves (new block, copy, wipe).
+ *
  * ak_arena is the per-invocation arena: the runtime resets it after each response, so nothing
  * allocated for one invocation survives into the next.
  */
 #ifndef AK_ALLOC_H
 #define AK_ALLOC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,7 +26,8 @@ void *ak_malloc(size_t n);
 void *ak_calloc(size_t count, size_t size);
 void *ak_realloc(void *p, size_t n);
 void ak_free(void *p);
-/* Wipes then frees a buffer of `n` bytes that held a secret. */
+/* Wipes then frees a buffer of `n` bytes that held a secret (ak_free wipes too; this one wipes
+ * even in a test build that switched the wipe on free off). */
 void ak_free_secure(void *p, size_t n);
 /* Grows an array of `*cap` elements of `elem` bytes: doubles the capacity (or starts at
  * `first`), updates *cap and returns the new array; NULL on overflow or allocation failure,
@@ -39,6 +45,33 @@ void ak_alloc_fail_nth(uint64_t n);
 uint64_t ak_alloc_calls(void);
 /* Route jansson's allocations through ak_malloc/ak_free. Call once at start-up. */
 void ak_alloc_install_jansson(void);
+
+/*
+ * The same wiping allocator for third-party libraries that keep process-lifetime state
+ * (libcurl: curl_global_init_mem in ak/http.h). Not counted and never failed on purpose, so a
+ * library's caches are not reported as leaks and fail_nth sweeps stay about our own code.
+ */
+void *ak_ext_malloc(size_t n);
+void ak_ext_free(void *p);
+void *ak_ext_realloc(void *p, size_t n);
+void *ak_ext_calloc(size_t count, size_t size);
+char *ak_ext_strdup(const char *s);
+
+#ifndef AK_RELEASE
+/*
+ * Test builds only (absent from release builds, so production cannot turn the wipe off):
+ *   ak_alloc_test_quarantine(true)   freed blocks (after their wipe) are kept, not returned to
+ *                                    libc, so a test can scan all of them; false releases them.
+ *   ak_alloc_test_scan(needle, len)  the number of quarantined blocks that contain `needle`.
+ *   ak_alloc_test_wipe_on_free(false) turns the wipe on free off (explicit wipes — ak_wipe,
+ *                                    ak_free_secure, secret ak_bufs, the arena reset — stay), to
+ *                                    show that a scan finds what the wipe removes.
+ */
+void ak_alloc_test_quarantine(bool on);
+size_t ak_alloc_test_quarantined(void);
+size_t ak_alloc_test_scan(const void *needle, size_t len);
+void ak_alloc_test_wipe_on_free(bool on);
+#endif
 
 typedef struct ak_arena ak_arena;
 /*

@@ -76,6 +76,11 @@ AK_MUST ak_err ak_signer_attest(ak_signer *s);
 AK_MUST ak_err ak_signer_derive_kek(ak_signer *s, const char *data_class, const uint8_t operator_omni[32],
                                     const uint8_t actor_omni[32], uint64_t epoch, uint8_t kek[32]);
 
+/* The KEK of a 200 /v1/kek/derive reply body ({"kek_b64":…}); AK_E_UPSTREAM when malformed.
+ * ak_signer_derive_kek's parser, exposed so the secret-scan test runs it on a reply of the
+ * in-process signer. */
+AK_MUST ak_err ak_signer_kek_from_reply(ak_cur reply, uint8_t kek[32]);
+
 /* Signs a JWS signing input (ASCII "b64url(header).b64url(payload)", the header naming the kid)
  * with the given key: raw r‖s, and the kid the signer used. */
 AK_MUST ak_err ak_signer_sign(ak_signer *s, ak_signer_key key, ak_cur signing_input, uint8_t sig64[64],

@@ -2,20 +2,35 @@
 #include "ak/alloc.h"
 
 #include <jansson.h>
+#ifndef AK_RELEASE
+#include <pthread.h>
+#endif
 #include <stdbool.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "ak/ct.h"
 
 /*
- * Each block carries a 16-byte header with its size so the counters stay exact and
- * ak_free_secure can wipe without being told the size twice.
+ * Each block carries a 16-byte header with the size the caller asked for. The counters use it,
+ * and so does the wipe on free: every block is overwritten before it goes back to the C library
+ * (issue 16, finding 4: jansson's grown parse buffers, API Gateway bodies and signer replies
+ * otherwise survive in freed heap memory, where the next allocation or a core dump can see them).
+ *
+ * DECISION: the size is stored in this header rather than asked of malloc_usable_size(). The
+ * header was already here for the counters, it is exact on every libc (glibc, musl and ASan all
+ * have malloc_usable_size, but they report different slack, which would make the byte counters
+ * libc-dependent), and the caller can only have written the bytes it asked for, so wiping those
+ * is complete. 16 bytes keep the user pointer aligned for max_align_t on x86-64 and aarch64
+ * (checked below).
  */
 typedef struct {
     size_t size;
     size_t pad;
 } s_hdr;
+
+_Static_assert(sizeof(s_hdr) % _Alignof(max_align_t) == 0, "ak_malloc header breaks max_align_t alignment");
 
 /* Counters are updated atomically (relaxed): the audit flush reads and writes S3 objects from a
  * small thread pool (ak/audit_flush.h), and a racy counter would report false leaks. */
@@ -34,11 +49,91 @@ static int s_should_fail(void) {
     return f != 0 && c == f;
 }
 
-void *ak_malloc(size_t n) {
-    if (s_should_fail() || n > SIZE_MAX - sizeof(s_hdr)) return NULL;
+/* ---- test builds: the quarantine of freed blocks and the wipe switch (ak/alloc.h) ---- */
+#ifndef AK_RELEASE
+static bool g_no_wipe;    /* test switch: skip the wipe on free (proves the scan can fail) */
+static bool g_quarantine; /* keep freed blocks instead of returning them to libc */
+static pthread_mutex_t g_q_lock = PTHREAD_MUTEX_INITIALIZER;
+static s_hdr **g_q;
+static size_t g_q_n, g_q_cap;
+
+static bool s_quarantine_push(s_hdr *h) {
+    bool kept = false;
+    pthread_mutex_lock(&g_q_lock);
+    if (g_quarantine) {
+        if (g_q_n == g_q_cap) {
+            size_t nc = g_q_cap ? g_q_cap * 2 : 1024;
+            s_hdr **nq = realloc(g_q, nc * sizeof(*nq));
+            if (nq != NULL) {
+                g_q = nq;
+                g_q_cap = nc;
+            }
+        }
+        if (g_q_n < g_q_cap) {
+            g_q[g_q_n++] = h;
+            kept = true;
+        }
+    }
+    pthread_mutex_unlock(&g_q_lock);
+    return kept;
+}
+
+void ak_alloc_test_wipe_on_free(bool on) { __atomic_store_n(&g_no_wipe, !on, __ATOMIC_RELAXED); }
+
+void ak_alloc_test_quarantine(bool on) {
+    pthread_mutex_lock(&g_q_lock);
+    g_quarantine = on;
+    if (!on) {
+        for (size_t i = 0; i < g_q_n; i++)
+            free(g_q[i]);
+        free(g_q);
+        g_q = NULL;
+        g_q_n = g_q_cap = 0;
+    }
+    pthread_mutex_unlock(&g_q_lock);
+}
+
+size_t ak_alloc_test_quarantined(void) {
+    pthread_mutex_lock(&g_q_lock);
+    size_t n = g_q_n;
+    pthread_mutex_unlock(&g_q_lock);
+    return n;
+}
+
+size_t ak_alloc_test_scan(const void *needle, size_t len) {
+    size_t hits = 0;
+    if (needle == NULL || len == 0) return 0;
+    pthread_mutex_lock(&g_q_lock);
+    for (size_t i = 0; i < g_q_n; i++)
+        if (memmem(g_q[i] + 1, g_q[i]->size, needle, len) != NULL) hits++;
+    pthread_mutex_unlock(&g_q_lock);
+    return hits;
+}
+#define S_WIPE_ON() (!__atomic_load_n(&g_no_wipe, __ATOMIC_RELAXED))
+#else
+#define S_WIPE_ON() true
+#endif
+
+/* The one way a block goes back to libc: its first `wipe` bytes are wiped first. */
+static void s_release(s_hdr *h, size_t wipe) {
+    if (wipe > 0 && S_WIPE_ON()) ak_wipe(h + 1, wipe);
+#ifndef AK_RELEASE
+    if (__atomic_load_n(&g_quarantine, __ATOMIC_RELAXED) && s_quarantine_push(h)) return;
+#endif
+    free(h);
+}
+
+static s_hdr *s_alloc(size_t n) {
+    if (n > SIZE_MAX - sizeof(s_hdr)) return NULL;
     s_hdr *h = malloc(sizeof(s_hdr) + n);
+    if (h != NULL) h->size = n;
+    return h;
+}
+
+void *ak_malloc(size_t n) {
+    if (s_should_fail()) return NULL;
+    s_hdr *h = s_alloc(n);
     if (h == NULL) return NULL;
-    h->size = n;
     S_ADD(g_live_count, 1);
     S_ADD(g_live_bytes, n);
     return h + 1;
@@ -51,16 +146,22 @@ void *ak_calloc(size_t count, size_t size) {
     return p;
 }
 
+/*
+ * Never libc's realloc: it may move the block and free the old copy without wiping it. A new
+ * block, a copy, and the old one wiped and freed. Callers grow geometrically (ak_grow_array), so
+ * the copy is amortised O(1) per byte.
+ */
 void *ak_realloc(void *p, size_t n) {
     if (p == NULL) return ak_malloc(n);
-    if (s_should_fail() || n > SIZE_MAX - sizeof(s_hdr)) return NULL;
+    if (s_should_fail()) return NULL;
     s_hdr *h = (s_hdr *)p - 1;
-    size_t old = h->size;
-    s_hdr *nh = realloc(h, sizeof(s_hdr) + n);
+    s_hdr *nh = s_alloc(n);
     if (nh == NULL) return NULL;
-    nh->size = n;
+    size_t old = h->size;
+    memcpy(nh + 1, p, old < n ? old : n);
     S_SUB(g_live_bytes, old);
     S_ADD(g_live_bytes, n);
+    s_release(h, old);
     return nh + 1;
 }
 
@@ -69,14 +170,51 @@ void ak_free(void *p) {
     s_hdr *h = (s_hdr *)p - 1;
     S_SUB(g_live_count, 1);
     S_SUB(g_live_bytes, h->size);
-    free(h);
+    s_release(h, h->size);
 }
 
 void ak_free_secure(void *p, size_t n) {
     if (p == NULL) return;
     s_hdr *h = (s_hdr *)p - 1;
-    ak_wipe(p, n < h->size ? n : h->size);
+    ak_wipe(p, n < h->size ? n : h->size); /* explicit: kept even when a test turns the wipe off */
     ak_free(p);
+}
+
+/* ---- third-party allocators (libcurl): wiped and headed like ak_malloc, not counted ---- */
+
+void *ak_ext_malloc(size_t n) {
+    s_hdr *h = s_alloc(n);
+    return h != NULL ? h + 1 : NULL;
+}
+
+void ak_ext_free(void *p) {
+    if (p == NULL) return;
+    s_hdr *h = (s_hdr *)p - 1;
+    s_release(h, h->size);
+}
+
+void *ak_ext_realloc(void *p, size_t n) {
+    if (p == NULL) return ak_ext_malloc(n);
+    s_hdr *h = (s_hdr *)p - 1;
+    s_hdr *nh = s_alloc(n);
+    if (nh == NULL) return NULL;
+    memcpy(nh + 1, p, h->size < n ? h->size : n);
+    s_release(h, h->size);
+    return nh + 1;
+}
+
+void *ak_ext_calloc(size_t count, size_t size) {
+    if (size != 0 && count > SIZE_MAX / size) return NULL;
+    void *p = ak_ext_malloc(count * size);
+    if (p != NULL) memset(p, 0, count * size);
+    return p;
+}
+
+char *ak_ext_strdup(const char *s) {
+    size_t n = strlen(s);
+    char *d = ak_ext_malloc(n + 1);
+    if (d != NULL) memcpy(d, s, n + 1);
+    return d;
 }
 
 void *ak_grow_array(void *p, size_t *cap, size_t elem, size_t first) {
@@ -202,6 +340,16 @@ char *ak_arena_strndup(ak_arena *a, const char *s, size_t len) {
     return d;
 }
 
+/* Frees a chunk whose used part is already wiped: the rest of a large chunk may never have been
+ * touched, and wiping it would only fault its pages in. */
+static void s_chunk_release(ak_arena_chunk *c) {
+    s_hdr *h = (s_hdr *)(void *)c - 1;
+    S_SUB(g_live_count, 1);
+    S_SUB(g_live_bytes, h->size);
+    ak_wipe(c, sizeof(*c));
+    s_release(h, 0);
+}
+
 /*
  * Wipes everything handed out (the arena may hold plaintext) and frees all chunks but the
  * oldest one, which is kept for the next invocation: a warm Lambda then allocates nothing per
@@ -216,7 +364,7 @@ void ak_arena_reset(ak_arena *a) {
         if (next == NULL && c->cap == S_CHUNK_MIN) {
             keep = c; /* the oldest chunk, standard size */
         } else {
-            ak_free(c);
+            s_chunk_release(c);
         }
         c = next;
     }
@@ -232,7 +380,7 @@ void ak_arena_free(ak_arena *a) {
     AK_PRECOND(a != NULL);
     ak_arena_reset(a);
     if (a->head != NULL) {
-        ak_free(a->head);
+        s_chunk_release(a->head); /* emptied (and wiped) by the reset */
         a->head = NULL;
     }
 }

@@ -346,7 +346,11 @@ ak_err ak_http_new(const ak_http_config *cfg, ak_http **out) {
     ak_err rc = AK_OK;
     *out = NULL;
     if (!g_curl_init) {
-        AK_ENSURE(curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK, AK_E_CONFIG);
+        /* libcurl's own buffers (the receive buffer, header lines, TLS records of BearSSL's
+         * engine) hold request and response data: route them through the wiping allocator. */
+        AK_ENSURE(curl_global_init_mem(CURL_GLOBAL_DEFAULT, ak_ext_malloc, ak_ext_free, ak_ext_realloc,
+                                       ak_ext_strdup, ak_ext_calloc) == CURLE_OK,
+                  AK_E_CONFIG);
         g_curl_init = true;
     }
     ak_http *c = ak_calloc(1, sizeof(*c));

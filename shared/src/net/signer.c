@@ -467,17 +467,36 @@ ak_err ak_signer_attest(ak_signer *s) {
     return AK_E_INTERNAL; /* unreachable: connect attests before returning */
 }
 
+ak_err ak_signer_kek_from_reply(ak_cur reply, uint8_t kek[32]) {
+    ak_buf raw;
+    json_t *j = NULL;
+    ak_cur k;
+    ak_err rc = AK_OK;
+    ak_buf_init_secret(&raw, 64);
+    AK_ENSURE_OUT(ak_json_parse_object(reply, &j) == AK_OK && ak_json_str(j, "kek_b64", &k) == AK_OK,
+                  AK_E_UPSTREAM);
+    AK_ENSURE_OUT(ak_b64_decode(k, &raw) == AK_OK && raw.len == 32, AK_E_UPSTREAM);
+    memcpy(kek, raw.ptr, 32);
+out:
+    if (j != NULL) {
+        /* jansson holds a copy of the KEK text: overwrite it now. The allocator wipes every
+         * freed block as well; this is the copy we know holds a secret. */
+        json_t *v = json_object_get(j, "kek_b64");
+        if (json_is_string(v)) ak_wipe((void *)(uintptr_t)json_string_value(v), json_string_length(v));
+        json_decref(j);
+    }
+    ak_buf_free(&raw);
+    return rc;
+}
+
 ak_err ak_signer_derive_kek(ak_signer *s, const char *data_class, const uint8_t operator_omni[32],
                             const uint8_t actor_omni[32], uint64_t epoch, uint8_t kek[32]) {
     char op_hex[65], actor_hex[65];
-    ak_buf req, resp, raw;
-    json_t *j = NULL;
+    ak_buf req, resp;
     long status = 0;
-    ak_cur k;
     ak_err rc = AK_OK;
     ak_buf_init(&req, 512);
     ak_buf_init_secret(&resp, 4096);
-    ak_buf_init_secret(&raw, 64);
     ak_hex_encode(operator_omni, 32, op_hex);
     ak_hex_encode(actor_omni, 32, actor_hex);
     AK_GUARD_OUT(ak_buf_printf(
@@ -485,21 +504,10 @@ ak_err ak_signer_derive_kek(ak_signer *s, const char *data_class, const uint8_t 
         data_class, op_hex, actor_hex, (unsigned long long)epoch));
     AK_GUARD_OUT(ak_signer_call(s, "POST", "/v1/kek/derive", ak_buf_cur(&req), true, &status, &resp));
     AK_GUARD_OUT(s_signer_status_err(status, &resp));
-    AK_ENSURE_OUT(ak_json_parse_object(ak_buf_cur(&resp), &j) == AK_OK &&
-                      ak_json_str(j, "kek_b64", &k) == AK_OK,
-                  AK_E_UPSTREAM);
-    AK_ENSURE_OUT(ak_b64_decode(k, &raw) == AK_OK && raw.len == 32, AK_E_UPSTREAM);
-    memcpy(kek, raw.ptr, 32);
+    rc = ak_signer_kek_from_reply(ak_buf_cur(&resp), kek);
 out:
-    if (j != NULL) {
-        /* jansson holds a copy of the KEK text: overwrite it before the free. */
-        json_t *v = json_object_get(j, "kek_b64");
-        if (json_is_string(v)) ak_wipe((void *)(uintptr_t)json_string_value(v), json_string_length(v));
-        json_decref(j);
-    }
     ak_buf_free(&req);
     ak_buf_free(&resp);
-    ak_buf_free(&raw);
     return rc;
 }
 
