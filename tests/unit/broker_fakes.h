@@ -68,9 +68,9 @@ typedef struct {
     size_t n_scopes;
     uint64_t epoch;
     bool chain_down;
-    int chain_calls;    /* POSTs: one per round trip */
-    int chain_views;    /* eth_call elements answered */
-    uint64_t block;     /* the head's number; its hash is bf_block_hash(block) */
+    int chain_calls;     /* POSTs: one per round trip */
+    int chain_views;     /* eth_call elements answered */
+    uint64_t block;      /* the head's number; its hash is bf_block_hash(block) */
     bool block_per_post; /* a new block before every POST is answered (the head always moved) */
     /* clock */
     uint64_t now_us;
@@ -263,7 +263,8 @@ static json_t *bf_answer(const json_t *req) {
             snprintf(hh + 2 + 2 * i, 3, "%02x", h[i]);
         char num[24];
         snprintf(num, sizeof(num), "0x%llx", (unsigned long long)BF.block);
-        return json_pack("{s:s,s:O,s:{s:s,s:s}}", "jsonrpc", "2.0", "id", id, "result", "hash", hh, "number", num);
+        return json_pack("{s:s,s:O,s:{s:s,s:s}}", "jsonrpc", "2.0", "id", id, "result", "hash", hh, "number",
+                         num);
     }
     if (strcmp(method, "eth_call") != 0) return NULL;
     const json_t *at = json_array_get(params, 1);

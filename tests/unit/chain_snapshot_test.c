@@ -46,7 +46,8 @@ static void s_world(bf_wallet *agent, ak_omni *op, ak_chain_query *q) {
 static void s_expect_pinned(const uint8_t hash[32], size_t views) {
     EXPECT_TRUE(json_is_array(LAST));
     EXPECT_INT_EQ(json_array_size(LAST), views + 1);
-    EXPECT_STR_EQ(json_string_value(json_object_get(json_array_get(LAST, 0), "method")), "eth_getBlockByNumber");
+    EXPECT_STR_EQ(json_string_value(json_object_get(json_array_get(LAST, 0), "method")),
+                  "eth_getBlockByNumber");
     char want[67];
     snprintf(want, 3, "0x");
     for (int i = 0; i < 32; i++)
@@ -165,7 +166,8 @@ AK_TEST(test_snapshot_values_and_round_trips) {
     BF.chain_down = false;
 
     /* the figure (printed, not asserted beyond the counts above) */
-    printf("# chain round trips for the 5 views (a worker request used 2-4 of them, one trip each): per-read %d; "
+    printf("# chain round trips for the 5 views (a worker request used 2-4 of them, one trip each): per-read "
+           "%d; "
            "snapshot warm %d, "
            "cold or new block 2\n",
            before, after);

@@ -341,15 +341,16 @@ static ak_err f_chain_snapshot(ak_worker *w, const ak_chain_query *q, ak_chain_s
     unsigned saved = W.per_reads, ro_saved = W.read_only_calls;
     memset(out, 0, sizeof(*out));
     out->round_trips = 1;
-    out->device_rc = out->actor_operator_rc = out->in_scope_rc = out->scope_rc = out->epoch_rc = AK_E_NOT_FOUND;
+    out->device_rc = out->actor_operator_rc = out->in_scope_rc = out->scope_rc = out->epoch_rc =
+        AK_E_NOT_FOUND;
     if (q->want_device)
         out->device_rc = (W.fail_reads & 1u) ? AK_E_CHAIN_RPC : f_get_device(w, q->dkh, &out->device);
     if (q->want_actor_operator)
         out->actor_operator_rc =
             (W.fail_reads & 2u) ? AK_E_CHAIN_RPC : f_actor_operator(w, q->actor, out->actor_operator);
     if (q->want_in_scope)
-        out->in_scope_rc =
-            (W.fail_reads & 4u) ? AK_E_CHAIN_RPC : f_in_scope(w, q->op, q->agent, q->scope_id, &out->in_scope);
+        out->in_scope_rc = (W.fail_reads & 4u) ? AK_E_CHAIN_RPC
+                                               : f_in_scope(w, q->op, q->agent, q->scope_id, &out->in_scope);
     if (q->want_scope) {
         bool ro = false;
         out->scope_rc = (W.fail_reads & 8u) ? AK_E_CHAIN_RPC : f_read_only(w, q->op, q->agent, &ro);
@@ -1623,7 +1624,9 @@ int main(void) {
         AK_T(test_sts_headers),
         AK_T(test_body_strict),
         AK_T(test_cap_checks_in_order),
-        AK_T(test_chain_checks_in_order), AK_T(test_chain_one_snapshot), AK_T(test_chain_checks_per_read),
+        AK_T(test_chain_checks_in_order),
+        AK_T(test_chain_one_snapshot),
+        AK_T(test_chain_checks_per_read),
         AK_T(test_envelope_tamper_and_missing),
         AK_T(test_lazy_rekey),
         AK_T(test_faults_fail_closed_and_store_atomic),

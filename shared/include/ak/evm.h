@@ -241,7 +241,7 @@ AK_MUST ak_err ak_k3_current_epoch(ak_evm_rpc *r, const uint8_t counter[20], uin
  */
 typedef struct ak_chain_query {
     const uint8_t *registry, *scope, *epoch_counter; /* 20-byte addresses, borrowed */
-    bool want_device;                                 /* getDevice(dkh) */
+    bool want_device;                                /* getDevice(dkh) */
     uint8_t dkh[32];
     bool want_actor_operator; /* actorOperator(actor) */
     uint8_t actor[32];

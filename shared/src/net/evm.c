@@ -783,7 +783,8 @@ static void s_snapshot_decode(int k, const ak_chain_query *q, ak_err rc, const j
             out->in_scope_rc = rc;
             break;
         case S_Q_SCOPE:
-            if (rc == AK_OK && ak_scope_entry_decode(c, q->scope_id, &out->scope) != AK_OK) rc = AK_E_CHAIN_RPC;
+            if (rc == AK_OK && ak_scope_entry_decode(c, q->scope_id, &out->scope) != AK_OK)
+                rc = AK_E_CHAIN_RPC;
             out->scope_rc = rc;
             break;
         default: {

@@ -477,7 +477,8 @@ static ak_err s_chain_check(ak_worker *w, const ak_cap_claims *c) {
     uint8_t sid[32];
     memset(sid, 0, sizeof(sid));
     /* computed up front for the query; its failure (if any) surfaces where the check needs it */
-    ak_err sid_rc = !own && c->op != AK_OP_TEARDOWN ? ak_scope_id_of(c->data_class, ak_cap_service(c), sid) : AK_OK;
+    ak_err sid_rc =
+        !own && c->op != AK_OP_TEARDOWN ? ak_scope_id_of(c->data_class, ak_cap_service(c), sid) : AK_OK;
     s_chain_reads rd;
     memset(&rd, 0, sizeof(rd));
     rd.w = w;
