@@ -895,10 +895,13 @@ ak_err ak_chain_snapshot_read(ak_evm_rpc *r, const ak_chain_query *q, ak_chain_s
         r->head_known = true;
     }
     for (int attempt = 0;; attempt++) {
+        /* a discarded attempt leaves nothing behind */
+        unsigned trips = out->round_trips;
+        memset(out, 0, sizeof(*out));
+        out->round_trips = trips;
         out->device_rc = out->actor_operator_rc = out->in_scope_rc = out->scope_rc = out->epoch_rc =
             AK_E_NOT_FOUND;
         bool moved = false;
-        unsigned trips = out->round_trips;
         AK_GUARD(s_snapshot_once(r, q, out, &moved));
         /* the pinned block is the head, or was one round trip ago (after a cold start or a move) */
         if (!moved || attempt == 1 || trips > 0) return AK_OK;
