@@ -111,8 +111,40 @@ ak_err capmint_handle(akrt_ctx *ctx, const akrt_http_req *req, akrt_http_resp *r
     /* 4–7. the PoP device, on chain. D16: a wallet with no registered device (a fresh wallet's
      * master session of omni(addr)) may only bootstrap itself as first master, on chain: it gets
      * no cap of any kind. The session's own device is read when the PoP names another one. */
+    bool master_own = s.kind == AK_SESSION_MASTER && own_actor;
+    uint8_t sid[32];
+    memset(sid, 0, sizeof(sid));
+    ak_err sid_rc = ak_scope_id_of(ri.data_class, service, sid);
+    /* Issue 19: when the PoP names the session's own device (every honest request), every chain
+     * read below comes from ONE snapshot (one JSON-RPC batch pinned to one block), consumed in
+     * the same order as before, so a failed read only matters where it used to be made. */
+    bool snap_taken = memcmp(r.device_key_hash, s.device_key_hash, 32) == 0;
+    ak_err snap_rc = AK_OK;
+    ak_chain_snapshot snap;
+    memset(&snap, 0, sizeof(snap));
+    if (snap_taken) {
+        ak_chain_query q;
+        memset(&q, 0, sizeof(q));
+        q.registry = c->svc.registry;
+        q.scope = c->svc.scope;
+        q.epoch_counter = c->svc.epoch_counter;
+        q.want_device = true;
+        memcpy(q.dkh, r.device_key_hash, 32);
+        q.want_actor_operator = (teardown || provision) && !own_actor;
+        memcpy(q.actor, r.actor_omni.b, 32);
+        q.want_in_scope = !(teardown && !own_actor) && !master_own && sid_rc == AK_OK;
+        q.want_scope = (ri.op == AK_OP_STORE || teardown) && !master_own;
+        memcpy(q.op, r.operator_omni.b, 32);
+        memcpy(q.agent, r.actor_omni.b, 32);
+        memcpy(q.scope_id, sid, 32);
+        q.want_epoch = true;
+        snap_rc = ak_chain_snapshot_read(&c->svc.rpc, &q, &snap);
+    }
+#define CAPMINT_READ(field_rc, per_read) (snap_taken ? (snap_rc != AK_OK ? snap_rc : (field_rc)) : (per_read))
     ak_device_entry dev;
-    AK_GUARD_OUT(ak_registry_get_device(&c->svc.rpc, c->svc.registry, r.device_key_hash, &dev));
+    AK_GUARD_OUT(CAPMINT_READ(snap.device_rc,
+                              ak_registry_get_device(&c->svc.rpc, c->svc.registry, r.device_key_hash, &dev)));
+    if (snap_taken) dev = snap.device;
     if (memcmp(r.device_key_hash, s.device_key_hash, 32) != 0) {
         ak_device_entry own;
         AK_GUARD_OUT(ak_registry_get_device(&c->svc.rpc, c->svc.registry, s.device_key_hash, &own));
@@ -145,21 +177,24 @@ ak_err capmint_handle(akrt_ctx *ctx, const akrt_http_req *req, akrt_http_resp *r
     AK_ENSURE_OUT(memcmp(r.device_key_hash, s.device_key_hash, 32) == 0, AK_E_CAP_POP_INVALID);
 
     /* 9. scope (D2) / binding of the torn-down actor (D17) */
-    bool master_own = s.kind == AK_SESSION_MASTER && own_actor;
     if ((teardown || provision) && !own_actor) {
         uint8_t bound_to[32];
-        AK_GUARD_OUT(ak_registry_actor_operator(&c->svc.rpc, c->svc.registry, r.actor_omni.b, bound_to));
+        AK_GUARD_OUT(
+            CAPMINT_READ(snap.actor_operator_rc,
+                         ak_registry_actor_operator(&c->svc.rpc, c->svc.registry, r.actor_omni.b, bound_to)));
+        if (snap_taken) memcpy(bound_to, snap.actor_operator, 32);
         AK_ENSURE_OUT(memcmp(bound_to, s.operator_omni.b, 32) == 0, AK_E_ACTOR_MISMATCH);
     }
     if (teardown && !own_actor) {
         /* D10/D17: a teardown wipes the actor's whole class prefix, not one service */
     } else if (!master_own) {
         /* D19: a provisioning master keeps the actor's scope (D17: no skip on others' data) */
-        uint8_t sid[32];
         bool in_scope = false;
-        AK_GUARD_OUT(ak_scope_id_of(ri.data_class, service, sid));
-        AK_GUARD_OUT(ak_scope_is_service_in_scope(&c->svc.rpc, c->svc.scope, r.operator_omni.b,
-                                                  r.actor_omni.b, sid, &in_scope));
+        AK_GUARD_OUT(sid_rc);
+        AK_GUARD_OUT(CAPMINT_READ(snap.in_scope_rc,
+                                  ak_scope_is_service_in_scope(&c->svc.rpc, c->svc.scope, r.operator_omni.b,
+                                                               r.actor_omni.b, sid, &in_scope)));
+        if (snap_taken) in_scope = snap.in_scope;
         AK_ENSURE_OUT(in_scope, AK_E_SERVICE_NOT_IN_SCOPE);
     }
     /* 9b. readOnly (contracts.md §3): no cap that writes (store, teardown) for an actor whose
@@ -167,13 +202,17 @@ ak_err capmint_handle(akrt_ctx *ctx, const akrt_http_req *req, akrt_http_resp *r
      * on its own data has no scope. */
     if ((ri.op == AK_OP_STORE || teardown) && !master_own) {
         ak_scope_entry se;
-        AK_GUARD_OUT(ak_scope_get(&c->svc.rpc, c->svc.scope, r.operator_omni.b, r.actor_omni.b, NULL, &se));
+        AK_GUARD_OUT(CAPMINT_READ(snap.scope_rc, ak_scope_get(&c->svc.rpc, c->svc.scope, r.operator_omni.b,
+                                                              r.actor_omni.b, NULL, &se)));
+        if (snap_taken) se = snap.scope;
         AK_ENSURE_OUT(!(se.exists && se.read_only), AK_E_SCOPE_READ_ONLY);
     }
 
     /* 10. the current K3 epoch */
     uint64_t epoch;
-    AK_GUARD_OUT(ak_k3_current_epoch(&c->svc.rpc, c->svc.epoch_counter, &epoch));
+    AK_GUARD_OUT(CAPMINT_READ(snap.epoch_rc, ak_k3_current_epoch(&c->svc.rpc, c->svc.epoch_counter, &epoch)));
+    if (snap_taken) epoch = snap.epoch;
+#undef CAPMINT_READ
     AK_ENSURE_OUT(epoch >= 1 && epoch <= UINT32_MAX, AK_E_CHAIN_RPC);
 
     /* 11. claims, signed by the signer's cap key (D4, D5) */

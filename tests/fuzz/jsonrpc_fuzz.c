@@ -9,7 +9,10 @@
  * never a 4xx of ours) with a NUL-terminated err_msg, and a revert only ever comes with a
  * failure; a failed eth_call appends nothing; a found receipt is for the hash we asked about; a
  * sent transaction's hash is keccak256 of the raw bytes; a decoded device entry re-encodes to the
- * 11 words it came from.
+ * 11 words it came from. Batches (issue 19): a failed batch hands back no result and every
+ * element failed; a successful one has a result exactly where its element succeeded, and a
+ * revert only with a failed element. A chain snapshot (warm, head cached) makes at most two POSTs
+ * (the body is answered again) and each read it returns is AK_OK or AK_E_CHAIN_RPC.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -25,13 +28,14 @@ typedef struct s_reply {
     long status;
     ak_cur body;
     unsigned calls;
+    unsigned max_calls;
 } s_reply;
 
 static ak_err s_transport(void *ctx, ak_cur request, int64_t deadline_ms, long *status, ak_buf *body) {
     (void)request;
     (void)deadline_ms;
     s_reply *r = ctx;
-    if (r->calls++ != 0) abort(); /* each helper makes exactly one call */
+    if (r->calls++ >= r->max_calls) abort(); /* each helper makes exactly one call (snapshot: two) */
     *status = r->status;
     return ak_buf_append_cur(body, r->body);
 }
@@ -77,7 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         installed = 1;
     }
     if (size < 2) return 0;
-    s_reply rep = {(data[1] & 0x80) ? 400 + (data[1] & 0x7f) : 200, ak_cur_from(data + 2, size - 2), 0};
+    s_reply rep = {(data[1] & 0x80) ? 400 + (data[1] & 0x7f) : 200, ak_cur_from(data + 2, size - 2), 0, 1};
     ak_evm_rpc rpc;
     ak_evm_rpc_init(&rpc, NULL, "http://unused.invalid/");
     rpc.transport = s_transport;
@@ -85,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static const uint8_t to[20] = {0x11, 0x22};
     static const uint8_t h32[32] = {0xaa, 0xbb, 0xcc};
     ak_err e;
-    switch (data[0] % 8) {
+    switch (data[0] % 10) {
         case 0: {
             uint64_t v;
             e = ak_eth_chain_id(&rpc, &v);
@@ -137,9 +141,53 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             e = ak_scope_is_service_in_scope(&rpc, to, h32, h32, h32, &in);
             break;
         }
-        default: {
+        case 7: {
             uint8_t op[32];
             e = ak_registry_actor_operator(&rpc, to, h32, op);
+            break;
+        }
+        case 8: {
+            const char *m[3] = {"eth_chainId", "eth_call", "eth_getBlockByNumber"};
+            json_t *p[3] = {NULL, NULL, NULL}, *res[3];
+            ak_err rcs[3];
+            e = ak_evm_rpc_batch(&rpc, 3, m, p, res, rcs);
+            bool any_failed = false;
+            for (int i = 0; i < 3; i++) {
+                if (e != AK_OK && (res[i] != NULL || rcs[i] != AK_E_CHAIN_RPC)) abort();
+                if (e == AK_OK && (rcs[i] == AK_OK) != (res[i] != NULL)) abort();
+                if (e == AK_OK && rcs[i] != AK_OK && rcs[i] != AK_E_CHAIN_RPC) abort();
+                if (rcs[i] != AK_OK) any_failed = true;
+                json_decref(res[i]);
+            }
+            if (rpc.reverted && !any_failed) abort();
+            /* the element-level diagnostics are not an overall failure: checked here instead */
+            if (e == AK_OK && rpc.reverted) {
+                rpc.reverted = false;
+                ak_buf_clear(&rpc.revert_data);
+            }
+            break;
+        }
+        default: {
+            ak_chain_query q;
+            memset(&q, 0, sizeof(q));
+            q.registry = q.scope = q.epoch_counter = to;
+            q.want_device = q.want_actor_operator = q.want_in_scope = q.want_scope = q.want_epoch = true;
+            memcpy(q.dkh, h32, 32);
+            rpc.head_known = true; /* warm: one POST, or two when the head moved */
+            memcpy(rpc.head_hash, h32, 32);
+            rep.max_calls = 2;
+            ak_chain_snapshot snap;
+            e = ak_chain_snapshot_read(&rpc, &q, &snap);
+            if (e == AK_OK) {
+                if (snap.round_trips < 1 || snap.round_trips > 2 || snap.round_trips != rep.calls) abort();
+                const ak_err each[5] = {snap.device_rc, snap.actor_operator_rc, snap.in_scope_rc,
+                                        snap.scope_rc, snap.epoch_rc};
+                for (int i = 0; i < 5; i++)
+                    if (each[i] != AK_OK && each[i] != AK_E_CHAIN_RPC) abort();
+                rpc.reverted = false;
+                ak_buf_clear(&rpc.revert_data);
+            }
+            rep.calls = 1; /* checked above */
             break;
         }
     }

@@ -1,8 +1,10 @@
 /*
  * tests/unit/broker_fakes.h — fakes shared by the broker function tests (auth, oidc, cap_mint):
  * a signer (three P-256 keys with kids, /v1/keys JWKS with x5c on the OIDC key), an S3 with
- * If-None-Match semantics, a chain (getDevice, actorOperator, isServiceInScope, currentEpoch)
- * behind ak_evm_rpc's transport hook, a fixed clock, and API Gateway v2 events built in memory.
+ * If-None-Match semantics, a chain (getDevice, actorOperator, isServiceInScope, getScope,
+ * currentEpoch, eth_getBlockByNumber("latest"); single requests and JSON-RPC batches; eth_call
+ * at "latest" or pinned to a block hash of ours, EIP-1898) behind ak_evm_rpc's transport hook, a
+ * fixed clock, and API Gateway v2 events built in memory.
  * Header-only (static functions marked unused) so each test binary includes what it uses.
  */
 #ifndef AK_TEST_BROKER_FAKES_H
@@ -66,7 +68,10 @@ typedef struct {
     size_t n_scopes;
     uint64_t epoch;
     bool chain_down;
-    int chain_calls;
+    int chain_calls;     /* POSTs: one per round trip */
+    int chain_views;     /* eth_call elements answered */
+    uint64_t block;      /* the head's number; its hash is bf_block_hash(block) */
+    bool block_per_post; /* a new block before every POST is answered (the head always moved) */
     /* clock */
     uint64_t now_us;
 } bf_world;
@@ -169,20 +174,19 @@ static ak_err bf_word_result(const uint8_t *words, size_t n, ak_buf *hexout) {
     return ak_buf_append_hex(hexout, words, n * 32);
 }
 
-static ak_err bf_transport(void *ctx, ak_cur request, int64_t deadline_ms, long *status, ak_buf *body) {
-    (void)ctx;
-    (void)deadline_ms;
-    BF.chain_calls++;
-    if (BF.chain_down) return AK_E_UPSTREAM;
-    json_t *req;
-    if (ak_json_parse_object(request, &req) != AK_OK) return AK_E_INTERNAL;
-    json_int_t id = json_integer_value(json_object_get(req, "id"));
-    const char *data =
-        json_string_value(json_object_get(json_array_get(json_object_get(req, "params"), 0), "data"));
-    ak_buf raw, hex;
+static void bf_block_hash(uint64_t n, uint8_t h[32]) {
+    memset(h, 0xb1, 32);
+    for (int b = 0; b < 8; b++)
+        h[31 - b] = (uint8_t)(n >> (8 * b));
+}
+
+/* One view: calldata (hex) -> the return data (hex) into `hex`. */
+static ak_err bf_view(const char *data, ak_buf *hex) {
+    if (data == NULL) return AK_E_INTERNAL;
+    ak_buf raw;
     ak_buf_init(&raw, 4096);
-    ak_buf_init(&hex, 8192);
     ak_err rc = ak_hex_decode_buf(ak_cur_from_str(data), true, &raw);
+    BF.chain_views++;
     uint8_t sel_dev[4], sel_op[4], sel_scope[4], sel_epoch[4], sel_get_scope[4];
     if (rc == AK_OK) rc = ak_abi_selector("getDevice(bytes32)", sel_dev, NULL);
     if (rc == AK_OK) rc = ak_abi_selector("actorOperator(bytes32)", sel_op, NULL);
@@ -204,17 +208,17 @@ static ak_err bf_transport(void *ctx, ak_cur request, int64_t deadline_ms, long 
                 w[8 * 32 + 31 - b] = (uint8_t)(e->registered_at >> (8 * b));
             w[10 * 32 + 31] = e->revoked ? 1 : 0;
         }
-        rc = bf_word_result(w, 11, &hex);
+        rc = bf_word_result(w, 11, hex);
     } else if (rc == AK_OK && raw.len == 36 && memcmp(raw.ptr, sel_op, 4) == 0) {
         for (size_t i = 0; i < BF.n_bound; i++)
             if (memcmp(BF.bound_actor[i], a, 32) == 0) memcpy(w, BF.bound_op[i], 32);
-        rc = bf_word_result(w, 1, &hex);
+        rc = bf_word_result(w, 1, hex);
     } else if (rc == AK_OK && raw.len == 100 && memcmp(raw.ptr, sel_scope, 4) == 0) {
         for (size_t i = 0; i < BF.n_scopes; i++)
             if (memcmp(BF.scopes[i].op, a, 32) == 0 && memcmp(BF.scopes[i].actor, a + 32, 32) == 0 &&
                 memcmp(BF.scopes[i].sid, a + 64, 32) == 0)
                 w[31] = 1;
-        rc = bf_word_result(w, 1, &hex);
+        rc = bf_word_result(w, 1, hex);
     } else if (rc == AK_OK && raw.len == 68 && memcmp(raw.ptr, sel_get_scope, 4) == 0) {
         /* getScope(op, agent) -> (Scope): offset, then the tuple head (services offset,
          * readOnly, three limits, period, updatedAt, exists), then the services array */
@@ -232,23 +236,89 @@ static ak_err bf_transport(void *ctx, ak_cur request, int64_t deadline_ms, long 
         w[7 * 32 + 31] = n > 0 ? 1 : 0; /* updatedAt */
         w[8 * 32 + 31] = n > 0 ? 1 : 0; /* exists */
         w[9 * 32 + 31] = (uint8_t)n;
-        rc = bf_word_result(w, 10 + n, &hex);
+        rc = bf_word_result(w, 10 + n, hex);
     } else if (rc == AK_OK && raw.len == 4 && memcmp(raw.ptr, sel_epoch, 4) == 0) {
         for (int b = 0; b < 8; b++)
             w[31 - b] = (uint8_t)(BF.epoch >> (8 * b));
-        rc = bf_word_result(w, 1, &hex);
+        rc = bf_word_result(w, 1, hex);
     } else if (rc == AK_OK) {
         rc = AK_E_INTERNAL;
     }
-    if (rc == AK_OK) {
-        json_t *resp = json_pack("{s:s, s:I, s:s}", "jsonrpc", "2.0", "id", id, "result", ak_buf_cstr(&hex));
-        rc = ak_json_dump(resp, body);
-        json_decref(resp);
-        *status = 200;
+    ak_buf_free(&raw);
+    return rc;
+}
+
+/* The answer to one request object (a new JSON object), NULL when it is not one we serve. */
+static json_t *bf_answer(const json_t *req) {
+    json_t *id = json_object_get(req, "id");
+    const char *method = json_string_value(json_object_get(req, "method"));
+    const json_t *params = json_object_get(req, "params");
+    if (method == NULL || !json_is_integer(id)) return NULL;
+    uint8_t h[32];
+    char hh[67];
+    if (strcmp(method, "eth_getBlockByNumber") == 0) {
+        bf_block_hash(BF.block, h);
+        snprintf(hh, 3, "0x");
+        for (int i = 0; i < 32; i++)
+            snprintf(hh + 2 + 2 * i, 3, "%02x", h[i]);
+        char num[24];
+        snprintf(num, sizeof(num), "0x%llx", (unsigned long long)BF.block);
+        return json_pack("{s:s,s:O,s:{s:s,s:s}}", "jsonrpc", "2.0", "id", id, "result", "hash", hh, "number",
+                         num);
+    }
+    if (strcmp(method, "eth_call") != 0) return NULL;
+    const json_t *at = json_array_get(params, 1);
+    if (json_is_object(at)) {
+        /* EIP-1898: a block hash of ours (any block up to the head) */
+        const char *bh = json_string_value(json_object_get(at, "blockHash"));
+        bool known = false;
+        for (uint64_t n = 0; bh != NULL && n <= BF.block; n++) {
+            uint8_t got[32];
+            bf_block_hash(n, h);
+            if (ak_hex_decode_exact(ak_cur_from_str(bh), true, got, 32) == AK_OK && memcmp(got, h, 32) == 0)
+                known = true;
+        }
+        if (!known)
+            return json_pack("{s:s,s:O,s:{s:i,s:s}}", "jsonrpc", "2.0", "id", id, "error", "code", -32001,
+                             "message", "Resource not found");
+    } else if (!json_is_string(at) || strcmp(json_string_value(at), "latest") != 0) {
+        return NULL;
+    }
+    ak_buf hex;
+    ak_buf_init(&hex, 8192);
+    json_t *out = NULL;
+    if (bf_view(json_string_value(json_object_get(json_array_get(params, 0), "data")), &hex) == AK_OK)
+        out = json_pack("{s:s,s:O,s:s}", "jsonrpc", "2.0", "id", id, "result", ak_buf_cstr(&hex));
+    ak_buf_free(&hex);
+    return out;
+}
+
+static ak_err bf_transport(void *ctx, ak_cur request, int64_t deadline_ms, long *status, ak_buf *body) {
+    (void)ctx;
+    (void)deadline_ms;
+    BF.chain_calls++;
+    if (BF.chain_down) return AK_E_UPSTREAM;
+    if (BF.block_per_post) BF.block++;
+    json_t *req = json_loadb((const char *)request.ptr, request.len, JSON_REJECT_DUPLICATES, NULL);
+    json_t *resp = NULL;
+    if (json_is_array(req)) {
+        resp = json_array();
+        for (size_t i = 0; i < json_array_size(req); i++) {
+            json_t *a = bf_answer(json_array_get(req, i));
+            if (a == NULL || json_array_append_new(resp, a) != 0) {
+                json_decref(resp);
+                resp = NULL;
+                break;
+            }
+        }
+    } else if (json_is_object(req)) {
+        resp = bf_answer(req);
     }
     json_decref(req);
-    ak_buf_free(&raw);
-    ak_buf_free(&hex);
+    if (resp == NULL) return AK_E_INTERNAL;
+    ak_err rc = ak_json_dump(resp, body);
+    json_decref(resp);
+    *status = 200;
     return rc;
 }
 
@@ -286,7 +356,7 @@ static BF_UNUSED void bf_set_read_only(const ak_omni *op, const ak_omni *actor, 
             BF.scopes[i].read_only = ro;
 }
 
-static uint64_t bf_now_us(void) { return BF.now_us; }
+static BF_UNUSED uint64_t bf_now_us(void) { return BF.now_us; }
 
 /* ---------------------------------------------------------------- world */
 
@@ -302,6 +372,7 @@ static BF_UNUSED void bf_reset(ak_svc *svc) {
         snprintf(BF.kid[i], AK_SIGNER_KID_MAX, "%s-1", i == 0 ? "ak-session" : i == 1 ? "v1" : "cap");
     }
     BF.epoch = 3;
+    BF.block = 7;
     BF.now_us = 1767225600ull * 1000000u + 123456u;
     ak_svc_init_for_test(svc, &BF_OPS, BF_ISSUER, BF_AUDIT);
     svc->chain_id = 31337;

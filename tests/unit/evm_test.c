@@ -296,6 +296,157 @@ AK_TEST(test_rpc_transport_and_malformed) {
     s_done(&rpc, &s);
 }
 
+/* ---- JSON-RPC batches ---- */
+
+typedef struct {
+    const char *const *bodies; /* raw answers, one per POST */
+    size_t n, next;
+    long status;
+    json_t *last;
+} s_bscript;
+
+static ak_err s_batch_transport(void *ctx, ak_cur request, int64_t deadline_ms, long *status, ak_buf *body) {
+    (void)deadline_ms;
+    s_bscript *s = ctx;
+    if (s->next >= s->n) fail_msg("unexpected extra RPC call");
+    json_decref(s->last);
+    s->last = json_loadb((const char *)request.ptr, request.len, 0, NULL);
+    *status = s->status;
+    return ak_buf_append_str(body, s->bodies[s->next++]);
+}
+
+static void s_brpc(ak_evm_rpc *rpc, s_bscript *s, const char *const *bodies, size_t n) {
+    memset(s, 0, sizeof(*s));
+    s->bodies = bodies;
+    s->n = n;
+    s->status = 200;
+    ak_evm_rpc_init(rpc, NULL, "http://unused.invalid/");
+    rpc->transport = s_batch_transport;
+    rpc->transport_ctx = s;
+}
+
+/* Three calls (ids 1..3); the answers out of order, one an error object. */
+static ak_err s_batch3(ak_evm_rpc *rpc, json_t *res[3], ak_err rcs[3]) {
+    const char *m[3] = {"eth_chainId", "eth_blockNumber", "eth_call"};
+    json_t *p[3] = {NULL, json_array(), json_pack("[s]", "x")};
+    return ak_evm_rpc_batch(rpc, 3, m, p, res, rcs);
+}
+
+AK_TEST(test_rpc_batch) {
+    static const char *const bodies[] = {"[{\"jsonrpc\":\"2.0\",\"id\":3,\"error\":{\"code\":3,\"message\":"
+                                         "\"execution reverted\",\"data\":\"0x01\"}},"
+                                         "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"0x7a69\"},"
+                                         "{\"jsonrpc\":\"2.0\",\"id\":2,\"result\":\"0x5\"}]"};
+    ak_evm_rpc rpc;
+    s_bscript s;
+    s_brpc(&rpc, &s, bodies, 1);
+    json_t *res[3];
+    ak_err rcs[3];
+    EXPECT_OK(s_batch3(&rpc, res, rcs));
+    /* one POST of an array, consecutive ids, params as given ([] for NULL) */
+    EXPECT_TRUE(json_is_array(s.last));
+    EXPECT_INT_EQ(json_array_size(s.last), 3);
+    for (size_t i = 0; i < 3; i++) {
+        const json_t *el = json_array_get(s.last, i);
+        EXPECT_INT_EQ(json_integer_value(json_object_get(el, "id")), (json_int_t)(i + 1));
+        EXPECT_STR_EQ(json_string_value(json_object_get(el, "jsonrpc")), "2.0");
+        EXPECT_TRUE(json_is_array(json_object_get(el, "params")));
+    }
+    EXPECT_STR_EQ(json_string_value(json_object_get(json_array_get(s.last, 2), "method")), "eth_call");
+    /* matched by id, not by position */
+    EXPECT_OK(rcs[0]);
+    EXPECT_STR_EQ(json_string_value(res[0]), "0x7a69");
+    EXPECT_OK(rcs[1]);
+    EXPECT_STR_EQ(json_string_value(res[1]), "0x5");
+    EXPECT_ERR(AK_E_CHAIN_RPC, rcs[2]);
+    EXPECT_TRUE(res[2] == NULL);
+    EXPECT_TRUE(rpc.reverted);
+    EXPECT_INT_EQ(rpc.revert_data.len, 1);
+    json_decref(res[0]);
+    json_decref(res[1]);
+    json_decref(s.last);
+    ak_evm_rpc_free(&rpc);
+}
+
+AK_TEST(test_rpc_batch_malformed) {
+    /* batch k carries ids 3k+1 .. 3k+3 */
+    static const char *const bodies[] = {
+        /* an object, not an array */
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"0x1\"}",
+        /* no answers */
+        "[]",
+        /* too few */
+        "[{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":\"0x1\"},{\"jsonrpc\":\"2.0\",\"id\":8,\"result\":\"0x1\"}"
+        "]",
+        /* too many */
+        "[{\"jsonrpc\":\"2.0\",\"id\":10,\"result\":\"0x1\"},{\"jsonrpc\":\"2.0\",\"id\":11,\"result\":"
+        "\"0x1\"},{\"jsonrpc\":\"2.0\",\"id\":12,\"result\":\"0x1\"},{\"jsonrpc\":\"2.0\",\"id\":12,"
+        "\"result\":\"0x1\"}]",
+        /* a duplicated id (one missing) */
+        "[{\"jsonrpc\":\"2.0\",\"id\":13,\"result\":\"0x1\"},{\"jsonrpc\":\"2.0\",\"id\":13,\"result\":"
+        "\"0x1\"},{\"jsonrpc\":\"2.0\",\"id\":15,\"result\":\"0x1\"}]",
+        /* an id that is not ours (an earlier batch's) */
+        "[{\"jsonrpc\":\"2.0\",\"id\":16,\"result\":\"0x1\"},{\"jsonrpc\":\"2.0\",\"id\":17,\"result\":"
+        "\"0x1\"},{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":\"0x1\"}]",
+        /* no jsonrpc member */
+        "[{\"jsonrpc\":\"2.0\",\"id\":19,\"result\":\"0x1\"},{\"id\":20,\"result\":\"0x1\"},{\"jsonrpc\":\"2."
+        "0\",\"id\":21,\"result\":\"0x1\"}]",
+        /* neither result nor error */
+        "[{\"jsonrpc\":\"2.0\",\"id\":22,\"result\":\"0x1\"},{\"jsonrpc\":\"2.0\",\"id\":23},{\"jsonrpc\":"
+        "\"2.0\",\"id\":24,\"result\":\"0x1\"}]",
+        /* an error that is not an object */
+        "[{\"jsonrpc\":\"2.0\",\"id\":25,\"result\":\"0x1\"},{\"jsonrpc\":\"2.0\",\"id\":26,\"error\":"
+        "\"boom\"},{\"jsonrpc\":\"2.0\",\"id\":27,\"result\":\"0x1\"}]",
+        /* a string id */
+        "[{\"jsonrpc\":\"2.0\",\"id\":\"28\",\"result\":\"0x1\"},{\"jsonrpc\":\"2.0\",\"id\":29,\"result\":"
+        "\"0x1\"},{\"jsonrpc\":\"2.0\",\"id\":30,\"result\":\"0x1\"}]",
+        /* not JSON */
+        "not json",
+        /* well-formed, but the HTTP status is 500 */
+        "[{\"jsonrpc\":\"2.0\",\"id\":34,\"result\":\"0x1\"},{\"jsonrpc\":\"2.0\",\"id\":35,\"result\":"
+        "\"0x1\"},{\"jsonrpc\":\"2.0\",\"id\":36,\"result\":\"0x1\"}]",
+        /* and the same shape is fine */
+        "[{\"jsonrpc\":\"2.0\",\"id\":37,\"result\":\"0x1\"},{\"jsonrpc\":\"2.0\",\"id\":38,\"result\":"
+        "\"0x1\"},{\"jsonrpc\":\"2.0\",\"id\":39,\"result\":\"0x1\"}]",
+    };
+    size_t n = sizeof(bodies) / sizeof(bodies[0]);
+    ak_evm_rpc rpc;
+    s_bscript s;
+    s_brpc(&rpc, &s, bodies, n);
+    json_t *res[3];
+    ak_err rcs[3];
+    for (size_t i = 0; i + 2 < n; i++) {
+        EXPECT_ERR(AK_E_CHAIN_RPC, s_batch3(&rpc, res, rcs));
+        for (size_t k = 0; k < 3; k++) {
+            EXPECT_TRUE(res[k] == NULL);
+            EXPECT_ERR(AK_E_CHAIN_RPC, rcs[k]);
+        }
+    }
+    s.status = 500;
+    EXPECT_ERR(AK_E_CHAIN_RPC, s_batch3(&rpc, res, rcs));
+    EXPECT_STR_EQ(rpc.err_msg, "http status 500");
+    s.status = 200;
+    EXPECT_OK(s_batch3(&rpc, res, rcs));
+    for (size_t k = 0; k < 3; k++) {
+        EXPECT_OK(rcs[k]);
+        json_decref(res[k]);
+    }
+    EXPECT_INT_EQ(s.next, n);
+    /* bounds: an empty batch and one over the limit are refused before any POST (params freed) */
+    const char *m[AK_EVM_BATCH_MAX + 1];
+    json_t *p[AK_EVM_BATCH_MAX + 1], *r2[AK_EVM_BATCH_MAX + 1];
+    ak_err c2[AK_EVM_BATCH_MAX + 1];
+    for (size_t i = 0; i <= AK_EVM_BATCH_MAX; i++) {
+        m[i] = "eth_chainId";
+        p[i] = json_array();
+    }
+    EXPECT_ERR(AK_E_INVALID_INPUT, ak_evm_rpc_batch(&rpc, AK_EVM_BATCH_MAX + 1, m, p, r2, c2));
+    EXPECT_ERR(AK_E_INVALID_INPUT, ak_evm_rpc_batch(&rpc, 0, m, p, r2, c2));
+    EXPECT_INT_EQ(s.next, n);
+    json_decref(s.last);
+    ak_evm_rpc_free(&rpc);
+}
+
 AK_TEST(test_rpc_send_raw_transaction) {
     /* keccak256 of the one-byte "raw transaction" 0x01 */
     static const s_reply rs[] = {
@@ -565,6 +716,7 @@ AK_TEST(test_scope_get) {
 
 AK_RUN_TESTS(AK_T(test_eip155_spec_example), AK_T(test_eip1559_vs_cast), AK_T(test_tx_rejects_bad_fields),
              AK_T(test_rpc_quantities), AK_T(test_rpc_error_object_is_not_retried),
-             AK_T(test_rpc_revert_with_data), AK_T(test_rpc_transport_and_malformed),
-             AK_T(test_rpc_send_raw_transaction), AK_T(test_rpc_receipts_and_wait),
-             AK_T(test_registry_get_device), AK_T(test_scope_and_epoch), AK_T(test_scope_get))
+             AK_T(test_rpc_revert_with_data), AK_T(test_rpc_transport_and_malformed), AK_T(test_rpc_batch),
+             AK_T(test_rpc_batch_malformed), AK_T(test_rpc_send_raw_transaction),
+             AK_T(test_rpc_receipts_and_wait), AK_T(test_registry_get_device), AK_T(test_scope_and_epoch),
+             AK_T(test_scope_get))

@@ -52,6 +52,10 @@ typedef struct world {
     unsigned read_only_calls;
     uint64_t epoch;
     bool chain_down;
+    /* the snapshot path (ops.chain_snapshot, issue 19): one call per request; per-read op calls
+     * counted too; fail_reads: bit k = the k-th read of the snapshot answers an error object
+     * (1 device, 2 actorOperator, 4 inScope, 8 getScope, 16 epoch) */
+    unsigned snapshots, per_reads, fail_reads;
     /* signer */
     bool signer_down;
     unsigned derives;
@@ -136,6 +140,7 @@ static ak_err f_derive(ak_worker *w, const ak_omni *op, const ak_omni *actor, ui
 
 static ak_err f_get_device(ak_worker *w, const uint8_t dkh[32], ak_device_entry *out) {
     (void)w;
+    W.per_reads++;
     if (W.chain_down) return AK_E_CHAIN_RPC;
     memset(out, 0, sizeof(*out));
     for (size_t i = 0; i < W.n_devs; i++)
@@ -145,6 +150,7 @@ static ak_err f_get_device(ak_worker *w, const uint8_t dkh[32], ak_device_entry 
 
 static ak_err f_actor_operator(ak_worker *w, const uint8_t actor[32], uint8_t op[32]) {
     (void)w;
+    W.per_reads++;
     if (W.chain_down) return AK_E_CHAIN_RPC;
     memset(op, 0, 32);
     if (memcmp(actor, W.bound_actor, 32) == 0) memcpy(op, W.bound_op, 32);
@@ -154,6 +160,7 @@ static ak_err f_actor_operator(ak_worker *w, const uint8_t actor[32], uint8_t op
 static ak_err f_in_scope(ak_worker *w, const uint8_t op[32], const uint8_t actor[32], const uint8_t sid[32],
                          bool *out) {
     (void)w;
+    W.per_reads++;
     if (W.chain_down) return AK_E_CHAIN_RPC;
     *out = false;
     if (memcmp(op, W.scope_op, 32) != 0 || memcmp(actor, W.scope_actor, 32) != 0) return AK_OK;
@@ -166,6 +173,7 @@ static ak_err f_read_only(ak_worker *w, const uint8_t op[32], const uint8_t acto
     (void)w;
     if (W.chain_down) return AK_E_CHAIN_RPC;
     W.read_only_calls++;
+    W.per_reads++;
     *out = W.scope_read_only && W.n_scope > 0 && memcmp(op, W.scope_op, 32) == 0 &&
            memcmp(actor, W.scope_actor, 32) == 0;
     return AK_OK;
@@ -173,6 +181,7 @@ static ak_err f_read_only(ak_worker *w, const uint8_t op[32], const uint8_t acto
 
 static ak_err f_epoch(ak_worker *w, uint64_t *out) {
     (void)w;
+    W.per_reads++;
     if (W.chain_down) return AK_E_CHAIN_RPC;
     *out = W.epoch;
     return AK_OK;
@@ -324,12 +333,46 @@ static ak_err f_egress(ak_worker *w, const ak_http_request *req, ak_http_respons
     return AK_OK;
 }
 
+/* ops.chain_snapshot over the same world: each wanted read as the per-read fake answers it
+ * (their counters are restored: a snapshot is one call), or its fail_reads error. */
+static ak_err f_chain_snapshot(ak_worker *w, const ak_chain_query *q, ak_chain_snapshot *out) {
+    W.snapshots++;
+    if (W.chain_down) return AK_E_CHAIN_RPC;
+    unsigned saved = W.per_reads, ro_saved = W.read_only_calls;
+    memset(out, 0, sizeof(*out));
+    out->round_trips = 1;
+    out->device_rc = out->actor_operator_rc = out->in_scope_rc = out->scope_rc = out->epoch_rc =
+        AK_E_NOT_FOUND;
+    if (q->want_device)
+        out->device_rc = (W.fail_reads & 1u) ? AK_E_CHAIN_RPC : f_get_device(w, q->dkh, &out->device);
+    if (q->want_actor_operator)
+        out->actor_operator_rc =
+            (W.fail_reads & 2u) ? AK_E_CHAIN_RPC : f_actor_operator(w, q->actor, out->actor_operator);
+    if (q->want_in_scope)
+        out->in_scope_rc = (W.fail_reads & 4u) ? AK_E_CHAIN_RPC
+                                               : f_in_scope(w, q->op, q->agent, q->scope_id, &out->in_scope);
+    if (q->want_scope) {
+        bool ro = false;
+        out->scope_rc = (W.fail_reads & 8u) ? AK_E_CHAIN_RPC : f_read_only(w, q->op, q->agent, &ro);
+        out->scope.exists = ro;
+        out->scope.read_only = ro;
+    }
+    if (q->want_epoch) out->epoch_rc = (W.fail_reads & 16u) ? AK_E_CHAIN_RPC : f_epoch(w, &out->epoch);
+    W.per_reads = saved;
+    W.read_only_calls = ro_saved;
+    return AK_OK;
+}
+
+/* When set, s_worker leaves ops.chain_snapshot NULL: the per-read path. */
+static bool S_PER_READ;
+
 static const ak_worker_ops s_wops = {.derive_kek = f_derive,
                                      .get_device = f_get_device,
                                      .actor_operator = f_actor_operator,
                                      .in_scope = f_in_scope,
                                      .read_only = f_read_only,
                                      .current_epoch = f_epoch,
+                                     .chain_snapshot = f_chain_snapshot,
                                      .get = f_get,
                                      .put = f_put,
                                      .list = f_list,
@@ -402,6 +445,7 @@ static void s_reset_world(void) {
 static void s_worker(ak_worker *w, ak_data_class c, bool strict) {
     ak_worker_init_for_test(w, c, c == AK_CLASS_CREDENTIALS ? "ak-vault" : "ak-memory", strict, &s_sops,
                             "ak-audit", &s_wops);
+    if (S_PER_READ) w->ops.chain_snapshot = NULL;
 }
 
 /* A cap as the broker would mint it (caps.md §6), with knobs for the negative cases. */
@@ -907,6 +951,77 @@ AK_TEST(test_read_only_scope) {
     ak_worker_resp_free(&resp);
     ak_worker_free(&w);
     s_reset_world();
+}
+
+/* Issue 19: the chain reads of a request are one snapshot (one ops.chain_snapshot call, no
+ * per-read call), and a read that failed inside it only matters where the D11 order reaches it:
+ * an earlier refusal keeps its reason, a read the request never needs is ignored. */
+AK_TEST(test_chain_one_snapshot) {
+    s_reset_world();
+    ak_worker w;
+    ak_worker_resp resp;
+    s_worker(&w, AK_CLASS_CREDENTIALS, true);
+    ak_worker_resp_init(&resp);
+    EXPECT_OK(s_store(&w, AK_CLASS_CREDENTIALS, "v", &resp));
+    capspec f = s_spec(AK_OP_FETCH, AK_CLASS_CREDENTIALS);
+    capspec st = s_spec(AK_OP_STORE, AK_CLASS_CREDENTIALS);
+    call c = {.sts = 3, .plain = "w", .plain_len = 1};
+    W.snapshots = W.per_reads = 0;
+    EXPECT_OK(s_do(&w, &f, &STS, &resp));
+    EXPECT_OK(s_do(&w, &st, &c, &resp));
+    EXPECT_INT_EQ(W.snapshots, 2);
+    EXPECT_INT_EQ(W.per_reads, 0);
+    /* the epoch read failed: chain_rpc_error, unless the device already refuses */
+    W.fail_reads = 16;
+    EXPECT_ERR(AK_E_CHAIN_RPC, s_do(&w, &f, &STS, &resp));
+    capspec u = f;
+    u.k10 = K10_OTHER;
+    EXPECT_ERR(AK_E_DEVICE_NOT_REGISTERED, s_do(&w, &u, &STS, &resp));
+    /* getScope failed: a fetch never reads it, a store does */
+    W.fail_reads = 8;
+    EXPECT_OK(s_do(&w, &f, &STS, &resp));
+    EXPECT_ERR(AK_E_CHAIN_RPC, s_do(&w, &st, &c, &resp));
+    /* isServiceInScope failed: a missing role is reported first */
+    W.fail_reads = 4;
+    dev *a = s_dev(K10_AGENT);
+    a->e.roles = 0;
+    EXPECT_ERR(AK_E_DEVICE_ROLE_MISSING, s_do(&w, &f, &STS, &resp));
+    a->e.roles = AK_ROLE_CAP_MINT;
+    EXPECT_ERR(AK_E_CHAIN_RPC, s_do(&w, &f, &STS, &resp));
+    /* actorOperator failed: an agent's store does not need it, a master's teardown does */
+    W.fail_reads = 2;
+    EXPECT_OK(s_do(&w, &st, &c, &resp));
+    capspec t = s_spec(AK_OP_TEARDOWN, AK_CLASS_CREDENTIALS);
+    t.k10 = K10_MASTER;
+    EXPECT_ERR(AK_E_CHAIN_RPC, s_do(&w, &t, &STS, &resp));
+    /* getDevice failed: chain_rpc_error before anything else */
+    W.fail_reads = 1;
+    EXPECT_ERR(AK_E_CHAIN_RPC, s_do(&w, &f, &STS, &resp));
+    W.fail_reads = 0;
+    EXPECT_INT_EQ(W.per_reads, 0);
+    EXPECT_TRUE(s_obj_str(KEY_CRED) != NULL);
+    ak_worker_resp_free(&resp);
+    ak_worker_free(&w);
+    s_reset_world();
+}
+
+/* The same D11 order and reasons on the per-read path (ops.chain_snapshot NULL). */
+AK_TEST(test_chain_checks_per_read) {
+    S_PER_READ = true;
+    test_chain_checks_in_order(state);
+    test_read_only_scope(state);
+    W.per_reads = W.snapshots = 0;
+    ak_worker w;
+    ak_worker_resp resp;
+    s_worker(&w, AK_CLASS_CREDENTIALS, true);
+    ak_worker_resp_init(&resp);
+    EXPECT_OK(s_store(&w, AK_CLASS_CREDENTIALS, "v", &resp));
+    EXPECT_INT_EQ(W.snapshots, 0);
+    EXPECT_INT_EQ(W.per_reads, 4); /* an agent's store: device, isServiceInScope, getScope, epoch */
+    ak_worker_resp_free(&resp);
+    ak_worker_free(&w);
+    s_reset_world();
+    S_PER_READ = false;
 }
 
 AK_TEST(test_envelope_tamper_and_missing) {
@@ -1510,6 +1625,8 @@ int main(void) {
         AK_T(test_body_strict),
         AK_T(test_cap_checks_in_order),
         AK_T(test_chain_checks_in_order),
+        AK_T(test_chain_one_snapshot),
+        AK_T(test_chain_checks_per_read),
         AK_T(test_envelope_tamper_and_missing),
         AK_T(test_lazy_rekey),
         AK_T(test_faults_fail_closed_and_store_atomic),

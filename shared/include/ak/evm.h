@@ -93,6 +93,10 @@ typedef struct ak_evm_rpc {
     char err_msg[256];  /* JSON-RPC error message (cut to fit), or a short local reason */
     bool reverted;      /* the last call failed with an execution revert */
     ak_buf revert_data; /* revert bytes when reverted (may be empty) */
+    /* the chain head as last seen by ak_chain_snapshot_read (per process) */
+    bool head_known;
+    uint8_t head_hash[32];
+    uint64_t head_number;
 } ak_evm_rpc;
 
 void ak_evm_rpc_init(ak_evm_rpc *r, ak_http *http, const char *url);
@@ -104,6 +108,21 @@ void ak_evm_rpc_free(ak_evm_rpc *r);
  * JSON array; NULL means []). Errors as described at the top of this file.
  */
 AK_MUST ak_err ak_evm_rpc_call(ak_evm_rpc *r, const char *method, json_t *params, json_t **result);
+
+/*
+ * JSON-RPC batch: one POST of the array [{"jsonrpc":"2.0","id":k,"method":methods[i],
+ * "params":params[i]} …] (ids consecutive from r->next_id). Takes ownership of every params[i]
+ * (NULL means []). The whole batch fails (AK_E_CHAIN_RPC, or the transport's timeout/size
+ * reason) on a transport failure, a non-2xx status, an answer that is not a JSON array of exactly
+ * n JSON-RPC 2.0 objects, an id that is not one of ours or appears twice, or an element with
+ * neither result nor error (the answer's order is free: elements are matched by id). Otherwise
+ * AK_OK, and per element: rcs[i] = AK_OK with results[i] a new reference, or rcs[i] =
+ * AK_E_CHAIN_RPC (an error object; results[i] = NULL; the first one's code/message are kept in
+ * r->err_code/err_msg, r->reverted if it was a revert). 1 <= n <= AK_EVM_BATCH_MAX.
+ */
+#define AK_EVM_BATCH_MAX 16u
+AK_MUST ak_err ak_evm_rpc_batch(ak_evm_rpc *r, size_t n, const char *const *methods, json_t **params,
+                                json_t **results, ak_err *rcs);
 
 /* Strict QUANTITY parsing: "0x" followed by 1..64 hex digits (leading zeros tolerated). */
 AK_MUST ak_err ak_eth_parse_quantity(ak_cur text, ak_u256 *out);
@@ -198,6 +217,54 @@ AK_MUST ak_err ak_scope_get(ak_evm_rpc *r, const uint8_t scope[20], const uint8_
                             const uint8_t agent[32], const uint8_t scope_id[32], ak_scope_entry *out);
 /* K3EpochCounter.currentEpoch() -> uint256, as a u64 (AK_E_CHAIN_RPC if it does not fit). */
 AK_MUST ak_err ak_k3_current_epoch(ak_evm_rpc *r, const uint8_t counter[20], uint64_t *out);
+/*
+ * The reads of one request as one consistent snapshot of the chain (issue 19 item 4): every
+ * eth_call of the query is pinned to one block by its hash (EIP-1898 {"blockHash": …}), so all
+ * of them see the same state, and the batch also asks eth_getBlockByNumber("latest") so the
+ * answer says whether that block is still the head.
+ *   - warm (r->head_known) and no new block since the last request: ONE round trip,
+ *     [getBlockByNumber(latest), calls @ cached head]; the head is unchanged, the calls are at
+ *     latest.
+ *   - a new block since (or a reorg: the cached hash is then unknown and its calls fail): the
+ *     calls' answers are discarded and the batch is sent again pinned at the new head: TWO round
+ *     trips; this second answer is taken whatever its own head says (it was the head one round
+ *     trip earlier).
+ *   - cold (no head known yet): [getBlockByNumber(latest)] first, then the pinned batch: TWO.
+ * Trade-off, documented: on a chain that makes a block every ~2 s, requests further apart than a
+ * block take two round trips (still fewer than one per read, and always one snapshot); a
+ * deployless multicall (one eth_call running every view) would be one trip always, at the cost of
+ * hand-written EVM code. Reads are never pinned to a stale block: a snapshot is at most one round
+ * trip older than the head.
+ * Returns AK_OK when the snapshot was taken (then each wanted read has its own rc: AK_OK with its
+ * value, or AK_E_CHAIN_RPC — a per-read error object, or undecodable data), else the batch's
+ * error (a read failure of the head itself is AK_E_CHAIN_RPC).
+ */
+typedef struct ak_chain_query {
+    const uint8_t *registry, *scope, *epoch_counter; /* 20-byte addresses, borrowed */
+    bool want_device;                                /* getDevice(dkh) */
+    uint8_t dkh[32];
+    bool want_actor_operator; /* actorOperator(actor) */
+    uint8_t actor[32];
+    bool want_in_scope; /* isServiceInScope(op, agent, scope_id) */
+    bool want_scope;    /* getScope(op, agent), has_service against scope_id */
+    uint8_t op[32], agent[32], scope_id[32];
+    bool want_epoch; /* currentEpoch() */
+} ak_chain_query;
+
+typedef struct ak_chain_snapshot {
+    uint8_t block_hash[32];
+    uint64_t block_number;
+    unsigned round_trips; /* how many POSTs this snapshot took (1 or 2) */
+    ak_err device_rc, actor_operator_rc, in_scope_rc, scope_rc, epoch_rc; /* AK_E_NOT_FOUND: not asked */
+    ak_device_entry device;
+    uint8_t actor_operator[32];
+    bool in_scope;
+    ak_scope_entry scope;
+    uint64_t epoch;
+} ak_chain_snapshot;
+
+AK_MUST ak_err ak_chain_snapshot_read(ak_evm_rpc *r, const ak_chain_query *q, ak_chain_snapshot *out);
+
 /* D2: scope id = keccak256(data_class ":" service). */
 void ak_scope_id(ak_cur data_class, ak_cur service, uint8_t out[32]);
 

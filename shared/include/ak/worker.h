@@ -139,6 +139,11 @@ typedef struct ak_worker_ops {
     /* AgentKeysScope.getScope(op, actor): *out = the scope exists and is readOnly. */
     ak_err (*read_only)(ak_worker *w, const uint8_t op[32], const uint8_t actor[32], bool *out);
     ak_err (*current_epoch)(ak_worker *w, uint64_t *out);
+    /* Every chain read of one request as ONE snapshot (ak_chain_snapshot_read over svc.rpc: one
+     * JSON-RPC batch pinned to one block; issue 19). The checks read its values in the D11 order
+     * above, so a failed read only matters where the per-read path would have made it. NULL: the
+     * per-read ops above, one eth_call each at latest. */
+    ak_err (*chain_snapshot)(ak_worker *w, const ak_chain_query *q, ak_chain_snapshot *out);
     /* GetObject of the data bucket: body appended to `body` (a secret buffer), ETag (as sent)
      * appended to `etag`. 404 → AK_E_NOT_FOUND. */
     ak_err (*get)(ak_worker *w, const ak_sigv4_creds *c, ak_cur key, ak_buf *body, ak_buf *etag);

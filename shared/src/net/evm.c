@@ -257,6 +257,108 @@ out:
     return rc;
 }
 
+ak_err ak_evm_rpc_batch(ak_evm_rpc *r, size_t n, const char *const *methods, json_t **params,
+                        json_t **results, ak_err *rcs) {
+    AK_PRECOND(r != NULL && methods != NULL && params != NULL && results != NULL && rcs != NULL &&
+               r->transport != NULL);
+    ak_err rc = AK_OK;
+    json_t *req = NULL, *resp = NULL;
+    ak_buf body, reply;
+    ak_buf_init(&body, AK_MAX_REQUEST_BODY * 2u);
+    ak_buf_init(&reply, AK_MAX_UPSTREAM_BODY);
+    s_reset_diag(r);
+    for (size_t i = 0; i < n; i++) {
+        results[i] = NULL;
+        rcs[i] = AK_E_CHAIN_RPC;
+    }
+    uint64_t base = r->next_id;
+    r->next_id += n;
+    req = json_array();
+    if (req == NULL || n == 0 || n > AK_EVM_BATCH_MAX) {
+        for (size_t i = 0; i < n; i++)
+            json_decref(params[i]);
+        AK_ENSURE_OUT(n >= 1 && n <= AK_EVM_BATCH_MAX, AK_E_INVALID_INPUT);
+        AK_ENSURE_OUT(false, AK_E_NOMEM);
+    }
+    bool built = true;
+    for (size_t i = 0; i < n; i++) {
+        json_t *p = params[i] != NULL ? params[i] : json_array();
+        params[i] = NULL;
+        if (!built || p == NULL || methods[i] == NULL) {
+            json_decref(p);
+            built = false;
+            continue;
+        }
+        /* "o" steals p, also when json_pack fails */
+        json_t *e = json_pack("{s:s,s:I,s:s,s:o}", "jsonrpc", "2.0", "id", (json_int_t)(base + i), "method",
+                              methods[i], "params", p);
+        if (e == NULL || json_array_append_new(req, e) != 0) built = false;
+    }
+    AK_ENSURE_OUT(built, AK_E_NOMEM);
+    AK_GUARD_OUT(ak_json_dump(req, &body));
+    long status = 0;
+    rc = r->transport(r->transport_ctx, ak_buf_cur(&body), r->deadline_ms, &status, &reply);
+    if (rc == AK_E_UPSTREAM) {
+        rc = s_fail(r, AK_E_CHAIN_RPC, "transport failure");
+        goto out;
+    }
+    if (rc != AK_OK) goto out;
+    if (status < 200 || status > 299) {
+        snprintf(r->err_msg, sizeof(r->err_msg), "http status %ld", status);
+        rc = AK_E_CHAIN_RPC;
+        goto out;
+    }
+    resp = json_loadb((const char *)reply.ptr, reply.len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL);
+    if (!json_is_array(resp) || json_array_size(resp) != n) {
+        rc = s_fail(r, AK_E_CHAIN_RPC, "batch response is not an array of one answer per call");
+        goto out;
+    }
+    bool seen[AK_EVM_BATCH_MAX] = {false};
+    bool first_err = true;
+    for (size_t k = 0; k < n; k++) {
+        const json_t *el = json_array_get(resp, k);
+        const json_t *ver = json_object_get(el, "jsonrpc");
+        const json_t *rid = json_object_get(el, "id");
+        json_int_t idv = json_is_integer(rid) ? json_integer_value(rid) : -1;
+        if (!json_is_object(el) || !json_is_string(ver) || strcmp(json_string_value(ver), "2.0") != 0 ||
+            idv < 0 || (uint64_t)idv < base || (uint64_t)idv - base >= n || seen[(uint64_t)idv - base]) {
+            rc = s_fail(r, AK_E_CHAIN_RPC, "batch element is not JSON-RPC 2.0 for one of our ids");
+            goto out;
+        }
+        size_t i = (size_t)((uint64_t)idv - base);
+        seen[i] = true;
+        const json_t *err = json_object_get(el, "error");
+        json_t *res = json_object_get(el, "result");
+        if (err != NULL && !json_is_null(err)) {
+            if (!json_is_object(err)) {
+                rc = s_fail(r, AK_E_CHAIN_RPC, "malformed error member");
+                goto out;
+            }
+            if (first_err) (void)s_rpc_error(r, err);
+            first_err = false;
+            continue;
+        }
+        if (res == NULL) {
+            rc = s_fail(r, AK_E_CHAIN_RPC, "batch element has neither result nor error");
+            goto out;
+        }
+        results[i] = json_incref(res);
+        rcs[i] = AK_OK;
+    }
+out:
+    if (rc != AK_OK)
+        for (size_t i = 0; i < n; i++) {
+            json_decref(results[i]);
+            results[i] = NULL;
+            rcs[i] = AK_E_CHAIN_RPC;
+        }
+    json_decref(req);
+    json_decref(resp);
+    ak_buf_free(&body);
+    ak_buf_free(&reply);
+    return rc;
+}
+
 ak_err ak_eth_parse_quantity(ak_cur text, ak_u256 *out) {
     AK_ENSURE(text.len >= 3 && text.len <= 66 && text.ptr[0] == '0' &&
                   (text.ptr[1] == 'x' || text.ptr[1] == 'X'),
@@ -525,31 +627,33 @@ ak_err ak_registry_get_device(ak_evm_rpc *r, const uint8_t registry[20], const u
     return rc;
 }
 
+/* Strict decode of one static word (bytes32 / bool / uint<size>): exactly 32 bytes. */
+static ak_err s_decode_word(ak_cur ret, ak_abi_kind kind, unsigned size, uint8_t word[32]) {
+    ak_abi_dec d;
+    ak_abi_dec_init(&d, ret);
+    if (kind == AK_ABI_BOOL) {
+        bool b = false;
+        AK_GUARD(ak_abi_dec_bool(&d, &b));
+        memset(word, 0, 32);
+        word[31] = b ? 1 : 0;
+    } else if (kind == AK_ABI_UINT) {
+        ak_u256 v;
+        AK_GUARD(ak_abi_dec_uint(&d, size, &v));
+        memcpy(word, v.be, 32);
+    } else {
+        AK_GUARD(ak_abi_dec_bytes32(&d, word));
+    }
+    return ak_abi_dec_finish(&d);
+}
+
 /* A view returning one static word (bytes32 / bool / uint256): strict decode, exactly 32 bytes. */
 static ak_err s_view_word(ak_evm_rpc *r, const uint8_t to[20], const char *sig, const ak_abi_val *args,
                           size_t n, ak_abi_kind kind, unsigned size, uint8_t word[32]) {
     ak_buf ret;
     ak_buf_init(&ret, 4096);
     ak_err rc = s_view(r, to, sig, args, n, &ret);
-    if (rc == AK_OK) {
-        ak_abi_dec d;
-        ak_abi_dec_init(&d, ak_buf_cur(&ret));
-        ak_err drc = AK_OK;
-        if (kind == AK_ABI_BOOL) {
-            bool b = false;
-            drc = ak_abi_dec_bool(&d, &b);
-            memset(word, 0, 32);
-            word[31] = b ? 1 : 0;
-        } else if (kind == AK_ABI_UINT) {
-            ak_u256 v;
-            drc = ak_abi_dec_uint(&d, size, &v);
-            memcpy(word, v.be, 32);
-        } else {
-            drc = ak_abi_dec_bytes32(&d, word);
-        }
-        if (drc == AK_OK) drc = ak_abi_dec_finish(&d);
-        if (drc != AK_OK) rc = s_fail(r, AK_E_CHAIN_RPC, "view returned undecodable data");
-    }
+    if (rc == AK_OK && s_decode_word(ak_buf_cur(&ret), kind, size, word) != AK_OK)
+        rc = s_fail(r, AK_E_CHAIN_RPC, "view returned undecodable data");
     ak_buf_free(&ret);
     return rc;
 }
@@ -619,6 +723,189 @@ ak_err ak_k3_current_epoch(ak_evm_rpc *r, const uint8_t counter[20], uint64_t *o
     AK_GUARD(s_view_word(r, counter, "currentEpoch()", NULL, 0, AK_ABI_UINT, 256, v.be));
     if (ak_u256_to_u64(&v, out) != AK_OK) return s_fail(r, AK_E_CHAIN_RPC, "epoch exceeds 64 bits");
     return AK_OK;
+}
+
+/* ---------------------------------------------------------------- one snapshot (issue 19) */
+
+enum { S_Q_DEVICE, S_Q_ACTOR_OP, S_Q_IN_SCOPE, S_Q_SCOPE, S_Q_EPOCH, S_Q_N };
+
+/* The eth_call params [{to, data}, {"blockHash": h}] of one view. */
+static json_t *s_pinned_call(const uint8_t to[20], const char *sig, const ak_abi_val *args, size_t n,
+                             const uint8_t block_hash[32]) {
+    ak_buf calldata;
+    ak_buf_init(&calldata, 4096);
+    json_t *p = NULL;
+    if (ak_abi_encode_call(sig, args, n, &calldata) == AK_OK)
+        p = json_pack("[{s:o,s:o},{s:o}]", "to", s_json_hex(to, 20), "data",
+                      s_json_hex(calldata.ptr, calldata.len), "blockHash", s_json_hex(block_hash, 32));
+    ak_buf_free(&calldata);
+    return p;
+}
+
+/* eth_getBlockByNumber's answer: an object with a 32-byte "hash" and a QUANTITY "number". */
+static ak_err s_parse_head(const json_t *res, uint8_t hash[32], uint64_t *number) {
+    AK_ENSURE(json_is_object(res), AK_E_INVALID_INPUT);
+    AK_GUARD(s_json_fixed_hex(json_object_get(res, "hash"), hash, 32));
+    const json_t *num = json_object_get(res, "number");
+    AK_ENSURE(json_is_string(num), AK_E_INVALID_INPUT);
+    return ak_eth_parse_quantity_u64(ak_cur_from(json_string_value(num), json_string_length(num)), number);
+}
+
+static json_t *s_head_params(void) { return json_pack("[s,b]", "latest", 0); }
+
+/* One eth_call result as hex data into `ret`. */
+static ak_err s_result_data(const json_t *res, ak_buf *ret) {
+    AK_ENSURE(json_is_string(res), AK_E_INVALID_INPUT);
+    return ak_hex_decode_buf(ak_cur_from(json_string_value(res), json_string_length(res)), true, ret);
+}
+
+/* Decodes the answer of view `k` into the snapshot (rc per read). */
+static void s_snapshot_decode(int k, const ak_chain_query *q, ak_err rc, const json_t *res,
+                              ak_chain_snapshot *out) {
+    ak_buf ret;
+    ak_buf_init(&ret, 8192);
+    if (rc == AK_OK && s_result_data(res, &ret) != AK_OK) rc = AK_E_CHAIN_RPC;
+    ak_cur c = ak_buf_cur(&ret);
+    uint8_t w[32];
+    switch (k) {
+        case S_Q_DEVICE:
+            if (rc == AK_OK && ak_device_entry_decode(c, &out->device) != AK_OK) rc = AK_E_CHAIN_RPC;
+            out->device_rc = rc;
+            break;
+        case S_Q_ACTOR_OP:
+            if (rc == AK_OK && s_decode_word(c, AK_ABI_FIXED_BYTES, 32, out->actor_operator) != AK_OK)
+                rc = AK_E_CHAIN_RPC;
+            out->actor_operator_rc = rc;
+            break;
+        case S_Q_IN_SCOPE:
+            if (rc == AK_OK && s_decode_word(c, AK_ABI_BOOL, 0, w) != AK_OK) rc = AK_E_CHAIN_RPC;
+            out->in_scope = rc == AK_OK && w[31] == 1;
+            out->in_scope_rc = rc;
+            break;
+        case S_Q_SCOPE:
+            if (rc == AK_OK && ak_scope_entry_decode(c, q->scope_id, &out->scope) != AK_OK)
+                rc = AK_E_CHAIN_RPC;
+            out->scope_rc = rc;
+            break;
+        default: {
+            ak_u256 v;
+            if (rc == AK_OK && (s_decode_word(c, AK_ABI_UINT, 256, v.be) != AK_OK ||
+                                ak_u256_to_u64(&v, &out->epoch) != AK_OK))
+                rc = AK_E_CHAIN_RPC;
+            out->epoch_rc = rc;
+            break;
+        }
+    }
+    ak_buf_free(&ret);
+}
+
+/* One POST: [getBlockByNumber(latest), the wanted views pinned at r->head_hash]. *moved = the
+ * head is no longer r->head_hash (the cache then holds the new head). */
+static ak_err s_snapshot_once(ak_evm_rpc *r, const ak_chain_query *q, ak_chain_snapshot *out, bool *moved) {
+    const char *methods[1 + S_Q_N];
+    json_t *params[1 + S_Q_N], *results[1 + S_Q_N];
+    ak_err rcs[1 + S_Q_N];
+    int kind[1 + S_Q_N];
+    size_t n = 0;
+    const uint8_t *h = r->head_hash;
+    methods[n] = "eth_getBlockByNumber";
+    params[n] = s_head_params();
+    kind[n++] = -1;
+    if (q->want_device) {
+        ak_abi_val a[] = {ak_abi_bytes32(q->dkh)};
+        methods[n] = "eth_call";
+        params[n] = s_pinned_call(q->registry, "getDevice(bytes32)", a, 1, h);
+        kind[n++] = S_Q_DEVICE;
+    }
+    if (q->want_actor_operator) {
+        ak_abi_val a[] = {ak_abi_bytes32(q->actor)};
+        methods[n] = "eth_call";
+        params[n] = s_pinned_call(q->registry, "actorOperator(bytes32)", a, 1, h);
+        kind[n++] = S_Q_ACTOR_OP;
+    }
+    if (q->want_in_scope) {
+        ak_abi_val a[] = {ak_abi_bytes32(q->op), ak_abi_bytes32(q->agent), ak_abi_bytes32(q->scope_id)};
+        methods[n] = "eth_call";
+        params[n] = s_pinned_call(q->scope, "isServiceInScope(bytes32,bytes32,bytes32)", a, 3, h);
+        kind[n++] = S_Q_IN_SCOPE;
+    }
+    if (q->want_scope) {
+        ak_abi_val a[] = {ak_abi_bytes32(q->op), ak_abi_bytes32(q->agent)};
+        methods[n] = "eth_call";
+        params[n] = s_pinned_call(q->scope, "getScope(bytes32,bytes32)", a, 2, h);
+        kind[n++] = S_Q_SCOPE;
+    }
+    if (q->want_epoch) {
+        methods[n] = "eth_call";
+        params[n] = s_pinned_call(q->epoch_counter, "currentEpoch()", NULL, 0, h);
+        kind[n++] = S_Q_EPOCH;
+    }
+    bool built = true;
+    for (size_t i = 0; i < n; i++)
+        if (params[i] == NULL) built = false;
+    if (!built) {
+        for (size_t i = 0; i < n; i++)
+            json_decref(params[i]);
+        return AK_E_NOMEM;
+    }
+    uint8_t pinned[32];
+    memcpy(pinned, r->head_hash, 32);
+    uint64_t pinned_number = r->head_number;
+    AK_GUARD(ak_evm_rpc_batch(r, n, methods, params, results, rcs));
+    out->round_trips++;
+    uint8_t head[32];
+    uint64_t number = 0;
+    ak_err rc = rcs[0];
+    if (rc == AK_OK && s_parse_head(results[0], head, &number) != AK_OK)
+        rc = s_fail(r, AK_E_CHAIN_RPC, "latest block is malformed");
+    if (rc == AK_OK) {
+        *moved = !r->head_known || memcmp(head, pinned, 32) != 0;
+        memcpy(r->head_hash, head, 32);
+        r->head_number = number;
+        r->head_known = true;
+        memcpy(out->block_hash, pinned, 32);
+        out->block_number = pinned_number;
+        for (size_t i = 1; i < n; i++)
+            s_snapshot_decode(kind[i], q, rcs[i], results[i], out);
+    }
+    for (size_t i = 0; i < n; i++)
+        json_decref(results[i]);
+    return rc;
+}
+
+ak_err ak_chain_snapshot_read(ak_evm_rpc *r, const ak_chain_query *q, ak_chain_snapshot *out) {
+    AK_PRECOND(r != NULL && q != NULL && out != NULL);
+    AK_PRECOND(!(q->want_device || q->want_actor_operator) || q->registry != NULL);
+    AK_PRECOND(!(q->want_in_scope || q->want_scope) || q->scope != NULL);
+    AK_PRECOND(!q->want_epoch || q->epoch_counter != NULL);
+    memset(out, 0, sizeof(*out));
+    if (!r->head_known) {
+        /* cold: learn the head first (one extra round trip per process) */
+        const char *m[1] = {"eth_getBlockByNumber"};
+        json_t *p[1] = {s_head_params()}, *res[1];
+        ak_err rcs[1];
+        AK_ENSURE(p[0] != NULL, AK_E_NOMEM);
+        AK_GUARD(ak_evm_rpc_batch(r, 1, m, p, res, rcs));
+        out->round_trips++;
+        ak_err rc = rcs[0];
+        if (rc == AK_OK && s_parse_head(res[0], r->head_hash, &r->head_number) != AK_OK)
+            rc = s_fail(r, AK_E_CHAIN_RPC, "latest block is malformed");
+        json_decref(res[0]);
+        AK_GUARD(rc);
+        r->head_known = true;
+    }
+    for (int attempt = 0;; attempt++) {
+        /* a discarded attempt leaves nothing behind */
+        unsigned trips = out->round_trips;
+        memset(out, 0, sizeof(*out));
+        out->round_trips = trips;
+        out->device_rc = out->actor_operator_rc = out->in_scope_rc = out->scope_rc = out->epoch_rc =
+            AK_E_NOT_FOUND;
+        bool moved = false;
+        AK_GUARD(s_snapshot_once(r, q, out, &moved));
+        /* the pinned block is the head, or was one round trip ago (after a cold start or a move) */
+        if (!moved || attempt == 1 || trips > 0) return AK_OK;
+    }
 }
 
 void ak_scope_id(ak_cur data_class, ak_cur service, uint8_t out[32]) {

@@ -48,6 +48,14 @@ static ak_err s_ops_current_epoch(ak_worker *w, uint64_t *out) {
     return ak_k3_current_epoch(&w->svc.rpc, w->svc.epoch_counter, out);
 }
 
+static ak_err s_ops_chain_snapshot(ak_worker *w, const ak_chain_query *q, ak_chain_snapshot *out) {
+    ak_chain_query full = *q;
+    full.registry = w->svc.registry;
+    full.scope = w->svc.scope;
+    full.epoch_counter = w->svc.epoch_counter;
+    return ak_chain_snapshot_read(&w->svc.rpc, &full, out);
+}
+
 /*
  * S3 answers a GET of a MISSING key with 403, not 404, when the caller may not list the bucket
  * root, and the class roles may list only their own prefix (iam.md §3). To tell "nothing stored"
@@ -129,6 +137,7 @@ static const ak_worker_ops s_default_ops = {
     .in_scope = s_ops_in_scope,
     .read_only = s_ops_read_only,
     .current_epoch = s_ops_current_epoch,
+    .chain_snapshot = s_ops_chain_snapshot,
     .get = s_ops_get,
     .put = s_ops_put,
     .list = s_ops_list,
@@ -410,25 +419,104 @@ static ak_err s_cap_keys(ak_worker *w, ak_cur token) {
 
 /* ================================================================ step 4: chain (D11, D17) */
 
+/*
+ * The request's chain reads: one snapshot taken up front (ops.chain_snapshot), or, without that
+ * op, one op call per read as the check reaches it. Either way the check below consumes them in
+ * the same order, so the refusal reasons and their order are the same.
+ */
+typedef struct s_chain_reads {
+    ak_worker *w;
+    bool snap_taken;
+    ak_err snap_rc; /* the snapshot as a whole */
+    ak_chain_snapshot snap;
+} s_chain_reads;
+
+static ak_err s_rd_device(s_chain_reads *r, const uint8_t dkh[32], ak_device_entry *d) {
+    if (!r->snap_taken) return r->w->ops.get_device(r->w, dkh, d);
+    AK_GUARD(r->snap_rc);
+    AK_GUARD(r->snap.device_rc);
+    *d = r->snap.device;
+    return AK_OK;
+}
+
+static ak_err s_rd_actor_operator(s_chain_reads *r, const uint8_t actor[32], uint8_t op[32]) {
+    if (!r->snap_taken) return r->w->ops.actor_operator(r->w, actor, op);
+    AK_GUARD(r->snap_rc);
+    AK_GUARD(r->snap.actor_operator_rc);
+    memcpy(op, r->snap.actor_operator, 32);
+    return AK_OK;
+}
+
+static ak_err s_rd_in_scope(s_chain_reads *r, const uint8_t op[32], const uint8_t actor[32],
+                            const uint8_t sid[32], bool *in) {
+    if (!r->snap_taken) return r->w->ops.in_scope(r->w, op, actor, sid, in);
+    AK_GUARD(r->snap_rc);
+    AK_GUARD(r->snap.in_scope_rc);
+    *in = r->snap.in_scope;
+    return AK_OK;
+}
+
+static ak_err s_rd_read_only(s_chain_reads *r, const uint8_t op[32], const uint8_t actor[32], bool *ro) {
+    if (!r->snap_taken) return r->w->ops.read_only(r->w, op, actor, ro);
+    AK_GUARD(r->snap_rc);
+    AK_GUARD(r->snap.scope_rc);
+    *ro = r->snap.scope.exists && r->snap.scope.read_only;
+    return AK_OK;
+}
+
+static ak_err s_rd_epoch(s_chain_reads *r, uint64_t *cur) {
+    if (!r->snap_taken) return r->w->ops.current_epoch(r->w, cur);
+    AK_GUARD(r->snap_rc);
+    AK_GUARD(r->snap.epoch_rc);
+    *cur = r->snap.epoch;
+    return AK_OK;
+}
+
 static ak_err s_chain_check(ak_worker *w, const ak_cap_claims *c) {
+    bool own = ak_omni_eq(&c->operator_omni, &c->actor_omni);
+    uint8_t sid[32];
+    memset(sid, 0, sizeof(sid));
+    /* computed up front for the query; its failure (if any) surfaces where the check needs it */
+    ak_err sid_rc =
+        !own && c->op != AK_OP_TEARDOWN ? ak_scope_id_of(c->data_class, ak_cap_service(c), sid) : AK_OK;
+    s_chain_reads rd;
+    memset(&rd, 0, sizeof(rd));
+    rd.w = w;
+    if (w->ops.chain_snapshot != NULL) {
+        /* every read the checks below may reach (actorOperator also for an agent's store,
+         * where the tier makes it unused: one more element of the same batch) */
+        ak_chain_query q;
+        memset(&q, 0, sizeof(q));
+        q.want_device = true;
+        memcpy(q.dkh, c->device_key_hash, 32);
+        q.want_actor_operator = !own && (c->op == AK_OP_TEARDOWN || c->op == AK_OP_STORE);
+        memcpy(q.actor, c->actor_omni.b, 32);
+        q.want_in_scope = !own && c->op != AK_OP_TEARDOWN && sid_rc == AK_OK;
+        q.want_scope = !own && (c->op == AK_OP_STORE || c->op == AK_OP_TEARDOWN);
+        memcpy(q.op, c->operator_omni.b, 32);
+        memcpy(q.agent, c->actor_omni.b, 32);
+        memcpy(q.scope_id, sid, 32);
+        q.want_epoch = true;
+        rd.snap_taken = true;
+        rd.snap_rc = w->ops.chain_snapshot(w, &q, &rd.snap);
+    }
     ak_device_entry d;
     memset(&d, 0, sizeof(d));
-    AK_GUARD(s_chain_err(w->ops.get_device(w, c->device_key_hash, &d)));
+    AK_GUARD(s_chain_err(s_rd_device(&rd, c->device_key_hash, &d)));
     AK_ENSURE(d.registered_at != 0, AK_E_DEVICE_NOT_REGISTERED);
     AK_ENSURE(!d.revoked, AK_E_DEVICE_REVOKED);
     AK_ENSURE(memcmp(d.operator_omni, c->operator_omni.b, 32) == 0, AK_E_DEVICE_BINDING_MISMATCH);
-    bool own = ak_omni_eq(&c->operator_omni, &c->actor_omni);
     if (c->op == AK_OP_TEARDOWN) {
         AK_ENSURE(d.tier == AK_DEVICE_TIER_MASTER, AK_E_TEARDOWN_NOT_MASTER);
         if (!own) {
             uint8_t bound_to[32];
-            AK_GUARD(s_chain_err(w->ops.actor_operator(w, c->actor_omni.b, bound_to)));
+            AK_GUARD(s_chain_err(s_rd_actor_operator(&rd, c->actor_omni.b, bound_to)));
             AK_ENSURE(memcmp(bound_to, c->operator_omni.b, 32) == 0, AK_E_DEVICE_BINDING_MISMATCH);
         }
     } else if (d.tier == AK_DEVICE_TIER_MASTER && !own && c->op == AK_OP_STORE) {
         /* D19: a master provisions a credential for an actor bound to its operator. */
         uint8_t bound_to[32];
-        AK_GUARD(s_chain_err(w->ops.actor_operator(w, c->actor_omni.b, bound_to)));
+        AK_GUARD(s_chain_err(s_rd_actor_operator(&rd, c->actor_omni.b, bound_to)));
         AK_ENSURE(memcmp(bound_to, c->operator_omni.b, 32) == 0, AK_E_DEVICE_BINDING_MISMATCH);
     } else if (d.tier == AK_DEVICE_TIER_MASTER) {
         AK_ENSURE(own, AK_E_DEVICE_BINDING_MISMATCH);
@@ -438,21 +526,20 @@ static ak_err s_chain_check(ak_worker *w, const ak_cap_claims *c) {
     }
     AK_ENSURE((d.roles & AK_ROLE_CAP_MINT) != 0, AK_E_DEVICE_ROLE_MISSING);
     if (!own && c->op != AK_OP_TEARDOWN) {
-        uint8_t sid[32];
         bool in = false;
-        AK_GUARD(ak_scope_id_of(c->data_class, ak_cap_service(c), sid));
-        AK_GUARD(s_chain_err(w->ops.in_scope(w, c->operator_omni.b, c->actor_omni.b, sid, &in)));
+        AK_GUARD(sid_rc);
+        AK_GUARD(s_chain_err(s_rd_in_scope(&rd, c->operator_omni.b, c->actor_omni.b, sid, &in)));
         AK_ENSURE(in, AK_E_SERVICE_NOT_IN_SCOPE);
     }
     /* readOnly (contracts.md §3): re-checked here, never trusted from the broker: no write
      * (store, teardown) to an actor whose scope is read-only. Own data has no scope. */
     if (!own && (c->op == AK_OP_STORE || c->op == AK_OP_TEARDOWN)) {
         bool ro = false;
-        AK_GUARD(s_chain_err(w->ops.read_only(w, c->operator_omni.b, c->actor_omni.b, &ro)));
+        AK_GUARD(s_chain_err(s_rd_read_only(&rd, c->operator_omni.b, c->actor_omni.b, &ro)));
         AK_ENSURE(!ro, AK_E_SCOPE_READ_ONLY);
     }
     uint64_t cur = 0;
-    AK_GUARD(s_chain_err(w->ops.current_epoch(w, &cur)));
+    AK_GUARD(s_chain_err(s_rd_epoch(&rd, &cur)));
     AK_ENSURE(cur == (uint64_t)c->k3_epoch, AK_E_K3_EPOCH_MISMATCH);
     return AK_OK;
 }
