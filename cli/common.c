@@ -226,35 +226,7 @@ ak_err akcli_mkdir_p(const char *path, unsigned mode) {
     return AK_OK;
 }
 
-ak_err akcli_write_file_0600(const char *path, ak_cur data) {
-    char dir[1024], tmp[1100];
-    AK_GUARD(ak_cur_to_cstr(ak_cur_from_str(path), dir, sizeof dir));
-    char *slash = strrchr(dir, '/');
-    if (slash && slash != dir) {
-        *slash = '\0';
-        AK_GUARD(akcli_mkdir_p(dir, 0700));
-    }
-    int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    AK_ENSURE(n > 0 && (size_t)n < sizeof tmp, AK_E_LIMIT);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    AK_ENSURE(fd >= 0, AK_E_IO);
-    ak_err rc = AK_OK;
-    size_t off = 0;
-    while (off < data.len) {
-        ssize_t w = write(fd, data.ptr + off, data.len - off);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) {
-            rc = AK_E_IO;
-            break;
-        }
-        off += (size_t)w;
-    }
-    if (rc == AK_OK && (fchmod(fd, 0600) != 0 || fsync(fd) != 0)) rc = AK_E_IO;
-    if (close(fd) != 0 && rc == AK_OK) rc = AK_E_IO;
-    if (rc == AK_OK && rename(tmp, path) != 0) rc = AK_E_IO;
-    if (rc != AK_OK) unlink(tmp);
-    return rc;
-}
+ak_err akcli_write_file_0600(const char *path, ak_cur data) { return ak_file_write_0600(path, data); }
 
 ak_err akcli_conf_set(akcli *c, const char *key, const char *value) {
     s_load_conf(c);

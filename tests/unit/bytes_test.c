@@ -1,4 +1,6 @@
 /* bytes_test.c — cursors, bounded buffers, hex, base64 (positive and negative cases). */
+#include <sys/stat.h>
+#include <stdio.h>
 #include "test.h"
 
 #include <jansson.h>
@@ -239,9 +241,39 @@ AK_TEST(test_grow_array) {
     ak_free(b);
 }
 
-AK_RUN_TESTS(AK_T(test_cursor_reads_do_not_advance_on_short_input), AK_T(test_u64_is_strict),
-             AK_T(test_split_trim_find), AK_T(test_buf_ceiling_is_an_error_not_a_cut),
-             AK_T(test_buf_oom_is_reported), AK_T(test_hex), AK_T(test_base64_rfc4648_vectors),
-             AK_T(test_base64_rejects_noncanonical), AK_T(test_ct_eq), AK_T(test_error_table),
-             AK_T(test_arena_resets_and_caps), AK_T(test_jansson_arena_window), AK_T(test_buf_append_file),
-             AK_T(test_grow_array))
+/* ak_file_write_0600: parents made 0700, the file 0600 whatever the umask, content replaced
+ * whole, no temp file left; a parent that is a file fails with AK_E_IO and leaves nothing. */
+AK_TEST(test_file_write_0600) {
+    char dir[] = "/tmp/ak-bytes-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256], bad[300];
+    snprintf(path, sizeof path, "%s/a/b/c.json", dir);
+    mode_t old = umask(0);
+    EXPECT_OK(ak_file_write_0600(path, AK_CUR_LIT("first")));
+    umask(old);
+    struct stat st;
+    EXPECT_INT_EQ(stat(path, &st), 0);
+    EXPECT_INT_EQ(st.st_mode & 0777, 0600);
+    char parent[256];
+    snprintf(parent, sizeof parent, "%s/a/b", dir);
+    EXPECT_INT_EQ(stat(parent, &st), 0);
+    EXPECT_INT_EQ(st.st_mode & 0777, 0700);
+    EXPECT_OK(ak_file_write_0600(path, AK_CUR_LIT("second, longer")));
+    ak_buf b;
+    ak_buf_init(&b, 1024);
+    EXPECT_OK(ak_buf_append_file(&b, path));
+    EXPECT_BYTES_EQ(b.ptr, b.len, "second, longer", 14);
+    ak_buf_free(&b);
+    snprintf(bad, sizeof bad, "%.200s/x", path); /* c.json is a file, not a directory */
+    EXPECT_ERR(AK_E_IO, ak_file_write_0600(bad, AK_CUR_LIT("x")));
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "test $(find %s -name '*.tmp.*' | wc -l) = 0 && rm -rf %s", dir, dir);
+    EXPECT_INT_EQ(system(cmd), 0);
+}
+
+AK_RUN_TESTS(AK_T(test_file_write_0600), AK_T(test_cursor_reads_do_not_advance_on_short_input),
+             AK_T(test_u64_is_strict), AK_T(test_split_trim_find),
+             AK_T(test_buf_ceiling_is_an_error_not_a_cut), AK_T(test_buf_oom_is_reported), AK_T(test_hex),
+             AK_T(test_base64_rfc4648_vectors), AK_T(test_base64_rejects_noncanonical), AK_T(test_ct_eq),
+             AK_T(test_error_table), AK_T(test_arena_resets_and_caps), AK_T(test_jansson_arena_window),
+             AK_T(test_buf_append_file), AK_T(test_grow_array))

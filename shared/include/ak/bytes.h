@@ -67,6 +67,11 @@ AK_MUST ak_err ak_buf_printf(ak_buf *b, const char *fmt, ...) __attribute__((for
  * AK_E_IO when it cannot be opened or read, AK_E_LIMIT past b's ceiling; on error `b` may hold
  * part of the file (callers free it). */
 AK_MUST ak_err ak_buf_append_file(ak_buf *b, const char *path);
+/* Writes `data` to `path` as a new file of mode 0600, atomically: a temp file beside it, fsync,
+ * rename (a reader sees the old content or the new, never a part). Missing parent directories
+ * are created 0700. AK_E_IO on any failure (the temp file is removed); AK_E_LIMIT for a path
+ * over 1023 bytes. */
+AK_MUST ak_err ak_file_write_0600(const char *path, ak_cur data);
 static inline ak_cur ak_buf_cur(const ak_buf *b) { return (ak_cur){b->ptr, b->len}; }
 static inline const char *ak_buf_cstr(const ak_buf *b) { return b->ptr ? (const char *)b->ptr : ""; }
 

@@ -107,38 +107,7 @@ static void s_forget_all(ak_client *cl) {
         }
 }
 
-static ak_err s_write_0600(const char *path, ak_cur data) {
-    char tmp[1100];
-    int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    AK_ENSURE(n > 0 && (size_t)n < sizeof tmp, AK_E_LIMIT);
-    /* parent directory, 0700 */
-    char dir[1024];
-    AK_GUARD(ak_cur_to_cstr(ak_cur_from_str(path), dir, sizeof dir));
-    for (char *p = dir + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(dir, 0700) != 0 && errno != EEXIST) return AK_E_IO;
-        *p = '/';
-    }
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-    AK_ENSURE(fd >= 0, AK_E_IO);
-    ak_err rc = AK_OK;
-    size_t off = 0;
-    while (off < data.len) {
-        ssize_t w = write(fd, data.ptr + off, data.len - off);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) {
-            rc = AK_E_IO;
-            break;
-        }
-        off += (size_t)w;
-    }
-    if (rc == AK_OK && (fchmod(fd, 0600) != 0 || fsync(fd) != 0)) rc = AK_E_IO;
-    if (close(fd) != 0 && rc == AK_OK) rc = AK_E_IO;
-    if (rc == AK_OK && rename(tmp, path) != 0) rc = AK_E_IO;
-    if (rc != AK_OK) unlink(tmp);
-    return rc;
-}
+static ak_err s_write_0600(const char *path, ak_cur data) { return ak_file_write_0600(path, data); }
 
 /* Serialises the state to the cache file (no-op without a cache path). */
 static ak_err s_save(ak_client *cl) {
