@@ -36,7 +36,7 @@ static aks_role s_api_role_uri(const char *uri) {
     return s_api_role_exact(uri + n);
 }
 
-aks_role aks_role_from_identity(const char *uri0, const char *uri1, const char *cn) {
+aks_role aks_role_from_identity(const char *uri0, const char *uri1) {
     aks_role r = AKS_ROLE_NONE;
     const char *uris[2] = {uri0, uri1};
     for (int i = 0; i < 2; i++) {
@@ -45,11 +45,6 @@ aks_role aks_role_from_identity(const char *uri0, const char *uri1, const char *
         if (u == AKS_ROLE_NONE) continue; /* other URIs (e.g. a workload's own SPIFFE id) say nothing */
         if (r != AKS_ROLE_NONE && r != u) return AKS_ROLE_NONE;
         r = u;
-    }
-    if (cn != NULL && cn[0] != '\0') {
-        aks_role c = s_api_role_exact(cn);
-        if (r != AKS_ROLE_NONE && c != AKS_ROLE_NONE && c != r) return AKS_ROLE_NONE;
-        if (r == AKS_ROLE_NONE) r = c;
     }
     return r;
 }

@@ -5,7 +5,9 @@
 # epoch source, then drives it with curl (OpenSSL: an independent TLS stack) and
 # build/dev/tools/signertool (our client: ak/signer.h with channel-bound attestation):
 #   roles (worker-credentials derives credentials; worker-memory refused with role_not_allowed;
-#   workers and audit cannot sign), handshake refusals (no client cert, another CA's cert),
+#   workers and audit cannot sign), handshake refusals (no client cert, another CA's cert; issue 16
+#   finding 8: a client cert without clientAuth EKU, one issued by the server CA, one whose role is
+#   only in its CN, a server cert without serverAuth — at the signer and at our client),
 #   attestation (good; wrong measurement; wrong pinned key), epochs (above current refused;
 #   advance gives a new K3 while the old epoch keeps its KEK; restarts keep every epoch), JWS
 #   signed through the signer verified by npm jose against /v1/keys, the x5c certificate parsed
@@ -28,9 +30,10 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/signer-e2e.XXXXXX")
 pid=
 anvil_pid=
 pid2=
+spid=
 stop_pid() { if [ -n "${1:-}" ]; then kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; fi; }
 cleanup() {
-  stop_pid "$pid"; stop_pid "$pid2"; stop_pid "$anvil_pid"
+  stop_pid "$pid"; stop_pid "$pid2"; stop_pid "$anvil_pid"; stop_pid "$spid"
   if [ "${KEEP_TMP:-0}" = 1 ]; then echo "work dir: $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -116,6 +119,26 @@ rc=$(handshake other-broker)
 if [ "$rc" != 0 ]; then pass signer_other_ca_broker_fails_handshake; else fail signer_other_ca_broker_fails_handshake "curl rc=$rc"; fi
 rc=$(handshake audit)
 check signer_same_ca_cert_handshakes "$rc" 0
+# Finding 8 (issue 16): the purpose, the CA and the SAN URI of each side are checked.
+rc=$(handshake noeku-worker-memory)
+if [ "$rc" != 0 ]; then pass signer_client_cert_without_clientauth_eku_fails_handshake; else fail signer_client_cert_without_clientauth_eku_fails_handshake "curl rc=$rc"; fi
+if grep '"tls handshake failed"' "$work/signer.log" | grep -q '"reason":"cert_eku_missing"'; then
+  pass signer_missing_eku_logged_with_reason
+else fail signer_missing_eku_logged_with_reason; fi
+rc=$(handshake servca-worker-memory)
+if [ "$rc" != 0 ]; then pass signer_client_cert_from_server_ca_fails_handshake; else fail signer_client_cert_from_server_ca_fails_handshake "curl rc=$rc"; fi
+r=$(req cnonly-worker-memory GET /v1/health)
+check signer_role_only_in_cn_gets_no_role "$(status_of "$r") $(reason_of "$r")" "403 role_not_allowed"
+r=$(req cnonly-worker-memory POST /v1/kek/derive "$(derive_body memory 1)")
+check signer_role_only_in_cn_cannot_derive "$(status_of "$r") $(reason_of "$r")" "403 role_not_allowed"
+if grep -q '"client authenticated without a role"' "$work/signer.log"; then pass signer_roleless_client_logged; else fail signer_roleless_client_logged; fi
+# The signer refuses to start with a certificate that is not for serverAuth.
+if "$signer" --pki "$pki" --tls-cert "$pki/signer-noeku-chain.crt" --tls-key "$pki/signer-noeku.key" \
+     --state "$work/state-noeku" --epoch-source "file:$work/epoch" --port 0 >"$work/noeku.log" 2>&1; then
+  fail signer_refuses_server_cert_without_serverauth "it started"
+elif grep '"signer certificate refused"' "$work/noeku.log" | grep -q cert_eku_missing; then
+  pass signer_refuses_server_cert_without_serverauth
+else fail signer_refuses_server_cert_without_serverauth "$(tail -2 "$work/noeku.log")"; fi
 if grep -q '"tls handshake failed"' "$work/signer.log"; then pass signer_handshake_failures_logged; else fail signer_handshake_failures_logged; fi
 # TLS 1.1 and a non-ECDSA suite are refused too.
 if curl -sS --max-time 5 --cacert "$pki/ca.crt" --resolve "localhost:$port:127.0.0.1" --cert "$pki/broker.crt" --key "$pki/broker.key" \
@@ -136,6 +159,30 @@ export AK_SIGNER_URL=https://127.0.0.1:$port AK_SIGNER_CA_PEM=$pki/ca.crt AK_SIG
 as_role() { local role=$1; shift; AK_SIGNER_CLIENT_CERT=$pki/$role.crt AK_SIGNER_CLIENT_KEY=$pki/$role.key "$tool" "$@" 2>"$work/tool.err"; }
 out=$(as_role worker-credentials attest)
 check signer_attestation_verifies "$out" '{"attested":true}'
+# Our client refuses a server certificate without serverAuth (an OpenSSL server that would
+# otherwise complete mTLS with it); the same server with the real signer certificate gets past the
+# handshake (and then fails, as it is no signer): the check is what refuses.
+sport=$("$root/scripts/lib/free-ports" 1)
+tls_server() { # cert key
+  openssl s_server -accept "127.0.0.1:$sport" -www -quiet -Verify 1 -CAfile "$pki/client-ca.crt" \
+    -cert "$1" -key "$2" >"$work/s_server.log" 2>&1 &
+  spid=$!
+  for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$sport) 2>/dev/null && break; sleep 0.05; done
+}
+tls_server "$pki/signer-noeku.crt" "$pki/signer-noeku.key"
+# (the client's log lines go to stdout)
+AK_SIGNER_URL=https://127.0.0.1:$sport as_role worker-credentials attest >"$work/tool.out"
+check signer_client_refuses_server_cert_without_serverauth "$(grep '"signer handshake failed"' "$work/tool.out" | grep -o 'cert_eku_missing' | head -1) $(grep -o signer_unavailable "$work/tool.err")" "cert_eku_missing signer_unavailable"
+stop_pid "$spid"
+tls_server "$pki/signer.crt" "$pki/signer.key"
+AK_SIGNER_URL=https://127.0.0.1:$sport as_role worker-credentials attest >"$work/tool.out"
+# (BearSSL checks the server chain before it sends its own certificate: the server seeing ours
+# means ours accepted the server's.)
+check signer_client_control_server_cert_passes_eku "$(grep -c 'signer handshake failed' "$work/tool.out") $(grep -c 'CN = worker-credentials' "$work/s_server.log")" "0 1"
+stop_pid "$spid"
+# ... and a signer certificate from the client CA (the CA it must not trust for the signer).
+AK_SIGNER_CA_PEM=$pki/client-ca.crt as_role worker-credentials attest >/dev/null
+check signer_client_refuses_signer_under_client_ca "$(grep -o 'signer_unavailable' "$work/tool.err" | head -1)" signer_unavailable
 out=$(AK_SIGNER_MEASUREMENT=$(printf '0%.0s' $(seq 96)) as_role worker-credentials attest)
 check signer_attestation_wrong_measurement_rejected "$(grep -o 'attestation_invalid' "$work/tool.err" | head -1)" attestation_invalid
 openssl pkey -in "$pki/other-ca.key" -pubout -out "$work/wrong-attest.pub" 2>/dev/null

@@ -113,22 +113,20 @@ static const char *s_derive_body(const char *dc, unsigned epoch, char *buf, size
 }
 
 AK_TEST(test_roles_from_identity) {
-    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/broker", NULL, "broker"), AKS_ROLE_BROKER);
-    EXPECT_INT_EQ(aks_role_from_identity(NULL, NULL, "worker-memory"), AKS_ROLE_WORKER_MEMORY);
-    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/audit", NULL, NULL), AKS_ROLE_AUDIT);
-    EXPECT_INT_EQ(
-        aks_role_from_identity("spiffe://other/x", "spiffe://agentkeys/role/worker-credentials", "svc"),
-        AKS_ROLE_WORKER_CREDENTIALS);
-    /* Disagreements and look-alikes give nothing. */
-    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/broker", NULL, "worker-memory"),
+    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/broker", NULL), AKS_ROLE_BROKER);
+    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/audit", NULL), AKS_ROLE_AUDIT);
+    EXPECT_INT_EQ(aks_role_from_identity(NULL, "spiffe://agentkeys/role/worker-memory"),
+                  AKS_ROLE_WORKER_MEMORY);
+    EXPECT_INT_EQ(aks_role_from_identity("spiffe://other/x", "spiffe://agentkeys/role/worker-credentials"),
+                  AKS_ROLE_WORKER_CREDENTIALS);
+    /* Disagreements and look-alikes give nothing; there is no CN input any more (finding 8). */
+    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/broker", "spiffe://agentkeys/role/audit"),
                   AKS_ROLE_NONE);
-    EXPECT_INT_EQ(
-        aks_role_from_identity("spiffe://agentkeys/role/broker", "spiffe://agentkeys/role/audit", NULL),
-        AKS_ROLE_NONE);
-    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/brokerx", NULL, NULL), AKS_ROLE_NONE);
-    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/", NULL, "none"), AKS_ROLE_NONE);
-    EXPECT_INT_EQ(aks_role_from_identity(NULL, NULL, "Broker"), AKS_ROLE_NONE);
-    EXPECT_INT_EQ(aks_role_from_identity(NULL, NULL, NULL), AKS_ROLE_NONE);
+    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/brokerx", NULL), AKS_ROLE_NONE);
+    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/", NULL), AKS_ROLE_NONE);
+    EXPECT_INT_EQ(aks_role_from_identity("worker-memory", NULL), AKS_ROLE_NONE);
+    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/Broker", NULL), AKS_ROLE_NONE);
+    EXPECT_INT_EQ(aks_role_from_identity(NULL, NULL), AKS_ROLE_NONE);
 }
 
 AK_TEST(test_derive_role_table) {

@@ -52,13 +52,14 @@ typedef enum aks_role {
 
 const char *aks_role_name(aks_role r); /* "broker", ..., "none" */
 /*
- * Maps a client certificate's identity to a role. `uris` are the SAN URIs found (up to two,
- * NULL/empty = absent), `cn` the subject CN (NULL/empty = absent).
- *   - A SAN URI "spiffe://agentkeys/role/<role>" names the role; a CN equal to "<role>" does too.
- *   - When both are present they must agree; two URIs naming different roles, or a URI and a
- *     CN that disagree, give AKS_ROLE_NONE (ambiguous identities get nothing).
+ * Maps a client certificate's identity to a role. `uri0`/`uri1` are the SAN URIs found (up to
+ * two, NULL/empty = absent).
+ *   - A SAN URI "spiffe://agentkeys/role/<role>" names the role; other URIs say nothing.
+ *   - The subject CN is never consulted (issue 16 finding 8): a certificate whose role is only
+ *     in its CN has no role.
+ *   - Two URIs naming different roles give AKS_ROLE_NONE (ambiguous identities get nothing).
  */
-aks_role aks_role_from_identity(const char *uri0, const char *uri1, const char *cn);
+aks_role aks_role_from_identity(const char *uri0, const char *uri1);
 
 typedef struct aks_x5c_cache {
     char kid[AKS_KID_MAX];

@@ -29,6 +29,7 @@
 typedef struct {
     br_ssl_client_context cc;
     br_x509_minimal_context xc;
+    ak_pki_x509_eku eku; /* xc + the serverAuth check on the signer's leaf */
     br_sslio_context io;
     int fd;
     int64_t deadline_ms;
@@ -318,7 +319,8 @@ static ak_err s_signer_connect(ak_signer *s) {
     br_x509_minimal_set_hash(&c->xc, br_sha384_ID, &br_sha384_vtable);
     br_x509_minimal_set_hash(&c->xc, br_sha512_ID, &br_sha512_vtable);
     br_x509_minimal_set_ecdsa(&c->xc, br_ec_get_default(), br_ecdsa_vrfy_asn1_get_default());
-    br_ssl_engine_set_x509(&cc->eng, &c->xc.vtable);
+    ak_pki_x509_eku_init(&c->eku, &c->xc, AK_PKI_EKU_SERVER);
+    br_ssl_engine_set_x509(&cc->eng, &c->eku.vtable);
     ak_pki_eckey_fix(&s->key);
     br_ssl_client_set_single_ec(cc, s->chain.certs, s->chain.n, &s->key.sk, BR_KEYTYPE_SIGN, BR_KEYTYPE_EC,
                                 br_ec_get_default(), br_ecdsa_sign_asn1_get_default());
@@ -327,8 +329,13 @@ static ak_err s_signer_connect(ak_signer *s) {
     br_sslio_init(&c->io, &cc->eng, s_signer_low_read, c, s_signer_low_write, c);
     if (br_sslio_flush(&c->io) != 0 || br_ssl_engine_current_state(&cc->eng) == BR_SSL_CLOSED) {
         char code[16];
-        snprintf(code, sizeof(code), "%d", br_ssl_engine_last_error(&cc->eng));
-        ak_log_warn("signer handshake failed", "br_err", code);
+        int br_err = br_ssl_engine_last_error(&cc->eng);
+        snprintf(code, sizeof(code), "%d", br_err);
+        if (br_err == BR_ERR_X509_FORBIDDEN_KEY_USAGE && c->eku.eku_rc != AK_OK)
+            ak_log_warn("signer handshake failed", "br_err", code, "reason", ak_err_reason(c->eku.eku_rc),
+                        "need", "signer certificate with extendedKeyUsage serverAuth");
+        else
+            ak_log_warn("signer handshake failed", "br_err", code);
         rc = AK_E_SIGNER_UNAVAILABLE;
         goto out;
     }
