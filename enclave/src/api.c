@@ -16,8 +16,8 @@
 
 /* ---- roles ---- */
 
-static const char *const s_api_role_names[] = {"none", "broker", "worker-credentials", "worker-memory",
-                                               "audit"};
+static const char *const s_api_role_names[] = {
+    "none", "auth", "oidc", "cap-mint", "worker-credentials", "worker-memory", "audit", "admin"};
 
 const char *aks_role_name(aks_role r) {
     return (unsigned)r < sizeof(s_api_role_names) / sizeof(s_api_role_names[0]) ? s_api_role_names[r]
@@ -298,21 +298,40 @@ out:
     return rc;
 }
 
+/* The one key a role may sign with (D20); false for roles that sign nothing. */
+static bool s_api_sign_purpose(aks_role role, aks_key_purpose *out) {
+    switch (role) {
+        case AKS_ROLE_AUTH:
+            *out = AKS_KEY_SESSION;
+            return true;
+        case AKS_ROLE_OIDC:
+            *out = AKS_KEY_OIDC;
+            return true;
+        case AKS_ROLE_CAP_MINT:
+            *out = AKS_KEY_CAP;
+            return true;
+        default:
+            return false;
+    }
+}
+
 static ak_err s_api_sign(aks_ctx *ctx, aks_role role, const aks_http_req *req, ak_buf *body) {
     static const char *const allowed[] = {"key", "signing_input_b64", NULL};
     json_t *j = NULL;
     ak_cur key_name;
-    aks_key_purpose purpose;
+    aks_key_purpose purpose, own;
     ak_buf input, sig_b64;
     char kid[AKS_KID_MAX], used[AKS_KID_MAX];
     uint8_t sig[64];
     ak_err rc = AK_OK;
     ak_buf_init(&input, 0);
     ak_buf_init(&sig_b64, 128);
-    AK_ENSURE_OUT(role == AKS_ROLE_BROKER, AK_E_ROLE_NOT_ALLOWED);
+    AK_ENSURE_OUT(s_api_sign_purpose(role, &own), AK_E_ROLE_NOT_ALLOWED);
     AK_GUARD_OUT(s_api_parse(req, allowed, &j));
     AK_GUARD_OUT(ak_json_str(j, "key", &key_name));
     AK_ENSURE_OUT(aks_key_purpose_parse(key_name, &purpose), AK_E_INVALID_INPUT);
+    /* D20: each broker function signs with its own key only. */
+    AK_ENSURE_OUT(purpose == own, AK_E_ROLE_NOT_ALLOWED);
     ak_buf_free(&input);
     AK_GUARD_OUT(s_api_b64_field(j, "signing_input_b64", AK_MAX_JWS, &input));
     AK_GUARD_OUT(s_api_check_header(purpose, ak_buf_cur(&input), kid));
@@ -338,7 +357,8 @@ static ak_err s_api_rotate(aks_ctx *ctx, aks_role role, const aks_http_req *req,
     aks_key_purpose purpose;
     aks_pubkey keys[2 * AKS_KEY__COUNT];
     ak_err rc = AK_OK;
-    AK_ENSURE_OUT(role == AKS_ROLE_BROKER, AK_E_ROLE_NOT_ALLOWED);
+    /* D20: no function rotates; only the operator's admin identity does. */
+    AK_ENSURE_OUT(role == AKS_ROLE_ADMIN, AK_E_ROLE_NOT_ALLOWED);
     AK_GUARD_OUT(s_api_parse(req, allowed, &j));
     AK_GUARD_OUT(ak_json_str(j, "key", &key_name));
     AK_ENSURE_OUT(aks_key_purpose_parse(key_name, &purpose), AK_E_INVALID_INPUT);

@@ -7,7 +7,7 @@
  *   signer_bench handshake N  N fresh connections (TCP + TLS 1.2 mTLS handshake + one GET
  *                             /v1/health), minus the kept-alive cost of that GET: handshake cost
  * Config from the AK_SIGNER_* environment (the identity must fit the mode: a worker-credentials
- * certificate for derive/handshake, broker for sign). Attestation runs once, before timing.
+ * certificate for derive/handshake, auth for sign). Attestation runs once, before timing.
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -25,5 +25,5 @@ export AK_SIGNER_URL=https://127.0.0.1:$(cat "$work/ready") AK_SIGNER_CA_PEM=$wo
 as() { AK_SIGNER_CLIENT_CERT=$work/pki/$1.crt AK_SIGNER_CLIENT_KEY=$work/pki/$1.key "$bench" "$2" "$3"; }
 echo "signer: $(basename "$signer") $(stat -c %s "$signer") bytes, $(file -b "$signer" | cut -d, -f1-2,4)"
 as worker-credentials derive "$n"
-as broker sign "$n"
+as auth sign "$n"
 as worker-credentials handshake $((n / 10))

@@ -98,7 +98,7 @@ kekm=$(body_of "$r" | jget kek_b64)
 if [ "$(status_of "$r")" = 200 ] && [ "$kekm" != "$kek1" ]; then pass signer_worker_memory_derives_memory_kek; else fail signer_worker_memory_derives_memory_kek "$r"; fi
 r=$(req worker-credentials POST /v1/kek/derive "$(derive_body memory 1)")
 check signer_worker_credentials_refused_memory_kek "$(status_of "$r") $(reason_of "$r")" "403 role_not_allowed"
-for role in broker audit; do
+for role in auth oidc cap-mint audit admin; do
   r=$(req $role POST /v1/kek/derive "$(derive_body credentials 1)")
   check "signer_${role}_cannot_derive" "$(status_of "$r") $(reason_of "$r")" "403 role_not_allowed"
 done
@@ -115,8 +115,8 @@ rc=$(handshake none)
 if [ "$rc" != 0 ]; then pass signer_no_client_cert_fails_handshake; else fail signer_no_client_cert_fails_handshake "curl rc=$rc"; fi
 rc=$(handshake other-worker-credentials)
 if [ "$rc" != 0 ]; then pass signer_other_ca_cert_fails_handshake; else fail signer_other_ca_cert_fails_handshake "curl rc=$rc"; fi
-rc=$(handshake other-broker)
-if [ "$rc" != 0 ]; then pass signer_other_ca_broker_fails_handshake; else fail signer_other_ca_broker_fails_handshake "curl rc=$rc"; fi
+rc=$(handshake other-cap-mint)
+if [ "$rc" != 0 ]; then pass signer_other_ca_cap_mint_fails_handshake; else fail signer_other_ca_cap_mint_fails_handshake "curl rc=$rc"; fi
 rc=$(handshake audit)
 check signer_same_ca_cert_handshakes "$rc" 0
 # Finding 8 (issue 16): the purpose, the CA and the SAN URI of each side are checked.
@@ -141,17 +141,32 @@ elif grep '"signer certificate refused"' "$work/noeku.log" | grep -q cert_eku_mi
 else fail signer_refuses_server_cert_without_serverauth "$(tail -2 "$work/noeku.log")"; fi
 if grep -q '"tls handshake failed"' "$work/signer.log"; then pass signer_handshake_failures_logged; else fail signer_handshake_failures_logged; fi
 # TLS 1.1 and a non-ECDSA suite are refused too.
-if curl -sS --max-time 5 --cacert "$pki/ca.crt" --resolve "localhost:$port:127.0.0.1" --cert "$pki/broker.crt" --key "$pki/broker.key" \
+if curl -sS --max-time 5 --cacert "$pki/ca.crt" --resolve "localhost:$port:127.0.0.1" --cert "$pki/audit.crt" --key "$pki/audit.key" \
      --tls-max 1.1 "https://localhost:$port/v1/health" >/dev/null 2>&1; then fail signer_tls11_refused; else pass signer_tls11_refused; fi
 
-# ---- signing is broker-only
-sign_body='{"key":"session","signing_input_b64":"'$(printf 'e30.e30' | base64 -w0)'"}'
-for role in worker-credentials worker-memory audit; do
-  r=$(req $role POST /v1/sign "$sign_body")
+# ---- signing (D20; issue 16 finding 1): each broker function signs with its own key only
+sign_body() { printf '{"key":"%s","signing_input_b64":"%s"}' "$1" "$(printf 'e30.e30' | base64 -w0)"; }
+for role in worker-credentials worker-memory audit admin; do
+  r=$(req $role POST /v1/sign "$(sign_body session)")
   check "signer_${role}_cannot_sign" "$(status_of "$r") $(reason_of "$r")" "403 role_not_allowed"
 done
-r=$(req worker-memory POST /v1/rotate '{"key":"oidc"}')
-check signer_worker_cannot_rotate "$(status_of "$r") $(reason_of "$r")" "403 role_not_allowed"
+# another function's key: refused before the body is looked at (a malformed header would be 400)
+for pair in auth:oidc auth:cap oidc:session oidc:cap cap-mint:session cap-mint:oidc; do
+  r=$(req "${pair%%:*}" POST /v1/sign "$(sign_body "${pair#*:}")")
+  check "signer_${pair%%:*}_cannot_sign_${pair#*:}" "$(status_of "$r") $(reason_of "$r")" "403 role_not_allowed"
+done
+# own key: past the role check, to the header check (the e30 header has no alg: 400)
+for pair in auth:session oidc:oidc cap-mint:cap; do
+  r=$(req "${pair%%:*}" POST /v1/sign "$(sign_body "${pair#*:}")")
+  check "signer_${pair%%:*}_own_key_reaches_header_check" "$(status_of "$r") $(reason_of "$r")" "400 invalid_input"
+done
+# rotation: no function, whichever key; the operator's admin identity only
+for role in auth oidc cap-mint worker-credentials worker-memory audit; do
+  for key in session oidc cap; do
+    r=$(req $role POST /v1/rotate "{\"key\":\"$key\"}")
+    check "signer_${role}_cannot_rotate_${key}" "$(status_of "$r") $(reason_of "$r")" "403 role_not_allowed"
+  done
+done
 
 # ---- our client: attestation bound to the channel
 export AK_SIGNER_URL=https://127.0.0.1:$port AK_SIGNER_CA_PEM=$pki/ca.crt AK_SIGNER_ATTEST_PUB=$pki/attest.pub \
@@ -201,12 +216,12 @@ r=$(req worker-credentials POST /v1/kek/derive "$(derive_body credentials 2)")
 check signer_epoch_above_current_refused "$(status_of "$r") $(reason_of "$r")" "403 epoch_not_current"
 r=$(req worker-credentials POST /v1/kek/derive "$(derive_body credentials 0)")
 check signer_epoch_zero_refused "$(status_of "$r") $(reason_of "$r")" "400 invalid_input"
-kid_before=$(req broker GET /v1/keys | cut -d' ' -f2- | $PY -c 'import json,sys; print(sorted(k["kid"] for k in json.load(sys.stdin)["keys"]))')
+kid_before=$(req audit GET /v1/keys | cut -d' ' -f2- | $PY -c 'import json,sys; print(sorted(k["kid"] for k in json.load(sys.stdin)["keys"]))')
 stop_main
 start_main
 r=$(req worker-credentials POST /v1/kek/derive "$(derive_body credentials 1)")
 check signer_restart_keeps_epoch_kek "$(body_of "$r" | jget kek_b64)" "$kek1"
-kid_after=$(req broker GET /v1/keys | cut -d' ' -f2- | $PY -c 'import json,sys; print(sorted(k["kid"] for k in json.load(sys.stdin)["keys"]))')
+kid_after=$(req audit GET /v1/keys | cut -d' ' -f2- | $PY -c 'import json,sys; print(sorted(k["kid"] for k in json.load(sys.stdin)["keys"]))')
 check signer_restart_keeps_signing_keys "$kid_after" "$kid_before"
 echo 2 >"$work/epoch"
 r=$(req worker-credentials POST /v1/kek/derive "$(derive_body credentials 2)")
@@ -224,7 +239,7 @@ check signer_restart_keeps_every_epoch "$(body_of "$r1" | jget kek_b64) $(body_o
 export AK_SIGNER_URL=https://127.0.0.1:$port
 
 # ---- JWS through the signer, verified by npm jose against the published JWKS
-req broker GET /v1/keys | cut -d' ' -f2- >"$work/jwks.json"
+req audit GET /v1/keys | cut -d' ' -f2- >"$work/jwks.json"
 now=$(date +%s)
 cat >"$work/verify.mjs" <<'JS'
 import { readFileSync } from 'node:fs';
@@ -240,7 +255,8 @@ try {
 JS
 for key in session oidc cap; do
   typ=JWT; [ $key = cap ] && typ=ak-cap+jwt
-  tok=$(as_role broker jws $key "{\"sub\":\"e2e\",\"iat\":$now,\"exp\":$((now + 300))}")
+  signer_role=auth; [ $key = oidc ] && signer_role=oidc; [ $key = cap ] && signer_role=cap-mint
+  tok=$(as_role $signer_role jws $key "{\"sub\":\"e2e\",\"iat\":$now,\"exp\":$((now + 300))}")
   out=$(node "$work/verify.mjs" "$root" "$work/jwks.json" "$tok" "$typ")
   check "signer_jws_${key}_verifies_with_jose" "$out" "ok $key"
   if [ $key = cap ]; then
@@ -299,6 +315,10 @@ check signer_short_nonce_refused "$(status_of "$r") $(reason_of "$r")" "400 inva
 r=$(req audit GET /v1/nope)
 check signer_unknown_route_404 "$(status_of "$r") $(reason_of "$r")" "404 route_not_found"
 if grep -qi "$kek1" "$work/signer.log" || grep -q "$kek1_hex" "$work/signer.log"; then fail signer_log_has_no_kek; else pass signer_log_has_no_kek; fi
+
+# ---- rotation by the operator's admin identity (last: it changes the kids above)
+r=$(req admin POST /v1/rotate '{"key":"oidc"}')
+if [ "$(status_of "$r")" = 200 ] && [ -n "$(body_of "$r" | jget previous_kid)" ]; then pass signer_admin_rotates; else fail signer_admin_rotates "$r"; fi
 
 # ---- on chain: K3EpochCounter on anvil (when the contracts tooling is present)
 if [ -x "$root/contracts/deploy.sh" ] && [ -e "$root/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil" ]; then

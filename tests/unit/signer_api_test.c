@@ -113,19 +113,24 @@ static const char *s_derive_body(const char *dc, unsigned epoch, char *buf, size
 }
 
 AK_TEST(test_roles_from_identity) {
-    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/broker", NULL), AKS_ROLE_BROKER);
+    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/auth", NULL), AKS_ROLE_AUTH);
+    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/oidc", NULL), AKS_ROLE_OIDC);
+    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/cap-mint", NULL), AKS_ROLE_CAP_MINT);
+    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/admin", NULL), AKS_ROLE_ADMIN);
+    /* The shared "broker" identity is gone (D20): it names no role. */
+    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/broker", NULL), AKS_ROLE_NONE);
     EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/audit", NULL), AKS_ROLE_AUDIT);
     EXPECT_INT_EQ(aks_role_from_identity(NULL, "spiffe://agentkeys/role/worker-memory"),
                   AKS_ROLE_WORKER_MEMORY);
     EXPECT_INT_EQ(aks_role_from_identity("spiffe://other/x", "spiffe://agentkeys/role/worker-credentials"),
                   AKS_ROLE_WORKER_CREDENTIALS);
     /* Disagreements and look-alikes give nothing; there is no CN input any more (finding 8). */
-    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/broker", "spiffe://agentkeys/role/audit"),
+    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/auth", "spiffe://agentkeys/role/audit"),
                   AKS_ROLE_NONE);
-    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/brokerx", NULL), AKS_ROLE_NONE);
+    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/authx", NULL), AKS_ROLE_NONE);
     EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/", NULL), AKS_ROLE_NONE);
     EXPECT_INT_EQ(aks_role_from_identity("worker-memory", NULL), AKS_ROLE_NONE);
-    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/Broker", NULL), AKS_ROLE_NONE);
+    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/Auth", NULL), AKS_ROLE_NONE);
     EXPECT_INT_EQ(aks_role_from_identity(NULL, NULL), AKS_ROLE_NONE);
 }
 
@@ -167,7 +172,10 @@ AK_TEST(test_derive_role_table) {
         {AKS_ROLE_WORKER_MEMORY, "credentials", 403, "role_not_allowed"},
         {AKS_ROLE_WORKER_CREDENTIALS, "memory", 403, "role_not_allowed"},
         {AKS_ROLE_WORKER_MEMORY, "memory", 200, NULL},
-        {AKS_ROLE_BROKER, "credentials", 403, "role_not_allowed"},
+        {AKS_ROLE_AUTH, "credentials", 403, "role_not_allowed"},
+        {AKS_ROLE_OIDC, "credentials", 403, "role_not_allowed"},
+        {AKS_ROLE_CAP_MINT, "memory", 403, "role_not_allowed"},
+        {AKS_ROLE_ADMIN, "memory", 403, "role_not_allowed"},
         {AKS_ROLE_AUDIT, "memory", 403, "role_not_allowed"},
         {AKS_ROLE_NONE, "credentials", 403, "role_not_allowed"},
         {AKS_ROLE_WORKER_MEMORY, "config", 400, "invalid_input"},
@@ -261,10 +269,10 @@ AK_TEST(test_bad_input) {
         s_expect_reason(&body, cases[i].reason);
         ak_buf_free(&body);
     }
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_BROKER, "GET", "/v1/nope", NULL, &body, &err), 404);
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_AUDIT, "GET", "/v1/nope", NULL, &body, &err), 404);
     s_expect_reason(&body, "route_not_found");
     ak_buf_free(&body);
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_BROKER, "GET", "/v1/sign", NULL, &body, &err), 405);
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_CAP_MINT, "GET", "/v1/sign", NULL, &body, &err), 405);
     s_expect_reason(&body, "method_not_allowed");
     ak_buf_free(&body);
     EXPECT_INT_EQ(s_call(&e, AKS_ROLE_NONE, "GET", "/v1/health", NULL, &body, &err), 403);
@@ -311,7 +319,7 @@ AK_TEST(test_sign_and_keys) {
 
     s_signing_input("ak-cap+jwt", cap_kid, &in_b64);
     snprintf(req, sizeof(req), "{\"key\":\"cap\",\"signing_input_b64\":\"%s\"}", ak_buf_cstr(&in_b64));
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_BROKER, "POST", "/v1/sign", req, &body, &err), 200);
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_CAP_MINT, "POST", "/v1/sign", req, &body, &err), 200);
     json_t *j;
     ak_cur sig_text, kid;
     EXPECT_OK(ak_json_parse_object(ak_buf_cur(&body), &j));
@@ -328,9 +336,15 @@ AK_TEST(test_sign_and_keys) {
     ak_buf_free(&sig);
     ak_buf_free(&input);
     ak_buf_free(&body);
-    /* Workers and audit cannot sign. */
-    aks_role nope[] = {AKS_ROLE_WORKER_CREDENTIALS, AKS_ROLE_WORKER_MEMORY, AKS_ROLE_AUDIT};
-    for (size_t i = 0; i < 3; i++) {
+    /* Workers, audit, admin, and the other broker functions cannot sign with the cap key. */
+    aks_role nope[] = {AKS_ROLE_WORKER_CREDENTIALS,
+                       AKS_ROLE_WORKER_MEMORY,
+                       AKS_ROLE_AUDIT,
+                       AKS_ROLE_ADMIN,
+                       AKS_ROLE_AUTH,
+                       AKS_ROLE_OIDC,
+                       AKS_ROLE_NONE};
+    for (size_t i = 0; i < sizeof(nope) / sizeof(nope[0]); i++) {
         EXPECT_INT_EQ(s_call(&e, nope[i], "POST", "/v1/sign", req, &body, &err), 403);
         s_expect_reason(&body, "role_not_allowed");
         ak_buf_free(&body);
@@ -339,18 +353,18 @@ AK_TEST(test_sign_and_keys) {
     /* A session header on the cap key, a cap key's kid on the session key, an unknown kid. */
     s_signing_input("JWT", cap_kid, &in_b64);
     snprintf(req, sizeof(req), "{\"key\":\"cap\",\"signing_input_b64\":\"%s\"}", ak_buf_cstr(&in_b64));
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_BROKER, "POST", "/v1/sign", req, &body, &err), 400);
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_CAP_MINT, "POST", "/v1/sign", req, &body, &err), 400);
     ak_buf_free(&body);
     snprintf(req, sizeof(req), "{\"key\":\"session\",\"signing_input_b64\":\"%s\"}", ak_buf_cstr(&in_b64));
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_BROKER, "POST", "/v1/sign", req, &body, &err), 409);
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_AUTH, "POST", "/v1/sign", req, &body, &err), 409);
     s_expect_reason(&body, "conflict");
     ak_buf_free(&body);
     ak_buf_free(&in_b64);
     snprintf(req, sizeof(req), "{\"key\":\"session\",\"signing_input_b64\":\"bm90IGEgand0\"}");
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_BROKER, "POST", "/v1/sign", req, &body, &err), 400);
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_AUTH, "POST", "/v1/sign", req, &body, &err), 400);
     ak_buf_free(&body);
     snprintf(req, sizeof(req), "{\"key\":\"other\",\"signing_input_b64\":\"bm90IGEgand0\"}");
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_BROKER, "POST", "/v1/sign", req, &body, &err), 400);
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_CAP_MINT, "POST", "/v1/sign", req, &body, &err), 400);
     ak_buf_free(&body);
 
     /* JWKS: three keys, the OIDC one with an x5c; after a rotation four. */
@@ -362,12 +376,20 @@ AK_TEST(test_sign_and_keys) {
     EXPECT_TRUE(json_object_get(json_array_get(keys, 0), "x5c") == NULL);
     json_decref(j);
     ak_buf_free(&body);
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/rotate", "{\"key\":\"oidc\"}", &body, &err),
-                  403);
+    /* D20: no function rotates, whichever key; only the admin identity does. */
+    aks_role no_rotate[] = {AKS_ROLE_AUTH,  AKS_ROLE_OIDC,          AKS_ROLE_CAP_MINT,
+                            AKS_ROLE_AUDIT, AKS_ROLE_WORKER_MEMORY, AKS_ROLE_WORKER_CREDENTIALS,
+                            AKS_ROLE_NONE};
+    const char *rot_keys[] = {"{\"key\":\"session\"}", "{\"key\":\"oidc\"}", "{\"key\":\"cap\"}"};
+    for (size_t i = 0; i < sizeof(no_rotate) / sizeof(no_rotate[0]); i++)
+        for (size_t k = 0; k < 3; k++) {
+            EXPECT_INT_EQ(s_call(&e, no_rotate[i], "POST", "/v1/rotate", rot_keys[k], &body, &err), 403);
+            s_expect_reason(&body, "role_not_allowed");
+            ak_buf_free(&body);
+        }
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_ADMIN, "POST", "/v1/rotate", "{\"key\":\"oidc\"}", &body, &err), 200);
     ak_buf_free(&body);
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_BROKER, "POST", "/v1/rotate", "{\"key\":\"oidc\"}", &body, &err), 200);
-    ak_buf_free(&body);
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_BROKER, "GET", "/v1/keys", NULL, &body, &err), 200);
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_AUDIT, "GET", "/v1/keys", NULL, &body, &err), 200);
     EXPECT_OK(ak_json_parse_object(ak_buf_cur(&body), &j));
     keys = json_object_get(j, "keys");
     EXPECT_INT_EQ(json_array_size(keys), 4);
@@ -380,5 +402,41 @@ AK_TEST(test_sign_and_keys) {
     s_env_down(&e);
 }
 
-AK_RUN_TESTS(AK_T(test_roles_from_identity), AK_T(test_derive_role_table), AK_T(test_derive_epoch_rule),
-             AK_T(test_bad_input), AK_T(test_sign_and_keys))
+/* D20: every identity against every key: only auth/session, oidc/oidc, cap-mint/cap sign. */
+AK_TEST(test_sign_identity_matrix) {
+    s_env e;
+    ak_buf body, in_b64;
+    ak_err err;
+    aks_pubkey pubs[6];
+    char req[4096];
+    s_env_up(&e);
+    size_t n = aks_keystore_public_keys(&e.ks, pubs);
+    static const char *const names[] = {"session", "oidc", "cap"};
+    aks_role roles[] = {AKS_ROLE_AUTH,  AKS_ROLE_OIDC,          AKS_ROLE_CAP_MINT,
+                        AKS_ROLE_AUDIT, AKS_ROLE_WORKER_MEMORY, AKS_ROLE_WORKER_CREDENTIALS,
+                        AKS_ROLE_ADMIN, AKS_ROLE_NONE};
+    for (int p = 0; p < 3; p++) {
+        const char *kid = NULL;
+        for (size_t i = 0; i < n; i++)
+            if ((int)pubs[i].purpose == p && pubs[i].current) kid = pubs[i].kid;
+        assert_non_null(kid);
+        s_signing_input(p == AKS_KEY_CAP ? "ak-cap+jwt" : "JWT", kid, &in_b64);
+        snprintf(req, sizeof(req), "{\"key\":\"%s\",\"signing_input_b64\":\"%s\"}", names[p],
+                 ak_buf_cstr(&in_b64));
+        for (size_t r = 0; r < sizeof(roles) / sizeof(roles[0]); r++) {
+            bool own = (roles[r] == AKS_ROLE_AUTH && p == AKS_KEY_SESSION) ||
+                       (roles[r] == AKS_ROLE_OIDC && p == AKS_KEY_OIDC) ||
+                       (roles[r] == AKS_ROLE_CAP_MINT && p == AKS_KEY_CAP);
+            int st = s_call(&e, roles[r], "POST", "/v1/sign", req, &body, &err);
+            if (st != (own ? 200 : 403))
+                fail_msg("role %s key %s: status %d", aks_role_name(roles[r]), names[p], st);
+            if (!own) s_expect_reason(&body, "role_not_allowed");
+            ak_buf_free(&body);
+        }
+        ak_buf_free(&in_b64);
+    }
+    s_env_down(&e);
+}
+
+AK_RUN_TESTS(AK_T(test_roles_from_identity), AK_T(test_sign_identity_matrix), AK_T(test_derive_role_table),
+             AK_T(test_derive_epoch_rule), AK_T(test_bad_input), AK_T(test_sign_and_keys))
