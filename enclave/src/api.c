@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "ak/alloc.h"
+#include "ak/cap.h"
 #include "ak/crypto.h"
 #include "ak/ct.h"
 #include "ak/identity.h"
@@ -216,10 +217,53 @@ static bool s_api_role_may_derive(aks_role role, ak_cur data_class) {
            (role == AKS_ROLE_WORKER_MEMORY && ak_cur_eq_str(data_class, "memory"));
 }
 
+/* The signer's own cap keys (current and previous) as a JWKS for ak_cap_verify. */
+static void s_api_cap_jwks(aks_ctx *ctx, ak_jwks *out) {
+    aks_pubkey keys[2 * AKS_KEY__COUNT];
+    size_t n = aks_keystore_public_keys(ctx->ks, keys);
+    memset(out, 0, sizeof(*out));
+    for (size_t i = 0; i < n && out->n < AK_JWKS_MAX_KEYS; i++) {
+        if (keys[i].purpose != AKS_KEY_CAP) continue;
+        memcpy(out->keys[out->n].pub65, keys[i].pub, 65);
+        memcpy(out->keys[out->n].kid, keys[i].kid, AKS_KID_MAX);
+        out->n++;
+    }
+}
+
+/*
+ * D20: the worker's certificate alone derives nothing. The request carries the agent's cap (a
+ * compact JWS whose claims hold the K10 PoP) and the op of the worker's route; the signer checks
+ * the cap itself (ak_cap_verify: its own cap key, freshness, op, class, PoP) and that the
+ * request asks for exactly what the cap covers: same operator, same actor, and an epoch the cap
+ * allows (store: the cap's k3_epoch; fetch/use: any epoch up to it — older envelopes are read
+ * and lazily re-keyed to it, D8). Teardown deletes without a KEK: a teardown cap derives none.
+ */
+static ak_err s_api_check_cap(aks_ctx *ctx, ak_cur token, ak_cur op_text, ak_cur dc, const ak_omni *op,
+                              const ak_omni *actor, uint64_t epoch) {
+    ak_jwks jwks;
+    ak_cap_claims c;
+    ak_op want_op;
+    ak_data_class want_dc;
+    ak_err rc = AK_OK;
+    AK_ENSURE(ak_op_parse(op_text, &want_op) == AK_OK, AK_E_INVALID_INPUT);
+    AK_ENSURE(ak_data_class_parse(dc, &want_dc) == AK_OK, AK_E_INVALID_INPUT);
+    AK_ENSURE(want_op == AK_OP_STORE || want_op == AK_OP_FETCH || want_op == AK_OP_USE, AK_E_CAP_OP_MISMATCH);
+    s_api_cap_jwks(ctx, &jwks);
+    ak_cap_expect ex = {.op = want_op, .data_class = want_dc, .now = (uint64_t)time(NULL)};
+    AK_GUARD_OUT(ak_cap_verify(token, &jwks, &ex, &c));
+    AK_ENSURE_OUT(ak_ct_eq(c.operator_omni.b, op->b, 32), AK_E_OPERATOR_MISMATCH);
+    AK_ENSURE_OUT(ak_ct_eq(c.actor_omni.b, actor->b, 32), AK_E_ACTOR_MISMATCH);
+    AK_ENSURE_OUT(want_op == AK_OP_STORE ? epoch == c.k3_epoch : epoch <= c.k3_epoch, AK_E_K3_EPOCH_MISMATCH);
+out:
+    ak_wipe(&c, sizeof(c));
+    return rc;
+}
+
 static ak_err s_api_derive(aks_ctx *ctx, aks_role role, const aks_http_req *req, ak_buf *body) {
-    static const char *const allowed[] = {"data_class", "operator_omni", "actor_omni", "epoch", NULL};
+    static const char *const allowed[] = {"data_class", "operator_omni", "actor_omni", "epoch",
+                                          "op",         "cap",           NULL};
     json_t *j = NULL;
-    ak_cur dc, op_text, actor_text;
+    ak_cur dc, op_text, actor_text, route_op, cap;
     ak_omni op, actor;
     uint64_t epoch, current = 0;
     uint8_t k3[32], kek[32];
@@ -234,11 +278,14 @@ static ak_err s_api_derive(aks_ctx *ctx, aks_role role, const aks_http_req *req,
     AK_GUARD_OUT(ak_json_str(j, "operator_omni", &op_text));
     AK_GUARD_OUT(ak_json_str(j, "actor_omni", &actor_text));
     AK_GUARD_OUT(ak_json_u64(j, "epoch", &epoch));
+    AK_GUARD_OUT(ak_json_str(j, "op", &route_op));
+    AK_GUARD_OUT(ak_json_str(j, "cap", &cap));
     AK_ENSURE_OUT(aks_data_class_valid(dc), AK_E_INVALID_INPUT);
     AK_ENSURE_OUT(s_api_role_may_derive(role, dc), AK_E_ROLE_NOT_ALLOWED);
     AK_GUARD_OUT(ak_omni_parse(op_text, &op));
     AK_GUARD_OUT(ak_omni_parse(actor_text, &actor));
     AK_ENSURE_OUT(epoch >= 1, AK_E_INVALID_INPUT);
+    AK_GUARD_OUT(s_api_check_cap(ctx, cap, route_op, dc, &op, &actor, epoch));
     if (epoch > aks_keystore_max_epoch(ctx->ks)) {
         /* Only an epoch we do not hold needs the chain: the counter never goes back (D7). */
         AK_GUARD_OUT(aks_epochs_current(ctx->epochs, true, &current));

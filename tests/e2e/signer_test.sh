@@ -76,12 +76,29 @@ req() {
     -w '\n%{http_code}' "https://localhost:$port$path" 2>"$work/curl.err")
   printf '%s %s' "$(tail -n1 <<<"$out")" "$(sed '$d' <<<"$out")"
 }
-derive_body() { printf '{"data_class":"%s","operator_omni":"%s","actor_omni":"%s","epoch":%s}' "$1" "$OP" "$ACTOR" "$2"; }
+# D20: every derive carries the agent's cap; the signer verifies it itself. The test caps are
+# minted through the signer with the cap-mint identity (signertool cap: PoP by a test device key).
+mint_cap() { # CLASS OP OPERATOR ACTOR K3_EPOCH [ISSUED_AT] -> the token (against the signer on $port)
+  AK_SIGNER_URL=https://127.0.0.1:$port AK_SIGNER_CA_PEM=$pki/ca.crt AK_SIGNER_ATTEST_PUB=$pki/attest.pub \
+    AK_SIGNER_MEASUREMENT=$measurement AK_SIGNER_SERVER_NAME=localhost \
+    AK_SIGNER_CLIENT_CERT=$pki/cap-mint.crt AK_SIGNER_CLIENT_KEY=$pki/cap-mint.key "$tool" cap "$@" 2>>"$work/mint.err"
+}
+mint_main_caps() { # fetch caps of k3_epoch 3 (reads of epochs 1..3) for both classes
+  CAPC=$(mint_cap credentials fetch "$OP" "$ACTOR" 3) && CAPM=$(mint_cap memory fetch "$OP" "$ACTOR" 3) \
+    && [ -n "$CAPC" ] && [ -n "$CAPM" ] || { echo "FAIL signer_mint_caps ($(tail -2 "$work/mint.err"))"; exit 1; }
+}
+# derive_body CLASS EPOCH [OP CAP]
+derive_body() {
+  local cap=$CAPC; [ "$1" = memory ] && cap=$CAPM
+  printf '{"data_class":"%s","operator_omni":"%s","actor_omni":"%s","epoch":%s,"op":"%s","cap":"%s"}' \
+    "$1" "$OP" "$ACTOR" "$2" "${3:-fetch}" "${4:-$cap}"
+}
 status_of() { cut -d' ' -f1 <<<"$1"; }
 body_of() { cut -d' ' -f2- <<<"$1"; }
 reason_of() { body_of "$1" | jget reason; }
 
 start_main
+mint_main_caps
 
 # ---- health and roles
 r=$(req worker-credentials GET /v1/health)
@@ -102,6 +119,35 @@ for role in auth oidc cap-mint audit admin; do
   r=$(req $role POST /v1/kek/derive "$(derive_body credentials 1)")
   check "signer_${role}_cannot_derive" "$(status_of "$r") $(reason_of "$r")" "403 role_not_allowed"
 done
+
+# ---- D20 (issue 16 finding 1): a worker certificate alone derives nothing
+r=$(req worker-credentials POST /v1/kek/derive "$(printf '{"data_class":"credentials","operator_omni":"%s","actor_omni":"%s","epoch":1,"op":"fetch"}' "$OP" "$ACTOR")")
+check signer_worker_cert_without_cap_derives_nothing "$(status_of "$r") $(reason_of "$r")" "400 missing_field"
+r=$(req worker-credentials POST /v1/kek/derive "$(derive_body credentials 1 fetch "$(mint_cap credentials fetch "$OP" "$ACTOR" 1 $(( $(date +%s) - 3600 )))")")
+check signer_expired_cap_refused "$(status_of "$r") $(reason_of "$r")" "403 cap_freshness_failed"
+r=$(req worker-credentials POST /v1/kek/derive "$(derive_body credentials 1 fetch "$CAPM")")
+check signer_cap_for_other_class_refused "$(status_of "$r") $(reason_of "$r")" "403 cap_data_class_mismatch"
+OTHER_ACTOR=0x$(printf 'c%.0s' $(seq 64))
+r=$(req worker-credentials POST /v1/kek/derive "$(derive_body credentials 1 fetch "$(mint_cap credentials fetch "$OP" "$OTHER_ACTOR" 3)")")
+check signer_cap_for_other_actor_refused "$(status_of "$r") $(reason_of "$r")" "403 actor_mismatch"
+r=$(req worker-credentials POST /v1/kek/derive "$(derive_body credentials 1 fetch "$(mint_cap credentials fetch "$OTHER_ACTOR" "$ACTOR" 3)")")
+check signer_cap_for_other_operator_refused "$(status_of "$r") $(reason_of "$r")" "403 operator_mismatch"
+r=$(req worker-credentials POST /v1/kek/derive "$(derive_body credentials 1 store "$(mint_cap credentials store "$OP" "$ACTOR" 2)")")
+check signer_cap_for_other_epoch_refused "$(status_of "$r") $(reason_of "$r")" "403 k3_epoch_mismatch"
+r=$(req worker-credentials POST /v1/kek/derive "$(derive_body credentials 1 teardown "$(mint_cap credentials teardown "$OP" "$ACTOR" 1)")")
+check signer_teardown_cap_derives_nothing "$(status_of "$r") $(reason_of "$r")" "403 cap_op_mismatch"
+r=$(req worker-credentials POST /v1/kek/derive "$(derive_body credentials 1 store)")
+check signer_cap_op_differs_from_request_refused "$(status_of "$r") $(reason_of "$r")" "403 cap_op_mismatch"
+# a cap-shaped token signed by the session key (the auth identity can sign those, never caps)
+forged=$(AK_SIGNER_URL=https://127.0.0.1:$port AK_SIGNER_CA_PEM=$pki/ca.crt AK_SIGNER_ATTEST_PUB=$pki/attest.pub \
+  AK_SIGNER_MEASUREMENT=$measurement AK_SIGNER_SERVER_NAME=localhost AK_SIGNER_CLIENT_CERT=$pki/auth.crt \
+  AK_SIGNER_CLIENT_KEY=$pki/auth.key "$tool" jws session "$(printf '%s' "${CAPC#*.}" | cut -d. -f1 | tr '_-' '/+' | base64 -d 2>/dev/null)")
+r=$(req worker-credentials POST /v1/kek/derive "$(derive_body credentials 1 fetch "$forged")")
+check signer_cap_signed_by_session_key_refused "$(status_of "$r") $(reason_of "$r")" "403 broker_sig_invalid"
+out=$(AK_SIGNER_URL=https://127.0.0.1:$port AK_SIGNER_CA_PEM=$pki/ca.crt AK_SIGNER_ATTEST_PUB=$pki/attest.pub \
+  AK_SIGNER_MEASUREMENT=$measurement AK_SIGNER_SERVER_NAME=localhost AK_SIGNER_CLIENT_CERT=$pki/auth.crt \
+  AK_SIGNER_CLIENT_KEY=$pki/auth.key "$tool" cap credentials fetch "$OP" "$ACTOR" 1 2>&1 >/dev/null)
+check signer_auth_cannot_mint_caps "$(grep -o role_not_allowed <<<"$out" | head -1)" role_not_allowed
 
 # ---- handshake refusals
 handshake() { # cert-name|none -> curl exit code (0 = a TLS session was established)
@@ -203,12 +249,12 @@ check signer_attestation_wrong_measurement_rejected "$(grep -o 'attestation_inva
 openssl pkey -in "$pki/other-ca.key" -pubout -out "$work/wrong-attest.pub" 2>/dev/null
 out=$(AK_SIGNER_ATTEST_PUB=$work/wrong-attest.pub as_role worker-credentials attest)
 check signer_attestation_wrong_key_rejected "$(grep -o 'attestation_invalid' "$work/tool.err" | head -1)" attestation_invalid
-out=$(AK_SIGNER_ATTEST_PUB=$work/wrong-attest.pub as_role worker-credentials derive credentials "$OP" "$ACTOR" 1)
+out=$(AK_SIGNER_ATTEST_PUB=$work/wrong-attest.pub as_role worker-credentials derive credentials "$OP" "$ACTOR" 1 fetch "$CAPC")
 check signer_no_kek_without_attestation "$(grep -c kek_hex <<<"$out") $(grep -o attestation_invalid "$work/tool.err" | head -1)" "0 attestation_invalid"
 kek1_hex=$(printf '%s' "$kek1" | base64 -d | od -An -tx1 | tr -d ' \n')
-out=$(as_role worker-credentials derive credentials "$OP" "$ACTOR" 1 | jget kek_hex)
+out=$(as_role worker-credentials derive credentials "$OP" "$ACTOR" 1 fetch "$CAPC" | jget kek_hex)
 check signer_client_derive_matches_curl "$out" "$kek1_hex"
-out=$(as_role worker-memory derive credentials "$OP" "$ACTOR" 1)
+out=$(as_role worker-memory derive credentials "$OP" "$ACTOR" 1 fetch "$CAPC")
 check signer_client_maps_reason "$(grep -o role_not_allowed "$work/tool.err" | head -1)" role_not_allowed
 
 # ---- epochs: above the chain refused; restart keeps every epoch; advance adds one
@@ -334,6 +380,8 @@ if [ -x "$root/contracts/deploy.sh" ] && [ -e "$root/node_modules/@foundry-rs/an
     if start_signer "$work/state-chain" "evm:$rpc#$ctr" "$work/ready2" "$work/signer2.log"; then
       pid2=$started_pid
       port_main=$port; port=$(cat "$work/ready2")
+      capc_main=$CAPC capm_main=$CAPM
+      mint_main_caps # this signer has its own cap key
       r=$(req worker-memory POST /v1/kek/derive "$(derive_body memory 1)")
       c1=$(body_of "$r" | jget kek_b64)
       check signer_chain_epoch1_derives "$(status_of "$r")" 200
@@ -347,7 +395,7 @@ if [ -x "$root/contracts/deploy.sh" ] && [ -e "$root/node_modules/@foundry-rs/an
       if [ "$(status_of "$r")" = 200 ] && [ "$c2" != "$c1" ]; then pass signer_chain_advance_new_k3; else fail signer_chain_advance_new_k3 "$r"; fi
       r=$(req worker-memory POST /v1/kek/derive "$(derive_body memory 1)")
       check signer_chain_old_epoch_keeps_kek "$(body_of "$r" | jget kek_b64)" "$c1"
-      port=$port_main
+      port=$port_main CAPC=$capc_main CAPM=$capm_main
     else fail signer_chain_start "$(tail -3 "$work/signer2.log")"; fi
   else fail signer_chain_deploy "$(tail -3 "$work/deploy.log")"; fi
 else

@@ -10,7 +10,11 @@
  *   GET  /v1/keys          any role  -> {"keys":[JWK...]}  (JWKS; see below)
  *   POST /v1/attest        any role  {"nonce_b64"} (16..64 bytes) -> {"document":"<compact JWS>"} (ak/attest.h)
  *   POST /v1/kek/derive    worker-credentials for "credentials", worker-memory for "memory"
- *        {"data_class","operator_omni","actor_omni","epoch"} -> {"kek_b64","epoch","data_class"}
+ *        {"data_class","operator_omni","actor_omni","epoch","op","cap"} -> {"kek_b64","epoch","data_class"}
+ *        D20: `cap` is the agent's cap (compact JWS) and `op` the worker route's op; the signer
+ *        verifies the cap itself (ak_cap_verify against its own cap keys: signature, expiry, op,
+ *        class, K10 PoP) and that operator, actor and epoch are the cap's (store: epoch ==
+ *        k3_epoch; fetch/use: epoch <= k3_epoch); a teardown cap derives nothing.
  *        epoch >= 1; an epoch above the chain's current one -> 403 epoch_not_current; chain
  *        unreadable when it must be read -> 502 chain_rpc_error (D6, D7)
  *   POST /v1/sign          auth (key "session"), oidc (key "oidc"), cap-mint (key "cap") — each its

@@ -20,6 +20,7 @@
 #include "ak/crypto.h"
 #include "ak/ct.h"
 #include "ak/json.h"
+#include "ak/limits.h"
 #include "ak/log.h"
 #include "ak/pki.h"
 
@@ -474,22 +475,38 @@ ak_err ak_signer_attest(ak_signer *s) {
     return AK_E_INTERNAL; /* unreachable: connect attests before returning */
 }
 
-ak_err ak_signer_derive_kek(ak_signer *s, const char *data_class, const uint8_t operator_omni[32],
-                            const uint8_t actor_omni[32], uint64_t epoch, uint8_t kek[32]) {
+/* A compact JWS is base64url and two dots: anything else would need JSON escaping, and is no cap. */
+static bool s_signer_jws_text(ak_cur c) {
+    if (c.len == 0 || c.len > AK_MAX_JWS) return false;
+    for (size_t i = 0; i < c.len; i++) {
+        uint8_t b = c.ptr[i];
+        if (!((b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') || (b >= '0' && b <= '9') || b == '-' ||
+              b == '_' || b == '.'))
+            return false;
+    }
+    return true;
+}
+
+ak_err ak_signer_derive_kek(ak_signer *s, const char *data_class, const char *op, ak_cur cap,
+                            const uint8_t operator_omni[32], const uint8_t actor_omni[32], uint64_t epoch,
+                            uint8_t kek[32]) {
     char op_hex[65], actor_hex[65];
     ak_buf req, resp, raw;
     json_t *j = NULL;
     long status = 0;
     ak_cur k;
     ak_err rc = AK_OK;
-    ak_buf_init(&req, 512);
+    ak_buf_init(&req, 1024 + AK_MAX_JWS);
     ak_buf_init_secret(&resp, 4096);
     ak_buf_init_secret(&raw, 64);
+    AK_ENSURE_OUT(s_signer_jws_text(cap), AK_E_INVALID_INPUT);
     ak_hex_encode(operator_omni, 32, op_hex);
     ak_hex_encode(actor_omni, 32, actor_hex);
     AK_GUARD_OUT(ak_buf_printf(
-        &req, "{\"data_class\":\"%s\",\"operator_omni\":\"%s\",\"actor_omni\":\"%s\",\"epoch\":%llu}",
-        data_class, op_hex, actor_hex, (unsigned long long)epoch));
+        &req,
+        "{\"data_class\":\"%s\",\"operator_omni\":\"%s\",\"actor_omni\":\"%s\",\"epoch\":%llu,"
+        "\"op\":\"%s\",\"cap\":\"%.*s\"}",
+        data_class, op_hex, actor_hex, (unsigned long long)epoch, op, (int)cap.len, (const char *)cap.ptr));
     AK_GUARD_OUT(ak_signer_call(s, "POST", "/v1/kek/derive", ak_buf_cur(&req), true, &status, &resp));
     AK_GUARD_OUT(s_signer_status_err(status, &resp));
     AK_ENSURE_OUT(ak_json_parse_object(ak_buf_cur(&resp), &j) == AK_OK &&
