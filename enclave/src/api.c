@@ -274,14 +274,15 @@ static ak_err s_api_derive(aks_ctx *ctx, aks_role role, const aks_http_req *req,
     AK_ENSURE_OUT(role == AKS_ROLE_WORKER_CREDENTIALS || role == AKS_ROLE_WORKER_MEMORY,
                   AK_E_ROLE_NOT_ALLOWED);
     AK_GUARD_OUT(s_api_parse(req, allowed, &j));
+    /* The class first: a worker asking for another class's KEK is refused as such. */
     AK_GUARD_OUT(ak_json_str(j, "data_class", &dc));
+    AK_ENSURE_OUT(aks_data_class_valid(dc), AK_E_INVALID_INPUT);
+    AK_ENSURE_OUT(s_api_role_may_derive(role, dc), AK_E_ROLE_NOT_ALLOWED);
     AK_GUARD_OUT(ak_json_str(j, "operator_omni", &op_text));
     AK_GUARD_OUT(ak_json_str(j, "actor_omni", &actor_text));
     AK_GUARD_OUT(ak_json_u64(j, "epoch", &epoch));
     AK_GUARD_OUT(ak_json_str(j, "op", &route_op));
     AK_GUARD_OUT(ak_json_str(j, "cap", &cap));
-    AK_ENSURE_OUT(aks_data_class_valid(dc), AK_E_INVALID_INPUT);
-    AK_ENSURE_OUT(s_api_role_may_derive(role, dc), AK_E_ROLE_NOT_ALLOWED);
     AK_GUARD_OUT(ak_omni_parse(op_text, &op));
     AK_GUARD_OUT(ak_omni_parse(actor_text, &actor));
     AK_ENSURE_OUT(epoch >= 1, AK_E_INVALID_INPUT);
