@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "ak/alloc.h"
+#include "ak/cap.h"
 #include "ak/crypto.h"
 #include "ak/ct.h"
 #include "ak/identity.h"
@@ -16,8 +17,8 @@
 
 /* ---- roles ---- */
 
-static const char *const s_api_role_names[] = {"none", "broker", "worker-credentials", "worker-memory",
-                                               "audit"};
+static const char *const s_api_role_names[] = {
+    "none", "auth", "oidc", "cap-mint", "worker-credentials", "worker-memory", "audit", "admin"};
 
 const char *aks_role_name(aks_role r) {
     return (unsigned)r < sizeof(s_api_role_names) / sizeof(s_api_role_names[0]) ? s_api_role_names[r]
@@ -36,7 +37,7 @@ static aks_role s_api_role_uri(const char *uri) {
     return s_api_role_exact(uri + n);
 }
 
-aks_role aks_role_from_identity(const char *uri0, const char *uri1, const char *cn) {
+aks_role aks_role_from_identity(const char *uri0, const char *uri1) {
     aks_role r = AKS_ROLE_NONE;
     const char *uris[2] = {uri0, uri1};
     for (int i = 0; i < 2; i++) {
@@ -45,11 +46,6 @@ aks_role aks_role_from_identity(const char *uri0, const char *uri1, const char *
         if (u == AKS_ROLE_NONE) continue; /* other URIs (e.g. a workload's own SPIFFE id) say nothing */
         if (r != AKS_ROLE_NONE && r != u) return AKS_ROLE_NONE;
         r = u;
-    }
-    if (cn != NULL && cn[0] != '\0') {
-        aks_role c = s_api_role_exact(cn);
-        if (r != AKS_ROLE_NONE && c != AKS_ROLE_NONE && c != r) return AKS_ROLE_NONE;
-        if (r == AKS_ROLE_NONE) r = c;
     }
     return r;
 }
@@ -221,10 +217,53 @@ static bool s_api_role_may_derive(aks_role role, ak_cur data_class) {
            (role == AKS_ROLE_WORKER_MEMORY && ak_cur_eq_str(data_class, "memory"));
 }
 
+/* The signer's own cap keys (current and previous) as a JWKS for ak_cap_verify. */
+static void s_api_cap_jwks(aks_ctx *ctx, ak_jwks *out) {
+    aks_pubkey keys[2 * AKS_KEY__COUNT];
+    size_t n = aks_keystore_public_keys(ctx->ks, keys);
+    memset(out, 0, sizeof(*out));
+    for (size_t i = 0; i < n && out->n < AK_JWKS_MAX_KEYS; i++) {
+        if (keys[i].purpose != AKS_KEY_CAP) continue;
+        memcpy(out->keys[out->n].pub65, keys[i].pub, 65);
+        memcpy(out->keys[out->n].kid, keys[i].kid, AKS_KID_MAX);
+        out->n++;
+    }
+}
+
+/*
+ * D20: the worker's certificate alone derives nothing. The request carries the agent's cap (a
+ * compact JWS whose claims hold the K10 PoP) and the op of the worker's route; the signer checks
+ * the cap itself (ak_cap_verify: its own cap key, freshness, op, class, PoP) and that the
+ * request asks for exactly what the cap covers: same operator, same actor, and an epoch the cap
+ * allows (store: the cap's k3_epoch; fetch/use: any epoch up to it — older envelopes are read
+ * and lazily re-keyed to it, D8). Teardown deletes without a KEK: a teardown cap derives none.
+ */
+static ak_err s_api_check_cap(aks_ctx *ctx, ak_cur token, ak_cur op_text, ak_cur dc, const ak_omni *op,
+                              const ak_omni *actor, uint64_t epoch) {
+    ak_jwks jwks;
+    ak_cap_claims c;
+    ak_op want_op;
+    ak_data_class want_dc;
+    ak_err rc = AK_OK;
+    AK_ENSURE(ak_op_parse(op_text, &want_op) == AK_OK, AK_E_INVALID_INPUT);
+    AK_ENSURE(ak_data_class_parse(dc, &want_dc) == AK_OK, AK_E_INVALID_INPUT);
+    AK_ENSURE(want_op == AK_OP_STORE || want_op == AK_OP_FETCH || want_op == AK_OP_USE, AK_E_CAP_OP_MISMATCH);
+    s_api_cap_jwks(ctx, &jwks);
+    ak_cap_expect ex = {.op = want_op, .data_class = want_dc, .now = (uint64_t)time(NULL)};
+    AK_GUARD_OUT(ak_cap_verify(token, &jwks, &ex, &c));
+    AK_ENSURE_OUT(ak_ct_eq(c.operator_omni.b, op->b, 32), AK_E_OPERATOR_MISMATCH);
+    AK_ENSURE_OUT(ak_ct_eq(c.actor_omni.b, actor->b, 32), AK_E_ACTOR_MISMATCH);
+    AK_ENSURE_OUT(want_op == AK_OP_STORE ? epoch == c.k3_epoch : epoch <= c.k3_epoch, AK_E_K3_EPOCH_MISMATCH);
+out:
+    ak_wipe(&c, sizeof(c));
+    return rc;
+}
+
 static ak_err s_api_derive(aks_ctx *ctx, aks_role role, const aks_http_req *req, ak_buf *body) {
-    static const char *const allowed[] = {"data_class", "operator_omni", "actor_omni", "epoch", NULL};
+    static const char *const allowed[] = {"data_class", "operator_omni", "actor_omni", "epoch",
+                                          "op",         "cap",           NULL};
     json_t *j = NULL;
-    ak_cur dc, op_text, actor_text;
+    ak_cur dc, op_text, actor_text, route_op, cap;
     ak_omni op, actor;
     uint64_t epoch, current = 0;
     uint8_t k3[32], kek[32];
@@ -235,15 +274,19 @@ static ak_err s_api_derive(aks_ctx *ctx, aks_role role, const aks_http_req *req,
     AK_ENSURE_OUT(role == AKS_ROLE_WORKER_CREDENTIALS || role == AKS_ROLE_WORKER_MEMORY,
                   AK_E_ROLE_NOT_ALLOWED);
     AK_GUARD_OUT(s_api_parse(req, allowed, &j));
+    /* The class first: a worker asking for another class's KEK is refused as such. */
     AK_GUARD_OUT(ak_json_str(j, "data_class", &dc));
+    AK_ENSURE_OUT(aks_data_class_valid(dc), AK_E_INVALID_INPUT);
+    AK_ENSURE_OUT(s_api_role_may_derive(role, dc), AK_E_ROLE_NOT_ALLOWED);
     AK_GUARD_OUT(ak_json_str(j, "operator_omni", &op_text));
     AK_GUARD_OUT(ak_json_str(j, "actor_omni", &actor_text));
     AK_GUARD_OUT(ak_json_u64(j, "epoch", &epoch));
-    AK_ENSURE_OUT(aks_data_class_valid(dc), AK_E_INVALID_INPUT);
-    AK_ENSURE_OUT(s_api_role_may_derive(role, dc), AK_E_ROLE_NOT_ALLOWED);
+    AK_GUARD_OUT(ak_json_str(j, "op", &route_op));
+    AK_GUARD_OUT(ak_json_str(j, "cap", &cap));
     AK_GUARD_OUT(ak_omni_parse(op_text, &op));
     AK_GUARD_OUT(ak_omni_parse(actor_text, &actor));
     AK_ENSURE_OUT(epoch >= 1, AK_E_INVALID_INPUT);
+    AK_GUARD_OUT(s_api_check_cap(ctx, cap, route_op, dc, &op, &actor, epoch));
     if (epoch > aks_keystore_max_epoch(ctx->ks)) {
         /* Only an epoch we do not hold needs the chain: the counter never goes back (D7). */
         AK_GUARD_OUT(aks_epochs_current(ctx->epochs, true, &current));
@@ -303,21 +346,40 @@ out:
     return rc;
 }
 
+/* The one key a role may sign with (D20); false for roles that sign nothing. */
+static bool s_api_sign_purpose(aks_role role, aks_key_purpose *out) {
+    switch (role) {
+        case AKS_ROLE_AUTH:
+            *out = AKS_KEY_SESSION;
+            return true;
+        case AKS_ROLE_OIDC:
+            *out = AKS_KEY_OIDC;
+            return true;
+        case AKS_ROLE_CAP_MINT:
+            *out = AKS_KEY_CAP;
+            return true;
+        default:
+            return false;
+    }
+}
+
 static ak_err s_api_sign(aks_ctx *ctx, aks_role role, const aks_http_req *req, ak_buf *body) {
     static const char *const allowed[] = {"key", "signing_input_b64", NULL};
     json_t *j = NULL;
     ak_cur key_name;
-    aks_key_purpose purpose;
+    aks_key_purpose purpose, own;
     ak_buf input, sig_b64;
     char kid[AKS_KID_MAX], used[AKS_KID_MAX];
     uint8_t sig[64];
     ak_err rc = AK_OK;
     ak_buf_init(&input, 0);
     ak_buf_init(&sig_b64, 128);
-    AK_ENSURE_OUT(role == AKS_ROLE_BROKER, AK_E_ROLE_NOT_ALLOWED);
+    AK_ENSURE_OUT(s_api_sign_purpose(role, &own), AK_E_ROLE_NOT_ALLOWED);
     AK_GUARD_OUT(s_api_parse(req, allowed, &j));
     AK_GUARD_OUT(ak_json_str(j, "key", &key_name));
     AK_ENSURE_OUT(aks_key_purpose_parse(key_name, &purpose), AK_E_INVALID_INPUT);
+    /* D20: each broker function signs with its own key only. */
+    AK_ENSURE_OUT(purpose == own, AK_E_ROLE_NOT_ALLOWED);
     ak_buf_free(&input);
     AK_GUARD_OUT(s_api_b64_field(j, "signing_input_b64", AK_MAX_JWS, &input));
     AK_GUARD_OUT(s_api_check_header(purpose, ak_buf_cur(&input), kid));
@@ -343,7 +405,8 @@ static ak_err s_api_rotate(aks_ctx *ctx, aks_role role, const aks_http_req *req,
     aks_key_purpose purpose;
     aks_pubkey keys[2 * AKS_KEY__COUNT];
     ak_err rc = AK_OK;
-    AK_ENSURE_OUT(role == AKS_ROLE_BROKER, AK_E_ROLE_NOT_ALLOWED);
+    /* D20: no function rotates; only the operator's admin identity does. */
+    AK_ENSURE_OUT(role == AKS_ROLE_ADMIN, AK_E_ROLE_NOT_ALLOWED);
     AK_GUARD_OUT(s_api_parse(req, allowed, &j));
     AK_GUARD_OUT(ak_json_str(j, "key", &key_name));
     AK_ENSURE_OUT(aks_key_purpose_parse(key_name, &purpose), AK_E_INVALID_INPUT);

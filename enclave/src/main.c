@@ -70,7 +70,8 @@ static s_main_opt g_opts[OPT__COUNT] = {
      NULL},
     {"--tls-cert", "AKS_TLS_CERT", "server certificate chain PEM", NULL},
     {"--tls-key", "AKS_TLS_KEY", "server P-256 key PEM", NULL},
-    {"--client-ca", "AKS_CLIENT_CA", "worker CA PEM: client certificates must chain to it", NULL},
+    {"--client-ca", "AKS_CLIENT_CA",
+     "client CA PEM: callers' certificates must chain to it (dev PKI: client-ca.crt)", NULL},
     {"--attest-key", "AKS_ATTEST_KEY", "attestation P-256 key PEM (local attester)", NULL},
     {"--attester", "AKS_ATTESTER", "local (default) or nitro", NULL},
     {"--seal-key", "AKS_SEAL_KEY", "sealing key file (32 raw bytes or 64 hex) for the file sealer", NULL},
@@ -125,7 +126,7 @@ static void s_main_pki_defaults(void) {
         int opt;
         const char *file;
     } m[] = {
-        {OPT_TLS_CERT, "signer-chain.crt"}, {OPT_TLS_KEY, "signer.key"}, {OPT_CLIENT_CA, "ca.crt"},
+        {OPT_TLS_CERT, "signer-chain.crt"}, {OPT_TLS_KEY, "signer.key"}, {OPT_CLIENT_CA, "client-ca.crt"},
         {OPT_ATTEST_KEY, "attest.key"},     {OPT_SEAL_KEY, "seal.key"},
     };
     const char *dir = g_opts[OPT_PKI].value;

@@ -67,14 +67,22 @@ static void s_srv_serve(aks_server *srv, aks_tls_conn *t, const char *peer) {
     if (aks_tls_handshake(t, aks_now_mono_ms() + o->handshake_ms, &br_err) != AK_OK) {
         char code[16];
         snprintf(code, sizeof(code), "%d", br_err);
-        ak_log_warn("tls handshake failed", "peer", peer, "br_err", code, "timeout",
-                    t->timed_out ? "1" : "0");
+        if (br_err == BR_ERR_X509_FORBIDDEN_KEY_USAGE && t->eku.eku_rc != AK_OK)
+            ak_log_warn("tls handshake failed", "peer", peer, "br_err", code, "reason",
+                        ak_err_reason(t->eku.eku_rc), "need",
+                        "client certificate with extendedKeyUsage clientAuth");
+        else
+            ak_log_warn("tls handshake failed", "peer", peer, "br_err", code, "timeout",
+                        t->timed_out ? "1" : "0");
         goto out;
     }
     aks_role role = aks_role_from_identity(t->names[0].status == 1 ? t->uri[0] : NULL,
-                                           t->names[1].status == 1 ? t->uri[1] : NULL,
-                                           t->names[2].status == 1 ? t->cn : NULL);
-    ak_log_info("client authenticated", "peer", peer, "role", aks_role_name(role));
+                                           t->names[1].status == 1 ? t->uri[1] : NULL);
+    if (role == AKS_ROLE_NONE)
+        ak_log_warn("client authenticated without a role", "peer", peer, "need",
+                    "one SAN URI " AKS_ROLE_URI_PREFIX "<role>");
+    else
+        ak_log_info("client authenticated", "peer", peer, "role", aks_role_name(role));
 
     int64_t req_start = 0;
     for (;;) {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "ak/ct.h"
+#include "ak/log.h"
 #include "aks/secmem.h"
 
 int64_t aks_now_mono_ms(void) {
@@ -42,6 +43,15 @@ ak_err aks_tls_config_load(aks_tls_config *c, const char *cert_pem, const char *
     AK_GUARD_OUT(
         ak_pki_cert_p256_pub(ak_cur_from(c->chain.certs[0].data, c->chain.certs[0].data_len), leaf_pub));
     AK_ENSURE_OUT(memcmp(leaf_pub, c->key->pub, 65) == 0, AK_E_BAD_KEY);
+    /* Clients refuse a signer certificate that is not for server authentication: refusing to
+     * start says so once, instead of every handshake failing. */
+    rc = ak_pki_cert_check_eku(ak_cur_from(c->chain.certs[0].data, c->chain.certs[0].data_len),
+                               AK_PKI_EKU_SERVER);
+    if (rc != AK_OK) {
+        ak_log_error("signer certificate refused", "file", cert_pem, "reason", ak_err_reason(rc), "need",
+                     "extendedKeyUsage serverAuth");
+        goto out;
+    }
 out:
     if (rc != AK_OK) aks_tls_config_free(c);
     return rc;
@@ -96,9 +106,8 @@ static const uint16_t s_tls_suites[] = {
     BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
 };
 
-/* Name-element OIDs: SAN uniformResourceIdentifier (0x00, tag 6) and id-at-commonName. */
+/* Name-element OID: SAN uniformResourceIdentifier (0x00, tag 6). The CN is not collected. */
 static const unsigned char s_tls_oid_uri[] = {0x00, 0x06};
-static const unsigned char s_tls_oid_cn[] = {0x03, 0x55, 0x04, 0x03};
 
 ak_err aks_tls_conn_init(aks_tls_conn *t, const aks_tls_config *cfg, int fd) {
     br_ssl_server_context *sc = &t->sc;
@@ -130,11 +139,9 @@ ak_err aks_tls_conn_init(aks_tls_conn *t, const aks_tls_config *cfg, int fd) {
         t->names[i].buf = t->uri[i];
         t->names[i].len = sizeof(t->uri[i]);
     }
-    t->names[2].oid = s_tls_oid_cn;
-    t->names[2].buf = t->cn;
-    t->names[2].len = sizeof(t->cn);
-    br_x509_minimal_set_name_elements(&t->xc, t->names, 3);
-    br_ssl_engine_set_x509(&sc->eng, &t->xc.vtable);
+    br_x509_minimal_set_name_elements(&t->xc, t->names, 2);
+    ak_pki_x509_eku_init(&t->eku, &t->xc, AK_PKI_EKU_CLIENT);
+    br_ssl_engine_set_x509(&sc->eng, &t->eku.vtable);
     br_ssl_server_set_trust_anchor_names_alt(sc, cfg->client_cas.ta, cfg->client_cas.n);
 
     br_ssl_engine_set_buffer(&sc->eng, t->iobuf, sizeof(t->iobuf), 1);

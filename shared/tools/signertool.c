@@ -4,7 +4,13 @@
  *
  *   signertool attest                              connect + verify the attestation; prints {"attested":true}
  *   signertool health | keys                       the raw JSON of /v1/health, /v1/keys
- *   signertool derive CLASS OPERATOR ACTOR EPOCH   prints {"kek_hex":"..."} (tests only: a KEK on stdout)
+ *   signertool derive CLASS OPERATOR ACTOR EPOCH OP CAP
+ *                                                  prints {"kek_hex":"..."} (tests only: a KEK on stdout);
+ *                                                  OP is the worker route's op, CAP the agent's cap (D20)
+ *   signertool cap CLASS OP OPERATOR ACTOR K3_EPOCH [ISSUED_AT]
+ *                                                  tests only: mints a cap as CapMintFunction would (PoP by a
+ *                                                  fixed test device key, signed through the signer's cap
+ *                                                  key: needs the cap-mint identity), prints the token
  *   signertool kid KEY                             the current kid of session|oidc|cap
  *   signertool jws KEY PAYLOAD_JSON                builds {"alg":"ES256","typ":...,"kid":current}, signs
  *                                                  through the signer, prints the compact JWS
@@ -15,9 +21,13 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "ak/alloc.h"
 #include "ak/bytes.h"
+#include "ak/cap.h"
+#include "ak/crypto.h"
+#include "ak/limits.h"
 #include "ak/ct.h"
 #include "ak/identity.h"
 #include "ak/signer.h"
@@ -67,6 +77,67 @@ out:
     return e == AK_OK ? 0 : s_tool_fail(e);
 }
 
+typedef struct {
+    ak_signer *s;
+} s_tool_capsig;
+
+static ak_err s_tool_cap_sign(void *user, const uint8_t *in, size_t len, uint8_t sig64[64]) {
+    s_tool_capsig *c = user;
+    char used[AK_SIGNER_KID_MAX];
+    return ak_signer_sign(c->s, AK_SIGNER_KEY_CAP, ak_cur_from(in, len), sig64, used);
+}
+
+/* A test cap (see the header): service "openrouter" (credentials) or "notes" (memory). */
+static int s_tool_cap(ak_signer *s, int argc, char **argv) {
+    static const uint8_t k10[32] = {0x4b, 0x10, 0xde, 0x71, 0xce, 1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
+                                    12,   13,   14,   15,   16,   17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27};
+    ak_cap_request r;
+    ak_cap_claims c;
+    ak_cap_pop_msg m;
+    ak_data_class dc;
+    ak_op op;
+    uint64_t k3, at = (uint64_t)time(NULL);
+    uint8_t pub[65], addr[20];
+    char kid[AK_SIGNER_KID_MAX];
+    ak_buf tok;
+    ak_err e = AK_OK;
+    memset(&r, 0, sizeof(r));
+    if (ak_data_class_parse(ak_cur_from_str(argv[2]), &dc) != AK_OK ||
+        ak_op_parse(ak_cur_from_str(argv[3]), &op) != AK_OK ||
+        ak_omni_parse(ak_cur_from_str(argv[4]), &r.operator_omni) != AK_OK ||
+        ak_omni_parse(ak_cur_from_str(argv[5]), &r.actor_omni) != AK_OK ||
+        ak_cur_to_u64(ak_cur_from_str(argv[6]), &k3) != AK_OK || k3 == 0 || k3 > UINT32_MAX ||
+        (argc == 8 && ak_cur_to_u64(ak_cur_from_str(argv[7]), &at) != AK_OK))
+        return s_tool_fail(AK_E_INVALID_INPUT);
+    const char *svc = dc == AK_CLASS_MEMORY ? "notes" : "openrouter";
+    r.service_len = strlen(svc);
+    memcpy(r.service, svc, r.service_len);
+    if ((e = ak_secp256k1_pubkey(k10, pub)) != AK_OK) return s_tool_fail(e);
+    ak_eth_address_from_pub(pub, addr);
+    ak_device_key_hash(addr, r.device_key_hash);
+    r.ttl_seconds = AK_CAP_TTL_DEFAULT;
+    memcpy(r.pop.nonce, "5e1f7e57c0ffee00112233445566778a", 32);
+    r.pop.nonce_len = 32;
+    r.pop.ts = at;
+    m.operator_omni = r.operator_omni;
+    m.actor_omni = r.actor_omni;
+    m.service = ak_cur_from(r.service, r.service_len);
+    m.op = op;
+    m.data_class = dc;
+    m.client_nonce = ak_cur_from(r.pop.nonce, r.pop.nonce_len);
+    m.client_ts = at;
+    if ((e = ak_cap_pop_sign(k10, &m, r.pop.sig)) != AK_OK ||
+        (e = ak_cap_claims_new(&r, op, dc, (uint32_t)k3, at, &c)) != AK_OK ||
+        (e = ak_signer_current_kid(s, AK_SIGNER_KEY_CAP, kid)) != AK_OK)
+        return s_tool_fail(e);
+    ak_buf_init(&tok, AK_MAX_JWS);
+    s_tool_capsig cs = {s};
+    e = ak_cap_sign(&c, kid, s_tool_cap_sign, &cs, &tok);
+    if (e == AK_OK) printf("%s\n", ak_buf_cstr(&tok));
+    ak_buf_free(&tok);
+    return e == AK_OK ? 0 : s_tool_fail(e);
+}
+
 static int s_tool_run(ak_signer *s, int argc, char **argv) {
     const char *cmd = argv[1];
     ak_buf out;
@@ -81,7 +152,9 @@ static int s_tool_run(ak_signer *s, int argc, char **argv) {
         if ((e = ak_signer_call(s, "GET", path, ak_cur_from(NULL, 0), true, &status, &out)) == AK_OK)
             printf("%s\n", ak_buf_cstr(&out));
         if (e == AK_OK && status != 200) rc = 1;
-    } else if (strcmp(cmd, "derive") == 0 && argc == 6) {
+    } else if (strcmp(cmd, "cap") == 0 && (argc == 7 || argc == 8)) {
+        rc = s_tool_cap(s, argc, argv);
+    } else if (strcmp(cmd, "derive") == 0 && argc == 8) {
         ak_omni op, actor;
         uint64_t epoch;
         uint8_t kek[32];
@@ -90,7 +163,8 @@ static int s_tool_run(ak_signer *s, int argc, char **argv) {
             ak_omni_parse(ak_cur_from_str(argv[4]), &actor) != AK_OK ||
             ak_cur_to_u64(ak_cur_from_str(argv[5]), &epoch) != AK_OK) {
             e = AK_E_INVALID_INPUT;
-        } else if ((e = ak_signer_derive_kek(s, argv[2], op.b, actor.b, epoch, kek)) == AK_OK) {
+        } else if ((e = ak_signer_derive_kek(s, argv[2], argv[6], ak_cur_from_str(argv[7]), op.b, actor.b,
+                                             epoch, kek)) == AK_OK) {
             ak_hex_encode(kek, 32, hex);
             printf("{\"kek_hex\":\"%s\"}\n", hex);
             ak_wipe(kek, sizeof(kek));
@@ -117,8 +191,9 @@ static int s_tool_run(ak_signer *s, int argc, char **argv) {
         if ((e = ak_signer_call(s, argv[2], argv[3], body, false, &status, &out)) == AK_OK)
             printf("%ld %s\n", status, ak_buf_cstr(&out));
     } else {
-        fprintf(stderr,
-                "usage: signertool attest|health|keys|derive|kid|jws|call|rotate ... (see source header)\n");
+        fprintf(
+            stderr,
+            "usage: signertool attest|health|keys|derive|cap|kid|jws|call|rotate ... (see source header)\n");
         rc = 2;
     }
     ak_buf_free(&out);
@@ -131,7 +206,7 @@ int main(int argc, char **argv) {
     ak_signer *s = NULL;
     ak_err e;
     if (argc < 2) {
-        fprintf(stderr, "usage: signertool attest|health|keys|derive|kid|jws|call|rotate ...\n");
+        fprintf(stderr, "usage: signertool attest|health|keys|derive|cap|kid|jws|call|rotate ...\n");
         return 2;
     }
     ak_alloc_install_jansson();

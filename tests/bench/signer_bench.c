@@ -2,12 +2,12 @@
  * signer_bench.c — the signer over real mTLS, through the client the Lambdas use (ak/signer.h).
  * Prints figures only (DESIGN §6); tests/bench/signer_bench.sh starts a signer and runs it.
  *
- *   signer_bench derive N     N KEK derivations over ONE kept-alive connection: derivations/s
+ *   signer_bench derive N CAP N KEK derivations (each with the cap, verified by the signer, D20) over ONE kept-alive connection: derivations/s
  *   signer_bench sign N       N ES256 signatures (session key) over one connection: signatures/s
  *   signer_bench handshake N  N fresh connections (TCP + TLS 1.2 mTLS handshake + one GET
  *                             /v1/health), minus the kept-alive cost of that GET: handshake cost
  * Config from the AK_SIGNER_* environment (the identity must fit the mode: a worker-credentials
- * certificate for derive/handshake, broker for sign). Attestation runs once, before timing.
+ * certificate for derive/handshake, auth for sign). Attestation runs once, before timing.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,8 +43,8 @@ int main(int argc, char **argv) {
     ak_signer_config cfg;
     ak_signer *s = NULL;
     ak_err e;
-    if (argc != 3) {
-        fprintf(stderr, "usage: signer_bench derive|sign|handshake N\n");
+    if (argc != 3 && !(argc == 4 && strcmp(argv[1], "derive") == 0)) {
+        fprintf(stderr, "usage: signer_bench derive N CAP | sign N | handshake N\n");
         return 2;
     }
     long n = strtol(argv[2], NULL, 10);
@@ -59,12 +59,14 @@ int main(int argc, char **argv) {
     memset(actor, 0xbb, 32);
     unsigned c0 = ak_signer_connects(s);
     if (strcmp(argv[1], "derive") == 0) {
-        if ((e = ak_signer_derive_kek(s, "credentials", op, actor, 1, kek)) != AK_OK)
+        /* D20: every derive carries the agent's cap (argv[3], minted by signertool cap for operator
+         * 0xaa.., actor 0xbb.., fetch, epoch 1); the signer verifies it each time. */
+        ak_cur cap = ak_cur_from_str(argc > 3 ? argv[3] : "");
+        if ((e = ak_signer_derive_kek(s, "credentials", "fetch", cap, op, actor, 1, kek)) != AK_OK)
             return s_fail("derive", e);
         double t0 = s_now();
         for (long i = 0; i < n; i++) {
-            actor[0] = (uint8_t)i;
-            if ((e = ak_signer_derive_kek(s, "credentials", op, actor, 1, kek)) != AK_OK)
+            if ((e = ak_signer_derive_kek(s, "credentials", "fetch", cap, op, actor, 1, kek)) != AK_OK)
                 return s_fail("derive", e);
         }
         double dt = s_now() - t0;

@@ -22,8 +22,10 @@ for _ in $(seq 200); do [ -s "$work/ready" ] && break; sleep 0.05; done
 export AK_SIGNER_URL=https://127.0.0.1:$(cat "$work/ready") AK_SIGNER_CA_PEM=$work/pki/ca.crt \
   AK_SIGNER_ATTEST_PUB=$work/pki/attest.pub AK_SIGNER_MEASUREMENT=$(sha384sum "$signer" | cut -c1-96) \
   AK_SIGNER_SERVER_NAME=localhost
-as() { AK_SIGNER_CLIENT_CERT=$work/pki/$1.crt AK_SIGNER_CLIENT_KEY=$work/pki/$1.key "$bench" "$2" "$3"; }
+as() { local r=$1; shift; AK_SIGNER_CLIENT_CERT=$work/pki/$r.crt AK_SIGNER_CLIENT_KEY=$work/pki/$r.key "$@"; }
+tool=${SIGNERTOOL:-$root/build/dev/tools/signertool}
+cap=$(as cap-mint "$tool" cap credentials fetch "$(printf 'a%.0s' $(seq 64))" "$(printf 'b%.0s' $(seq 64))" 1)
 echo "signer: $(basename "$signer") $(stat -c %s "$signer") bytes, $(file -b "$signer" | cut -d, -f1-2,4)"
-as worker-credentials derive "$n"
-as broker sign "$n"
-as worker-credentials handshake $((n / 10))
+as worker-credentials "$bench" derive "$n" "$cap"
+as auth "$bench" sign "$n"
+as worker-credentials "$bench" handshake $((n / 10))

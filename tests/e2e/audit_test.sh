@@ -134,9 +134,9 @@ fi
 [ "$(s3ls "audit/pending/$OP/")" = 0 ] && pass "pending objects deleted after the batch" || fail "pending objects left: $(s3ls "audit/pending/$OP/")"
 [ "$(s3ls "audit/index/$OP/")" = "$N" ] && pass "one index object per event" || fail "index objects: $(s3ls "audit/index/$OP/")"
 
-# ---- session JWT for the master (signed by the signer's session key with the broker identity)
+# ---- session JWT for the master (signed by the signer's session key with the auth identity)
 export AK_SIGNER_CA_PEM=$AK_PKI_DIR/ca.crt AK_SIGNER_ATTEST_PUB=$AK_PKI_DIR/attest.pub
-export AK_SIGNER_CLIENT_CERT=$AK_PKI_DIR/broker.crt AK_SIGNER_CLIENT_KEY=$AK_PKI_DIR/broker.key
+export AK_SIGNER_CLIENT_CERT=$AK_PKI_DIR/auth.crt AK_SIGNER_CLIENT_KEY=$AK_PKI_DIR/auth.key
 now=$(date +%s)
 claims=$(jq -cn --arg iss "$AK_ISSUER" --arg op "$OP" --arg w "$(lower "$MASTER")" --arg dkh "$DKH" --argjson now "$now" \
   '{iss:$iss, sub:("agentkeys:user:"+$op), aud:"agentkeys:broker", iat:$now, exp:($now+600), jti:"e2e-audit-1",

@@ -74,7 +74,7 @@ FR=$(ak_omni "$FRESH_ADDR")
 OT=$(ak_omni "$OTHER_ADDR"); OT_HEX=$OT
 
 # ---------------------------------------------------------------- published keys
-curl -fsS --cacert "$AK_PKI_DIR/ca.crt" --cert "$AK_PKI_DIR/broker.crt" --key "$AK_PKI_DIR/broker.key" \
+curl -fsS --cacert "$AK_PKI_DIR/ca.crt" --cert "$AK_PKI_DIR/audit.crt" --key "$AK_PKI_DIR/audit.key" \
   "$AK_SIGNER_URL/v1/keys" >"$WORK/signer-keys.json" 2>/dev/null \
   && $JOSE filter "$WORK/signer-keys.json" session >"$WORK/session-jwks.json" \
   && $JOSE filter "$WORK/signer-keys.json" cap >"$WORK/cap-jwks.json" \

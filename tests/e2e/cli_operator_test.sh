@@ -244,7 +244,7 @@ check "  ... nothing anchored twice" "$(jq -r '.anchored' "$work/out"):$(jq -r '
 run "audit anchor from a non-master wallet: refused" 3 as other "$AK" audit anchor --operator "$OP"
 # one event's proof from the API (a master session minted by the signer, as audit_test.sh does)
 export AK_SIGNER_CA_PEM=$AK_PKI_DIR/ca.crt AK_SIGNER_ATTEST_PUB=$AK_PKI_DIR/attest.pub
-export AK_SIGNER_CLIENT_CERT=$AK_PKI_DIR/broker.crt AK_SIGNER_CLIENT_KEY=$AK_PKI_DIR/broker.key
+export AK_SIGNER_CLIENT_CERT=$AK_PKI_DIR/auth.crt AK_SIGNER_CLIENT_KEY=$AK_PKI_DIR/auth.key
 now=$(date +%s)
 claims=$(jq -cn --arg iss "$AK_ISSUER" --arg op "$OP" --arg w "$MASTER" --arg dkh "$("$CAST" keccak "$MASTER")" --argjson now "$now" \
   '{iss:$iss, sub:("agentkeys:user:"+$op), aud:"agentkeys:broker", iat:$now, exp:($now+600), jti:"e2e-cli-operator-1",

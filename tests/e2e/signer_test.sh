@@ -5,7 +5,9 @@
 # epoch source, then drives it with curl (OpenSSL: an independent TLS stack) and
 # build/dev/tools/signertool (our client: ak/signer.h with channel-bound attestation):
 #   roles (worker-credentials derives credentials; worker-memory refused with role_not_allowed;
-#   workers and audit cannot sign), handshake refusals (no client cert, another CA's cert),
+#   workers and audit cannot sign), handshake refusals (no client cert, another CA's cert; issue 16
+#   finding 8: a client cert without clientAuth EKU, one issued by the server CA, one whose role is
+#   only in its CN, a server cert without serverAuth — at the signer and at our client),
 #   attestation (good; wrong measurement; wrong pinned key), epochs (above current refused;
 #   advance gives a new K3 while the old epoch keeps its KEK; restarts keep every epoch), JWS
 #   signed through the signer verified by npm jose against /v1/keys, the x5c certificate parsed
@@ -28,9 +30,10 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/signer-e2e.XXXXXX")
 pid=
 anvil_pid=
 pid2=
+spid=
 stop_pid() { if [ -n "${1:-}" ]; then kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; fi; }
 cleanup() {
-  stop_pid "$pid"; stop_pid "$pid2"; stop_pid "$anvil_pid"
+  stop_pid "$pid"; stop_pid "$pid2"; stop_pid "$anvil_pid"; stop_pid "$spid"
   if [ "${KEEP_TMP:-0}" = 1 ]; then echo "work dir: $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -73,12 +76,29 @@ req() {
     -w '\n%{http_code}' "https://localhost:$port$path" 2>"$work/curl.err")
   printf '%s %s' "$(tail -n1 <<<"$out")" "$(sed '$d' <<<"$out")"
 }
-derive_body() { printf '{"data_class":"%s","operator_omni":"%s","actor_omni":"%s","epoch":%s}' "$1" "$OP" "$ACTOR" "$2"; }
+# D20: every derive carries the agent's cap; the signer verifies it itself. The test caps are
+# minted through the signer with the cap-mint identity (signertool cap: PoP by a test device key).
+mint_cap() { # CLASS OP OPERATOR ACTOR K3_EPOCH [ISSUED_AT] -> the token (against the signer on $port)
+  AK_SIGNER_URL=https://127.0.0.1:$port AK_SIGNER_CA_PEM=$pki/ca.crt AK_SIGNER_ATTEST_PUB=$pki/attest.pub \
+    AK_SIGNER_MEASUREMENT=$measurement AK_SIGNER_SERVER_NAME=localhost \
+    AK_SIGNER_CLIENT_CERT=$pki/cap-mint.crt AK_SIGNER_CLIENT_KEY=$pki/cap-mint.key "$tool" cap "$@" 2>>"$work/mint.err"
+}
+mint_main_caps() { # fetch caps of k3_epoch 3 (reads of epochs 1..3) for both classes
+  CAPC=$(mint_cap credentials fetch "$OP" "$ACTOR" 3) && CAPM=$(mint_cap memory fetch "$OP" "$ACTOR" 3) \
+    && [ -n "$CAPC" ] && [ -n "$CAPM" ] || { echo "FAIL signer_mint_caps ($(tail -2 "$work/mint.err"))"; exit 1; }
+}
+# derive_body CLASS EPOCH [OP CAP]
+derive_body() {
+  local cap=$CAPC; [ "$1" = memory ] && cap=$CAPM
+  printf '{"data_class":"%s","operator_omni":"%s","actor_omni":"%s","epoch":%s,"op":"%s","cap":"%s"}' \
+    "$1" "$OP" "$ACTOR" "$2" "${3:-fetch}" "${4:-$cap}"
+}
 status_of() { cut -d' ' -f1 <<<"$1"; }
 body_of() { cut -d' ' -f2- <<<"$1"; }
 reason_of() { body_of "$1" | jget reason; }
 
 start_main
+mint_main_caps
 
 # ---- health and roles
 r=$(req worker-credentials GET /v1/health)
@@ -95,10 +115,39 @@ kekm=$(body_of "$r" | jget kek_b64)
 if [ "$(status_of "$r")" = 200 ] && [ "$kekm" != "$kek1" ]; then pass signer_worker_memory_derives_memory_kek; else fail signer_worker_memory_derives_memory_kek "$r"; fi
 r=$(req worker-credentials POST /v1/kek/derive "$(derive_body memory 1)")
 check signer_worker_credentials_refused_memory_kek "$(status_of "$r") $(reason_of "$r")" "403 role_not_allowed"
-for role in broker audit; do
+for role in auth oidc cap-mint audit admin; do
   r=$(req $role POST /v1/kek/derive "$(derive_body credentials 1)")
   check "signer_${role}_cannot_derive" "$(status_of "$r") $(reason_of "$r")" "403 role_not_allowed"
 done
+
+# ---- D20 (issue 16 finding 1): a worker certificate alone derives nothing
+r=$(req worker-credentials POST /v1/kek/derive "$(printf '{"data_class":"credentials","operator_omni":"%s","actor_omni":"%s","epoch":1,"op":"fetch"}' "$OP" "$ACTOR")")
+check signer_worker_cert_without_cap_derives_nothing "$(status_of "$r") $(reason_of "$r")" "400 missing_field"
+r=$(req worker-credentials POST /v1/kek/derive "$(derive_body credentials 1 fetch "$(mint_cap credentials fetch "$OP" "$ACTOR" 1 $(( $(date +%s) - 3600 )))")")
+check signer_expired_cap_refused "$(status_of "$r") $(reason_of "$r")" "403 cap_freshness_failed"
+r=$(req worker-credentials POST /v1/kek/derive "$(derive_body credentials 1 fetch "$CAPM")")
+check signer_cap_for_other_class_refused "$(status_of "$r") $(reason_of "$r")" "403 cap_data_class_mismatch"
+OTHER_ACTOR=0x$(printf 'c%.0s' $(seq 64))
+r=$(req worker-credentials POST /v1/kek/derive "$(derive_body credentials 1 fetch "$(mint_cap credentials fetch "$OP" "$OTHER_ACTOR" 3)")")
+check signer_cap_for_other_actor_refused "$(status_of "$r") $(reason_of "$r")" "403 actor_mismatch"
+r=$(req worker-credentials POST /v1/kek/derive "$(derive_body credentials 1 fetch "$(mint_cap credentials fetch "$OTHER_ACTOR" "$ACTOR" 3)")")
+check signer_cap_for_other_operator_refused "$(status_of "$r") $(reason_of "$r")" "403 operator_mismatch"
+r=$(req worker-credentials POST /v1/kek/derive "$(derive_body credentials 1 store "$(mint_cap credentials store "$OP" "$ACTOR" 2)")")
+check signer_cap_for_other_epoch_refused "$(status_of "$r") $(reason_of "$r")" "403 k3_epoch_mismatch"
+r=$(req worker-credentials POST /v1/kek/derive "$(derive_body credentials 1 teardown "$(mint_cap credentials teardown "$OP" "$ACTOR" 1)")")
+check signer_teardown_cap_derives_nothing "$(status_of "$r") $(reason_of "$r")" "403 cap_op_mismatch"
+r=$(req worker-credentials POST /v1/kek/derive "$(derive_body credentials 1 store)")
+check signer_cap_op_differs_from_request_refused "$(status_of "$r") $(reason_of "$r")" "403 cap_op_mismatch"
+# a cap-shaped token signed by the session key (the auth identity can sign those, never caps)
+forged=$(AK_SIGNER_URL=https://127.0.0.1:$port AK_SIGNER_CA_PEM=$pki/ca.crt AK_SIGNER_ATTEST_PUB=$pki/attest.pub \
+  AK_SIGNER_MEASUREMENT=$measurement AK_SIGNER_SERVER_NAME=localhost AK_SIGNER_CLIENT_CERT=$pki/auth.crt \
+  AK_SIGNER_CLIENT_KEY=$pki/auth.key "$tool" jws session "$(printf '%s' "${CAPC#*.}" | cut -d. -f1 | tr '_-' '/+' | base64 -d 2>/dev/null)")
+r=$(req worker-credentials POST /v1/kek/derive "$(derive_body credentials 1 fetch "$forged")")
+check signer_cap_signed_by_session_key_refused "$(status_of "$r") $(reason_of "$r")" "403 broker_sig_invalid"
+out=$(AK_SIGNER_URL=https://127.0.0.1:$port AK_SIGNER_CA_PEM=$pki/ca.crt AK_SIGNER_ATTEST_PUB=$pki/attest.pub \
+  AK_SIGNER_MEASUREMENT=$measurement AK_SIGNER_SERVER_NAME=localhost AK_SIGNER_CLIENT_CERT=$pki/auth.crt \
+  AK_SIGNER_CLIENT_KEY=$pki/auth.key "$tool" cap credentials fetch "$OP" "$ACTOR" 1 2>&1 >/dev/null)
+check signer_auth_cannot_mint_caps "$(grep -o role_not_allowed <<<"$out" | head -1)" role_not_allowed
 
 # ---- handshake refusals
 handshake() { # cert-name|none -> curl exit code (0 = a TLS session was established)
@@ -112,23 +161,58 @@ rc=$(handshake none)
 if [ "$rc" != 0 ]; then pass signer_no_client_cert_fails_handshake; else fail signer_no_client_cert_fails_handshake "curl rc=$rc"; fi
 rc=$(handshake other-worker-credentials)
 if [ "$rc" != 0 ]; then pass signer_other_ca_cert_fails_handshake; else fail signer_other_ca_cert_fails_handshake "curl rc=$rc"; fi
-rc=$(handshake other-broker)
-if [ "$rc" != 0 ]; then pass signer_other_ca_broker_fails_handshake; else fail signer_other_ca_broker_fails_handshake "curl rc=$rc"; fi
+rc=$(handshake other-cap-mint)
+if [ "$rc" != 0 ]; then pass signer_other_ca_cap_mint_fails_handshake; else fail signer_other_ca_cap_mint_fails_handshake "curl rc=$rc"; fi
 rc=$(handshake audit)
 check signer_same_ca_cert_handshakes "$rc" 0
+# Finding 8 (issue 16): the purpose, the CA and the SAN URI of each side are checked.
+rc=$(handshake noeku-worker-memory)
+if [ "$rc" != 0 ]; then pass signer_client_cert_without_clientauth_eku_fails_handshake; else fail signer_client_cert_without_clientauth_eku_fails_handshake "curl rc=$rc"; fi
+if grep '"tls handshake failed"' "$work/signer.log" | grep -q '"reason":"cert_eku_missing"'; then
+  pass signer_missing_eku_logged_with_reason
+else fail signer_missing_eku_logged_with_reason; fi
+rc=$(handshake servca-worker-memory)
+if [ "$rc" != 0 ]; then pass signer_client_cert_from_server_ca_fails_handshake; else fail signer_client_cert_from_server_ca_fails_handshake "curl rc=$rc"; fi
+r=$(req cnonly-worker-memory GET /v1/health)
+check signer_role_only_in_cn_gets_no_role "$(status_of "$r") $(reason_of "$r")" "403 role_not_allowed"
+r=$(req cnonly-worker-memory POST /v1/kek/derive "$(derive_body memory 1)")
+check signer_role_only_in_cn_cannot_derive "$(status_of "$r") $(reason_of "$r")" "403 role_not_allowed"
+if grep -q '"client authenticated without a role"' "$work/signer.log"; then pass signer_roleless_client_logged; else fail signer_roleless_client_logged; fi
+# The signer refuses to start with a certificate that is not for serverAuth.
+if "$signer" --pki "$pki" --tls-cert "$pki/signer-noeku-chain.crt" --tls-key "$pki/signer-noeku.key" \
+     --state "$work/state-noeku" --epoch-source "file:$work/epoch" --port 0 >"$work/noeku.log" 2>&1; then
+  fail signer_refuses_server_cert_without_serverauth "it started"
+elif grep '"signer certificate refused"' "$work/noeku.log" | grep -q cert_eku_missing; then
+  pass signer_refuses_server_cert_without_serverauth
+else fail signer_refuses_server_cert_without_serverauth "$(tail -2 "$work/noeku.log")"; fi
 if grep -q '"tls handshake failed"' "$work/signer.log"; then pass signer_handshake_failures_logged; else fail signer_handshake_failures_logged; fi
 # TLS 1.1 and a non-ECDSA suite are refused too.
-if curl -sS --max-time 5 --cacert "$pki/ca.crt" --resolve "localhost:$port:127.0.0.1" --cert "$pki/broker.crt" --key "$pki/broker.key" \
+if curl -sS --max-time 5 --cacert "$pki/ca.crt" --resolve "localhost:$port:127.0.0.1" --cert "$pki/audit.crt" --key "$pki/audit.key" \
      --tls-max 1.1 "https://localhost:$port/v1/health" >/dev/null 2>&1; then fail signer_tls11_refused; else pass signer_tls11_refused; fi
 
-# ---- signing is broker-only
-sign_body='{"key":"session","signing_input_b64":"'$(printf 'e30.e30' | base64 -w0)'"}'
-for role in worker-credentials worker-memory audit; do
-  r=$(req $role POST /v1/sign "$sign_body")
+# ---- signing (D20; issue 16 finding 1): each broker function signs with its own key only
+sign_body() { printf '{"key":"%s","signing_input_b64":"%s"}' "$1" "$(printf 'e30.e30' | base64 -w0)"; }
+for role in worker-credentials worker-memory audit admin; do
+  r=$(req $role POST /v1/sign "$(sign_body session)")
   check "signer_${role}_cannot_sign" "$(status_of "$r") $(reason_of "$r")" "403 role_not_allowed"
 done
-r=$(req worker-memory POST /v1/rotate '{"key":"oidc"}')
-check signer_worker_cannot_rotate "$(status_of "$r") $(reason_of "$r")" "403 role_not_allowed"
+# another function's key: refused before the body is looked at (a malformed header would be 400)
+for pair in auth:oidc auth:cap oidc:session oidc:cap cap-mint:session cap-mint:oidc; do
+  r=$(req "${pair%%:*}" POST /v1/sign "$(sign_body "${pair#*:}")")
+  check "signer_${pair%%:*}_cannot_sign_${pair#*:}" "$(status_of "$r") $(reason_of "$r")" "403 role_not_allowed"
+done
+# own key: past the role check, to the header check (the e30 header has no alg: 400)
+for pair in auth:session oidc:oidc cap-mint:cap; do
+  r=$(req "${pair%%:*}" POST /v1/sign "$(sign_body "${pair#*:}")")
+  check "signer_${pair%%:*}_own_key_reaches_header_check" "$(status_of "$r") $(reason_of "$r")" "400 invalid_input"
+done
+# rotation: no function, whichever key; the operator's admin identity only
+for role in auth oidc cap-mint worker-credentials worker-memory audit; do
+  for key in session oidc cap; do
+    r=$(req $role POST /v1/rotate "{\"key\":\"$key\"}")
+    check "signer_${role}_cannot_rotate_${key}" "$(status_of "$r") $(reason_of "$r")" "403 role_not_allowed"
+  done
+done
 
 # ---- our client: attestation bound to the channel
 export AK_SIGNER_URL=https://127.0.0.1:$port AK_SIGNER_CA_PEM=$pki/ca.crt AK_SIGNER_ATTEST_PUB=$pki/attest.pub \
@@ -136,17 +220,41 @@ export AK_SIGNER_URL=https://127.0.0.1:$port AK_SIGNER_CA_PEM=$pki/ca.crt AK_SIG
 as_role() { local role=$1; shift; AK_SIGNER_CLIENT_CERT=$pki/$role.crt AK_SIGNER_CLIENT_KEY=$pki/$role.key "$tool" "$@" 2>"$work/tool.err"; }
 out=$(as_role worker-credentials attest)
 check signer_attestation_verifies "$out" '{"attested":true}'
+# Our client refuses a server certificate without serverAuth (an OpenSSL server that would
+# otherwise complete mTLS with it); the same server with the real signer certificate gets past the
+# handshake (and then fails, as it is no signer): the check is what refuses.
+sport=$("$root/scripts/lib/free-ports" 1)
+tls_server() { # cert key
+  openssl s_server -accept "127.0.0.1:$sport" -www -quiet -Verify 1 -CAfile "$pki/client-ca.crt" \
+    -cert "$1" -key "$2" >"$work/s_server.log" 2>&1 &
+  spid=$!
+  for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$sport) 2>/dev/null && break; sleep 0.05; done
+}
+tls_server "$pki/signer-noeku.crt" "$pki/signer-noeku.key"
+# (the client's log lines go to stdout)
+AK_SIGNER_URL=https://127.0.0.1:$sport as_role worker-credentials attest >"$work/tool.out"
+check signer_client_refuses_server_cert_without_serverauth "$(grep '"signer handshake failed"' "$work/tool.out" | grep -o 'cert_eku_missing' | head -1) $(grep -o signer_unavailable "$work/tool.err")" "cert_eku_missing signer_unavailable"
+stop_pid "$spid"
+tls_server "$pki/signer.crt" "$pki/signer.key"
+AK_SIGNER_URL=https://127.0.0.1:$sport as_role worker-credentials attest >"$work/tool.out"
+# (BearSSL checks the server chain before it sends its own certificate: the server seeing ours
+# means ours accepted the server's.)
+check signer_client_control_server_cert_passes_eku "$(grep -c 'signer handshake failed' "$work/tool.out") $(grep -c 'CN = worker-credentials' "$work/s_server.log")" "0 1"
+stop_pid "$spid"
+# ... and a signer certificate from the client CA (the CA it must not trust for the signer).
+AK_SIGNER_CA_PEM=$pki/client-ca.crt as_role worker-credentials attest >/dev/null
+check signer_client_refuses_signer_under_client_ca "$(grep -o 'signer_unavailable' "$work/tool.err" | head -1)" signer_unavailable
 out=$(AK_SIGNER_MEASUREMENT=$(printf '0%.0s' $(seq 96)) as_role worker-credentials attest)
 check signer_attestation_wrong_measurement_rejected "$(grep -o 'attestation_invalid' "$work/tool.err" | head -1)" attestation_invalid
 openssl pkey -in "$pki/other-ca.key" -pubout -out "$work/wrong-attest.pub" 2>/dev/null
 out=$(AK_SIGNER_ATTEST_PUB=$work/wrong-attest.pub as_role worker-credentials attest)
 check signer_attestation_wrong_key_rejected "$(grep -o 'attestation_invalid' "$work/tool.err" | head -1)" attestation_invalid
-out=$(AK_SIGNER_ATTEST_PUB=$work/wrong-attest.pub as_role worker-credentials derive credentials "$OP" "$ACTOR" 1)
+out=$(AK_SIGNER_ATTEST_PUB=$work/wrong-attest.pub as_role worker-credentials derive credentials "$OP" "$ACTOR" 1 fetch "$CAPC")
 check signer_no_kek_without_attestation "$(grep -c kek_hex <<<"$out") $(grep -o attestation_invalid "$work/tool.err" | head -1)" "0 attestation_invalid"
 kek1_hex=$(printf '%s' "$kek1" | base64 -d | od -An -tx1 | tr -d ' \n')
-out=$(as_role worker-credentials derive credentials "$OP" "$ACTOR" 1 | jget kek_hex)
+out=$(as_role worker-credentials derive credentials "$OP" "$ACTOR" 1 fetch "$CAPC" | jget kek_hex)
 check signer_client_derive_matches_curl "$out" "$kek1_hex"
-out=$(as_role worker-memory derive credentials "$OP" "$ACTOR" 1)
+out=$(as_role worker-memory derive credentials "$OP" "$ACTOR" 1 fetch "$CAPC")
 check signer_client_maps_reason "$(grep -o role_not_allowed "$work/tool.err" | head -1)" role_not_allowed
 
 # ---- epochs: above the chain refused; restart keeps every epoch; advance adds one
@@ -154,12 +262,12 @@ r=$(req worker-credentials POST /v1/kek/derive "$(derive_body credentials 2)")
 check signer_epoch_above_current_refused "$(status_of "$r") $(reason_of "$r")" "403 epoch_not_current"
 r=$(req worker-credentials POST /v1/kek/derive "$(derive_body credentials 0)")
 check signer_epoch_zero_refused "$(status_of "$r") $(reason_of "$r")" "400 invalid_input"
-kid_before=$(req broker GET /v1/keys | cut -d' ' -f2- | $PY -c 'import json,sys; print(sorted(k["kid"] for k in json.load(sys.stdin)["keys"]))')
+kid_before=$(req audit GET /v1/keys | cut -d' ' -f2- | $PY -c 'import json,sys; print(sorted(k["kid"] for k in json.load(sys.stdin)["keys"]))')
 stop_main
 start_main
 r=$(req worker-credentials POST /v1/kek/derive "$(derive_body credentials 1)")
 check signer_restart_keeps_epoch_kek "$(body_of "$r" | jget kek_b64)" "$kek1"
-kid_after=$(req broker GET /v1/keys | cut -d' ' -f2- | $PY -c 'import json,sys; print(sorted(k["kid"] for k in json.load(sys.stdin)["keys"]))')
+kid_after=$(req audit GET /v1/keys | cut -d' ' -f2- | $PY -c 'import json,sys; print(sorted(k["kid"] for k in json.load(sys.stdin)["keys"]))')
 check signer_restart_keeps_signing_keys "$kid_after" "$kid_before"
 echo 2 >"$work/epoch"
 r=$(req worker-credentials POST /v1/kek/derive "$(derive_body credentials 2)")
@@ -177,7 +285,7 @@ check signer_restart_keeps_every_epoch "$(body_of "$r1" | jget kek_b64) $(body_o
 export AK_SIGNER_URL=https://127.0.0.1:$port
 
 # ---- JWS through the signer, verified by npm jose against the published JWKS
-req broker GET /v1/keys | cut -d' ' -f2- >"$work/jwks.json"
+req audit GET /v1/keys | cut -d' ' -f2- >"$work/jwks.json"
 now=$(date +%s)
 cat >"$work/verify.mjs" <<'JS'
 import { readFileSync } from 'node:fs';
@@ -193,7 +301,8 @@ try {
 JS
 for key in session oidc cap; do
   typ=JWT; [ $key = cap ] && typ=ak-cap+jwt
-  tok=$(as_role broker jws $key "{\"sub\":\"e2e\",\"iat\":$now,\"exp\":$((now + 300))}")
+  signer_role=auth; [ $key = oidc ] && signer_role=oidc; [ $key = cap ] && signer_role=cap-mint
+  tok=$(as_role $signer_role jws $key "{\"sub\":\"e2e\",\"iat\":$now,\"exp\":$((now + 300))}")
   out=$(node "$work/verify.mjs" "$root" "$work/jwks.json" "$tok" "$typ")
   check "signer_jws_${key}_verifies_with_jose" "$out" "ok $key"
   if [ $key = cap ]; then
@@ -253,6 +362,10 @@ r=$(req audit GET /v1/nope)
 check signer_unknown_route_404 "$(status_of "$r") $(reason_of "$r")" "404 route_not_found"
 if grep -qi "$kek1" "$work/signer.log" || grep -q "$kek1_hex" "$work/signer.log"; then fail signer_log_has_no_kek; else pass signer_log_has_no_kek; fi
 
+# ---- rotation by the operator's admin identity (last: it changes the kids above)
+r=$(req admin POST /v1/rotate '{"key":"oidc"}')
+if [ "$(status_of "$r")" = 200 ] && [ -n "$(body_of "$r" | jget previous_kid)" ]; then pass signer_admin_rotates; else fail signer_admin_rotates "$r"; fi
+
 # ---- on chain: K3EpochCounter on anvil (when the contracts tooling is present)
 if [ -x "$root/contracts/deploy.sh" ] && [ -e "$root/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil" ]; then
   ( . "$root/contracts/env.sh"; echo "$ANVIL $CAST" ) >"$work/foundry" 2>/dev/null
@@ -267,6 +380,8 @@ if [ -x "$root/contracts/deploy.sh" ] && [ -e "$root/node_modules/@foundry-rs/an
     if start_signer "$work/state-chain" "evm:$rpc#$ctr" "$work/ready2" "$work/signer2.log"; then
       pid2=$started_pid
       port_main=$port; port=$(cat "$work/ready2")
+      capc_main=$CAPC capm_main=$CAPM
+      mint_main_caps # this signer has its own cap key
       r=$(req worker-memory POST /v1/kek/derive "$(derive_body memory 1)")
       c1=$(body_of "$r" | jget kek_b64)
       check signer_chain_epoch1_derives "$(status_of "$r")" 200
@@ -280,7 +395,7 @@ if [ -x "$root/contracts/deploy.sh" ] && [ -e "$root/node_modules/@foundry-rs/an
       if [ "$(status_of "$r")" = 200 ] && [ "$c2" != "$c1" ]; then pass signer_chain_advance_new_k3; else fail signer_chain_advance_new_k3 "$r"; fi
       r=$(req worker-memory POST /v1/kek/derive "$(derive_body memory 1)")
       check signer_chain_old_epoch_keeps_kek "$(body_of "$r" | jget kek_b64)" "$c1"
-      port=$port_main
+      port=$port_main CAPC=$capc_main CAPM=$capm_main
     else fail signer_chain_start "$(tail -3 "$work/signer2.log")"; fi
   else fail signer_chain_deploy "$(tail -3 "$work/deploy.log")"; fi
 else

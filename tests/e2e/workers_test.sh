@@ -233,25 +233,32 @@ ak_revoke_agent "$MASTER_KEY" "$REV_ADDR" || fail L2 revoke_agent
 expect L2 device_revoked_after_mint 403 device_revoked "$(ak_worker "$RV_CRED" /v1/cred/fetch "$(body_cap "$RV_FETCH")")"
 
 # ---------------------------------------------------------------- L5 signer roles
-sig_derive() { # ROLE CLASS
+sig_derive() { # ROLE CLASS [CAP]  (D20: the derive carries the agent's cap, verified by the signer)
   curl -sS -o "$WORK/sig.json" -w '%{http_code}' --cacert "$AK_PKI_DIR/ca.crt" --cert "$AK_PKI_DIR/$1.crt" \
     --key "$AK_PKI_DIR/$1.key" -X POST "$AK_SIGNER_URL/v1/kek/derive" -H 'content-type: application/json' \
-    --data-binary "{\"data_class\":\"$2\",\"operator_omni\":\"$OP_HEX\",\"actor_omni\":\"$AG_HEX\",\"epoch\":1}"
+    --data-binary "$(jq -cn --arg dc "$2" --arg o "$OP_HEX" --arg a "$AG_HEX" --arg c "${3-}" \
+      '{data_class:$dc, operator_omni:$o, actor_omni:$a, epoch:1, op:"fetch"} + (if $c == "" then {} else {cap:$c} end)')"
   printf ' %s' "$(jq -c 'del(.kek_b64)' "$WORK/sig.json" 2>/dev/null)"
 }
-expect L5 memory_role_asks_credentials_kek 403 role_not_allowed "$(sig_derive worker-memory credentials)"
-expect L5 credentials_role_asks_memory_kek 403 role_not_allowed "$(sig_derive worker-credentials memory)"
-expect L5 broker_role_asks_kek 403 role_not_allowed "$(sig_derive broker credentials)"
+C5=$(cap "$AGENT_S" "$AGENT_KEY" "$OP_HEX" "$AG_HEX" openrouter cred-fetch fetch credentials)
+M5=$(cap "$AGENT_S" "$AGENT_KEY" "$OP_HEX" "$AG_HEX" notes memory-get fetch memory)
+expect L5 memory_role_asks_credentials_kek 403 role_not_allowed "$(sig_derive worker-memory credentials "$C5")"
+expect L5 credentials_role_asks_memory_kek 403 role_not_allowed "$(sig_derive worker-credentials memory "$M5")"
+for role in auth oidc cap-mint audit; do
+  expect L5 "${role}_role_asks_kek" 403 role_not_allowed "$(sig_derive $role credentials "$C5")"
+done
+expect L5 worker_cert_without_cap_derives_nothing 400 missing_field "$(sig_derive worker-credentials credentials)"
+expect L5 worker_cert_with_other_class_cap 403 cap_data_class_mismatch "$(sig_derive worker-credentials credentials "$M5")"
 if curl -sS -o /dev/null --cacert "$AK_PKI_DIR/ca.crt" --cert "$AK_PKI_DIR/other-worker-credentials.crt" \
    --key "$AK_PKI_DIR/other-worker-credentials.key" "$AK_SIGNER_URL/v1/health" 2>/dev/null; then
   fail L5 foreign_ca_client_refused; else pass L5 foreign_ca_client_refused; fi
 # the KEKs actually used (epoch 1), kept for the log scan
 for cls in credentials memory; do
-  role=worker-$cls
-  curl -sS --cacert "$AK_PKI_DIR/ca.crt" --cert "$AK_PKI_DIR/$role.crt" --key "$AK_PKI_DIR/$role.key" -X POST \
-    "$AK_SIGNER_URL/v1/kek/derive" --data-binary "{\"data_class\":\"$cls\",\"operator_omni\":\"$OP_HEX\",\"actor_omni\":\"$AG_HEX\",\"epoch\":1}" \
-    >"$WORK/kek.json" 2>/dev/null
+  role=worker-$cls c=$C5; [ $cls = memory ] && c=$M5
+  sig_derive "$role" "$cls" "$c" >/dev/null
+  cp "$WORK/sig.json" "$WORK/kek.json"
   k=$(jq -r .kek_b64 "$WORK/kek.json"); keep_secret "$k"; keep_secret "$(printf '%s' "$k" | base64 -d | xxd -p -c 64)"
+  [ -n "$k" ] && [ "$k" != null ] && pass L5 "${cls}_kek_with_cap" || fail L5 "${cls}_kek_with_cap" "$(cat "$WORK/kek.json")"
 done
 rm -f "$WORK/kek.json" "$WORK/sig.json"
 

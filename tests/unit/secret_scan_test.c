@@ -85,7 +85,8 @@ static void s_signer_down(void) {
 
 /* One /v1/kek/derive as the credentials worker's certificate would send it; the reply body in
  * `reply` (a secret buffer). Returns the HTTP status. */
-static int s_signer_derive(const uint8_t op[32], const uint8_t actor[32], uint32_t epoch, ak_buf *reply) {
+static int s_signer_derive(const uint8_t op[32], const uint8_t actor[32], uint32_t epoch, const char *op_name,
+                           ak_cur cap, ak_buf *reply) {
     char op_hex[65], actor_hex[65];
     ak_buf raw;
     aks_http_req req;
@@ -94,10 +95,12 @@ static int s_signer_derive(const uint8_t op[32], const uint8_t actor[32], uint32
     ak_err err = AK_OK;
     ak_hex_encode(op, 32, op_hex);
     ak_hex_encode(actor, 32, actor_hex);
-    char json[256];
+    /* D20: the request carries the worker's op and the agent's cap; the signer verifies both */
+    char json[4096];
     snprintf(json, sizeof(json),
-             "{\"data_class\":\"credentials\",\"operator_omni\":\"%s\",\"actor_omni\":\"%s\",\"epoch\":%u}",
-             op_hex, actor_hex, epoch);
+             "{\"data_class\":\"credentials\",\"operator_omni\":\"%s\",\"actor_omni\":\"%s\",\"epoch\":%u,"
+             "\"op\":\"%s\",\"cap\":\"%.*s\"}",
+             op_hex, actor_hex, epoch, op_name, (int)cap.len, (const char *)cap.ptr);
     ak_buf_init(&raw, 4096);
     EXPECT_OK(ak_buf_printf(&raw, "POST /v1/kek/derive HTTP/1.1\r\nHost: t\r\nContent-Length: %zu\r\n\r\n%s",
                             strlen(json), json));
@@ -114,7 +117,28 @@ static int s_signer_derive(const uint8_t op[32], const uint8_t actor[32], uint32
 static const uint8_t K10_AGENT[32] = {[31] = 1};
 static ak_omni OP, ACTOR;
 static uint8_t AGENT_DKH[32], SCOPE_ID[32];
-static uint8_t CAP_PRIV[32], CAP_PUB[65];
+static uint8_t CAP_PUB[65];
+static char CAP_KID[64];
+
+/* Caps are signed by the in-process signer's own cap key, as CapMintFunction has it do: the
+ * signer verifies every cap it derives a KEK for (D20). */
+static ak_err s_sign_with_signer(void *user, const uint8_t *in, size_t len, uint8_t sig64[64]) {
+    (void)user;
+    char kid[AKS_KID_MAX];
+    return aks_keystore_sign(&S.ks, AKS_KEY_CAP, ak_cur_from_str(CAP_KID), in, len, sig64, kid);
+}
+
+static void s_signer_cap_key(void) {
+    aks_pubkey keys[2 * AKS_KEY__COUNT];
+    size_t n = aks_keystore_public_keys(&S.ks, keys);
+    for (size_t i = 0; i < n; i++)
+        if (keys[i].purpose == AKS_KEY_CAP && keys[i].current) {
+            memcpy(CAP_PUB, keys[i].pub, 65);
+            snprintf(CAP_KID, sizeof(CAP_KID), "%s", keys[i].kid);
+            return;
+        }
+    fail_msg("the signer holds no cap key");
+}
 
 static struct {
     uint8_t *data;
@@ -133,10 +157,9 @@ static void s_dkh_of(const uint8_t sk[32], uint8_t dkh[32]) {
 /* The worker's KEK: the signer computes and answers; the client's parser reads the answer. */
 static ak_err f_derive(ak_worker *w, const ak_omni *op, const ak_omni *actor, uint32_t epoch,
                        uint8_t kek[32]) {
-    (void)w;
     ak_buf reply;
     ak_buf_init_secret(&reply, 4096);
-    int status = s_signer_derive(op->b, actor->b, epoch, &reply);
+    int status = s_signer_derive(op->b, actor->b, epoch, ak_op_str(w->req_op), w->req_cap, &reply);
     ak_err rc = status == 200 ? ak_signer_kek_from_reply(ak_buf_cur(&reply), kek) : AK_E_SIGNER_UNAVAILABLE;
     ak_buf_free(&reply);
     OBJ.derives++;
@@ -220,7 +243,7 @@ static ak_err f_keys(ak_svc *svc, ak_buf *out) {
     ak_jwk_p256 k;
     memset(&k, 0, sizeof(k));
     memcpy(k.pub65, CAP_PUB, 65);
-    snprintf(k.kid, sizeof(k.kid), "cap-1");
+    snprintf(k.kid, sizeof(k.kid), "%s", CAP_KID);
     json_t *j, *root = json_object(), *arr = json_array();
     AK_GUARD(ak_jwk_p256_to_json(&k, &j));
     json_object_set_new(j, "ak_key", json_string("cap"));
@@ -268,7 +291,7 @@ static void s_mint(ak_op op, ak_buf *out) {
     ak_cap_pop_msg_of(&c, &m);
     EXPECT_OK(ak_cap_pop_sign(K10_AGENT, &m, c.pop.sig));
     ak_buf_init(out, AK_MAX_JWS);
-    EXPECT_OK(ak_cap_sign(&c, "cap-1", ak_jws_sign_local, (void *)(uintptr_t)CAP_PRIV, out));
+    EXPECT_OK(ak_cap_sign(&c, CAP_KID, s_sign_with_signer, NULL, out));
 }
 
 /*
@@ -337,6 +360,7 @@ static s_hits s_run(bool wipe) {
     EXPECT_OK(ak_b64_encode(plain, sizeof(plain), &plain_b64));
 
     s_signer_up();
+    s_signer_cap_key(); /* the worker trusts, and caps are signed with, the signer's own cap key */
     ak_alloc_test_wipe_on_free(wipe);
     ak_alloc_test_quarantine(true);
     memset(&OBJ, 0, sizeof(OBJ));
@@ -399,7 +423,6 @@ static void s_world(void) {
     memset(ACTOR.b, 0x22, 32);
     s_dkh_of(K10_AGENT, AGENT_DKH);
     EXPECT_OK(ak_scope_id_of(AK_CLASS_CREDENTIALS, AK_CUR_LIT("openrouter"), SCOPE_ID));
-    EXPECT_OK(ak_p256_keygen(CAP_PRIV, CAP_PUB));
 }
 
 /* With the wipe on free: no freed block holds any of the secrets. */

@@ -3,9 +3,14 @@
 #include "test.h"
 
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ak/attest.h"
+#include "ak/cap.h"
+#include "ak/identity.h"
+#include "ak/jose.h"
+#include "ak/limits.h"
 #include "ak/crypto.h"
 #include "ak/json.h"
 #include "../../enclave/src/api.c"
@@ -26,6 +31,8 @@ typedef struct {
     ak_pki_eckey *attest_key;
     aks_ctx ctx;
 } s_env;
+
+static s_env *g_env; /* the environment whose cap key signs the caps (s_mint) */
 
 static ak_err s_doc(aks_attester *a, const ak_attest_claims *c, ak_buf *doc) {
     (void)a;
@@ -56,6 +63,7 @@ static void s_env_up(s_env *e) {
     e->att.name = "test";
     e->att.document = s_doc;
     aks_ctx_init(&e->ctx);
+    g_env = e;
     e->ctx.ks = &e->ks;
     e->ctx.epochs = e->epochs;
     e->ctx.attester = &e->att;
@@ -104,31 +112,131 @@ static void s_expect_reason(const ak_buf *body, const char *reason) {
 #define OMNI_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define OMNI_B "0xBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"
 
+/* ---- caps (D20: /v1/kek/derive verifies the agent's cap itself) ---- */
+
+static const uint8_t s_k10[32] = {0x4b, 0x10, 1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14,
+                                  15,   16,   17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30};
+
+static ak_err s_cap_sign(void *user, const uint8_t *in, size_t len, uint8_t sig64[64]) {
+    const char *kid = user;
+    char used[AKS_KID_MAX];
+    return aks_keystore_sign(&g_env->ks, AKS_KEY_CAP, ak_cur_from_str(kid), in, len, sig64, used);
+}
+
+typedef struct {
+    const char *dc;         /* "credentials" | "memory" */
+    ak_op op;               /* route op the cap is for */
+    uint32_t k3;            /* cap's k3_epoch */
+    uint64_t at;            /* issued_at (0 = now) */
+    uint8_t actor;          /* actor byte (0xbb = OMNI_B) */
+    uint8_t oper;           /* operator byte (0xaa = OMNI_A) */
+    const uint8_t *k10_pop; /* PoP key (NULL = s_k10, the device's) */
+    bool sign_with_session; /* a forgery: the session key signs it */
+} s_capspec;
+
+/* A cap for `sp`, minted as cap-mint would (PoP by the device key, signed by the cap key). */
+static void s_mint(const s_capspec *sp, ak_buf *tok) {
+    ak_cap_request r;
+    ak_cap_claims c;
+    ak_cap_pop_msg m;
+    ak_data_class dc;
+    uint8_t pub[65], addr[20];
+    uint64_t at = sp->at ? sp->at : (uint64_t)time(NULL);
+    assert_int_equal(ak_data_class_parse(ak_cur_from_str(sp->dc), &dc), AK_OK);
+    memset(&r, 0, sizeof(r));
+    memset(r.operator_omni.b, sp->oper ? sp->oper : 0xaa, 32);
+    memset(r.actor_omni.b, sp->actor ? sp->actor : 0xbb, 32);
+    const char *svc = dc == AK_CLASS_MEMORY ? "notes" : "openrouter";
+    r.service_len = strlen(svc);
+    memcpy(r.service, svc, r.service_len);
+    EXPECT_OK(ak_secp256k1_pubkey(s_k10, pub));
+    ak_eth_address_from_pub(pub, addr);
+    ak_device_key_hash(addr, r.device_key_hash);
+    r.ttl_seconds = 300;
+    memcpy(r.pop.nonce, "00112233445566778899aabbccddeeff", 32);
+    r.pop.nonce_len = 32;
+    r.pop.ts = at;
+    m.operator_omni = r.operator_omni;
+    m.actor_omni = r.actor_omni;
+    m.service = ak_cur_from(r.service, r.service_len);
+    m.op = sp->op;
+    m.data_class = dc;
+    m.client_nonce = ak_cur_from(r.pop.nonce, r.pop.nonce_len);
+    m.client_ts = at;
+    EXPECT_OK(ak_cap_pop_sign(sp->k10_pop ? sp->k10_pop : s_k10, &m, r.pop.sig));
+    EXPECT_OK(ak_cap_claims_new(&r, sp->op, dc, sp->k3, at, &c));
+    aks_pubkey pubs[6];
+    size_t n = aks_keystore_public_keys(&g_env->ks, pubs);
+    aks_key_purpose want = sp->sign_with_session ? AKS_KEY_SESSION : AKS_KEY_CAP;
+    const char *kid = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (pubs[i].purpose == want && pubs[i].current) kid = pubs[i].kid;
+    assert_non_null(kid);
+    ak_buf_init(tok, AK_MAX_JWS);
+    if (sp->sign_with_session) {
+        /* the session key signing a cap-shaped token */
+        uint8_t priv[32];
+        pthread_mutex_lock(&g_env->ks.mu);
+        memcpy(priv, g_env->ks.s->keys[AKS_KEY_SESSION][0].priv, 32);
+        pthread_mutex_unlock(&g_env->ks.mu);
+        EXPECT_OK(ak_cap_sign(&c, kid, ak_jws_sign_local, priv, tok));
+        ak_wipe(priv, sizeof(priv));
+    } else {
+        EXPECT_OK(ak_cap_sign(&c, kid, s_cap_sign, (void *)(uintptr_t)kid, tok));
+    }
+}
+
+/* A derive body for (dc, epoch) with a fetch cap of k3_epoch 9 for that class (operator A, actor B). */
 static const char *s_derive_body(const char *dc, unsigned epoch, char *buf, size_t cap) {
-    snprintf(buf, cap,
+    static char big[AK_MAX_JWS + 512];
+    ak_buf tok;
+    (void)buf;
+    (void)cap;
+    s_capspec sp = {.dc = dc, .op = AK_OP_FETCH, .k3 = 9};
+    if (strcmp(dc, "credentials") != 0 && strcmp(dc, "memory") != 0) sp.dc = "memory";
+    s_mint(&sp, &tok);
+    snprintf(big, sizeof(big),
              "{\"data_class\":\"%s\",\"operator_omni\":\"" OMNI_A "\",\"actor_omni\":\"" OMNI_B
-             "\",\"epoch\":%u}",
-             dc, epoch);
-    return buf;
+             "\",\"epoch\":%u,\"op\":\"fetch\",\"cap\":\"%s\"}",
+             dc, epoch, ak_buf_cstr(&tok));
+    ak_buf_free(&tok);
+    return big;
+}
+
+/* A derive body with an explicit cap, op and request fields. */
+static const char *s_derive_with(const char *dc, const char *op, const char *actor, unsigned epoch,
+                                 const s_capspec *sp) {
+    static char big[AK_MAX_JWS + 512];
+    ak_buf tok;
+    s_mint(sp, &tok);
+    snprintf(big, sizeof(big),
+             "{\"data_class\":\"%s\",\"operator_omni\":\"" OMNI_A "\",\"actor_omni\":\"%s\",\"epoch\":%u,"
+             "\"op\":\"%s\",\"cap\":\"%s\"}",
+             dc, actor, epoch, op, ak_buf_cstr(&tok));
+    ak_buf_free(&tok);
+    return big;
 }
 
 AK_TEST(test_roles_from_identity) {
-    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/broker", NULL, "broker"), AKS_ROLE_BROKER);
-    EXPECT_INT_EQ(aks_role_from_identity(NULL, NULL, "worker-memory"), AKS_ROLE_WORKER_MEMORY);
-    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/audit", NULL, NULL), AKS_ROLE_AUDIT);
-    EXPECT_INT_EQ(
-        aks_role_from_identity("spiffe://other/x", "spiffe://agentkeys/role/worker-credentials", "svc"),
-        AKS_ROLE_WORKER_CREDENTIALS);
-    /* Disagreements and look-alikes give nothing. */
-    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/broker", NULL, "worker-memory"),
+    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/auth", NULL), AKS_ROLE_AUTH);
+    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/oidc", NULL), AKS_ROLE_OIDC);
+    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/cap-mint", NULL), AKS_ROLE_CAP_MINT);
+    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/admin", NULL), AKS_ROLE_ADMIN);
+    /* The shared "broker" identity is gone (D20): it names no role. */
+    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/broker", NULL), AKS_ROLE_NONE);
+    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/audit", NULL), AKS_ROLE_AUDIT);
+    EXPECT_INT_EQ(aks_role_from_identity(NULL, "spiffe://agentkeys/role/worker-memory"),
+                  AKS_ROLE_WORKER_MEMORY);
+    EXPECT_INT_EQ(aks_role_from_identity("spiffe://other/x", "spiffe://agentkeys/role/worker-credentials"),
+                  AKS_ROLE_WORKER_CREDENTIALS);
+    /* Disagreements and look-alikes give nothing; there is no CN input any more (finding 8). */
+    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/auth", "spiffe://agentkeys/role/audit"),
                   AKS_ROLE_NONE);
-    EXPECT_INT_EQ(
-        aks_role_from_identity("spiffe://agentkeys/role/broker", "spiffe://agentkeys/role/audit", NULL),
-        AKS_ROLE_NONE);
-    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/brokerx", NULL, NULL), AKS_ROLE_NONE);
-    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/", NULL, "none"), AKS_ROLE_NONE);
-    EXPECT_INT_EQ(aks_role_from_identity(NULL, NULL, "Broker"), AKS_ROLE_NONE);
-    EXPECT_INT_EQ(aks_role_from_identity(NULL, NULL, NULL), AKS_ROLE_NONE);
+    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/authx", NULL), AKS_ROLE_NONE);
+    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/", NULL), AKS_ROLE_NONE);
+    EXPECT_INT_EQ(aks_role_from_identity("worker-memory", NULL), AKS_ROLE_NONE);
+    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/Auth", NULL), AKS_ROLE_NONE);
+    EXPECT_INT_EQ(aks_role_from_identity(NULL, NULL), AKS_ROLE_NONE);
 }
 
 AK_TEST(test_derive_role_table) {
@@ -169,7 +277,10 @@ AK_TEST(test_derive_role_table) {
         {AKS_ROLE_WORKER_MEMORY, "credentials", 403, "role_not_allowed"},
         {AKS_ROLE_WORKER_CREDENTIALS, "memory", 403, "role_not_allowed"},
         {AKS_ROLE_WORKER_MEMORY, "memory", 200, NULL},
-        {AKS_ROLE_BROKER, "credentials", 403, "role_not_allowed"},
+        {AKS_ROLE_AUTH, "credentials", 403, "role_not_allowed"},
+        {AKS_ROLE_OIDC, "credentials", 403, "role_not_allowed"},
+        {AKS_ROLE_CAP_MINT, "memory", 403, "role_not_allowed"},
+        {AKS_ROLE_ADMIN, "memory", 403, "role_not_allowed"},
         {AKS_ROLE_AUDIT, "memory", 403, "role_not_allowed"},
         {AKS_ROLE_NONE, "credentials", 403, "role_not_allowed"},
         {AKS_ROLE_WORKER_MEMORY, "config", 400, "invalid_input"},
@@ -248,7 +359,8 @@ AK_TEST(test_bad_input) {
         {"{\"data_class\":\"memory\",\"operator_omni\":\"" OMNI_A "\",\"actor_omni\":\"" OMNI_A
          "\",\"epoch\":\"1\"}",
          "wrong_type"},
-        {"{\"data_class\":\"memory\",\"operator_omni\":\"abc\",\"actor_omni\":\"" OMNI_A "\",\"epoch\":1}",
+        {"{\"data_class\":\"memory\",\"operator_omni\":\"abc\",\"actor_omni\":\"" OMNI_A
+         "\",\"epoch\":1,\"op\":\"fetch\",\"cap\":\"x\"}",
          "invalid_omni"},
         {"{\"data_class\":\"memory\",\"operator_omni\":\"" OMNI_A "\",\"actor_omni\":\"" OMNI_A
          "\",\"epoch\":1,\"x\":1}",
@@ -263,10 +375,10 @@ AK_TEST(test_bad_input) {
         s_expect_reason(&body, cases[i].reason);
         ak_buf_free(&body);
     }
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_BROKER, "GET", "/v1/nope", NULL, &body, &err), 404);
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_AUDIT, "GET", "/v1/nope", NULL, &body, &err), 404);
     s_expect_reason(&body, "route_not_found");
     ak_buf_free(&body);
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_BROKER, "GET", "/v1/sign", NULL, &body, &err), 405);
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_CAP_MINT, "GET", "/v1/sign", NULL, &body, &err), 405);
     s_expect_reason(&body, "method_not_allowed");
     ak_buf_free(&body);
     EXPECT_INT_EQ(s_call(&e, AKS_ROLE_NONE, "GET", "/v1/health", NULL, &body, &err), 403);
@@ -313,7 +425,7 @@ AK_TEST(test_sign_and_keys) {
 
     s_signing_input("ak-cap+jwt", cap_kid, &in_b64);
     snprintf(req, sizeof(req), "{\"key\":\"cap\",\"signing_input_b64\":\"%s\"}", ak_buf_cstr(&in_b64));
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_BROKER, "POST", "/v1/sign", req, &body, &err), 200);
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_CAP_MINT, "POST", "/v1/sign", req, &body, &err), 200);
     json_t *j;
     ak_cur sig_text, kid;
     EXPECT_OK(ak_json_parse_object(ak_buf_cur(&body), &j));
@@ -330,9 +442,15 @@ AK_TEST(test_sign_and_keys) {
     ak_buf_free(&sig);
     ak_buf_free(&input);
     ak_buf_free(&body);
-    /* Workers and audit cannot sign. */
-    aks_role nope[] = {AKS_ROLE_WORKER_CREDENTIALS, AKS_ROLE_WORKER_MEMORY, AKS_ROLE_AUDIT};
-    for (size_t i = 0; i < 3; i++) {
+    /* Workers, audit, admin, and the other broker functions cannot sign with the cap key. */
+    aks_role nope[] = {AKS_ROLE_WORKER_CREDENTIALS,
+                       AKS_ROLE_WORKER_MEMORY,
+                       AKS_ROLE_AUDIT,
+                       AKS_ROLE_ADMIN,
+                       AKS_ROLE_AUTH,
+                       AKS_ROLE_OIDC,
+                       AKS_ROLE_NONE};
+    for (size_t i = 0; i < sizeof(nope) / sizeof(nope[0]); i++) {
         EXPECT_INT_EQ(s_call(&e, nope[i], "POST", "/v1/sign", req, &body, &err), 403);
         s_expect_reason(&body, "role_not_allowed");
         ak_buf_free(&body);
@@ -341,18 +459,18 @@ AK_TEST(test_sign_and_keys) {
     /* A session header on the cap key, a cap key's kid on the session key, an unknown kid. */
     s_signing_input("JWT", cap_kid, &in_b64);
     snprintf(req, sizeof(req), "{\"key\":\"cap\",\"signing_input_b64\":\"%s\"}", ak_buf_cstr(&in_b64));
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_BROKER, "POST", "/v1/sign", req, &body, &err), 400);
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_CAP_MINT, "POST", "/v1/sign", req, &body, &err), 400);
     ak_buf_free(&body);
     snprintf(req, sizeof(req), "{\"key\":\"session\",\"signing_input_b64\":\"%s\"}", ak_buf_cstr(&in_b64));
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_BROKER, "POST", "/v1/sign", req, &body, &err), 409);
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_AUTH, "POST", "/v1/sign", req, &body, &err), 409);
     s_expect_reason(&body, "conflict");
     ak_buf_free(&body);
     ak_buf_free(&in_b64);
     snprintf(req, sizeof(req), "{\"key\":\"session\",\"signing_input_b64\":\"bm90IGEgand0\"}");
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_BROKER, "POST", "/v1/sign", req, &body, &err), 400);
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_AUTH, "POST", "/v1/sign", req, &body, &err), 400);
     ak_buf_free(&body);
     snprintf(req, sizeof(req), "{\"key\":\"other\",\"signing_input_b64\":\"bm90IGEgand0\"}");
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_BROKER, "POST", "/v1/sign", req, &body, &err), 400);
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_CAP_MINT, "POST", "/v1/sign", req, &body, &err), 400);
     ak_buf_free(&body);
 
     /* JWKS: three keys, the OIDC one with an x5c; after a rotation four. */
@@ -364,12 +482,20 @@ AK_TEST(test_sign_and_keys) {
     EXPECT_TRUE(json_object_get(json_array_get(keys, 0), "x5c") == NULL);
     json_decref(j);
     ak_buf_free(&body);
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/rotate", "{\"key\":\"oidc\"}", &body, &err),
-                  403);
+    /* D20: no function rotates, whichever key; only the admin identity does. */
+    aks_role no_rotate[] = {AKS_ROLE_AUTH,  AKS_ROLE_OIDC,          AKS_ROLE_CAP_MINT,
+                            AKS_ROLE_AUDIT, AKS_ROLE_WORKER_MEMORY, AKS_ROLE_WORKER_CREDENTIALS,
+                            AKS_ROLE_NONE};
+    const char *rot_keys[] = {"{\"key\":\"session\"}", "{\"key\":\"oidc\"}", "{\"key\":\"cap\"}"};
+    for (size_t i = 0; i < sizeof(no_rotate) / sizeof(no_rotate[0]); i++)
+        for (size_t k = 0; k < 3; k++) {
+            EXPECT_INT_EQ(s_call(&e, no_rotate[i], "POST", "/v1/rotate", rot_keys[k], &body, &err), 403);
+            s_expect_reason(&body, "role_not_allowed");
+            ak_buf_free(&body);
+        }
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_ADMIN, "POST", "/v1/rotate", "{\"key\":\"oidc\"}", &body, &err), 200);
     ak_buf_free(&body);
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_BROKER, "POST", "/v1/rotate", "{\"key\":\"oidc\"}", &body, &err), 200);
-    ak_buf_free(&body);
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_BROKER, "GET", "/v1/keys", NULL, &body, &err), 200);
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_AUDIT, "GET", "/v1/keys", NULL, &body, &err), 200);
     EXPECT_OK(ak_json_parse_object(ak_buf_cur(&body), &j));
     keys = json_object_get(j, "keys");
     EXPECT_INT_EQ(json_array_size(keys), 4);
@@ -382,5 +508,168 @@ AK_TEST(test_sign_and_keys) {
     s_env_down(&e);
 }
 
-AK_RUN_TESTS(AK_T(test_roles_from_identity), AK_T(test_derive_role_table), AK_T(test_derive_epoch_rule),
-             AK_T(test_bad_input), AK_T(test_sign_and_keys))
+/* D20: every identity against every key: only auth/session, oidc/oidc, cap-mint/cap sign. */
+AK_TEST(test_sign_identity_matrix) {
+    s_env e;
+    ak_buf body, in_b64;
+    ak_err err;
+    aks_pubkey pubs[6];
+    char req[4096];
+    s_env_up(&e);
+    size_t n = aks_keystore_public_keys(&e.ks, pubs);
+    static const char *const names[] = {"session", "oidc", "cap"};
+    aks_role roles[] = {AKS_ROLE_AUTH,  AKS_ROLE_OIDC,          AKS_ROLE_CAP_MINT,
+                        AKS_ROLE_AUDIT, AKS_ROLE_WORKER_MEMORY, AKS_ROLE_WORKER_CREDENTIALS,
+                        AKS_ROLE_ADMIN, AKS_ROLE_NONE};
+    for (int p = 0; p < 3; p++) {
+        const char *kid = NULL;
+        for (size_t i = 0; i < n; i++)
+            if ((int)pubs[i].purpose == p && pubs[i].current) kid = pubs[i].kid;
+        assert_non_null(kid);
+        s_signing_input(p == AKS_KEY_CAP ? "ak-cap+jwt" : "JWT", kid, &in_b64);
+        snprintf(req, sizeof(req), "{\"key\":\"%s\",\"signing_input_b64\":\"%s\"}", names[p],
+                 ak_buf_cstr(&in_b64));
+        for (size_t r = 0; r < sizeof(roles) / sizeof(roles[0]); r++) {
+            bool own = (roles[r] == AKS_ROLE_AUTH && p == AKS_KEY_SESSION) ||
+                       (roles[r] == AKS_ROLE_OIDC && p == AKS_KEY_OIDC) ||
+                       (roles[r] == AKS_ROLE_CAP_MINT && p == AKS_KEY_CAP);
+            int st = s_call(&e, roles[r], "POST", "/v1/sign", req, &body, &err);
+            if (st != (own ? 200 : 403))
+                fail_msg("role %s key %s: status %d", aks_role_name(roles[r]), names[p], st);
+            if (!own) s_expect_reason(&body, "role_not_allowed");
+            ak_buf_free(&body);
+        }
+        ak_buf_free(&in_b64);
+    }
+    s_env_down(&e);
+}
+
+/* D20: a worker certificate alone derives nothing; every mismatch between the request and the
+ * cap is refused with its own reason. */
+AK_TEST(test_derive_needs_cap) {
+    s_env e;
+    ak_buf body;
+    ak_err err;
+    char req[1024];
+    static const uint8_t other_k10[32] = {7, 7, 7};
+    uint64_t now = (uint64_t)time(NULL);
+    s_env_up(&e);
+    /* no cap at all, and a cap that is not a JWS */
+    snprintf(req, sizeof(req),
+             "{\"data_class\":\"memory\",\"operator_omni\":\"" OMNI_A "\",\"actor_omni\":\"" OMNI_B
+             "\",\"epoch\":1,\"op\":\"fetch\"}");
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", req, &body, &err), 400);
+    s_expect_reason(&body, "missing_field");
+    ak_buf_free(&body);
+    snprintf(req, sizeof(req),
+             "{\"data_class\":\"memory\",\"operator_omni\":\"" OMNI_A "\",\"actor_omni\":\"" OMNI_B
+             "\",\"epoch\":1,\"op\":\"fetch\",\"cap\":\"x.y.z\"}");
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", req, &body, &err), 403);
+    s_expect_reason(&body, "broker_sig_invalid");
+    ak_buf_free(&body);
+    struct {
+        const char *dc, *op, *actor;
+        unsigned epoch;
+        s_capspec sp;
+        int status;
+        const char *reason;
+    } cases[] = {
+        /* the good ones: fetch at or below the cap's epoch, store at exactly it, use */
+        {"memory", "fetch", OMNI_B, 1, {.dc = "memory", .op = AK_OP_FETCH, .k3 = 2}, 200, NULL},
+        {"memory", "fetch", OMNI_B, 2, {.dc = "memory", .op = AK_OP_FETCH, .k3 = 2}, 200, NULL},
+        {"memory", "store", OMNI_B, 2, {.dc = "memory", .op = AK_OP_STORE, .k3 = 2}, 200, NULL},
+        {"credentials", "use", OMNI_B, 1, {.dc = "credentials", .op = AK_OP_USE, .k3 = 1}, 200, NULL},
+        /* expired (issued an hour ago, ttl 300) */
+        {"memory",
+         "fetch",
+         OMNI_B,
+         1,
+         {.dc = "memory", .op = AK_OP_FETCH, .k3 = 1, .at = now - 3600},
+         403,
+         "cap_freshness_failed"},
+        /* a cap for the other class (its PoP and class are credentials) */
+        {"memory",
+         "fetch",
+         OMNI_B,
+         1,
+         {.dc = "credentials", .op = AK_OP_FETCH, .k3 = 1},
+         403,
+         "cap_data_class_mismatch"},
+        /* another op than the request's; a teardown cap derives nothing */
+        {"memory", "store", OMNI_B, 1, {.dc = "memory", .op = AK_OP_FETCH, .k3 = 1}, 403, "cap_op_mismatch"},
+        {"memory",
+         "teardown",
+         OMNI_B,
+         1,
+         {.dc = "memory", .op = AK_OP_TEARDOWN, .k3 = 1},
+         403,
+         "cap_op_mismatch"},
+        {"memory", "get", OMNI_B, 1, {.dc = "memory", .op = AK_OP_FETCH, .k3 = 1}, 400, "invalid_input"},
+        /* another actor, another operator */
+        {"memory", "fetch", OMNI_A, 1, {.dc = "memory", .op = AK_OP_FETCH, .k3 = 1}, 403, "actor_mismatch"},
+        {"memory",
+         "fetch",
+         OMNI_B,
+         1,
+         {.dc = "memory", .op = AK_OP_FETCH, .k3 = 1, .oper = 0xcc},
+         403,
+         "operator_mismatch"},
+        /* another epoch: above the cap's for a read, anything but it for a write */
+        {"memory",
+         "fetch",
+         OMNI_B,
+         2,
+         {.dc = "memory", .op = AK_OP_FETCH, .k3 = 1},
+         403,
+         "k3_epoch_mismatch"},
+        {"memory",
+         "store",
+         OMNI_B,
+         1,
+         {.dc = "memory", .op = AK_OP_STORE, .k3 = 2},
+         403,
+         "k3_epoch_mismatch"},
+        /* PoP by another key than the cap's device; a token signed by the session key */
+        {"memory",
+         "fetch",
+         OMNI_B,
+         1,
+         {.dc = "memory", .op = AK_OP_FETCH, .k3 = 1, .k10_pop = other_k10},
+         403,
+         "cap_pop_invalid"},
+        {"memory",
+         "fetch",
+         OMNI_B,
+         1,
+         {.dc = "memory", .op = AK_OP_FETCH, .k3 = 1, .sign_with_session = true},
+         403,
+         "broker_sig_invalid"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *b = s_derive_with(cases[i].dc, cases[i].op, cases[i].actor, cases[i].epoch, &cases[i].sp);
+        aks_role role =
+            strcmp(cases[i].dc, "credentials") == 0 ? AKS_ROLE_WORKER_CREDENTIALS : AKS_ROLE_WORKER_MEMORY;
+        int st = s_call(&e, role, "POST", "/v1/kek/derive", b, &body, &err);
+        if (st != cases[i].status) fail_msg("case %zu: status %d %s", i, st, ak_buf_cstr(&body));
+        if (cases[i].reason) s_expect_reason(&body, cases[i].reason);
+        ak_buf_free(&body);
+    }
+    /* A cap signed by the previous cap key still derives after a rotation (tokens minted just
+     * before it live on); one from another signer's key does not. */
+    s_capspec sp = {.dc = "memory", .op = AK_OP_FETCH, .k3 = 1};
+    const char *before = s_derive_with("memory", "fetch", OMNI_B, 1, &sp);
+    char saved[AK_MAX_JWS + 512];
+    snprintf(saved, sizeof(saved), "%s", before);
+    EXPECT_OK(aks_keystore_rotate(&e.ks, AKS_KEY_CAP));
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", saved, &body, &err), 200);
+    ak_buf_free(&body);
+    EXPECT_OK(aks_keystore_rotate(&e.ks, AKS_KEY_CAP));
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", saved, &body, &err), 403);
+    s_expect_reason(&body, "broker_sig_invalid");
+    ak_buf_free(&body);
+    s_env_down(&e);
+}
+
+AK_RUN_TESTS(AK_T(test_roles_from_identity), AK_T(test_derive_needs_cap), AK_T(test_sign_identity_matrix),
+             AK_T(test_derive_role_table), AK_T(test_derive_epoch_rule), AK_T(test_bad_input),
+             AK_T(test_sign_and_keys))

@@ -110,8 +110,14 @@ AK_TEST(test_unreachable_and_non_tls_signer) {
     close(probe);
     ak_signer_config c = s_cfg(url);
     EXPECT_OK(ak_signer_new(&c, &s));
-    EXPECT_ERR(AK_E_SIGNER_UNAVAILABLE, ak_signer_derive_kek(s, "credentials", op, op, 1, kek));
+    EXPECT_ERR(AK_E_SIGNER_UNAVAILABLE,
+               ak_signer_derive_kek(s, "credentials", "fetch", AK_CUR_LIT("a.b.c"), op, op, 1, kek));
     EXPECT_INT_EQ(ak_signer_connects(s), 0);
+    /* A cap that is not compact-JWS text never leaves (it would need JSON escaping). */
+    EXPECT_ERR(AK_E_INVALID_INPUT, ak_signer_derive_kek(s, "credentials", "fetch",
+                                                        AK_CUR_LIT("a.b\",\"x\":\"c"), op, op, 1, kek));
+    EXPECT_ERR(AK_E_INVALID_INPUT,
+               ak_signer_derive_kek(s, "credentials", "fetch", AK_CUR_LIT(""), op, op, 1, kek));
     ak_signer_free(s);
     /* Something listens but never speaks TLS: the handshake times out, still unavailable. */
     int l = socket(AF_INET, SOCK_STREAM, 0);

@@ -10,16 +10,23 @@
  *   GET  /v1/keys          any role  -> {"keys":[JWK...]}  (JWKS; see below)
  *   POST /v1/attest        any role  {"nonce_b64"} (16..64 bytes) -> {"document":"<compact JWS>"} (ak/attest.h)
  *   POST /v1/kek/derive    worker-credentials for "credentials", worker-memory for "memory"
- *        {"data_class","operator_omni","actor_omni","epoch"} -> {"kek_b64","epoch","data_class"}
+ *        {"data_class","operator_omni","actor_omni","epoch","op","cap"} -> {"kek_b64","epoch","data_class"}
+ *        D20: `cap` is the agent's cap (compact JWS) and `op` the worker route's op; the signer
+ *        verifies the cap itself (ak_cap_verify against its own cap keys: signature, expiry, op,
+ *        class, K10 PoP) and that operator, actor and epoch are the cap's (store: epoch ==
+ *        k3_epoch; fetch/use: epoch <= k3_epoch); a teardown cap derives nothing.
  *        epoch >= 1; an epoch above the chain's current one -> 403 epoch_not_current; chain
  *        unreadable when it must be read -> 502 chain_rpc_error (D6, D7)
- *   POST /v1/sign          broker    {"key":"session"|"oidc"|"cap","signing_input_b64"}
+ *   POST /v1/sign          auth (key "session"), oidc (key "oidc"), cap-mint (key "cap") — each its
+ *        own key only (D20)  {"key":"session"|"oidc"|"cap","signing_input_b64"}
  *        signing_input = ASCII b64url(header) "." b64url(payload) (<= AK_MAX_JWS); the header
  *        must be JSON with alg "ES256", typ "JWT" (session, oidc) or "ak-cap+jwt" (cap), and kid
  *        naming a held key of that purpose (current or previous) -> {"sig_b64url","kid","key"}
  *        (raw r‖s over SHA-256(signing_input), D4). A wrong typ/alg -> 400 invalid_input; an
- *        unknown kid -> 409 conflict (refresh /v1/keys and retry).
- *   POST /v1/rotate        broker    {"key"} -> {"key","kid","previous_kid"}
+ *        unknown kid -> 409 conflict (refresh /v1/keys and retry); another role's key -> 403
+ *        role_not_allowed.
+ *   POST /v1/rotate        admin only (operator tooling; no function holds it) {"key"}
+ *        -> {"key","kid","previous_kid"}
  *
  *   JWK: {"kty":"EC","crv":"P-256","x","y","kid","use":"sig","alg":"ES256",
  *         "ak_key":"session|oidc|cap","ak_status":"current|previous"[,"x5c":["<b64 DER>"]]}
@@ -40,25 +47,30 @@
 #include "aks/http.h"
 #include "aks/keystore.h"
 
+/* One client identity per calling function (D20; issue 16 finding 1). */
 typedef enum aks_role {
     AKS_ROLE_NONE = 0,
-    AKS_ROLE_BROKER,
-    AKS_ROLE_WORKER_CREDENTIALS,
-    AKS_ROLE_WORKER_MEMORY,
-    AKS_ROLE_AUDIT,
+    AKS_ROLE_AUTH,               /* AuthFunction: signs with the session key only */
+    AKS_ROLE_OIDC,               /* OidcFunction: signs with the OIDC key only */
+    AKS_ROLE_CAP_MINT,           /* CapMintFunction: signs with the cap key only */
+    AKS_ROLE_WORKER_CREDENTIALS, /* credentials workers: derive credentials KEKs, cap in hand */
+    AKS_ROLE_WORKER_MEMORY,      /* memory workers: derive memory KEKs, cap in hand */
+    AKS_ROLE_AUDIT,              /* audit and readiness functions: read-only endpoints */
+    AKS_ROLE_ADMIN,              /* operator tooling, never given to a function: rotation only */
 } aks_role;
 
 #define AKS_ROLE_URI_PREFIX "spiffe://agentkeys/role/"
 
-const char *aks_role_name(aks_role r); /* "broker", ..., "none" */
+const char *aks_role_name(aks_role r); /* "auth", "oidc", "cap-mint", ..., "none" */
 /*
- * Maps a client certificate's identity to a role. `uris` are the SAN URIs found (up to two,
- * NULL/empty = absent), `cn` the subject CN (NULL/empty = absent).
- *   - A SAN URI "spiffe://agentkeys/role/<role>" names the role; a CN equal to "<role>" does too.
- *   - When both are present they must agree; two URIs naming different roles, or a URI and a
- *     CN that disagree, give AKS_ROLE_NONE (ambiguous identities get nothing).
+ * Maps a client certificate's identity to a role. `uri0`/`uri1` are the SAN URIs found (up to
+ * two, NULL/empty = absent).
+ *   - A SAN URI "spiffe://agentkeys/role/<role>" names the role; other URIs say nothing.
+ *   - The subject CN is never consulted (issue 16 finding 8): a certificate whose role is only
+ *     in its CN has no role.
+ *   - Two URIs naming different roles give AKS_ROLE_NONE (ambiguous identities get nothing).
  */
-aks_role aks_role_from_identity(const char *uri0, const char *uri1, const char *cn);
+aks_role aks_role_from_identity(const char *uri0, const char *uri1);
 
 typedef struct aks_x5c_cache {
     char kid[AKS_KID_MAX];

@@ -9,10 +9,16 @@
  *     br_x509_minimal against that CA only. No certificate, a certificate from another CA, an
  *     expired one or a bad CertificateVerify abort the handshake (BR_OPT_TOLERATE_NO_CLIENT_AUTH
  *     is never set).
+ *   - The client certificate must be for client authentication: its extendedKeyUsage must list
+ *     id-kp-clientAuth (ak/pki.h ak_pki_x509_eku wraps br_x509_minimal; no EKU, another purpose
+ *     or anyExtendedKeyUsage abort the handshake with BR_ERR_X509_FORBIDDEN_KEY_USAGE and a log
+ *     line naming the reason). The server's own certificate must list id-kp-serverAuth: the
+ *     signer refuses to start otherwise (aks_tls_config_load -> AK_E_CERT_EKU_MISSING).
  *   - Identity: br_x509_minimal's name-element extraction (br_x509_minimal_set_name_elements)
- *     collects, from the validated end-entity certificate only, up to two SAN URIs and the
- *     subject CN. aks_role_from_identity (aks/api.h) maps them to a role. This avoids writing a
- *     second certificate parser: BearSSL decodes the names while it validates the chain.
+ *     collects, from the validated end-entity certificate only, up to two SAN URIs.
+ *     aks_role_from_identity (aks/api.h) maps them to a role; the subject CN is never read
+ *     (issue 16 finding 8: no CN fallback). This avoids writing a second certificate parser:
+ *     BearSSL decodes the names while it validates the chain.
  *   - Timeouts: the handshake must finish within handshake_ms of accept; after that each request
  *     must arrive whole within request_ms of its first byte, and a kept-alive connection may sit
  *     idle for idle_ms. Every socket read and write waits with poll() against the current deadline.
@@ -33,20 +39,20 @@ typedef struct aks_tls_config {
 } aks_tls_config;
 
 /* Loads the three PEM files. AK_E_BAD_KEY / AK_E_IO on bad material; the server key must be
- * P-256 and match the leaf certificate. */
+ * P-256 and match the leaf certificate, and the leaf must carry the serverAuth EKU
+ * (AK_E_CERT_EKU_MISSING, logged). */
 AK_MUST ak_err aks_tls_config_load(aks_tls_config *c, const char *cert_pem, const char *key_pem,
                                    const char *ca_pem);
 void aks_tls_config_free(aks_tls_config *c);
 
-#define AKS_TLS_CN_MAX 128u
 #define AKS_TLS_URI_MAX 256u
 
 typedef struct aks_tls_conn {
     br_ssl_server_context sc;
     br_x509_minimal_context xc;
-    br_name_element names[3]; /* URI, URI, CN */
+    ak_pki_x509_eku eku;      /* xc + the clientAuth check on the leaf */
+    br_name_element names[2]; /* SAN URI, SAN URI */
     char uri[2][AKS_TLS_URI_MAX];
-    char cn[AKS_TLS_CN_MAX];
     br_sslio_context io;
     int fd;
     int64_t deadline_ms; /* monotonic; the low-level I/O fails once it passes */

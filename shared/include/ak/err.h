@@ -105,6 +105,9 @@
     X(DEVICE_NOT_REGISTERED, "device_not_registered", 403,                                                   \
       "the wallet has no registered device: it may only register itself as first master")                    \
     X(SCOPE_READ_ONLY, "scope_read_only", 403, "the actor's scope is read-only")                             \
+    /* hardening (issue 16 findings 8 and 1): mTLS identities and signer least privilege */                  \
+    X(CERT_EKU_MISSING, "cert_eku_missing", 403,                                                             \
+      "the peer certificate lacks the required extended key usage")                                          \
     /* ---- upstream (5xx: a dependency failed; we failed closed) ---- */                                    \
     X(UPSTREAM, "upstream_error", 502, "an upstream service failed")                                         \
     X(UPSTREAM_TIMEOUT, "upstream_timeout", 504, "an upstream service timed out")                            \

@@ -71,4 +71,47 @@ AK_MUST ak_err ak_pki_spki_p256_pem(ak_cur pem, uint8_t pub65[65]);
 /* The end-entity public key of one DER certificate (P-256 only). */
 AK_MUST ak_err ak_pki_cert_p256_pub(ak_cur der, uint8_t pub65[65]);
 
+/* ---- extended key usage (issue 16 finding 8) ----
+ *
+ * BearSSL's br_x509_minimal validates the chain but ignores extendedKeyUsage, so an mTLS peer
+ * could present a server certificate as a client identity (or the reverse). The signer and its
+ * clients therefore require the purpose explicitly:
+ *   - the end-entity certificate must carry the extendedKeyUsage extension (2.5.29.37) and it
+ *     must list the wanted purpose: id-kp-serverAuth (1.3.6.1.5.5.7.3.1) for the signer,
+ *     id-kp-clientAuth (1.3.6.1.5.5.7.3.2) for its callers;
+ *   - anyExtendedKeyUsage (2.5.29.37.0) does not count, and neither does an absent extension
+ *     (RFC 5280 would read "no EKU" as "any purpose"; we do not).
+ */
+typedef enum { AK_PKI_EKU_SERVER = 1, AK_PKI_EKU_CLIENT = 2 } ak_pki_eku;
+
+/* "serverAuth" / "clientAuth". */
+const char *ak_pki_eku_name(ak_pki_eku want);
+
+/* Checks one DER certificate. AK_OK when its EKU lists `want`; AK_E_CERT_EKU_MISSING when the
+ * extension is absent or lacks the purpose; AK_E_BAD_KEY when the DER does not parse. */
+AK_MUST ak_err ak_pki_cert_check_eku(ak_cur der, ak_pki_eku want);
+
+/* Largest end-entity certificate the EKU check buffers during a handshake. */
+#define AK_PKI_MAX_LEAF 8192u
+
+/*
+ * An X.509 engine for BearSSL that runs br_x509_minimal (`inner`, initialised by the caller
+ * with its trust anchors and algorithms) and, once the chain validated, the EKU check on the
+ * end-entity certificate. A chain whose leaf fails it ends with BR_ERR_X509_FORBIDDEN_KEY_USAGE
+ * (the handshake aborts) and `eku_rc` tells why (AK_E_CERT_EKU_MISSING, AK_E_BAD_KEY, or
+ * AK_E_TOO_LARGE past AK_PKI_MAX_LEAF). Install with br_ssl_engine_set_x509(eng, &x->vtable).
+ */
+typedef struct ak_pki_x509_eku {
+    const br_x509_class *vtable;
+    br_x509_minimal_context *inner;
+    ak_pki_eku want;
+    unsigned cert_index;
+    bool overflow;
+    size_t leaf_len;
+    ak_err eku_rc;
+    unsigned char leaf[AK_PKI_MAX_LEAF];
+} ak_pki_x509_eku;
+
+void ak_pki_x509_eku_init(ak_pki_x509_eku *x, br_x509_minimal_context *inner, ak_pki_eku want);
+
 #endif

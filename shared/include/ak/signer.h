@@ -72,9 +72,14 @@ void ak_signer_free(ak_signer *s);
 /* Connects (if needed) and attests now. Normally implicit. */
 AK_MUST ak_err ak_signer_attest(ak_signer *s);
 
-/* D6 KEK for (data_class, operator, actor, epoch). `kek` is the caller's to wipe. */
-AK_MUST ak_err ak_signer_derive_kek(ak_signer *s, const char *data_class, const uint8_t operator_omni[32],
-                                    const uint8_t actor_omni[32], uint64_t epoch, uint8_t kek[32]);
+/* D6 KEK for (data_class, operator, actor, epoch). D20: the signer derives only against the
+ * agent's cap — `cap` the compact JWS the worker verified, `op` its route's op ("store", "fetch",
+ * "use") — and checks the cap itself (signature, expiry, op, class, PoP, operator, actor, epoch).
+ * AK_E_INVALID_INPUT for a cap that is not compact-JWS text (never sent). `kek` is the caller's
+ * to wipe. */
+AK_MUST ak_err ak_signer_derive_kek(ak_signer *s, const char *data_class, const char *op, ak_cur cap,
+                                    const uint8_t operator_omni[32], const uint8_t actor_omni[32],
+                                    uint64_t epoch, uint8_t kek[32]);
 
 /* The KEK of a 200 /v1/kek/derive reply body ({"kek_b64":…}); AK_E_UPSTREAM when malformed.
  * ak_signer_derive_kek's parser, exposed so the secret-scan test runs it on a reply of the

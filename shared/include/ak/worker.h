@@ -173,7 +173,11 @@ struct ak_worker {
     ak_egress egress; /* op use: created on the first use call */
     bool egress_ready;
     bool allow_loopback; /* AK_CRED_USE_ALLOW_LOOPBACK=1 (local stack only) */
-    void *test_user;     /* for fakes */
+    /* The request in flight (set by ak_worker_handle once the cap verified, cleared at its end):
+     * the default derive_kek sends this cap and op to the signer, which checks them itself (D20). */
+    ak_cur req_cap;
+    ak_op req_op;
+    void *test_user; /* for fakes */
 };
 
 /* One request, already decoded from the API Gateway event. */

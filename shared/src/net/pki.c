@@ -316,3 +316,144 @@ ak_err ak_pki_cert_p256_pub(ak_cur der, uint8_t pub65[65]) {
     memcpy(pub65, pk->key.ec.q, 65);
     return AK_OK;
 }
+
+/* ---- extended key usage ---- */
+
+const char *ak_pki_eku_name(ak_pki_eku want) {
+    return want == AK_PKI_EKU_SERVER ? "serverAuth" : "clientAuth";
+}
+
+/* One DER TLV from `in` (definite lengths, at most 4 length bytes): its tag and contents. */
+static bool s_der_next(ak_cur *in, uint8_t *tag, ak_cur *val) {
+    if (in->len < 2) return false;
+    *tag = in->ptr[0];
+    if ((*tag & 0x1f) == 0x1f) return false; /* multi-byte tags never occur in certificates */
+    size_t len = in->ptr[1], hdr = 2;
+    if (len & 0x80) {
+        size_t n = len & 0x7f;
+        if (n == 0 || n > 4 || in->len < 2 + n) return false;
+        len = 0;
+        for (size_t i = 0; i < n; i++)
+            len = (len << 8) | in->ptr[2 + i];
+        hdr += n;
+    }
+    if (len > in->len - hdr) return false;
+    *val = ak_cur_from(in->ptr + hdr, len);
+    *in = ak_cur_from(in->ptr + hdr + len, in->len - hdr - len);
+    return true;
+}
+
+static const uint8_t s_oid_eku[] = {0x55, 0x1d, 0x25};
+static const uint8_t s_oid_kp_server[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01};
+static const uint8_t s_oid_kp_client[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x02};
+
+static bool s_der_oid_is(ak_cur v, const uint8_t *oid, size_t n) {
+    return v.len == n && memcmp(v.ptr, oid, n) == 0;
+}
+
+/* ExtKeyUsageSyntax ::= SEQUENCE SIZE (1..MAX) OF KeyPurposeId */
+static ak_err s_eku_value(ak_cur octets, ak_pki_eku want) {
+    const uint8_t *oid = want == AK_PKI_EKU_SERVER ? s_oid_kp_server : s_oid_kp_client;
+    ak_cur seq, id;
+    uint8_t tag;
+    AK_ENSURE(s_der_next(&octets, &tag, &seq) && tag == 0x30 && octets.len == 0 && seq.len > 0, AK_E_BAD_KEY);
+    while (seq.len > 0) {
+        AK_ENSURE(s_der_next(&seq, &tag, &id) && tag == 0x06, AK_E_BAD_KEY);
+        if (s_der_oid_is(id, oid, sizeof(s_oid_kp_server))) return AK_OK;
+    }
+    return AK_E_CERT_EKU_MISSING;
+}
+
+ak_err ak_pki_cert_check_eku(ak_cur der, ak_pki_eku want) {
+    ak_cur cert, tbs, v;
+    uint8_t tag;
+    AK_PRECOND(want == AK_PKI_EKU_SERVER || want == AK_PKI_EKU_CLIENT);
+    AK_ENSURE(s_der_next(&der, &tag, &cert) && tag == 0x30 && der.len == 0, AK_E_BAD_KEY);
+    AK_ENSURE(s_der_next(&cert, &tag, &tbs) && tag == 0x30, AK_E_BAD_KEY);
+    /* tbsCertificate: [0] version, serial, signature, issuer, validity, subject, spki, [1], [2], [3] */
+    while (tbs.len > 0) {
+        AK_ENSURE(s_der_next(&tbs, &tag, &v), AK_E_BAD_KEY);
+        if (tag != 0xa3) continue;
+        ak_cur exts, ext, id, val;
+        AK_ENSURE(s_der_next(&v, &tag, &exts) && tag == 0x30 && v.len == 0, AK_E_BAD_KEY);
+        bool seen = false;
+        ak_err found = AK_E_CERT_EKU_MISSING;
+        while (exts.len > 0) {
+            AK_ENSURE(s_der_next(&exts, &tag, &ext) && tag == 0x30, AK_E_BAD_KEY);
+            AK_ENSURE(s_der_next(&ext, &tag, &id) && tag == 0x06, AK_E_BAD_KEY);
+            AK_ENSURE(s_der_next(&ext, &tag, &val), AK_E_BAD_KEY);
+            if (tag == 0x01) AK_ENSURE(s_der_next(&ext, &tag, &val), AK_E_BAD_KEY); /* critical */
+            AK_ENSURE(tag == 0x04 && ext.len == 0, AK_E_BAD_KEY);
+            if (!s_der_oid_is(id, s_oid_eku, sizeof(s_oid_eku))) continue;
+            AK_ENSURE(!seen, AK_E_BAD_KEY); /* RFC 5280 §4.2: one instance per extension */
+            seen = true;
+            found = s_eku_value(val, want);
+            AK_ENSURE(found != AK_E_BAD_KEY, AK_E_BAD_KEY);
+        }
+        return found;
+    }
+    return AK_E_CERT_EKU_MISSING; /* no extensions at all */
+}
+
+static void s_eku_start_chain(const br_x509_class **ctx, const char *server_name) {
+    ak_pki_x509_eku *x = (ak_pki_x509_eku *)(void *)ctx;
+    x->cert_index = 0;
+    x->leaf_len = 0;
+    x->overflow = false;
+    x->eku_rc = AK_E_CERT_EKU_MISSING;
+    x->inner->vtable->start_chain(&x->inner->vtable, server_name);
+}
+
+static void s_eku_start_cert(const br_x509_class **ctx, uint32_t length) {
+    ak_pki_x509_eku *x = (ak_pki_x509_eku *)(void *)ctx;
+    x->inner->vtable->start_cert(&x->inner->vtable, length);
+}
+
+static void s_eku_append(const br_x509_class **ctx, const unsigned char *buf, size_t len) {
+    ak_pki_x509_eku *x = (ak_pki_x509_eku *)(void *)ctx;
+    if (x->cert_index == 0) {
+        if (len > sizeof(x->leaf) - x->leaf_len)
+            x->overflow = true;
+        else
+            memcpy(x->leaf + x->leaf_len, buf, len);
+        if (!x->overflow) x->leaf_len += len;
+    }
+    x->inner->vtable->append(&x->inner->vtable, buf, len);
+}
+
+static void s_eku_end_cert(const br_x509_class **ctx) {
+    ak_pki_x509_eku *x = (ak_pki_x509_eku *)(void *)ctx;
+    x->cert_index++;
+    x->inner->vtable->end_cert(&x->inner->vtable);
+}
+
+static unsigned s_eku_end_chain(const br_x509_class **ctx) {
+    ak_pki_x509_eku *x = (ak_pki_x509_eku *)(void *)ctx;
+    unsigned r = x->inner->vtable->end_chain(&x->inner->vtable);
+    if (r != 0) return r; /* the chain itself failed: that error is the one to report */
+    x->eku_rc =
+        x->overflow ? AK_E_TOO_LARGE : ak_pki_cert_check_eku(ak_cur_from(x->leaf, x->leaf_len), x->want);
+    return x->eku_rc == AK_OK ? 0 : BR_ERR_X509_FORBIDDEN_KEY_USAGE;
+}
+
+static const br_x509_pkey *s_eku_get_pkey(const br_x509_class *const *ctx, unsigned *usages) {
+    const ak_pki_x509_eku *x = (const ak_pki_x509_eku *)(const void *)ctx;
+    if (x->eku_rc != AK_OK) return NULL;
+    return x->inner->vtable->get_pkey(&x->inner->vtable, usages);
+}
+
+static const br_x509_class s_eku_vtable = {
+    sizeof(ak_pki_x509_eku), s_eku_start_chain, s_eku_start_cert, s_eku_append,
+    s_eku_end_cert,          s_eku_end_chain,   s_eku_get_pkey,
+};
+
+void ak_pki_x509_eku_init(ak_pki_x509_eku *x, br_x509_minimal_context *inner, ak_pki_eku want) {
+    AK_PRECOND(want == AK_PKI_EKU_SERVER || want == AK_PKI_EKU_CLIENT);
+    x->vtable = &s_eku_vtable;
+    x->inner = inner;
+    x->want = want;
+    x->cert_index = 0;
+    x->leaf_len = 0;
+    x->overflow = false;
+    x->eku_rc = AK_E_CERT_EKU_MISSING;
+}

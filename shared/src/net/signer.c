@@ -20,6 +20,7 @@
 #include "ak/crypto.h"
 #include "ak/ct.h"
 #include "ak/json.h"
+#include "ak/limits.h"
 #include "ak/log.h"
 #include "ak/pki.h"
 
@@ -29,6 +30,7 @@
 typedef struct {
     br_ssl_client_context cc;
     br_x509_minimal_context xc;
+    ak_pki_x509_eku eku; /* xc + the serverAuth check on the signer's leaf */
     br_sslio_context io;
     int fd;
     int64_t deadline_ms;
@@ -318,7 +320,8 @@ static ak_err s_signer_connect(ak_signer *s) {
     br_x509_minimal_set_hash(&c->xc, br_sha384_ID, &br_sha384_vtable);
     br_x509_minimal_set_hash(&c->xc, br_sha512_ID, &br_sha512_vtable);
     br_x509_minimal_set_ecdsa(&c->xc, br_ec_get_default(), br_ecdsa_vrfy_asn1_get_default());
-    br_ssl_engine_set_x509(&cc->eng, &c->xc.vtable);
+    ak_pki_x509_eku_init(&c->eku, &c->xc, AK_PKI_EKU_SERVER);
+    br_ssl_engine_set_x509(&cc->eng, &c->eku.vtable);
     ak_pki_eckey_fix(&s->key);
     br_ssl_client_set_single_ec(cc, s->chain.certs, s->chain.n, &s->key.sk, BR_KEYTYPE_SIGN, BR_KEYTYPE_EC,
                                 br_ec_get_default(), br_ecdsa_sign_asn1_get_default());
@@ -327,8 +330,13 @@ static ak_err s_signer_connect(ak_signer *s) {
     br_sslio_init(&c->io, &cc->eng, s_signer_low_read, c, s_signer_low_write, c);
     if (br_sslio_flush(&c->io) != 0 || br_ssl_engine_current_state(&cc->eng) == BR_SSL_CLOSED) {
         char code[16];
-        snprintf(code, sizeof(code), "%d", br_ssl_engine_last_error(&cc->eng));
-        ak_log_warn("signer handshake failed", "br_err", code);
+        int br_err = br_ssl_engine_last_error(&cc->eng);
+        snprintf(code, sizeof(code), "%d", br_err);
+        if (br_err == BR_ERR_X509_FORBIDDEN_KEY_USAGE && c->eku.eku_rc != AK_OK)
+            ak_log_warn("signer handshake failed", "br_err", code, "reason", ak_err_reason(c->eku.eku_rc),
+                        "need", "signer certificate with extendedKeyUsage serverAuth");
+        else
+            ak_log_warn("signer handshake failed", "br_err", code);
         rc = AK_E_SIGNER_UNAVAILABLE;
         goto out;
     }
@@ -489,19 +497,35 @@ out:
     return rc;
 }
 
-ak_err ak_signer_derive_kek(ak_signer *s, const char *data_class, const uint8_t operator_omni[32],
-                            const uint8_t actor_omni[32], uint64_t epoch, uint8_t kek[32]) {
+/* A compact JWS is base64url and two dots: anything else would need JSON escaping, and is no cap. */
+static bool s_signer_jws_text(ak_cur c) {
+    if (c.len == 0 || c.len > AK_MAX_JWS) return false;
+    for (size_t i = 0; i < c.len; i++) {
+        uint8_t b = c.ptr[i];
+        if (!((b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') || (b >= '0' && b <= '9') || b == '-' ||
+              b == '_' || b == '.'))
+            return false;
+    }
+    return true;
+}
+
+ak_err ak_signer_derive_kek(ak_signer *s, const char *data_class, const char *op, ak_cur cap,
+                            const uint8_t operator_omni[32], const uint8_t actor_omni[32], uint64_t epoch,
+                            uint8_t kek[32]) {
     char op_hex[65], actor_hex[65];
     ak_buf req, resp;
     long status = 0;
     ak_err rc = AK_OK;
-    ak_buf_init(&req, 512);
+    ak_buf_init(&req, 1024 + AK_MAX_JWS);
     ak_buf_init_secret(&resp, 4096);
+    AK_ENSURE_OUT(s_signer_jws_text(cap), AK_E_INVALID_INPUT);
     ak_hex_encode(operator_omni, 32, op_hex);
     ak_hex_encode(actor_omni, 32, actor_hex);
     AK_GUARD_OUT(ak_buf_printf(
-        &req, "{\"data_class\":\"%s\",\"operator_omni\":\"%s\",\"actor_omni\":\"%s\",\"epoch\":%llu}",
-        data_class, op_hex, actor_hex, (unsigned long long)epoch));
+        &req,
+        "{\"data_class\":\"%s\",\"operator_omni\":\"%s\",\"actor_omni\":\"%s\",\"epoch\":%llu,"
+        "\"op\":\"%s\",\"cap\":\"%.*s\"}",
+        data_class, op_hex, actor_hex, (unsigned long long)epoch, op, (int)cap.len, (const char *)cap.ptr));
     AK_GUARD_OUT(ak_signer_call(s, "POST", "/v1/kek/derive", ak_buf_cur(&req), true, &status, &resp));
     AK_GUARD_OUT(s_signer_status_err(status, &resp));
     rc = ak_signer_kek_from_reply(ak_buf_cur(&resp), kek);

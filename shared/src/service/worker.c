@@ -21,7 +21,9 @@
 static ak_err s_ops_derive_kek(ak_worker *w, const ak_omni *op, const ak_omni *actor, uint32_t epoch,
                                uint8_t kek[32]) {
     AK_ENSURE(w->svc.signer != NULL, AK_E_CONFIG);
-    return ak_signer_derive_kek(w->svc.signer, ak_data_class_str(w->data_class), op->b, actor->b, epoch, kek);
+    AK_ENSURE(w->req_cap.len > 0, AK_E_INTERNAL); /* only ever called inside ak_worker_handle */
+    return ak_signer_derive_kek(w->svc.signer, ak_data_class_str(w->data_class), ak_op_str(w->req_op),
+                                w->req_cap, op->b, actor->b, epoch, kek);
 }
 
 static ak_err s_ops_get_device(ak_worker *w, const uint8_t dkh[32], ak_device_entry *out) {
@@ -1048,6 +1050,8 @@ ak_err ak_worker_handle(ak_worker *w, const ak_worker_req *r, ak_worker_resp *re
         .op = r->op, .data_class = w->data_class, .now = r->now ? r->now : (uint64_t)time(NULL)};
     AK_GUARD_OUT(ak_cap_verify_cached(body.cap, &w->cap_keys, &ex, &w->cap_cache, &claims));
     verified = true;
+    w->req_cap = body.cap;
+    w->req_op = r->op;
     /* 4. chain */
     AK_GUARD_OUT(s_chain_check(w, &claims));
     /* 5. the operation (each audits itself) */
@@ -1080,6 +1084,7 @@ out:
         ak_log_info("worker done", "op", ak_op_str(r->op), "class", ak_data_class_str(w->data_class),
                     "status", st);
     }
+    w->req_cap = (ak_cur){NULL, 0};
     s_body_free(&body);
     ak_wipe(&creds, sizeof(creds));
     memset(&claims, 0, sizeof(claims));
