@@ -190,16 +190,8 @@ show "read with mail-role creds" "$(grep -m1 '^Subject:' <<<"$OUT" | tr -d '\r')
 
 bold "11. Use without holding: the operator provisions a use-only key; the agent calls the API with it, never sees it"
 read -r EPORT PPORT <<<"$("$top/scripts/lib/free-ports" 2)" || die "free ports"
-TP=$AK_WORK/thirdparty; mkdir -p "$TP"
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TP/api.key" -subj "/CN=localhost" \
-  -out "$TP/api.csr" 2>/dev/null \
-  && printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost\n' >"$TP/ext" \
-  && openssl x509 -req -in "$TP/api.csr" -CA "$AK_PKI_DIR/ca.crt" -CAkey "$AK_PKI_DIR/ca.key" -CAcreateserial \
-    -CAserial "$TP/ca.srl" -days 2 -sha256 -extfile "$TP/ext" -out "$TP/api.crt" 2>/dev/null || die "third-party certificate"
-"$PY" "$top/tests/e2e/fixtures/echo_https.py" "$EPORT" "$TP/api.crt" "$TP/api.key" "$TP/requests.log" "$TP/ready" >"$TP/echo.log" 2>&1 &
-ECHO_PID=$!
-for _ in $(seq 100); do [ -s "$TP/ready" ] && break; sleep 0.1; done
-[ -s "$TP/ready" ] || die "the third-party API did not start ($(cat "$TP/echo.log"))"
+TP=$AK_WORK/thirdparty
+ECHO_PID=$("$top/tests/e2e/fixtures/thirdparty-up" "$TP" "$EPORT" "$AK_PKI_DIR") || die "the third-party API did not start"
 ok "(local stack) a third-party HTTPS API on localhost:$EPORT that echoes what it receives (certificate from the dev CA)"
 USE_SECRET="wx-live-$(od -An -tx1 -N12 /dev/urandom | tr -d ' \n')"
 (umask 077; printf '%s\n' "$USE_SECRET" >"$AK_WORK/weather.key")

@@ -41,20 +41,9 @@ stack_test_up
 
 # ================================================================ the third party
 read -r EPORT PPORT PPORT2 <<<"$("$root/scripts/lib/free-ports" 3)" || die agent_use_free_ports
-TP=$work/thirdparty; mkdir -p "$TP"
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TP/api.key" -subj "/CN=localhost" \
-  -out "$TP/api.csr" 2>/dev/null \
-  && printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost\n' >"$TP/ext" \
-  && openssl x509 -req -in "$TP/api.csr" -CA "$AK_PKI_DIR/ca.crt" -CAkey "$AK_PKI_DIR/ca.key" -CAcreateserial \
-    -CAserial "$TP/ca.srl" -days 2 -sha256 -extfile "$TP/ext" -out "$TP/api.crt" 2>/dev/null \
-  || die agent_use_echo_cert
-"$PY" "$root/tests/e2e/fixtures/echo_https.py" "$EPORT" "$TP/api.crt" "$TP/api.key" "$TP/requests.log" "$TP/ready" \
-  >"$TP/echo.log" 2>&1 &
-ECHO_PID=$!
+TP=$work/thirdparty
+ECHO_PID=$("$root/tests/e2e/fixtures/thirdparty-up" "$TP" "$EPORT" "$AK_PKI_DIR") || die agent_use_echo_up
 stack_test_on_exit "kill $ECHO_PID"
-for _ in $(seq 50); do [ -s "$TP/ready" ] && break; sleep 0.1; done
-timeout 5 curl -sS --cacert "$AK_PKI_DIR/ca.crt" -o /dev/null "https://localhost:$EPORT/ping" || die agent_use_echo_up
-: >"$TP/requests.log"
 API=https://localhost:$EPORT
 
 # ================================================================ SETUP (operator side, as cli_test.sh)
