@@ -4,8 +4,8 @@
 #   2. raw malloc/calloc/realloc/free outside shared/src/base/alloc.c (everything goes through ak_malloc);
 #   3. clang-format: no difference from .clang-format (--fix rewrites in place);
 #   4. libak's layering: every include points down (scripts/check-layers);
-#   5. template.yaml: cfn-lint as written and SAM-transformed, no error or warning outside
-#      scripts/cfn-lint-ignore (scripts/cfn-lint-check).
+#   5. template.yaml (as written and SAM-transformed) and deploy/signer-host.yaml: cfn-lint, no
+#      error or warning outside scripts/cfn-lint-ignore (scripts/cfn-lint-check).
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
