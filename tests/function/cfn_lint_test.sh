@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # tests/function/cfn_lint_test.sh — scripts/cfn-lint-check (part of `make lint`) passes on
-# template.yaml and fails on copies broken the ways it exists to catch: the deprecated
-# provided.al2 runtime (W1030, issue 17), and a finding that appears only in the SAM-transformed
-# template (an unused parameter, W2001, is reported by the second pass).
+# template.yaml and deploy/signer-host.yaml and fails on copies broken the ways it exists to
+# catch: the deprecated provided.al2 runtime (W1030, issue 17), a finding that appears only in the
+# SAM-transformed template (an unused parameter, W2001, is reported by the second pass), and a host
+# template referring to a resource it does not define.
 set -u
 cd "$(dirname "$0")/../.."
 fails=0
@@ -11,8 +12,19 @@ fail() { echo "FAIL $1"; fails=$((fails + 1)); }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-if out=$(scripts/cfn-lint-check template.yaml 2>&1); then pass "template.yaml is clean, both passes"; else
-    fail "template.yaml is clean, both passes"; sed 's/^/    /' <<<"$out"; fi
+# No argument: both templates, the SAM one twice, the plain CloudFormation host stack once.
+if out=$(scripts/cfn-lint-check 2>&1) && grep -q 'template.yaml clean, as written and SAM-transformed' <<<"$out"; then
+    pass "template.yaml is clean, both passes"; else fail "template.yaml is clean, both passes"; sed 's/^/    /' <<<"$out"; fi
+if grep -q 'signer-host.yaml clean, as written (plain CloudFormation, no SAM transform)' <<<"$out"; then
+    pass "deploy/signer-host.yaml is clean (no transform pass)"; else fail "deploy/signer-host.yaml is clean (no transform pass)"; fi
+
+# The host stack with its instances put in a security group that does not exist.
+sed 's/^        SecurityGroupIds: \[!Ref HostSecurityGroup\]$/        SecurityGroupIds: [!Ref HostSecurityGroupX]/' \
+    deploy/signer-host.yaml > "$work/host-badref.yaml"
+out=$(scripts/cfn-lint-check "$work/host-badref.yaml" 2>&1); rc=$?
+if [ $rc = 1 ] && grep -q 'E1020.*HostSecurityGroupX' <<<"$out" && ! grep -q 'after the SAM transform' <<<"$out"; then
+    pass "a host template with a dangling Ref fails (E1020)"; else
+    fail "a host template with a dangling Ref fails (E1020) (exit $rc)"; sed 's/^/    /' <<<"$out"; fi
 
 # The template as it was before issue 17: default provided.al2, both runtimes allowed.
 sed -e 's/^    Default: provided\.al2023$/    Default: provided.al2/' \

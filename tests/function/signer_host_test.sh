@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# tests/function/signer_host_test.sh — deploy/signer-host.yaml (issue 18 item 4), without AWS:
+#   1. the host's boot script (the launch template's UserData, rendered for given parameters by
+#      tests/function/lib/cfn_render.py) is run with its absolute paths moved under a scratch root
+#      and dnf, systemctl, nitro-cli, aws, openssl and cfn-signal replaced by recording stubs: it
+#      configures the allocator, the vsock-proxy allowlist (exactly our endpoints) and one proxy
+#      unit per endpoint, runs the EIF only when its PCR0 is pinned (SignerPcr0 or, during an
+#      upgrade, SignerPcr0Next), bridges TCP -> vsock, and signals CloudFormation success only when
+#      the signer presents a certificate; every failure signals failure;
+#   2. the template's security properties, read from it: enclave enabled, IMDSv2, no account-root
+#      statement in the key policy, use only with the pinned measurement (allow + explicit deny),
+#      no delete for the host role, versioned TLS-only backup bucket, internal TCP load balancer
+#      reachable only from the functions' group, exactly one host;
+#   3. template.yaml's optional VPC attachment: every signer-calling function, only them, and the
+#      host stack's outputs are the parameters it takes.
+# What only AWS can prove (the deploy, KMS's attestation check, nitro-cli itself) is in
+# docs/deploy.md, "Signer on AWS Nitro Enclaves".
+set -u
+cd "$(dirname "$0")/../.."
+fails=0
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1"; fails=$((fails + 1)); }
+check() { if eval "$2"; then pass "$1"; else fail "$1"; fi; }
+render=tests/function/lib/cfn_render.py
+tpl=deploy/signer-host.yaml
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+P0=$(printf '%096d' 0 | tr 0 a)
+P1=$(printf '%096d' 0 | tr 0 b)
+P2=$(printf '%096d' 0 | tr 0 c)
+base=(EifBucket=ak-eifs EifKey=agentkeys/ak-signer-0123456789ab.eif SignerPcr0=$P0
+      KeyAdminArns=arn:aws:iam::123456789012:role/key-admin BackupBucketName=ak-signer-backup-123456789012)
+
+# ---------------------------------------------------------------- 1. the boot script, stubbed
+# run NAME EIF_PCR0 OPENSSL_MODE(answer|silent) DNF_RC [PARAM=VALUE...]: renders, rewrites, runs.
+run() {
+    local name=$1 eif_pcr0=$2 ssl=$3 dnf_rc=$4; shift 4
+    local r=$work/$name
+    mkdir -p "$r/bin" "$r/etc/nitro_enclaves" "$r/etc/systemd/system" "$r/var/log" "$r/usr/local/sbin" "$r/opt/aws/bin"
+    if ! "$render" "$tpl" render Resources.HostLaunchTemplate.Properties.LaunchTemplateData.UserData \
+        "${base[@]}" "$@" >"$r/userdata.raw" 2>"$r/render.err"; then
+        echo "render failed: $(cat "$r/render.err")" >"$r/calls"; return 99
+    fi
+    sed -e "s#/etc/#$r/etc/#g" -e "s#/opt/#$r/opt/#g" -e "s#/var/log/#$r/var/log/#g" \
+        -e "s#/usr/local/sbin/#$r/usr/local/sbin/#g" "$r/userdata.raw" >"$r/userdata.sh"
+    for c in dnf systemctl aws nitro-cli openssl sleep logger; do
+        cat >"$r/bin/$c" <<EOF
+#!/bin/bash
+echo "$c \$*" >>"$r/calls"
+case "$c" in
+  dnf) exit $dnf_rc ;;
+  aws) [ "\$1 \$2" = "s3 cp" ] && echo fake-eif >"\${@: -1}" ;;
+  nitro-cli) [ "\$1" = describe-eif ] && printf '{"Measurements":{"HashAlgorithm":"Sha384 { ... }","PCR0":"%s","PCR1":"x","PCR2":"y"}}\n' "$eif_pcr0" ;;
+  openssl) [ "$ssl" = answer ] && printf -- '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n' ;;
+esac
+exit 0
+EOF
+        chmod +x "$r/bin/$c"
+    done
+    printf '#!/bin/bash\necho "cfn-signal $*" >>"%s/calls"\n' "$r" >"$r/opt/aws/bin/cfn-signal"
+    chmod +x "$r/opt/aws/bin/cfn-signal"
+    touch "$r/calls"
+    PATH="$r/bin:$PATH" timeout 60 bash "$r/userdata.sh" >"$r/out" 2>&1
+}
+
+run ok "$P0" answer 0 ChainRpcHost=rpc.example.org; rc=$?
+r=$work/ok
+check "pinned PCR0, signer answering: boot exits 0" '[ $rc = 0 ]'
+check "signals success to CloudFormation (SignerGroup)" 'grep -q "^cfn-signal -e 0 .*--resource SignerGroup" $r/calls && ! grep -q "^cfn-signal -e 1" $r/calls'
+check "installs nitro-cli, cfn-bootstrap, socat" 'grep -q "^dnf install -y aws-nitro-enclaves-cli aws-cfn-bootstrap socat" $r/calls'
+check "allocator: 512 MiB, 2 vCPUs" 'grep -qx "memory_mib: 512" $r/etc/nitro_enclaves/allocator.yaml && grep -qx "cpu_count: 2" $r/etc/nitro_enclaves/allocator.yaml'
+allow=$(grep -c '^- {address:' "$r/etc/nitro_enclaves/vsock-proxy.yaml")
+check "allowlist: exactly KMS, the backup bucket, IMDS, the RPC (4)" '[ "$allow" = 4 ] &&
+    grep -qx -- "- {address: kms.eu-west-1.amazonaws.com, port: 443}" $r/etc/nitro_enclaves/vsock-proxy.yaml &&
+    grep -qx -- "- {address: ak-signer-backup-123456789012.s3.eu-west-1.amazonaws.com, port: 443}" $r/etc/nitro_enclaves/vsock-proxy.yaml &&
+    grep -qx -- "- {address: rpc.example.org, port: 443}" $r/etc/nitro_enclaves/vsock-proxy.yaml'
+check "proxy units: kms 8000, s3 8001, imds 8002, rpc 8004" '
+    grep -q "vsock-proxy 8000 kms.eu-west-1.amazonaws.com 443 --config" $r/etc/systemd/system/ak-proxy-kms.service &&
+    grep -q "vsock-proxy 8001 ak-signer-backup-123456789012.s3.eu-west-1.amazonaws.com 443" $r/etc/systemd/system/ak-proxy-s3.service &&
+    grep -q "vsock-proxy 8002 169.254.169.254 80" $r/etc/systemd/system/ak-proxy-imds.service &&
+    grep -q "vsock-proxy 8004 rpc.example.org 443" $r/etc/systemd/system/ak-proxy-rpc.service'
+check "fetches the EIF named by the parameters" 'grep -q "^aws s3 cp --only-show-errors s3://ak-eifs/agentkeys/ak-signer-0123456789ab.eif .*/opt/agentkeys/ak-signer.eif" $r/calls'
+check "enclave unit: run-enclave 2 CPUs, 512 MiB, CID 16, not debug mode" '
+    grep -q "ExecStart=/usr/bin/nitro-cli run-enclave --eif-path .*ak-signer.eif --cpu-count 2 --memory 512 --enclave-cid 16$" $r/etc/systemd/system/ak-enclave.service &&
+    ! grep -q debug-mode $r/etc/systemd/system/ak-enclave.service'
+check "bridge: socat TCP 7443 -> vsock 16:5000, bound to the enclave unit" '
+    grep -q "ExecStart=/usr/bin/socat TCP4-LISTEN:7443,.*fork.* VSOCK-CONNECT:16:5000$" $r/etc/systemd/system/ak-bridge.service &&
+    grep -qx "BindsTo=ak-enclave.service" $r/etc/systemd/system/ak-bridge.service'
+check "starts the enclave, the bridge and the watchdog" 'grep -q "^systemctl enable --now ak-enclave.service ak-bridge.service ak-enclave-watch.timer" $r/calls'
+check "readiness probes the TLS port with the signer name" 'grep -q "^openssl s_client -connect 127.0.0.1:7443 -servername signer.agentkeys.internal" $r/calls'
+bash -n "$r/usr/local/sbin/ak-enclave-watch" 2>/dev/null && grep -q 'systemctl restart ak-enclave.service' "$r/usr/local/sbin/ak-enclave-watch"
+check "watchdog script parses and restarts the enclave unit" '[ $? = 0 ]'
+
+run wrong "$P1" answer 0; rc=$?
+r=$work/wrong
+check "an EIF whose PCR0 is not pinned: boot fails" '[ $rc != 0 ]'
+check "... and signals failure naming the PCR0" 'grep -q "^cfn-signal -e 1 --reason EIF PCR0 $P1 is not the pinned SignerPcr0" $r/calls'
+check "... and never runs it" '! grep -q "ak-enclave" $r/calls && [ ! -e $r/etc/systemd/system/ak-enclave.service ]'
+check "no ChainRpcHost: three allowlist entries, no rpc proxy" '[ "$(grep -c "^- {address:" $r/etc/nitro_enclaves/vsock-proxy.yaml)" = 3 ] && [ ! -e $r/etc/systemd/system/ak-proxy-rpc.service ]'
+
+run upgrade "$P1" answer 0 SignerPcr0Next="$P1"; rc=$?
+check "upgrade: the EIF matching SignerPcr0Next runs" '[ $rc = 0 ] && grep -q "^cfn-signal -e 0" $work/upgrade/calls'
+run other "$P2" answer 0 SignerPcr0Next="$P1"; rc=$?
+check "upgrade: a third PCR0 is still refused" '[ $rc != 0 ] && grep -q "^cfn-signal -e 1 --reason EIF PCR0 $P2" $work/other/calls'
+
+run silent "$P0" silent 0; rc=$?
+r=$work/silent
+check "an enclave that never answers: boot fails after bounded tries" '[ $rc != 0 ] && [ "$(grep -c "^openssl s_client" $r/calls)" = 60 ]'
+check "... and signals failure" 'grep -q "^cfn-signal -e 1 --reason the enclave did not answer on 7443" $r/calls && ! grep -q "^cfn-signal -e 0" $r/calls'
+
+run nodnf "$P0" answer 1; rc=$?
+r=$work/nodnf
+check "a failed package install: boot fails, signals failure with the line" '[ $rc != 0 ] && grep -q "^cfn-signal -e 1 --reason host setup failed at line" $r/calls && ! grep -q "^aws s3 cp" $r/calls'
+
+# ---------------------------------------------------------------- 2. the template's properties
+j=$work/host.json
+"$render" "$tpl" json >"$j"
+q() { jq -e "$1" "$j" >/dev/null 2>&1; }
+lt=.Resources.HostLaunchTemplate.Properties.LaunchTemplateData
+check "instance: Nitro Enclaves enabled, IMDSv2 only, AL2023 AMI parameter" \
+    'q "$lt.EnclaveOptions.Enabled == true and $lt.MetadataOptions.HttpTokens == \"required\"" &&
+     q ".Parameters.AmiId.Default | test(\"al2023-ami\")"'
+kp=.Resources.SealingKey.Properties.KeyPolicy.Statement
+check "key policy: no account-root or wildcard Allow" \
+    'q "[$kp[] | select(.Effect == \"Allow\") | .Principal.AWS | tostring | select(test(\":root|^\\\\*$\"))] | length == 0"'
+check "key policy: the host role may Decrypt/GenerateDataKey only with ImageSha384 = SignerPcr0" \
+    'q "$kp[] | select(.Sid == \"AttestedEnclaveOnly\") | (.Action == [\"kms:Decrypt\",\"kms:GenerateDataKey\"]) and
+        (.Condition.StringEqualsIgnoreCase[\"kms:RecipientAttestation:ImageSha384\"][\"Fn::If\"][1] == [{\"Ref\":\"SignerPcr0\"},{\"Ref\":\"SignerPcr0Next\"}])"'
+check "key policy: explicit deny of use, re-encrypt and grants without a pinned measurement" \
+    'q "$kp[] | select(.Effect == \"Deny\") | (.Principal.AWS == \"*\") and (.Action | index(\"kms:Decrypt\") and index(\"kms:ReEncrypt*\") and index(\"kms:CreateGrant\")) and
+        (.Condition.StringNotEqualsIgnoreCase | has(\"kms:RecipientAttestation:ImageSha384\"))"'
+check "key admins cannot decrypt, encrypt or grant" \
+    'q "$kp[] | select(.Sid == \"KeyAdministrationWithoutUse\") | [.Action[] | select(test(\"Decrypt|Encrypt|GenerateDataKey|CreateGrant|\\\\*\"))] | length == 0"'
+hp='.Resources.HostRole.Properties.Policies[0].PolicyDocument.Statement'
+check "host role: no delete, no KMS, no wildcard action" \
+    'q "[$hp[].Action | if type == \"array\" then .[] else . end | select(test(\"Delete|^kms:|\\\\*\"))] | length == 0"'
+check "backup bucket: versioned, public access blocked, retained" \
+    'q ".Resources.BackupBucket | .Properties.VersioningConfiguration.Status == \"Enabled\" and
+        ([.Properties.PublicAccessBlockConfiguration[]] | all) and .DeletionPolicy == \"Retain\""'
+check "backup bucket policy: TLS only, and the host role denied every delete" \
+    'q ".Resources.BackupBucketPolicy.Properties.PolicyDocument.Statement | (map(select(.Sid == \"TlsOnly\" and .Effect == \"Deny\" and .Condition.Bool[\"aws:SecureTransport\"] == \"false\")) | length == 1) and
+        (map(select(.Effect == \"Deny\" and (.Action | index(\"s3:DeleteObjectVersion\")))) | length == 1)"'
+check "load balancer: internal NLB, TCP listener (TLS passes through to the enclave)" \
+    'q ".Resources.SignerLoadBalancer.Properties | .Scheme == \"internal\" and .Type == \"network\"" &&
+     q ".Resources.SignerListener.Properties.Protocol == \"TCP\""'
+check "ingress: LB only from the functions group, host only from the LB, nothing from 0.0.0.0/0" \
+    'q "[.Resources[] | select(.Type == \"AWS::EC2::SecurityGroupIngress\")] | length == 2" &&
+     q ".Resources.LoadBalancerIngressFromFunctions.Properties.SourceSecurityGroupId.Ref == \"FunctionSecurityGroup\"" &&
+     q ".Resources.HostIngressFromLoadBalancer.Properties.SourceSecurityGroupId.Ref == \"LoadBalancerSecurityGroup\"" &&
+     q "[.Resources[] | select(.Type == \"AWS::EC2::SecurityGroup\") | .Properties.SecurityGroupIngress // empty] | length == 0"'
+check "exactly one host, replaced old-first, CloudFormation waits for its signal" \
+    'q ".Resources.SignerGroup | .Properties.MinSize == \"1\" and .Properties.MaxSize == \"1\" and
+        .UpdatePolicy.AutoScalingRollingUpdate.MinInstancesInService == 0 and .CreationPolicy.ResourceSignal.Count == 1"'
+
+# ---------------------------------------------------------------- 3. template.yaml's VPC attachment
+f=$work/fn.json
+"$render" template.yaml json >"$f"
+invpc=$(jq -r '[.Resources | to_entries[] | select(.value.Properties.VpcConfig["Fn::If"][0] == "InSignerVpc") | .key] | sort | join(" ")' "$f")
+callers=$(jq -r '[.Resources | to_entries[] | select(.value.Type == "AWS::Serverless::Function") |
+    select(.value.Properties.Environment.Variables.AK_SIGNER_CLIENT_SECRET_ARN != null) | .key] | sort | join(" ")' "$f")
+check "VpcConfig on every function with a signer identity, and only those (${callers// /,})" '[ -n "$callers" ] && [ "$invpc" = "$callers" ]'
+check "HealthFunction and SesRouterFunction stay outside any VPC" \
+    'jq -e ".Resources.HealthFunction.Properties.VpcConfig == null and .Resources.SesRouterFunction.Properties.VpcConfig == null" "$f" >/dev/null'
+check "without the parameters nothing attaches (defaults empty, condition needs both)" \
+    'jq -e ".Parameters.SignerSubnetIds.Default == \"\" and .Parameters.SignerSecurityGroupId.Default == \"\" and (.Conditions.InSignerVpc[\"Fn::And\"] | length == 2)" "$f" >/dev/null'
+for o in SignerUrl SignerSecurityGroupId SignerSubnetIds; do
+    check "host output $o is a template.yaml parameter" 'jq -e ".Outputs.$o" "$j" >/dev/null && jq -e ".Parameters.$o" "$f" >/dev/null'
+done
+
+[ $fails -eq 0 ] && echo "signer_host: all passed" || echo "signer_host: $fails failed"
+exit $((fails > 0))
