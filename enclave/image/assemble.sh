@@ -1,15 +1,35 @@
 #!/usr/bin/env bash
-# enclave/image/assemble.sh [OUT_DIR] — assembles the `nitro-cli build-enclave` input directory
-# (default build/enclave-image) from `make release` output: the Dockerfile beside it and the
-# static build/release/bin/ak-signer (or $AK_SIGNER_BIN), nothing else, plus manifest.json
-# (SHA-384 of the binary = the signer's self-measurement, AK_SIGNER_MEASUREMENT; its size; the
-# source commit). Refuses a missing or dynamically linked binary. Prints the commands that
-# build the image and the EIF and show the PCR0 to pin. It runs neither docker nor nitro-cli.
+# enclave/image/assemble.sh [--env AKS_NAME=VALUE]... [OUT_DIR] — assembles the `nitro-cli
+# build-enclave` input directory (default build/enclave-image) from `make release` output: the
+# Dockerfile beside it and the static build/release/bin/ak-signer (or $AK_SIGNER_BIN), nothing
+# else, plus manifest.json (SHA-384 of the binary = the signer's self-measurement,
+# AK_SIGNER_MEASUREMENT; its size; the source commit; the added environment). Each --env adds a
+# deployment-specific setting of the signer to the Dockerfile's one ENV instruction (it becomes
+# part of PCR0; never a secret: anyone holding the EIF can read it). Refuses a missing or
+# dynamically linked binary, a malformed or repeated setting. Prints the commands that build the
+# image and the EIF and show the PCR0 to pin (enclave/image/build-eif.sh on the build host). It
+# runs neither docker nor nitro-cli.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
+die() { echo "assemble: $*" >&2; exit 1; }
+envs=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --env)
+      [ $# -ge 2 ] || die "--env needs AKS_NAME=VALUE"
+      [[ "$2" =~ ^AKS_[A-Z0-9_]+=[A-Za-z0-9._:/#@%+,=-]+$ ]] ||
+        die "--env $2: want AKS_NAME=VALUE (value: letters, digits and ._:/#@%+,=- only)"
+      grep -qE "(ENV|^)[[:space:]]+${2%%=*}=" "$top/enclave/image/Dockerfile" &&
+        die "--env ${2%%=*}: already set by the Dockerfile (change it there)"
+      for e in "${envs[@]+"${envs[@]}"}"; do [ "${e%%=*}" != "${2%%=*}" ] || die "--env ${2%%=*} given twice"; done
+      envs+=("$2"); shift 2 ;;
+    --) shift; break ;;
+    -*) die "unknown option $1 (usage: assemble.sh [--env AKS_NAME=VALUE]... [OUT_DIR])" ;;
+    *) break ;;
+  esac
+done
 out=${1:-$top/build/enclave-image}
 bin=${AK_SIGNER_BIN:-$top/build/release/bin/ak-signer}
-die() { echo "assemble: $*" >&2; exit 1; }
 
 [ -f "$bin" ] && [ -x "$bin" ] || die "$bin missing: run 'make release' first"
 desc=$(file -b "$bin")
@@ -25,7 +45,15 @@ if [ -e "$out" ]; then
   rm -rf -- "$out"
 fi
 mkdir -p "$out"
-cp "$top/enclave/image/Dockerfile" "$out/Dockerfile"
+# The Dockerfile, with the --env settings appended to its (single, last-line-unescaped) ENV.
+awk -v extra="$(printf '%s\n' "${envs[@]+"${envs[@]}"}")" '
+  BEGIN { n = split(extra, add, "\n") }
+  /^ENV[[:space:]]/ { inenv = 1 }
+  inenv && !/\\$/ {
+    inenv = 0
+    for (i = 1; i <= n; i++) if (add[i] != "") { $0 = $0 " \\"; print; $0 = "    " add[i] }
+  }
+  { print }' "$top/enclave/image/Dockerfile" > "$out/Dockerfile"
 cp "$bin" "$out/ak-signer"
 chmod 0555 "$out/ak-signer"
 # A fixed mtime (the commit's time when known): docker layers and the EIF ramdisk record file
@@ -35,18 +63,24 @@ epoch=${SOURCE_DATE_EPOCH:-$(git -C "$top" log -1 --format=%ct 2>/dev/null || ec
 touch -d "@$epoch" "$out/ak-signer" "$out/Dockerfile"
 sha=$(sha384sum "$out/ak-signer" | cut -d' ' -f1)
 size=$(stat -c %s "$out/ak-signer")
-printf '{"ak_signer_sha384":"%s","ak_signer_size":%s,"source_commit":"%s","source_date_epoch":%s}\n' \
-  "$sha" "$size" "$commit" "$epoch" > "$out/manifest.json"
+env_json=
+for e in "${envs[@]+"${envs[@]}"}"; do env_json+=${env_json:+,}"\"${e%%=*}\":\"${e#*=}\""; done
+printf '{"ak_signer_sha384":"%s","ak_signer_size":%s,"source_commit":"%s","source_date_epoch":%s,"env":{%s}}\n' \
+  "$sha" "$size" "$commit" "$epoch" "$env_json" > "$out/manifest.json"
 touch -d "@$epoch" "$out/manifest.json"
 
 tag=agentkeys-signer:${commit:0:12}
+env_shown="${envs[*]+"${envs[*]}"}"
+[ -n "$env_shown" ] || env_shown="(only the Dockerfile defaults)"
 cat <<MSG
 assembled $out
   ak-signer  $size bytes, static, sha384 $sha
-next, on the parent instance (Amazon Linux 2023 with aws-nitro-enclaves-cli), not run here:
-  nitro-cli build-enclave --docker-dir $out --docker-uri $tag --output-file $out/ak-signer.eif
-      # prints {"Measurements":{"PCR0":...,"PCR1":...,"PCR2":...}}: pin PCR0
+  env        $env_shown
+next, on an x86_64 Amazon Linux 2023 build host with aws-nitro-enclaves-cli and docker (not run here):
+  enclave/image/build-eif.sh $out
+      # = nitro-cli build-enclave --docker-dir $out --docker-uri $tag --output-file $out/ak-signer.eif
+      #   | jq -r .Measurements.PCR0     -> the PCR0 to pin (KMS key policy SignerPcr0, clients AK_SIGNER_PCR0)
   nitro-cli describe-eif --eif-path $out/ak-signer.eif      # the same PCRs, later
-  nitro-cli run-enclave --eif-path $out/ak-signer.eif --cpu-count 2 --memory 512 --enclave-cid 16
-then check a document it produces: build/dev/tools/nitro-verify DOC --pcr0 <PCR0>
+then upload the EIF and deploy deploy/signer-host.yaml with SignerPcr0=<PCR0> (docs/deploy.md);
+check a document the enclave produces: agentkeys signer verify-attestation DOC --pcr0 <PCR0>
 MSG

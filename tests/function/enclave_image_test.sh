@@ -3,7 +3,11 @@
 # build-enclave` input from `make release` output: exactly the Dockerfile, the static ak-signer
 # (byte-equal to build/release/bin/ak-signer) and a manifest with its SHA-384; the Dockerfile
 # starts FROM scratch and copies only that binary. It refuses a missing binary, a dynamically
-# linked one, and a non-empty directory that is not an earlier assembly. (docker and nitro-cli
+# linked one, and a non-empty directory that is not an earlier assembly. --env settings land in
+# the one ENV instruction and the manifest; malformed, repeated or Dockerfile-owned names are
+# refused. enclave/image/build-eif.sh runs against a stub nitro-cli: the exact build-enclave
+# call, the PCR0 printed with its pins, measurements.json kept; a failed build, a malformed or
+# all-zero PCR0 and a non-assembly are refused and leave no EIF. (docker and the real nitro-cli
 # are not run: documented in enclave/image/README.md.)
 set -u
 cd "$(dirname "$0")/../.."
@@ -52,5 +56,66 @@ if AK_SIGNER_BIN=$work/dyn enclave/image/assemble.sh "$work/x" >"$work/log" 2>&1
 mkdir -p "$work/precious"; echo keep >"$work/precious/file"
 if enclave/image/assemble.sh "$work/precious" >"$work/log" 2>&1; then fail "a foreign directory is not replaced"
 else [ -f "$work/precious/file" ] && pass "a foreign directory is not replaced" || fail "a foreign directory is not replaced (deleted)"; fi
+
+
+# --env: deployment settings in the one ENV instruction (measured in PCR0) and in the manifest
+if enclave/image/assemble.sh --env AKS_EPOCH_SOURCE=evm:http://127.0.0.1:8545#0x00ab --env AKS_BACKUP=s3://bkt/signer/ \
+    "$work/envimg" >"$work/log" 2>&1; then pass "assembles with --env"; else fail "assembles with --env"; sed 's/^/    /' "$work/log"; fi
+steps=$(grep -vE '^[[:space:]]*(#|$)' "$work/envimg/Dockerfile" | grep -oE '^[A-Z]+' | tr '\n' ' ')
+[ "$steps" = "FROM COPY ENV ENTRYPOINT " ] && grep -qx '    AKS_STATE_DIR=/ak-state \\' "$work/envimg/Dockerfile" &&
+    grep -qx '    AKS_EPOCH_SOURCE=evm:http://127.0.0.1:8545#0x00ab \\' "$work/envimg/Dockerfile" &&
+    grep -qx '    AKS_BACKUP=s3://bkt/signer/' "$work/envimg/Dockerfile" &&
+    pass "--env settings continue the one ENV instruction" || fail "--env settings continue the one ENV instruction (steps: $steps)"
+got=$(/usr/bin/python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["env"], sort_keys=True))' "$work/envimg/manifest.json" 2>/dev/null)
+[ "$got" = '{"AKS_BACKUP": "s3://bkt/signer/", "AKS_EPOCH_SOURCE": "evm:http://127.0.0.1:8545#0x00ab"}' ] &&
+    pass "manifest lists the --env settings" || fail "manifest lists the --env settings ($got)"
+cmp -s "$out/Dockerfile" enclave/image/Dockerfile && pass "without --env the Dockerfile is copied unchanged" ||
+    fail "without --env the Dockerfile is copied unchanged"
+for bad in 'AKS_VSOCK=any:6000|already set by the Dockerfile' 'AKS_X=a b|want AKS_NAME=VALUE' 'AKS_X=$(id)|want AKS_NAME=VALUE' \
+           'PATH=/x|want AKS_NAME=VALUE'; do
+    arg=${bad%%|*}; msg=${bad#*|}
+    if enclave/image/assemble.sh --env "$arg" "$work/x" >"$work/log" 2>&1; then fail "--env $arg is refused"
+    else grep -q "$msg" "$work/log" && pass "--env $arg is refused" || fail "--env $arg is refused (message: $(cat "$work/log"))"; fi
+done
+if enclave/image/assemble.sh --env AKS_X=1 --env AKS_X=2 "$work/x" >"$work/log" 2>&1; then fail "a repeated --env is refused"
+else grep -q 'given twice' "$work/log" && pass "a repeated --env is refused" || fail "a repeated --env is refused (message)"; fi
+
+# build-eif.sh against a stub nitro-cli (records its arguments; STUB_MODE picks the answer)
+mkdir -p "$work/stub"
+cat >"$work/stub/nitro-cli" <<'STUB'
+#!/bin/bash
+echo "$*" >>"$STUB_LOG"
+[ "$1" = --version ] && { echo "Nitro CLI 1.4.2"; exit 0; }
+[ "$1" = build-enclave ] || exit 2
+while [ $# -gt 0 ]; do [ "$1" = --output-file ] && eif=$2; shift; done
+case "$STUB_MODE" in
+  fail) echo "[ E19 ] docker not running" >&2; exit 1 ;;
+  badpcr) echo fake >"$eif"; echo '{"Measurements":{"PCR0":"abc","PCR1":"x","PCR2":"y"}}' ;;
+  zero) echo fake >"$eif"; printf '{"Measurements":{"PCR0":"%096d","PCR1":"x","PCR2":"y"}}\n' 0 ;;
+  *) echo fake-eif >"$eif"; printf '{"Measurements":{"HashAlgorithm":"Sha384 { ... }","PCR0":"%s","PCR1":"%s","PCR2":"%s"}}\n' \
+       "$(printf '%096d' 0 | tr 0 a)" "$(printf '%096d' 0 | tr 0 b)" "$(printf '%096d' 0 | tr 0 c)" ;;
+esac
+STUB
+chmod +x "$work/stub/nitro-cli"
+beif() { STUB_LOG=$work/stub.log STUB_MODE=$1 PATH="$work/stub:$PATH" enclave/image/build-eif.sh "$2" >"$work/log" 2>&1; }
+pcr0=$(printf '%096d' 0 | tr 0 a)
+commit=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["source_commit"][:12])' "$out/manifest.json")
+: >"$work/stub.log"
+if beif ok "$out"; then pass "build-eif: builds with nitro-cli"; else fail "build-eif: builds with nitro-cli"; sed 's/^/    /' "$work/log"; fi
+grep -qx -- "build-enclave --docker-dir $out --docker-uri agentkeys-signer:$commit --output-file $out/ak-signer.eif" "$work/stub.log" &&
+    pass "build-eif: the exact nitro-cli build-enclave call" || fail "build-eif: the exact nitro-cli build-enclave call ($(head -1 "$work/stub.log"))"
+grep -qx "  PCR0 $pcr0" "$work/log" && grep -q "SignerPcr0=$pcr0" "$work/log" && grep -q "AK_SIGNER_PCR0=$pcr0" "$work/log" &&
+    grep -q -- "--pcr0 $pcr0" "$work/log" && pass "build-eif: prints PCR0 and where to pin it" || fail "build-eif: prints PCR0 and where to pin it"
+[ "$(jq -r .Measurements.PCR0 "$out/measurements.json" 2>/dev/null)" = "$pcr0" ] && [ -s "$out/ak-signer.eif" ] &&
+    pass "build-eif: keeps the EIF and nitro-cli's measurements.json" || fail "build-eif: keeps the EIF and nitro-cli's measurements.json"
+for mode in fail badpcr zero; do
+    if beif $mode "$out"; then fail "build-eif: $mode is refused"
+    else [ ! -e "$out/ak-signer.eif" ] && [ ! -e "$out/measurements.json" ] && pass "build-eif: $mode is refused, nothing kept" ||
+        fail "build-eif: $mode is refused, nothing kept"; fi
+done
+beif fail "$out"; grep -q 'docker not running' "$work/log" &&
+    pass "build-eif: a failed build shows nitro-cli's log" || fail "build-eif: a failed build shows nitro-cli's log"
+if beif ok "$work/precious"; then fail "build-eif: a non-assembly is refused"
+else grep -q 'not an assembly' "$work/log" && pass "build-eif: a non-assembly is refused" || fail "build-eif: a non-assembly is refused (message)"; fi
 
 [ $fails -eq 0 ] || { echo "$fails check(s) failed"; exit 1; }
