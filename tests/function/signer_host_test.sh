@@ -152,6 +152,9 @@ check "exactly one host, replaced old-first, CloudFormation waits for its signal
     'q ".Resources.SignerGroup | .Properties.MinSize == \"1\" and .Properties.MaxSize == \"1\" and
         .UpdatePolicy.AutoScalingRollingUpdate.MinInstancesInService == 0 and .CreationPolicy.ResourceSignal.Count == 1"'
 
+check "the host starts only after the key policy (new PCR0) and the bucket policy are updated" \
+    'q ".Resources.SignerGroup.DependsOn | index(\"SealingKey\") and index(\"BackupBucketPolicy\")"'
+
 # ---------------------------------------------------------------- 3. template.yaml's VPC attachment
 f=$work/fn.json
 "$render" template.yaml json >"$f"
