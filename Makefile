@@ -6,7 +6,7 @@
 #   make demo       the whole flow on the local stack
 #   make bench      benchmarks (print figures, never pass/fail)
 #   make fuzz       each libFuzzer target for FUZZ_SECONDS (default 60)
-#   make lint       banned functions, clang-format, layering, cfn-lint of template.yaml
+#   make lint       banned functions, clang-format, layering, cfn-lint of template.yaml + deploy/signer-host.yaml
 #   make build-<LogicalId>   SAM BuildMethod: makefile (copies the static bootstrap to $(ARTIFACTS_DIR))
 #
 # Layout of outputs: build/deps/<flavour>/ (Debian-source deps), build/dev/, build/release/, build/fuzz/.

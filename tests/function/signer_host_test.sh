@@ -6,7 +6,8 @@
 #      configures the allocator, the vsock-proxy allowlist (exactly our endpoints) and one proxy
 #      unit per endpoint, runs the EIF only when its PCR0 is pinned (SignerPcr0 or, during an
 #      upgrade, SignerPcr0Next), bridges TCP -> vsock, and signals CloudFormation success only when
-#      the signer presents a certificate; every failure signals failure;
+#      the signer presents a certificate; every failure signals failure; that readiness probe is
+#      run against the real release signer (it sees the certificate) and a bare TCP listener (no);
 #   2. the template's security properties, read from it: enclave enabled, IMDSv2, no account-root
 #      statement in the key policy, use only with the pinned measurement (allow + explicit deny),
 #      no delete for the host role, versioned TLS-only backup bucket, internal TCP load balancer
@@ -111,6 +112,43 @@ check "... and signals failure" 'grep -q "^cfn-signal -e 1 --reason the enclave 
 run nodnf "$P0" answer 1; rc=$?
 r=$work/nodnf
 check "a failed package install: boot fails, signals failure with the line" '[ $rc != 0 ] && grep -q "^cfn-signal -e 1 --reason host setup failed at line" $r/calls && ! grep -q "^aws s3 cp" $r/calls'
+
+# The readiness probe itself (the boot script's line, port substituted) against the real signer
+# (release build, dev PKI, TCP instead of vsock): it sees the certificate although the signer then
+# refuses the handshake (no client certificate). A plain TCP listener that accepts and closes
+# (what socat is while the enclave is down) is not taken for a signer.
+probe=$(grep -o "timeout 5 openssl s_client .* | grep -q 'BEGIN CERTIFICATE'" "$work/ok/userdata.raw")
+sig=build/release/bin/ak-signer
+if [ -z "$probe" ] || [ ! -x "$sig" ]; then fail "readiness probe found and release signer present (make release)"
+else
+    scripts/dev-pki "$work/pki" >/dev/null 2>&1; echo 1 >"$work/epoch"
+    "$sig" --pki "$work/pki" --state "$work/sstate" --epoch-source "file:$work/epoch" --port 0 \
+        --ready-file "$work/sready" >"$work/slog" 2>&1 &
+    spid=$!
+    for _ in $(seq 1 100); do [ -s "$work/sready" ] && break; sleep 0.1; done
+    sport=$(cat "$work/sready" 2>/dev/null)
+    if [ -n "$sport" ] && bash -c "${probe//7443/$sport}"; then pass "readiness probe sees the real signer's certificate"; else
+        fail "readiness probe sees the real signer's certificate (port '$sport')"; fi
+    kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null
+    grep -q '"tls handshake failed"' "$work/slog" && pass "... and the signer refused that probe's handshake" ||
+        fail "... and the signer refused that probe's handshake"
+    /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(8)
+open(sys.argv[1], "w").write(str(s.getsockname()[1]))
+s.settimeout(15)
+try:
+    while True:
+        c, _ = s.accept(); c.close()
+except OSError:
+    pass' "$work/tport" &
+    tpid=$!
+    for _ in $(seq 1 100); do [ -s "$work/tport" ] && break; sleep 0.1; done
+    tport=$(cat "$work/tport" 2>/dev/null)
+    if [ -n "$tport" ] && ! bash -c "${probe//7443/$tport}"; then pass "readiness probe refuses a listener that only accepts and closes"; else
+        fail "readiness probe refuses a listener that only accepts and closes (port '$tport')"; fi
+    kill "$tpid" 2>/dev/null; wait "$tpid" 2>/dev/null
+fi
 
 # ---------------------------------------------------------------- 2. the template's properties
 j=$work/host.json
