@@ -13,7 +13,9 @@
 #      no delete for the host role, versioned TLS-only backup bucket, internal TCP load balancer
 #      reachable only from the functions' group, exactly one host;
 #   3. template.yaml's optional VPC attachment: every signer-calling function, only them, and the
-#      host stack's outputs are the parameters it takes.
+#      host stack's outputs are the parameters it takes;
+#   4. docs/deploy.md's certificate commands (§9 step 5), run as written: the release signer
+#      accepts the server certificate and names every client by its role.
 # What only AWS can prove (the deploy, KMS's attestation check, nitro-cli itself) is in
 # docs/deploy.md, "Signer on AWS Nitro Enclaves".
 set -u
@@ -207,6 +209,36 @@ check "without the parameters nothing attaches (defaults empty, condition needs 
 for o in SignerUrl SignerSecurityGroupId SignerSubnetIds; do
     check "host output $o is a template.yaml parameter" 'jq -e ".Outputs.$o" "$j" >/dev/null && jq -e ".Parameters.$o" "$f" >/dev/null'
 done
+
+# ---------------------------------------------------------------- 4. the documented certificates
+# docs/deploy.md §9 step 5 (the offline-CA commands), run as written, plus a server certificate of
+# the same profile: the release signer serves with it, and names each client by its role.
+c=$work/certs
+mkdir -p "$c"
+sed -n '/^# -- 5. certificates/,/^done$/p' docs/deploy.md >"$c/step5.sh"
+if [ -x "$sig" ] && grep -q 'leaf client-ca \$r' "$c/step5.sh"; then
+    (cd "$c" && bash step5.sh &&
+        bash -c "$(sed -n '/^leaf() {/,/^}/p' step5.sh); leaf server-ca signer DNS:signer.agentkeys.internal serverAuth;
+                 leaf server-ca wrongside URI:spiffe://agentkeys/role/auth clientAuth") >"$c/log" 2>&1
+    cat "$c/signer.crt" "$c/server-ca.crt" >"$c/signer-chain.crt" 2>/dev/null
+    "$sig" --tls-cert "$c/signer-chain.crt" --tls-key "$c/signer.key" --client-ca "$c/client-ca.crt" \
+        --attest-key "$work/pki/attest.key" --seal-key "$work/pki/seal.key" --state "$c/state" \
+        --epoch-source "file:$work/epoch" --port 0 --ready-file "$c/ready" >"$c/slog" 2>&1 &
+    spid=$!
+    for _ in $(seq 1 100); do [ -s "$c/ready" ] && break; sleep 0.1; done
+    cport=$(cat "$c/ready" 2>/dev/null)
+    hc() { curl -s --max-time 10 --resolve "signer.agentkeys.internal:$cport:127.0.0.1" --cacert "$c/server-ca.crt" \
+        --cert "$c/$1.crt" --key "$c/$1.key" "https://signer.agentkeys.internal:$cport/v1/health" 2>/dev/null; }
+    roles_ok=1
+    for r in auth oidc cap-mint worker-credentials worker-memory audit admin; do
+        [ "$(hc $r | jq -r .role 2>/dev/null)" = "$r" ] || { roles_ok=0; echo "    role $r not recognised"; }
+    done
+    check "the documented CA commands give certificates the signer accepts, each with its role (7)" '[ -n "$cport" ] && [ $roles_ok = 1 ]'
+    check "a client certificate from the server CA is refused" '[ -z "$(hc wrongside)" ]'
+    kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null
+else
+    fail "docs/deploy.md step 5 found and release signer present"
+fi
 
 [ $fails -eq 0 ] && echo "signer_host: all passed" || echo "signer_host: $fails failed"
 exit $((fails > 0))
