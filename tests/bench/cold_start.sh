@@ -25,7 +25,8 @@
 # Counts (not time, so one run per peer suffices, whatever else the machine does):
 #   instructions per warm invoke  callgrind, BENCH_CG_COUNT invokes (default 300) after 10 warm-up
 #   syscalls per warm invoke      strace -f, BENCH_ST_COUNT invokes (default 200) after 10 warm-up
-# BENCH_QUICK=1 lowers the defaults (COLD 8, ROUNDS 4, COUNT 800, CG 100, ST 100).
+# BENCH_QUICK=1 lowers the defaults (COLD 8, ROUNDS 4, COUNT 800, CG 100, ST 100); BENCH_NODE=0 and
+# BENCH_CPP=0 leave those peers out (the smoke test, tests/function/bench_smoke_test.sh).
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 OUT="$ROOT/build/bench/lambda"
@@ -41,7 +42,6 @@ mkdir -p "$OUT"
 rm -rf "$OUT"/*.cold "$OUT"/*.warm.* "$OUT"/*.stats "$OUT"/*.bin "$OUT"/*.cg "$OUT"/*.st "$OUT"/callgrind "$OUT"/strace
 
 echo "### Lambda runtime: ours vs aws-lambda-cpp (static and dynamic), Node aws-lambda-ric, the raw-socket floor"
-echo
 skip() { echo "- $1: skipped: $2"; }
 
 EMU="$ROOT/build/release/bin/ak-emulator"
@@ -82,7 +82,9 @@ else
     skip ours-health "build/release/health/bootstrap missing (make release)"
 fi
 for v in static dynamic; do
-    if CPP=$("$ROOT/tests/bench/build-cpp-peer.sh" "$ROOT" "$v" 2> "$OUT/cpp-$v-build.log"); then
+    if [ "${BENCH_CPP:-1}" = 0 ]; then
+        skip "cpp-$v" "BENCH_CPP=0"
+    elif CPP=$("$ROOT/tests/bench/build-cpp-peer.sh" "$ROOT" "$v" 2> "$OUT/cpp-$v-build.log"); then
         add_peer "cpp-$v" "Cpp${v^}Function" "$CPP" "$(describe "$CPP")"
         grep -h "^cpp peer:" "$OUT/cpp-$v-build.log" | sed 's/^/- /'
     else
