@@ -275,11 +275,20 @@ def ratio(a, b, k):
     return med([x[i] / y[i] for i in range(m)]) if m else None
 pairs = [(a, b) for a in ("ours-noop", "ours-health") for b in ("floor", "cpp-static", "cpp-dynamic", "node") if a in res and b in res]
 if "cpp-static" in res and "cpp-dynamic" in res: pairs.append(("cpp-static", "cpp-dynamic"))
+fig = {}
 for a, b in pairs:
     c, i = ratio(a, b, "init"), ratio(a, b, "ips")
     cg = f"{res[a]['cg'] / res[b]['cg']:.2f}×" if res[a]["cg"] and res[b]["cg"] else "—"
     sc = f"{float(res[a]['sc'][0]) / float(res[b]['sc'][0]):.2f}×" if res[a]["sc"] and res[b]["sc"] and float(res[b]["sc"][0]) else "—"
     print(f"| {a} / {b} | {c:.3f}× | {i:.2f}× | {cg} | {sc} |")
+    fig[f"pair {a}/{b} cold"] = f"{c:.3f}"
+    if cg != "—": fig[f"pair {a}/{b} instructions"] = cg.rstrip("×")
+for n in order:
+    if res[n]["cg"] is not None: fig[f"{n} instructions"] = str(res[n]["cg"])
+    if res[n]["sc"]: fig[f"{n} syscalls"] = f"{float(res[n]['sc'][0]):.2f}"
+# machine-readable figures for run.sh's summary against the issue 19 targets
+with open(os.path.join(os.path.dirname(out), "figures.tsv"), "a") as f:
+    for k, v in fig.items(): f.write(f"{k}\t{v}\n")
 print()
 print(f"Cold start: exec → first `GET /next` as the emulator timestamps it (posix_spawn .. request parsed), "
       f"{cold} interleaved rounds. invokes/s and latency: {rounds} interleaved rounds of {per} sequential invokes on one "

@@ -122,6 +122,7 @@ for r in range(rounds):
 def q(v, p):
     v = sorted(v); return v[max(0, min(len(v) - 1, -(-len(v) * p // 100) - 1))] if v else float("nan")
 print()
+fig = open(f"{work}/../../figures.tsv", "a")
 print(f"| route, {clients} concurrent clients | p50 ms | p90 ms | p99 ms | median of round p50s ms | requests/s | errors |")
 print("|---|---|---|---|---|---|---|")
 for op in ("fetch", "store"):
@@ -129,12 +130,23 @@ for op in ("fetch", "store"):
     errs = f"{x['err']} of {x['n']}" + (" (" + ", ".join(f"{k}: {v}" for k, v in sorted(x["reasons"].items())) + ")" if x["reasons"] else "")
     print(f"| `POST /v1/cred/{op}` | {q(x['lat'], 50):.1f} | {q(x['lat'], 90):.1f} | {q(x['lat'], 99):.1f} | "
           f"{statistics.median(x['p50s']) if x['p50s'] else float('nan'):.1f} | {x['n'] / x['secs']:.0f} | {errs} |")
+    fig.write(f"worker {op} p50\t{q(x['lat'], 50):.1f}\nworker {op} errors\t{x['err']} of {x['n']}\n")
+fig.close()
 print()
 print(f"{rounds} rounds, fetch and store interleaved (fetch first in even rounds), {reqs} requests per client per round, "
       f"each client on its own keep-alive connection to the emulator's HTTP front (up to 4 instances per function, "
       f"the emulator's default); latency from the client, so the emulator, the chain reads, the signer's KEK derivation "
       f"and the S3 round trips are all inside.")
 EOF
+
+curl -sS --max-time 10 "$AK_API_URL/__emulator/stats" > "$OUT/stats.json" 2>/dev/null
+# cold FN: "p50 ms (n starts)" of exec -> first /next, and the instances' max RSS, from the stack's emulator
+cold() {
+  jq -r --arg f "$1" '.functions[] | select(.name == $f) | (.init_us | sort) as $v
+    | if ($v | length) == 0 then "n/a | n/a" else
+      "\(($v[(($v | length) - 1) / 2 | floor] / 1000 * 100 | round) / 100) (\($v | length)) | \((.max_rss_kb / 1024 * 100 | round) / 100)" end' \
+    "$OUT/stats.json" 2>/dev/null || echo "n/a | n/a"
+}
 
 # ---- 2. instructions and syscalls per warm request of the worker process alone
 desc() { printf '`%s` (%d KiB, %s)' "${1#"$top"/}" $(( $(stat -Lc %s "$1") / 1024 )) "$(file -bL "$1" | grep -q 'statically linked' && echo static || echo dynamic)"; }
@@ -202,12 +214,17 @@ if command -v strace > /dev/null; then
   fi
   kill -TERM "$EPID" 2>/dev/null; wait "$EPID" 2>/dev/null; EPID=
 fi
+for w in fetch store; do
+  case ${CG[$w]:-} in [0-9]*) printf 'worker %s instructions\t%s\n' "$w" "${CG[$w]//,/}" >> "$top/build/bench/figures.tsv";; esac
+done
 echo
-echo "| worker, warm | binary | instructions / request (callgrind) | syscalls / request (strace -f) |"
-echo "|---|---|---|---|"
-echo "| CredFetchFunction | $(desc "$FB") | ${CG[fetch]:-n/a (no valgrind)} | ${ST[fetch]:-n/a (no strace)} |"
-echo "| CredStoreFunction | $(desc "$SB") | ${CG[store]:-n/a (no valgrind)} | ${ST[store]:-n/a (no strace)} |"
+echo "| worker | binary | instructions / warm request (callgrind) | syscalls / warm request (strace -f) | cold start p50 ms (starts) | max RSS MB |"
+echo "|---|---|---|---|---|---|"
+echo "| CredFetchFunction | $(desc "$FB") | ${CG[fetch]:-n/a (no valgrind)} | ${ST[fetch]:-n/a (no strace)} | $(cold CredFetchFunction) |"
+echo "| CredStoreFunction | $(desc "$SB") | ${CG[store]:-n/a (no valgrind)} | ${ST[store]:-n/a (no strace)} | $(cold CredStoreFunction) |"
 echo
-echo "The worker process alone, over $CGN sequential warm requests after 5 warm-up ones, one instance, the same cap each time."
-[ -n "${SCN[fetch]:-}" ] && echo "Syscalls per warm request, by name: fetch ${SCN[fetch]}; store ${SCN[store]:-n/a}."
+echo "Instructions and syscalls: the worker process alone, over $CGN sequential warm requests after 5 warm-up ones, one"
+echo "instance, the same cap each time. Cold start (exec → first \`GET /next\`) and max RSS: the instances of the"
+echo "concurrent run above."
+[ -n "${SCN[fetch]:-}" ] && printf '\n%s\n' "Syscalls per warm request, by name: fetch ${SCN[fetch]}; store ${SCN[store]:-n/a}."
 exit 0
