@@ -29,7 +29,7 @@
 # BENCH_CPP=0 leave those peers out (the smoke test, tests/function/bench_smoke_test.sh).
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-OUT="$ROOT/build/bench/lambda"
+OUT=${BENCH_LAMBDA_OUT:-$ROOT/build/bench/lambda} # its parent gets figures.tsv
 if [ "${BENCH_QUICK:-0}" = 1 ]; then q=1; else q=0; fi
 COLD=${BENCH_COLD:-$([ $q = 1 ] && echo 8 || echo 20)}
 ROUNDS=${BENCH_ROUNDS:-$([ $q = 1 ] && echo 4 || echo 10)}
