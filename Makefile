@@ -210,7 +210,7 @@ fuzz-build: $(FUZZ_BINS)
 bench-build: $(BENCH_BINS)
 
 test: bootstrap
-	$(MAKE) -j$(JOBS) all release fuzz-build
+	$(MAKE) -j$(JOBS) all release fuzz-build bench-build
 	./tests/run-all.sh
 
 demo: bootstrap
