@@ -10,6 +10,7 @@
 #                                    callgrind and strace per warm request
 #   3. build/release/bench/crypto_bench   our crypto calls against the raw library calls
 #   4. tests/bench/signer_bench.sh, audit_bench.sh, ses_router_bench.sh   (their own text output)
+# A new benchmark: one `section` line below (nothing runs a program by globbing).
 # BENCH_QUICK=1: reduced counts everywhere (about 3.5 minutes on the busy 2-core dev machine;
 # the full counts about 7);
 # BENCH_ONLY="cold_start worker_bench …" runs only those sections. Each section is time-capped.
@@ -28,7 +29,7 @@ rm -f "$OUT/figures.tsv" # the sections append "name<TAB>value" lines for the su
 T0=$(date +%s)
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
-head_line="Machine: ${cpu:-unknown CPU}, $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB, Linux $(uname -r); $(date -u '+%Y-%m-%d %H:%M') UTC; commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- 2>/dev/null || echo ' (with uncommitted changes)'); $([ "$QUICK" = 1 ] && echo 'BENCH_QUICK=1 (reduced counts)' || echo 'full counts'); load average at start $LOAD0."
+head_line="Machine: ${cpu:-unknown CPU}, $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB, Linux $(uname -r); $(date -u '+%Y-%m-%d %H:%M') UTC; commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- 2>/dev/null || echo ' (with uncommitted changes)'); $([ "$QUICK" = 1 ] && echo 'BENCH_QUICK=1 (reduced counts)' || echo 'full counts'); load average at start $LOAD0${BENCH_ONLY:+; only the sections $BENCH_ONLY}."
 echo "$head_line"
 
 want() { [ -z "${BENCH_ONLY:-}" ] || grep -qw -- "$1" <<<"$BENCH_ONLY"; }
