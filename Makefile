@@ -210,7 +210,7 @@ fuzz-build: $(FUZZ_BINS)
 bench-build: $(BENCH_BINS)
 
 test: bootstrap
-	$(MAKE) -j$(JOBS) all release fuzz-build
+	$(MAKE) -j$(JOBS) all release fuzz-build bench-build
 	./tests/run-all.sh
 
 demo: bootstrap
@@ -220,6 +220,10 @@ demo: bootstrap
 bench: bootstrap
 	$(MAKE) -j$(JOBS) all release bench-build
 	./tests/bench/run.sh
+
+# README's Measured section <- build/bench/measured.md (the last `make bench`).
+bench-readme:
+	./scripts/readme-measured
 
 FUZZ_SECONDS ?= 60
 fuzz: bootstrap
@@ -235,7 +239,7 @@ lint:
 clean:
 	rm -rf build/dev build/release build/fuzz build/local
 
-.PHONY: all release test demo bench fuzz fuzz-build bench-build lint clean deps bootstrap contracts install
+.PHONY: all release test demo bench bench-readme fuzz fuzz-build bench-build lint clean deps bootstrap contracts install
 .DELETE_ON_ERROR:
 .SECONDARY:
 

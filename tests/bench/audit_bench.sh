@@ -5,6 +5,7 @@
 #
 #   tests/bench/audit_bench.sh                 merkle 1M + flush 10k (+ 100k when SIZES says so)
 #   SIZES="10000 100000" tests/bench/audit_bench.sh
+#   MERKLE=100000 tests/bench/audit_bench.sh     (fewer leaves; make bench's BENCH_QUICK=1)
 #   AK_AUDIT_FLUSH_LANES=16 AK_AUDIT_BATCH_MAX=4096 tests/bench/audit_bench.sh
 #
 # The flush is the library call AuditFlushFunction makes (ak_audit_flush over AK_AUDIT_FLUSH_LANES
@@ -20,7 +21,7 @@ work=$(mktemp -d /tmp/ak-audit-bench.XXXXXX)
 cleanup() { AK_CEPH_DIR=$work/ceph scripts/ceph-down >/dev/null 2>&1; rm -rf "$work"; }
 trap cleanup EXIT
 
-"$BIN" merkle 1000000
+"$BIN" merkle "${MERKLE:-1000000}"
 
 AK_CEPH_DIR=$work/ceph AK_RGW_PORT=auto \
     scripts/ceph-up > "$work/ceph-up.log" 2>&1 \

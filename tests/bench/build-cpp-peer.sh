@@ -3,14 +3,24 @@
 # npm aws-lambda-ric 3.3.0 bundles (node_modules/aws-lambda-ric/deps), the same configure flags
 # as its scripts/preinstall.sh, then tests/bench/cpp-peer (a no-op handler). Everything goes
 # under build/bench/cpp-peer/; nothing is vendored. Prints the bootstrap path on success.
+# Two link variants of the same handler (issue 19: the dynamic one measures the loader):
+#   dynamic  libaws-lambda-runtime.a and libcurl.a linked in; libstdc++, libgcc_s, libc, libm
+#            from the system's shared libraries (cmake's default) -> handler-dynamic/bootstrap
+#   static   `-static`: libstdc++, libgcc, glibc, libcurl and aws-lambda-cpp all linked in, no
+#            interpreter (glibc warns that getaddrinfo would need its shared NSS modules at run
+#            time; the Runtime API address is a numeric 127.0.0.1:port, resolved without NSS);
+#            when -static does not link here, falls back to -static-libstdc++ -static-libgcc
+#            (glibc dynamic) and says so on stderr -> handler-static/bootstrap
 # Note: the package's postinstall.sh deletes deps/*.tar.gz under dash (its `[^gz]` glob is
 # bash-only), keeping the unpacked trees; so either form is accepted here.
-# Usage: tests/bench/build-cpp-peer.sh [repo-root]
+# Usage: tests/bench/build-cpp-peer.sh [repo-root] [dynamic|static]   (default dynamic)
 set -euo pipefail
 ROOT=$(cd "${1:-$(dirname "$0")/../..}" && pwd)
 DEPS="$ROOT/node_modules/aws-lambda-ric/deps"
+VARIANT=${2:-dynamic}
+case $VARIANT in dynamic|static) ;; *) echo "variant must be dynamic or static" >&2; exit 2;; esac
 OUT="$ROOT/build/bench/cpp-peer"
-BIN="$OUT/handler/bootstrap"
+BIN="$OUT/handler-$VARIANT/bootstrap"
 if [ -x "$BIN" ]; then echo "$BIN"; exit 0; fi
 [ -f "$DEPS/versions" ] || { echo "no $DEPS/versions (run npm ci first)" >&2; exit 1; }
 command -v cmake >/dev/null || { echo "cmake is not installed" >&2; exit 1; }
@@ -62,8 +72,18 @@ if [ ! -f "$ART/lib/libaws-lambda-runtime.a" ] && [ ! -f "$ART/lib64/libaws-lamb
     cmake --build "$SRC/aws-lambda-cpp-build" -j "$JOBS" >/dev/null
     cmake --install "$SRC/aws-lambda-cpp-build" >/dev/null
 fi
-cmake -S "$ROOT/tests/bench/cpp-peer" -B "$OUT/handler" -DCMAKE_BUILD_TYPE=Release \
-    -DCMAKE_PREFIX_PATH="$ART" >/dev/null
-cmake --build "$OUT/handler" -j "$JOBS" >/dev/null
+# s_handler LDFLAGS: configures and builds the handler into $OUT/handler-$VARIANT.
+s_handler() {
+    rm -rf "$OUT/handler-$VARIANT"
+    cmake -S "$ROOT/tests/bench/cpp-peer" -B "$OUT/handler-$VARIANT" -DCMAKE_BUILD_TYPE=Release \
+        -DCMAKE_PREFIX_PATH="$ART" -DCMAKE_EXE_LINKER_FLAGS="$1" >/dev/null &&
+        cmake --build "$OUT/handler-$VARIANT" -j "$JOBS" >/dev/null
+}
+if [ "$VARIANT" = dynamic ]; then
+    s_handler ""
+elif ! s_handler "-static" 2>"$OUT/static-link.log"; then
+    echo "cpp peer: -static did not link (see $OUT/static-link.log); using -static-libstdc++ -static-libgcc, glibc dynamic" >&2
+    s_handler "-static-libstdc++ -static-libgcc"
+fi
 [ -x "$BIN" ] || { echo "build produced no $BIN" >&2; exit 1; }
 echo "$BIN"
