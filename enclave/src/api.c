@@ -56,6 +56,7 @@ void aks_ctx_init(aks_ctx *c) {
     memset(c, 0, sizeof(*c));
     c->x5c_days = 3650;
     pthread_mutex_init(&c->x5c_mu, NULL);
+    pthread_mutex_init(&c->cap_mu, NULL);
     for (int i = 0; i < 2; i++)
         ak_buf_init(&c->x5c[i].b64, 8192);
 }
@@ -64,6 +65,7 @@ void aks_ctx_free(aks_ctx *c) {
     for (int i = 0; i < 2; i++)
         ak_buf_free(&c->x5c[i].b64);
     pthread_mutex_destroy(&c->x5c_mu);
+    pthread_mutex_destroy(&c->cap_mu);
 }
 
 ak_err aks_api_error_body(ak_err e, ak_buf *body) {
@@ -248,9 +250,19 @@ static ak_err s_api_check_cap(aks_ctx *ctx, ak_cur token, ak_cur op_text, ak_cur
     AK_ENSURE(ak_op_parse(op_text, &want_op) == AK_OK, AK_E_INVALID_INPUT);
     AK_ENSURE(ak_data_class_parse(dc, &want_dc) == AK_OK, AK_E_INVALID_INPUT);
     AK_ENSURE(want_op == AK_OP_STORE || want_op == AK_OP_FETCH || want_op == AK_OP_USE, AK_E_CAP_OP_MISMATCH);
-    s_api_cap_jwks(ctx, &jwks);
     ak_cap_expect ex = {.op = want_op, .data_class = want_dc, .now = (uint64_t)time(NULL)};
-    AK_GUARD_OUT(ak_cap_verify(token, &jwks, &ex, &c));
+    /* The cache holds only verifications under the key set it last saw: a snapshot that differs
+     * (a rotation, by any path) empties it first, under the same lock as the lookup. */
+    memset(&jwks, 0, sizeof(jwks));
+    pthread_mutex_lock(&ctx->cap_mu);
+    s_api_cap_jwks(ctx, &jwks);
+    if (memcmp(&jwks, &ctx->cap_keys_seen, sizeof(jwks)) != 0) {
+        ak_cap_sig_cache_clear(&ctx->cap_cache);
+        ctx->cap_keys_seen = jwks;
+    }
+    rc = ak_cap_verify_cached(token, &jwks, &ex, &ctx->cap_cache, &c);
+    pthread_mutex_unlock(&ctx->cap_mu);
+    if (rc != AK_OK) goto out;
     AK_ENSURE_OUT(ak_ct_eq(c.operator_omni.b, op->b, 32), AK_E_OPERATOR_MISMATCH);
     AK_ENSURE_OUT(ak_ct_eq(c.actor_omni.b, actor->b, 32), AK_E_ACTOR_MISMATCH);
     AK_ENSURE_OUT(want_op == AK_OP_STORE ? epoch == c.k3_epoch : epoch <= c.k3_epoch, AK_E_K3_EPOCH_MISMATCH);

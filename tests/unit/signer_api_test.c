@@ -660,9 +660,22 @@ AK_TEST(test_derive_needs_cap) {
     const char *before = s_derive_with("memory", "fetch", OMNI_B, 1, &sp);
     char saved[AK_MAX_JWS + 512];
     snprintf(saved, sizeof(saved), "%s", before);
+    /* The same cap twice: one P-256 verify, then a cache hit (issue 19: the signer verified every
+     * derive's cap afresh, ~1 ms each). */
+    uint64_t v0 = e.ctx.cap_cache.verifies, h0 = e.ctx.cap_cache.hits;
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", saved, &body, &err), 200);
+    ak_buf_free(&body);
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", saved, &body, &err), 200);
+    ak_buf_free(&body);
+    EXPECT_INT_EQ(e.ctx.cap_cache.hits - h0, 1);
+    EXPECT_INT_EQ(e.ctx.cap_cache.verifies - v0, 1);
     EXPECT_OK(aks_keystore_rotate(&e.ks, AKS_KEY_CAP));
     EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", saved, &body, &err), 200);
     ak_buf_free(&body);
+    /* A rotation changed the key set: the cache was emptied (counters too), the cap verified again. */
+    EXPECT_INT_EQ(e.ctx.cap_cache.verifies, 1);
+    EXPECT_INT_EQ(e.ctx.cap_cache.hits, 0);
+    /* The second rotation drops the key that signed it: a cached entry must not keep it alive. */
     EXPECT_OK(aks_keystore_rotate(&e.ks, AKS_KEY_CAP));
     EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", saved, &body, &err), 403);
     s_expect_reason(&body, "broker_sig_invalid");

@@ -42,6 +42,7 @@
 #include <stdint.h>
 
 #include "ak/bytes.h"
+#include "ak/cap.h"
 #include "aks/attester.h"
 #include "aks/epochs.h"
 #include "aks/http.h"
@@ -86,6 +87,13 @@ typedef struct aks_ctx {
     unsigned x5c_days;
     pthread_mutex_t x5c_mu;
     aks_x5c_cache x5c[2];
+    /* Verified cap signatures (issue 19): a worker presents the same cap on every request until
+     * it expires, so /v1/kek/derive skips the P-256 verify for exact bytes it verified before.
+     * Guarded by cap_mu (connections are threads); emptied whenever the cap key set it was filled
+     * under (cap_keys_seen) changes. */
+    pthread_mutex_t cap_mu;
+    ak_cap_sig_cache cap_cache;
+    ak_jwks cap_keys_seen;
 } aks_ctx;
 
 void aks_ctx_init(aks_ctx *c);
