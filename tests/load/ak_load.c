@@ -2,8 +2,9 @@
  * tests/load/ak_load.c — the load and fault driver (issue 16, "Fault and load figures").
  *
  *   ak-load register N FILE   registers N agents of one operator on the local chain, each with
- *                             the scope credentials:load0..load7, and writes FILE (0600: one line per
- *                             agent "<key hex> <address> <actor omni hex>"; throwaway test keys)
+ *                             the scope credentials:load0..load7, and appends them to FILE (0600:
+ *                             one line per agent "<key hex> <address> <actor omni hex>"; throwaway
+ *                             test keys); the master's passkey is kept in FILE.passkey
  *   ak-load run FILE          drives the agents through the emulator in phases, then verifies
  *
  * Everything comes from the environment that scripts/stack-up writes (build/local/stack.env):
@@ -164,14 +165,21 @@ static int cmd_register(unsigned n, const char *path) {
     double t0 = now_s();
     int rc = 0;
 
-    /* the first master with a software passkey (sign count 1) */
+    /* the first master with a software passkey (sign count 1), kept in FILE.passkey so that a
+     * second `register` on the same stack adds agents to the same operator */
     ak_passkey pk;
-    if (ak_passkey_new("agentkeys.local", &pk) != AK_OK) return 2;
+    char pk_path[1024];
+    snprintf(pk_path, sizeof(pk_path), "%s.passkey", path);
+    bool have_master = access(pk_path, F_OK) == 0;
+    if (have_master ? ak_passkey_load(pk_path, &pk) != AK_OK : ak_passkey_new("agentkeys.local", &pk) != AK_OK) {
+        fprintf(stderr, "ak-load: cannot %s the passkey %s\n", have_master ? "read" : "make", pk_path);
+        return 2;
+    }
     uint8_t ch[32];
     ak_passkey_assertion as;
     ak_abi_val t[5];
-    uint32_t count = 1;
-    {
+    uint32_t count = have_master ? pk.sign_count : 1;
+    if (!have_master) {
         ak_abi_val a[] = {ak_abi_address(x.maddr),       ak_abi_bytes32(pk.cred_id), ak_abi_bytes32(pk.rp_id_hash),
                           ak_abi_uint256_be(pk.pub + 1), ak_abi_uint256_be(pk.pub + 33), ak_abi_uint(8, 7)};
         rc = reg_call_b32(&x, x.registry, "firstMasterChallenge(address,bytes32,bytes32,uint256,uint256,uint8)",
@@ -182,9 +190,11 @@ static int cmd_register(unsigned n, const char *path) {
             rc = reg_send(&x, "registerFirstMasterDevice", x.registry,
                           "registerFirstMasterDevice(bytes32,bytes32,uint256,uint256,uint8," K11 ")", b, 6);
     }
+    pk.sign_count = count;
+    if (rc == 0 && ak_passkey_save(pk_path, &pk) != AK_OK) rc = 2;
     FILE *f = NULL;
     if (rc == 0) {
-        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0600);
         f = fd >= 0 ? fdopen(fd, "w") : NULL;
         if (f == NULL) {
             fprintf(stderr, "ak-load: cannot write %s\n", path);
@@ -246,6 +256,8 @@ static int cmd_register(unsigned n, const char *path) {
         ak_wipe(key, sizeof(key));
         if (rc == 0 && (i + 1) % 50 == 0) fprintf(stderr, "ak-load: %u/%u agents registered\n", i + 1, n);
     }
+    pk.sign_count = count;
+    if (ak_passkey_save(pk_path, &pk) != AK_OK) rc = 2;
     ak_passkey_wipe(&pk);
     ak_wipe(x.mkey, sizeof(x.mkey));
     if (f != NULL && fclose(f) != 0) rc = 2;
@@ -406,6 +418,18 @@ static void model_ack(name_state *s, const uint8_t h[32], int phase) {
 
 /* ================================================================ run: workers */
 
+typedef struct list_ctx {
+    char names[MAX_NAMES + 8][64];
+    unsigned n;
+} list_ctx;
+
+static ak_err on_item(void *ud, const ak_client_item *it) {
+    list_ctx *l = ud;
+    if (l->n < MAX_NAMES + 8 && ak_cur_to_cstr(it->name, l->names[l->n], sizeof(l->names[0])) == AK_OK) l->n++;
+    return AK_OK;
+}
+static atomic_uint g_verify_broken;
+
 typedef struct worker {
     pthread_t th;
     unsigned id;
@@ -519,24 +543,19 @@ static void *login_main(void *arg) {
         }
         if (e != AK_OK) reason_of(a->cl, e, reason);
         ph_count(p, e == AK_OK, reason, (now_s() - t0) * 1000.0);
+        /* the model starts empty: an agent whose prefix is not (a second run on one agents file) */
+        list_ctx l;
+        memset(&l, 0, sizeof(l));
+        if (e == AK_OK && ak_client_list(a->cl, AK_CLASS_CREDENTIALS, NULL, on_item, &l) == AK_OK && l.n > 0) {
+            fprintf(stderr, "ak-load: agent %u already holds %u object(s): use fresh agents (ak-load register)\n", ai,
+                    l.n);
+            atomic_fetch_add(&g_verify_broken, 1);
+        }
     }
     return NULL;
 }
 
 /* ================================================================ run: verify */
-
-typedef struct list_ctx {
-    char names[MAX_NAMES + 8][64];
-    unsigned n;
-} list_ctx;
-
-static ak_err on_item(void *ud, const ak_client_item *it) {
-    list_ctx *l = ud;
-    if (l->n < MAX_NAMES + 8 && ak_cur_to_cstr(it->name, l->names[l->n], sizeof(l->names[0])) == AK_OK) l->n++;
-    return AK_OK;
-}
-
-static atomic_uint g_verify_broken;
 static double g_verify_deadline;
 
 static bool transient(ak_err e, ak_client *cl) {
