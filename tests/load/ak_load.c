@@ -4,7 +4,7 @@
  *   ak-load register N FILE   registers N agents of one operator on the local chain, each with
  *                             the scope credentials:load0..load7, and appends them to FILE (0600:
  *                             one line per agent "<key hex> <address> <actor omni hex>"; throwaway
- *                             test keys); the master's passkey is kept in FILE.passkey
+ *                             test keys); the master's passkey is kept in master.passkey beside it
  *   ak-load run FILE          drives the agents through the emulator in phases, then verifies
  *
  * Everything comes from the environment that scripts/stack-up writes (build/local/stack.env):
@@ -60,6 +60,8 @@
 #include "ak/http.h"
 #include "ak/identity.h"
 #include "ak/passkey.h"
+#include "ak/s3.h"
+#include "ak/sigv4.h"
 
 extern char **environ;
 
@@ -165,11 +167,12 @@ static int cmd_register(unsigned n, const char *path) {
     double t0 = now_s();
     int rc = 0;
 
-    /* the first master with a software passkey (sign count 1), kept in FILE.passkey so that a
-     * second `register` on the same stack adds agents to the same operator */
+    /* the first master with a software passkey (sign count 1), kept in master.passkey beside
+     * FILE so that a second `register` on the same stack adds agents to the same operator */
     ak_passkey pk;
     char pk_path[1024];
-    snprintf(pk_path, sizeof(pk_path), "%s.passkey", path);
+    const char *slash = strrchr(path, '/');
+    snprintf(pk_path, sizeof(pk_path), "%.*smaster.passkey", slash ? (int)(slash - path + 1) : 0, path);
     bool have_master = access(pk_path, F_OK) == 0;
     if (have_master ? ak_passkey_load(pk_path, &pk) != AK_OK : ak_passkey_new("agentkeys.local", &pk) != AK_OK) {
         fprintf(stderr, "ak-load: cannot %s the passkey %s\n", have_master ? "read" : "make", pk_path);
@@ -663,6 +666,53 @@ static void *verify_main(void *arg) {
     return NULL;
 }
 
+/* LOAD_INJECT=1, the driver's own negative control: before the verification one acknowledged
+ * object is deleted and another is overwritten with bytes that are not an envelope (each with
+ * the agent's own STS credentials, as anyone holding them could). The verification must then
+ * report lost >= 1 and half-written >= 1 and the exit status 1. */
+static int inject_faults(const char *s3_endpoint, const char *region, const char *bucket) {
+    int deleted = 0, overwritten = 0;
+    for (unsigned ai = 0; ai < g_n_agents && (deleted == 0 || overwritten == 0); ai++) {
+        agent *a = &g_agents[ai];
+        for (unsigned nm = 0; nm < g_names; nm++) {
+            name_state *s = &a->names[nm];
+            if (!s->acked || s->n_doubt > 0) continue;
+            char name[16];
+            snprintf(name, sizeof(name), "load%u", nm);
+            if (deleted == 0) {
+                if (ak_client_delete(a->cl, AK_CLASS_CREDENTIALS, ak_cur_from_str(name)) == AK_OK) deleted++;
+                break;
+            }
+            ak_client_creds cr;
+            memset(&cr, 0, sizeof(cr));
+            ak_http *http = NULL;
+            ak_http_config hc = {.retry = {.max_attempts = 1}};
+            ak_s3 s3;
+            ak_s3_config sc = {.endpoint = s3_endpoint, .region = region, .path_style = true};
+            char key[160];
+            uint8_t junk[81];
+            junk[0] = 0x04; /* the envelope's version byte, then noise */
+            snprintf(key, sizeof(key), "bots/%s/credentials/%s.enc", a->actor, name);
+            if (ak_random(junk + 1, sizeof(junk) - 1) == AK_OK && ak_http_new(&hc, &http) == AK_OK &&
+                ak_s3_init(&s3, http, &sc) == AK_OK &&
+                ak_client_aws_creds(a->cl, AK_CLASS_CREDENTIALS, NULL, &cr) == AK_OK) {
+                ak_sigv4_creds sv = {ak_buf_cur(&cr.access_key_id), ak_buf_cur(&cr.secret_access_key),
+                                     ak_buf_cur(&cr.session_token)};
+                ak_s3_call call = {.creds = &sv};
+                if (ak_s3_put(&s3, &call, bucket, ak_cur_from_str(key), ak_cur_from(junk, sizeof(junk)), NULL, NULL) ==
+                    AK_OK)
+                    overwritten++;
+            }
+            ak_client_creds_free(&cr);
+            ak_http_free(http);
+            break;
+        }
+    }
+    printf("ak-load: injected (LOAD_INJECT): %d acknowledged object(s) deleted, %d overwritten with junk\n", deleted,
+           overwritten);
+    return deleted == 1 && overwritten == 1 ? 0 : 2;
+}
+
 /* ================================================================ run: phases, hook, table */
 
 static int run_hook(const char *hook, const char *what, const char *phase) {
@@ -837,6 +887,8 @@ static int cmd_run(const char *path) {
     atomic_store(&g_stop, true);
     for (unsigned i = 0; i < g_threads; i++)
         pthread_join(ws[i].th, NULL);
+
+    if (env_num("LOAD_INJECT", 0) == 1) harness |= inject_faults(s3, region, bucket);
 
     /* verify: every agent lists and fetches everything */
     fprintf(stderr, "ak-load: verify\n");
