@@ -100,8 +100,7 @@ static double now_s(void) {
 static void sleep_s(double s) {
     if (s <= 0) return;
     struct timespec t = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    while (nanosleep(&t, &t) != 0 && errno == EINTR) {
-    }
+    while (nanosleep(&t, &t) != 0 && errno == EINTR) {}
 }
 
 /* ================================================================ register */
@@ -154,7 +153,8 @@ static int cmd_register(unsigned n, const char *path) {
     ak_evm_rpc_init(&x.rpc, http, need_env("AK_RPC_URL"));
     x.chain_id = strtoull(need_env("AK_CHAIN_ID"), NULL, 10);
     uint8_t pub[65];
-    if (ak_hex_decode_exact(ak_cur_from_str(env_or("LOAD_MASTER_KEY", MASTER_KEY_HEX)), true, x.mkey, 32) != AK_OK ||
+    if (ak_hex_decode_exact(ak_cur_from_str(env_or("LOAD_MASTER_KEY", MASTER_KEY_HEX)), true, x.mkey, 32) !=
+            AK_OK ||
         ak_eth_address_parse(ak_cur_from_str(need_env("AK_REGISTRY_ADDRESS")), x.registry) != AK_OK ||
         ak_eth_address_parse(ak_cur_from_str(need_env("AK_SCOPE_ADDRESS")), x.scope) != AK_OK ||
         ak_secp256k1_pubkey(x.mkey, pub) != AK_OK) {
@@ -174,7 +174,8 @@ static int cmd_register(unsigned n, const char *path) {
     const char *slash = strrchr(path, '/');
     snprintf(pk_path, sizeof(pk_path), "%.*smaster.passkey", slash ? (int)(slash - path + 1) : 0, path);
     bool have_master = access(pk_path, F_OK) == 0;
-    if (have_master ? ak_passkey_load(pk_path, &pk) != AK_OK : ak_passkey_new("agentkeys.local", &pk) != AK_OK) {
+    if (have_master ? ak_passkey_load(pk_path, &pk) != AK_OK
+                    : ak_passkey_new("agentkeys.local", &pk) != AK_OK) {
         fprintf(stderr, "ak-load: cannot %s the passkey %s\n", have_master ? "read" : "make", pk_path);
         return 2;
     }
@@ -183,10 +184,11 @@ static int cmd_register(unsigned n, const char *path) {
     ak_abi_val t[5];
     uint32_t count = have_master ? pk.sign_count : 1;
     if (!have_master) {
-        ak_abi_val a[] = {ak_abi_address(x.maddr),       ak_abi_bytes32(pk.cred_id), ak_abi_bytes32(pk.rp_id_hash),
-                          ak_abi_uint256_be(pk.pub + 1), ak_abi_uint256_be(pk.pub + 33), ak_abi_uint(8, 7)};
-        rc = reg_call_b32(&x, x.registry, "firstMasterChallenge(address,bytes32,bytes32,uint256,uint256,uint8)",
-                          a, 6, ch);
+        ak_abi_val a[] = {ak_abi_address(x.maddr),        ak_abi_bytes32(pk.cred_id),
+                          ak_abi_bytes32(pk.rp_id_hash),  ak_abi_uint256_be(pk.pub + 1),
+                          ak_abi_uint256_be(pk.pub + 33), ak_abi_uint(8, 7)};
+        rc = reg_call_b32(&x, x.registry,
+                          "firstMasterChallenge(address,bytes32,bytes32,uint256,uint256,uint8)", a, 6, ch);
         if (rc == 0 && ak_passkey_assert(&pk, ch, count, NULL, NULL, &as) != AK_OK) rc = 2;
         ak_abi_val b[] = {a[1], a[2], a[3], a[4], a[5], ak_passkey_assertion_abi(&as, t)};
         if (rc == 0)
@@ -233,21 +235,22 @@ static int cmd_register(unsigned n, const char *path) {
         if (rc == 0 && ak_secp256k1_sign(key, digest, sig) != AK_OK) rc = 2;
         ak_abi_val b[] = {ak_abi_bytes32(x.op.b), ak_abi_address(addr), ak_abi_bytes(ak_cur_from(sig, 65))};
         if (rc == 0)
-            rc = reg_send(&x, "registerAgentDevice", x.registry, "registerAgentDevice(bytes32,address,bytes)", b, 3);
+            rc = reg_send(&x, "registerAgentDevice", x.registry, "registerAgentDevice(bytes32,address,bytes)",
+                          b, 3);
         ak_abi_val s[] = {ak_abi_bytes32(x.op.b), ak_abi_bytes32(actor.b), ak_abi_array(items, MAX_NAMES),
                           ak_abi_bool(false),     ak_abi_uint(128, 0),     ak_abi_uint(128, 0),
                           ak_abi_uint(128, 0),    ak_abi_uint(32, 0)};
         if (rc == 0)
-            rc = reg_call_b32(&x, x.scope,
-                              "setScopeChallenge(bytes32,bytes32,bytes32[],bool,uint128,uint128,uint128,uint32)", s,
-                              8, ch);
+            rc = reg_call_b32(
+                &x, x.scope,
+                "setScopeChallenge(bytes32,bytes32,bytes32[],bool,uint128,uint128,uint128,uint32)", s, 8, ch);
         if (rc == 0 && ak_passkey_assert(&pk, ch, ++count, x.mdkh, NULL, &as) != AK_OK) rc = 2;
         ak_abi_val s2[] = {s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], ak_passkey_assertion_abi(&as, t)};
         if (rc == 0)
-            rc = reg_send(&x, "setScopeWithWebauthn", x.scope,
-                          "setScopeWithWebauthn(bytes32,bytes32,bytes32[],bool,uint128,uint128,uint128,uint32," K11
-                          ")",
-                          s2, 9);
+            rc = reg_send(
+                &x, "setScopeWithWebauthn", x.scope,
+                "setScopeWithWebauthn(bytes32,bytes32,bytes32[],bool,uint128,uint128,uint128,uint32," K11 ")",
+                s2, 9);
         if (rc == 0) {
             char kh[65], ah[43], oh[65];
             ak_hex_encode(key, 32, kh);
@@ -282,8 +285,8 @@ typedef struct value_rec {
 
 typedef struct name_state {
     bool acked;
-    value_rec ack;          /* the last acknowledged store */
-    value_rec doubt[MAX_DOUBT]; /* failed stores (may or may not have been written) */
+    value_rec ack;               /* the last acknowledged store */
+    value_rec doubt[MAX_DOUBT];  /* failed stores (may or may not have been written) */
     bool doubt_after[MAX_DOUBT]; /* attempted after the last ack */
     unsigned n_doubt;
     bool doubt_overflow;
@@ -335,8 +338,7 @@ static void ph_count(phase_stats *p, bool ok, const char *reason, double ms) {
     if (ok) p->ok++;
     if (!ok) {
         unsigned i;
-        for (i = 0; i < p->n_reasons && strcmp(p->reasons[i].reason, reason) != 0; i++) {
-        }
+        for (i = 0; i < p->n_reasons && strcmp(p->reasons[i].reason, reason) != 0; i++) {}
         if (i == p->n_reasons && i < MAX_REASONS) {
             snprintf(p->reasons[i].reason, sizeof(p->reasons[i].reason), "%s", reason);
             p->n_reasons++;
@@ -428,7 +430,8 @@ typedef struct list_ctx {
 
 static ak_err on_item(void *ud, const ak_client_item *it) {
     list_ctx *l = ud;
-    if (l->n < MAX_NAMES + 8 && ak_cur_to_cstr(it->name, l->names[l->n], sizeof(l->names[0])) == AK_OK) l->n++;
+    if (l->n < MAX_NAMES + 8 && ak_cur_to_cstr(it->name, l->names[l->n], sizeof(l->names[0])) == AK_OK)
+        l->n++;
     return AK_OK;
 }
 static atomic_uint g_verify_broken;
@@ -479,21 +482,21 @@ static void one_op(worker *w, unsigned ai) {
             p->wrong_read++;
             pthread_mutex_unlock(&p->mu);
             fprintf(stderr, "ak-load: WRONG READ agent %u %s in phase %s (%s)\n", ai, name, p->name,
-                    late ? "an older failed store's value after a newer acknowledged one" : "a value never stored");
+                    late ? "an older failed store's value after a newer acknowledged one"
+                         : "a value never stored");
         }
     } else if (e == AK_E_NOT_FOUND && s->acked) {
         pthread_mutex_lock(&p->mu);
         p->wrong_read++;
         pthread_mutex_unlock(&p->mu);
-        fprintf(stderr, "ak-load: WRONG READ agent %u %s in phase %s: not found after an acknowledged store\n",
-                ai, name, p->name);
+        fprintf(stderr,
+                "ak-load: WRONG READ agent %u %s in phase %s: not found after an acknowledged store\n", ai,
+                name, p->name);
     }
     if (!ok) reason_of(a->cl, e, reason);
     /* a fetch of a name whose only stores failed may rightly be not_found */
     bool fine = ok || (!store && e == AK_E_NOT_FOUND && !s->acked);
-    if (fine && !ok) {
-        ok = true;
-    }
+    if (fine && !ok) { ok = true; }
     ph_count(p, ok, reason, ms);
     ak_buf_free(&got);
     atomic_fetch_add(&g_phase_ops, 1);
@@ -549,8 +552,10 @@ static void *login_main(void *arg) {
         /* the model starts empty: an agent whose prefix is not (a second run on one agents file) */
         list_ctx l;
         memset(&l, 0, sizeof(l));
-        if (e == AK_OK && ak_client_list(a->cl, AK_CLASS_CREDENTIALS, NULL, on_item, &l) == AK_OK && l.n > 0) {
-            fprintf(stderr, "ak-load: agent %u already holds %u object(s): use fresh agents (ak-load register)\n", ai,
+        if (e == AK_OK && ak_client_list(a->cl, AK_CLASS_CREDENTIALS, NULL, on_item, &l) == AK_OK &&
+            l.n > 0) {
+            fprintf(stderr,
+                    "ak-load: agent %u already holds %u object(s): use fresh agents (ak-load register)\n", ai,
                     l.n);
             atomic_fetch_add(&g_verify_broken, 1);
         }
@@ -630,13 +635,16 @@ static void *verify_main(void *arg) {
                     pthread_mutex_lock(&bp->mu);
                     bp->lost++;
                     pthread_mutex_unlock(&bp->mu);
-                    fprintf(stderr, "ak-load: verify: agent %u %s LOST (acknowledged in phase %s, now not found)\n", ai,
-                            name, g_ph[s->ack.phase].name);
+                    fprintf(stderr,
+                            "ak-load: verify: agent %u %s LOST (acknowledged in phase %s, now not found)\n",
+                            ai, name, g_ph[s->ack.phase].name);
                 }
             } else if (transient(e, a->cl)) {
-                fprintf(stderr, "ak-load: verify: agent %u %s unreadable until the deadline: %s\n", ai, name, reason);
+                fprintf(stderr, "ak-load: verify: agent %u %s unreadable until the deadline: %s\n", ai, name,
+                        reason);
                 atomic_fetch_add(&g_verify_broken, 1);
-            } else if (e != AK_E_ENVELOPE_TRUNCATED && e != AK_E_ENVELOPE_VERSION && e != AK_E_DECRYPT_FAILED) {
+            } else if (e != AK_E_ENVELOPE_TRUNCATED && e != AK_E_ENVELOPE_VERSION &&
+                       e != AK_E_DECRYPT_FAILED) {
                 fprintf(stderr, "ak-load: verify: agent %u %s cannot be checked: %s\n", ai, name, reason);
                 atomic_fetch_add(&g_verify_broken, 1);
             } else {
@@ -659,7 +667,8 @@ static void *verify_main(void *arg) {
                 pthread_mutex_lock(&g_ph[0].mu);
                 g_ph[0].half++;
                 pthread_mutex_unlock(&g_ph[0].mu);
-                fprintf(stderr, "ak-load: verify: agent %u has an object nobody stored: %s\n", ai, l.names[i]);
+                fprintf(stderr, "ak-load: verify: agent %u has an object nobody stored: %s\n", ai,
+                        l.names[i]);
             }
         }
     }
@@ -699,8 +708,8 @@ static int inject_faults(const char *s3_endpoint, const char *region, const char
                 ak_sigv4_creds sv = {ak_buf_cur(&cr.access_key_id), ak_buf_cur(&cr.secret_access_key),
                                      ak_buf_cur(&cr.session_token)};
                 ak_s3_call call = {.creds = &sv};
-                if (ak_s3_put(&s3, &call, bucket, ak_cur_from_str(key), ak_cur_from(junk, sizeof(junk)), NULL, NULL) ==
-                    AK_OK)
+                if (ak_s3_put(&s3, &call, bucket, ak_cur_from_str(key), ak_cur_from(junk, sizeof(junk)), NULL,
+                              NULL) == AK_OK)
                     overwritten++;
             }
             ak_client_creds_free(&cr);
@@ -708,8 +717,8 @@ static int inject_faults(const char *s3_endpoint, const char *region, const char
             break;
         }
     }
-    printf("ak-load: injected (LOAD_INJECT): %d acknowledged object(s) deleted, %d overwritten with junk\n", deleted,
-           overwritten);
+    printf("ak-load: injected (LOAD_INJECT): %d acknowledged object(s) deleted, %d overwritten with junk\n",
+           deleted, overwritten);
     return deleted == 1 && overwritten == 1 ? 0 : 2;
 }
 
@@ -725,8 +734,7 @@ static int run_hook(const char *hook, const char *what, const char *phase) {
         return 2;
     }
     int st = 0;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-    }
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
         fprintf(stderr, "ak-load: fault hook `%s %s %s` failed (status %d)\n", hook, what, phase, st);
         return 2;
@@ -749,12 +757,13 @@ static void print_row(phase_stats *p) {
     char reasons[1024] = "";
     size_t off = 0;
     for (unsigned i = 0; i < p->n_reasons && off < sizeof(reasons); i++) {
-        int n = snprintf(reasons + off, sizeof(reasons) - off, "%s%s=%" PRIu64, i ? " " : "", p->reasons[i].reason,
-                         p->reasons[i].n);
+        int n = snprintf(reasons + off, sizeof(reasons) - off, "%s%s=%" PRIu64, i ? " " : "",
+                         p->reasons[i].reason, p->reasons[i].n);
         if (n > 0) off += (size_t)n;
     }
     if (p->wrong_read && off < sizeof(reasons))
-        snprintf(reasons + off, sizeof(reasons) - off, "%sWRONG_READ=%" PRIu64, off ? " " : "", p->wrong_read);
+        snprintf(reasons + off, sizeof(reasons) - off, "%sWRONG_READ=%" PRIu64, off ? " " : "",
+                 p->wrong_read);
     printf("| %-8s | %6.1f | %8" PRIu64 " | %8" PRIu64 " | %6" PRIu64 " | %4" PRIu64 " | %4" PRIu64
            " | %8.1f | %8.1f | %s |\n",
            p->name, p->seconds, p->requests, p->ok, p->requests - p->ok, p->lost, p->half, pct(p, 0.50),
@@ -776,12 +785,14 @@ static int cmd_run(const char *path) {
     g_mint_max = (unsigned)env_num("LOAD_MINTS", 2);
     if (g_mint_max < 1) g_mint_max = 1;
     if (g_threads < 1 || g_threads > 256 || g_names < 1 || g_names > MAX_NAMES || phase_s < 2) {
-        fprintf(stderr, "ak-load: LOAD_THREADS 1..256, LOAD_NAMES 1..%d, LOAD_PHASE_SECONDS >= 2\n", MAX_NAMES);
+        fprintf(stderr, "ak-load: LOAD_THREADS 1..256, LOAD_NAMES 1..%d, LOAD_PHASE_SECONDS >= 2\n",
+                MAX_NAMES);
         return 2;
     }
     /* phases */
     char phases[512];
-    snprintf(phases, sizeof(phases), "%s", env_or("LOAD_PHASES", "steady,signer,s3,chain,fnkill,epoch,after"));
+    snprintf(phases, sizeof(phases), "%s",
+             env_or("LOAD_PHASES", "steady,signer,s3,chain,fnkill,epoch,after"));
     snprintf(g_ph[0].name, sizeof(g_ph[0].name), "login");
     g_n_ph = 1;
     for (char *save = NULL, *tok = strtok_r(phases, ",", &save); tok != NULL && g_n_ph <= MAX_PHASES;
@@ -848,10 +859,11 @@ static int cmd_run(const char *path) {
     if (ws == NULL) return 2;
     for (unsigned i = 0; i < g_threads; i++) {
         ws[i].id = i;
-        if (ak_random(&ws[i].rs, sizeof(ws[i].rs)) != AK_OK || ws[i].rs == 0) ws[i].rs = 0x9e3779b97f4a7c15ull + i;
+        if (ak_random(&ws[i].rs, sizeof(ws[i].rs)) != AK_OK || ws[i].rs == 0)
+            ws[i].rs = 0x9e3779b97f4a7c15ull + i;
     }
-    printf("ak-load: %u agents, %u in flight, %u names each, phases of %.0f s%s%s\n", g_n_agents, g_threads, g_names,
-           phase_s, hook ? ", faults by " : "", hook ? hook : "");
+    printf("ak-load: %u agents, %u in flight, %u names each, phases of %.0f s%s%s\n", g_n_agents, g_threads,
+           g_names, phase_s, hook ? ", faults by " : "", hook ? hook : "");
     fflush(stdout);
     int harness = 0;
 
@@ -901,9 +913,11 @@ static int cmd_run(const char *path) {
     g_ph[g_n_ph + 1].seconds = now_s() - t0;
 
     uint64_t lost = 0, half = 0, wrong = 0;
-    printf("\n| phase    | secs   | requests |       ok |  error | lost | half |  p50 ms  |  p99 ms  | errors by "
+    printf("\n| phase    | secs   | requests |       ok |  error | lost | half |  p50 ms  |  p99 ms  | "
+           "errors by "
            "reason (status:reason=count) |\n");
-    printf("|----------|--------|----------|----------|--------|------|------|----------|----------|------|\n");
+    printf(
+        "|----------|--------|----------|----------|--------|------|------|----------|----------|------|\n");
     for (unsigned i = 0; i < g_n_ph + 2; i++) {
         if (i == g_n_ph) continue;
         print_row(&g_ph[i]);
@@ -912,7 +926,8 @@ static int cmd_run(const char *path) {
         wrong += g_ph[i].wrong_read;
     }
     unsigned broken = atomic_load(&g_verify_broken);
-    printf("\nlost %" PRIu64 ", half-written %" PRIu64 ", wrong reads %" PRIu64 ", unverifiable %u (lost/half are "
+    printf("\nlost %" PRIu64 ", half-written %" PRIu64 ", wrong reads %" PRIu64
+           ", unverifiable %u (lost/half are "
            "counted in the phase of the last acknowledged store)\n",
            lost, half, wrong, broken);
     for (unsigned i = 0; i < g_n_agents; i++) {

@@ -7,6 +7,7 @@
 #   LOAD_AGENTS (300)  LOAD_THREADS (16)  LOAD_PHASE_SECONDS (20)  LOAD_NAMES (3)
 #   LOAD_PHASES (steady,signer,s3,chain,fnkill,epoch,after)   LOAD_OPS (0 = phases end by time)
 #   LOAD_CHAIN_HOLD (20) seconds anvil stays stopped (longer than the functions' 15 s timeout)
+#   LOAD_EXTRA_ACTORS (0) more actors in the local IAM policy (what its size costs)
 #   LOAD_OUT=FILE      also write the table there          KEEP=1 keeps the stack's directory
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -34,7 +35,10 @@ echo "load: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at sta
 mkdir -p "$L/load"
 timeout -k 5 $(( 120 + LOAD_AGENTS * 2 )) "$BIN" register "$LOAD_AGENTS" "$L/load/agents" \
   || { echo "load: registration failed" >&2; exit 2; }
-timeout -k 5 300 "$top/scripts/local-iam" allow-actor $(awk '{print $3}' "$L/load/agents") > "$L/logs/local-iam-load.log" 2>&1 \
+# LOAD_EXTRA_ACTORS=N also allows N random actors nobody uses: the local IAM stand-in has one
+# policy statement per actor, so this shows what the policy's size costs radosgw.
+extra=$(for _ in $(seq "${LOAD_EXTRA_ACTORS:-0}"); do od -An -tx1 -N32 /dev/urandom | tr -d ' \n'; echo; done)
+timeout -k 5 300 "$top/scripts/local-iam" allow-actor $(awk '{print $3}' "$L/load/agents") $extra > "$L/logs/local-iam-load.log" 2>&1 \
   || { cat "$L/logs/local-iam-load.log" >&2; echo "load: local-iam allow-actor failed" >&2; exit 2; }
 nph=$(tr ',' '\n' <<<"$LOAD_PHASES" | grep -c .)
 cap=$(( nph * (LOAD_PHASE_SECONDS + 120) + 300 + LOAD_AGENTS ))

@@ -850,5 +850,4 @@ AK_TEST(test_use_two_steps_and_retry) {
 AK_RUN_TESTS(AK_T(test_put_with_policy_and_for_actor), AK_T(test_use), AK_T(test_use_two_steps_and_retry),
              AK_T(test_login_cache_across_instances), AK_T(test_put_get_caps_cached),
              AK_T(test_session_renewed_near_expiry_and_after_401), AK_T(test_stale_cached_cap_reminted_once),
-             AK_T(test_epoch_refusal_renews_cap_only),
-             AK_T(test_refusals), AK_T(test_corrupt_cache_ignored))
+             AK_T(test_epoch_refusal_renews_cap_only), AK_T(test_refusals), AK_T(test_corrupt_cache_ignored))
