@@ -8,7 +8,7 @@
 # junk-overwritten object must come out as lost 1, half-written 1, exit 1.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$top"
+cd "$top" || exit 2
 fails=0
 pass() { echo "PASS $1"; }
 fail() { echo "FAIL $1${2:+ ($2)}"; fails=$((fails + 1)); }

@@ -11,7 +11,7 @@
 #   LOAD_OUT=FILE      also write the table there          KEEP=1 keeps the stack's directory
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$top"
+cd "$top" || exit 2
 : "${LOAD_AGENTS:=300}" "${LOAD_THREADS:=16}" "${LOAD_PHASE_SECONDS:=20}"
 : "${LOAD_PHASES:=steady,signer,s3,chain,fnkill,epoch,after}"
 export LOAD_CHAIN_HOLD=${LOAD_CHAIN_HOLD:-20}
@@ -38,7 +38,8 @@ timeout -k 5 $(( 120 + LOAD_AGENTS * 2 )) "$BIN" register "$LOAD_AGENTS" "$L/loa
 # LOAD_EXTRA_ACTORS=N also allows N random actors nobody uses: the local IAM stand-in has one
 # policy statement per actor, so this shows what the policy's size costs radosgw.
 extra=$(for _ in $(seq "${LOAD_EXTRA_ACTORS:-0}"); do od -An -tx1 -N32 /dev/urandom | tr -d ' \n'; echo; done)
-timeout -k 5 300 "$top/scripts/local-iam" allow-actor $(awk '{print $3}' "$L/load/agents") $extra > "$L/logs/local-iam-load.log" 2>&1 \
+mapfile -t actors < <(awk '{print $3}' "$L/load/agents"; [ -n "$extra" ] && printf '%s\n' "$extra")
+timeout -k 5 300 "$top/scripts/local-iam" allow-actor "${actors[@]}" > "$L/logs/local-iam-load.log" 2>&1 \
   || { cat "$L/logs/local-iam-load.log" >&2; echo "load: local-iam allow-actor failed" >&2; exit 2; }
 nph=$(tr ',' '\n' <<<"$LOAD_PHASES" | grep -c .)
 cap=$(( nph * (LOAD_PHASE_SECONDS + 120) + 300 + LOAD_AGENTS ))
@@ -55,10 +56,11 @@ grep -E '^fault: ' "$L/load/err" || true
 if [ "${LOAD_CONTROL:-0}" = 1 ] && [ "$rc" != 2 ]; then
   crc=0
   timeout -k 5 120 "$BIN" register 4 "$L/load/control" >/dev/null \
-    && timeout -k 5 300 "$top/scripts/local-iam" allow-actor $(awk '{print $3}' "$L/load/control") >/dev/null 2>&1 \
+    && mapfile -t cactors < <(awk '{print $3}' "$L/load/control") \
+    && timeout -k 5 300 "$top/scripts/local-iam" allow-actor "${cactors[@]}" >/dev/null 2>&1 \
     || crc=2
   if [ "$crc" = 0 ]; then
-    LOAD_PHASES=steady LOAD_PHASE_SECONDS=3 LOAD_THREADS=4 LOAD_INJECT=1 LOAD_HOOK= \
+    LOAD_PHASES=steady LOAD_PHASE_SECONDS=3 LOAD_THREADS=4 LOAD_INJECT=1 LOAD_HOOK='' \
       timeout -k 10 300 "$BIN" run "$L/load/control" > "$L/load/control.out" 2> "$L/load/control.err" || crc=$?
   fi
   grep -E '^(ak-load: injected|lost )' "$L/load/control.out" | sed 's/^/control: /'
