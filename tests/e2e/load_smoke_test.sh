@@ -22,6 +22,8 @@ sed 's/^/    /' "$out"
 [ "$rc" = 0 ] && pass load_run_exit_0 || fail load_run_exit_0 "exit $rc"
 grep -q '^lost 0, half-written 0, wrong reads 0, unverifiable 0 ' "$out" \
   && pass load_nothing_lost_or_half_written || fail load_nothing_lost_or_half_written
+grep -qE '^bucket ak-vault: [1-9][0-9]* objects, 0 not an agent.s stored name or empty, 0 unfinished multipart uploads$' "$out" \
+  && pass load_bucket_holds_only_stored_objects || fail load_bucket_holds_only_stored_objects
 rows=$(grep -E '^\| (steady|signer|s3|chain|fnkill|epoch|after|verify) ' "$out")
 for ph in steady signer s3 chain fnkill epoch after verify; do
   n=$(awk -F'|' -v p="$ph" '{gsub(/ /,"",$2)} $2==p {gsub(/ /,"",$4); print $4}' <<<"$rows")

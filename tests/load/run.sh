@@ -49,6 +49,34 @@ cat "$L/load/out"
 [ "$rc" = 124 ] && echo "load: ak-load did not finish within ${cap}s (harness failure)" >&2 && rc=2
 if [ "$rc" != 0 ]; then echo "--- ak-load stderr (last 40 lines)"; tail -n 40 "$L/load/err"; fi
 grep -E '^fault: ' "$L/load/err" || true
+# The whole vault bucket as its owner sees it: every key must be one the agents stored
+# (bots/<actor>/credentials/load<n>.enc, each already fetched and opened above), and no
+# multipart upload may be left unfinished. Anything else is a half-written object.
+if [ "$rc" != 2 ]; then
+  scan=$(timeout -k 5 120 python3 - "$L/load/agents" "${AK_VAULT_BUCKET:-ak-vault}" <<'PY'
+import os, re, sys
+import boto3
+from botocore.config import Config
+actors = {l.split()[2] for l in open(sys.argv[1]) if l.strip()}
+s3 = boto3.client("s3", endpoint_url=os.environ["AK_S3_ENDPOINT"], region_name=os.environ.get("AWS_REGION", "us-east-1"),
+                  config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3}))
+n, bad = 0, []
+for page in s3.get_paginator("list_objects_v2").paginate(Bucket=sys.argv[2]):
+    for o in page.get("Contents", []):
+        n += 1
+        m = re.fullmatch(r"bots/([0-9a-f]{64})/credentials/load[0-7]\.enc", o["Key"])
+        if not m or m.group(1) not in actors or o["Size"] == 0:
+            bad.append(f'{o["Key"]} ({o["Size"]} bytes)')
+mp = s3.list_multipart_uploads(Bucket=sys.argv[2]).get("Uploads", [])
+print(f"bucket {sys.argv[2]}: {n} objects, {len(bad)} not an agent's stored name or empty, {len(mp)} unfinished multipart uploads")
+for b in bad[:20]: print("  unexpected:", b)
+for u in mp[:20]: print("  unfinished upload:", u["Key"])
+sys.exit(1 if bad or mp else 0)
+PY
+  ); src=$?
+  echo "$scan"
+  if [ "$src" = 1 ] && [ "$rc" = 0 ]; then rc=1; elif [ "$src" != 0 ] && [ "$src" != 1 ]; then echo "load: bucket scan failed ($src)" >&2; rc=2; fi
+fi
 [ -n "${LOAD_OUT:-}" ] && cp "$L/load/out" "$LOAD_OUT"
 # LOAD_CONTROL=1: the checker's negative control on 4 more agents of the same stack: one
 # acknowledged object deleted and one overwritten with junk (LOAD_INJECT) must be reported as
