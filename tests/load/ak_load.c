@@ -392,6 +392,18 @@ static void value_make(agent *a, unsigned ai, unsigned name, uint64_t *rs, char 
 static bool model_has(const name_state *s, const uint8_t h[32], bool *late) {
     *late = false;
     if (s->acked && memcmp(s->ack.h, h, 32) == 0) return true;
+    /* more failed stores than the model keeps: an unknown value may be one of the dropped ones,
+     * so nothing can be concluded (never seen with MAX_DOUBT 64; said on stderr if it happens) */
+    if (s->doubt_overflow) {
+        bool known = false;
+        for (unsigned i = 0; i < s->n_doubt; i++)
+            known |= memcmp(s->doubt[i].h, h, 32) == 0;
+        if (!known) {
+            fprintf(stderr, "ak-load: a value after more than %d failed stores of one name: not judged\n",
+                    MAX_DOUBT);
+            return true;
+        }
+    }
     for (unsigned i = 0; i < s->n_doubt; i++)
         if (memcmp(s->doubt[i].h, h, 32) == 0) {
             if (!s->doubt_after[i] && s->acked) *late = true; /* an older failed store landed after the ack */
