@@ -782,6 +782,20 @@ static void print_row(phase_stats *p) {
            pct(p, 0.99), reasons[0] ? reasons : "-");
 }
 
+/* musl's default thread stack is 128 KiB; libcurl and the client get 1 MiB, as on glibc's
+ * smallest default. A thread that cannot start is a harness failure. */
+static void start_thread(worker *w, void *(*fn)(void *)) {
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setstacksize(&at, 1u << 20);
+    int rc = pthread_create(&w->th, &at, fn, w);
+    pthread_attr_destroy(&at);
+    if (rc != 0) {
+        fprintf(stderr, "ak-load: cannot start a thread: %s\n", strerror(rc));
+        exit(2);
+    }
+}
+
 static int cmd_run(const char *path) {
     const char *api = need_env("AK_API_URL");
     uint64_t chain_id = strtoull(need_env("AK_CHAIN_ID"), NULL, 10);
@@ -883,7 +897,7 @@ static int cmd_run(const char *path) {
     double t0 = now_s();
     atomic_store(&g_phase, 0);
     for (unsigned i = 0; i < g_threads; i++)
-        pthread_create(&ws[i].th, NULL, login_main, &ws[i]);
+        start_thread(&ws[i], login_main);
     for (unsigned i = 0; i < g_threads; i++)
         pthread_join(ws[i].th, NULL);
     g_ph[0].seconds = now_s() - t0;
@@ -891,7 +905,7 @@ static int cmd_run(const char *path) {
     /* the phases */
     atomic_store(&g_phase, 1);
     for (unsigned i = 0; i < g_threads; i++)
-        pthread_create(&ws[i].th, NULL, worker_main, &ws[i]);
+        start_thread(&ws[i], worker_main);
     for (unsigned ph = 1; ph < g_n_ph && !harness; ph++) {
         phase_stats *p = &g_ph[ph];
         atomic_store(&g_phase_ops, 0);
@@ -919,7 +933,7 @@ static int cmd_run(const char *path) {
     t0 = now_s();
     g_verify_deadline = t0 + (double)env_num("LOAD_VERIFY_SECONDS", 120);
     for (unsigned i = 0; i < g_threads; i++)
-        pthread_create(&ws[i].th, NULL, verify_main, &ws[i]);
+        start_thread(&ws[i], verify_main);
     for (unsigned i = 0; i < g_threads; i++)
         pthread_join(ws[i].th, NULL);
     g_ph[g_n_ph + 1].seconds = now_s() - t0;
