@@ -183,6 +183,13 @@ build/release/bench/%_bench: build/release/obj/tests/bench/%_bench.o $(LIBS_rele
 	$(REL_CC) $^ $(REL_LDFLAGS) -o $@
 BENCH_BINS := $(patsubst tests/bench/%_bench.c,build/release/bench/%_bench,$(BENCH_SRCS))
 
+# The load and fault driver (issue 16): tests/load/*.c, static musl like the benchmarks.
+LOAD_SRCS := $(sort $(wildcard tests/load/*.c))
+LOAD_BIN  := $(if $(LOAD_SRCS),build/release/bin/ak-load)
+build/release/bin/ak-load: $(call objs,release,$(LOAD_SRCS)) $(LIBS_release)
+	@mkdir -p $(@D)
+	$(REL_CC) $^ $(REL_LDFLAGS) -o $@
+
 # ---------------------------------------------------------------- contracts
 # Compiled once by the build (solcjs takes minutes on a busy 2-core machine), so that
 # contracts/deploy.sh, which scripts/stack-up runs under a time cap, only reuses the artifacts in
@@ -200,7 +207,7 @@ all: $(DEPS_GLIBC) build/dev/libak.a build/dev/libakrt.a $(DEV_FUNCTIONS) $(UNIT
      $(if $(EMU_SRCS),build/dev/bin/ak-emulator) $(if $(ENCLAVE_SRCS),build/dev/bin/ak-signer) $(CLI_DEV) \
      $(if $(wildcard contracts/src/*.sol),$(CONTRACTS_OUT))
 release: $(DEPS_MUSL) $(REL_FUNCTIONS) $(if $(EMU_SRCS),build/release/bin/ak-emulator) \
-     $(if $(ENCLAVE_SRCS),build/release/bin/ak-signer) $(CLI_REL)
+     $(if $(ENCLAVE_SRCS),build/release/bin/ak-signer) $(CLI_REL) $(LOAD_BIN)
 	@for f in $(FUNCTIONS); do b=build/release/$$f/bootstrap; \
 	  printf '%-20s %8d bytes  %s\n' "$$f" "$$(stat -c %s $$b)" "$$(file -b $$b | grep -o 'statically linked' || echo 'NOT STATIC')"; done
 	@$(if $(CLI_SRCS),b=build/release/bin/agentkeys; printf '%-20s %8d bytes  %s\n' agentkeys "$$(stat -c %s $$b)" \
@@ -225,6 +232,11 @@ bench: bootstrap
 bench-readme:
 	./scripts/readme-measured
 
+# Load and fault figures (issue 16): LOAD_AGENTS, LOAD_PHASE_SECONDS, ... (tests/load/README.md).
+load: bootstrap
+	$(MAKE) -j$(JOBS) all release
+	./tests/load/run.sh
+
 FUZZ_SECONDS ?= 60
 fuzz: bootstrap
 	$(MAKE) -j$(JOBS) fuzz-build
@@ -239,7 +251,7 @@ lint:
 clean:
 	rm -rf build/dev build/release build/fuzz build/local
 
-.PHONY: all release test demo bench bench-readme fuzz fuzz-build bench-build lint clean deps bootstrap contracts install
+.PHONY: all release test demo bench bench-readme load fuzz fuzz-build bench-build lint clean deps bootstrap contracts install
 .DELETE_ON_ERROR:
 .SECONDARY:
 

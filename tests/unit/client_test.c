@@ -46,6 +46,7 @@ typedef struct {
     const char *verify_reason; /* refuse verify with 403 and this reason */
     bool wrong_address;        /* start answers a message for another wallet */
     int stale_caps_below;      /* worker refuses caps numbered below this: cap_freshness_failed */
+    const char *stale_reason;  /* ... with this reason instead (NULL: cap_freshness_failed) */
     int cap_next;
     bool missing_sts_headers_ok;
     char pending_addr[43];
@@ -295,7 +296,7 @@ static void s_handle(const char *req, const char *body) {
             return;
         }
         if ((int)strtol(cap + 4, NULL, 10) < g_f.stale_caps_below) {
-            s_err(403, "cap_freshness_failed");
+            s_err(403, g_f.stale_reason ? g_f.stale_reason : "cap_freshness_failed");
             return;
         }
         snprintf(g_f.last_body, sizeof g_f.last_body, "%s", body);
@@ -556,6 +557,47 @@ AK_TEST(test_stale_cached_cap_reminted_once) {
     s_fake_stop();
 }
 
+/* Issue 16: after an epoch rotation every cached cap is refused with k3_epoch_mismatch; the
+ * retry mints a new cap but keeps the cached STS credentials (no burst of STS mints), while a
+ * refusal of the credentials (access_denied) still renews them. */
+AK_TEST(test_epoch_refusal_renews_cap_only) {
+    s_fake_start();
+    g_key_err = AK_OK;
+    ak_client *cl = s_client(NULL);
+    ak_buf v;
+    ak_buf_init_secret(&v, 4096);
+    EXPECT_OK(ak_client_put(cl, AK_CLASS_CREDENTIALS, AK_CUR_LIT("openrouter"), AK_CUR_LIT("hello")));
+    EXPECT_OK(ak_client_get(cl, AK_CLASS_CREDENTIALS, AK_CUR_LIT("openrouter"), &v));
+    int sts0 = g_f.sts, mints0 = g_f.mints;
+    EXPECT_INT_EQ(sts0, 1);
+    g_f.stale_reason = "k3_epoch_mismatch";
+    g_f.stale_caps_below = g_f.cap_next; /* every cap minted so far is of the old epoch */
+    ak_buf_clear(&v);
+    EXPECT_OK(ak_client_get(cl, AK_CLASS_CREDENTIALS, AK_CUR_LIT("openrouter"), &v));
+    EXPECT_BYTES_EQ(v.ptr, v.len, "hello", 5);
+    EXPECT_INT_EQ(g_f.mints, mints0 + 1);
+    EXPECT_INT_EQ(g_f.sts, sts0); /* the STS credentials were not minted again */
+    /* the credentials refused: the retry renews both */
+    g_f.stale_reason = "access_denied";
+    g_f.stale_caps_below = g_f.cap_next;
+    ak_buf_clear(&v);
+    EXPECT_OK(ak_client_get(cl, AK_CLASS_CREDENTIALS, AK_CUR_LIT("openrouter"), &v));
+    EXPECT_INT_EQ(g_f.mints, mints0 + 2);
+    EXPECT_INT_EQ(g_f.sts, sts0 + 1);
+    /* a refusal that persists comes back after one retry */
+    g_f.stale_reason = "k3_epoch_mismatch";
+    g_f.stale_caps_below = 1000;
+    ak_buf_clear(&v);
+    EXPECT_ERR(AK_E_K3_EPOCH_MISMATCH, ak_client_get(cl, AK_CLASS_CREDENTIALS, AK_CUR_LIT("openrouter"), &v));
+    EXPECT_INT_EQ(g_f.mints, mints0 + 3);
+    EXPECT_INT_EQ(g_f.sts, sts0 + 1);
+    g_f.stale_reason = NULL;
+    g_f.stale_caps_below = 0;
+    ak_buf_free(&v);
+    ak_client_free(cl);
+    s_fake_stop();
+}
+
 AK_TEST(test_refusals) {
     s_fake_start();
     g_key_err = AK_OK;
@@ -808,4 +850,4 @@ AK_TEST(test_use_two_steps_and_retry) {
 AK_RUN_TESTS(AK_T(test_put_with_policy_and_for_actor), AK_T(test_use), AK_T(test_use_two_steps_and_retry),
              AK_T(test_login_cache_across_instances), AK_T(test_put_get_caps_cached),
              AK_T(test_session_renewed_near_expiry_and_after_401), AK_T(test_stale_cached_cap_reminted_once),
-             AK_T(test_refusals), AK_T(test_corrupt_cache_ignored))
+             AK_T(test_epoch_refusal_renews_cap_only), AK_T(test_refusals), AK_T(test_corrupt_cache_ignored))

@@ -789,7 +789,8 @@ static ak_err s_use_answer(const json_t *resp, ak_client_use_resp *r) {
     return AK_OK;
 }
 
-static ak_err s_work_once(ak_client *cl, s_work_req *w, bool fresh, bool *used_cache) {
+/* `fresh_cap` / `fresh_creds`: mint the cap / the STS credentials anew instead of using the cache. */
+static ak_err s_work_once(ak_client *cl, s_work_req *w, bool fresh_cap, bool fresh_creds, bool *used_cache) {
     ak_buf cap, body;
     ak_client_creds cr;
     json_t *resp = NULL;
@@ -798,9 +799,9 @@ static ak_err s_work_once(ak_client *cl, s_work_req *w, bool fresh, bool *used_c
     ak_buf_init_secret(&cap, S_MAX_JWT);
     ak_buf_init_secret(&body, AK_CLIENT_MAX_VALUE * 2 + S_MAX_JWT);
     s_creds_init(&cr);
-    AK_GUARD_OUT(s_cap(cl, w->op, w->cls, w->name, w->actor, fresh, &cap, &c1));
+    AK_GUARD_OUT(s_cap(cl, w->op, w->cls, w->name, w->actor, fresh_cap, &cap, &c1));
     ak_client_creds_free(&cr);
-    AK_GUARD_OUT(s_aws(cl, w->cls, w->actor, fresh, &cr, &c2));
+    AK_GUARD_OUT(s_aws(cl, w->cls, w->actor, fresh_creds, &cr, &c2));
     *used_cache = c1 || c2;
     AK_GUARD_OUT(ak_buf_append_str(&body, "{\"cap\":\""));
     AK_GUARD_OUT(ak_buf_append_cur(&body, ak_buf_cur(&cap)));
@@ -840,14 +841,20 @@ bool ak_client_use_retryable(ak_err rc) {
            rc == AK_E_BROKER_SIG_INVALID || rc == AK_E_K3_EPOCH_MISMATCH;
 }
 
+/* True when a refusal concerns the STS credentials (or the session behind them), not only the
+ * cap: a cap refused for its age, signature or K3 epoch needs a new cap, and minting new STS
+ * credentials too would send every agent to STS at once after an epoch rotation (issue 16: on
+ * the local stack that burst of mints stalled the OIDC function for minutes). */
+static bool s_creds_refused(ak_err rc) { return rc == AK_E_ACCESS_DENIED || rc == AK_E_UNAUTHORIZED; }
+
 static ak_err s_work_run(ak_client *cl, s_work_req *w) {
     bool used_cache = false;
     size_t mark = w->out ? w->out->len : 0;
-    ak_err rc = s_work_once(cl, w, false, &used_cache);
+    ak_err rc = s_work_once(cl, w, false, false, &used_cache);
     /* A cached cap or credential the server no longer takes: once more with fresh ones. */
     if (used_cache && ak_client_use_retryable(rc)) {
         if (w->out) w->out->len = mark;
-        rc = s_work_once(cl, w, true, &used_cache);
+        rc = s_work_once(cl, w, true, s_creds_refused(rc), &used_cache);
     }
     return rc;
 }
