@@ -393,7 +393,7 @@ AK_TEST(test_bad_input) {
     EXPECT_INT_EQ(s_call(&e, AKS_ROLE_AUDIT, "POST", "/v1/attest",
                          "{\"nonce_b64\":\"AAAAAAAAAAAAAAAAAAAAAA==\"}", &body, &err),
                   200);
-    EXPECT_STR_EQ(ak_buf_cstr(&body), "{\"document\":\"doc\"}");
+    EXPECT_STR_EQ(ak_buf_cstr(&body), "{\"format\":\"test\",\"document\":\"doc\"}");
     ak_buf_free(&body);
     s_env_down(&e);
 }
