@@ -49,7 +49,7 @@ ak_err aks_nsm_ioctl(void *fd_ptr, ak_cur req, uint8_t *resp, size_t cap, size_t
     if (r != 0) {
         char e[16];
         snprintf(e, sizeof(e), "%d", err);
-        ak_log_error("nsm request failed", "device", AKS_NSM_DEVICE, "errno", e);
+        ak_log_error("nsm request failed", "errno", e);
         return err == EMSGSIZE ? AK_E_TOO_LARGE : AK_E_ATTEST_NSM_UNAVAILABLE;
     }
     AK_ENSURE(msg.response.len > 0 && msg.response.len <= cap, AK_E_ATTEST_NSM_MALFORMED);
