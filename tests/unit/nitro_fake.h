@@ -298,7 +298,7 @@ typedef struct nf_nsm {
     unsigned calls;
 } nf_nsm;
 
-static ak_cur nf_field(const ak_cbor_item *m, const char *k) {
+__attribute__((unused)) static ak_cur nf_field(const ak_cbor_item *m, const char *k) {
     ak_cbor_item v;
     ak_cur c = {NULL, 0};
     assert_int_equal(ak_cbor_map_get_tstr(m, k, &v), AK_OK);
@@ -306,7 +306,7 @@ static ak_cur nf_field(const ak_cbor_item *m, const char *k) {
     return c;
 }
 
-static ak_err nf_nsm_transport(void *ctx, ak_cur req, uint8_t *resp, size_t cap, size_t *resp_len) {
+__attribute__((unused)) static ak_err nf_nsm_transport(void *ctx, ak_cur req, uint8_t *resp, size_t cap, size_t *resp_len) {
     nf_nsm *n = ctx;
     n->calls++;
     *resp_len = 0;
