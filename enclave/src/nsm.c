@@ -92,9 +92,9 @@ out:
     return rc;
 }
 
-static const char *const s_nsm_codes[] = {"InvalidArgument", "InvalidIndex",   "InvalidResponse",
+static const char *const s_nsm_codes[] = {"InvalidArgument", "InvalidIndex",     "InvalidResponse",
                                           "ReadOnlyIndex",   "InvalidOperation", "BufferTooSmall",
-                                          "InputTooLarge",   "InternalError",  "Success"};
+                                          "InputTooLarge",   "InternalError",    "Success"};
 
 /* The one key of a one-member map whose key is a text string. */
 static ak_err s_nsm_single(const ak_cbor_item *m, ak_cur *key, ak_cbor_item *val) {

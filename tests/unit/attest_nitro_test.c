@@ -74,8 +74,7 @@ AK_TEST(test_pins_settings) {
     EXPECT_INT_EQ(p.pcr_index[3], 8);
     EXPECT_TRUE(p.have_measurement);
     static const char *const bad_pcr0[] = {
-        "",
-        "1010",
+        "", "1010",
         "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000",
         "z01010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010",
         "10101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010"};
@@ -92,7 +91,10 @@ AK_TEST(test_pins_settings) {
     s = (ak_attest_settings){"Nitro", NULL, NULL, {g_pcr0, NULL, NULL, NULL}, NULL};
     EXPECT_ERR(AK_E_CONFIG, ak_attest_pins_parse(&s, &p));
     /* the AWS root as a pinned PEM, and a PEM that is not a certificate */
-    s = (ak_attest_settings){"nitro", NULL, NULL, {g_pcr0, NULL, NULL, NULL},
+    s = (ak_attest_settings){"nitro",
+                             NULL,
+                             NULL,
+                             {g_pcr0, NULL, NULL, NULL},
                              ak_test_vector_path("nitro-attestation/aws_nitro_enclaves_root_g1.pem")};
     EXPECT_OK(ak_attest_pins_parse(&s, &p));
     EXPECT_TRUE(p.root_len > 0 && p.root_len <= AK_NITRO_MAX_CERT);
@@ -127,8 +129,8 @@ static void s_reply(ak_buf *reply, const char *format, ak_cur raw_doc) {
     ak_buf_init(&b64, AK_ATTEST_MAX_REPLY);
     assert_int_equal(ak_b64_encode(raw_doc.ptr, raw_doc.len, &b64), AK_OK);
     ak_buf_clear(reply);
-    assert_int_equal(ak_buf_printf(reply, "{\"format\":\"%s\",\"document\":\"%s\"}", format, ak_buf_cstr(&b64)),
-                     AK_OK);
+    assert_int_equal(
+        ak_buf_printf(reply, "{\"format\":\"%s\",\"document\":\"%s\"}", format, ak_buf_cstr(&b64)), AK_OK);
     ak_buf_free(&b64);
 }
 
@@ -174,7 +176,8 @@ AK_TEST(test_public_vectors_through_the_client_path) {
         if (ak_json_str(exp, "nonce_hex", &nh) == AK_OK) {
             EXPECT_OK(ak_hex_decode_buf(nh, false, &nonce));
             ak_attest_challenge ch2 = {nonce.ptr, nonce.len, tls, (int64_t)ts, 0};
-            EXPECT_ERR(AK_E_ATTEST_PUBLIC_KEY_MISMATCH, ak_attest_reply_verify(ak_buf_cur(&reply), &p, &ch2, &why));
+            EXPECT_ERR(AK_E_ATTEST_PUBLIC_KEY_MISMATCH,
+                       ak_attest_reply_verify(ak_buf_cur(&reply), &p, &ch2, &why));
         }
         /* another PCR0 pinned */
         pcr0s[0] = pcr0s[0] == 'a' ? 'b' : 'a';
@@ -302,22 +305,46 @@ AK_TEST(test_test_pki_success_and_mutations) {
         const nf_pki *pki = &e.pki;
         uint8_t ud[AK_ATTEST_NITRO_USER_DATA_LEN];
         switch (i) {
-            case 0: m.nonce = ak_cur_from(other_nonce, sizeof(other_nonce)); break;
-            case 1: m.nonce = ak_cur_from(NULL, 0); break;
-            case 2: g_spki[40] ^= 1; break;
-            case 3: m.public_key = ak_cur_from(e.tls_pub, 65); break;
+            case 0:
+                m.nonce = ak_cur_from(other_nonce, sizeof(other_nonce));
+                break;
+            case 1:
+                m.nonce = ak_cur_from(NULL, 0);
+                break;
+            case 2:
+                g_spki[40] ^= 1;
+                break;
+            case 3:
+                m.public_key = ak_cur_from(e.tls_pub, 65);
+                break;
             case 4:
                 ak_attest_nitro_user_data(other_m, ud);
                 m.user_data = ak_cur_from(ud, sizeof(ud));
                 break;
-            case 5: m.user_data = ak_cur_from(NULL, 0); break;
-            case 6: m.pcr[0][47] ^= 1; break;
-            case 7: m.pcr[1][0] ^= 1; break;
-            case 8: m.timestamp_ms = (uint64_t)(e.now_ms - AK_ATTEST_DEFAULT_MAX_AGE_MS - 1); break;
-            case 9: m.timestamp_ms = (uint64_t)(e.now_ms + AK_ATTEST_DEFAULT_MAX_AGE_MS + 1); break;
-            case 10: m.timestamp_ms = (uint64_t)(e.now_ms + 2 * 3600 * 1000); break;
-            case 11: m.sign_with = &e.pki.inter; break;
-            case 12: pki = &e.other; break;
+            case 5:
+                m.user_data = ak_cur_from(NULL, 0);
+                break;
+            case 6:
+                m.pcr[0][47] ^= 1;
+                break;
+            case 7:
+                m.pcr[1][0] ^= 1;
+                break;
+            case 8:
+                m.timestamp_ms = (uint64_t)(e.now_ms - AK_ATTEST_DEFAULT_MAX_AGE_MS - 1);
+                break;
+            case 9:
+                m.timestamp_ms = (uint64_t)(e.now_ms + AK_ATTEST_DEFAULT_MAX_AGE_MS + 1);
+                break;
+            case 10:
+                m.timestamp_ms = (uint64_t)(e.now_ms + 2 * 3600 * 1000);
+                break;
+            case 11:
+                m.sign_with = &e.pki.inter;
+                break;
+            case 12:
+                pki = &e.other;
+                break;
         }
         ak_err got = s_check(&e, pki, &m, &why);
         if (got != cases[i].want)
@@ -333,7 +360,8 @@ AK_TEST(test_test_pki_success_and_mutations) {
     hit[5] ^= 0x80;
     s_reply(&e.reply, "nitro", ak_buf_cur(&e.doc));
     ak_attest_challenge ch = {e.nonce, sizeof(e.nonce), e.tls_pub, e.now_ms, 0};
-    EXPECT_ERR(AK_E_ATTEST_SIGNATURE_INVALID, ak_attest_reply_verify(ak_buf_cur(&e.reply), &e.pins, &ch, &why));
+    EXPECT_ERR(AK_E_ATTEST_SIGNATURE_INVALID,
+               ak_attest_reply_verify(ak_buf_cur(&e.reply), &e.pins, &ch, &why));
     s_env_down(&e);
 }
 
@@ -384,18 +412,25 @@ AK_TEST(test_reply_shapes_and_mode_confusion) {
     EXPECT_ERR(AK_E_ATTESTATION_INVALID, ak_attest_reply_verify(ak_buf_cur(&reply), &lp, &ch, &why));
     EXPECT_ERR(AK_E_ATTEST_MODE_MISMATCH, ak_attest_reply_verify(ak_buf_cur(&reply), &e.pins, &ch, &why));
     /* reply shapes: not JSON, no format (the old server's reply), extra member, wrong types */
-    static const char *const bad[] = {"", "[]", "{\"document\":\"AAAA\"}",
+    static const char *const bad[] = {"",
+                                      "[]",
+                                      "{\"document\":\"AAAA\"}",
                                       "{\"format\":\"nitro\",\"document\":\"AAAA\",\"x\":1}",
-                                      "{\"format\":1,\"document\":\"AAAA\"}", "{\"format\":\"nitro\"}"};
+                                      "{\"format\":1,\"document\":\"AAAA\"}",
+                                      "{\"format\":\"nitro\"}"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        EXPECT_ERR(AK_E_ATTESTATION_INVALID, ak_attest_reply_verify(ak_cur_from_str(bad[i]), &e.pins, &ch, &why));
-    EXPECT_ERR(AK_E_ATTEST_MODE_MISMATCH,
-               ak_attest_reply_verify(AK_CUR_LIT("{\"format\":\"sev\",\"document\":\"AAAA\"}"), &e.pins, &ch, &why));
+        EXPECT_ERR(AK_E_ATTESTATION_INVALID,
+                   ak_attest_reply_verify(ak_cur_from_str(bad[i]), &e.pins, &ch, &why));
+    EXPECT_ERR(
+        AK_E_ATTEST_MODE_MISMATCH,
+        ak_attest_reply_verify(AK_CUR_LIT("{\"format\":\"sev\",\"document\":\"AAAA\"}"), &e.pins, &ch, &why));
     /* document: not base64, not CBOR, larger than any NSM document */
     EXPECT_ERR(AK_E_ATTEST_CBOR_MALFORMED,
-               ak_attest_reply_verify(AK_CUR_LIT("{\"format\":\"nitro\",\"document\":\"@@@@\"}"), &e.pins, &ch, &why));
-    EXPECT_ERR(AK_E_ATTEST_CBOR_MALFORMED,
-               ak_attest_reply_verify(AK_CUR_LIT("{\"format\":\"nitro\",\"document\":\"\"}"), &e.pins, &ch, &why));
+               ak_attest_reply_verify(AK_CUR_LIT("{\"format\":\"nitro\",\"document\":\"@@@@\"}"), &e.pins,
+                                      &ch, &why));
+    EXPECT_ERR(
+        AK_E_ATTEST_CBOR_MALFORMED,
+        ak_attest_reply_verify(AK_CUR_LIT("{\"format\":\"nitro\",\"document\":\"\"}"), &e.pins, &ch, &why));
     ak_buf big;
     ak_buf_init(&big, AK_NITRO_MAX_DOC + 16);
     for (size_t i = 0; i < AK_NITRO_MAX_DOC + 3; i++)
@@ -408,5 +443,6 @@ AK_TEST(test_reply_shapes_and_mode_confusion) {
     s_env_down(&e);
 }
 
-AK_RUN_TESTS(AK_T(test_pins_settings), AK_T(test_binding_encodings), AK_T(test_public_vectors_through_the_client_path),
-             AK_T(test_test_pki_success_and_mutations), AK_T(test_reply_shapes_and_mode_confusion))
+AK_RUN_TESTS(AK_T(test_pins_settings), AK_T(test_binding_encodings),
+             AK_T(test_public_vectors_through_the_client_path), AK_T(test_test_pki_success_and_mutations),
+             AK_T(test_reply_shapes_and_mode_confusion))

@@ -70,7 +70,8 @@ static void nf_wrap(ak_buf *out, uint8_t tag, ak_buf *inner) {
     ak_buf_free(inner);
 }
 
-static const uint8_t g_nf_sha384_alg[] = {0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03};
+static const uint8_t g_nf_sha384_alg[] = {0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86,
+                                          0x48, 0xce, 0x3d, 0x04, 0x03, 0x03};
 
 static void nf_name(ak_buf *out, const char *cn) {
     ak_buf atv, set, seq;
@@ -101,8 +102,8 @@ static void nf_time(ak_buf *out, int64_t t) {
 }
 
 /* A certificate for `subj` (key `k`) issued by `iss_name` with key `signer`. */
-static void nf_cert(ak_buf *der, const char *subj, const nf_key *k, const char *iss_name, const nf_key *signer,
-                    bool ca, int64_t nb, int64_t na, uint8_t serial) {
+static void nf_cert(ak_buf *der, const char *subj, const nf_key *k, const char *iss_name,
+                    const nf_key *signer, bool ca, int64_t nb, int64_t na, uint8_t serial) {
     ak_buf tbs, in, tmp, ext, bc;
     ak_buf_init(&tbs, 2048);
     ak_buf_init(&in, 2048);
@@ -172,8 +173,10 @@ static void nf_pki_init(nf_pki *p, uint8_t seed, int64_t t0) {
     ak_buf_init(&p->inter_der, AK_NITRO_MAX_CERT);
     ak_buf_init(&p->leaf_der, AK_NITRO_MAX_CERT);
     const int64_t y10 = 10 * 365 * 86400;
-    nf_cert(&p->root_der, "test-nitro-root", &p->root, "test-nitro-root", &p->root, true, t0 - y10, t0 + y10, 1);
-    nf_cert(&p->inter_der, "test-nitro-zone", &p->inter, "test-nitro-root", &p->root, true, t0 - y10, t0 + y10, 2);
+    nf_cert(&p->root_der, "test-nitro-root", &p->root, "test-nitro-root", &p->root, true, t0 - y10, t0 + y10,
+            1);
+    nf_cert(&p->inter_der, "test-nitro-zone", &p->inter, "test-nitro-root", &p->root, true, t0 - y10,
+            t0 + y10, 2);
     nf_cert(&p->leaf_der, "test-nitro-instance", &p->leaf, "test-nitro-zone", &p->inter, false, t0 - 3600,
             t0 + 3600, 3);
 }
@@ -199,7 +202,9 @@ static void nf_root_pem(const nf_pki *p, ak_buf *pem) {
 }
 
 /* ---- CBOR / COSE ---- */
-static void nf_head(ak_buf *b, uint8_t major, uint64_t v) { assert_int_equal(ak_cbor_put_head(b, major, v), AK_OK); }
+static void nf_head(ak_buf *b, uint8_t major, uint64_t v) {
+    assert_int_equal(ak_cbor_put_head(b, major, v), AK_OK);
+}
 static void nf_tstr(ak_buf *b, const char *s) {
     nf_head(b, 3, strlen(s));
     assert_int_equal(ak_buf_append(b, s, strlen(s)), AK_OK);
@@ -306,7 +311,8 @@ __attribute__((unused)) static ak_cur nf_field(const ak_cbor_item *m, const char
     return c;
 }
 
-__attribute__((unused)) static ak_err nf_nsm_transport(void *ctx, ak_cur req, uint8_t *resp, size_t cap, size_t *resp_len) {
+__attribute__((unused)) static ak_err nf_nsm_transport(void *ctx, ak_cur req, uint8_t *resp, size_t cap,
+                                                       size_t *resp_len) {
     nf_nsm *n = ctx;
     n->calls++;
     *resp_len = 0;
@@ -331,7 +337,10 @@ __attribute__((unused)) static ak_err nf_nsm_transport(void *ctx, ak_cur req, ui
         nf_tstr(&out, "Error");
         nf_tstr(&out, "InternalError");
     } else if (n->mode == NF_GARBAGE) {
-        assert_int_equal(ak_buf_append_str(&out, "\xa1\x6b" "Attestation\xa1\x68" "document\x59\xff"), AK_OK);
+        assert_int_equal(ak_buf_append_str(&out, "\xa1\x6b"
+                                                 "Attestation\xa1\x68"
+                                                 "document\x59\xff"),
+                         AK_OK);
     } else {
         nf_head(&out, 5, 1);
         nf_tstr(&out, "Attestation");
@@ -339,7 +348,8 @@ __attribute__((unused)) static ak_err nf_nsm_transport(void *ctx, ak_cur req, ui
         nf_tstr(&out, "document");
         nf_bstr(&out, doc.ptr, doc.len);
         if (n->mode == NF_HUGE)
-            while (out.len <= cap) assert_int_equal(ak_buf_append_byte(&out, 0), AK_OK);
+            while (out.len <= cap)
+                assert_int_equal(ak_buf_append_byte(&out, 0), AK_OK);
     }
     size_t len = out.len < cap ? out.len : cap;
     memcpy(resp, out.ptr, len);

@@ -27,15 +27,24 @@ AK_TEST(test_request_bytes) {
     ak_buf req, want;
     ak_buf_init(&req, AKS_NSM_REQUEST_MAX);
     uint8_t pk = 0x01;
-    EXPECT_OK(aks_nsm_attestation_request(AK_CUR_LIT("ab"), ak_cur_from((const uint8_t *)"", 0), ak_cur_from(&pk, 1),
-                                          &req));
+    EXPECT_OK(aks_nsm_attestation_request(AK_CUR_LIT("ab"), ak_cur_from((const uint8_t *)"", 0),
+                                          ak_cur_from(&pk, 1), &req));
     /* {"Attestation": {"user_data": h'6162', "nonce": h'', "public_key": h'01'}} */
     s_hex("a1"
-          "6b" "4174746573746174696f6e"
+          "6b"
+          "4174746573746174696f6e"
           "a3"
-          "69" "757365725f64617461" "42" "6162"
-          "65" "6e6f6e6365" "40"
-          "6a" "7075626c69635f6b6579" "41" "01",
+          "69"
+          "757365725f64617461"
+          "42"
+          "6162"
+          "65"
+          "6e6f6e6365"
+          "40"
+          "6a"
+          "7075626c69635f6b6579"
+          "41"
+          "01",
           &want);
     EXPECT_BYTES_EQ(req.ptr, req.len, want.ptr, want.len);
     ak_buf_free(&want);
@@ -54,7 +63,13 @@ AK_TEST(test_request_bytes) {
 }
 
 /* {"Attestation": {"document": h'84...'}} with a 3-byte stand-in document */
-#define S_GOOD "a1" "6b4174746573746174696f6e" "a1" "68646f63756d656e74" "43" "840102"
+#define S_GOOD                                                                                               \
+    "a1"                                                                                                     \
+    "6b4174746573746174696f6e"                                                                               \
+    "a1"                                                                                                     \
+    "68646f63756d656e74"                                                                                     \
+    "43"                                                                                                     \
+    "840102"
 
 AK_TEST(test_response_document_and_errors) {
     ak_buf b;
@@ -65,40 +80,96 @@ AK_TEST(test_response_document_and_errors) {
     EXPECT_BYTES_EQ(doc.ptr, doc.len, "\x84\x01\x02", 3);
     ak_buf_free(&b);
     /* {"Error": "InternalError"} and the other codes: attest_nsm_error, the code named */
-    EXPECT_ERR(AK_E_ATTEST_NSM_ERROR,
-               aks_nsm_attestation_response(s_hex("a1654572726f72" "6d496e7465726e616c4572726f72", &b), &doc, &code));
+    EXPECT_ERR(AK_E_ATTEST_NSM_ERROR, aks_nsm_attestation_response(s_hex("a1654572726f72"
+                                                                         "6d496e7465726e616c4572726f72",
+                                                                         &b),
+                                                                   &doc, &code));
     EXPECT_STR_EQ(code, "InternalError");
     EXPECT_TRUE(doc.ptr == NULL);
     ak_buf_free(&b);
-    EXPECT_ERR(AK_E_ATTEST_NSM_ERROR,
-               aks_nsm_attestation_response(s_hex("a1654572726f72" "6d496e707574546f6f4c61726765", &b), &doc, &code));
+    EXPECT_ERR(AK_E_ATTEST_NSM_ERROR, aks_nsm_attestation_response(s_hex("a1654572726f72"
+                                                                         "6d496e707574546f6f4c61726765",
+                                                                         &b),
+                                                                   &doc, &code));
     EXPECT_STR_EQ(code, "InputTooLarge");
     ak_buf_free(&b);
-    EXPECT_ERR(AK_E_ATTEST_NSM_ERROR,
-               aks_nsm_attestation_response(s_hex("a1654572726f72" "65576861743f", &b), &doc, &code));
+    EXPECT_ERR(AK_E_ATTEST_NSM_ERROR, aks_nsm_attestation_response(s_hex("a1654572726f72"
+                                                                         "65576861743f",
+                                                                         &b),
+                                                                   &doc, &code));
     EXPECT_STR_EQ(code, "unrecognised");
     ak_buf_free(&b);
 }
 
 AK_TEST(test_response_garbage_refused) {
     static const char *const bad[] = {
-        "",                                             /* empty */
-        "ff",                                           /* a stray break */
-        "00",                                           /* not a map */
-        "a0",                                           /* no member */
-        S_GOOD "00",                                    /* trailing byte */
-        "a1" "6b4174746573746174696f6e" "a1" "68646f63756d656e74" "43" "8401", /* truncated */
-        "a2" "6b4174746573746174696f6e" "a0" "654572726f72" "6141",            /* two members */
-        "a1" "6b4174746573746174696f6e" "a1" "68646f63756d656e74" "63" "616263", /* document is text */
-        "a1" "6b4174746573746174696f6e" "a1" "68646f63756d656e74" "40",         /* empty document */
-        "a1" "6b4174746573746174696f6e" "a1" "63646f63" "43" "840102",          /* another member name */
-        "a1" "6b4174746573746174696f6e" "a2" "68646f63756d656e74" "43" "840102" "6178" "01", /* extra inner */
-        "a1" "6b4174746573746174696f6e" "43" "840102",                           /* not a map inside */
-        "a1" "684465736372696265" "a0",                                           /* another response */
-        "a1" "6b4174746573746174696f6e" "a1" "68646f63756d656e74" "5f" "43840102" "ff", /* indefinite bstr */
-        "a1" "6b4174746573746174696f6e" "a1" "68646f63756d656e74" "5803" "840102", /* non-shortest length */
-        "a1" "654572726f72" "05",                                                 /* error code not text */
-        "a1" "01" "a0",                                                           /* integer key */
+        "",          /* empty */
+        "ff",        /* a stray break */
+        "00",        /* not a map */
+        "a0",        /* no member */
+        S_GOOD "00", /* trailing byte */
+        "a1"
+        "6b4174746573746174696f6e"
+        "a1"
+        "68646f63756d656e74"
+        "43"
+        "8401", /* truncated */
+        "a2"
+        "6b4174746573746174696f6e"
+        "a0"
+        "654572726f72"
+        "6141", /* two members */
+        "a1"
+        "6b4174746573746174696f6e"
+        "a1"
+        "68646f63756d656e74"
+        "63"
+        "616263", /* document is text */
+        "a1"
+        "6b4174746573746174696f6e"
+        "a1"
+        "68646f63756d656e74"
+        "40", /* empty document */
+        "a1"
+        "6b4174746573746174696f6e"
+        "a1"
+        "63646f63"
+        "43"
+        "840102", /* another member name */
+        "a1"
+        "6b4174746573746174696f6e"
+        "a2"
+        "68646f63756d656e74"
+        "43"
+        "840102"
+        "6178"
+        "01", /* extra inner */
+        "a1"
+        "6b4174746573746174696f6e"
+        "43"
+        "840102", /* not a map inside */
+        "a1"
+        "684465736372696265"
+        "a0", /* another response */
+        "a1"
+        "6b4174746573746174696f6e"
+        "a1"
+        "68646f63756d656e74"
+        "5f"
+        "43840102"
+        "ff", /* indefinite bstr */
+        "a1"
+        "6b4174746573746174696f6e"
+        "a1"
+        "68646f63756d656e74"
+        "5803"
+        "840102", /* non-shortest length */
+        "a1"
+        "654572726f72"
+        "05", /* error code not text */
+        "a1"
+        "01"
+        "a0", /* integer key */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         ak_buf b;
@@ -174,7 +245,8 @@ AK_TEST(test_attester_over_fake_nsm_verifies_in_a_nitro_client) {
     memset(other_nonce, 0x5a, sizeof(other_nonce));
     ak_attest_challenge ch2 = ch;
     ch2.tls_pub = other_pub;
-    EXPECT_ERR(AK_E_ATTEST_PUBLIC_KEY_MISMATCH, ak_attest_reply_verify(ak_buf_cur(&reply), &pins, &ch2, &why));
+    EXPECT_ERR(AK_E_ATTEST_PUBLIC_KEY_MISMATCH,
+               ak_attest_reply_verify(ak_buf_cur(&reply), &pins, &ch2, &why));
     EXPECT_STR_EQ(why, "attest_public_key_mismatch");
     ch2 = ch;
     ch2.nonce = other_nonce;
@@ -229,5 +301,7 @@ AK_TEST(test_device_missing_fails_closed) {
     EXPECT_ERR(AK_E_ATTEST_NSM_UNAVAILABLE, aks_nsm_ioctl(&fd, ak_cur_from(big, 8), out, sizeof(out), &got));
 }
 
-AK_RUN_TESTS(AK_T(test_request_bytes), AK_T(test_response_document_and_errors), AK_T(test_response_garbage_refused),
-             AK_T(test_attester_over_fake_nsm_verifies_in_a_nitro_client), AK_T(test_device_missing_fails_closed))
+AK_RUN_TESTS(AK_T(test_request_bytes), AK_T(test_response_document_and_errors),
+             AK_T(test_response_garbage_refused),
+             AK_T(test_attester_over_fake_nsm_verifies_in_a_nitro_client),
+             AK_T(test_device_missing_fails_closed))

@@ -114,11 +114,11 @@ void ak_attest_nitro_user_data(const uint8_t measurement[48], uint8_t out[AK_ATT
 
 /* The settings a client pins (strings as they come from the environment; NULL = unset). */
 typedef struct ak_attest_settings {
-    const char *mode;                            /* "local" (NULL or "" too) or "nitro" */
-    const char *attest_pub;                      /* local: required (ak_attest_parse_pub) */
-    const char *measurement_hex;                 /* local: required; nitro: optional; 96 hex */
-    const char *pcr_hex[AK_ATTEST_PCR_SLOTS];    /* nitro: PCR0 required, others optional; 96 hex */
-    const char *nitro_root;                      /* nitro: optional path of the root PEM */
+    const char *mode;                         /* "local" (NULL or "" too) or "nitro" */
+    const char *attest_pub;                   /* local: required (ak_attest_parse_pub) */
+    const char *measurement_hex;              /* local: required; nitro: optional; 96 hex */
+    const char *pcr_hex[AK_ATTEST_PCR_SLOTS]; /* nitro: PCR0 required, others optional; 96 hex */
+    const char *nitro_root;                   /* nitro: optional path of the root PEM */
 } ak_attest_settings;
 
 /* What the client checks against, parsed once. */

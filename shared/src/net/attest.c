@@ -161,8 +161,8 @@ const unsigned AK_ATTEST_PCR_INDEX[AK_ATTEST_PCR_SLOTS] = {0, 1, 2, 8};
 /* SubjectPublicKeyInfo { AlgorithmIdentifier { id-ecPublicKey, prime256v1 }, BIT STRING } up to
  * the point (RFC 5480 §2): the fixed 26-byte prefix of every P-256 SPKI. */
 static const uint8_t s_p256_spki_prefix[26] = {0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48,
-                                                0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48,
-                                                0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00};
+                                               0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48,
+                                               0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00};
 
 void ak_attest_tls_spki(const uint8_t pub65[65], uint8_t out[AK_ATTEST_TLS_SPKI_LEN]) {
     memcpy(out, s_p256_spki_prefix, sizeof(s_p256_spki_prefix));
@@ -223,7 +223,8 @@ static ak_err s_attest_pins_nitro(const ak_attest_settings *s, ak_attest_pins *o
         ak_buf_free(&pem);
         ak_buf_free(&der);
         if (rc != AK_OK)
-            return s_attest_bad_setting("AK_SIGNER_NITRO_ROOT", "not one PEM certificate of at most 1024 bytes");
+            return s_attest_bad_setting("AK_SIGNER_NITRO_ROOT",
+                                        "not one PEM certificate of at most 1024 bytes");
     }
     return AK_OK;
 }
@@ -233,7 +234,8 @@ ak_err ak_attest_pins_parse(const ak_attest_settings *s, ak_attest_pins *out) {
     memset(out, 0, sizeof(*out));
     if (!s_attest_set(s->mode) || strcmp(s->mode, "local") == 0) {
         out->mode = AK_ATTEST_MODE_LOCAL;
-        if (!s_attest_set(s->attest_pub)) return s_attest_bad_setting("AK_SIGNER_ATTEST_PUB", "required in local mode");
+        if (!s_attest_set(s->attest_pub))
+            return s_attest_bad_setting("AK_SIGNER_ATTEST_PUB", "required in local mode");
         if (!s_attest_set(s->measurement_hex))
             return s_attest_bad_setting("AK_SIGNER_MEASUREMENT", "required in local mode");
         if (ak_hex_decode_exact(ak_cur_from_str(s->measurement_hex), false, out->measurement, 48) != AK_OK)
@@ -243,7 +245,8 @@ ak_err ak_attest_pins_parse(const ak_attest_settings *s, ak_attest_pins *out) {
             return s_attest_bad_setting("AK_SIGNER_ATTEST_PUB", "neither 130 hex nor a PEM public key file");
         return AK_OK;
     }
-    if (strcmp(s->mode, "nitro") != 0) return s_attest_bad_setting("AK_SIGNER_ATTESTATION", "not local or nitro");
+    if (strcmp(s->mode, "nitro") != 0)
+        return s_attest_bad_setting("AK_SIGNER_ATTESTATION", "not local or nitro");
     out->mode = AK_ATTEST_MODE_NITRO;
     ak_err rc = s_attest_pins_nitro(s, out);
     if (rc != AK_OK) memset(out, 0, sizeof(*out));
@@ -310,8 +313,10 @@ ak_err ak_attest_reply_verify(ak_cur reply, const ak_attest_pins *p, const ak_at
         goto out;
     }
     rc = ak_b64_decode(doc, &raw);
-    if (rc == AK_E_LIMIT) rc = AK_E_TOO_LARGE;
-    else if (rc != AK_OK) rc = AK_E_ATTEST_CBOR_MALFORMED; /* not base64: not a document */
+    if (rc == AK_E_LIMIT)
+        rc = AK_E_TOO_LARGE;
+    else if (rc != AK_OK)
+        rc = AK_E_ATTEST_CBOR_MALFORMED; /* not base64: not a document */
     if (rc == AK_OK) rc = ak_attest_nitro_verify(ak_buf_cur(&raw), p, ch, NULL);
     if (why) *why = rc == AK_OK ? NULL : ak_err_reason(rc);
 out:

@@ -103,10 +103,12 @@ ak_err ak_signer_config_from_env(ak_signer_config *c) {
     c->key_path = getenv("AK_SIGNER_CLIENT_KEY");
     ak_signer_config_attest_env(c);
     bool nitro = c->attestation != NULL && strcmp(c->attestation, "nitro") == 0;
-    const char *need[2] = {nitro ? "AK_SIGNER_PCR0" : "AK_SIGNER_ATTEST_PUB", nitro ? NULL : "AK_SIGNER_MEASUREMENT"};
+    const char *need[2] = {nitro ? "AK_SIGNER_PCR0" : "AK_SIGNER_ATTEST_PUB",
+                           nitro ? NULL : "AK_SIGNER_MEASUREMENT"};
     for (size_t i = 0; i < 2; i++) {
         if (need[i] != NULL && s_signer_env(need[i]) == NULL) {
-            ak_log_error("signer client misconfigured", "missing", need[i], "mode", nitro ? "nitro" : "local");
+            ak_log_error("signer client misconfigured", "missing", need[i], "mode",
+                         nitro ? "nitro" : "local");
             return AK_E_CONFIG;
         }
     }
@@ -160,8 +162,11 @@ ak_err ak_signer_new(const ak_signer_config *c, ak_signer **out) {
                            : (s_signer_is_ip_literal(s->host) ? AK_SIGNER_DEFAULT_SERVER_NAME : s->host);
     AK_ENSURE_OUT(ak_cur_to_cstr(ak_cur_from_str(name), s->server_name, sizeof(s->server_name)) == AK_OK,
                   AK_E_CONFIG);
-    ak_attest_settings as = {c->attestation, c->attest_pub, c->measurement_hex,
-                             {c->pcr_hex[0], c->pcr_hex[1], c->pcr_hex[2], c->pcr_hex[3]}, c->nitro_root};
+    ak_attest_settings as = {c->attestation,
+                             c->attest_pub,
+                             c->measurement_hex,
+                             {c->pcr_hex[0], c->pcr_hex[1], c->pcr_hex[2], c->pcr_hex[3]},
+                             c->nitro_root};
     AK_GUARD_OUT(ak_attest_pins_parse(&as, &s->pins));
     s->timeout_ms = c->timeout_ms ? c->timeout_ms : AK_SIGNER_DEFAULT_TIMEOUT_MS;
     s->attest_max_age_ms = c->attest_max_age_ms;
@@ -295,8 +300,8 @@ static ak_err s_signer_attest_conn(ak_signer *s, const uint8_t server_pub[65]) {
     ak_attest_challenge ch = {nonce, sizeof(nonce), server_pub, s_signer_wall_ms(), s->attest_max_age_ms};
     rc = ak_attest_reply_verify(ak_buf_cur(&resp), &s->pins, &ch, &why);
     if (rc != AK_OK) {
-        ak_log_error("signer attestation failed", "mode", s->pins.mode == AK_ATTEST_MODE_NITRO ? "nitro" : "local",
-                     "check", why ? why : "?");
+        ak_log_error("signer attestation failed", "mode",
+                     s->pins.mode == AK_ATTEST_MODE_NITRO ? "nitro" : "local", "check", why ? why : "?");
         goto out;
     }
     memcpy(s->attested_tls_pub, server_pub, 65);

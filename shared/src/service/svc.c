@@ -316,7 +316,8 @@ static ak_err s_init_signer(ak_svc *svc) {
     if (s_env("AK_SIGNER_URL") == NULL) AK_GUARD_OUT(s_missing("AK_SIGNER_URL"));
     /* Attestation (AK_SIGNER_ATTESTATION local|nitro, ak/attest.h): local needs the pinned key and
      * the measurement, nitro PCR0; ak_signer_new checks the values. */
-    bool nitro = s_env("AK_SIGNER_ATTESTATION") != NULL && strcmp(s_env("AK_SIGNER_ATTESTATION"), "nitro") == 0;
+    bool nitro =
+        s_env("AK_SIGNER_ATTESTATION") != NULL && strcmp(s_env("AK_SIGNER_ATTESTATION"), "nitro") == 0;
     if (nitro && s_env("AK_SIGNER_PCR0") == NULL) AK_GUARD_OUT(s_missing("AK_SIGNER_PCR0"));
     if (!nitro && s_env("AK_SIGNER_ATTEST_PUB") == NULL) AK_GUARD_OUT(s_missing("AK_SIGNER_ATTEST_PUB"));
     if (!nitro && s_env("AK_SIGNER_MEASUREMENT") == NULL) AK_GUARD_OUT(s_missing("AK_SIGNER_MEASUREMENT"));
