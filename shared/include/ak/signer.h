@@ -10,8 +10,8 @@
  *
  * Attestation (ak/attest.h): on every new connection whose server key has not been attested yet,
  * the client sends a fresh 32-byte random nonce to /v1/attest and verifies the document against
- * the pinned attestation key and expected measurement BEFORE any other request goes out on
- * that connection. Reconnecting to the same signer (same TLS key) does not attest again: the
+ * its pins (local: the attestation key and measurement; nitro: the AWS root, PCRs and the NSM
+ * binding — ak/attest.h "the two modes") BEFORE any other request goes out on that connection. Reconnecting to the same signer (same TLS key) does not attest again: the
  * result is cached for the life of the handle (one handle per process).
  *
  * Configuration (ak_signer_config_from_env):
