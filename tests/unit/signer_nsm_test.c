@@ -79,6 +79,17 @@ AK_TEST(test_response_document_and_errors) {
     EXPECT_TRUE(code == NULL);
     EXPECT_BYTES_EQ(doc.ptr, doc.len, "\x84\x01\x02", 3);
     ak_buf_free(&b);
+    /* the same with indefinite-length maps (the NSM writes its payload map that way) */
+    EXPECT_OK(aks_nsm_attestation_response(
+        s_hex("bf6b4174746573746174696f6ebf68646f63756d656e7443840102ffff", &b), &doc, &code));
+    EXPECT_BYTES_EQ(doc.ptr, doc.len, "\x84\x01\x02", 3);
+    ak_buf_free(&b);
+    /* ... but one member only, also there */
+    EXPECT_ERR(
+        AK_E_ATTEST_NSM_MALFORMED,
+        aks_nsm_attestation_response(
+            s_hex("bf6b4174746573746174696f6ebf68646f63756d656e7443840102617801ffff", &b), &doc, &code));
+    ak_buf_free(&b);
     /* {"Error": "InternalError"} and the other codes: attest_nsm_error, the code named */
     EXPECT_ERR(AK_E_ATTEST_NSM_ERROR, aks_nsm_attestation_response(s_hex("a1654572726f72"
                                                                          "6d496e7465726e616c4572726f72",
