@@ -42,27 +42,41 @@ static void s_nsm(ak_cur in) {
         ak_cbor_put_head(&again, 3, 8) != AK_OK || ak_buf_append(&again, "document", 8) != AK_OK ||
         ak_cbor_put_head(&again, 2, doc.len) != AK_OK || ak_buf_append(&again, doc.ptr, doc.len) != AK_OK)
         abort();
-    if (aks_nsm_attestation_response(ak_buf_cur(&again), &doc2, NULL) != AK_OK || !ak_cur_eq(doc, doc2)) abort();
+    if (aks_nsm_attestation_response(ak_buf_cur(&again), &doc2, NULL) != AK_OK || !ak_cur_eq(doc, doc2))
+        abort();
     ak_buf_free(&again);
 }
 
 static void s_reply(ak_cur in) {
-    static const ak_err ok_reasons[] = {
-        AK_E_ATTESTATION_INVALID,   AK_E_ATTEST_MODE_MISMATCH,     AK_E_TOO_LARGE,
-        AK_E_ATTEST_CBOR_MALFORMED, AK_E_ATTEST_TRAILING,          AK_E_ATTEST_COSE_MALFORMED,
-        AK_E_ATTEST_PAYLOAD_MALFORMED, AK_E_ATTEST_CERT_MALFORMED, AK_E_ATTEST_ROOT_MISMATCH,
-        AK_E_ATTEST_CHAIN_INVALID,  AK_E_ATTEST_LEAF_INVALID,      AK_E_ATTEST_CERT_EXPIRED,
-        AK_E_ATTEST_CERT_NOT_YET_VALID, AK_E_ATTEST_SIGNATURE_INVALID, AK_E_ATTEST_PCR_MISMATCH,
-        AK_E_ATTEST_NONCE_MISMATCH, AK_E_ATTEST_PUBLIC_KEY_MISMATCH, AK_E_ATTEST_USER_DATA_MISMATCH,
-        AK_E_ATTEST_STALE};
+    static const ak_err ok_reasons[] = {AK_E_ATTESTATION_INVALID,
+                                        AK_E_ATTEST_MODE_MISMATCH,
+                                        AK_E_TOO_LARGE,
+                                        AK_E_ATTEST_CBOR_MALFORMED,
+                                        AK_E_ATTEST_TRAILING,
+                                        AK_E_ATTEST_COSE_MALFORMED,
+                                        AK_E_ATTEST_PAYLOAD_MALFORMED,
+                                        AK_E_ATTEST_CERT_MALFORMED,
+                                        AK_E_ATTEST_ROOT_MISMATCH,
+                                        AK_E_ATTEST_CHAIN_INVALID,
+                                        AK_E_ATTEST_LEAF_INVALID,
+                                        AK_E_ATTEST_CERT_EXPIRED,
+                                        AK_E_ATTEST_CERT_NOT_YET_VALID,
+                                        AK_E_ATTEST_SIGNATURE_INVALID,
+                                        AK_E_ATTEST_PCR_MISMATCH,
+                                        AK_E_ATTEST_NONCE_MISMATCH,
+                                        AK_E_ATTEST_PUBLIC_KEY_MISMATCH,
+                                        AK_E_ATTEST_USER_DATA_MISMATCH,
+                                        AK_E_ATTEST_STALE};
     static ak_attest_pins pins;
     static bool ready;
     if (!ready) {
-        ak_attest_settings s = {
-            "nitro", NULL, NULL,
-            {"101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010",
-             NULL, NULL, NULL},
-            NULL};
+        ak_attest_settings s = {"nitro",
+                                NULL,
+                                NULL,
+                                {"101010101010101010101010101010101010101010101010101010101010101010101010101"
+                                 "010101010101010101010",
+                                 NULL, NULL, NULL},
+                                NULL};
         if (ak_attest_pins_parse(&s, &pins) != AK_OK) abort();
         ready = true;
     }
