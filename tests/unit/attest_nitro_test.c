@@ -25,17 +25,7 @@
 
 static char g_root_path[64];
 
-static void s_write_root(const nf_pki *p) {
-    ak_buf pem;
-    ak_buf_init(&pem, 8192);
-    nf_root_pem(p, &pem);
-    snprintf(g_root_path, sizeof(g_root_path), "/tmp/ak-nitro-root-XXXXXX");
-    int fd = mkstemp(g_root_path);
-    assert_true(fd >= 0);
-    assert_true(write(fd, pem.ptr, pem.len) == (ssize_t)pem.len);
-    close(fd);
-    ak_buf_free(&pem);
-}
+static void s_write_root(const nf_pki *p) { nf_root_pem_file(p, g_root_path); }
 
 static const char *const g_pcr0 =
     "101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010";

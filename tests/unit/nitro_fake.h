@@ -17,7 +17,10 @@
 #define NITRO_FAKE_H
 
 #include <bearssl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ak/attest.h"
 #include "ak/bytes.h"
@@ -199,6 +202,20 @@ static void nf_root_pem(const nf_pki *p, ak_buf *pem) {
     }
     assert_int_equal(ak_buf_append_str(pem, "-----END CERTIFICATE-----\n"), AK_OK);
     ak_buf_free(&b64);
+}
+
+/* The root PEM in a fresh temporary file (the AK_SIGNER_NITRO_ROOT setting); `path` gets its
+ * name, the caller unlinks it. */
+__attribute__((unused)) static void nf_root_pem_file(const nf_pki *p, char path[64]) {
+    ak_buf pem;
+    ak_buf_init(&pem, 8192);
+    nf_root_pem(p, &pem);
+    snprintf(path, 64, "/tmp/ak-nitro-root-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_true(write(fd, pem.ptr, pem.len) == (ssize_t)pem.len);
+    close(fd);
+    ak_buf_free(&pem);
 }
 
 /* ---- CBOR / COSE ---- */
