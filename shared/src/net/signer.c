@@ -278,6 +278,8 @@ static const uint16_t s_signer_suites[] = {
 static ak_err s_signer_http(ak_signer *s, const char *method, const char *path, ak_cur body, long *status,
                             ak_buf *resp, bool *sent_nothing);
 
+static ak_err s_signer_status_err(long status, const ak_buf *resp);
+
 static ak_err s_signer_attest_conn(ak_signer *s, const uint8_t server_pub[65]) {
     uint8_t nonce[32];
     ak_buf req, resp, nonce_b64;
@@ -293,7 +295,10 @@ static ak_err s_signer_attest_conn(ak_signer *s, const uint8_t server_pub[65]) {
     AK_GUARD_OUT(ak_buf_printf(&req, "{\"nonce_b64\":\"%s\"}", ak_buf_cstr(&nonce_b64)));
     AK_GUARD_OUT(s_signer_http(s, "POST", "/v1/attest", ak_buf_cur(&req), &status, &resp, &sent_nothing));
     if (status != 200) {
-        ak_log_error("signer attestation failed", "check", "status");
+        /* e.g. a nitro signer whose NSM failed: 502 attest_nsm_error (the reason is logged, the
+         * caller's error stays attestation_invalid) */
+        ak_log_error("signer attestation failed", "check", "status", "signer_reason",
+                     ak_err_reason(s_signer_status_err(status, &resp)));
         rc = AK_E_ATTESTATION_INVALID;
         goto out;
     }
