@@ -1,6 +1,7 @@
 /* attest.c — the signer attestation document: build and verify (see ak/attest.h). */
 #include "ak/attest.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "ak/crypto.h"
@@ -277,7 +278,18 @@ ak_err ak_attest_nitro_verify(ak_cur doc, const ak_attest_pins *p, const ak_atte
         ak_attest_nitro_user_data(p->measurement, ud);
         pol.user_data = ak_cur_from(ud, sizeof(ud));
     }
-    AK_GUARD(ak_nitro_verify(doc, ak_cur_from(p->root_der, p->root_len), &pol, f));
+    ak_err rc = ak_nitro_verify(doc, ak_cur_from(p->root_der, p->root_len), &pol, f);
+    if (rc == AK_E_ATTEST_PCR_MISMATCH) {
+        /* What the enclave reports (public values): what an operator compares with the pins. */
+        for (size_t i = 0; i < p->n_pcrs; i++) {
+            char name[8], hex[2 * 64 + 1] = "absent";
+            unsigned k = p->pcr_index[i];
+            snprintf(name, sizeof(name), "PCR%u", k);
+            if (f->pcr_present[k]) ak_hex_encode(f->pcrs[k].ptr, f->pcrs[k].len, hex);
+            ak_log_warn("attested PCR", "pcr", name, "attested", hex);
+        }
+    }
+    AK_GUARD(rc);
     /* Without a pinned measurement the purpose tag is still required: a document the NSM made for
      * something else (a KMS recipient, another program's binding) is not a TLS binding. */
     AK_ENSURE(f->user_data.present && f->user_data.v.len == AK_ATTEST_NITRO_USER_DATA_LEN &&
