@@ -191,7 +191,7 @@ static ak_err s_api_attest(aks_ctx *ctx, const aks_http_req *req, ak_buf *body) 
     struct timespec ts;
     ak_err rc = AK_OK;
     ak_buf_init(&nonce, 0);
-    ak_buf_init(&doc, AK_ATTEST_MAX_DOC);
+    ak_buf_init(&doc, AK_ATTEST_MAX_REPLY); /* local: a JWS; nitro: base64 of up to AK_NITRO_MAX_DOC */
     AK_GUARD_OUT(s_api_parse(req, allowed, &j));
     ak_buf_free(&nonce);
     AK_GUARD_OUT(s_api_b64_field(j, "nonce_b64", AK_ATTEST_NONCE_MAX, &nonce));
@@ -204,7 +204,9 @@ static ak_err s_api_attest(aks_ctx *ctx, const aks_http_req *req, ak_buf *body) 
     clock_gettime(CLOCK_REALTIME, &ts);
     c.timestamp_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
     AK_GUARD_OUT(ctx->attester->document(ctx->attester, &c, &doc));
-    AK_GUARD_OUT(ak_buf_printf(body, "{\"document\":\"%s\"}", ak_buf_cstr(&doc)));
+    /* "format" names the attester's mode; clients refuse the mode they were not configured for. */
+    AK_GUARD_OUT(ak_buf_printf(body, "{\"format\":\"%s\",\"document\":\"%s\"}", ctx->attester->name,
+                               ak_buf_cstr(&doc)));
 out:
     if (j != NULL) json_decref(j);
     ak_buf_free(&nonce);

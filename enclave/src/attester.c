@@ -4,12 +4,15 @@
 #include <bearssl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "ak/alloc.h"
 #include "ak/crypto.h"
 #include "ak/ct.h"
+#include "ak/log.h"
+#include "ak/nitro.h"
 #include "aks/secmem.h"
 
 static ak_err s_attester_sign(void *ctx, ak_cur msg, uint8_t sig64[64]) {
@@ -53,9 +56,110 @@ out:
     return rc;
 }
 
-ak_err aks_attester_nitro_open(aks_attester **out) {
+/* ---- nitro (aks/nsm.h) ---- */
+
+/* One NSM round trip for the claims; appends the raw document to `raw`. */
+static ak_err s_nitro_raw(aks_attester *a, const ak_attest_claims *c, ak_buf *raw) {
+    uint8_t spki[AK_ATTEST_TLS_SPKI_LEN], ud[AK_ATTEST_NITRO_USER_DATA_LEN];
+    ak_buf req, resp;
+    ak_cur doc;
+    const char *code = NULL;
+    size_t got = 0;
+    ak_err rc = AK_OK;
+    ak_buf_init(&req, AKS_NSM_REQUEST_MAX);
+    ak_buf_init(&resp, AKS_NSM_RESPONSE_MAX);
+    ak_attest_tls_spki(c->tls_pub, spki);
+    ak_attest_nitro_user_data(c->measurement, ud);
+    AK_GUARD_OUT(aks_nsm_attestation_request(ak_cur_from(ud, sizeof(ud)), ak_cur_from(c->nonce, c->nonce_len),
+                                             ak_cur_from(spki, sizeof(spki)), &req));
+    AK_GUARD_OUT(ak_buf_reserve(&resp, AKS_NSM_RESPONSE_MAX));
+    AK_GUARD_OUT(a->nsm(a->nsm_ctx, ak_buf_cur(&req), resp.ptr, AKS_NSM_RESPONSE_MAX, &got));
+    AK_ENSURE_OUT(got <= AKS_NSM_RESPONSE_MAX, AK_E_ATTEST_NSM_MALFORMED);
+    resp.len = got;
+    rc = aks_nsm_attestation_response(ak_buf_cur(&resp), &doc, &code);
+    if (rc == AK_E_ATTEST_NSM_ERROR) ak_log_error("nsm refused the attestation", "nsm_error", code);
+    AK_GUARD_OUT(rc);
+    /* The NSM is trusted to sign, but what it signed must be what we asked for: a document
+     * that does not parse or names other values is never handed to a caller. */
+    ak_nitro_facts f;
+    if (ak_nitro_parse(doc, &f) != AK_OK || !f.nonce.present ||
+        !ak_cur_eq(f.nonce.v, ak_cur_from(c->nonce, c->nonce_len)) || !f.public_key.present ||
+        !ak_cur_eq(f.public_key.v, ak_cur_from(spki, sizeof(spki))) || !f.user_data.present ||
+        !ak_cur_eq(f.user_data.v, ak_cur_from(ud, sizeof(ud)))) {
+        ak_log_error("nsm document does not carry the binding asked for");
+        rc = AK_E_ATTEST_NSM_MALFORMED;
+        goto out;
+    }
+    AK_GUARD_OUT(ak_buf_append_cur(raw, doc));
+out:
+    ak_buf_free(&req);
+    ak_buf_free(&resp);
+    return rc;
+}
+
+static ak_err s_nitro_document(aks_attester *a, const ak_attest_claims *c, ak_buf *doc) {
+    ak_buf raw;
+    ak_buf_init(&raw, AK_NITRO_MAX_DOC);
+    ak_err rc = s_nitro_raw(a, c, &raw);
+    if (rc == AK_OK) rc = ak_b64_encode(raw.ptr, raw.len, doc);
+    ak_buf_free(&raw);
+    return rc;
+}
+
+static void s_nitro_destroy(aks_attester *a) {
+    if (a->nsm_fd >= 0) close(a->nsm_fd);
+    ak_free(a);
+}
+
+/* fd >= 0: the device transport on it (closed by destroy, also when the probe fails). */
+static ak_err s_nitro_new(aks_nsm_transport_fn nsm, void *ctx, int fd, aks_attester **out) {
     *out = NULL;
-    return AK_E_CONFIG;
+    aks_attester *a = ak_calloc(1, sizeof(*a));
+    if (a == NULL) {
+        if (fd >= 0) close(fd);
+        return AK_E_NOMEM;
+    }
+    a->name = "nitro";
+    a->document = s_nitro_document;
+    a->destroy = s_nitro_destroy;
+    a->nsm = nsm;
+    a->nsm_fd = fd;
+    a->nsm_ctx = fd >= 0 ? (void *)&a->nsm_fd : ctx;
+    /* The probe: a throwaway document over a random nonce and an empty binding. */
+    ak_attest_claims probe;
+    ak_buf raw;
+    memset(&probe, 0, sizeof(probe));
+    probe.tls_pub[0] = 0x04;
+    probe.nonce_len = 32;
+    ak_buf_init(&raw, AK_NITRO_MAX_DOC);
+    ak_err rc = ak_random(probe.nonce, probe.nonce_len);
+    if (rc == AK_OK) rc = s_nitro_raw(a, &probe, &raw);
+    ak_buf_free(&raw);
+    if (rc != AK_OK) {
+        ak_log_error("nsm attester unusable", "reason", ak_err_reason(rc));
+        s_nitro_destroy(a);
+        return rc;
+    }
+    *out = a;
+    return AK_OK;
+}
+
+ak_err aks_attester_nitro_with(aks_nsm_transport_fn nsm, void *ctx, aks_attester **out) {
+    return s_nitro_new(nsm, ctx, -1, out);
+}
+
+ak_err aks_attester_nitro_open(const char *device, aks_attester **out) {
+    const char *path = device != NULL ? device : AKS_NSM_DEVICE;
+    *out = NULL;
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        char e[16];
+        snprintf(e, sizeof(e), "%d", errno);
+        ak_log_error("nsm unavailable: not inside a Nitro enclave, or the nsm driver is not loaded", "device",
+                     path, "errno", e);
+        return AK_E_ATTEST_NSM_UNAVAILABLE;
+    }
+    return s_nitro_new(aks_nsm_ioctl, NULL, fd, out);
 }
 
 void aks_attester_free(aks_attester *a) {

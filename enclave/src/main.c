@@ -234,8 +234,13 @@ int main(int argc, char **argv) {
         goto out;
     }
     const char *attester_kind = g_opts[OPT_ATTESTER].value ? g_opts[OPT_ATTESTER].value : "local";
-    e = strcmp(attester_kind, "nitro") == 0 ? aks_attester_nitro_open(&attester)
-                                            : aks_attester_local_open(s_main_need(OPT_ATTEST_KEY), &attester);
+    /* nitro: /dev/nsm must answer now (aks_attester_nitro_open probes it); no fallback to local. */
+    if (strcmp(attester_kind, "nitro") == 0)
+        e = aks_attester_nitro_open(NULL, &attester);
+    else if (strcmp(attester_kind, "local") == 0)
+        e = aks_attester_local_open(s_main_need(OPT_ATTEST_KEY), &attester);
+    else
+        e = AK_E_CONFIG;
     if (e != AK_OK) {
         rc = s_main_fail("attester", e);
         goto out;

@@ -249,6 +249,22 @@ check signer_attestation_wrong_measurement_rejected "$(grep -o 'attestation_inva
 openssl pkey -in "$pki/other-ca.key" -pubout -out "$work/wrong-attest.pub" 2>/dev/null
 out=$(AK_SIGNER_ATTEST_PUB=$work/wrong-attest.pub as_role worker-credentials attest)
 check signer_attestation_wrong_key_rejected "$(grep -o 'attestation_invalid' "$work/tool.err" | head -1)" attestation_invalid
+# issue 18: the mode is the client's configuration. A nitro-mode client refuses this local signer's
+# JWS by its format; the signer says which format it sends; a nitro attester without /dev/nsm
+# refuses to start (no fallback to local).
+r=$(req audit POST /v1/attest '{"nonce_b64":"AAAAAAAAAAAAAAAAAAAAAA=="}')
+check signer_attest_reply_names_local_format "$(status_of "$r") $(body_of "$r" | jget format)" "200 local"
+out=$(AK_SIGNER_ATTESTATION=nitro AK_SIGNER_PCR0=$(printf '1%.0s' $(seq 96)) as_role worker-credentials attest)
+check signer_nitro_client_refuses_local_attestation "$(grep -o 'attest_mode_mismatch' "$work/tool.err" | head -1)" attest_mode_mismatch
+out=$(AK_SIGNER_ATTESTATION=nitro AK_SIGNER_PCR0=$(printf '0%.0s' $(seq 96)) as_role worker-credentials attest)
+check signer_nitro_client_refuses_zero_pcr0 "$(grep -o 'config_error' "$work/tool.err" | head -1)" config_error
+if [ -e /dev/nsm ]; then pass "signer_nitro_attester_without_nsm_fails_closed (skipped: /dev/nsm exists)"; else
+  timeout 20 "$signer" --pki "$pki" --state "$work/state-nitro" --epoch-source "file:$work/epoch" --port 0 \
+    --attester nitro >"$work/nitro.log" 2>&1
+  rc=$?
+  check signer_nitro_attester_without_nsm_fails_closed "$rc $(grep -c '"nsm unavailable' "$work/nitro.log") $(grep -o '"step":"attester","reason":"attest_nsm_unavailable"' "$work/nitro.log" | head -1)" \
+    '1 1 "step":"attester","reason":"attest_nsm_unavailable"'
+fi
 out=$(AK_SIGNER_ATTEST_PUB=$work/wrong-attest.pub as_role worker-credentials derive credentials "$OP" "$ACTOR" 1 fetch "$CAPC")
 check signer_no_kek_without_attestation "$(grep -c kek_hex <<<"$out") $(grep -o attestation_invalid "$work/tool.err" | head -1)" "0 attestation_invalid"
 kek1_hex=$(printf '%s' "$kek1" | base64 -d | od -An -tx1 | tr -d ' \n')

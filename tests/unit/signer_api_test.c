@@ -13,7 +13,10 @@
 #include "ak/limits.h"
 #include "ak/crypto.h"
 #include "ak/json.h"
+#include "nitro_fake.h"
 #include "../../enclave/src/api.c"
+#include "../../enclave/src/attester.c"
+#include "../../enclave/src/nsm.c"
 #include "../../enclave/src/epochs.c"
 #include "../../enclave/src/http.c"
 #include "../../enclave/src/kek.c"
@@ -393,7 +396,7 @@ AK_TEST(test_bad_input) {
     EXPECT_INT_EQ(s_call(&e, AKS_ROLE_AUDIT, "POST", "/v1/attest",
                          "{\"nonce_b64\":\"AAAAAAAAAAAAAAAAAAAAAA==\"}", &body, &err),
                   200);
-    EXPECT_STR_EQ(ak_buf_cstr(&body), "{\"document\":\"doc\"}");
+    EXPECT_STR_EQ(ak_buf_cstr(&body), "{\"format\":\"test\",\"document\":\"doc\"}");
     ak_buf_free(&body);
     s_env_down(&e);
 }
@@ -683,6 +686,67 @@ AK_TEST(test_derive_needs_cap) {
     s_env_down(&e);
 }
 
-AK_RUN_TESTS(AK_T(test_roles_from_identity), AK_T(test_derive_needs_cap), AK_T(test_sign_identity_matrix),
-             AK_T(test_derive_role_table), AK_T(test_derive_epoch_rule), AK_T(test_bad_input),
-             AK_T(test_sign_and_keys))
+/* issue 18: /v1/attest with the nitro attester (over the test-only fake NSM and PKI): the reply a
+ * nitro-mode client verifies, bound to this signer's TLS key and measurement and the caller's
+ * nonce; an NSM failure is the caller's 5xx with the NSM reason, and no document. */
+AK_TEST(test_attest_nitro) {
+    s_env e;
+    ak_buf body;
+    ak_err err;
+    s_env_up(&e);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    nf_pki pki;
+    nf_pki_init(&pki, 5, now / 1000);
+    nf_nsm nsm = {&pki, NF_OK, (uint64_t)now, 0};
+    aks_attester *a = NULL;
+    EXPECT_OK(aks_attester_nitro_with(nf_nsm_transport, &nsm, &a));
+    e.ctx.attester = a;
+    uint8_t tpriv[32];
+    EXPECT_OK(ak_p256_keygen(tpriv, e.ctx.tls_pub));
+    memset(e.ctx.measurement, 0x4d, 48);
+    uint8_t nonce[32];
+    memset(nonce, 0x33, sizeof(nonce));
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/attest",
+                         "{\"nonce_b64\":\"MzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzM=\"}", &body, &err),
+                  200);
+    char root[64], m[97];
+    nf_root_pem_file(&pki, root);
+    ak_hex_encode(e.ctx.measurement, 48, m);
+    ak_attest_settings st = {
+        "nitro",
+        NULL,
+        m,
+        {"101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010",
+         NULL, NULL, NULL},
+        root};
+    ak_attest_pins pins;
+    EXPECT_OK(ak_attest_pins_parse(&st, &pins));
+    unlink(root);
+    ak_attest_challenge ch = {nonce, sizeof(nonce), e.ctx.tls_pub, now, 0};
+    const char *why = "unset";
+    EXPECT_OK(ak_attest_reply_verify(ak_buf_cur(&body), &pins, &ch, &why));
+    nonce[0] ^= 1; /* another caller's challenge */
+    EXPECT_ERR(AK_E_ATTEST_NONCE_MISMATCH, ak_attest_reply_verify(ak_buf_cur(&body), &pins, &ch, &why));
+    ak_buf_free(&body);
+    nsm.mode = NF_ERROR;
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/attest",
+                         "{\"nonce_b64\":\"MzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzM=\"}", &body, &err),
+                  502);
+    s_expect_reason(&body, "attest_nsm_error");
+    ak_buf_free(&body);
+    nsm.mode = NF_TRANSPORT_FAIL;
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/attest",
+                         "{\"nonce_b64\":\"MzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzM=\"}", &body, &err),
+                  503);
+    s_expect_reason(&body, "attest_nsm_unavailable");
+    ak_buf_free(&body);
+    aks_attester_free(a);
+    nf_pki_free(&pki);
+    s_env_down(&e);
+}
+
+AK_RUN_TESTS(AK_T(test_attest_nitro), AK_T(test_roles_from_identity), AK_T(test_derive_needs_cap),
+             AK_T(test_sign_identity_matrix), AK_T(test_derive_role_table), AK_T(test_derive_epoch_rule),
+             AK_T(test_bad_input), AK_T(test_sign_and_keys))

@@ -70,6 +70,24 @@ AK_TEST(test_config_errors) {
     c = s_cfg("https://signer.example:7443");
     c.attest_pub = "/nonexistent";
     EXPECT_ERR(AK_E_CONFIG, ak_signer_new(&c, &s));
+    /* issue 18: nitro mode pins PCR0 (and optionally the root) instead of the key */
+    static const char pcr0[] =
+        "101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010101010";
+    c = s_cfg("https://signer.example:7443");
+    c.attestation = "nitro";
+    c.attest_pub = NULL;
+    c.measurement_hex = NULL;
+    EXPECT_ERR(AK_E_CONFIG, ak_signer_new(&c, &s)); /* no PCR0 */
+    c.pcr_hex[0] = pcr0;
+    EXPECT_OK(ak_signer_new(&c, &s));
+    ak_signer_free(s);
+    c.nitro_root = g_paths[2]; /* a key is not a root certificate */
+    EXPECT_ERR(AK_E_CONFIG, ak_signer_new(&c, &s));
+    c.nitro_root = g_paths[0];
+    EXPECT_OK(ak_signer_new(&c, &s));
+    ak_signer_free(s);
+    c.attestation = "sev";
+    EXPECT_ERR(AK_E_CONFIG, ak_signer_new(&c, &s));
     c = s_cfg("https://signer.example:7443");
     c.key_path = g_paths[1]; /* a certificate is not a key */
     EXPECT_ERR(AK_E_BAD_KEY, ak_signer_new(&c, &s));
@@ -93,6 +111,25 @@ AK_TEST(test_env_config_requires_everything) {
     setenv("AK_SIGNER_TIMEOUT_MS", "1234", 1);
     EXPECT_OK(ak_signer_config_from_env(&c));
     EXPECT_INT_EQ(c.timeout_ms, 1234);
+    /* nitro mode: PCR0 is what must be there; the local key is not needed */
+    setenv("AK_SIGNER_ATTESTATION", "nitro", 1);
+    EXPECT_ERR(AK_E_CONFIG, ak_signer_config_from_env(&c));
+    unsetenv("AK_SIGNER_ATTEST_PUB");
+    unsetenv("AK_SIGNER_MEASUREMENT");
+    setenv("AK_SIGNER_PCR0", "x", 1);
+    setenv("AK_SIGNER_PCR8", "y", 1);
+    setenv("AK_SIGNER_NITRO_ROOT", "/r.pem", 1);
+    EXPECT_OK(ak_signer_config_from_env(&c));
+    EXPECT_STR_EQ(c.attestation, "nitro");
+    EXPECT_STR_EQ(c.pcr_hex[0], "x");
+    EXPECT_TRUE(c.pcr_hex[1] == NULL && c.pcr_hex[2] == NULL);
+    EXPECT_STR_EQ(c.pcr_hex[3], "y");
+    EXPECT_STR_EQ(c.nitro_root, "/r.pem");
+    unsetenv("AK_SIGNER_ATTESTATION");
+    unsetenv("AK_SIGNER_PCR0");
+    unsetenv("AK_SIGNER_PCR8");
+    unsetenv("AK_SIGNER_NITRO_ROOT");
+    EXPECT_ERR(AK_E_CONFIG, ak_signer_config_from_env(&c)); /* local again: key and measurement */
 }
 
 AK_TEST(test_unreachable_and_non_tls_signer) {

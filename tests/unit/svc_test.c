@@ -448,17 +448,30 @@ AK_TEST(test_session_previous_kid_and_refresh_rate_limit) {
 /* ---------------------------------------------------------------- env configuration */
 
 static void s_clear_env(void) {
-    static const char *vars[] = {"AWS_REGION",           "AWS_DEFAULT_REGION",
-                                 "AWS_ACCESS_KEY_ID",    "AWS_SECRET_ACCESS_KEY",
-                                 "AWS_SESSION_TOKEN",    "AK_S3_ENDPOINT",
-                                 "AK_CHAIN_RPC_URL",     "AK_CHAIN_ID",
-                                 "AK_REGISTRY_ADDRESS",  "AK_SCOPE_ADDRESS",
-                                 "AK_EPOCH_ADDRESS",     "AK_ISSUER",
-                                 "AK_AUDIT_BUCKET",      "AK_SIGNER_URL",
-                                 "AK_SIGNER_CA_PEM",     "AK_SIGNER_CLIENT_CERT",
-                                 "AK_SIGNER_CLIENT_KEY", "AK_SIGNER_CLIENT_SECRET_ARN",
-                                 "AK_SIGNER_ATTEST_PUB", "AK_SIGNER_MEASUREMENT",
-                                 "AK_DEADLINE_MARGIN_MS"};
+    static const char *vars[] = {"AWS_REGION",
+                                 "AWS_DEFAULT_REGION",
+                                 "AWS_ACCESS_KEY_ID",
+                                 "AWS_SECRET_ACCESS_KEY",
+                                 "AWS_SESSION_TOKEN",
+                                 "AK_S3_ENDPOINT",
+                                 "AK_CHAIN_RPC_URL",
+                                 "AK_CHAIN_ID",
+                                 "AK_REGISTRY_ADDRESS",
+                                 "AK_SCOPE_ADDRESS",
+                                 "AK_EPOCH_ADDRESS",
+                                 "AK_ISSUER",
+                                 "AK_AUDIT_BUCKET",
+                                 "AK_SIGNER_URL",
+                                 "AK_SIGNER_CA_PEM",
+                                 "AK_SIGNER_CLIENT_CERT",
+                                 "AK_SIGNER_CLIENT_KEY",
+                                 "AK_SIGNER_CLIENT_SECRET_ARN",
+                                 "AK_SIGNER_ATTEST_PUB",
+                                 "AK_SIGNER_MEASUREMENT",
+                                 "AK_DEADLINE_MARGIN_MS",
+                                 "AK_SIGNER_ATTESTATION",
+                                 "AK_SIGNER_PCR0",
+                                 "AK_SIGNER_NITRO_ROOT"};
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
         unsetenv(vars[i]);
 }

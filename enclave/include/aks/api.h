@@ -8,7 +8,8 @@
  *
  *   GET  /v1/health        any role  -> {"status":"ok","role":R,"epoch_max":N,"measurement":"<96 hex>"}
  *   GET  /v1/keys          any role  -> {"keys":[JWK...]}  (JWKS; see below)
- *   POST /v1/attest        any role  {"nonce_b64"} (16..64 bytes) -> {"document":"<compact JWS>"} (ak/attest.h)
+ *   POST /v1/attest        any role  {"nonce_b64"} (16..64 bytes) -> {"format":"local"|"nitro","document":...}
+ *                                    (local: compact JWS; nitro: base64 NSM document; ak/attest.h)
  *   POST /v1/kek/derive    worker-credentials for "credentials", worker-memory for "memory"
  *        {"data_class","operator_omni","actor_omni","epoch","op","cap"} -> {"kek_b64","epoch","data_class"}
  *        D20: `cap` is the agent's cap (compact JWS) and `op` the worker route's op; the signer

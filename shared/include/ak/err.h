@@ -101,6 +101,11 @@
     X(ATTEST_PUBLIC_KEY_MISMATCH, "attest_public_key_mismatch", 502, "the attested public key is wrong")     \
     X(ATTEST_USER_DATA_MISMATCH, "attest_user_data_mismatch", 502, "the attested user data is unexpected")   \
     X(ATTEST_STALE, "attest_stale", 502, "the attestation is too old or from the future")                    \
+    /* -- NSM attester and the Nitro-mode client (issue 18 item 1: enclave/src/nsm.c, ak/attest.h) -- */     \
+    X(ATTEST_NSM_UNAVAILABLE, "attest_nsm_unavailable", 503, "the Nitro Secure Module is not available")     \
+    X(ATTEST_NSM_ERROR, "attest_nsm_error", 502, "the Nitro Secure Module refused the request")              \
+    X(ATTEST_NSM_MALFORMED, "attest_nsm_malformed", 502, "the Nitro Secure Module answered garbage")         \
+    X(ATTEST_MODE_MISMATCH, "attest_mode_mismatch", 502, "the attestation is not of the configured mode")    \
     /* hardening (issue 16): unregistered wallets may only bootstrap; read-only scopes */                    \
     X(DEVICE_NOT_REGISTERED, "device_not_registered", 403,                                                   \
       "the wallet has no registered device: it may only register itself as first master")                    \

@@ -10,8 +10,8 @@
  *
  * Attestation (ak/attest.h): on every new connection whose server key has not been attested yet,
  * the client sends a fresh 32-byte random nonce to /v1/attest and verifies the document against
- * the pinned attestation key and expected measurement BEFORE any other request goes out on
- * that connection. Reconnecting to the same signer (same TLS key) does not attest again: the
+ * its pins (local: the attestation key and measurement; nitro: the AWS root, PCRs and the NSM
+ * binding — ak/attest.h "the two modes") BEFORE any other request goes out on that connection. Reconnecting to the same signer (same TLS key) does not attest again: the
  * result is cached for the life of the handle (one handle per process).
  *
  * Configuration (ak_signer_config_from_env):
@@ -19,14 +19,22 @@
  *   AK_SIGNER_CA_PEM        path of the signer's CA (pinned)
  *   AK_SIGNER_CLIENT_CERT   path of this function's client certificate chain (PEM)
  *   AK_SIGNER_CLIENT_KEY    path of its P-256 key (PEM)
- *   AK_SIGNER_ATTEST_PUB    pinned attestation key: path of a PEM public key, or 130 hex
- *   AK_SIGNER_MEASUREMENT   expected SHA-384 of the signer binary, 96 hex
+ *   AK_SIGNER_ATTESTATION   local (default) or nitro: which attestation is accepted (ak/attest.h)
+ *   AK_SIGNER_ATTEST_PUB    local: pinned attestation key: path of a PEM public key, or 130 hex
+ *   AK_SIGNER_MEASUREMENT   expected SHA-384 of the signer binary, 96 hex (local: required;
+ *                           nitro: optional, checked in the document's user_data)
+ *   AK_SIGNER_PCR0          nitro: required, 96 hex (the enclave image's PCR0; not all zero)
+ *   AK_SIGNER_PCR1, _PCR2, _PCR8   nitro: optional further pins, 96 hex
+ *   AK_SIGNER_NITRO_ROOT    nitro: optional PEM of the root to pin (default: the built-in AWS
+ *                           Nitro Enclaves Root-G1 fingerprint)
  *   AK_SIGNER_SERVER_NAME   optional: the name to verify in the server certificate; default the
  *                           URL host, or "signer.agentkeys.internal" when the host is an IP
  *                           literal (BearSSL matches DNS names only)
  *   AK_SIGNER_TIMEOUT_MS    optional, per call (default 5000)
  *
- * Errors: transport or TLS failure -> AK_E_SIGNER_UNAVAILABLE; attestation -> AK_E_ATTESTATION_INVALID;
+ * Errors: transport or TLS failure -> AK_E_SIGNER_UNAVAILABLE; attestation -> AK_E_ATTESTATION_INVALID
+ * (local mode), the attest_* reason of the failed check (nitro mode), attest_mode_mismatch (a
+ * document of the other mode);
  * a signer error response -> the ak_err of its `reason` (e.g. AK_E_ROLE_NOT_ALLOWED,
  * AK_E_EPOCH_NOT_YET), or AK_E_UPSTREAM when the reason is unknown.
  *
@@ -56,6 +64,9 @@ typedef struct ak_signer_config {
     const char *measurement_hex; /* 96 hex */
     unsigned timeout_ms;         /* 0 -> default */
     int64_t attest_max_age_ms;   /* 0 -> AK_ATTEST_DEFAULT_MAX_AGE_MS */
+    const char *attestation;     /* "local" (NULL too) or "nitro" */
+    const char *pcr_hex[4];      /* nitro: PCR0 (required), PCR1, PCR2, PCR8 */
+    const char *nitro_root;      /* nitro: optional root PEM path */
 } ak_signer_config;
 
 typedef enum { AK_SIGNER_KEY_SESSION = 0, AK_SIGNER_KEY_OIDC = 1, AK_SIGNER_KEY_CAP = 2 } ak_signer_key;
@@ -63,6 +74,10 @@ typedef enum { AK_SIGNER_KEY_SESSION = 0, AK_SIGNER_KEY_OIDC = 1, AK_SIGNER_KEY_
 /* Fills `c` from the environment (strings point into the environment). AK_E_CONFIG naming
  * nothing secret when a required variable is missing. */
 AK_MUST ak_err ak_signer_config_from_env(ak_signer_config *c);
+/* Only the attestation settings (AK_SIGNER_ATTESTATION, _ATTEST_PUB, _MEASUREMENT, _PCR0/1/2/8,
+ * _NITRO_ROOT) into `c`, unchecked (ak_signer_new checks them); for callers that build the rest
+ * of the config themselves. */
+void ak_signer_config_attest_env(ak_signer_config *c);
 
 /* Loads and checks all material (CA, client identity, pinned key, measurement); does not
  * connect. AK_E_CONFIG / AK_E_BAD_KEY on bad settings. */

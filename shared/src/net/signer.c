@@ -44,8 +44,7 @@ struct ak_signer {
     ak_pki_anchors cas;
     ak_pki_chain chain;
     ak_pki_eckey key;
-    uint8_t attest_pub[65];
-    uint8_t measurement[48];
+    ak_attest_pins pins;
     unsigned timeout_ms;
     int64_t attest_max_age_ms;
     s_signer_conn *conn; /* NULL when disconnected */
@@ -70,10 +69,26 @@ static int64_t s_signer_wall_ms(void) {
 
 /* ---- configuration ---- */
 
+static const char *s_signer_env(const char *name) {
+    const char *v = getenv(name);
+    return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+void ak_signer_config_attest_env(ak_signer_config *c) {
+    c->attestation = s_signer_env("AK_SIGNER_ATTESTATION");
+    c->attest_pub = s_signer_env("AK_SIGNER_ATTEST_PUB");
+    c->measurement_hex = s_signer_env("AK_SIGNER_MEASUREMENT");
+    c->pcr_hex[0] = s_signer_env("AK_SIGNER_PCR0");
+    c->pcr_hex[1] = s_signer_env("AK_SIGNER_PCR1");
+    c->pcr_hex[2] = s_signer_env("AK_SIGNER_PCR2");
+    c->pcr_hex[3] = s_signer_env("AK_SIGNER_PCR8");
+    c->nitro_root = s_signer_env("AK_SIGNER_NITRO_ROOT");
+}
+
 ak_err ak_signer_config_from_env(ak_signer_config *c) {
-    static const char *const required[] = {"AK_SIGNER_URL",         "AK_SIGNER_CA_PEM",
-                                           "AK_SIGNER_CLIENT_CERT", "AK_SIGNER_CLIENT_KEY",
-                                           "AK_SIGNER_ATTEST_PUB",  "AK_SIGNER_MEASUREMENT"};
+    /* The attestation settings depend on the mode: ak_signer_new checks them (ak/attest.h). */
+    static const char *const required[] = {"AK_SIGNER_URL", "AK_SIGNER_CA_PEM", "AK_SIGNER_CLIENT_CERT",
+                                           "AK_SIGNER_CLIENT_KEY"};
     memset(c, 0, sizeof(*c));
     for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
         const char *v = getenv(required[i]);
@@ -86,8 +101,17 @@ ak_err ak_signer_config_from_env(ak_signer_config *c) {
     c->ca_pem_path = getenv("AK_SIGNER_CA_PEM");
     c->cert_path = getenv("AK_SIGNER_CLIENT_CERT");
     c->key_path = getenv("AK_SIGNER_CLIENT_KEY");
-    c->attest_pub = getenv("AK_SIGNER_ATTEST_PUB");
-    c->measurement_hex = getenv("AK_SIGNER_MEASUREMENT");
+    ak_signer_config_attest_env(c);
+    bool nitro = c->attestation != NULL && strcmp(c->attestation, "nitro") == 0;
+    const char *need[2] = {nitro ? "AK_SIGNER_PCR0" : "AK_SIGNER_ATTEST_PUB",
+                           nitro ? NULL : "AK_SIGNER_MEASUREMENT"};
+    for (size_t i = 0; i < 2; i++) {
+        if (need[i] != NULL && s_signer_env(need[i]) == NULL) {
+            ak_log_error("signer client misconfigured", "missing", need[i], "mode",
+                         nitro ? "nitro" : "local");
+            return AK_E_CONFIG;
+        }
+    }
     c->server_name = getenv("AK_SIGNER_SERVER_NAME");
     const char *t = getenv("AK_SIGNER_TIMEOUT_MS");
     uint64_t v;
@@ -129,8 +153,7 @@ ak_err ak_signer_new(const ak_signer_config *c, ak_signer **out) {
     ak_buf b;
     ak_err rc = AK_OK;
     *out = NULL;
-    AK_ENSURE(c->url && c->ca_pem_path && c->cert_path && c->key_path && c->attest_pub && c->measurement_hex,
-              AK_E_CONFIG);
+    AK_ENSURE(c->url && c->ca_pem_path && c->cert_path && c->key_path, AK_E_CONFIG);
     ak_signer *s = ak_calloc(1, sizeof(*s));
     AK_ENSURE(s != NULL, AK_E_NOMEM);
     AK_GUARD_OUT(s_signer_parse_url(s, c->url));
@@ -139,10 +162,12 @@ ak_err ak_signer_new(const ak_signer_config *c, ak_signer **out) {
                            : (s_signer_is_ip_literal(s->host) ? AK_SIGNER_DEFAULT_SERVER_NAME : s->host);
     AK_ENSURE_OUT(ak_cur_to_cstr(ak_cur_from_str(name), s->server_name, sizeof(s->server_name)) == AK_OK,
                   AK_E_CONFIG);
-    AK_ENSURE_OUT(ak_hex_decode_exact(ak_cur_from_str(c->measurement_hex), false, s->measurement, 48) ==
-                      AK_OK,
-                  AK_E_CONFIG);
-    AK_GUARD_OUT(ak_attest_parse_pub(c->attest_pub, s->attest_pub));
+    ak_attest_settings as = {c->attestation,
+                             c->attest_pub,
+                             c->measurement_hex,
+                             {c->pcr_hex[0], c->pcr_hex[1], c->pcr_hex[2], c->pcr_hex[3]},
+                             c->nitro_root};
+    AK_GUARD_OUT(ak_attest_pins_parse(&as, &s->pins));
     s->timeout_ms = c->timeout_ms ? c->timeout_ms : AK_SIGNER_DEFAULT_TIMEOUT_MS;
     s->attest_max_age_ms = c->attest_max_age_ms;
 
@@ -253,37 +278,40 @@ static const uint16_t s_signer_suites[] = {
 static ak_err s_signer_http(ak_signer *s, const char *method, const char *path, ak_cur body, long *status,
                             ak_buf *resp, bool *sent_nothing);
 
+static ak_err s_signer_status_err(long status, const ak_buf *resp);
+
 static ak_err s_signer_attest_conn(ak_signer *s, const uint8_t server_pub[65]) {
     uint8_t nonce[32];
     ak_buf req, resp, nonce_b64;
-    json_t *j = NULL;
     long status = 0;
     bool sent_nothing = false;
     const char *why = NULL;
     ak_err rc = AK_OK;
     ak_buf_init(&req, 256);
-    ak_buf_init(&resp, 8192);
+    ak_buf_init(&resp, AK_ATTEST_MAX_REPLY);
     ak_buf_init(&nonce_b64, 64);
     AK_GUARD_OUT(ak_random(nonce, sizeof(nonce)));
     AK_GUARD_OUT(ak_b64_encode(nonce, sizeof(nonce), &nonce_b64));
     AK_GUARD_OUT(ak_buf_printf(&req, "{\"nonce_b64\":\"%s\"}", ak_buf_cstr(&nonce_b64)));
     AK_GUARD_OUT(s_signer_http(s, "POST", "/v1/attest", ak_buf_cur(&req), &status, &resp, &sent_nothing));
-    AK_ENSURE_OUT(status == 200, AK_E_ATTESTATION_INVALID);
-    ak_cur doc;
-    AK_ENSURE_OUT(ak_json_parse_object(ak_buf_cur(&resp), &j) == AK_OK &&
-                      ak_json_str(j, "document", &doc) == AK_OK,
-                  AK_E_ATTESTATION_INVALID);
-    ak_attest_expect exp = {s->attest_pub,      s->measurement,      nonce, sizeof(nonce), server_pub,
-                            s_signer_wall_ms(), s->attest_max_age_ms};
-    rc = ak_attest_verify(doc, &exp, NULL, &why);
+    if (status != 200) {
+        /* e.g. a nitro signer whose NSM failed: 502 attest_nsm_error (the reason is logged, the
+         * caller's error stays attestation_invalid) */
+        ak_log_error("signer attestation failed", "check", "status", "signer_reason",
+                     ak_err_reason(s_signer_status_err(status, &resp)));
+        rc = AK_E_ATTESTATION_INVALID;
+        goto out;
+    }
+    ak_attest_challenge ch = {nonce, sizeof(nonce), server_pub, s_signer_wall_ms(), s->attest_max_age_ms};
+    rc = ak_attest_reply_verify(ak_buf_cur(&resp), &s->pins, &ch, &why);
     if (rc != AK_OK) {
-        ak_log_error("signer attestation failed", "check", why ? why : "?");
+        ak_log_error("signer attestation failed", "mode",
+                     s->pins.mode == AK_ATTEST_MODE_NITRO ? "nitro" : "local", "check", why ? why : "?");
         goto out;
     }
     memcpy(s->attested_tls_pub, server_pub, 65);
     s->attested = true;
 out:
-    if (j != NULL) json_decref(j);
     ak_buf_free(&req);
     ak_buf_free(&resp);
     ak_buf_free(&nonce_b64);

@@ -314,13 +314,17 @@ static ak_err s_init_signer(ak_svc *svc) {
      * text and the client identity from Secrets Manager, which that helper does not handle. */
     if (ca == NULL) AK_GUARD_OUT(s_missing("AK_SIGNER_CA_PEM"));
     if (s_env("AK_SIGNER_URL") == NULL) AK_GUARD_OUT(s_missing("AK_SIGNER_URL"));
-    if (s_env("AK_SIGNER_ATTEST_PUB") == NULL) AK_GUARD_OUT(s_missing("AK_SIGNER_ATTEST_PUB"));
-    if (s_env("AK_SIGNER_MEASUREMENT") == NULL) AK_GUARD_OUT(s_missing("AK_SIGNER_MEASUREMENT"));
+    /* Attestation (AK_SIGNER_ATTESTATION local|nitro, ak/attest.h): local needs the pinned key and
+     * the measurement, nitro PCR0; ak_signer_new checks the values. */
+    bool nitro =
+        s_env("AK_SIGNER_ATTESTATION") != NULL && strcmp(s_env("AK_SIGNER_ATTESTATION"), "nitro") == 0;
+    if (nitro && s_env("AK_SIGNER_PCR0") == NULL) AK_GUARD_OUT(s_missing("AK_SIGNER_PCR0"));
+    if (!nitro && s_env("AK_SIGNER_ATTEST_PUB") == NULL) AK_GUARD_OUT(s_missing("AK_SIGNER_ATTEST_PUB"));
+    if (!nitro && s_env("AK_SIGNER_MEASUREMENT") == NULL) AK_GUARD_OUT(s_missing("AK_SIGNER_MEASUREMENT"));
     memset(&cfg, 0, sizeof(cfg));
     cfg.url = s_env("AK_SIGNER_URL");
     cfg.server_name = s_env("AK_SIGNER_SERVER_NAME");
-    cfg.attest_pub = s_env("AK_SIGNER_ATTEST_PUB");
-    cfg.measurement_hex = s_env("AK_SIGNER_MEASUREMENT");
+    ak_signer_config_attest_env(&cfg);
     const char *t = s_env("AK_SIGNER_TIMEOUT_MS");
     uint64_t tv;
     if (t != NULL && ak_cur_to_u64(ak_cur_from_str(t), &tv) == AK_OK && tv > 0 && tv < 600000)
