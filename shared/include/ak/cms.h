@@ -21,7 +21,7 @@
  * (AK_CMS_MAX_DER in, AK_CMS_MAX_CONTENT out). Unwrap: RSAES-OAEP-SHA256 (MGF1-SHA256, empty
  * label) of encryptedKey under the private key gives a 32-byte content key; AES-256-CBC with
  * PKCS#7 padding gives the content. CBC has no integrity: a flipped byte in the IV or a middle
- * block yields wrong plaintext, not an error — the caller must authenticate what it gets (the
+ * block yields wrong plaintext, not an error — the caller must authenticate the result (the
  * sealer does: a wrong data key fails the keystore's AES-GCM tag).
  *
  * Reasons: AK_E_CMS_MALFORMED (not DER / not this shape / truncated), AK_E_CMS_TRAILING (bytes
