@@ -53,6 +53,7 @@ enum {
     OPT_SEALER,
     OPT_KMS_DATAKEY,
     OPT_KMS_ENDPOINT,
+    OPT_KMS_CONNECT,
     OPT_KMS_REGION,
     OPT_KMS_RECIPIENT_DOC,
     OPT_STATE,
@@ -84,6 +85,8 @@ static s_main_opt g_opts[OPT__COUNT] = {
      NULL},
     {"--kms-endpoint", "AKS_KMS_ENDPOINT",
      "nitro sealer: KMS URL (default https://kms.<region>.amazonaws.com, via the vsock proxy)", NULL},
+    {"--kms-connect", "AKS_KMS_CONNECT",
+     "nitro sealer: HOST:PORT to connect to instead (the proxy), the endpoint's host still verified", NULL},
     {"--kms-region", "AKS_KMS_REGION", "nitro sealer: region (default AWS_REGION); credentials AWS_* env",
      NULL},
     {"--kms-recipient-doc", "AKS_KMS_RECIPIENT_DOC",
@@ -189,6 +192,7 @@ static ak_err s_main_nitro_sealer(aks_sealer **out) {
         c.datakey_path = datakey;
     }
     c.kms_endpoint = g_opts[OPT_KMS_ENDPOINT].value;
+    c.kms_connect = g_opts[OPT_KMS_CONNECT].value;
     c.region = g_opts[OPT_KMS_REGION].value ? g_opts[OPT_KMS_REGION].value : getenv("AWS_REGION");
     c.creds.access_key_id = ak_cur_from_str(getenv("AWS_ACCESS_KEY_ID"));
     c.creds.secret_access_key = ak_cur_from_str(getenv("AWS_SECRET_ACCESS_KEY"));

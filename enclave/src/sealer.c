@@ -131,7 +131,7 @@ ak_err aks_sealer_nitro_open(const aks_nitro_sealer_config *cfg, aks_sealer **ou
     AK_GUARD_OUT(ak_rsa_keygen(AK_RSA_BITS, &rsa));
     AK_GUARD_OUT(ak_rsa_spki_der(rsa, &spki));
     AK_GUARD_OUT(cfg->recipient_doc(cfg->recipient_ctx, ak_buf_cur(&spki), &doc));
-    ak_http_config hc = {.user_agent = "agentkeys-signer/1"};
+    ak_http_config hc = {.user_agent = "agentkeys-signer/1", .connect_to = cfg->kms_connect};
     AK_GUARD_OUT(ak_http_new(&hc, &http));
     ak_kms_config kc = {.endpoint = cfg->kms_endpoint, .region = cfg->region};
     AK_GUARD_OUT(ak_kms_init(&kms, http, &kc));

@@ -7,7 +7,8 @@
 #     json > <state>/keystore.datakey`, run with the real aws CLI against the stand-in;
 #   - `ak-signer --sealer nitro` (dev build; the recipient document is the explicit TEST-ONLY
 #     unattested one, as /dev/nsm does not exist here) boots, seals a new keystore, restarts and
-#     unseals it (same signing keys in /v1/keys); a fresh RSA key per boot; the Decrypt request
+#     unseals it (same signing keys in /v1/keys) — the restart through --kms-connect, the endpoint
+#     named kms.<region>.amazonaws.com as inside an enclave; a fresh RSA key per boot; the Decrypt request
 #     signed over content-type;host;x-amz-date;x-amz-security-token;x-amz-target with the
 #     Recipient {RSAES_OAEP_SHA_256, AttestationDocument} and the data key's KeyId;
 #   - the same keystore does not open under the file sealer;
@@ -131,7 +132,10 @@ check kms_request_key_id "$(last_rec key_id)" "$arn"
 check kms_recipient_key_rsa2048 "$(last_rec public_key_bits)" 2048
 pk1=$(last_rec public_key_sha256)
 
-if run_signer nitro2 "$signer" "$state" "${nitro[@]}"; then
+# the restart goes the production way: the real endpoint name, connected through the proxy port
+via_proxy=(--sealer nitro --kms-endpoint "http://kms.$REGION.amazonaws.com" --kms-connect "127.0.0.1:$port"
+  --kms-recipient-doc test-unattested)
+if run_signer nitro2 "$signer" "$state" "${via_proxy[@]}"; then
   kids2=$(keys_of)
   stop_pid "$spid"; spid=
   if [ -n "${kids1:-}" ] && [ "$kids1" = "$kids2" ]; then pass kms_restart_unseals_same_keys; else
@@ -140,6 +144,7 @@ else
   fail kms_restart_unseals_same_keys "$(tail -3 "$work/nitro2.log")"
 fi
 pk2=$(last_rec public_key_sha256)
+check kms_connect_keeps_endpoint_host "$(last_rec host)" "kms.$REGION.amazonaws.com"
 if [ -n "$pk1" ] && [ "$pk1" != "$pk2" ]; then pass kms_fresh_recipient_key_per_boot; else
   fail kms_fresh_recipient_key_per_boot "$pk1 / $pk2"; fi
 

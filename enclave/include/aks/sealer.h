@@ -49,6 +49,7 @@ typedef ak_err (*aks_recipient_doc_fn)(void *ctx, ak_cur spki_der, ak_buf *doc);
 typedef struct aks_nitro_sealer_config {
     const char *datakey_path; /* <state>/keystore.datakey (format above) */
     const char *kms_endpoint; /* NULL -> https://kms.<region>.amazonaws.com (through the vsock proxy) */
+    const char *kms_connect;  /* optional HOST:PORT every KMS connection goes to (the proxy port) */
     const char *region;       /* required */
     ak_sigv4_creds creds;     /* the parent's instance-role credentials, handed in */
     aks_recipient_doc_fn recipient_doc;
