@@ -30,7 +30,7 @@ PY=/usr/bin/python3
 signer=${SIGNER_DEV:-$root/build/dev/bin/ak-signer}
 signer_rel=${SIGNER_REL:-$root/build/release/bin/ak-signer}
 [ -x "$signer" ] || { echo "FAIL kms_setup (missing $signer)"; exit 1; }
-command -v aws >/dev/null || { echo "FAIL kms_setup (aws CLI missing)"; exit 1; }
+AWS=/usr/bin/aws; [ -x "$AWS" ] || AWS=$(command -v aws) || { echo "FAIL kms_setup (aws CLI missing)"; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/kms-e2e.XXXXXX")
 kpid=
@@ -69,7 +69,7 @@ mkdir -m 0700 "$state"
 # ---- the data key, made as an operator would (docs: enclave/README.md) ----
 if AWS_ACCESS_KEY_ID=$AK AWS_SECRET_ACCESS_KEY=$SK AWS_SESSION_TOKEN=$TOK AWS_DEFAULT_REGION=$REGION \
   AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null timeout 60 \
-  aws kms generate-data-key-without-plaintext --endpoint-url "$endpoint" --key-id alias/agentkeys-signer \
+  "$AWS" kms generate-data-key-without-plaintext --endpoint-url "$endpoint" --key-id alias/agentkeys-signer \
   --key-spec AES_256 --output json >"$state/keystore.datakey" 2>"$work/aws.err"; then
   pass kms_datakey_created_by_aws_cli
 else
