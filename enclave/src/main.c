@@ -204,9 +204,12 @@ static ak_err s_main_nitro_sealer(aks_sealer **out) {
     }
     const char *doc = g_opts[OPT_KMS_RECIPIENT_DOC].value ? g_opts[OPT_KMS_RECIPIENT_DOC].value : "nsm";
 #ifndef AK_RELEASE
+    static uint8_t measurement[48];
     if (strcmp(doc, "test-unattested") == 0) {
         ak_log_warn("TEST ONLY: the KMS recipient document is unattested (local KMS stand-in)");
+        AK_GUARD(aks_measure_file("/proc/self/exe", measurement));
         c.recipient_doc = aks_recipient_doc_test_unattested;
+        c.recipient_ctx = measurement;
     }
 #endif
     if (c.recipient_doc == NULL) {

@@ -162,11 +162,13 @@ out:
 }
 
 #ifndef AK_RELEASE
-/* CBOR map {"module_id": "ak-test-unattested", "public_key": <spki>}: what the KMS stand-in reads. */
+/* CBOR map {"module_id": "ak-test-unattested", "public_key": <spki>, "image_sha384": <48 bytes>}:
+ * what the KMS stand-in reads (its model of kms:RecipientAttestation:ImageSha384). */
 ak_err aks_recipient_doc_test_unattested(void *ctx, ak_cur spki_der, ak_buf *doc) {
     static const char mod[] = "ak-test-unattested";
-    (void)ctx;
-    AK_GUARD(ak_cbor_put_head(doc, 5, 2));
+    const uint8_t *measurement = ctx;
+    AK_PRECOND(measurement != NULL);
+    AK_GUARD(ak_cbor_put_head(doc, 5, 3));
     AK_GUARD(ak_cbor_put_head(doc, 3, 9));
     AK_GUARD(ak_buf_append_str(doc, "module_id"));
     AK_GUARD(ak_cbor_put_head(doc, 3, sizeof(mod) - 1));
@@ -174,7 +176,11 @@ ak_err aks_recipient_doc_test_unattested(void *ctx, ak_cur spki_der, ak_buf *doc
     AK_GUARD(ak_cbor_put_head(doc, 3, 10));
     AK_GUARD(ak_buf_append_str(doc, "public_key"));
     AK_GUARD(ak_cbor_put_head(doc, 2, spki_der.len));
-    return ak_buf_append_cur(doc, spki_der);
+    AK_GUARD(ak_buf_append_cur(doc, spki_der));
+    AK_GUARD(ak_cbor_put_head(doc, 3, 12));
+    AK_GUARD(ak_buf_append_str(doc, "image_sha384"));
+    AK_GUARD(ak_cbor_put_head(doc, 2, 48));
+    return ak_buf_append(doc, measurement, 48);
 }
 #endif
 

@@ -13,7 +13,8 @@
 #     Recipient {RSAES_OAEP_SHA_256, AttestationDocument} and the data key's KeyId;
 #   - the same keystore does not open under the file sealer;
 #   - fail closed, each with its reason in the start-up log: wrong secret key (stand-in:
-#     InvalidSignatureException -> kms_signature_rejected), unknown access key
+#     InvalidSignatureException -> kms_signature_rejected), another signer image (the stand-in's
+#     model of kms:RecipientAttestation:ImageSha384 -> kms_access_denied), unknown access key
 #     (UnrecognizedClientException -> kms_signature_rejected), key policy denial
 #     (kms_access_denied), a response that carries Plaintext (kms_response_malformed), a corrupted
 #     CMS (cms_decrypt_failed), a tampered data key blob (kms_invalid_ciphertext), a data key file
@@ -53,7 +54,9 @@ TOK=standin-session-token
 REGION=us-east-1
 port=$("$root/scripts/lib/free-ports" 1) || { echo "FAIL kms_setup (free-ports)"; exit 1; }
 echo ok >"$work/mode"
+image=$(sha384sum "$signer" | cut -c1-96) # the key policy's ImageSha384, modelled by the stand-in
 "$PY" "$root/tests/e2e/fixtures/kms_standin.py" --port "$port" --region "$REGION" --access-key "$AK" \
+  --require-image-sha384 "$image" \
   --secret-key "$SK" --session-token "$TOK" --mode-file "$work/mode" --record "$work/rec.jsonl" \
   --ready-file "$work/kms.ready" --max-seconds 400 2>"$work/kms.log" &
 kpid=$!
@@ -130,6 +133,7 @@ check kms_request_signed_headers "$(last_rec signed_headers)" \
 check kms_request_body_members "$(last_rec body_keys)" "['CiphertextBlob', 'EncryptionAlgorithm', 'KeyId', 'Recipient']"
 check kms_request_key_id "$(last_rec key_id)" "$arn"
 check kms_recipient_key_rsa2048 "$(last_rec public_key_bits)" 2048
+check kms_document_names_the_image "$(last_rec image_sha384)" "$image"
 pk1=$(last_rec public_key_sha256)
 
 # the restart goes the production way: the real endpoint name, connected through the proxy port
@@ -162,6 +166,9 @@ T_SK=wrong-secret expect_fail kms_bad_signature_refused kms_signature_rejected "
 check kms_standin_saw_bad_signature "$(last_rec error)" InvalidSignatureException
 T_AK=AKIDUNKNOWN expect_fail kms_unknown_access_key_refused kms_signature_rejected "$signer" "$state" "${nitro[@]}"
 check kms_standin_saw_unknown_key "$(last_rec error)" UnrecognizedClientException
+# another image (one byte appended: still runs, measures differently) is refused by the policy
+cp "$signer" "$work/other-signer" && printf 'x' >>"$work/other-signer"
+expect_fail kms_other_image_denied kms_access_denied "$work/other-signer" "$state" "${nitro[@]}"
 echo deny >"$work/mode"
 expect_fail kms_policy_denial_refused kms_access_denied "$signer" "$state" "${nitro[@]}"
 echo plaintext >"$work/mode"

@@ -101,10 +101,15 @@ AK_TEST(test_test_document) {
     ak_cbor_item m, v;
     ak_cur str;
     ak_buf_init(&doc, 4096);
-    EXPECT_OK(aks_recipient_doc_test_unattested(NULL, AK_CUR_LIT("\x30\x82spki"), &doc));
+    uint8_t meas[48];
+    memset(meas, 0xab, sizeof(meas));
+    EXPECT_OK(aks_recipient_doc_test_unattested(meas, AK_CUR_LIT("\x30\x82spki"), &doc));
     EXPECT_OK(ak_cbor_decode_all(ak_buf_cur(&doc), NULL, &m));
     EXPECT_INT_EQ(m.type, AK_CBOR_MAP);
-    EXPECT_INT_EQ(m.count, 2);
+    EXPECT_INT_EQ(m.count, 3);
+    EXPECT_OK(ak_cbor_map_get_tstr(&m, "image_sha384", &v));
+    EXPECT_OK(ak_cbor_get_bstr(&v, &str));
+    EXPECT_BYTES_EQ(str.ptr, str.len, meas, 48);
     EXPECT_OK(ak_cbor_map_get_tstr(&m, "module_id", &v));
     EXPECT_OK(ak_cbor_get_tstr(&v, &str));
     EXPECT_TRUE(ak_cur_eq_str(str, "ak-test-unattested"));

@@ -65,8 +65,9 @@ typedef struct aks_nitro_sealer_config {
 AK_MUST ak_err aks_sealer_nitro_open(const aks_nitro_sealer_config *cfg, aks_sealer **out);
 #ifndef AK_RELEASE
 /* TEST ONLY, absent from release builds: a recipient "document" that attests nothing — the CBOR
- * map {"module_id":"ak-test-unattested","public_key":<spki>} — for the local KMS stand-in
- * (tests/e2e/fixtures/kms_standin.py) where /dev/nsm does not exist. Real KMS refuses it. */
+ * map {"module_id":"ak-test-unattested","public_key":<spki>,"image_sha384":<ctx: 48 bytes, the
+ * signer's self-measurement>} — for the local KMS stand-in (tests/e2e/fixtures/kms_standin.py)
+ * where /dev/nsm does not exist. Real KMS refuses it. */
 AK_MUST ak_err aks_recipient_doc_test_unattested(void *ctx, ak_cur spki_der, ak_buf *doc);
 #endif
 /* Parses the data key file's text (exposed for tests): the decoded blob and the KeyId. */
