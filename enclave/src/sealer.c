@@ -1,11 +1,17 @@
-/* sealer.c — the local file-key sealer and the Nitro placeholder (see aks/sealer.h, D7). */
+/* sealer.c — the local file-key sealer and the KMS/attestation (Nitro) sealer (see aks/sealer.h, D7). */
 #include "aks/sealer.h"
 
 #include <string.h>
 
 #include "ak/alloc.h"
+#include "ak/cbor.h"
+#include "ak/cms.h"
 #include "ak/crypto.h"
 #include "ak/ct.h"
+#include "ak/http.h"
+#include "ak/json.h"
+#include "ak/kms.h"
+#include "ak/log.h"
 #include "ak/pki.h"
 #include "aks/secmem.h"
 
@@ -78,10 +84,105 @@ out:
     return rc;
 }
 
-ak_err aks_sealer_nitro_open(aks_sealer **out) {
-    *out = NULL;
-    return AK_E_CONFIG;
+ak_err aks_datakey_parse(ak_cur text, ak_buf *ciphertext_blob, ak_buf *key_id) {
+    static const char *const allowed[] = {"CiphertextBlob", "KeyId", "KeyMaterialId", NULL};
+    json_t *o = NULL;
+    ak_cur blob, id;
+    ak_err rc = AK_OK;
+    AK_ENSURE(text.len <= AKS_DATAKEY_MAX_FILE, AK_E_KMS_DATAKEY_INVALID);
+    AK_ENSURE(ak_json_parse_object(text, &o) == AK_OK, AK_E_KMS_DATAKEY_INVALID);
+    AK_ENSURE_OUT(ak_json_only_keys(o, allowed) == AK_OK, AK_E_KMS_DATAKEY_INVALID);
+    AK_ENSURE_OUT(ak_json_str(o, "CiphertextBlob", &blob) == AK_OK && ak_json_str(o, "KeyId", &id) == AK_OK,
+                  AK_E_KMS_DATAKEY_INVALID);
+    AK_ENSURE_OUT(id.len > 0 && id.len <= AK_KMS_MAX_KEY_ID, AK_E_KMS_DATAKEY_INVALID);
+    AK_ENSURE_OUT(ak_b64_decode(blob, ciphertext_blob) == AK_OK && ciphertext_blob->len > 0 &&
+                      ciphertext_blob->len <= AK_KMS_MAX_CIPHERTEXT_BLOB,
+                  AK_E_KMS_DATAKEY_INVALID);
+    AK_GUARD_OUT(ak_buf_append_cur(key_id, id));
+out:
+    json_decref(o);
+    return rc;
 }
+
+ak_err aks_sealer_nitro_open(const aks_nitro_sealer_config *cfg, aks_sealer **out) {
+    ak_buf file, blob, key_id, spki, doc, cms, dk;
+    ak_rsa_priv *rsa = NULL;
+    ak_http *http = NULL;
+    ak_kms kms;
+    ak_err rc = AK_OK;
+    *out = NULL;
+    AK_ENSURE(cfg != NULL && cfg->recipient_doc != NULL && cfg->datakey_path != NULL && cfg->region != NULL &&
+                  cfg->creds.access_key_id.len > 0 && cfg->creds.secret_access_key.len > 0,
+              AK_E_CONFIG);
+    ak_buf_init(&file, AKS_DATAKEY_MAX_FILE);
+    ak_buf_init(&blob, AK_KMS_MAX_CIPHERTEXT_BLOB);
+    ak_buf_init(&key_id, AK_KMS_MAX_KEY_ID);
+    ak_buf_init(&spki, 2048);
+    ak_buf_init(&doc, AK_KMS_MAX_ATTESTATION);
+    ak_buf_init(&cms, AK_KMS_MAX_RESPONSE);
+    ak_buf_init_secret(&dk, AK_CMS_MAX_CONTENT);
+    if (ak_buf_append_file(&file, cfg->datakey_path) != AK_OK) {
+        ak_log_error("kms data key file unreadable", "path", cfg->datakey_path);
+        rc = AK_E_IO;
+        goto out;
+    }
+    AK_GUARD_OUT(aks_datakey_parse(ak_buf_cur(&file), &blob, &key_id));
+    /* The recipient key pair: generated here, used once, never leaves this function. */
+    AK_GUARD_OUT(ak_rsa_keygen(AK_RSA_BITS, &rsa));
+    AK_GUARD_OUT(ak_rsa_spki_der(rsa, &spki));
+    AK_GUARD_OUT(cfg->recipient_doc(cfg->recipient_ctx, ak_buf_cur(&spki), &doc));
+    ak_http_config hc = {.user_agent = "agentkeys-signer/1", .connect_to = cfg->kms_connect};
+    AK_GUARD_OUT(ak_http_new(&hc, &http));
+    ak_kms_config kc = {.endpoint = cfg->kms_endpoint, .region = cfg->region};
+    AK_GUARD_OUT(ak_kms_init(&kms, http, &kc));
+    ak_kms_decrypt req = {.ciphertext_blob = ak_buf_cur(&blob),
+                          .key_id = ak_buf_cur(&key_id),
+                          .attestation_doc = ak_buf_cur(&doc),
+                          .deadline_ms = ak_http_now_ms() + (cfg->timeout_ms ? cfg->timeout_ms : 15000u)};
+    AK_GUARD_OUT(ak_kms_decrypt_for_recipient(&kms, &cfg->creds, &req, &cms));
+    rc = ak_cms_unwrap(ak_buf_cur(&cms), rsa, &dk);
+    if (rc != AK_OK) {
+        ak_log_error("kms recipient ciphertext refused", "reason", ak_err_reason(rc));
+        goto out;
+    }
+    AK_ENSURE_OUT(dk.len == 32, AK_E_KMS_DATAKEY_INVALID); /* not an AES_256 data key */
+    AK_GUARD_OUT(aks_sealer_from_key(dk.ptr, out));
+    (*out)->name = "nitro";
+out:
+    ak_rsa_free(rsa);
+    ak_http_free(http);
+    ak_buf_free(&file);
+    ak_buf_free(&blob);
+    ak_buf_free(&key_id);
+    ak_buf_free(&spki);
+    ak_buf_free(&doc);
+    ak_buf_free(&cms);
+    ak_buf_free(&dk);
+    return rc;
+}
+
+#ifndef AK_RELEASE
+/* CBOR map {"module_id": "ak-test-unattested", "public_key": <spki>, "image_sha384": <48 bytes>}:
+ * what the KMS stand-in reads (its model of kms:RecipientAttestation:ImageSha384). */
+ak_err aks_recipient_doc_test_unattested(void *ctx, ak_cur spki_der, ak_buf *doc) {
+    static const char mod[] = "ak-test-unattested";
+    const uint8_t *measurement = ctx;
+    AK_PRECOND(measurement != NULL);
+    AK_GUARD(ak_cbor_put_head(doc, 5, 3));
+    AK_GUARD(ak_cbor_put_head(doc, 3, 9));
+    AK_GUARD(ak_buf_append_str(doc, "module_id"));
+    AK_GUARD(ak_cbor_put_head(doc, 3, sizeof(mod) - 1));
+    AK_GUARD(ak_buf_append_str(doc, mod));
+    AK_GUARD(ak_cbor_put_head(doc, 3, 10));
+    AK_GUARD(ak_buf_append_str(doc, "public_key"));
+    AK_GUARD(ak_cbor_put_head(doc, 2, spki_der.len));
+    AK_GUARD(ak_buf_append_cur(doc, spki_der));
+    AK_GUARD(ak_cbor_put_head(doc, 3, 12));
+    AK_GUARD(ak_buf_append_str(doc, "image_sha384"));
+    AK_GUARD(ak_cbor_put_head(doc, 2, 48));
+    return ak_buf_append(doc, measurement, 48);
+}
+#endif
 
 void aks_sealer_free(aks_sealer *s) {
     if (s != NULL) s->destroy(s);

@@ -397,6 +397,36 @@ AK_TEST(test_bad_input_rejected) {
     ak_http_free(c);
 }
 
+/* connect_to (issue 18, the KMS proxy port): the connection goes to the given HOST:PORT while the
+ * request still names the URL's host; bad specs are refused at ak_http_new. */
+AK_TEST(test_connect_to) {
+    s_srv s;
+    s_srv_start(&s, M_ECHO);
+    char to[64];
+    snprintf(to, sizeof(to), "127.0.0.1:%d", s.port);
+    ak_http_config cfg = {.retry = {.max_attempts = 1}, .connect_to = to};
+    ak_http *c = NULL;
+    EXPECT_OK(ak_http_new(&cfg, &c));
+    ak_http_request req = {.method = "GET", .url = "http://kms.us-east-1.amazonaws.com/"};
+    ak_http_response r;
+    ak_http_response_init(&r);
+    EXPECT_OK(ak_http_do(c, &req, &r));
+    EXPECT_INT_EQ(r.status, 200);
+    ak_cur echo = ak_buf_cur(&r.body);
+    EXPECT_TRUE(memmem(echo.ptr, echo.len, "Host: kms.us-east-1.amazonaws.com\r\n", 35) != NULL);
+    ak_http_response_free(&r);
+    ak_http_free(c);
+    s_srv_stop(&s);
+    static const char *const bad[] = {"127.0.0.1", ":80",    "h:0",    "h:65536",
+                                      "h:x",       "::1:80", "h/x:80", "h:80 "};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cfg.connect_to = bad[i];
+        c = NULL;
+        if (ak_http_new(&cfg, &c) != AK_E_CONFIG) fail_msg("connect_to accepted: %s", bad[i]);
+        assert_null(c);
+    }
+}
+
 AK_TEST(test_404_is_data_not_error) {
     s_srv s;
     s_srv_start(&s, M_404);
@@ -502,4 +532,4 @@ AK_RUN_TESTS(AK_T(test_retry_503_then_success), AK_T(test_retry_429_then_success
              AK_T(test_headers_body_and_lookup), AK_T(test_bad_input_rejected),
              AK_T(test_404_is_data_not_error), AK_T(test_connect_refused_retried_even_for_post),
              AK_T(test_bad_tls_material_rejected), AK_T(test_https_against_plain_port_fails_cleanly),
-             AK_T(test_status_mapping), AK_T(test_reason_phrases))
+             AK_T(test_status_mapping), AK_T(test_reason_phrases), AK_T(test_connect_to))

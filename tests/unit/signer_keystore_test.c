@@ -295,7 +295,8 @@ AK_TEST(test_file_sealer_key_formats) {
     fclose(f);
     EXPECT_ERR(AK_E_BAD_KEY, aks_sealer_file_open(p, &s));
     EXPECT_ERR(AK_E_IO, aks_sealer_file_open("/nonexistent/seal.key", &s));
-    EXPECT_ERR(AK_E_CONFIG, aks_sealer_nitro_open(&s));
+    aks_nitro_sealer_config nc = {0};
+    EXPECT_ERR(AK_E_CONFIG, aks_sealer_nitro_open(&nc, &s));
     unlink(p);
     rmdir(dir);
     ak_buf_free(&sealed);

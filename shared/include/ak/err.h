@@ -106,6 +106,17 @@
     X(ATTEST_NSM_ERROR, "attest_nsm_error", 502, "the Nitro Secure Module refused the request")              \
     X(ATTEST_NSM_MALFORMED, "attest_nsm_malformed", 502, "the Nitro Secure Module answered garbage")         \
     X(ATTEST_MODE_MISMATCH, "attest_mode_mismatch", 502, "the attestation is not of the configured mode")    \
+    /* -- KMS-sealed keystore (issue 18 item 2, ak/cms.h, ak/kms.h): CMS unwrap and KMS Decrypt -- */        \
+    X(CMS_MALFORMED, "cms_malformed", 502, "the recipient ciphertext is not the expected CMS structure")     \
+    X(CMS_TRAILING, "cms_trailing_bytes", 502, "the recipient ciphertext has bytes after its end")           \
+    X(CMS_UNSUPPORTED, "cms_unsupported", 502, "the recipient ciphertext uses an unsupported algorithm")     \
+    X(CMS_DECRYPT_FAILED, "cms_decrypt_failed", 502, "the recipient ciphertext does not open with our key")  \
+    X(KMS_SIGNATURE_REJECTED, "kms_signature_rejected", 502, "KMS refused the request signature or keys")    \
+    X(KMS_ACCESS_DENIED, "kms_access_denied", 502, "KMS denied the decrypt (key policy or attestation)")     \
+    X(KMS_INVALID_CIPHERTEXT, "kms_invalid_ciphertext", 502, "KMS refused the data key ciphertext")          \
+    X(KMS_ERROR, "kms_error", 502, "the key management service failed")                                      \
+    X(KMS_RESPONSE_MALFORMED, "kms_response_malformed", 502, "the KMS response has an unexpected shape")     \
+    X(KMS_DATAKEY_INVALID, "kms_datakey_invalid", 500, "the stored KMS data key file is malformed")          \
     /* hardening (issue 16): unregistered wallets may only bootstrap; read-only scopes */                    \
     X(DEVICE_NOT_REGISTERED, "device_not_registered", 403,                                                   \
       "the wallet has no registered device: it may only register itself as first master")                    \

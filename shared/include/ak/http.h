@@ -83,6 +83,10 @@ typedef struct ak_http_config {
      * with AK_E_DESTINATION_NOT_ALLOWED (never retried). Used by ak/egress.h (D19). */
     bool (*sock_check)(void *user, const struct sockaddr *sa, unsigned len);
     void *sock_check_user;
+    /* Optional "HOST:PORT": every connection is made there instead (CURLOPT_CONNECT_TO), while
+     * the URL's host still names the server (Host header, SNI, certificate check). For a
+     * forwarding proxy such as the parent instance's vsock-proxy to KMS (issue 18). */
+    const char *connect_to;
 } ak_http_config;
 
 typedef struct ak_http_header {

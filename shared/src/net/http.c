@@ -259,7 +259,8 @@ struct ak_http {
     ak_http_response *resp;
     bool (*sock_check)(void *user, const struct sockaddr *sa, unsigned len);
     void *sock_check_user;
-    bool sock_refused; /* this attempt: sock_check said no */
+    bool sock_refused;             /* this attempt: sock_check said no */
+    struct curl_slist *connect_to; /* "::HOST:PORT" when the config names one */
     size_t max_body;
     bool too_large;
     char errbuf[CURL_ERROR_SIZE];
@@ -375,6 +376,20 @@ ak_err ak_http_new(const ak_http_config *cfg, ak_http **out) {
     AK_ENSURE_OUT((cfg->client_cert_pem.len > 0) == (cfg->client_key_pem.len > 0), AK_E_CONFIG);
     if (cfg->client_cert_pem.len > 0)
         AK_GUARD_OUT(s_load_identity(c, cfg->client_cert_pem, cfg->client_key_pem));
+    if (cfg->connect_to != NULL) {
+        /* HOST:PORT, HOST a name or an IPv4 literal (no ':' inside), PORT 1..65535 */
+        char spec[300];
+        const char *colon = strrchr(cfg->connect_to, ':');
+        uint64_t port = 0;
+        AK_ENSURE_OUT(colon != NULL && colon != cfg->connect_to && strchr(cfg->connect_to, ':') == colon &&
+                          ak_cur_to_u64(ak_cur_from_str(colon + 1), &port) == AK_OK && port > 0 &&
+                          port < 65536 && strpbrk(cfg->connect_to, "/@?# ") == NULL,
+                      AK_E_CONFIG);
+        int n = snprintf(spec, sizeof(spec), "::%s", cfg->connect_to);
+        AK_ENSURE_OUT(n > 0 && (size_t)n < sizeof(spec), AK_E_CONFIG);
+        c->connect_to = curl_slist_append(NULL, spec);
+        AK_ENSURE_OUT(c->connect_to != NULL, AK_E_NOMEM);
+    }
     c->curl = curl_easy_init();
     AK_ENSURE_OUT(c->curl != NULL, AK_E_NOMEM);
     *out = c;
@@ -386,6 +401,7 @@ out:
 void ak_http_free(ak_http *c) {
     if (c == NULL) return;
     if (c->curl) curl_easy_cleanup(c->curl);
+    curl_slist_free_all(c->connect_to);
     s_free_identity(c);
     s_anchors_free(&c->pinned);
     ak_wipe(&c->x509, sizeof(c->x509));
@@ -689,6 +705,7 @@ static ak_err s_setopt_all(ak_http *c, const ak_http_request *req, struct curl_s
     S_SET(CURLOPT_ERRORBUFFER, c->errbuf);
     S_SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_body);
     S_SET(CURLOPT_ACCEPT_ENCODING, (char *)NULL);
+    if (c->connect_to != NULL) S_SET(CURLOPT_CONNECT_TO, c->connect_to);
     if (c->sock_check != NULL) {
         S_SET(CURLOPT_OPENSOCKETFUNCTION, s_open_cb);
         S_SET(CURLOPT_OPENSOCKETDATA, c);

@@ -1,0 +1,238 @@
+/* kms.c — KMS Decrypt with an attested Recipient, over ak_http + ak_sigv4 (see ak/kms.h). */
+#include "ak/kms.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "ak/json.h"
+#include "ak/log.h"
+
+#define S_KMS_TARGET "TrentService.Decrypt"
+#define S_KMS_CONTENT_TYPE "application/x-amz-json-1.1"
+
+static bool s_kms_region_ok(const char *r) {
+    size_t n = r ? strlen(r) : 0;
+    if (n == 0 || n >= 64) return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((r[i] >= 'a' && r[i] <= 'z') || (r[i] >= '0' && r[i] <= '9') || r[i] == '-')) return false;
+    return true;
+}
+
+ak_err ak_kms_init(ak_kms *kms, ak_http *http, const ak_kms_config *cfg) {
+    AK_PRECOND(kms != NULL && http != NULL && cfg != NULL);
+    memset(kms, 0, sizeof(*kms));
+    AK_ENSURE(s_kms_region_ok(cfg->region), AK_E_CONFIG);
+    memcpy(kms->region, cfg->region, strlen(cfg->region) + 1);
+    kms->http = http;
+    const char *scheme = "https";
+    ak_cur ep;
+    char dflt[128];
+    if (cfg->endpoint == NULL || cfg->endpoint[0] == '\0') {
+        snprintf(dflt, sizeof(dflt), "kms.%s.amazonaws.com", kms->region);
+        ep = ak_cur_from_str(dflt);
+    } else {
+        ep = ak_cur_from_str(cfg->endpoint);
+        if (ak_cur_starts_with(ep, AK_CUR_LIT("https://"))) {
+            ep.ptr += 8;
+            ep.len -= 8;
+        } else if (ak_cur_starts_with(ep, AK_CUR_LIT("http://"))) {
+            scheme = "http";
+            ep.ptr += 7;
+            ep.len -= 7;
+        } else {
+            return AK_E_CONFIG;
+        }
+        if (ep.len > 0 && ep.ptr[ep.len - 1] == '/') ep.len--;
+    }
+    AK_ENSURE(ep.len > 0 && ak_cur_find(ep, '/') < 0 && ak_cur_find(ep, '@') < 0 &&
+                  ak_cur_find(ep, '?') < 0 && ak_cur_find(ep, '#') < 0,
+              AK_E_CONFIG);
+    AK_ENSURE(ak_cur_to_cstr(ep, kms->host, sizeof(kms->host)) == AK_OK, AK_E_CONFIG);
+    int n = snprintf(kms->url, sizeof(kms->url), "%s://%s/", scheme, kms->host);
+    AK_ENSURE(n > 0 && (size_t)n < sizeof(kms->url), AK_E_CONFIG);
+    return AK_OK;
+}
+
+/* Adds a base64 string member. */
+static ak_err s_kms_set_b64(json_t *o, const char *key, ak_cur raw) {
+    ak_buf b;
+    ak_buf_init(&b, 2 * AK_KMS_MAX_ATTESTATION);
+    ak_err rc = ak_b64_encode(raw.ptr, raw.len, &b);
+    if (rc == AK_OK) {
+        json_t *s = ak_json_string_cur(ak_buf_cur(&b));
+        rc = s != NULL && json_object_set_new(o, key, s) == 0 ? AK_OK : AK_E_NOMEM;
+    }
+    ak_buf_free(&b);
+    return rc;
+}
+
+ak_err ak_kms_decrypt_body(const ak_kms_decrypt *req, ak_buf *body) {
+    AK_ENSURE(req->ciphertext_blob.len > 0 && req->attestation_doc.len > 0, AK_E_INVALID_INPUT);
+    AK_ENSURE(req->ciphertext_blob.len <= AK_KMS_MAX_CIPHERTEXT_BLOB &&
+                  req->attestation_doc.len <= AK_KMS_MAX_ATTESTATION && req->key_id.len <= AK_KMS_MAX_KEY_ID,
+              AK_E_LIMIT);
+    ak_err rc = AK_E_NOMEM;
+    json_t *o = json_object(), *r = json_object();
+    if (o == NULL || r == NULL) goto out;
+    AK_GUARD_OUT(s_kms_set_b64(o, "CiphertextBlob", req->ciphertext_blob));
+    rc = AK_E_NOMEM;
+    if (json_object_set_new(o, "EncryptionAlgorithm", json_string("SYMMETRIC_DEFAULT")) != 0) goto out;
+    if (req->key_id.len > 0) {
+        json_t *k = ak_json_string_cur(req->key_id);
+        AK_ENSURE_OUT(k != NULL, AK_E_INVALID_INPUT); /* not UTF-8 */
+        if (json_object_set_new(o, "KeyId", k) != 0) goto out;
+    }
+    AK_GUARD_OUT(s_kms_set_b64(r, "AttestationDocument", req->attestation_doc));
+    rc = AK_E_NOMEM;
+    if (json_object_set_new(r, "KeyEncryptionAlgorithm", json_string("RSAES_OAEP_SHA_256")) != 0) goto out;
+    if (json_object_set_new(o, "Recipient", r) != 0) goto out;
+    r = NULL;
+    rc = ak_json_dump(o, body);
+out:
+    json_decref(r);
+    json_decref(o);
+    return rc;
+}
+
+static bool s_kms_is_key_arn(ak_cur id) {
+    static const char pfx[] = "arn:";
+    if (!ak_cur_starts_with(id, AK_CUR_LIT(pfx))) return false;
+    for (size_t i = 0; i + 5 <= id.len; i++)
+        if (memcmp(id.ptr + i, ":key/", 5) == 0) return true;
+    return false;
+}
+
+ak_err ak_kms_parse_decrypt_response(ak_cur text, ak_cur key_id, ak_buf *cms) {
+    static const char *const allowed[] = {"KeyId",     "CiphertextForRecipient", "EncryptionAlgorithm",
+                                          "Plaintext", "KeyMaterialId",          NULL};
+    json_t *o = NULL;
+    ak_cur v;
+    bool present;
+    ak_err rc = AK_OK;
+    size_t start = cms->len;
+    AK_ENSURE(ak_json_parse_object(text, &o) == AK_OK, AK_E_KMS_RESPONSE_MALFORMED);
+    AK_ENSURE_OUT(ak_json_only_keys(o, allowed) == AK_OK, AK_E_KMS_RESPONSE_MALFORMED);
+    /* A plaintext must never come back: it would have crossed the parent in the clear. */
+    AK_ENSURE_OUT(ak_json_str_opt(o, "Plaintext", &v, &present) == AK_OK && (!present || v.len == 0),
+                  AK_E_KMS_RESPONSE_MALFORMED);
+    AK_ENSURE_OUT(ak_json_str_opt(o, "EncryptionAlgorithm", &v, &present) == AK_OK &&
+                      (!present || ak_cur_eq_str(v, "SYMMETRIC_DEFAULT")),
+                  AK_E_KMS_RESPONSE_MALFORMED);
+    AK_ENSURE_OUT(ak_json_str_opt(o, "KeyId", &v, &present) == AK_OK, AK_E_KMS_RESPONSE_MALFORMED);
+    if (s_kms_is_key_arn(key_id)) AK_ENSURE_OUT(present && ak_cur_eq(v, key_id), AK_E_KMS_RESPONSE_MALFORMED);
+    AK_ENSURE_OUT(ak_json_str(o, "CiphertextForRecipient", &v) == AK_OK && v.len > 0,
+                  AK_E_KMS_RESPONSE_MALFORMED);
+    AK_ENSURE_OUT(ak_b64_decode(v, cms) == AK_OK, AK_E_KMS_RESPONSE_MALFORMED);
+out:
+    if (rc != AK_OK) cms->len = start;
+    json_decref(o);
+    return rc;
+}
+
+static ak_err s_kms_type_err(ak_cur t) {
+    static const char *const sig[] = {"InvalidSignatureException", "IncompleteSignatureException",
+                                      "UnrecognizedClientException", "ExpiredTokenException",
+                                      "MissingAuthenticationTokenException"};
+    for (size_t i = 0; i < sizeof(sig) / sizeof(sig[0]); i++)
+        if (ak_cur_eq_str(t, sig[i])) return AK_E_KMS_SIGNATURE_REJECTED;
+    if (ak_cur_eq_str(t, "AccessDeniedException")) return AK_E_KMS_ACCESS_DENIED;
+    if (ak_cur_eq_str(t, "InvalidCiphertextException") || ak_cur_eq_str(t, "IncorrectKeyException"))
+        return AK_E_KMS_INVALID_CIPHERTEXT;
+    if (ak_cur_eq_str(t, "ThrottlingException")) return AK_E_THROTTLED;
+    return AK_E_KMS_ERROR;
+}
+
+ak_err ak_kms_error_from_response(const ak_http_response *resp, ak_buf *type) {
+    json_t *o = NULL;
+    ak_cur t = {0};
+    if (resp->status >= 200 && resp->status < 300) return AK_OK;
+    if (ak_json_parse_object(ak_buf_cur(&resp->body), &o) != AK_OK || ak_json_str(o, "__type", &t) != AK_OK) {
+        t = (ak_cur){0};
+        if (!ak_http_response_header(resp, "x-amzn-errortype", &t)) t = (ak_cur){0};
+        long colon = ak_cur_find(t, ':'); /* "Type:http://internal.amazon.com/..." */
+        if (colon >= 0) t.len = (size_t)colon;
+    }
+    long hash = -1;
+    for (size_t i = 0; i < t.len; i++)
+        if (t.ptr[i] == '#') hash = (long)i;
+    if (hash >= 0) {
+        t.ptr += hash + 1;
+        t.len -= (size_t)hash + 1;
+    }
+    ak_err e = resp->status >= 500 ? AK_E_KMS_ERROR : s_kms_type_err(t);
+    if (resp->status == 429 || resp->status == 503) e = AK_E_THROTTLED;
+    if (type != NULL && t.len > 0 && t.len < 128 && ak_buf_append_cur(type, t) != AK_OK) type->len = 0;
+    json_decref(o);
+    return e;
+}
+
+ak_err ak_kms_decrypt_for_recipient(ak_kms *kms, const ak_sigv4_creds *creds, const ak_kms_decrypt *req,
+                                    ak_buf *cms) {
+    AK_PRECOND(kms != NULL && creds != NULL && req != NULL && cms != NULL);
+    ak_buf body;
+    ak_sigv4_result sr;
+    ak_http_response resp;
+    ak_err rc = AK_OK;
+    char date[17], phash[65];
+    ak_sigv4_header sh[6];
+    ak_http_header hh[7];
+    size_t n = 0;
+    ak_buf_init(&body, 3 * AK_KMS_MAX_ATTESTATION);
+    ak_sigv4_result_init(&sr);
+    ak_http_response_init(&resp);
+    AK_GUARD_OUT(ak_kms_decrypt_body(req, &body));
+    AK_GUARD_OUT(ak_sigv4_amz_date(ak_http_now_ms() / 1000, date));
+    ak_sigv4_payload_hash(ak_buf_cur(&body), phash);
+#define S_KMS_HDR(nm, val)                                                                                   \
+    do {                                                                                                     \
+        sh[n] = (ak_sigv4_header){ak_cur_from_str(nm), (val)};                                               \
+        hh[n] = (ak_http_header){(nm), (val)};                                                               \
+        n++;                                                                                                 \
+    } while (0)
+    S_KMS_HDR("Content-Type", AK_CUR_LIT(S_KMS_CONTENT_TYPE));
+    S_KMS_HDR("Host", ak_cur_from_str(kms->host));
+    S_KMS_HDR("X-Amz-Date", ak_cur_from_str(date));
+    S_KMS_HDR("X-Amz-Target", AK_CUR_LIT(S_KMS_TARGET));
+    if (creds->session_token.len > 0) S_KMS_HDR("X-Amz-Security-Token", creds->session_token);
+#undef S_KMS_HDR
+    ak_sigv4_request sreq = {.method = AK_CUR_LIT("POST"),
+                             .path = AK_CUR_LIT("/"),
+                             .headers = sh,
+                             .n_headers = n,
+                             .payload_hash = ak_cur_from_str(phash)};
+    ak_sigv4_scope scope = {ak_cur_from_str(date), ak_cur_from_str(kms->region), AK_CUR_LIT("kms")};
+    AK_GUARD_OUT(ak_sigv4_sign(&sreq, creds, &scope, &sr));
+    hh[n++] = (ak_http_header){"Authorization", ak_buf_cur(&sr.authorization)};
+    ak_http_request hreq = {.method = "POST",
+                            .url = kms->url,
+                            .headers = hh,
+                            .n_headers = n,
+                            .body = ak_buf_cur(&body),
+                            .deadline_ms = req->deadline_ms,
+                            .idempotent = true,
+                            .max_response = AK_KMS_MAX_RESPONSE};
+    rc = ak_http_do(kms->http, &hreq, &resp);
+    if (rc != AK_OK) {
+        ak_log_warn("kms request failed", "op", "Decrypt", "reason", ak_err_reason(rc));
+        goto out;
+    }
+    if (resp.status != 200) {
+        ak_buf type;
+        char st[16];
+        ak_buf_init(&type, 256);
+        rc = ak_kms_error_from_response(&resp, &type);
+        if (rc == AK_OK) rc = AK_E_KMS_ERROR; /* another 2xx */
+        snprintf(st, sizeof(st), "%ld", resp.status);
+        ak_log_warn("kms error", "op", "Decrypt", "status", st, "type", ak_buf_cstr(&type), "reason",
+                    ak_err_reason(rc));
+        ak_buf_free(&type);
+        goto out;
+    }
+    rc = ak_kms_parse_decrypt_response(ak_buf_cur(&resp.body), req->key_id, cms);
+    if (rc != AK_OK) ak_log_warn("kms response refused", "op", "Decrypt", "reason", ak_err_reason(rc));
+out:
+    ak_buf_free(&body);
+    ak_sigv4_result_free(&sr);
+    ak_http_response_free(&resp);
+    return rc;
+}
