@@ -9,8 +9,10 @@
 #     another bucket, another prefix, an action it was not given, a list outside its prefix;
 #   - a GET of a missing key is 404 only where the policy has s3:ListBucket (AWS semantics,
 #     reproduced by Ceph for the `ak-lambda` sessions), and through the API an unknown SIWE
-#     request is 401 siwe_nonce_invalid (it was 403 access_denied before AuthFunction's policy
-#     got s3:ListBucket).
+#     request is 401 siwe_nonce_invalid;
+#   - negative, through the function itself: a second emulator runs AuthFunction under the role
+#     of a template copy without its s3:ListBucket statement, and the same request is refused
+#     by S3 (403 access_denied, as before the template fix).
 # Uses a running stack when build/local/stack.env exists (AK_LOCAL_DIR overrides), else starts
 # one in a private directory with scripts/stack-up and stops it on exit.
 # Prints one PASS/FAIL line per check; exit status 1 if any failed.
@@ -32,7 +34,7 @@ if [ ! -f "$L/stack.env" ]; then
   fi
   started=1
 fi
-cleanup() { [ "$started" = 1 ] && AK_LOCAL_DIR=$L "$top/scripts/stack-down" >/dev/null 2>&1; true; }
+cleanup() { [ "$started" = 1 ] && AK_LOCAL_DIR=$L "$top/scripts/stack-down" >/dev/null 2>&1 && rm -rf "$L"; true; }
 trap cleanup EXIT
 # shellcheck disable=SC1091
 . "$L/stack.env"
@@ -126,5 +128,40 @@ check "missing key, ListBucket granted (AuthFunction): not found" "error not_fou
   "$(as AuthFunction get "$AK_STATE_BUCKET" "siwe/pending/never-$(openssl rand -hex 8).json")"
 check "missing key, ListBucket granted (AuditProofFunction): not found" "error not_found" \
   "$(as AuditProofFunction head "$AK_AUDIT_BUCKET" "audit/pending/$op/never.json")"
+# ---- 4. through a function: the same request under a role that lacks s3:ListBucket is refused
+# A copy of the template without AuthFunction's ListBucket statement, its roles made beside the
+# stack's (prefix akneg-), and a second emulator whose AuthFunction holds that role only.
+work=$(mktemp -d "${TMPDIR:-/tmp}/ak-execroles-work.XXXXXX")
+emu_pid=""
+cleanup() {
+  if [ -n "$emu_pid" ]; then kill "$emu_pid" 2>/dev/null; wait "$emu_pid" 2>/dev/null; fi
+  rm -rf "$work"
+  [ "$started" = 1 ] && AK_LOCAL_DIR=$L "$top/scripts/stack-down" >/dev/null 2>&1 && rm -rf "$L"; true
+}
+/usr/bin/python3 - "$top/template.yaml" "$work/t.yaml" <<'PYEOF'
+import sys
+t = open(sys.argv[1]).read()
+stmt = "            - Effect: Allow\n              Action: s3:ListBucket\n              Resource: !GetAtt StateBucket.Arn\n"
+assert t.count(stmt) == 1, "AuthFunction's ListBucket statement not found"
+open(sys.argv[2], "w").write(t.replace(stmt, ""))
+PYEOF
+[ -s "$work/t.yaml" ] && ! grep -q 'Resource: !GetAtt StateBucket.Arn' "$work/t.yaml" \
+  && pass "template copy without AuthFunction's s3:ListBucket" || fail "template copy without AuthFunction's s3:ListBucket"
+if ( . "$L/ceph/env" && AK_TEMPLATE=$work/t.yaml AK_EXEC_ROLE_PREFIX=akneg- timeout -k 5 120 \
+       "$top/scripts/local-iam" exec-roles "$work/roles.env" >"$work/local-iam.log" 2>&1 ); then
+  pass "local-iam made the copy's roles"
+else fail "local-iam made the copy's roles" "$(tail -n 3 "$work/local-iam.log")"; fi
+{ grep -v '^AuthFunction\.AWS_' "$ENVF"; grep '^AuthFunction\.AWS_' "$work/roles.env"; } >"$work/emu.env"
+EPORT=$("$top/scripts/lib/free-ports" 1)
+env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN "$top/build/release/bin/ak-emulator" \
+  --template "$work/t.yaml" --root "$top" --flavour release --port "$EPORT" --env-file "$work/emu.env" \
+  >"$work/emulator.log" 2>&1 &
+emu_pid=$!
+for _ in $(seq 1 100); do curl -fsS -m 2 "http://127.0.0.1:$EPORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+out=$(curl -sS -m 20 -w ' %{http_code}' -X POST "http://127.0.0.1:$EPORT/v1/auth/wallet/verify" -H 'content-type: application/json' \
+  -d "{\"request_id\":\"siwe-$(openssl rand -hex 16)\",\"signature\":\"0x$(openssl rand -hex 65)\"}")
+check "AuthFunction without s3:ListBucket: the same unknown request is refused by S3 (403 access_denied)" \
+  "403 access_denied" "${out##* } $(jq -r .reason <<<"${out% *}" 2>/dev/null)"
+
 if [ $fails -eq 0 ]; then echo "exec-roles: all passed"; else echo "exec-roles: $fails failed"; fi
 exit $((fails > 0))
