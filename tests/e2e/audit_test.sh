@@ -64,7 +64,11 @@ for fn in AuditFlushFunction AuditFlushCrashFunction AuditProofFunction; do
   echo "$fn.AK_SIGNER_CLIENT_CERT=$AK_PKI_DIR/audit.crt"; echo "$fn.AK_SIGNER_CLIENT_KEY=$AK_PKI_DIR/audit.key"
 done >>"$envf"
 echo "AK_AUDIT_LEASE_GRACE_MS=0" >>"$envf"
-"$root/build/release/bin/ak-emulator" --template "$tmpl" --root "$root" --flavour release --port "$EPORT" \
+# The crash variant runs under AuditFlushFunction's own execution role (issue 17), and this
+# emulator, like the stack's, holds no admin key: the resumed flush runs under least privilege.
+sed -n 's/^AuditFlushFunction\.AWS_/AuditFlushCrashFunction.AWS_/p' "$AK_EMULATOR_ENV" >>"$envf"
+grep -q '^AuditFlushCrashFunction\.AWS_SESSION_TOKEN=' "$envf" || die "AuditFlushFunction's execution role is not in $AK_EMULATOR_ENV"
+env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN "$root/build/release/bin/ak-emulator" --template "$tmpl" --root "$root" --flavour release --port "$EPORT" \
   --env-file "$envf" --bootstrap "AuditFlushCrashFunction=$root/build/dev/functions/audit-flush/bootstrap" \
   --timeout-override AuditFlushFunction=6 --timeout-override AuditFlushCrashFunction=20 \
   >"$work/emulator2.log" 2>&1 &

@@ -150,6 +150,29 @@ static ak_err s_s3_del_many(void *ud, const ak_cur *keys, size_t n, size_t *fail
     ak_s3_call call = {&s->creds, deadline_ms};
     ak_s3_delete_result res = {0};
     ak_err rc = ak_s3_delete_objects(&s->s3[0], &call, s->bucket, keys, n, s_del_err, NULL, &res);
+    if (rc == AK_E_ACCESS_DENIED && res.deleted == 0 && res.failed == 0) {
+        /* The DeleteObjects request itself was refused: Ceph RGW Pacific checks s3:DeleteObject
+         * on the bucket ARN, not on each key (as the worker, ak/worker.h). AWS checks each key,
+         * so this never runs there. One DeleteObject per key; every failure still counted. */
+        ak_log_info("audit flush: DeleteObjects refused; deleting key by key");
+        size_t bad = 0;
+        rc = AK_OK;
+        for (size_t i = 0; i < n; i++) {
+            ak_err e = ak_s3_delete(&s->s3[0], &call, s->bucket, keys[i]);
+            if (e == AK_E_NOMEM) return e;
+            if (e == AK_OK || e == AK_E_NOT_FOUND) continue;
+            if (e == AK_E_DEADLINE) { /* the rest is not attempted: still pending, next run */
+                bad += n - i;
+                rc = e;
+                break;
+            }
+            s_del_err(NULL, keys[i], ak_cur_from_str(ak_err_reason(e)));
+            if (rc == AK_OK || e != AK_E_ACCESS_DENIED) rc = e;
+            bad++;
+        }
+        *failed = bad;
+        return rc;
+    }
     *failed = rc == AK_OK ? 0 : (res.failed ? res.failed : n - res.deleted);
     return rc;
 }
