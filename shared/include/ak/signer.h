@@ -81,6 +81,19 @@ AK_MUST ak_err ak_signer_derive_kek(ak_signer *s, const char *data_class, const 
                                     const uint8_t operator_omni[32], const uint8_t actor_omni[32],
                                     uint64_t epoch, uint8_t kek[32]);
 
+/* ak_signer_derive_kek in two halves, so the derivation runs at the signer while the caller does
+ * other work (issue 19: the worker's chain reads). _send connects if needed and sends the request
+ * (nothing is read); _recv reads its reply into `kek` (the caller's to wipe), resending once on a
+ * fresh connection when the kept-alive one turned out dead; _abort drops a reply not yet read by
+ * closing the connection, so the KEK never enters this process. Any other call on the handle while
+ * a reply is pending aborts it first. One derive in flight at a time. */
+AK_MUST ak_err ak_signer_derive_kek_send(ak_signer *s, const char *data_class, const char *op, ak_cur cap,
+                                         const uint8_t operator_omni[32], const uint8_t actor_omni[32],
+                                         uint64_t epoch);
+AK_MUST ak_err ak_signer_derive_kek_recv(ak_signer *s, uint8_t kek[32]);
+void ak_signer_derive_kek_abort(ak_signer *s);
+bool ak_signer_derive_pending(const ak_signer *s);
+
 /* The KEK of a 200 /v1/kek/derive reply body ({"kek_b64":…}); AK_E_UPSTREAM when malformed.
  * ak_signer_derive_kek's parser, exposed so the secret-scan test runs it on a reply of the
  * in-process signer. */
