@@ -8,6 +8,11 @@
  * ECDHE-ECDSA AES-GCM/ChaCha20, the signer's CA pinned (the only trust anchor), the server name
  * checked, and the function's client certificate (mTLS) presented.
  *
+ * Reconnects (issue 19): the session of the last full handshake is offered on the next connect
+ * (TLS 1.2 session ID resumption; the signer keeps sessions for at most an hour from their full
+ * handshake, in memory only). A resumed connection keeps the server key of that full handshake,
+ * so the attestation is not repeated; a refused offer is a full handshake as before.
+ *
  * Attestation (ak/attest.h): on every new connection whose server key has not been attested yet,
  * the client sends a fresh 32-byte random nonce to /v1/attest and verifies the document against
  * the pinned attestation key and expected measurement BEFORE any other request goes out on
@@ -56,6 +61,7 @@ typedef struct ak_signer_config {
     const char *measurement_hex; /* 96 hex */
     unsigned timeout_ms;         /* 0 -> default */
     int64_t attest_max_age_ms;   /* 0 -> AK_ATTEST_DEFAULT_MAX_AGE_MS */
+    bool no_session_resume;      /* true: every connect a full handshake (measurements) */
 } ak_signer_config;
 
 typedef enum { AK_SIGNER_KEY_SESSION = 0, AK_SIGNER_KEY_OIDC = 1, AK_SIGNER_KEY_CAP = 2 } ak_signer_key;
@@ -116,8 +122,11 @@ AK_MUST ak_err ak_signer_keys(ak_signer *s, ak_buf *out);
 AK_MUST ak_err ak_signer_call(ak_signer *s, const char *method, const char *path, ak_cur body,
                               bool retry_safe, long *status, ak_buf *resp);
 
-/* Connections made so far (tests and the bench check keep-alive with it). */
+/* Connections made so far (tests and the bench check keep-alive with it), and how many of them
+ * resumed the previous TLS session (an abbreviated handshake: no certificate signature or
+ * verification on either side, no ECDHE). */
 unsigned ak_signer_connects(const ak_signer *s);
+unsigned ak_signer_resumes(const ak_signer *s);
 /* Drops the connection (the next call reconnects; attestation is not repeated for the same key). */
 void ak_signer_disconnect(ak_signer *s);
 

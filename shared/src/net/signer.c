@@ -52,6 +52,14 @@ struct ak_signer {
     bool attested;
     uint8_t attested_tls_pub[65];
     unsigned connects;
+    unsigned resumes;
+    /* TLS session resumption (issue 19): the last full handshake's session, offered on the next
+     * connect, with the server key that handshake authenticated (a resumed handshake shows no
+     * certificate; the session is bound to that key's handshake). */
+    bool no_resume;
+    bool have_session;
+    br_ssl_session_parameters session;
+    uint8_t session_server_pub[65];
     bool have_kids;
     char kids[3][AK_SIGNER_KID_MAX];
     /* A /v1/kek/derive sent by ak_signer_derive_kek_send whose reply is still on the
@@ -150,6 +158,7 @@ ak_err ak_signer_new(const ak_signer_config *c, ak_signer **out) {
     AK_GUARD_OUT(ak_attest_parse_pub(c->attest_pub, s->attest_pub));
     s->timeout_ms = c->timeout_ms ? c->timeout_ms : AK_SIGNER_DEFAULT_TIMEOUT_MS;
     s->attest_max_age_ms = c->attest_max_age_ms;
+    s->no_resume = c->no_session_resume;
     ak_buf_init_secret(&s->pending_req, 1024 + AK_MAX_JWS);
 
     AK_ENSURE_OUT(ak_pki_read_file(c->ca_pem_path, &b) == AK_OK, AK_E_CONFIG);
@@ -188,6 +197,13 @@ void ak_signer_free(ak_signer *s) {
 }
 
 unsigned ak_signer_connects(const ak_signer *s) { return s->connects; }
+
+unsigned ak_signer_resumes(const ak_signer *s) { return s->resumes; }
+
+static void s_signer_forget_session(ak_signer *s) {
+    s->have_session = false;
+    ak_wipe(&s->session, sizeof(s->session));
+}
 
 /* ---- transport ---- */
 
@@ -334,7 +350,9 @@ static ak_err s_signer_connect(ak_signer *s) {
     br_ssl_client_set_single_ec(cc, s->chain.certs, s->chain.n, &s->key.sk, BR_KEYTYPE_SIGN, BR_KEYTYPE_EC,
                                 br_ec_get_default(), br_ecdsa_sign_asn1_get_default());
     br_ssl_engine_set_buffer(&cc->eng, c->iobuf, sizeof(c->iobuf), 1);
-    AK_ENSURE_OUT(br_ssl_client_reset(cc, s->server_name, 0) == 1, AK_E_INTERNAL);
+    bool offer = s->have_session && !s->no_resume;
+    if (offer) br_ssl_engine_set_session_parameters(&cc->eng, &s->session);
+    AK_ENSURE_OUT(br_ssl_client_reset(cc, s->server_name, offer ? 1 : 0) == 1, AK_E_INTERNAL);
     br_sslio_init(&c->io, &cc->eng, s_signer_low_read, c, s_signer_low_write, c);
     if (br_sslio_flush(&c->io) != 0 || br_ssl_engine_current_state(&cc->eng) == BR_SSL_CLOSED) {
         char code[16];
@@ -345,21 +363,45 @@ static ak_err s_signer_connect(ak_signer *s) {
                         "need", "signer certificate with extendedKeyUsage serverAuth");
         else
             ak_log_warn("signer handshake failed", "br_err", code);
+        s_signer_forget_session(s);
         rc = AK_E_SIGNER_UNAVAILABLE;
         goto out;
     }
-    /* The server key the handshake authenticated: what the attestation must name. */
-    const br_x509_pkey *pk = c->xc.vtable->get_pkey(&c->xc.vtable, NULL);
-    AK_ENSURE_OUT(pk != NULL && pk->key_type == BR_KEYTYPE_EC && pk->key.ec.curve == BR_EC_secp256r1 &&
-                      pk->key.ec.qlen == 65,
-                  AK_E_SIGNER_UNAVAILABLE);
-    memcpy(server_pub, pk->key.ec.q, 65);
+    br_ssl_session_parameters sp;
+    br_ssl_engine_get_session_parameters(&cc->eng, &sp);
+    bool resumed = offer && sp.session_id_len == 32 && s->session.session_id_len == 32 &&
+                   ak_ct_eq(sp.session_id, s->session.session_id, 32);
+    if (resumed) {
+        /* An abbreviated handshake: the peer proved it holds that session's master secret, made
+         * in the full handshake that authenticated (and attested) this key. */
+        memcpy(server_pub, s->session_server_pub, 65);
+        s->resumes++;
+    } else {
+        /* The server key the handshake authenticated: what the attestation must name. */
+        const br_x509_pkey *pk = c->xc.vtable->get_pkey(&c->xc.vtable, NULL);
+        if (!(pk != NULL && pk->key_type == BR_KEYTYPE_EC && pk->key.ec.curve == BR_EC_secp256r1 &&
+              pk->key.ec.qlen == 65)) {
+            ak_wipe(&sp, sizeof(sp));
+            s_signer_forget_session(s);
+            rc = AK_E_SIGNER_UNAVAILABLE;
+            goto out;
+        }
+        memcpy(server_pub, pk->key.ec.q, 65);
+        s_signer_forget_session(s);
+        if (sp.session_id_len == 32) {
+            s->session = sp;
+            memcpy(s->session_server_pub, server_pub, 65);
+            s->have_session = true;
+        }
+    }
+    ak_wipe(&sp, sizeof(sp));
     s->conn = c;
     s->connects++;
     if (!s->attested || !ak_ct_eq(s->attested_tls_pub, server_pub, 65)) {
         s->attested = false;
         rc = s_signer_attest_conn(s, server_pub);
         if (rc != AK_OK) {
+            s_signer_forget_session(s);
             ak_signer_disconnect(s);
             return rc;
         }
