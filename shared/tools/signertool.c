@@ -4,7 +4,7 @@
  *
  *   signertool attest                              connect + verify the attestation; prints {"attested":true}
  *   signertool health | keys                       the raw JSON of /v1/health, /v1/keys
- *   signertool derive CLASS OPERATOR ACTOR EPOCH OP CAP
+ *   signertool derive CLASS OPERATOR ACTOR EPOCH OP CAP [send-recv|split|abort]
  *                                                  prints {"kek_hex":"..."} (tests only: a KEK on stdout);
  *                                                  OP is the worker route's op, CAP the agent's cap (D20)
  *   signertool cap CLASS OP OPERATOR ACTOR K3_EPOCH [ISSUED_AT]
@@ -199,7 +199,7 @@ static int s_tool_run(ak_signer *s, int argc, char **argv) {
         if (e == AK_OK && status != 200) rc = 1;
     } else if (strcmp(cmd, "cap") == 0 && (argc == 7 || argc == 8)) {
         rc = s_tool_cap(s, argc, argv);
-    } else if (strcmp(cmd, "derive") == 0 && argc == 8) {
+    } else if (strcmp(cmd, "derive") == 0 && (argc == 8 || argc == 9)) {
         ak_omni op, actor;
         uint64_t epoch;
         uint8_t kek[32];
@@ -208,6 +208,29 @@ static int s_tool_run(ak_signer *s, int argc, char **argv) {
             ak_omni_parse(ak_cur_from_str(argv[4]), &actor) != AK_OK ||
             ak_cur_to_u64(ak_cur_from_str(argv[5]), &epoch) != AK_OK) {
             e = AK_E_INVALID_INPUT;
+        } else if (argc == 9) {
+            /* the split derive (issue 19): "split" = another call between send and receive (the
+             * request is sent again); "abort" = dropped unread, then the handle still works */
+            e = ak_signer_derive_kek_send(s, argv[2], argv[6], ak_cur_from_str(argv[7]), op.b, actor.b,
+                                          epoch);
+            if (e == AK_OK && strcmp(argv[8], "split") == 0) {
+                e = ak_signer_call(s, "GET", "/v1/health", ak_cur_from(NULL, 0), true, &status, &out);
+                if (e == AK_OK) e = ak_signer_derive_kek_recv(s, kek);
+            } else if (e == AK_OK && strcmp(argv[8], "abort") == 0) {
+                ak_signer_derive_kek_abort(s);
+                e = ak_signer_call(s, "GET", "/v1/health", ak_cur_from(NULL, 0), true, &status, &out);
+                if (e == AK_OK)
+                    printf("{\"aborted\":true,\"pending\":%s,\"health\":%ld}\n",
+                           ak_signer_derive_pending(s) ? "true" : "false", status);
+            } else if (e == AK_OK) {
+                e = ak_signer_derive_kek_recv(s, kek);
+            }
+            if (e == AK_OK && strcmp(argv[8], "abort") != 0) {
+                ak_hex_encode(kek, 32, hex);
+                printf("{\"kek_hex\":\"%s\"}\n", hex);
+                ak_wipe(kek, sizeof(kek));
+                ak_wipe(hex, sizeof(hex));
+            }
         } else if ((e = ak_signer_derive_kek(s, argv[2], argv[6], ak_cur_from_str(argv[7]), op.b, actor.b,
                                              epoch, kek)) == AK_OK) {
             ak_hex_encode(kek, 32, hex);

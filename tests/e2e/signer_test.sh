@@ -254,6 +254,14 @@ check signer_no_kek_without_attestation "$(grep -c kek_hex <<<"$out") $(grep -o 
 kek1_hex=$(printf '%s' "$kek1" | base64 -d | od -An -tx1 | tr -d ' \n')
 out=$(as_role worker-credentials derive credentials "$OP" "$ACTOR" 1 fetch "$CAPC" | jget kek_hex)
 check signer_client_derive_matches_curl "$out" "$kek1_hex"
+# the split derive (issue 19): sent, then received; another call in between (the request is
+# sent again); sent and aborted (the reply is dropped, the handle still works)
+out=$(as_role worker-credentials derive credentials "$OP" "$ACTOR" 1 fetch "$CAPC" send-recv | jget kek_hex)
+check signer_client_split_derive "$out" "$kek1_hex"
+out=$(as_role worker-credentials derive credentials "$OP" "$ACTOR" 1 fetch "$CAPC" split | jget kek_hex)
+check signer_client_split_derive_call_between "$out" "$kek1_hex"
+out=$(as_role worker-credentials derive credentials "$OP" "$ACTOR" 1 fetch "$CAPC" abort)
+check signer_client_split_derive_abort "$out" '{"aborted":true,"pending":false,"health":200}'
 out=$(as_role worker-memory derive credentials "$OP" "$ACTOR" 1 fetch "$CAPC")
 check signer_client_maps_reason "$(grep -o role_not_allowed "$work/tool.err" | head -1)" role_not_allowed
 

@@ -92,7 +92,8 @@ AK_MUST ak_err ak_signer_derive_kek(ak_signer *s, const char *data_class, const 
  * (nothing is read); _recv reads its reply into `kek` (the caller's to wipe), resending once on a
  * fresh connection when the kept-alive one turned out dead; _abort drops a reply not yet read by
  * closing the connection, so the KEK never enters this process. Any other call on the handle while
- * a reply is pending aborts it first. One derive in flight at a time. */
+ * a reply is pending drops that connection first, and _recv then sends the request again (in
+ * sequence). One derive in flight at a time; _pending: one was sent and not yet received/aborted. */
 AK_MUST ak_err ak_signer_derive_kek_send(ak_signer *s, const char *data_class, const char *op, ak_cur cap,
                                          const uint8_t operator_omni[32], const uint8_t actor_omni[32],
                                          uint64_t epoch);

@@ -66,7 +66,8 @@ struct ak_signer {
      * connection (issue 19: overlapped with the chain reads). */
     bool pending;
     bool pending_reused; /* it went out on a kept-alive connection (a dead one may be retried) */
-    ak_buf pending_req;  /* its body, for that one retry (holds the cap: wiped) */
+    bool queued;         /* its connection was dropped before the reply was read: resend at _recv */
+    ak_buf pending_req;  /* its body, for a resend (holds the cap: wiped) */
 };
 
 static int64_t s_signer_mono_ms(void) {
@@ -180,7 +181,8 @@ out:
 }
 
 void ak_signer_disconnect(ak_signer *s) {
-    s->pending = false; /* a reply still on the connection is dropped with it */
+    if (s->pending) s->queued = true; /* its reply is dropped with the connection: resent at _recv */
+    s->pending = false;
     if (s->conn == NULL) return;
     close(s->conn->fd);
     ak_free_secure(s->conn, sizeof(*s->conn));
@@ -511,7 +513,7 @@ static ak_err s_signer_http(ak_signer *s, const char *method, const char *path, 
 
 ak_err ak_signer_call(ak_signer *s, const char *method, const char *path, ak_cur body, bool retry_safe,
                       long *status, ak_buf *resp) {
-    if (s->pending) ak_signer_derive_kek_abort(s); /* a reply not read would answer this call */
+    if (s->pending) ak_signer_disconnect(s); /* a reply not read would answer this call */
     bool reused = s->conn != NULL;
     if (!reused) AK_GUARD(s_signer_connect(s));
     size_t start = resp->len;
@@ -608,8 +610,7 @@ ak_err ak_signer_derive_kek_send(ak_signer *s, const char *data_class, const cha
                                  uint64_t epoch) {
     bool sent_nothing = false;
     ak_err rc;
-    if (s->pending) ak_signer_derive_kek_abort(s);
-    ak_buf_clear(&s->pending_req);
+    ak_signer_derive_kek_abort(s);
     AK_GUARD(s_signer_derive_body(&s->pending_req, data_class, op, cap, operator_omni, actor_omni, epoch));
     bool reused = s->conn != NULL;
     if (!reused) AK_GUARD(s_signer_connect(s));
@@ -631,10 +632,17 @@ ak_err ak_signer_derive_kek_recv(ak_signer *s, uint8_t kek[32]) {
     long status = 0;
     bool sent_nothing = false;
     ak_err rc = AK_OK;
-    AK_ENSURE(s->pending && s->conn != NULL, AK_E_INTERNAL);
-    s->pending = false;
+    AK_ENSURE((s->pending && s->conn != NULL) || s->queued, AK_E_INTERNAL);
     ak_buf_init_secret(&resp, 4096);
-    rc = s_signer_http_recv(s, &status, &resp, &sent_nothing);
+    if (s->pending) {
+        s->pending = false;
+        rc = s_signer_http_recv(s, &status, &resp, &sent_nothing);
+    } else {
+        /* another call dropped the connection in between: the request once more, in sequence */
+        s->queued = false;
+        s->pending_reused = false;
+        rc = ak_signer_call(s, "POST", "/v1/kek/derive", ak_buf_cur(&s->pending_req), true, &status, &resp);
+    }
     if (rc == AK_E_SIGNER_UNAVAILABLE && s->pending_reused) {
         /* the kept-alive connection died under the request: resend once on a fresh one (derive
          * changes nothing at the signer, as in ak_signer_call with retry_safe) */
@@ -653,13 +661,13 @@ out:
 }
 
 void ak_signer_derive_kek_abort(ak_signer *s) {
-    if (!s->pending) return;
     /* The KEK never leaves the socket: the connection (and the reply on it) is dropped. */
-    ak_signer_disconnect(s);
+    if (s->pending) ak_signer_disconnect(s);
+    s->pending = s->queued = false;
     ak_buf_clear(&s->pending_req);
 }
 
-bool ak_signer_derive_pending(const ak_signer *s) { return s->pending; }
+bool ak_signer_derive_pending(const ak_signer *s) { return s->pending || s->queued; }
 
 static const char *const s_signer_key_names[3] = {"session", "oidc", "cap"};
 
