@@ -63,6 +63,7 @@ typedef struct world {
      * upstream calls (S send, C chain snapshot, G S3 get, R reply read, D sequential derive,
      * A abort) */
     unsigned pre_sends, pre_recvs, pre_aborts;
+    unsigned keys_calls; /* JWKS fetches (cap key loads and refreshes) */
     char trace[64];
     size_t ntrace;
     /* S3 */
@@ -447,6 +448,7 @@ static const ak_worker_ops s_wops = {.derive_kek = f_derive,
 
 static ak_err f_keys(ak_svc *svc, ak_buf *out) {
     (void)svc;
+    W.keys_calls++;
     if (W.signer_down) return AK_E_SIGNER_UNAVAILABLE;
     ak_jwk_p256 k;
     memset(&k, 0, sizeof(k));
@@ -1197,6 +1199,35 @@ AK_TEST(test_kek_overlapped_with_chain) {
     s_reset_world();
 }
 
+/* The cap key set is refreshed for a kid it does not know (at most every
+ * AK_WORKER_KEYS_REFRESH_MIN_MS), judged from the token's header alone: a known kid or a
+ * token whose header does not decode never refreshes. */
+AK_TEST(test_cap_key_refresh_by_kid) {
+    s_reset_world();
+    ak_worker w;
+    ak_worker_resp resp;
+    s_worker(&w, AK_CLASS_CREDENTIALS, true);
+    ak_worker_resp_init(&resp);
+    capspec f = s_spec(AK_OP_FETCH, AK_CLASS_CREDENTIALS);
+    EXPECT_ERR(AK_E_NOT_FOUND, s_do(&w, &f, &STS, &resp));
+    EXPECT_INT_EQ(W.keys_calls, 1); /* the first load */
+    w.cap_keys_at_ms -= AK_WORKER_KEYS_REFRESH_MIN_MS;
+    EXPECT_ERR(AK_E_NOT_FOUND, s_do(&w, &f, &STS, &resp));
+    EXPECT_INT_EQ(W.keys_calls, 1); /* known kid */
+    call junk = {.sts = 3, .body = "{\"cap\":\"!!!.e30.AAAA\"}"};
+    EXPECT_ERR(AK_E_BROKER_SIG_INVALID, s_do(&w, &f, &junk, &resp));
+    EXPECT_INT_EQ(W.keys_calls, 1); /* header does not decode */
+    capspec u = f;
+    u.kid = "cap-2";
+    EXPECT_ERR(AK_E_BROKER_SIG_INVALID, s_do(&w, &u, &STS, &resp));
+    EXPECT_INT_EQ(W.keys_calls, 2); /* unknown kid: refreshed */
+    EXPECT_ERR(AK_E_BROKER_SIG_INVALID, s_do(&w, &u, &STS, &resp));
+    EXPECT_INT_EQ(W.keys_calls, 2); /* not again within the interval */
+    ak_worker_resp_free(&resp);
+    ak_worker_free(&w);
+    s_reset_world();
+}
+
 static void test_lazy_rekey(void **state);
 
 /* The same reasons, in the same order, with every derive sequential (overlap ops NULL). */
@@ -1814,6 +1845,7 @@ int main(void) {
         AK_T(test_chain_checks_per_read),
         AK_T(test_kek_overlapped_with_chain),
         AK_T(test_chain_checks_without_overlap),
+        AK_T(test_cap_key_refresh_by_kid),
         AK_T(test_envelope_tamper_and_missing),
         AK_T(test_lazy_rekey),
         AK_T(test_faults_fail_closed_and_store_atomic),
