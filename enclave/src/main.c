@@ -63,6 +63,7 @@ enum {
     OPT_HANDSHAKE_MS,
     OPT_REQUEST_MS,
     OPT_IDLE_MS,
+    OPT_SESSION_TTL_MS,
     OPT_READY_FILE,
     OPT__COUNT
 };
@@ -98,6 +99,9 @@ static s_main_opt g_opts[OPT__COUNT] = {
     {"--handshake-timeout-ms", "AKS_HANDSHAKE_TIMEOUT_MS", "default 5000", NULL},
     {"--request-timeout-ms", "AKS_REQUEST_TIMEOUT_MS", "default 10000", NULL},
     {"--idle-timeout-ms", "AKS_IDLE_TIMEOUT_MS", "default 60000", NULL},
+    {"--session-ttl-ms", "AKS_SESSION_TTL_MS",
+     "TLS session resumption: a session lives this long from its full handshake (default 3600000; 0 = off)",
+     NULL},
     {"--ready-file", "AKS_READY_FILE", "write the bound port here once listening", NULL},
 };
 
@@ -311,6 +315,13 @@ int main(int argc, char **argv) {
     if ((e = aks_tls_config_load(&tls, s_main_need(OPT_TLS_CERT), s_main_need(OPT_TLS_KEY),
                                  s_main_need(OPT_CLIENT_CA))) != AK_OK) {
         rc = s_main_fail("tls material", e);
+        goto out;
+    }
+    aks_tls_sessions_free(tls.sessions); /* issue 19: resumption as configured */
+    tls.sessions = NULL;
+    unsigned ttl_ms = s_main_uint(OPT_SESSION_TTL_MS, AKS_TLS_SESSION_TTL_MS);
+    if (ttl_ms > 0 && (e = aks_tls_sessions_new(ttl_ms, &tls.sessions)) != AK_OK) {
+        rc = s_main_fail("tls session cache", e);
         goto out;
     }
     if ((e = aks_measure_file("/proc/self/exe", ctx.measurement)) != AK_OK) {

@@ -82,7 +82,8 @@ static void s_srv_serve(aks_server *srv, aks_tls_conn *t, const char *peer) {
         ak_log_warn("client authenticated without a role", "peer", peer, "need",
                     "one SAN URI " AKS_ROLE_URI_PREFIX "<role>");
     else
-        ak_log_info("client authenticated", "peer", peer, "role", aks_role_name(role));
+        ak_log_info("client authenticated", "peer", peer, "role", aks_role_name(role), "resumed",
+                    t->resumed ? "1" : "0");
 
     int64_t req_start = 0;
     for (;;) {

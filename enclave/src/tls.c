@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <sys/socket.h>
 #include <string.h>
@@ -52,12 +53,119 @@ ak_err aks_tls_config_load(aks_tls_config *c, const char *cert_pem, const char *
                      "extendedKeyUsage serverAuth");
         goto out;
     }
+    AK_GUARD_OUT(aks_tls_sessions_new(0, &c->sessions));
 out:
     if (rc != AK_OK) aks_tls_config_free(c);
     return rc;
 }
 
+/* ---- session cache (issue 19) ---- */
+
+typedef struct {
+    br_ssl_session_parameters params; /* id, version, suite, master secret */
+    int64_t expires_ms;               /* 0: free */
+    uint64_t used;                    /* LRU stamp */
+    int status[2];                    /* the validated identity: SAN URI name elements */
+    char uri[2][AKS_TLS_URI_MAX];
+} s_tls_session;
+
+struct aks_tls_sessions {
+    pthread_mutex_t mu;
+    int64_t ttl_ms;
+    uint64_t clock;
+    s_tls_session e[AKS_TLS_SESSIONS];
+};
+
+ak_err aks_tls_sessions_new(unsigned ttl_ms, aks_tls_sessions **out) {
+    aks_tls_sessions *c = aks_secmem_alloc(sizeof(*c));
+    AK_ENSURE(c != NULL, AK_E_NOMEM);
+    if (pthread_mutex_init(&c->mu, NULL) != 0) {
+        aks_secmem_free(c, sizeof(*c));
+        return AK_E_INTERNAL;
+    }
+    c->ttl_ms = ttl_ms ? ttl_ms : AKS_TLS_SESSION_TTL_MS;
+    *out = c;
+    return AK_OK;
+}
+
+void aks_tls_sessions_free(aks_tls_sessions *c) {
+    if (c == NULL) return;
+    pthread_mutex_destroy(&c->mu);
+    aks_secmem_free(c, sizeof(*c));
+}
+
+static aks_tls_conn *s_tls_conn_of(br_ssl_server_context *sc) {
+    return (aks_tls_conn *)(void *)((char *)sc - offsetof(aks_tls_conn, sc));
+}
+
+/* Called by BearSSL at the end of a FULL handshake only (after the client's Finished, so after
+ * its certificate chain and CertificateVerify were checked): remember the session with the
+ * identity that handshake validated. */
+static void s_tls_cache_save(const br_ssl_session_cache_class **ctx, br_ssl_server_context *sc,
+                             const br_ssl_session_parameters *params) {
+    (void)ctx;
+    aks_tls_conn *t = s_tls_conn_of(sc);
+    aks_tls_sessions *c = t->sessions;
+    if (c == NULL || params->session_id_len != 32) return;
+    int64_t now = aks_now_mono_ms();
+    pthread_mutex_lock(&c->mu);
+    size_t slot = 0;
+    for (size_t i = 0; i < AKS_TLS_SESSIONS; i++) {
+        s_tls_session *e = &c->e[i];
+        if (e->expires_ms <= now) { /* free or expired: take it */
+            slot = i;
+            break;
+        }
+        if (e->used < c->e[slot].used) slot = i;
+    }
+    s_tls_session *e = &c->e[slot];
+    ak_wipe(e, sizeof(*e));
+    e->params = *params;
+    e->expires_ms = now + c->ttl_ms;
+    e->used = ++c->clock;
+    for (int i = 0; i < 2; i++) {
+        e->status[i] = t->names[i].status;
+        if (t->names[i].status == 1) memcpy(e->uri[i], t->uri[i], sizeof(e->uri[i]));
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* Called by BearSSL when the ClientHello offers a 32-byte session ID. On a hit the engine may
+ * still fall back to a full handshake (version or suite no longer offered): what was loaded is
+ * only used when the handshake ends with this very session ID (aks_tls_handshake). */
+static int s_tls_cache_load(const br_ssl_session_cache_class **ctx, br_ssl_server_context *sc,
+                            br_ssl_session_parameters *params) {
+    (void)ctx;
+    aks_tls_conn *t = s_tls_conn_of(sc);
+    aks_tls_sessions *c = t->sessions;
+    int found = 0;
+    if (c == NULL || params->session_id_len != 32) return 0;
+    int64_t now = aks_now_mono_ms();
+    pthread_mutex_lock(&c->mu);
+    for (size_t i = 0; i < AKS_TLS_SESSIONS; i++) {
+        s_tls_session *e = &c->e[i];
+        if (e->expires_ms <= now || !ak_ct_eq(e->params.session_id, params->session_id, 32)) continue;
+        *params = e->params;
+        e->used = ++c->clock;
+        t->resume_offered = true;
+        memcpy(t->resume_id, e->params.session_id, 32);
+        for (int k = 0; k < 2; k++) {
+            t->resume_status[k] = e->status[k];
+            memcpy(t->resume_uri[k], e->uri[k], sizeof(t->resume_uri[k]));
+        }
+        found = 1;
+        break;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return found;
+}
+
+static const br_ssl_session_cache_class s_tls_cache_vtable = {sizeof(const br_ssl_session_cache_class *),
+                                                              s_tls_cache_save, s_tls_cache_load};
+
 void aks_tls_config_free(aks_tls_config *c) {
+    aks_tls_sessions_free(c->sessions);
+    c->sessions = NULL;
     ak_pki_chain_free(&c->chain);
     ak_pki_anchors_free(&c->client_cas);
     aks_secmem_free(c->key, sizeof(*c->key));
@@ -144,6 +252,12 @@ ak_err aks_tls_conn_init(aks_tls_conn *t, const aks_tls_config *cfg, int fd) {
     br_ssl_engine_set_x509(&sc->eng, &t->eku.vtable);
     br_ssl_server_set_trust_anchor_names_alt(sc, cfg->client_cas.ta, cfg->client_cas.n);
 
+    t->sessions = cfg->sessions;
+    if (t->sessions != NULL) {
+        t->cache_vtable = &s_tls_cache_vtable;
+        br_ssl_server_set_cache(sc, &t->cache_vtable);
+    }
+
     br_ssl_engine_set_buffer(&sc->eng, t->iobuf, sizeof(t->iobuf), 1);
     AK_ENSURE(br_ssl_server_reset(sc) == 1, AK_E_INTERNAL);
     br_sslio_init(&t->io, &sc->eng, s_tls_low_read, t, s_tls_low_write, t);
@@ -157,8 +271,23 @@ ak_err aks_tls_handshake(aks_tls_conn *t, int64_t deadline_ms, int *br_err) {
     int r = br_sslio_flush(&t->io);
     unsigned st = br_ssl_engine_current_state(&t->sc.eng);
     *br_err = br_ssl_engine_last_error(&t->sc.eng);
-    AK_ENSURE(r == 0 && st != BR_SSL_CLOSED && (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)) != 0,
-              AK_E_UNAUTHORIZED);
+    bool ok = r == 0 && st != BR_SSL_CLOSED && (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)) != 0;
+    if (ok && t->resume_offered) {
+        /* Resumed iff the handshake ended on the session ID the cache gave (a full handshake
+         * after a hit gets a fresh random ID): then no certificate was seen, and the identity is
+         * the one validated by that session's full handshake. */
+        br_ssl_session_parameters p;
+        br_ssl_engine_get_session_parameters(&t->sc.eng, &p);
+        if (p.session_id_len == 32 && ak_ct_eq(p.session_id, t->resume_id, 32)) {
+            t->resumed = true;
+            for (int i = 0; i < 2; i++) {
+                t->names[i].status = t->resume_status[i];
+                memcpy(t->uri[i], t->resume_uri[i], sizeof(t->uri[i]));
+            }
+        }
+        ak_wipe(&p, sizeof(p));
+    }
+    AK_ENSURE(ok, AK_E_UNAUTHORIZED);
     return AK_OK;
 }
 

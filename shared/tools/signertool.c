@@ -4,7 +4,7 @@
  *
  *   signertool attest                              connect + verify the attestation; prints {"attested":true}
  *   signertool health | keys                       the raw JSON of /v1/health, /v1/keys
- *   signertool derive CLASS OPERATOR ACTOR EPOCH OP CAP
+ *   signertool derive CLASS OPERATOR ACTOR EPOCH OP CAP [send-recv|split|abort]
  *                                                  prints {"kek_hex":"..."} (tests only: a KEK on stdout);
  *                                                  OP is the worker route's op, CAP the agent's cap (D20)
  *   signertool cap CLASS OP OPERATOR ACTOR K3_EPOCH [ISSUED_AT]
@@ -16,12 +16,19 @@
  *                                                  through the signer, prints the compact JWS
  *   signertool call METHOD PATH [BODY]             raw call; prints "<status> <body>"
  *   signertool rotate KEY                          POST /v1/rotate
+ *   signertool reconnect N [WAIT_FILE]             N connections one after another, each a GET /v1/health
+ *                                                  (before the 2nd, waits up to 30 s for WAIT_FILE);
+ *                                                  prints {"connects":..,"resumes":..,"roles":"r1,r2,.."}
+ *                                                  (issue 19: TLS session resumption; AK_SIGNER_NO_RESUME=1
+ *                                                  makes every connect a full handshake)
  *
  * Exit status: 0 on success; 1 with {"reason":"<code>"} on stderr otherwise.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ak/alloc.h"
 #include "ak/bytes.h"
@@ -30,6 +37,7 @@
 #include "ak/limits.h"
 #include "ak/ct.h"
 #include "ak/identity.h"
+#include "ak/json.h"
 #include "ak/signer.h"
 
 static int s_tool_fail(ak_err e) {
@@ -138,6 +146,43 @@ static int s_tool_cap(ak_signer *s, int argc, char **argv) {
     return e == AK_OK ? 0 : s_tool_fail(e);
 }
 
+static int s_tool_reconnect(ak_signer *s, int argc, char **argv) {
+    uint64_t n = 0;
+    ak_buf out, roles;
+    ak_err e = AK_OK;
+    if (ak_cur_to_u64(ak_cur_from_str(argv[2]), &n) != AK_OK || n == 0 || n > 100000) return 2;
+    ak_buf_init(&out, 65536);
+    ak_buf_init(&roles, 1024 * 1024);
+    for (uint64_t i = 0; i < n && e == AK_OK; i++) {
+        long status = 0;
+        json_t *j = NULL;
+        ak_cur role = AK_CUR_LIT("-");
+        if (i > 0) ak_signer_disconnect(s);
+        if (i == 1 && argc == 4) {
+            printf("waiting\n");
+            fflush(stdout);
+            for (int k = 0; k < 300 && access(argv[3], F_OK) != 0; k++)
+                nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
+        }
+        ak_buf_clear(&out);
+        e = ak_signer_call(s, "GET", "/v1/health", ak_cur_from(NULL, 0), true, &status, &out);
+        if (e != AK_OK) break;
+        if (status == 200 && ak_json_parse_object(ak_buf_cur(&out), &j) == AK_OK &&
+            ak_json_str(j, "role", &role) != AK_OK)
+            role = AK_CUR_LIT("?");
+        e = ak_buf_printf(&roles, "%s%.*s", i ? "," : "", (int)role.len, (const char *)role.ptr);
+        if (status != 200) e = ak_buf_printf(&roles, ":%ld", status);
+        if (j != NULL) json_decref(j);
+    }
+    if (e == AK_OK)
+        printf("{\"connects\":%u,\"resumes\":%u,\"roles\":\"%s\"}\n", ak_signer_connects(s),
+               ak_signer_resumes(s), ak_buf_cstr(&roles));
+    ak_buf_free(&out);
+    ak_buf_free(&roles);
+    if (e != AK_OK) return s_tool_fail(e);
+    return 0;
+}
+
 static int s_tool_run(ak_signer *s, int argc, char **argv) {
     const char *cmd = argv[1];
     ak_buf out;
@@ -154,7 +199,7 @@ static int s_tool_run(ak_signer *s, int argc, char **argv) {
         if (e == AK_OK && status != 200) rc = 1;
     } else if (strcmp(cmd, "cap") == 0 && (argc == 7 || argc == 8)) {
         rc = s_tool_cap(s, argc, argv);
-    } else if (strcmp(cmd, "derive") == 0 && argc == 8) {
+    } else if (strcmp(cmd, "derive") == 0 && (argc == 8 || argc == 9)) {
         ak_omni op, actor;
         uint64_t epoch;
         uint8_t kek[32];
@@ -163,6 +208,29 @@ static int s_tool_run(ak_signer *s, int argc, char **argv) {
             ak_omni_parse(ak_cur_from_str(argv[4]), &actor) != AK_OK ||
             ak_cur_to_u64(ak_cur_from_str(argv[5]), &epoch) != AK_OK) {
             e = AK_E_INVALID_INPUT;
+        } else if (argc == 9) {
+            /* the split derive (issue 19): "split" = another call between send and receive (the
+             * request is sent again); "abort" = dropped unread, then the handle still works */
+            e = ak_signer_derive_kek_send(s, argv[2], argv[6], ak_cur_from_str(argv[7]), op.b, actor.b,
+                                          epoch);
+            if (e == AK_OK && strcmp(argv[8], "split") == 0) {
+                e = ak_signer_call(s, "GET", "/v1/health", ak_cur_from(NULL, 0), true, &status, &out);
+                if (e == AK_OK) e = ak_signer_derive_kek_recv(s, kek);
+            } else if (e == AK_OK && strcmp(argv[8], "abort") == 0) {
+                ak_signer_derive_kek_abort(s);
+                e = ak_signer_call(s, "GET", "/v1/health", ak_cur_from(NULL, 0), true, &status, &out);
+                if (e == AK_OK)
+                    printf("{\"aborted\":true,\"pending\":%s,\"health\":%ld}\n",
+                           ak_signer_derive_pending(s) ? "true" : "false", status);
+            } else if (e == AK_OK) {
+                e = ak_signer_derive_kek_recv(s, kek);
+            }
+            if (e == AK_OK && strcmp(argv[8], "abort") != 0) {
+                ak_hex_encode(kek, 32, hex);
+                printf("{\"kek_hex\":\"%s\"}\n", hex);
+                ak_wipe(kek, sizeof(kek));
+                ak_wipe(hex, sizeof(hex));
+            }
         } else if ((e = ak_signer_derive_kek(s, argv[2], argv[6], ak_cur_from_str(argv[7]), op.b, actor.b,
                                              epoch, kek)) == AK_OK) {
             ak_hex_encode(kek, 32, hex);
@@ -179,6 +247,8 @@ static int s_tool_run(ak_signer *s, int argc, char **argv) {
             printf("%s\n", kid);
     } else if (strcmp(cmd, "jws") == 0 && argc == 4) {
         rc = s_tool_jws(s, argv[2], argv[3]);
+    } else if (strcmp(cmd, "reconnect") == 0 && (argc == 3 || argc == 4)) {
+        rc = s_tool_reconnect(s, argc, argv);
     } else if (strcmp(cmd, "rotate") == 0 && argc == 3) {
         char body[64];
         snprintf(body, sizeof(body), "{\"key\":\"%s\"}", argv[2]);
@@ -210,8 +280,10 @@ int main(int argc, char **argv) {
         return 2;
     }
     ak_alloc_install_jansson();
-    if ((e = ak_signer_config_from_env(&cfg)) != AK_OK || (e = ak_signer_new(&cfg, &s)) != AK_OK)
-        return s_tool_fail(e);
+    if ((e = ak_signer_config_from_env(&cfg)) != AK_OK) return s_tool_fail(e);
+    const char *nr = getenv("AK_SIGNER_NO_RESUME");
+    cfg.no_session_resume = nr != NULL && strcmp(nr, "1") == 0;
+    if ((e = ak_signer_new(&cfg, &s)) != AK_OK) return s_tool_fail(e);
     int rc = s_tool_run(s, argc, argv);
     ak_signer_free(s);
     return rc;

@@ -270,6 +270,14 @@ check signer_no_kek_without_attestation "$(grep -c kek_hex <<<"$out") $(grep -o 
 kek1_hex=$(printf '%s' "$kek1" | base64 -d | od -An -tx1 | tr -d ' \n')
 out=$(as_role worker-credentials derive credentials "$OP" "$ACTOR" 1 fetch "$CAPC" | jget kek_hex)
 check signer_client_derive_matches_curl "$out" "$kek1_hex"
+# the split derive (issue 19): sent, then received; another call in between (the request is
+# sent again); sent and aborted (the reply is dropped, the handle still works)
+out=$(as_role worker-credentials derive credentials "$OP" "$ACTOR" 1 fetch "$CAPC" send-recv | jget kek_hex)
+check signer_client_split_derive "$out" "$kek1_hex"
+out=$(as_role worker-credentials derive credentials "$OP" "$ACTOR" 1 fetch "$CAPC" split | jget kek_hex)
+check signer_client_split_derive_call_between "$out" "$kek1_hex"
+out=$(as_role worker-credentials derive credentials "$OP" "$ACTOR" 1 fetch "$CAPC" abort)
+check signer_client_split_derive_abort "$out" '{"aborted":true,"pending":false,"health":200}'
 out=$(as_role worker-memory derive credentials "$OP" "$ACTOR" 1 fetch "$CAPC")
 check signer_client_maps_reason "$(grep -o role_not_allowed "$work/tool.err" | head -1)" role_not_allowed
 
@@ -381,6 +389,88 @@ if grep -qi "$kek1" "$work/signer.log" || grep -q "$kek1_hex" "$work/signer.log"
 # ---- rotation by the operator's admin identity (last: it changes the kids above)
 r=$(req admin POST /v1/rotate '{"key":"oidc"}')
 if [ "$(status_of "$r")" = 200 ] && [ -n "$(body_of "$r" | jget previous_kid)" ]; then pass signer_admin_rotates; else fail signer_admin_rotates "$r"; fi
+
+# ---- TLS session resumption (issue 19): a reconnect resumes the last session and keeps the
+# role its full handshake validated; a session never gives another role; after a restart the
+# offered session is unknown and the handshake is a full one again.
+rc_roles() { $PY -c 'import json,sys; d=json.loads(sys.stdin.read()); print(d["connects"], d["resumes"], d["roles"])' 2>/dev/null; }
+out=$(as_role worker-credentials reconnect 4 | rc_roles)
+check signer_reconnect_resumes_same_role "$out" "4 3 worker-credentials,worker-credentials,worker-credentials,worker-credentials"
+out=$(as_role worker-memory reconnect 3 | rc_roles)
+check signer_resumed_memory_session_stays_memory "$out" "3 2 worker-memory,worker-memory,worker-memory"
+out=$(AK_SIGNER_NO_RESUME=1 as_role worker-credentials reconnect 3 | rc_roles)
+check signer_no_resume_full_handshakes "$out" "3 0 worker-credentials,worker-credentials,worker-credentials"
+n=$(grep '"client authenticated"' "$work/signer.log" | grep -c '"resumed":"1"')
+if [ "$n" -ge 5 ]; then pass signer_logs_resumed_handshakes; else fail signer_logs_resumed_handshakes "$n"; fi
+# OpenSSL as the client: a session saved by one role, resumed while holding another role's
+# certificate (or none), answers as the session's role, never the certificate's.
+sclient() { # SESS_OUT|- SESS_IN|- ROLE|none -> "<Reused|New> <role or status>"
+  local args=(-connect "127.0.0.1:$port" -servername localhost -CAfile "$pki/ca.crt" -ign_eof)
+  [ "$1" != - ] && args+=(-sess_out "$1")
+  [ "$2" != - ] && args+=(-sess_in "$2")
+  [ "$3" != none ] && args+=(-cert "$pki/$3.crt" -key "$pki/$3.key")
+  printf 'GET /v1/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' |
+    timeout 10 openssl s_client "${args[@]}" >"$work/sc.out" 2>&1
+  local kind role
+  kind=$(grep -oE '^(Reused|New),' "$work/sc.out" | head -1 | tr -d ,)
+  role=$(grep -oE '"role":"[a-z-]+"' "$work/sc.out" | head -1 | cut -d'"' -f4)
+  [ -z "$role" ] && role=$(grep -oE '"reason":"[a-z_]+"' "$work/sc.out" | head -1 | cut -d'"' -f4)
+  echo "${kind:-none} ${role:-none}"
+}
+check signer_openssl_full_handshake_credentials "$(sclient "$work/sess-cred" - worker-credentials)" "New worker-credentials"
+check signer_openssl_full_handshake_memory "$(sclient "$work/sess-mem" - worker-memory)" "New worker-memory"
+check signer_openssl_resume_keeps_role "$(sclient - "$work/sess-cred" worker-credentials)" "Reused worker-credentials"
+check signer_openssl_credentials_session_with_memory_cert "$(sclient - "$work/sess-cred" worker-memory)" "Reused worker-credentials"
+check signer_openssl_memory_session_with_credentials_cert "$(sclient - "$work/sess-mem" worker-credentials)" "Reused worker-memory"
+check signer_openssl_memory_session_without_cert "$(sclient - "$work/sess-mem" none)" "Reused worker-memory"
+# a session of a certificate without a role (role only in its CN) stays without one
+check signer_openssl_roleless_full_handshake "$(sclient "$work/sess-none" - cnonly-worker-memory)" "New role_not_allowed"
+check signer_openssl_roleless_session_with_credentials_cert "$(sclient - "$work/sess-none" worker-credentials)" "Reused role_not_allowed"
+# after a restart the session is unknown: a full handshake, the certificate decides (none: refused)
+stop_main
+start_main
+check signer_restart_unknown_session_full_handshake "$(sclient - "$work/sess-mem" worker-credentials)" "New worker-credentials"
+check signer_restart_unknown_session_needs_cert "$(sclient - "$work/sess-mem" none)" "New none"
+# our client across a restart (same port): the offered session is refused, a full handshake
+# follows and the connection works with its role
+stop_main
+rport=$("$root/scripts/lib/free-ports" 1)
+rstart() { rm -f "$work/ready3"; "$signer" --pki "$pki" --state "$work/state" --epoch-source "file:$work/epoch" --port "$rport" \
+  --ready-file "$work/ready3" >>"$work/signer3.log" 2>&1 & pid=$!
+  for _ in $(seq 200); do [ -s "$work/ready3" ] && break; sleep 0.05; done; }
+rstart
+rm -f "$work/go"
+AK_SIGNER_URL=https://127.0.0.1:$rport as_role worker-credentials reconnect 3 "$work/go" >"$work/rc.out" &
+rcpid=$!
+for _ in $(seq 200); do grep -q waiting "$work/rc.out" && break; sleep 0.05; done
+stop_main
+rstart
+touch "$work/go"
+wait "$rcpid"
+check signer_restart_client_falls_back_to_full_handshake "$(tail -1 "$work/rc.out" | rc_roles)" \
+  "3 1 worker-credentials,worker-credentials,worker-credentials"
+# sessions expire from their full handshake (--session-ttl-ms); 0 turns resumption off
+stop_main
+rstart_ttl() { rm -f "$work/ready3"; "$signer" --pki "$pki" --state "$work/state" --epoch-source "file:$work/epoch" --port "$rport" \
+  --session-ttl-ms "$1" --ready-file "$work/ready3" >>"$work/signer3.log" 2>&1 & pid=$!
+  for _ in $(seq 200); do [ -s "$work/ready3" ] && break; sleep 0.05; done; }
+rstart_ttl 1000
+rm -f "$work/go"
+AK_SIGNER_URL=https://127.0.0.1:$rport as_role worker-credentials reconnect 2 "$work/go" >"$work/rc.out" &
+rcpid=$!
+for _ in $(seq 200); do grep -q waiting "$work/rc.out" && break; sleep 0.05; done
+sleep 1.5 # past the 1000 ms lifetime (a slower machine only adds to it)
+touch "$work/go"
+wait "$rcpid"
+check signer_expired_session_full_handshake "$(tail -1 "$work/rc.out" | rc_roles)" \
+  "2 0 worker-credentials,worker-credentials"
+stop_main
+rstart_ttl 0
+out=$(AK_SIGNER_URL=https://127.0.0.1:$rport as_role worker-credentials reconnect 3 | rc_roles)
+check signer_session_ttl_zero_no_resumption "$out" "3 0 worker-credentials,worker-credentials,worker-credentials"
+stop_main
+start_main
+export AK_SIGNER_URL=https://127.0.0.1:$port
 
 # ---- on chain: K3EpochCounter on anvil (when the contracts tooling is present)
 if [ -x "$root/contracts/deploy.sh" ] && [ -e "$root/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil" ]; then

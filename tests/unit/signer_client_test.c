@@ -155,6 +155,18 @@ AK_TEST(test_unreachable_and_non_tls_signer) {
                                                         AK_CUR_LIT("a.b\",\"x\":\"c"), op, op, 1, kek));
     EXPECT_ERR(AK_E_INVALID_INPUT,
                ak_signer_derive_kek(s, "credentials", "fetch", AK_CUR_LIT(""), op, op, 1, kek));
+    /* The split derive (issue 19): a send that cannot connect leaves nothing pending; a receive
+     * with nothing sent is refused; an abort with nothing pending does nothing. */
+    EXPECT_ERR(AK_E_SIGNER_UNAVAILABLE,
+               ak_signer_derive_kek_send(s, "credentials", "fetch", AK_CUR_LIT("a.b.c"), op, op, 1));
+    EXPECT_FALSE(ak_signer_derive_pending(s));
+    EXPECT_ERR(AK_E_INVALID_INPUT,
+               ak_signer_derive_kek_send(s, "credentials", "fetch", AK_CUR_LIT("a\"b"), op, op, 1));
+    EXPECT_FALSE(ak_signer_derive_pending(s));
+    EXPECT_ERR(AK_E_INTERNAL, ak_signer_derive_kek_recv(s, kek));
+    ak_signer_derive_kek_abort(s);
+    EXPECT_FALSE(ak_signer_derive_pending(s));
+    EXPECT_INT_EQ(ak_signer_resumes(s), 0);
     ak_signer_free(s);
     /* Something listens but never speaks TLS: the handshake times out, still unavailable. */
     int l = socket(AF_INET, SOCK_STREAM, 0);

@@ -58,7 +58,14 @@ typedef struct world {
     unsigned snapshots, per_reads, fail_reads;
     /* signer */
     bool signer_down;
-    unsigned derives;
+    unsigned derives; /* KEKs that reached the worker */
+    /* issue 19 overlap: sends, replies read, replies dropped; trace = the order of the request's
+     * upstream calls (S send, C chain snapshot, G S3 get, R reply read, D sequential derive,
+     * A abort) */
+    unsigned pre_sends, pre_recvs, pre_aborts;
+    unsigned keys_calls; /* JWKS fetches (cap key loads and refreshes) */
+    char trace[64];
+    size_t ntrace;
     /* S3 */
     obj objs[MAX_OBJS];
     unsigned etag_seq;
@@ -121,8 +128,58 @@ static void s_k3(uint32_t epoch, uint8_t k3[32]) {
     k3[0] = (uint8_t)epoch;
 }
 
+static void s_trace(char ch) {
+    if (W.ntrace + 1 < sizeof(W.trace)) W.trace[W.ntrace++] = ch;
+}
+
+static ak_err s_derive_calc(ak_worker *w, const ak_omni *op, const ak_omni *actor, uint32_t epoch,
+                            uint8_t kek[32]);
+
 static ak_err f_derive(ak_worker *w, const ak_omni *op, const ak_omni *actor, uint32_t epoch,
                        uint8_t kek[32]) {
+    s_trace('D');
+    return s_derive_calc(w, op, actor, epoch, kek);
+}
+
+/* The overlapped derivation (ops.derive_kek_send/_recv/_abort): the request is recorded at send,
+ * answered at recv. */
+static struct {
+    bool pending;
+    ak_omni op, actor;
+    uint32_t epoch;
+} PRE;
+
+static ak_err f_derive_send(ak_worker *w, const ak_omni *op, const ak_omni *actor, uint32_t epoch) {
+    (void)w;
+    s_trace('S');
+    W.pre_sends++;
+    assert_false(PRE.pending);
+    if (W.signer_down) return AK_E_SIGNER_UNAVAILABLE;
+    PRE.pending = true;
+    PRE.op = *op;
+    PRE.actor = *actor;
+    PRE.epoch = epoch;
+    return AK_OK;
+}
+
+static ak_err f_derive_recv(ak_worker *w, uint8_t kek[32]) {
+    s_trace('R');
+    W.pre_recvs++;
+    assert_true(PRE.pending);
+    PRE.pending = false;
+    return s_derive_calc(w, &PRE.op, &PRE.actor, PRE.epoch, kek);
+}
+
+static void f_derive_abort(ak_worker *w) {
+    (void)w;
+    s_trace('A');
+    W.pre_aborts++;
+    assert_true(PRE.pending);
+    PRE.pending = false;
+}
+
+static ak_err s_derive_calc(ak_worker *w, const ak_omni *op, const ak_omni *actor, uint32_t epoch,
+                            uint8_t kek[32]) {
     if (W.signer_down) return AK_E_SIGNER_UNAVAILABLE;
     if (epoch > W.epoch) return AK_E_EPOCH_NOT_YET;
     W.derives++;
@@ -223,6 +280,7 @@ static bool s_creds_ok(const ak_sigv4_creds *c) { return c != NULL && c->access_
 static ak_err f_get(ak_worker *w, const ak_sigv4_creds *c, ak_cur key, ak_buf *body, ak_buf *etag) {
     (void)w;
     assert_true(s_creds_ok(c));
+    s_trace('G');
     if (W.get_fail) return AK_E_S3_ERROR;
     if (W.s3_deny) return AK_E_ACCESS_DENIED;
     obj *o = s_obj(key);
@@ -337,6 +395,7 @@ static ak_err f_egress(ak_worker *w, const ak_http_request *req, ak_http_respons
  * (their counters are restored: a snapshot is one call), or its fail_reads error. */
 static ak_err f_chain_snapshot(ak_worker *w, const ak_chain_query *q, ak_chain_snapshot *out) {
     W.snapshots++;
+    s_trace('C');
     if (W.chain_down) return AK_E_CHAIN_RPC;
     unsigned saved = W.per_reads, ro_saved = W.read_only_calls;
     memset(out, 0, sizeof(*out));
@@ -365,8 +424,13 @@ static ak_err f_chain_snapshot(ak_worker *w, const ak_chain_query *q, ak_chain_s
 
 /* When set, s_worker leaves ops.chain_snapshot NULL: the per-read path. */
 static bool S_PER_READ;
+/* When set, s_worker leaves the overlap ops NULL: every derive sequential, after the checks. */
+static bool S_NO_OVERLAP;
 
 static const ak_worker_ops s_wops = {.derive_kek = f_derive,
+                                     .derive_kek_send = f_derive_send,
+                                     .derive_kek_recv = f_derive_recv,
+                                     .derive_kek_abort = f_derive_abort,
                                      .get_device = f_get_device,
                                      .actor_operator = f_actor_operator,
                                      .in_scope = f_in_scope,
@@ -384,6 +448,7 @@ static const ak_worker_ops s_wops = {.derive_kek = f_derive,
 
 static ak_err f_keys(ak_svc *svc, ak_buf *out) {
     (void)svc;
+    W.keys_calls++;
     if (W.signer_down) return AK_E_SIGNER_UNAVAILABLE;
     ak_jwk_p256 k;
     memset(&k, 0, sizeof(k));
@@ -428,6 +493,7 @@ static void s_reset_world(void) {
     memcpy(W.cap_priv, priv, 32);
     memcpy(W.cap_pub, pub, 65);
     W.epoch = 1;
+    memset(&PRE, 0, sizeof(PRE));
     memset(OP.b, 0x11, 32);
     memset(ACTOR.b, 0x22, 32);
     memset(OTHER_OP.b, 0x33, 32);
@@ -446,6 +512,7 @@ static void s_worker(ak_worker *w, ak_data_class c, bool strict) {
     ak_worker_init_for_test(w, c, c == AK_CLASS_CREDENTIALS ? "ak-vault" : "ak-memory", strict, &s_sops,
                             "ak-audit", &s_wops);
     if (S_PER_READ) w->ops.chain_snapshot = NULL;
+    if (S_NO_OVERLAP) w->ops.derive_kek_send = NULL;
 }
 
 /* A cap as the broker would mint it (caps.md §6), with knobs for the negative cases. */
@@ -1022,6 +1089,155 @@ AK_TEST(test_chain_checks_per_read) {
     ak_worker_free(&w);
     s_reset_world();
     S_PER_READ = false;
+}
+
+/* Issue 19: the KEK derivation goes out before the chain reads and its reply is read only when
+ * the operation needs the KEK, after every check passed; a refused request drops it unread. */
+static void s_trace_reset(void) {
+    memset(W.trace, 0, sizeof(W.trace));
+    W.ntrace = 0;
+}
+
+AK_TEST(test_kek_overlapped_with_chain) {
+    s_reset_world();
+    ak_worker w;
+    ak_worker_resp resp;
+    s_worker(&w, AK_CLASS_CREDENTIALS, true);
+    ak_worker_resp_init(&resp);
+    /* store: sent before the snapshot, read after it */
+    s_trace_reset();
+    EXPECT_OK(s_store(&w, AK_CLASS_CREDENTIALS, "overlap", &resp));
+    EXPECT_STR_EQ(W.trace, "SCR");
+    /* fetch: the S3 read happens while the signer answers too */
+    capspec f = s_spec(AK_OP_FETCH, AK_CLASS_CREDENTIALS);
+    s_trace_reset();
+    unsigned derives = W.derives;
+    EXPECT_OK(s_do(&w, &f, &STS, &resp));
+    s_expect_plain(&resp, "overlap");
+    EXPECT_STR_EQ(W.trace, "SCGR");
+    EXPECT_INT_EQ(W.derives, derives + 1);
+    EXPECT_INT_EQ(W.pre_sends, 2);
+    EXPECT_INT_EQ(W.pre_recvs, 2);
+    EXPECT_INT_EQ(W.pre_aborts, 0);
+
+    /* a chain check fails after the derive went out (and would have succeeded): the chain's
+     * reason, the reply dropped unread, no KEK in the worker, nothing read from S3 */
+    dev *a = s_dev(K10_AGENT);
+    a->e.revoked = true;
+    s_trace_reset();
+    derives = W.derives;
+    EXPECT_ERR(AK_E_DEVICE_REVOKED, s_do(&w, &f, &STS, &resp));
+    EXPECT_STR_EQ(W.trace, "SCA");
+    EXPECT_INT_EQ(W.derives, derives);
+    EXPECT_INT_EQ(resp.body.len, 0);
+    a->e.revoked = false;
+    /* every later check too: scope, epoch, read-only */
+    W.n_scope = 0;
+    s_trace_reset();
+    EXPECT_ERR(AK_E_SERVICE_NOT_IN_SCOPE, s_do(&w, &f, &STS, &resp));
+    EXPECT_STR_EQ(W.trace, "SCA");
+    W.n_scope = 2;
+    W.epoch = 2; /* the cap says 1: the signer would derive epoch 1, the chain refuses */
+    s_trace_reset();
+    EXPECT_ERR(AK_E_K3_EPOCH_MISMATCH, s_do(&w, &f, &STS, &resp));
+    EXPECT_STR_EQ(W.trace, "SCA");
+    W.epoch = 1;
+    W.scope_read_only = true;
+    capspec st = s_spec(AK_OP_STORE, AK_CLASS_CREDENTIALS);
+    call c = {.sts = 3, .plain = "x", .plain_len = 1};
+    s_trace_reset();
+    EXPECT_ERR(AK_E_SCOPE_READ_ONLY, s_do(&w, &st, &c, &resp));
+    EXPECT_STR_EQ(W.trace, "SCA");
+    W.scope_read_only = false;
+    W.chain_down = true;
+    s_trace_reset();
+    EXPECT_ERR(AK_E_CHAIN_RPC, s_do(&w, &f, &STS, &resp));
+    EXPECT_STR_EQ(W.trace, "SCA");
+    W.chain_down = false;
+    EXPECT_INT_EQ(W.derives, derives);
+    EXPECT_INT_EQ(W.pre_recvs, 2);
+    EXPECT_INT_EQ(W.pre_aborts, 5);
+
+    /* the signer down and the chain refusing: the chain's reason (it comes first in D11) */
+    W.signer_down = true;
+    a->e.revoked = true;
+    EXPECT_ERR(AK_E_DEVICE_REVOKED, s_do(&w, &f, &STS, &resp));
+    a->e.revoked = false;
+    /* the signer down, the checks passing: signer_unavailable where the derive is, i.e. after
+     * the S3 read (a missing object is still not_found) */
+    s_trace_reset();
+    EXPECT_ERR(AK_E_SIGNER_UNAVAILABLE, s_do(&w, &f, &STS, &resp));
+    EXPECT_STR_EQ(W.trace, "SCG");
+    s_obj_del(s_obj_str(KEY_CRED));
+    EXPECT_ERR(AK_E_NOT_FOUND, s_do(&w, &f, &STS, &resp));
+    W.signer_down = false;
+    /* a fetch that never needs a KEK (nothing stored): the reply is dropped */
+    s_trace_reset();
+    EXPECT_ERR(AK_E_NOT_FOUND, s_do(&w, &f, &STS, &resp));
+    EXPECT_STR_EQ(W.trace, "SCGA");
+    /* teardown derives nothing: nothing is sent */
+    capspec t = s_spec(AK_OP_TEARDOWN, AK_CLASS_CREDENTIALS);
+    t.k10 = K10_MASTER;
+    s_trace_reset();
+    EXPECT_OK(s_do(&w, &t, &STS, &resp));
+    EXPECT_TRUE(strchr(W.trace, 'S') == NULL);
+
+    /* lazy re-key: the blob's older epoch derived in sequence, the cap's epoch from the overlap */
+    EXPECT_OK(s_store(&w, AK_CLASS_CREDENTIALS, "old", &resp));
+    W.epoch = 2;
+    capspec f2 = s_spec(AK_OP_FETCH, AK_CLASS_CREDENTIALS);
+    s_trace_reset();
+    derives = W.derives;
+    EXPECT_OK(s_do(&w, &f2, &STS, &resp));
+    s_expect_plain(&resp, "old");
+    EXPECT_STR_EQ(W.trace, "SCGRD");
+    EXPECT_INT_EQ(W.derives, derives + 2);
+    EXPECT_FALSE(PRE.pending);
+    EXPECT_INT_EQ(w.kek_pre.sent || w.kek_pre.have, 0);
+    ak_worker_resp_free(&resp);
+    ak_worker_free(&w);
+    s_reset_world();
+}
+
+/* The cap key set is refreshed for a kid it does not know (at most every
+ * AK_WORKER_KEYS_REFRESH_MIN_MS), judged from the token's header alone: a known kid or a
+ * token whose header does not decode never refreshes. */
+AK_TEST(test_cap_key_refresh_by_kid) {
+    s_reset_world();
+    ak_worker w;
+    ak_worker_resp resp;
+    s_worker(&w, AK_CLASS_CREDENTIALS, true);
+    ak_worker_resp_init(&resp);
+    capspec f = s_spec(AK_OP_FETCH, AK_CLASS_CREDENTIALS);
+    EXPECT_ERR(AK_E_NOT_FOUND, s_do(&w, &f, &STS, &resp));
+    EXPECT_INT_EQ(W.keys_calls, 1); /* the first load */
+    w.cap_keys_at_ms -= AK_WORKER_KEYS_REFRESH_MIN_MS;
+    EXPECT_ERR(AK_E_NOT_FOUND, s_do(&w, &f, &STS, &resp));
+    EXPECT_INT_EQ(W.keys_calls, 1); /* known kid */
+    call junk = {.sts = 3, .body = "{\"cap\":\"!!!.e30.AAAA\"}"};
+    EXPECT_ERR(AK_E_BROKER_SIG_INVALID, s_do(&w, &f, &junk, &resp));
+    EXPECT_INT_EQ(W.keys_calls, 1); /* header does not decode */
+    capspec u = f;
+    u.kid = "cap-2";
+    EXPECT_ERR(AK_E_BROKER_SIG_INVALID, s_do(&w, &u, &STS, &resp));
+    EXPECT_INT_EQ(W.keys_calls, 2); /* unknown kid: refreshed */
+    EXPECT_ERR(AK_E_BROKER_SIG_INVALID, s_do(&w, &u, &STS, &resp));
+    EXPECT_INT_EQ(W.keys_calls, 2); /* not again within the interval */
+    ak_worker_resp_free(&resp);
+    ak_worker_free(&w);
+    s_reset_world();
+}
+
+static void test_lazy_rekey(void **state);
+
+/* The same reasons, in the same order, with every derive sequential (overlap ops NULL). */
+AK_TEST(test_chain_checks_without_overlap) {
+    S_NO_OVERLAP = true;
+    test_chain_checks_in_order(state);
+    test_read_only_scope(state);
+    test_lazy_rekey(state);
+    EXPECT_INT_EQ(W.pre_sends, 0);
+    S_NO_OVERLAP = false;
 }
 
 AK_TEST(test_envelope_tamper_and_missing) {
@@ -1627,6 +1843,9 @@ int main(void) {
         AK_T(test_chain_checks_in_order),
         AK_T(test_chain_one_snapshot),
         AK_T(test_chain_checks_per_read),
+        AK_T(test_kek_overlapped_with_chain),
+        AK_T(test_chain_checks_without_overlap),
+        AK_T(test_cap_key_refresh_by_kid),
         AK_T(test_envelope_tamper_and_missing),
         AK_T(test_lazy_rekey),
         AK_T(test_faults_fail_closed_and_store_atomic),

@@ -19,6 +19,14 @@
  *     aks_role_from_identity (aks/api.h) maps them to a role; the subject CN is never read
  *     (issue 16 finding 8: no CN fallback). This avoids writing a second certificate parser:
  *     BearSSL decodes the names while it validates the chain.
+ *   - Session resumption (issue 19): full handshakes are remembered by session ID in one cache
+ *     shared by all connections (aks_tls_sessions: AKS_TLS_SESSIONS entries, least recently used
+ *     replaced, in locked memory, one mutex). A resumed handshake does not see a client
+ *     certificate, so each entry keeps the identity the full handshake validated (its SAN URIs)
+ *     and a resumed connection gets exactly that identity back (never one of another entry or
+ *     of the certificate a resuming client might hold). An entry expires ttl_ms after its full
+ *     handshake, however often it is resumed: the chain is validated again at least that often.
+ *     The cache lives in memory only: after a restart every client makes a full handshake.
  *   - Timeouts: the handshake must finish within handshake_ms of accept; after that each request
  *     must arrive whole within request_ms of its first byte, and a kept-alive connection may sit
  *     idle for idle_ms. Every socket read and write waits with poll() against the current deadline.
@@ -32,10 +40,17 @@
 
 #include "ak/pki.h"
 
+#define AKS_TLS_URI_MAX 256u
+#define AKS_TLS_SESSIONS 128u
+#define AKS_TLS_SESSION_TTL_MS (3600u * 1000u)
+
+typedef struct aks_tls_sessions aks_tls_sessions;
+
 typedef struct aks_tls_config {
     ak_pki_chain chain; /* server certificate chain, leaf first */
     ak_pki_eckey *key;  /* server key (locked memory) */
     ak_pki_anchors client_cas;
+    aks_tls_sessions *sessions; /* NULL: no resumption */
 } aks_tls_config;
 
 /* Loads the three PEM files. AK_E_BAD_KEY / AK_E_IO on bad material; the server key must be
@@ -45,7 +60,9 @@ AK_MUST ak_err aks_tls_config_load(aks_tls_config *c, const char *cert_pem, cons
                                    const char *ca_pem);
 void aks_tls_config_free(aks_tls_config *c);
 
-#define AKS_TLS_URI_MAX 256u
+/* The session cache (loaded configs have one with AKS_TLS_SESSION_TTL_MS). ttl_ms 0 = default. */
+AK_MUST ak_err aks_tls_sessions_new(unsigned ttl_ms, aks_tls_sessions **out);
+void aks_tls_sessions_free(aks_tls_sessions *c);
 
 typedef struct aks_tls_conn {
     br_ssl_server_context sc;
@@ -57,6 +74,14 @@ typedef struct aks_tls_conn {
     int fd;
     int64_t deadline_ms; /* monotonic; the low-level I/O fails once it passes */
     bool timed_out;
+    /* resumption: the cache, and what its load gave this handshake (checked at its end) */
+    const br_ssl_session_cache_class *cache_vtable;
+    aks_tls_sessions *sessions;
+    bool resume_offered;
+    bool resumed; /* the handshake resumed a cached session: names/uri are the cached identity */
+    uint8_t resume_id[32];
+    int resume_status[2];
+    char resume_uri[2][AKS_TLS_URI_MAX];
     unsigned char iobuf[BR_SSL_BUFSIZE_BIDI];
 } aks_tls_conn;
 

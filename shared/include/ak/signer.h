@@ -8,6 +8,11 @@
  * ECDHE-ECDSA AES-GCM/ChaCha20, the signer's CA pinned (the only trust anchor), the server name
  * checked, and the function's client certificate (mTLS) presented.
  *
+ * Reconnects (issue 19): the session of the last full handshake is offered on the next connect
+ * (TLS 1.2 session ID resumption; the signer keeps sessions for at most an hour from their full
+ * handshake, in memory only). A resumed connection keeps the server key of that full handshake,
+ * so the attestation is not repeated; a refused offer is a full handshake as before.
+ *
  * Attestation (ak/attest.h): on every new connection whose server key has not been attested yet,
  * the client sends a fresh 32-byte random nonce to /v1/attest and verifies the document against
  * its pins (local: the attestation key and measurement; nitro: the AWS root, PCRs and the NSM
@@ -67,6 +72,7 @@ typedef struct ak_signer_config {
     const char *attestation;     /* "local" (NULL too) or "nitro" */
     const char *pcr_hex[4];      /* nitro: PCR0 (required), PCR1, PCR2, PCR8 */
     const char *nitro_root;      /* nitro: optional root PEM path */
+    bool no_session_resume;      /* true: every connect a full handshake (measurements) */
 } ak_signer_config;
 
 typedef enum { AK_SIGNER_KEY_SESSION = 0, AK_SIGNER_KEY_OIDC = 1, AK_SIGNER_KEY_CAP = 2 } ak_signer_key;
@@ -96,6 +102,20 @@ AK_MUST ak_err ak_signer_derive_kek(ak_signer *s, const char *data_class, const 
                                     const uint8_t operator_omni[32], const uint8_t actor_omni[32],
                                     uint64_t epoch, uint8_t kek[32]);
 
+/* ak_signer_derive_kek in two halves, so the derivation runs at the signer while the caller does
+ * other work (issue 19: the worker's chain reads). _send connects if needed and sends the request
+ * (nothing is read); _recv reads its reply into `kek` (the caller's to wipe), resending once on a
+ * fresh connection when the kept-alive one turned out dead; _abort drops a reply not yet read by
+ * closing the connection, so the KEK never enters this process. Any other call on the handle while
+ * a reply is pending drops that connection first, and _recv then sends the request again (in
+ * sequence). One derive in flight at a time; _pending: one was sent and not yet received/aborted. */
+AK_MUST ak_err ak_signer_derive_kek_send(ak_signer *s, const char *data_class, const char *op, ak_cur cap,
+                                         const uint8_t operator_omni[32], const uint8_t actor_omni[32],
+                                         uint64_t epoch);
+AK_MUST ak_err ak_signer_derive_kek_recv(ak_signer *s, uint8_t kek[32]);
+void ak_signer_derive_kek_abort(ak_signer *s);
+bool ak_signer_derive_pending(const ak_signer *s);
+
 /* The KEK of a 200 /v1/kek/derive reply body ({"kek_b64":…}); AK_E_UPSTREAM when malformed.
  * ak_signer_derive_kek's parser, exposed so the secret-scan test runs it on a reply of the
  * in-process signer. */
@@ -118,8 +138,11 @@ AK_MUST ak_err ak_signer_keys(ak_signer *s, ak_buf *out);
 AK_MUST ak_err ak_signer_call(ak_signer *s, const char *method, const char *path, ak_cur body,
                               bool retry_safe, long *status, ak_buf *resp);
 
-/* Connections made so far (tests and the bench check keep-alive with it). */
+/* Connections made so far (tests and the bench check keep-alive with it), and how many of them
+ * resumed the previous TLS session (an abbreviated handshake: no certificate signature or
+ * verification on either side, no ECDHE). */
 unsigned ak_signer_connects(const ak_signer *s);
+unsigned ak_signer_resumes(const ak_signer *s);
 /* Drops the connection (the next call reconnects; attestation is not repeated for the same key). */
 void ak_signer_disconnect(ak_signer *s);
 

@@ -132,6 +132,15 @@ typedef struct ak_worker_ops {
     /* D6 KEK of this worker's data class. */
     ak_err (*derive_kek)(ak_worker *w, const ak_omni *operator_omni, const ak_omni *actor_omni,
                          uint32_t epoch, uint8_t kek[32]);
+    /* Issue 19, optional (all three or none): the KEK of the cap's epoch asked for BEFORE the
+     * chain reads and read only when the operation first needs a KEK, after every check passed
+     * (ak_signer_derive_kek_send/_recv/_abort). A request refused on the way aborts it: the reply
+     * is dropped unread. Its outcome is reported where derive_kek would have been called, so the
+     * refusal reasons and their order are those of the sequential path (NULL: derive_kek only). */
+    ak_err (*derive_kek_send)(ak_worker *w, const ak_omni *operator_omni, const ak_omni *actor_omni,
+                              uint32_t epoch);
+    ak_err (*derive_kek_recv)(ak_worker *w, uint8_t kek[32]);
+    void (*derive_kek_abort)(ak_worker *w);
     ak_err (*get_device)(ak_worker *w, const uint8_t dkh[32], ak_device_entry *out);
     ak_err (*actor_operator)(ak_worker *w, const uint8_t actor[32], uint8_t op[32]);
     ak_err (*in_scope)(ak_worker *w, const uint8_t op[32], const uint8_t actor[32],
@@ -177,6 +186,15 @@ struct ak_worker {
      * the default derive_kek sends this cap and op to the signer, which checks them itself (D20). */
     ak_cur req_cap;
     ak_op req_op;
+    /* The overlapped derivation of the request in flight (ops.derive_kek_send): sent = its reply
+     * is still at the signer; have = its outcome (rc, kek) waits for the first derive. */
+    struct {
+        bool sent, have;
+        uint32_t epoch;
+        ak_omni operator_omni, actor_omni;
+        ak_err rc;
+        uint8_t kek[32];
+    } kek_pre;
     void *test_user; /* for fakes */
 };
 

@@ -51,8 +51,22 @@ struct ak_signer {
     bool attested;
     uint8_t attested_tls_pub[65];
     unsigned connects;
+    unsigned resumes;
+    /* TLS session resumption (issue 19): the last full handshake's session, offered on the next
+     * connect, with the server key that handshake authenticated (a resumed handshake shows no
+     * certificate; the session is bound to that key's handshake). */
+    bool no_resume;
+    bool have_session;
+    br_ssl_session_parameters session;
+    uint8_t session_server_pub[65];
     bool have_kids;
     char kids[3][AK_SIGNER_KID_MAX];
+    /* A /v1/kek/derive sent by ak_signer_derive_kek_send whose reply is still on the
+     * connection (issue 19: overlapped with the chain reads). */
+    bool pending;
+    bool pending_reused; /* it went out on a kept-alive connection (a dead one may be retried) */
+    bool queued;         /* its connection was dropped before the reply was read: resend at _recv */
+    ak_buf pending_req;  /* its body, for a resend (holds the cap: wiped) */
 };
 
 static int64_t s_signer_mono_ms(void) {
@@ -170,6 +184,8 @@ ak_err ak_signer_new(const ak_signer_config *c, ak_signer **out) {
     AK_GUARD_OUT(ak_attest_pins_parse(&as, &s->pins));
     s->timeout_ms = c->timeout_ms ? c->timeout_ms : AK_SIGNER_DEFAULT_TIMEOUT_MS;
     s->attest_max_age_ms = c->attest_max_age_ms;
+    s->no_resume = c->no_session_resume;
+    ak_buf_init_secret(&s->pending_req, 1024 + AK_MAX_JWS);
 
     AK_ENSURE_OUT(ak_pki_read_file(c->ca_pem_path, &b) == AK_OK, AK_E_CONFIG);
     rc = ak_pki_anchors_from_pem(ak_buf_cur(&b), &s->cas);
@@ -190,6 +206,8 @@ out:
 }
 
 void ak_signer_disconnect(ak_signer *s) {
+    if (s->pending) s->queued = true; /* its reply is dropped with the connection: resent at _recv */
+    s->pending = false;
     if (s->conn == NULL) return;
     close(s->conn->fd);
     ak_free_secure(s->conn, sizeof(*s->conn));
@@ -199,12 +217,20 @@ void ak_signer_disconnect(ak_signer *s) {
 void ak_signer_free(ak_signer *s) {
     if (s == NULL) return;
     ak_signer_disconnect(s);
+    ak_buf_free(&s->pending_req);
     ak_pki_anchors_free(&s->cas);
     ak_pki_chain_free(&s->chain);
     ak_free_secure(s, sizeof(*s));
 }
 
 unsigned ak_signer_connects(const ak_signer *s) { return s->connects; }
+
+unsigned ak_signer_resumes(const ak_signer *s) { return s->resumes; }
+
+static void s_signer_forget_session(ak_signer *s) {
+    s->have_session = false;
+    ak_wipe(&s->session, sizeof(s->session));
+}
 
 /* ---- transport ---- */
 
@@ -354,7 +380,9 @@ static ak_err s_signer_connect(ak_signer *s) {
     br_ssl_client_set_single_ec(cc, s->chain.certs, s->chain.n, &s->key.sk, BR_KEYTYPE_SIGN, BR_KEYTYPE_EC,
                                 br_ec_get_default(), br_ecdsa_sign_asn1_get_default());
     br_ssl_engine_set_buffer(&cc->eng, c->iobuf, sizeof(c->iobuf), 1);
-    AK_ENSURE_OUT(br_ssl_client_reset(cc, s->server_name, 0) == 1, AK_E_INTERNAL);
+    bool offer = s->have_session && !s->no_resume;
+    if (offer) br_ssl_engine_set_session_parameters(&cc->eng, &s->session);
+    AK_ENSURE_OUT(br_ssl_client_reset(cc, s->server_name, offer ? 1 : 0) == 1, AK_E_INTERNAL);
     br_sslio_init(&c->io, &cc->eng, s_signer_low_read, c, s_signer_low_write, c);
     if (br_sslio_flush(&c->io) != 0 || br_ssl_engine_current_state(&cc->eng) == BR_SSL_CLOSED) {
         char code[16];
@@ -365,21 +393,45 @@ static ak_err s_signer_connect(ak_signer *s) {
                         "need", "signer certificate with extendedKeyUsage serverAuth");
         else
             ak_log_warn("signer handshake failed", "br_err", code);
+        s_signer_forget_session(s);
         rc = AK_E_SIGNER_UNAVAILABLE;
         goto out;
     }
-    /* The server key the handshake authenticated: what the attestation must name. */
-    const br_x509_pkey *pk = c->xc.vtable->get_pkey(&c->xc.vtable, NULL);
-    AK_ENSURE_OUT(pk != NULL && pk->key_type == BR_KEYTYPE_EC && pk->key.ec.curve == BR_EC_secp256r1 &&
-                      pk->key.ec.qlen == 65,
-                  AK_E_SIGNER_UNAVAILABLE);
-    memcpy(server_pub, pk->key.ec.q, 65);
+    br_ssl_session_parameters sp;
+    br_ssl_engine_get_session_parameters(&cc->eng, &sp);
+    bool resumed = offer && sp.session_id_len == 32 && s->session.session_id_len == 32 &&
+                   ak_ct_eq(sp.session_id, s->session.session_id, 32);
+    if (resumed) {
+        /* An abbreviated handshake: the peer proved it holds that session's master secret, made
+         * in the full handshake that authenticated (and attested) this key. */
+        memcpy(server_pub, s->session_server_pub, 65);
+        s->resumes++;
+    } else {
+        /* The server key the handshake authenticated: what the attestation must name. */
+        const br_x509_pkey *pk = c->xc.vtable->get_pkey(&c->xc.vtable, NULL);
+        if (!(pk != NULL && pk->key_type == BR_KEYTYPE_EC && pk->key.ec.curve == BR_EC_secp256r1 &&
+              pk->key.ec.qlen == 65)) {
+            ak_wipe(&sp, sizeof(sp));
+            s_signer_forget_session(s);
+            rc = AK_E_SIGNER_UNAVAILABLE;
+            goto out;
+        }
+        memcpy(server_pub, pk->key.ec.q, 65);
+        s_signer_forget_session(s);
+        if (sp.session_id_len == 32) {
+            s->session = sp;
+            memcpy(s->session_server_pub, server_pub, 65);
+            s->have_session = true;
+        }
+    }
+    ak_wipe(&sp, sizeof(sp));
     s->conn = c;
     s->connects++;
     if (!s->attested || !ak_ct_eq(s->attested_tls_pub, server_pub, 65)) {
         s->attested = false;
         rc = s_signer_attest_conn(s, server_pub);
         if (rc != AK_OK) {
+            s_signer_forget_session(s);
             ak_signer_disconnect(s);
             return rc;
         }
@@ -391,15 +443,13 @@ out:
     return rc;
 }
 
-/* One request/response on the open connection. *sent_nothing tells the caller whether a resend
- * is safe (the failure happened before any byte of the request left). */
-static ak_err s_signer_http(ak_signer *s, const char *method, const char *path, ak_cur body, long *status,
-                            ak_buf *resp, bool *sent_nothing) {
+/* Sends one request on the open connection (no reply read). *sent_nothing as below. */
+static ak_err s_signer_http_send(ak_signer *s, const char *method, const char *path, ak_cur body,
+                                 bool *sent_nothing) {
     s_signer_conn *c = s->conn;
     ak_buf head;
     ak_err rc = AK_OK;
     *sent_nothing = false;
-    *status = 0;
     ak_buf_init(&head, 1024);
     c->deadline_ms = s_signer_mono_ms() + s->timeout_ms;
     AK_GUARD_OUT(ak_buf_printf(
@@ -413,8 +463,23 @@ static ak_err s_signer_http(ak_signer *s, const char *method, const char *path, 
         rc = AK_E_SIGNER_UNAVAILABLE;
         goto out;
     }
+out:
+    ak_buf_free(&head);
+    if (rc != AK_OK) ak_signer_disconnect(s);
+    return rc;
+}
+
+/* Reads the reply of the request sent last. *sent_nothing: EOF before any byte of the reply (a
+ * kept-alive connection the signer had closed). */
+static ak_err s_signer_http_recv(ak_signer *s, long *status, ak_buf *resp, bool *sent_nothing) {
+    s_signer_conn *c = s->conn;
+    ak_buf head;
+    ak_err rc = AK_OK;
+    *sent_nothing = false;
+    *status = 0;
+    ak_buf_init(&head, 1024);
+    c->deadline_ms = s_signer_mono_ms() + s->timeout_ms;
     /* Response head. */
-    ak_buf_clear(&head);
     long hdr_end = -1;
     while (hdr_end < 0) {
         uint8_t ch;
@@ -465,8 +530,18 @@ out:
     return rc;
 }
 
+/* One request/response on the open connection. *sent_nothing tells the caller whether a resend
+ * is safe (the failure happened before any byte of the request left). */
+static ak_err s_signer_http(ak_signer *s, const char *method, const char *path, ak_cur body, long *status,
+                            ak_buf *resp, bool *sent_nothing) {
+    *status = 0;
+    AK_GUARD(s_signer_http_send(s, method, path, body, sent_nothing));
+    return s_signer_http_recv(s, status, resp, sent_nothing);
+}
+
 ak_err ak_signer_call(ak_signer *s, const char *method, const char *path, ak_cur body, bool retry_safe,
                       long *status, ak_buf *resp) {
+    if (s->pending) ak_signer_disconnect(s); /* a reply not read would answer this call */
     bool reused = s->conn != NULL;
     if (!reused) AK_GUARD(s_signer_connect(s));
     size_t start = resp->len;
@@ -537,31 +612,90 @@ static bool s_signer_jws_text(ak_cur c) {
     return true;
 }
 
+static ak_err s_signer_derive_body(ak_buf *req, const char *data_class, const char *op, ak_cur cap,
+                                   const uint8_t operator_omni[32], const uint8_t actor_omni[32],
+                                   uint64_t epoch) {
+    char op_hex[65], actor_hex[65];
+    AK_ENSURE(s_signer_jws_text(cap), AK_E_INVALID_INPUT);
+    ak_hex_encode(operator_omni, 32, op_hex);
+    ak_hex_encode(actor_omni, 32, actor_hex);
+    return ak_buf_printf(
+        req,
+        "{\"data_class\":\"%s\",\"operator_omni\":\"%s\",\"actor_omni\":\"%s\",\"epoch\":%llu,"
+        "\"op\":\"%s\",\"cap\":\"%.*s\"}",
+        data_class, op_hex, actor_hex, (unsigned long long)epoch, op, (int)cap.len, (const char *)cap.ptr);
+}
+
 ak_err ak_signer_derive_kek(ak_signer *s, const char *data_class, const char *op, ak_cur cap,
                             const uint8_t operator_omni[32], const uint8_t actor_omni[32], uint64_t epoch,
                             uint8_t kek[32]) {
-    char op_hex[65], actor_hex[65];
-    ak_buf req, resp;
+    AK_GUARD(ak_signer_derive_kek_send(s, data_class, op, cap, operator_omni, actor_omni, epoch));
+    return ak_signer_derive_kek_recv(s, kek);
+}
+
+ak_err ak_signer_derive_kek_send(ak_signer *s, const char *data_class, const char *op, ak_cur cap,
+                                 const uint8_t operator_omni[32], const uint8_t actor_omni[32],
+                                 uint64_t epoch) {
+    bool sent_nothing = false;
+    ak_err rc;
+    ak_signer_derive_kek_abort(s);
+    AK_GUARD(s_signer_derive_body(&s->pending_req, data_class, op, cap, operator_omni, actor_omni, epoch));
+    bool reused = s->conn != NULL;
+    if (!reused) AK_GUARD(s_signer_connect(s));
+    rc = s_signer_http_send(s, "POST", "/v1/kek/derive", ak_buf_cur(&s->pending_req), &sent_nothing);
+    if (rc == AK_E_SIGNER_UNAVAILABLE && reused) {
+        /* a kept-alive connection the signer had closed: one fresh try (derive is idempotent) */
+        reused = false;
+        AK_GUARD(s_signer_connect(s));
+        rc = s_signer_http_send(s, "POST", "/v1/kek/derive", ak_buf_cur(&s->pending_req), &sent_nothing);
+    }
+    AK_GUARD(rc);
+    s->pending = true;
+    s->pending_reused = reused;
+    return AK_OK;
+}
+
+ak_err ak_signer_derive_kek_recv(ak_signer *s, uint8_t kek[32]) {
+    ak_buf resp;
     long status = 0;
+    bool sent_nothing = false;
     ak_err rc = AK_OK;
-    ak_buf_init(&req, 1024 + AK_MAX_JWS);
+    AK_ENSURE((s->pending && s->conn != NULL) || s->queued, AK_E_INTERNAL);
     ak_buf_init_secret(&resp, 4096);
-    AK_ENSURE_OUT(s_signer_jws_text(cap), AK_E_INVALID_INPUT);
-    ak_hex_encode(operator_omni, 32, op_hex);
-    ak_hex_encode(actor_omni, 32, actor_hex);
-    AK_GUARD_OUT(ak_buf_printf(
-        &req,
-        "{\"data_class\":\"%s\",\"operator_omni\":\"%s\",\"actor_omni\":\"%s\",\"epoch\":%llu,"
-        "\"op\":\"%s\",\"cap\":\"%.*s\"}",
-        data_class, op_hex, actor_hex, (unsigned long long)epoch, op, (int)cap.len, (const char *)cap.ptr));
-    AK_GUARD_OUT(ak_signer_call(s, "POST", "/v1/kek/derive", ak_buf_cur(&req), true, &status, &resp));
+    if (s->pending) {
+        s->pending = false;
+        rc = s_signer_http_recv(s, &status, &resp, &sent_nothing);
+    } else {
+        /* another call dropped the connection in between: the request once more, in sequence */
+        s->queued = false;
+        s->pending_reused = false;
+        rc = ak_signer_call(s, "POST", "/v1/kek/derive", ak_buf_cur(&s->pending_req), true, &status, &resp);
+    }
+    if (rc == AK_E_SIGNER_UNAVAILABLE && s->pending_reused) {
+        /* the kept-alive connection died under the request: resend once on a fresh one (derive
+         * changes nothing at the signer, as in ak_signer_call with retry_safe) */
+        ak_buf_clear(&resp);
+        AK_GUARD_OUT(s_signer_connect(s));
+        rc = s_signer_http(s, "POST", "/v1/kek/derive", ak_buf_cur(&s->pending_req), &status, &resp,
+                           &sent_nothing);
+    }
+    AK_GUARD_OUT(rc);
     AK_GUARD_OUT(s_signer_status_err(status, &resp));
     rc = ak_signer_kek_from_reply(ak_buf_cur(&resp), kek);
 out:
-    ak_buf_free(&req);
+    ak_buf_clear(&s->pending_req);
     ak_buf_free(&resp);
     return rc;
 }
+
+void ak_signer_derive_kek_abort(ak_signer *s) {
+    /* The KEK never leaves the socket: the connection (and the reply on it) is dropped. */
+    if (s->pending) ak_signer_disconnect(s);
+    s->pending = s->queued = false;
+    ak_buf_clear(&s->pending_req);
+}
+
+bool ak_signer_derive_pending(const ak_signer *s) { return s->pending || s->queued; }
 
 static const char *const s_signer_key_names[3] = {"session", "oidc", "cap"};
 

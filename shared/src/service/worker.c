@@ -26,6 +26,22 @@ static ak_err s_ops_derive_kek(ak_worker *w, const ak_omni *op, const ak_omni *a
                                 w->req_cap, op->b, actor->b, epoch, kek);
 }
 
+static ak_err s_ops_derive_kek_send(ak_worker *w, const ak_omni *op, const ak_omni *actor, uint32_t epoch) {
+    AK_ENSURE(w->svc.signer != NULL, AK_E_CONFIG);
+    AK_ENSURE(w->req_cap.len > 0, AK_E_INTERNAL);
+    return ak_signer_derive_kek_send(w->svc.signer, ak_data_class_str(w->data_class), ak_op_str(w->req_op),
+                                     w->req_cap, op->b, actor->b, epoch);
+}
+
+static ak_err s_ops_derive_kek_recv(ak_worker *w, uint8_t kek[32]) {
+    AK_ENSURE(w->svc.signer != NULL, AK_E_CONFIG);
+    return ak_signer_derive_kek_recv(w->svc.signer, kek);
+}
+
+static void s_ops_derive_kek_abort(ak_worker *w) {
+    if (w->svc.signer != NULL) ak_signer_derive_kek_abort(w->svc.signer);
+}
+
 static ak_err s_ops_get_device(ak_worker *w, const uint8_t dkh[32], ak_device_entry *out) {
     return ak_registry_get_device(&w->svc.rpc, w->svc.registry, dkh, out);
 }
@@ -134,6 +150,9 @@ static ak_err s_ops_egress(ak_worker *w, const ak_http_request *req, ak_http_res
 
 static const ak_worker_ops s_default_ops = {
     .derive_kek = s_ops_derive_kek,
+    .derive_kek_send = s_ops_derive_kek_send,
+    .derive_kek_recv = s_ops_derive_kek_recv,
+    .derive_kek_abort = s_ops_derive_kek_abort,
     .get_device = s_ops_get_device,
     .actor_operator = s_ops_actor_operator,
     .in_scope = s_ops_in_scope,
@@ -402,15 +421,33 @@ static ak_err s_load_cap_keys(ak_worker *w) {
 /* The cap key set, loaded on first use and refetched (rate-limited) when a token names a kid
  * we do not know (rotation). A failed refetch keeps the old set: the token then fails its
  * signature check as broker_sig_invalid. */
+/* Whether the cap names a kid of the loaded set. Only its protected header is decoded (issue 19:
+ * parsing the whole token here as well doubled the JSON work of every request; the claims are
+ * read once, by ak_cap_verify_cached). A header that does not decode counts as known: there is
+ * nothing to refresh for, and ak_cap_verify reports the token. */
+static bool s_cap_kid_known(const ak_worker *w, ak_cur token) {
+    long dot = ak_cur_find(token, '.');
+    if (dot <= 0) return true;
+    ak_buf hdr;
+    json_t *j = NULL;
+    ak_cur kid;
+    bool known = true;
+    ak_buf_init(&hdr, AK_MAX_JWS);
+    if (ak_b64url_decode(ak_cur_from(token.ptr, (size_t)dot), &hdr) == AK_OK &&
+        ak_json_parse_object(ak_buf_cur(&hdr), &j) == AK_OK) {
+        known = false;
+        if (ak_json_str(j, "kid", &kid) == AK_OK)
+            for (size_t i = 0; i < w->cap_keys.n; i++)
+                if (ak_cur_eq_str(kid, w->cap_keys.keys[i].kid)) known = true;
+    }
+    if (j != NULL) json_decref(j);
+    ak_buf_free(&hdr);
+    return known;
+}
+
 static ak_err s_cap_keys(ak_worker *w, ak_cur token) {
     if (!w->cap_keys_loaded) return s_load_cap_keys(w);
-    ak_jws jws;
-    memset(&jws, 0, sizeof(jws));
-    if (ak_jws_parse(token, &jws) != AK_OK) return AK_OK; /* ak_cap_verify reports it */
-    bool known = false;
-    for (size_t i = 0; i < w->cap_keys.n && jws.has_kid; i++)
-        if (ak_cur_eq_str(jws.kid, w->cap_keys.keys[i].kid)) known = true;
-    ak_jws_free(&jws);
+    bool known = s_cap_kid_known(w, token);
     if (!known && ak_http_now_ms() - w->cap_keys_at_ms >= AK_WORKER_KEYS_REFRESH_MIN_MS) {
         ak_err rc = s_load_cap_keys(w);
         if (rc == AK_E_NOMEM) return rc;
@@ -546,6 +583,51 @@ static ak_err s_chain_check(ak_worker *w, const ak_cap_claims *c) {
     return AK_OK;
 }
 
+/* ================================================================ the KEK (D6, issue 19) */
+
+/* Sends the derivation of the cap's epoch before the chain reads (ops.derive_kek_send): the
+ * signer works on it while the chain answers. Nothing is read back here. */
+static void s_kek_pre_send(ak_worker *w, const ak_cap_claims *c) {
+    memset(&w->kek_pre, 0, sizeof(w->kek_pre));
+    if (w->ops.derive_kek_send == NULL || w->ops.derive_kek_recv == NULL || w->ops.derive_kek_abort == NULL)
+        return;
+    w->kek_pre.epoch = c->k3_epoch;
+    w->kek_pre.operator_omni = c->operator_omni;
+    w->kek_pre.actor_omni = c->actor_omni;
+    w->kek_pre.rc = w->ops.derive_kek_send(w, &c->operator_omni, &c->actor_omni, c->k3_epoch);
+    /* a failed send is this derivation's outcome, reported where the operation asks for it */
+    if (w->kek_pre.rc == AK_OK)
+        w->kek_pre.sent = true;
+    else
+        w->kek_pre.have = true;
+}
+
+/* End of a request: a reply never read is dropped unread; a KEK read but unused is wiped. */
+static void s_kek_pre_end(ak_worker *w) {
+    if (w->kek_pre.sent) w->ops.derive_kek_abort(w);
+    ak_wipe(&w->kek_pre, sizeof(w->kek_pre));
+}
+
+/* The operation's derive: the overlapped one when it is for the same (operator, actor, epoch),
+ * otherwise ops.derive_kek. Only ever called after every check passed. */
+static ak_err s_derive(ak_worker *w, const ak_omni *op, const ak_omni *actor, uint32_t epoch,
+                       uint8_t kek[32]) {
+    if (w->kek_pre.sent) {
+        w->kek_pre.sent = false;
+        w->kek_pre.rc = w->ops.derive_kek_recv(w, w->kek_pre.kek);
+        w->kek_pre.have = true;
+    }
+    if (w->kek_pre.have && epoch == w->kek_pre.epoch && ak_omni_eq(op, &w->kek_pre.operator_omni) &&
+        ak_omni_eq(actor, &w->kek_pre.actor_omni)) {
+        ak_err rc = w->kek_pre.rc;
+        w->kek_pre.have = false;
+        if (rc == AK_OK) memcpy(kek, w->kek_pre.kek, 32);
+        ak_wipe(w->kek_pre.kek, sizeof(w->kek_pre.kek));
+        return rc;
+    }
+    return w->ops.derive_kek(w, op, actor, epoch, kek);
+}
+
 /* ================================================================ audit (D12) */
 
 static uint64_t s_now_us(void) {
@@ -625,7 +707,7 @@ static ak_err s_store(ak_worker *w, const ak_worker_req *r, const ak_sigv4_creds
         plaintext = ak_buf_cur(&framed);
         version = AK_ENV_VERSION_POLICY;
     }
-    rc = s_signer_err(w->ops.derive_kek(w, &c->operator_omni, &c->actor_omni, c->k3_epoch, kek));
+    rc = s_signer_err(s_derive(w, &c->operator_omni, &c->actor_omni, c->k3_epoch, kek));
     if (rc != AK_OK) goto out;
     rc = ak_envelope_seal_version(kek, c->k3_epoch, version, &bind, plaintext, &env);
     ak_wipe(kek, sizeof(kek));
@@ -681,14 +763,14 @@ static ak_err s_fetch_once(ak_worker *w, const ak_sigv4_creds *creds, const ak_c
      * epoch is in the AAD, so it could not open anyway); do not ask the signer for it. */
     AK_ENSURE_OUT(epoch <= c->k3_epoch, AK_E_DECRYPT_FAILED);
     *from_epoch = epoch;
-    rc = s_signer_err(w->ops.derive_kek(w, &c->operator_omni, &c->actor_omni, epoch, kek));
+    rc = s_signer_err(s_derive(w, &c->operator_omni, &c->actor_omni, epoch, kek));
     if (rc != AK_OK) goto out;
     rc = ak_envelope_open_version(kek, epoch, &bind, ak_buf_cur(&blob), plain, version);
     ak_wipe(kek, sizeof(kek));
     AK_GUARD_OUT(rc);
     if (epoch < c->k3_epoch) {
         /* Lazy re-key (D8) before answering, conditional on the object being the one we read. */
-        rc = s_signer_err(w->ops.derive_kek(w, &c->operator_omni, &c->actor_omni, c->k3_epoch, kek));
+        rc = s_signer_err(s_derive(w, &c->operator_omni, &c->actor_omni, c->k3_epoch, kek));
         if (rc != AK_OK) goto out;
         rc = ak_envelope_seal_version(kek, c->k3_epoch, *version, &bind, ak_buf_cur(plain), &fresh);
         ak_wipe(kek, sizeof(kek));
@@ -1052,7 +1134,8 @@ ak_err ak_worker_handle(ak_worker *w, const ak_worker_req *r, ak_worker_resp *re
     verified = true;
     w->req_cap = body.cap;
     w->req_op = r->op;
-    /* 4. chain */
+    /* 4. chain, the KEK derivation in flight meanwhile (issue 19; read only after 4 passed) */
+    if (r->op != AK_OP_TEARDOWN) s_kek_pre_send(w, &claims);
     AK_GUARD_OUT(s_chain_check(w, &claims));
     /* 5. the operation (each audits itself) */
     verified = false;
@@ -1084,6 +1167,7 @@ out:
         ak_log_info("worker done", "op", ak_op_str(r->op), "class", ak_data_class_str(w->data_class),
                     "status", st);
     }
+    s_kek_pre_end(w);
     w->req_cap = (ak_cur){NULL, 0};
     s_body_free(&body);
     ak_wipe(&creds, sizeof(creds));
