@@ -58,9 +58,10 @@ out:
 
 /* ---- nitro (aks/nsm.h) ---- */
 
-/* One NSM round trip for the claims; appends the raw document to `raw`. */
-static ak_err s_nitro_raw(aks_attester *a, const ak_attest_claims *c, ak_buf *raw) {
-    uint8_t spki[AK_ATTEST_TLS_SPKI_LEN], ud[AK_ATTEST_NITRO_USER_DATA_LEN];
+/* One NSM round trip for three fields; appends the raw document to `raw` only when it carries
+ * exactly the nonce, public key and user data asked for. */
+static ak_err s_nitro_fields(aks_attester *a, ak_cur user_data, ak_cur nonce, ak_cur public_key,
+                             ak_buf *raw) {
     ak_buf req, resp;
     ak_cur doc;
     const char *code = NULL;
@@ -68,10 +69,7 @@ static ak_err s_nitro_raw(aks_attester *a, const ak_attest_claims *c, ak_buf *ra
     ak_err rc = AK_OK;
     ak_buf_init(&req, AKS_NSM_REQUEST_MAX);
     ak_buf_init(&resp, AKS_NSM_RESPONSE_MAX);
-    ak_attest_tls_spki(c->tls_pub, spki);
-    ak_attest_nitro_user_data(c->measurement, ud);
-    AK_GUARD_OUT(aks_nsm_attestation_request(ak_cur_from(ud, sizeof(ud)), ak_cur_from(c->nonce, c->nonce_len),
-                                             ak_cur_from(spki, sizeof(spki)), &req));
+    AK_GUARD_OUT(aks_nsm_attestation_request(user_data, nonce, public_key, &req));
     AK_GUARD_OUT(ak_buf_reserve(&resp, AKS_NSM_RESPONSE_MAX));
     AK_GUARD_OUT(a->nsm(a->nsm_ctx, ak_buf_cur(&req), resp.ptr, AKS_NSM_RESPONSE_MAX, &got));
     AK_ENSURE_OUT(got <= AKS_NSM_RESPONSE_MAX, AK_E_ATTEST_NSM_MALFORMED);
@@ -82,10 +80,9 @@ static ak_err s_nitro_raw(aks_attester *a, const ak_attest_claims *c, ak_buf *ra
     /* The NSM is trusted to sign, but what it signed must be what we asked for: a document
      * that does not parse or names other values is never handed to a caller. */
     ak_nitro_facts f;
-    if (ak_nitro_parse(doc, &f) != AK_OK || !f.nonce.present ||
-        !ak_cur_eq(f.nonce.v, ak_cur_from(c->nonce, c->nonce_len)) || !f.public_key.present ||
-        !ak_cur_eq(f.public_key.v, ak_cur_from(spki, sizeof(spki))) || !f.user_data.present ||
-        !ak_cur_eq(f.user_data.v, ak_cur_from(ud, sizeof(ud)))) {
+    if (ak_nitro_parse(doc, &f) != AK_OK || !f.nonce.present || !ak_cur_eq(f.nonce.v, nonce) ||
+        !f.public_key.present || !ak_cur_eq(f.public_key.v, public_key) || !f.user_data.present ||
+        !ak_cur_eq(f.user_data.v, user_data)) {
         ak_log_error("nsm document does not carry the binding asked for");
         rc = AK_E_ATTEST_NSM_MALFORMED;
         goto out;
@@ -95,6 +92,15 @@ out:
     ak_buf_free(&req);
     ak_buf_free(&resp);
     return rc;
+}
+
+/* The TLS binding's document for the claims (enclave/README.md "Attestation"). */
+static ak_err s_nitro_raw(aks_attester *a, const ak_attest_claims *c, ak_buf *raw) {
+    uint8_t spki[AK_ATTEST_TLS_SPKI_LEN], ud[AK_ATTEST_NITRO_USER_DATA_LEN];
+    ak_attest_tls_spki(c->tls_pub, spki);
+    ak_attest_nitro_user_data(c->measurement, ud);
+    return s_nitro_fields(a, ak_cur_from(ud, sizeof(ud)), ak_cur_from(c->nonce, c->nonce_len),
+                          ak_cur_from(spki, sizeof(spki)), raw);
 }
 
 static ak_err s_nitro_document(aks_attester *a, const ak_attest_claims *c, ak_buf *doc) {
@@ -160,6 +166,17 @@ ak_err aks_attester_nitro_open(const char *device, aks_attester **out) {
         return AK_E_ATTEST_NSM_UNAVAILABLE;
     }
     return s_nitro_new(aks_nsm_ioctl, NULL, fd, out);
+}
+
+ak_err aks_attester_recipient_doc(void *attester, ak_cur spki_der, ak_buf *doc) {
+    aks_attester *a = attester;
+    uint8_t nonce[32];
+    static const char tag[] = "ak-kms-recipient/v1";
+    /* Only the NSM can vouch for the enclave to KMS; a local attester has nothing KMS accepts. */
+    AK_ENSURE(a != NULL && a->nsm != NULL, AK_E_CONFIG);
+    AK_GUARD(ak_random(nonce, sizeof(nonce)));
+    return s_nitro_fields(a, ak_cur_from(tag, sizeof(tag) - 1), ak_cur_from(nonce, sizeof(nonce)), spki_der,
+                          doc);
 }
 
 void aks_attester_free(aks_attester *a) {

@@ -185,7 +185,7 @@ static ak_err s_main_write_ready(const char *path, unsigned port) {
 /* The KMS-sealed keystore (issue 18 item 2): data key beside the keystore, credentials from the
  * AWS_* environment (handed in by the parent), the recipient document from the NSM — or, in dev
  * builds only and only when asked by name, the unattested test document for the local stand-in. */
-static ak_err s_main_nitro_sealer(aks_sealer **out) {
+static ak_err s_main_nitro_sealer(aks_attester *attester, aks_sealer **out) {
     static char datakey[600];
     aks_nitro_sealer_config c;
     memset(&c, 0, sizeof(c));
@@ -216,9 +216,16 @@ static ak_err s_main_nitro_sealer(aks_sealer **out) {
         c.recipient_ctx = measurement;
     }
 #endif
+    if (c.recipient_doc == NULL && strcmp(doc, "nsm") == 0) {
+        /* Production: the NSM attester vouches for the sealer's RSA key (public_key = its SPKI). */
+        if (attester == NULL || strcmp(attester->name, "nitro") != 0) {
+            ak_log_error("--sealer nitro with --kms-recipient-doc nsm needs --attester nitro");
+            return AK_E_CONFIG;
+        }
+        c.recipient_doc = aks_attester_recipient_doc;
+        c.recipient_ctx = attester;
+    }
     if (c.recipient_doc == NULL) {
-        /* The NSM attester (aks_attester_nitro_open) does not yet hand out recipient documents
-         * (public_key = our RSA SPKI); until it does, a nitro sealer cannot start. */
         ak_log_error("no source for the KMS recipient document", "kms_recipient_doc", doc);
         return AK_E_CONFIG;
     }
@@ -273,9 +280,22 @@ int main(int argc, char **argv) {
         goto out;
     }
 
+    /* The attester first: the nitro sealer asks it for the KMS recipient document. */
+    const char *attester_kind = g_opts[OPT_ATTESTER].value ? g_opts[OPT_ATTESTER].value : "local";
+    /* nitro: /dev/nsm must answer now (aks_attester_nitro_open probes it); no fallback to local. */
+    if (strcmp(attester_kind, "nitro") == 0)
+        e = aks_attester_nitro_open(NULL, &attester);
+    else if (strcmp(attester_kind, "local") == 0)
+        e = aks_attester_local_open(s_main_need(OPT_ATTEST_KEY), &attester);
+    else
+        e = AK_E_CONFIG;
+    if (e != AK_OK) {
+        rc = s_main_fail("attester", e);
+        goto out;
+    }
     const char *sealer_kind = g_opts[OPT_SEALER].value ? g_opts[OPT_SEALER].value : "file";
     if (strcmp(sealer_kind, "nitro") == 0) {
-        e = s_main_nitro_sealer(&sealer);
+        e = s_main_nitro_sealer(attester, &sealer);
     } else if (strcmp(sealer_kind, "file") == 0) {
         e = aks_sealer_file_open(s_main_need(OPT_SEAL_KEY), &sealer);
     } else {
@@ -298,18 +318,6 @@ int main(int argc, char **argv) {
     unsigned cache_ms = s_main_uint(OPT_EPOCH_CACHE_MS, 2000);
     if ((e = aks_epochs_open(s_main_need(OPT_EPOCH_SOURCE), cache_ms, &epochs)) != AK_OK) {
         rc = s_main_fail("epoch source", e);
-        goto out;
-    }
-    const char *attester_kind = g_opts[OPT_ATTESTER].value ? g_opts[OPT_ATTESTER].value : "local";
-    /* nitro: /dev/nsm must answer now (aks_attester_nitro_open probes it); no fallback to local. */
-    if (strcmp(attester_kind, "nitro") == 0)
-        e = aks_attester_nitro_open(NULL, &attester);
-    else if (strcmp(attester_kind, "local") == 0)
-        e = aks_attester_local_open(s_main_need(OPT_ATTEST_KEY), &attester);
-    else
-        e = AK_E_CONFIG;
-    if (e != AK_OK) {
-        rc = s_main_fail("attester", e);
         goto out;
     }
     if ((e = aks_tls_config_load(&tls, s_main_need(OPT_TLS_CERT), s_main_need(OPT_TLS_KEY),

@@ -293,6 +293,38 @@ AK_TEST(test_attester_over_fake_nsm_verifies_in_a_nitro_client) {
     nf_pki_free(&pki);
 }
 
+/* The KMS recipient document (issue 18 item 2): the NSM vouches for the sealer's RSA key. */
+AK_TEST(test_recipient_doc_carries_the_sealer_key) {
+    nf_pki pki;
+    int64_t now = s_now_ms();
+    nf_pki_init(&pki, 7, now / 1000);
+    nf_nsm nsm = {&pki, NF_OK, (uint64_t)now, 0};
+    aks_attester *a = NULL;
+    EXPECT_OK(aks_attester_nitro_with(nf_nsm_transport, &nsm, &a));
+    uint8_t spki[294];
+    for (size_t i = 0; i < sizeof(spki); i++)
+        spki[i] = (uint8_t)(i * 7 + 1);
+    ak_buf doc;
+    ak_buf_init(&doc, AK_NITRO_MAX_DOC);
+    EXPECT_OK(aks_attester_recipient_doc(a, ak_cur_from(spki, sizeof(spki)), &doc));
+    ak_nitro_facts f;
+    EXPECT_OK(ak_nitro_parse(ak_buf_cur(&doc), &f));
+    EXPECT_TRUE(f.public_key.present && ak_cur_eq(f.public_key.v, ak_cur_from(spki, sizeof(spki))));
+    EXPECT_TRUE(f.user_data.present && ak_cur_eq_str(f.user_data.v, "ak-kms-recipient/v1"));
+    EXPECT_TRUE(f.nonce.present && f.nonce.v.len == 32);
+    /* an NSM that signs something else is never handed to KMS */
+    ak_buf_clear(&doc);
+    nsm.mode = NF_OTHER_NONCE;
+    EXPECT_ERR(AK_E_ATTEST_NSM_MALFORMED,
+               aks_attester_recipient_doc(a, ak_cur_from(spki, sizeof(spki)), &doc));
+    EXPECT_INT_EQ(doc.len, 0);
+    aks_attester_free(a);
+    /* a local attester cannot vouch to KMS */
+    EXPECT_ERR(AK_E_CONFIG, aks_attester_recipient_doc(NULL, ak_cur_from(spki, sizeof(spki)), &doc));
+    ak_buf_free(&doc);
+    nf_pki_free(&pki);
+}
+
 AK_TEST(test_device_missing_fails_closed) {
     aks_attester *a = (aks_attester *)1;
     EXPECT_ERR(AK_E_ATTEST_NSM_UNAVAILABLE, aks_attester_nitro_open("/nonexistent/nsm", &a));
@@ -315,4 +347,4 @@ AK_TEST(test_device_missing_fails_closed) {
 AK_RUN_TESTS(AK_T(test_request_bytes), AK_T(test_response_document_and_errors),
              AK_T(test_response_garbage_refused),
              AK_T(test_attester_over_fake_nsm_verifies_in_a_nitro_client),
-             AK_T(test_device_missing_fails_closed))
+             AK_T(test_recipient_doc_carries_the_sealer_key), AK_T(test_device_missing_fails_closed))

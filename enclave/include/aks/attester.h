@@ -41,6 +41,11 @@ AK_MUST ak_err aks_attester_local_open(const char *key_pem_path, aks_attester **
 AK_MUST ak_err aks_attester_nitro_open(const char *device, aks_attester **out);
 /* The same over any transport (tests); `ctx` is passed to it. Probes like the above. */
 AK_MUST ak_err aks_attester_nitro_with(aks_nsm_transport_fn nsm, void *ctx, aks_attester **out);
+/* The KMS recipient document (aks_recipient_doc_fn, aks/sealer.h): an NSM document whose
+ * public_key is `spki_der` (the sealer's in-enclave RSA key), user_data "ak-kms-recipient/v1" and a
+ * fresh random nonce; the raw COSE_Sign1 is appended to `doc`. `attester` must be a nitro
+ * attester (AK_E_CONFIG otherwise); the NSM reasons as for documents. */
+AK_MUST ak_err aks_attester_recipient_doc(void *attester, ak_cur spki_der, ak_buf *doc);
 void aks_attester_free(aks_attester *a);
 
 /* SHA-384 of a file (the signer measures /proc/self/exe). */
