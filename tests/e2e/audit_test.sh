@@ -70,7 +70,7 @@ sed -n 's/^AuditFlushFunction\.AWS_/AuditFlushCrashFunction.AWS_/p' "$AK_EMULATO
 grep -q '^AuditFlushCrashFunction\.AWS_SESSION_TOKEN=' "$envf" || die "AuditFlushFunction's execution role is not in $AK_EMULATOR_ENV"
 env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN "$root/build/release/bin/ak-emulator" --template "$tmpl" --root "$root" --flavour release --port "$EPORT" \
   --env-file "$envf" --bootstrap "AuditFlushCrashFunction=$root/build/dev/functions/audit-flush/bootstrap" \
-  --timeout-override AuditFlushFunction=6 --timeout-override AuditFlushCrashFunction=20 \
+  --timeout-override AuditFlushFunction=6 --timeout-override AuditFlushCrashFunction=30 \
   >"$work/emulator2.log" 2>&1 &
 emu_pid=$!
 for _ in $(seq 1 100); do curl -fsS "$API2/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
@@ -219,10 +219,14 @@ code=$(invoke AuditFlushCrashFunction "$work/crash.json")
 [ "$code" != 200 ] || grep -q errorType "$work/crash.json" || fail "crash function answered normally: $code $(cat "$work/crash.json")"
 [ "$(s3ls "audit/pending/$OP/")" = 10 ] && [ "$(s3ls "audit/batches/$OP/")" = 2 ] \
   && pass "crash after the batch PUT: batch written, 10 pending objects left" || fail "after crash: pending $(s3ls "audit/pending/$OP/") batches $(s3ls "audit/batches/$OP/")"
-seed 3 c >>"$work/ids.all" || fail "seed c"
+# The rerun during the lease comes at once (the lease is the crashed run's deadline, 30 s after
+# its start): the 3 new events are seeded after it, so a slow seed cannot outlast the lease.
+lease_ms=$(/usr/bin/aws --endpoint-url "$AK_S3_ENDPOINT" s3 cp "s3://$AK_AUDIT_BUCKET/audit/flushing/$OP.json" - 2>/dev/null | jq -r .lease_until_ms)
+rerun1_at=$(date +%s%3N)
 code=$(invoke AuditFlushFunction "$work/rerun1.json")
 [ "$code" = 200 ] && [ "$(jq_ .busy "$work/rerun1.json")" = 1 ] && pass "rerun while the crashed run's lease is live: busy, nothing written" \
-  || fail "rerun1: $code $(cat "$work/rerun1.json")"
+  || fail "rerun1: $code $(cat "$work/rerun1.json") (lease_until_ms $lease_ms, rerun started at $rerun1_at)"
+seed 3 c >>"$work/ids.all" || fail "seed c"
 # wait until the crashed holder's lease (its deadline; grace 0 here) has passed
 until_ms=$(/usr/bin/aws --endpoint-url "$AK_S3_ENDPOINT" s3 cp "s3://$AK_AUDIT_BUCKET/audit/flushing/$OP.json" - 2>/dev/null | jq -r .lease_until_ms)
 while [ -n "$until_ms" ] && [ "$until_ms" != null ] && [ "$(date +%s%3N)" -le "$until_ms" ]; do sleep 0.5; done
