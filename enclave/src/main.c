@@ -309,10 +309,10 @@ int main(int argc, char **argv) {
         if (e == AK_OK)
             e = aks_backup_sync(backup, ak_buf_cur(&sealed), (uint32_t)aks_keystore_max_epoch(&ks));
         ak_buf_free(&sealed);
-        if (e != AK_OK) {
-            rc = s_main_fail("backup", e);
-            goto out;
-        }
+        /* Held epochs are safe locally; the next keystore write needs the backup (fail closed). */
+        if (e != AK_OK)
+            ak_log_warn("keystore backup at start failed; new epochs and rotations wait for it", "reason",
+                        ak_err_reason(e));
     }
 
     if ((e = aks_listen_open(&addr, 128, &lfd)) != AK_OK) {
