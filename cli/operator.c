@@ -1472,19 +1472,19 @@ static int s_recovery_threshold(akcli *c, int argc, char **argv) {
 static int s_signer_open(s_ctx *x, ak_signer **out) {
     static const char *const need[] = {"signer_url",        "signer_ca",          "signer_cert", "signer_key",
                                        "signer_attest_pub", "signer_measurement", NULL};
+    /* akcli_conf answers from one buffer: keep a copy of each value */
+    static char vals[6][1024];
     *out = NULL;
-    for (int i = 0; need[i]; i++) {
-        const char *v = akcli_conf(x->c, need[i]);
-        if (v == NULL || v[0] == '\0') return AKCLI_USAGE;
-    }
+    for (int i = 0; need[i]; i++)
+        if (s_need(x, need[i], vals[i], sizeof(vals[i])) == NULL) return AKCLI_USAGE;
     ak_signer_config sc;
     memset(&sc, 0, sizeof(sc));
-    sc.url = akcli_conf(x->c, "signer_url");
-    sc.ca_pem_path = akcli_conf(x->c, "signer_ca");
-    sc.cert_path = akcli_conf(x->c, "signer_cert");
-    sc.key_path = akcli_conf(x->c, "signer_key");
-    sc.attest_pub = akcli_conf(x->c, "signer_attest_pub");
-    sc.measurement_hex = akcli_conf(x->c, "signer_measurement");
+    sc.url = vals[0];
+    sc.ca_pem_path = vals[1];
+    sc.cert_path = vals[2];
+    sc.key_path = vals[3];
+    sc.attest_pub = vals[4];
+    sc.measurement_hex = vals[5];
     sc.timeout_ms = 15000;
     ak_err e = ak_signer_new(&sc, out);
     if (e != AK_OK) return akcli_fail_err(x->c, e, "the signer settings are not usable");
@@ -1575,6 +1575,11 @@ static int s_epoch_commit_all(s_ctx *x, const uint8_t counter[20], uint64_t now,
         }
     }
     ak_signer_free(sg);
+    if (rc != AKCLI_OK)
+        akcli_note(x->c,
+                   "the chain is at epoch %llu; `agentkeys epoch rotate --to %llu` records the missing "
+                   "commitments without advancing",
+                   (unsigned long long)now, (unsigned long long)now);
     return rc;
 }
 
