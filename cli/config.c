@@ -26,6 +26,13 @@ static const struct {
     {"AK_MEMORY_BUCKET", "memory_bucket"},
     {"AK_MAIL_BUCKET", "mail_bucket"},
     {"AK_AUDIT_BUCKET", "audit_bucket"},
+    /* the signer's admin identity for `epoch rotate`'s K3 commitments (paths, never key bytes) */
+    {"AK_SIGNER_URL", "signer_url"},
+    {"AK_SIGNER_CA_PEM", "signer_ca"},
+    {"AK_SIGNER_ADMIN_CERT", "signer_cert"},
+    {"AK_SIGNER_ADMIN_KEY", "signer_key"},
+    {"AK_SIGNER_ATTEST_PUB", "signer_attest_pub"},
+    {"AK_SIGNER_MEASUREMENT", "signer_measurement"},
 };
 #define S_NMAP (sizeof s_map / sizeof s_map[0])
 
@@ -46,6 +53,12 @@ static const char *const s_keys[] = {"api_url",
                                      "memory_bucket",
                                      "mail_bucket",
                                      "audit_bucket",
+                                     "signer_url",
+                                     "signer_ca",
+                                     "signer_cert",
+                                     "signer_key",
+                                     "signer_attest_pub",
+                                     "signer_measurement",
                                      NULL};
 
 static bool s_known(const char *k) {

@@ -41,6 +41,7 @@
 #include "ak/identity.h"
 #include "ak/json.h"
 #include "ak/s3.h"
+#include "ak/signer.h"
 #include "agent.h"
 #include "cli.h"
 #include "passkey.h"
@@ -1460,6 +1461,128 @@ static int s_recovery_threshold(akcli *c, int argc, char **argv) {
 
 /* ================================================================ K3 epoch */
 
+/*
+ * Issue 16 finding 7: after an advance, the signer's commitment to each started epoch's K3 is
+ * recorded on chain (K3EpochCounter.commitEpoch, write-once), so a signer restarted from an older
+ * keystore refuses to re-create those epochs. The commitment comes from the signer itself
+ * (POST /v1/epoch/commitment, the operator's admin identity over mTLS, attested like any
+ * client): settings signer_url, signer_ca, signer_cert, signer_key, signer_attest_pub,
+ * signer_measurement (config import-env takes them from the stack's env file).
+ */
+static int s_signer_open(s_ctx *x, ak_signer **out) {
+    static const char *const need[] = {"signer_url",        "signer_ca",          "signer_cert", "signer_key",
+                                       "signer_attest_pub", "signer_measurement", NULL};
+    /* akcli_conf answers from one buffer: keep a copy of each value */
+    static char vals[6][1024];
+    *out = NULL;
+    for (int i = 0; need[i]; i++)
+        if (s_need(x, need[i], vals[i], sizeof(vals[i])) == NULL) return AKCLI_USAGE;
+    ak_signer_config sc;
+    memset(&sc, 0, sizeof(sc));
+    sc.url = vals[0];
+    sc.ca_pem_path = vals[1];
+    sc.cert_path = vals[2];
+    sc.key_path = vals[3];
+    sc.attest_pub = vals[4];
+    sc.measurement_hex = vals[5];
+    sc.timeout_ms = 15000;
+    ak_err e = ak_signer_new(&sc, out);
+    if (e != AK_OK) return akcli_fail_err(x->c, e, "the signer settings are not usable");
+    return AKCLI_OK;
+}
+
+/* The signer's commitment of `epoch` (it creates the epoch's K3 first when the chain has reached it). */
+static int s_signer_commitment(s_ctx *x, ak_signer *sg, uint64_t epoch, uint8_t out[32]) {
+    char body[64];
+    long status = 0;
+    ak_buf resp;
+    json_t *j = NULL;
+    ak_cur hex;
+    int rc = AKCLI_OK;
+    snprintf(body, sizeof(body), "{\"epoch\":%llu}", (unsigned long long)epoch);
+    ak_buf_init(&resp, 1u << 16);
+    ak_err e =
+        ak_signer_call(sg, "POST", "/v1/epoch/commitment", ak_cur_from_str(body), true, &status, &resp);
+    if (e != AK_OK) {
+        rc = akcli_fail_err(x->c, e, "cannot reach the signer for the commitment of epoch %llu",
+                            (unsigned long long)epoch);
+    } else if (ak_json_parse_object(ak_buf_cur(&resp), &j) != AK_OK) {
+        rc = akcli_fail(x->c, AKCLI_ERR, "upstream_error", "the signer's answer is not JSON (HTTP %ld)",
+                        status);
+    } else if (status != 200) {
+        ak_cur reason, msg;
+        if (ak_json_str(j, "reason", &reason) != AK_OK) reason = AK_CUR_LIT("upstream_error");
+        if (ak_json_str(j, "error", &msg) != AK_OK) msg = AK_CUR_LIT("");
+        char rs[64];
+        if (ak_cur_to_cstr(reason, rs, sizeof(rs)) != AK_OK) snprintf(rs, sizeof(rs), "upstream_error");
+        rc = akcli_fail(x->c, AKCLI_ERR, rs, "the signer refused the commitment of epoch %llu: %.*s (%s)",
+                        (unsigned long long)epoch, (int)msg.len, (const char *)msg.ptr, rs);
+    } else if (ak_json_str(j, "commitment", &hex) != AK_OK || hex.len != 66 ||
+               ak_hex_decode_exact(hex, true, out, 32) != AK_OK) {
+        rc = akcli_fail(x->c, AKCLI_ERR, "upstream_error", "the signer's commitment is malformed");
+    }
+    if (j != NULL) json_decref(j);
+    ak_buf_free(&resp);
+    return rc;
+}
+
+/* Records every started epoch's commitment that the chain lacks; checks the recorded ones
+ * against the signer's (a mismatch means the signer is not the one that made those K3). */
+static int s_epoch_commit_all(s_ctx *x, const uint8_t counter[20], uint64_t now, json_t *commits) {
+    ak_signer *sg = NULL;
+    int rc = s_signer_open(x, &sg);
+    if (rc == AKCLI_USAGE) {
+        akcli_note(
+            x->c,
+            "K3 commitments NOT recorded: no signer admin identity configured (signer_url, signer_ca, "
+            "signer_cert, signer_key, signer_attest_pub, signer_measurement; see docs/signer-backup.md)");
+        return AKCLI_OK;
+    }
+    static const uint8_t zero[32] = {0};
+    for (uint64_t ep = 1; rc == AKCLI_OK && ep <= now; ep++) {
+        uint8_t onchain[32], mine[32];
+        char hx[67];
+        ak_err e = ak_k3_epoch_commitment(&x->rpc, counter, ep, onchain);
+        if (e != AK_OK) {
+            rc = s_rpc_fail(x, e, "epochCommitment");
+            break;
+        }
+        rc = s_signer_commitment(x, sg, ep, mine);
+        if (rc != AKCLI_OK) break;
+        s_hex0x(mine, 32, hx);
+        if (!ak_ct_eq(onchain, zero, 32)) {
+            if (!ak_ct_eq(onchain, mine, 32))
+                rc = akcli_fail(
+                    x->c, AKCLI_ERR, "keystore_commitment_mismatch",
+                    "epoch %llu: the chain's K3 commitment is not the signer's (%s): the signer runs "
+                    "another keystore (see docs/signer-backup.md)",
+                    (unsigned long long)ep, hx);
+            continue;
+        }
+        ak_chain_result r;
+        char what[64];
+        snprintf(what, sizeof(what), "commitEpoch %llu", (unsigned long long)ep);
+        ak_abi_val args[] = {ak_abi_uint(256, ep), ak_abi_bytes32(mine)};
+        rc = s_send(x, what, counter, "commitEpoch(uint256,bytes32)", args, 2, &r);
+        if (rc != AKCLI_OK) break;
+        if (commits != NULL) {
+            json_t *o = json_pack("{s:I, s:s}", "epoch", (json_int_t)ep, "commitment", hx);
+            if (o) json_object_set_new(o, "tx", s_tx_json(&r));
+            json_array_append_new(commits, o);
+        } else {
+            printf("epoch %llu commitment %s recorded\n", (unsigned long long)ep, hx);
+            s_tx_text(&r);
+        }
+    }
+    ak_signer_free(sg);
+    if (rc != AKCLI_OK)
+        akcli_note(x->c,
+                   "the chain is at epoch %llu; `agentkeys epoch rotate --to %llu` records the missing "
+                   "commitments without advancing",
+                   (unsigned long long)now, (unsigned long long)now);
+    return rc;
+}
+
 static int s_epoch_rotate(akcli *c, int argc, char **argv) {
     s_flag f[] = {{"--to", true, NULL}, {"--dry-run", false, NULL}, {NULL, false, NULL}};
     char *pos[1];
@@ -1512,12 +1635,15 @@ static int s_epoch_rotate(akcli *c, int argc, char **argv) {
         ak_err e = ak_k3_current_epoch(&x.rpc, epoch, &now);
         if (e != AK_OK) rc = s_rpc_fail(&x, e, "currentEpoch");
     }
+    json_t *commits = rc == AKCLI_OK && akcli_json(c) ? json_array() : NULL;
+    if (rc == AKCLI_OK && !x.dry_run) rc = s_epoch_commit_all(&x, epoch, now, commits);
     if (rc == AKCLI_OK) {
         if (txs != NULL) {
-            rc = s_emit_json(&x, json_pack("{s:I, s:I, s:I, s:b, s:o}", "from", (json_int_t)cur, "epoch",
+            rc = s_emit_json(&x, json_pack("{s:I, s:I, s:I, s:b, s:o, s:o}", "from", (json_int_t)cur, "epoch",
                                            (json_int_t)now, "target", (json_int_t)to, "dry_run", x.dry_run,
-                                           "txs", txs));
+                                           "txs", txs, "commitments", commits ? commits : json_array()));
             txs = NULL;
+            commits = NULL;
         } else if (x.dry_run && steps > 0) {
             printf("epoch %llu (dry run: would advance to %llu in %llu transaction(s), gas estimate %llu "
                    "each)\n",
@@ -1528,6 +1654,7 @@ static int s_epoch_rotate(akcli *c, int argc, char **argv) {
         }
     }
     json_decref(txs);
+    json_decref(commits);
     s_close(&x);
     return rc;
 }
@@ -1824,7 +1951,9 @@ const akcli_cmd akcli_operator_cmds[] = {
     {"recovery threshold", "[M [APPROVAL...]] [--request] [--passkey software:FILE]",
      "show, or set with M-of-N approvals, the operator's recovery threshold", s_recovery_threshold},
     {"epoch rotate", "[--to N] [--dry-run]",
-     "advance the K3 epoch (governance wallet); idempotent: at N already -> nothing sent", s_epoch_rotate},
+     "advance the K3 epoch (governance wallet), then record the signer's K3 commitment of every "
+     "started epoch not recorded yet (needs the signer_* settings); idempotent",
+     s_epoch_rotate},
     {"teardown", "AGENT [--class credentials|memory|all]",
      "master session: delete every stored object of an agent of this operator (also a revoked one)",
      s_teardown},

@@ -60,4 +60,44 @@ contract K3EpochCounterTest is TestBase {
         vm.expectRevert(K3EpochCounter.ZeroAddressGovernance.selector);
         new K3EpochCounter(address(0));
     }
+
+    function test_commit_once_by_governance() public {
+        vm.prank(gov);
+        c.commitEpoch(1, bytes32(uint256(0xc1)));
+        vm.assertEq(c.epochCommitment(1), bytes32(uint256(0xc1)), "recorded");
+        vm.assertEq(c.highestCommittedEpoch(), 1, "highest");
+        vm.prank(gov);
+        vm.expectRevert(
+            abi.encodeWithSelector(K3EpochCounter.EpochAlreadyCommitted.selector, 1, bytes32(uint256(0xc1)))
+        );
+        c.commitEpoch(1, bytes32(uint256(0xc2)));
+        vm.assertEq(c.epochCommitment(1), bytes32(uint256(0xc1)), "write-once");
+    }
+
+    function test_commit_refusals() public {
+        vm.prank(address(0xBEEF));
+        vm.expectRevert(abi.encodeWithSelector(K3EpochCounter.NotSignerGovernance.selector, address(0xBEEF), gov));
+        c.commitEpoch(1, bytes32(uint256(1)));
+        vm.prank(gov);
+        vm.expectRevert(K3EpochCounter.ZeroCommitment.selector);
+        c.commitEpoch(1, bytes32(0));
+        vm.prank(gov);
+        vm.expectRevert(abi.encodeWithSelector(K3EpochCounter.EpochNotStarted.selector, 2, 1));
+        c.commitEpoch(2, bytes32(uint256(1)));
+        vm.prank(gov);
+        vm.expectRevert(abi.encodeWithSelector(K3EpochCounter.EpochNotStarted.selector, 0, 1));
+        c.commitEpoch(0, bytes32(uint256(1)));
+        vm.assertEq(c.highestCommittedEpoch(), 0, "nothing recorded");
+    }
+
+    function test_commit_out_of_order_keeps_highest() public {
+        vm.startPrank(gov);
+        c.advanceEpoch();
+        c.advanceEpoch();
+        c.commitEpoch(3, bytes32(uint256(3)));
+        c.commitEpoch(1, bytes32(uint256(1)));
+        vm.stopPrank();
+        vm.assertEq(c.highestCommittedEpoch(), 3, "highest stays 3");
+        vm.assertEq(c.epochCommitment(2), bytes32(0), "2 unrecorded");
+    }
 }

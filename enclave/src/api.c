@@ -13,6 +13,7 @@
 #include "ak/limits.h"
 #include "ak/log.h"
 #include "aks/kek.h"
+#include "aks/rollback.h"
 #include "aks/x509.h"
 
 /* ---- roles ---- */
@@ -101,11 +102,49 @@ static ak_err s_api_b64_field(const json_t *o, const char *key, size_t max, ak_b
 /* ---- GET /v1/health ---- */
 
 static ak_err s_api_health(aks_ctx *ctx, aks_role role, ak_buf *body) {
-    char mhex[97];
+    char mhex[97], chex[65];
+    uint8_t c[32];
+    uint64_t held = aks_keystore_max_epoch(ctx->ks);
     ak_hex_encode(ctx->measurement, 48, mhex);
-    return ak_buf_printf(body,
-                         "{\"status\":\"ok\",\"role\":\"%s\",\"epoch_max\":%llu,\"measurement\":\"%s\"}",
-                         aks_role_name(role), (unsigned long long)aks_keystore_max_epoch(ctx->ks), mhex);
+    AK_GUARD(ak_buf_printf(body,
+                           "{\"status\":\"ok\",\"role\":\"%s\",\"epoch_max\":%llu,\"measurement\":\"%s\"",
+                           aks_role_name(role), (unsigned long long)held, mhex));
+    /* The one-way commitment to the highest epoch's K3 (what the chain records; never K3). */
+    if (held >= 1 && aks_keystore_commitment(ctx->ks, held, c) == AK_OK) {
+        ak_hex_encode(c, 32, chex);
+        AK_GUARD(ak_buf_printf(body, ",\"commitment\":\"0x%s\"", chex));
+    }
+    return ak_buf_append_byte(body, '}');
+}
+
+/* ---- POST /v1/epoch/commitment (admin; issue 16 finding 7) ---- */
+
+/* The commitment of one epoch for the operator to record on chain. An epoch not held yet is
+ * created first when the chain has reached it — under the rollback rule (aks/rollback.h). */
+static ak_err s_api_commitment(aks_ctx *ctx, aks_role role, const aks_http_req *req, ak_buf *body) {
+    static const char *const allowed[] = {"epoch", NULL};
+    json_t *j = NULL;
+    uint64_t epoch, current = 0;
+    uint8_t c[32];
+    char chex[65];
+    ak_err rc = AK_OK;
+    AK_ENSURE_OUT(role == AKS_ROLE_ADMIN, AK_E_ROLE_NOT_ALLOWED);
+    AK_GUARD_OUT(s_api_parse(req, allowed, &j));
+    AK_GUARD_OUT(ak_json_u64(j, "epoch", &epoch));
+    AK_ENSURE_OUT(epoch >= 1, AK_E_INVALID_INPUT);
+    if (epoch > aks_keystore_max_epoch(ctx->ks)) {
+        AK_GUARD_OUT(aks_epochs_current(ctx->epochs, true, &current));
+        AK_ENSURE_OUT(epoch <= current, AK_E_EPOCH_NOT_YET);
+        AK_GUARD_OUT(aks_rollback_ensure_epoch(ctx->ks, ctx->epochs, current));
+    }
+    AK_GUARD_OUT(aks_keystore_commitment(ctx->ks, epoch, c));
+    ak_hex_encode(c, 32, chex);
+    AK_GUARD_OUT(ak_buf_printf(body, "{\"epoch\":%llu,\"commitment\":\"0x%s\",\"epoch_max\":%llu}",
+                               (unsigned long long)epoch, chex,
+                               (unsigned long long)aks_keystore_max_epoch(ctx->ks)));
+out:
+    if (j != NULL) json_decref(j);
+    return rc;
 }
 
 /* ---- GET /v1/keys ---- */
@@ -305,7 +344,7 @@ static ak_err s_api_derive(aks_ctx *ctx, aks_role role, const aks_http_req *req,
         /* Only an epoch we do not hold needs the chain: the counter never goes back (D7). */
         AK_GUARD_OUT(aks_epochs_current(ctx->epochs, true, &current));
         AK_ENSURE_OUT(epoch <= current, AK_E_EPOCH_NOT_YET);
-        AK_GUARD_OUT(aks_keystore_ensure_epoch(ctx->ks, current));
+        AK_GUARD_OUT(aks_rollback_ensure_epoch(ctx->ks, ctx->epochs, current));
     }
     AK_GUARD_OUT(aks_keystore_k3(ctx->ks, epoch, k3));
     AK_GUARD_OUT(aks_kek_derive(k3, dc, op.b, actor.b, kek));
@@ -453,8 +492,13 @@ typedef struct {
 } s_api_route;
 
 static const s_api_route s_api_routes[] = {
-    {"/v1/health", API_GET, 0},      {"/v1/keys", API_GET, 1},  {"/v1/attest", API_POST, 2},
-    {"/v1/kek/derive", API_POST, 3}, {"/v1/sign", API_POST, 4}, {"/v1/rotate", API_POST, 5},
+    {"/v1/health", API_GET, 0},
+    {"/v1/keys", API_GET, 1},
+    {"/v1/attest", API_POST, 2},
+    {"/v1/kek/derive", API_POST, 3},
+    {"/v1/sign", API_POST, 4},
+    {"/v1/rotate", API_POST, 5},
+    {"/v1/epoch/commitment", API_POST, 6},
 };
 
 void aks_api_handle(aks_ctx *ctx, aks_role role, const aks_http_req *req, int *status, ak_buf *body,
@@ -487,8 +531,11 @@ void aks_api_handle(aks_ctx *ctx, aks_role role, const aks_http_req *req, int *s
             case 4:
                 rc = s_api_sign(ctx, role, req, body);
                 break;
-            default:
+            case 5:
                 rc = s_api_rotate(ctx, role, req, body);
+                break;
+            default:
+                rc = s_api_commitment(ctx, role, req, body);
                 break;
         }
     }

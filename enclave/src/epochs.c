@@ -1,9 +1,11 @@
 /* epochs.c — the chain's current K3 epoch, cached (see aks/epochs.h). */
 #include "aks/epochs.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ak/alloc.h"
 #include "ak/crypto.h"
@@ -90,8 +92,8 @@ static ak_err s_epochs_read_file(aks_epochs *e, uint64_t *out) {
     return rc == AK_OK ? AK_OK : AK_E_CHAIN_RPC;
 }
 
-/* eth_call currentEpoch() at "latest"; the result is one uint256 word (0x + 64 hex). */
-static ak_err s_epochs_read_evm(aks_epochs *e, uint64_t *out) {
+/* eth_call `data_hex` at "latest"; the result is one 32-byte word (0x + 64 hex). */
+static ak_err s_epochs_eth_call(aks_epochs *e, const char *data_hex, uint8_t word[32]) {
     ak_buf body;
     ak_http_response resp;
     json_t *j = NULL;
@@ -101,8 +103,8 @@ static ak_err s_epochs_read_evm(aks_epochs *e, uint64_t *out) {
     AK_GUARD_OUT(
         ak_buf_printf(&body,
                       "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_call\",\"params\":[{\"to\":\"%s\","
-                      "\"data\":\"0x76671808\"},\"latest\"]}",
-                      e->address));
+                      "\"data\":\"%s\"},\"latest\"]}",
+                      e->address, data_hex));
     ak_http_header hdr = {"content-type", AK_CUR_LIT("application/json")};
     ak_http_request req;
     memset(&req, 0, sizeof(req));
@@ -117,19 +119,104 @@ static ak_err s_epochs_read_evm(aks_epochs *e, uint64_t *out) {
     AK_ENSURE_OUT(ak_http_do(e->http, &req, &resp) == AK_OK && resp.status == 200, AK_E_CHAIN_RPC);
     AK_ENSURE_OUT(ak_json_parse_object(ak_buf_cur(&resp.body), &j) == AK_OK, AK_E_CHAIN_RPC);
     ak_cur result;
-    uint8_t word[32];
     AK_ENSURE_OUT(ak_json_str(j, "result", &result) == AK_OK, AK_E_CHAIN_RPC);
     AK_ENSURE_OUT(result.len == 66 && ak_hex_decode_exact(result, true, word, 32) == AK_OK, AK_E_CHAIN_RPC);
-    for (int i = 0; i < 24; i++)
-        AK_ENSURE_OUT(word[i] == 0, AK_E_CHAIN_RPC);
-    uint64_t v = 0;
-    for (int i = 24; i < 32; i++)
-        v = (v << 8) | word[i];
-    *out = v;
 out:
     if (j != NULL) json_decref(j);
     ak_buf_free(&body);
     ak_http_response_free(&resp);
+    return rc;
+}
+
+static ak_err s_epochs_word_u64(const uint8_t word[32], uint64_t *out) {
+    for (int i = 0; i < 24; i++)
+        AK_ENSURE(word[i] == 0, AK_E_CHAIN_RPC);
+    uint64_t v = 0;
+    for (int i = 24; i < 32; i++)
+        v = (v << 8) | word[i];
+    *out = v;
+    return AK_OK;
+}
+
+/* currentEpoch() */
+static ak_err s_epochs_read_evm(aks_epochs *e, uint64_t *out) {
+    uint8_t word[32];
+    AK_GUARD(s_epochs_eth_call(e, "0x76671808", word));
+    return s_epochs_word_u64(word, out);
+}
+
+ak_err aks_epochs_parse_commitments(ak_cur text, uint64_t epoch, uint64_t *highest, uint8_t out[32]) {
+    ak_cur line;
+    *highest = 0;
+    memset(out, 0, 32);
+    bool found = false;
+    while (text.len > 0) {
+        if (!ak_cur_split(&text, '\n', &line)) {
+            line = text;
+            text.len = 0;
+        }
+        line = ak_cur_trim(line);
+        if (line.len == 0) continue;
+        ak_cur num;
+        uint64_t n;
+        uint8_t c[32], zero[32] = {0};
+        AK_ENSURE(ak_cur_split(&line, ' ', &num), AK_E_INVALID_INPUT);
+        AK_ENSURE(ak_cur_to_u64(num, &n) == AK_OK && n >= 1, AK_E_INVALID_INPUT);
+        line = ak_cur_trim(line);
+        AK_ENSURE(line.len == 66 && ak_hex_decode_exact(line, true, c, 32) == AK_OK, AK_E_INVALID_INPUT);
+        AK_ENSURE(memcmp(c, zero, 32) != 0, AK_E_INVALID_INPUT);
+        if (n == epoch) {
+            AK_ENSURE(!found, AK_E_INVALID_INPUT); /* write-once, as on chain */
+            memcpy(out, c, 32);
+            found = true;
+        }
+        if (n > *highest) *highest = n;
+    }
+    return AK_OK;
+}
+
+static ak_err s_epochs_file_commitments(aks_epochs *e, uint64_t epoch, uint64_t *highest, uint8_t out[32]) {
+    char path[600];
+    ak_buf b;
+    AK_ENSURE((size_t)snprintf(path, sizeof(path), "%s.commitments", e->path) < sizeof(path), AK_E_CONFIG);
+    *highest = 0;
+    memset(out, 0, 32);
+    if (access(path, F_OK) != 0) return errno == ENOENT ? AK_OK : AK_E_CHAIN_RPC;
+    AK_ENSURE(ak_pki_read_file(path, &b) == AK_OK, AK_E_CHAIN_RPC);
+    ak_err rc = aks_epochs_parse_commitments(ak_buf_cur(&b), epoch, highest, out);
+    ak_buf_free(&b);
+    return rc == AK_OK ? AK_OK : AK_E_CHAIN_RPC;
+}
+
+ak_err aks_epochs_highest_committed(aks_epochs *e, uint64_t *out) {
+    uint8_t word[32];
+    ak_err rc;
+    pthread_mutex_lock(&e->mu);
+    if (e->kind == EPOCHS_FILE) {
+        rc = s_epochs_file_commitments(e, 0, out, word);
+    } else {
+        rc = s_epochs_eth_call(e, "0x4b0e0fbd", word);
+        if (rc == AK_OK) rc = s_epochs_word_u64(word, out);
+    }
+    pthread_mutex_unlock(&e->mu);
+    if (rc != AK_OK) ak_log_warn("epoch commitments read failed", "reason", ak_err_reason(rc));
+    return rc;
+}
+
+ak_err aks_epochs_commitment(aks_epochs *e, uint64_t epoch, uint8_t out[32]) {
+    uint64_t highest;
+    ak_err rc;
+    AK_ENSURE(epoch >= 1, AK_E_INVALID_INPUT);
+    pthread_mutex_lock(&e->mu);
+    if (e->kind == EPOCHS_FILE) {
+        rc = s_epochs_file_commitments(e, epoch, &highest, out);
+    } else {
+        char data[4 + 2 + 8 + 64 + 1];
+        snprintf(data, sizeof(data), "0xf5be7368%048x%016llx", 0u, (unsigned long long)epoch);
+        rc = s_epochs_eth_call(e, data, out);
+    }
+    pthread_mutex_unlock(&e->mu);
+    if (rc != AK_OK) ak_log_warn("epoch commitment read failed", "reason", ak_err_reason(rc));
     return rc;
 }
 

@@ -167,6 +167,7 @@ static ak_err s_ks_save(aks_keystore *ks) {
     int sync_rc = fsync(dfd);
     close(dfd);
     AK_ENSURE_OUT(sync_rc == 0, AK_E_IO);
+    if (ks->on_saved != NULL) AK_GUARD_OUT(ks->on_saved(ks->on_saved_ud, ak_buf_cur(&blob), ks->s->n_epochs));
 out:
     if (fd >= 0) {
         close(fd);
@@ -274,6 +275,22 @@ ak_err aks_keystore_k3(aks_keystore *ks, uint64_t epoch, uint8_t out[32]) {
         memcpy(out, ks->s->k3[epoch - 1], 32);
     pthread_mutex_unlock(&ks->mu);
     return rc;
+}
+
+void aks_k3_commitment(const uint8_t k3[32], uint64_t epoch, uint8_t out[32]) {
+    uint8_t msg[sizeof(AKS_K3_COMMITMENT_LABEL) - 1 + 8];
+    memcpy(msg, AKS_K3_COMMITMENT_LABEL, sizeof(AKS_K3_COMMITMENT_LABEL) - 1);
+    for (int i = 0; i < 8; i++)
+        msg[sizeof(AKS_K3_COMMITMENT_LABEL) - 1 + (size_t)i] = (uint8_t)(epoch >> (56 - 8 * i));
+    ak_hmac_sha256(k3, 32, msg, sizeof(msg), out);
+}
+
+ak_err aks_keystore_commitment(aks_keystore *ks, uint64_t epoch, uint8_t out[32]) {
+    uint8_t k3[32];
+    AK_GUARD(aks_keystore_k3(ks, epoch, k3));
+    aks_k3_commitment(k3, epoch, out);
+    ak_wipe(k3, sizeof(k3));
+    return AK_OK;
 }
 
 ak_err aks_keystore_sign(aks_keystore *ks, aks_key_purpose purpose, ak_cur kid, const void *msg, size_t len,

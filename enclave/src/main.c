@@ -17,11 +17,14 @@
 
 #include "ak/alloc.h"
 #include "ak/log.h"
+#include "ak/pki.h"
 #include "aks/api.h"
 #include "aks/attester.h"
+#include "aks/backup.h"
 #include "aks/epochs.h"
 #include "aks/keystore.h"
 #include "aks/listen.h"
+#include "aks/rollback.h"
 #include "aks/sealer.h"
 #include "aks/secmem.h"
 #include "aks/server.h"
@@ -65,6 +68,7 @@ enum {
     OPT_IDLE_MS,
     OPT_SESSION_TTL_MS,
     OPT_READY_FILE,
+    OPT_BACKUP,
     OPT__COUNT
 };
 
@@ -103,6 +107,10 @@ static s_main_opt g_opts[OPT__COUNT] = {
      "TLS session resumption: a session lives this long from its full handshake (default 3600000; 0 = off)",
      NULL},
     {"--ready-file", "AKS_READY_FILE", "write the bound port here once listening", NULL},
+    {"--backup", "AKS_BACKUP",
+     "s3://BUCKET/PREFIX: back the sealed keystore up after every write, restore it when missing "
+     "(S3 endpoint/region/credentials from AK_S3_ENDPOINT, AWS_REGION, AWS_*)",
+     NULL},
 };
 
 static void s_main_usage(void) {
@@ -236,6 +244,7 @@ int main(int argc, char **argv) {
     aks_sealer *sealer = NULL;
     aks_attester *attester = NULL;
     aks_epochs *epochs = NULL;
+    aks_backup *backup = NULL;
     aks_tls_config tls;
     aks_keystore ks;
     aks_ctx ctx;
@@ -311,6 +320,23 @@ int main(int argc, char **argv) {
         goto out;
     }
     snprintf(ks_path, sizeof(ks_path), "%s/keystore.sealed", state);
+    if (g_opts[OPT_BACKUP].value != NULL && g_opts[OPT_BACKUP].value[0] != '\0') {
+        if ((e = aks_backup_open(g_opts[OPT_BACKUP].value, &backup)) != AK_OK) {
+            rc = s_main_fail("backup", e);
+            goto out;
+        }
+        /* No local keystore: the newest backup is it (the rollback guard below still applies). */
+        if (access(ks_path, F_OK) != 0 && errno == ENOENT) {
+            char key[AKS_BACKUP_KEY_MAX];
+            e = aks_backup_restore(backup, ks_path, key);
+            if (e == AK_E_NOT_FOUND) {
+                ak_log_info("no keystore and no backup: starting a new keystore");
+            } else if (e != AK_OK) {
+                rc = s_main_fail("backup restore", e);
+                goto out;
+            }
+        }
+    }
     if ((e = aks_keystore_open(&ks, ks_path, sealer)) != AK_OK) {
         rc = s_main_fail("keystore", e);
         goto out;
@@ -341,15 +367,39 @@ int main(int argc, char **argv) {
     ctx.epochs = epochs;
     ctx.attester = attester;
 
-    /* Catch up with the chain at boot (D7); a chain outage here is not fatal: held epochs serve. */
+    /* Catch up with the chain at boot (D7); a chain outage here is not fatal: held epochs serve.
+     * First the rollback guard (aks/rollback.h): a keystore older than the chain's commitments,
+     * or not matching them, is refused here, before anything is served or backed up. */
     uint64_t current;
-    if (aks_epochs_current(epochs, true, &current) == AK_OK) {
-        if ((e = aks_keystore_ensure_epoch(&ks, current)) != AK_OK) {
+    bool chain_ok = aks_epochs_current(epochs, true, &current) == AK_OK;
+    if (chain_ok && (e = aks_rollback_verify(&ks, epochs)) != AK_OK) {
+        rc = s_main_fail("keystore rollback guard", e);
+        goto out;
+    }
+    if (backup != NULL) {
+        ks.on_saved = aks_backup_on_saved;
+        ks.on_saved_ud = backup;
+    }
+    if (chain_ok) {
+        if ((e = aks_rollback_ensure_epoch(&ks, epochs, current)) != AK_OK) {
             rc = s_main_fail("k3 epochs", e);
             goto out;
         }
     } else {
-        ak_log_warn("chain epoch unavailable at boot; serving held epochs");
+        ak_log_warn("chain epoch unavailable at boot; serving held epochs (rollback guard runs when a new "
+                    "epoch is created)");
+    }
+    if (backup != NULL) {
+        ak_buf sealed;
+        ak_buf_init(&sealed, 0);
+        e = ak_pki_read_file(ks_path, &sealed);
+        if (e == AK_OK)
+            e = aks_backup_sync(backup, ak_buf_cur(&sealed), (uint32_t)aks_keystore_max_epoch(&ks));
+        ak_buf_free(&sealed);
+        /* Held epochs are safe locally; the next keystore write needs the backup (fail closed). */
+        if (e != AK_OK)
+            ak_log_warn("keystore backup at start failed; new epochs and rotations wait for it", "reason",
+                        ak_err_reason(e));
     }
 
     if ((e = aks_listen_open(&addr, 128, &lfd)) != AK_OK) {
@@ -393,6 +443,7 @@ out:
     aks_attester_free(attester);
     aks_epochs_free(epochs);
     aks_keystore_close(&ks);
+    aks_backup_free(backup);
     aks_sealer_free(sealer);
     aks_ctx_free(&ctx);
     return rc;

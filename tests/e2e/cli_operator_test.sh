@@ -13,7 +13,8 @@
 #   - master request / approve / add (a second master, blob exchange, no key crosses),
 #     recovery threshold 2 (M-of-N), a revoke with too few approvals (WouldStrandOperator, then
 #     InsufficientQuorum), threshold back to 1 with both approvals, master revoke;
-#   - epoch rotate: --dry-run sends nothing, --to N advances, --to N again is a no-op (exit 0,
+#   - epoch rotate: --dry-run sends nothing, --to N advances and records the signer's K3
+#     commitments of the new epochs, --to N again is a no-op (exit 0,
 #     no transaction), a non-governance wallet gets NotSignerGovernance in words;
 #   - agent revoke, a second revoke refused (DeviceAlreadyRevoked), scope revoke of everything.
 # Gas used of every transaction is printed ("GAS <tx> <gas>") from the CLI's --json output.
@@ -201,6 +202,11 @@ T=$((E0 + 2))
 run "epoch rotate --to $T" 0 as gov "$AK" --json epoch rotate --to "$T"
 jq -r '.txs[] | "GAS advanceEpoch \(.gas_used)"' "$work/out" | tee -a "$work/gas"
 check "chain: currentEpoch == $T" "$(epoch)" "$T"
+# issue 16 finding 7: the signer's K3 commitments of the new epochs recorded (write-once) on chain
+jq -r '.commitments[] | "GAS commitEpoch \(.tx.gas_used)"' "$work/out" | tee -a "$work/gas"
+check "  ... commitments of epochs $((E0 + 1))..$T recorded" "$(jq -r '[.commitments[].epoch] | join(",")' "$work/out")" "$((E0 + 1)),$T"
+check "  ... chain: epochCommitment($T) is the signer's" \
+  "$(ccall "$AK_EPOCH_ADDRESS" 'epochCommitment(uint256)(bytes32)' "$T")" "$(jq -r '.commitments[-1].commitment' "$work/out")"
 G1=$(nonce "$GOV")
 run "epoch rotate --to $T again: no-op, exit 0" 0 as gov "$AK" epoch rotate --to "$T"
 check "  ... nothing sent" "$(nonce "$GOV")" "$G1"

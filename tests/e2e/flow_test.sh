@@ -32,6 +32,18 @@ grep -q '"routed":1' "$L/demo.log" && grep -q "read with mail-role creds    Subj
 
 # shellcheck disable=SC1091
 . "$L/stack.env"
+# Rollback guard (issue 16 finding 7): stack-up recorded epoch 1's K3 commitment on chain, the
+# demo's `agentkeys epoch rotate` epoch 2's; both are the signer's own.
+CAST=$top/node_modules/@foundry-rs/cast-linux-amd64/bin/cast
+okc=1
+for ep in 1 2; do
+  onchain=$(timeout 20 "$CAST" call --rpc-url "$AK_RPC_URL" "$AK_EPOCH_ADDRESS" 'epochCommitment(uint256)(bytes32)' "$ep" 2>/dev/null)
+  mine=$(curl -fsS --max-time 10 --cacert "$AK_SIGNER_CA_PEM" --cert "$AK_SIGNER_ADMIN_CERT" --key "$AK_SIGNER_ADMIN_KEY" \
+    -X POST --data "{\"epoch\":$ep}" "$AK_SIGNER_URL/v1/epoch/commitment" 2>/dev/null | jq -r .commitment)
+  [ -n "$mine" ] && [ "$onchain" = "$mine" ] || okc=0
+done
+grep -q "epoch 2 commitment 0x[0-9a-f]* recorded" "$L/demo.log" || okc=0
+[ "$okc" = 1 ] && pass "K3 commitments of epochs 1 and 2 recorded on chain, equal to the signer's" || fail "K3 commitments on chain"
 VERIFY=$top/build/dev/tools/audit-verify
 mkdir -p "$L/index"
 /usr/bin/aws --endpoint-url "$AK_S3_ENDPOINT" s3 cp --recursive --quiet s3://ak-audit/audit/index/ "$L/index/" 2>/dev/null

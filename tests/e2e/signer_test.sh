@@ -12,7 +12,10 @@
 #   advance gives a new K3 while the old epoch keeps its KEK; restarts keep every epoch), JWS
 #   signed through the signer verified by npm jose against /v1/keys, the x5c certificate parsed
 #   and verified by openssl, keep-alive, size limits, malformed HTTP; and, when anvil and
-#   contracts/deploy.sh are available, the same epoch rule against K3EpochCounter on chain.
+#   contracts/deploy.sh are available, the same epoch rule against K3EpochCounter on chain; the
+#   rollback guard (issue 16 finding 7): an older keystore.sealed restored after an epoch advance
+#   whose commitment was recorded (file: commitments file, and commitEpoch on anvil) makes the
+#   signer exit non-zero with keystore_rollback; an empty one too; the matching one serves.
 #
 # Env: SIGNER (binary; default build/release/bin/ak-signer if built, else build/dev/bin/ak-signer),
 #      SIGNERTOOL (default build/dev/tools/signertool), KEEP_TMP=1.
@@ -31,9 +34,10 @@ pid=
 anvil_pid=
 pid2=
 spid=
+fpid=
 stop_pid() { if [ -n "${1:-}" ]; then kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; fi; }
 cleanup() {
-  stop_pid "$pid"; stop_pid "$pid2"; stop_pid "$anvil_pid"; stop_pid "$spid"
+  stop_pid "$pid"; stop_pid "$pid2"; stop_pid "$anvil_pid"; stop_pid "$spid"; stop_pid "$fpid"
   if [ "${KEEP_TMP:-0}" = 1 ]; then echo "work dir: $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -54,7 +58,7 @@ start_signer() { # state-dir epoch-source ready-file log -> sets $started_pid
   "$signer" --pki "$pki" --state "$1" --epoch-source "$2" --port 0 --ready-file "$3" \
     --idle-timeout-ms 5000 >>"$4" 2>&1 &
   started_pid=$!
-  for _ in $(seq 200); do [ -s "$3" ] && break; kill -0 "$started_pid" 2>/dev/null || break; sleep 0.05; done
+  for _ in $(seq 1200); do [ -s "$3" ] && break; kill -0 "$started_pid" 2>/dev/null || break; sleep 0.05; done
   [ -s "$3" ]
 }
 start_main() {
@@ -96,6 +100,16 @@ derive_body() {
 status_of() { cut -d' ' -f1 <<<"$1"; }
 body_of() { cut -d' ' -f2- <<<"$1"; }
 reason_of() { body_of "$1" | jget reason; }
+# Rollback guard (issue 16 finding 7): a signer that must refuse to start. expect_refused NAME
+# STATE SOURCE LOG REASON: exits non-zero without listening, its log names the reason.
+expect_refused() {
+  if start_signer "$2" "$3" "$work/ready-r" "$4"; then
+    stop_pid "$started_pid"; fail "$1" "it started"
+  else
+    wait "$started_pid" 2>/dev/null; local rc=$?
+    if [ "$rc" != 0 ] && grep -q "\"reason\":\"$5\"" "$4"; then pass "$1"; else fail "$1" "exit $rc, $(tail -2 "$4")"; fi
+  fi
+}
 
 start_main
 mint_main_caps
@@ -437,12 +451,12 @@ stop_main
 rport=$("$root/scripts/lib/free-ports" 1)
 rstart() { rm -f "$work/ready3"; "$signer" --pki "$pki" --state "$work/state" --epoch-source "file:$work/epoch" --port "$rport" \
   --ready-file "$work/ready3" >>"$work/signer3.log" 2>&1 & pid=$!
-  for _ in $(seq 200); do [ -s "$work/ready3" ] && break; sleep 0.05; done; }
+  for _ in $(seq 1200); do [ -s "$work/ready3" ] && break; sleep 0.05; done; }
 rstart
 rm -f "$work/go"
 AK_SIGNER_URL=https://127.0.0.1:$rport as_role worker-credentials reconnect 3 "$work/go" >"$work/rc.out" &
 rcpid=$!
-for _ in $(seq 200); do grep -q waiting "$work/rc.out" && break; sleep 0.05; done
+for _ in $(seq 1200); do grep -q waiting "$work/rc.out" && break; sleep 0.05; done
 stop_main
 rstart
 touch "$work/go"
@@ -453,12 +467,12 @@ check signer_restart_client_falls_back_to_full_handshake "$(tail -1 "$work/rc.ou
 stop_main
 rstart_ttl() { rm -f "$work/ready3"; "$signer" --pki "$pki" --state "$work/state" --epoch-source "file:$work/epoch" --port "$rport" \
   --session-ttl-ms "$1" --ready-file "$work/ready3" >>"$work/signer3.log" 2>&1 & pid=$!
-  for _ in $(seq 200); do [ -s "$work/ready3" ] && break; sleep 0.05; done; }
+  for _ in $(seq 1200); do [ -s "$work/ready3" ] && break; sleep 0.05; done; }
 rstart_ttl 1000
 rm -f "$work/go"
 AK_SIGNER_URL=https://127.0.0.1:$rport as_role worker-credentials reconnect 2 "$work/go" >"$work/rc.out" &
 rcpid=$!
-for _ in $(seq 200); do grep -q waiting "$work/rc.out" && break; sleep 0.05; done
+for _ in $(seq 1200); do grep -q waiting "$work/rc.out" && break; sleep 0.05; done
 sleep 1.5 # past the 1000 ms lifetime (a slower machine only adds to it)
 touch "$work/go"
 wait "$rcpid"
@@ -471,6 +485,32 @@ check signer_session_ttl_zero_no_resumption "$out" "3 0 worker-credentials,worke
 stop_main
 start_main
 export AK_SIGNER_URL=https://127.0.0.1:$port
+# ---- rollback guard with the file: epoch source (commitments file beside it)
+echo 1 >"$work/fepoch"
+if start_signer "$work/state-f" "file:$work/fepoch" "$work/ready-f" "$work/signer-f.log"; then
+  fpid=$started_pid port_main=$port; port=$(cat "$work/ready-f")
+  r=$(req admin POST /v1/epoch/commitment '{"epoch":1}'); c1=$(body_of "$r" | jget commitment)
+  if [ "$(status_of "$r")" = 200 ] && [[ "$c1" =~ ^0x[0-9a-f]{64}$ ]]; then pass signer_commitment_epoch1; else fail signer_commitment_epoch1 "$r"; fi
+  r=$(req worker-memory POST /v1/epoch/commitment '{"epoch":1}')
+  check signer_commitment_admin_only "$(status_of "$r") $(reason_of "$r")" "403 role_not_allowed"
+  check signer_health_shows_commitment "$(req audit GET /v1/health | cut -d' ' -f2- | jget commitment)" "$c1"
+  echo "1 $c1" >"$work/fepoch.commitments"
+  cp "$work/state-f/keystore.sealed" "$work/ks-f-epoch1.sealed" # the backup of epoch 1
+  echo 2 >"$work/fepoch"
+  r=$(req admin POST /v1/epoch/commitment '{"epoch":2}'); c2=$(body_of "$r" | jget commitment)
+  if [ "$(status_of "$r")" = 200 ] && [ -n "$c2" ] && [ "$c2" != "$c1" ]; then pass signer_commitment_new_epoch; else fail signer_commitment_new_epoch "$r"; fi
+  echo "2 $c2" >>"$work/fepoch.commitments"
+  stop_pid "$fpid"; fpid=; port=$port_main
+  cp "$work/state-f/keystore.sealed" "$work/ks-f-epoch2.sealed"
+  cp "$work/ks-f-epoch1.sealed" "$work/state-f/keystore.sealed"
+  expect_refused signer_file_older_keystore_refused "$work/state-f" "file:$work/fepoch" "$work/signer-f2.log" keystore_rollback
+  mkdir -p "$work/state-f3"
+  expect_refused signer_file_empty_keystore_refused "$work/state-f3" "file:$work/fepoch" "$work/signer-f3.log" keystore_rollback
+  cp "$work/ks-f-epoch2.sealed" "$work/state-f/keystore.sealed"
+  if start_signer "$work/state-f" "file:$work/fepoch" "$work/ready-f" "$work/signer-f4.log"; then
+    pass signer_file_matching_keystore_starts; stop_pid "$started_pid"
+  else fail signer_file_matching_keystore_starts "$(tail -2 "$work/signer-f4.log")"; fi
+else fail signer_file_start "$(tail -3 "$work/signer-f.log")"; fi
 
 # ---- on chain: K3EpochCounter on anvil (when the contracts tooling is present)
 if [ -x "$root/contracts/deploy.sh" ] && [ -e "$root/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil" ]; then
@@ -494,6 +534,7 @@ if [ -x "$root/contracts/deploy.sh" ] && [ -e "$root/node_modules/@foundry-rs/an
       r=$(req worker-memory POST /v1/kek/derive "$(derive_body memory 2)")
       check signer_chain_epoch_above_refused "$(status_of "$r") $(reason_of "$r")" "403 epoch_not_current"
       gov_key=0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80 # anvil dev key 0 = default governance
+      cp "$work/state-chain/keystore.sealed" "$work/ks-chain-epoch1.sealed" # a backup taken at epoch 1
       "$CAST" send --rpc-url "$rpc" --private-key "$gov_key" "$ctr" 'advanceEpoch()' >/dev/null 2>&1
       check signer_chain_advanced "$("$CAST" call --rpc-url "$rpc" "$ctr" 'currentEpoch()(uint256)' 2>/dev/null)" 2
       r=$(req worker-memory POST /v1/kek/derive "$(derive_body memory 2)")
@@ -501,6 +542,24 @@ if [ -x "$root/contracts/deploy.sh" ] && [ -e "$root/node_modules/@foundry-rs/an
       if [ "$(status_of "$r")" = 200 ] && [ "$c2" != "$c1" ]; then pass signer_chain_advance_new_k3; else fail signer_chain_advance_new_k3 "$r"; fi
       r=$(req worker-memory POST /v1/kek/derive "$(derive_body memory 1)")
       check signer_chain_old_epoch_keeps_kek "$(body_of "$r" | jget kek_b64)" "$c1"
+      # Rollback guard on chain: record both epochs' commitments (what `agentkeys epoch rotate`
+      # does), then restart from the epoch-1 keystore: refused; the current one: serves.
+      for ep in 1 2; do
+        cm=$(req admin POST /v1/epoch/commitment "{\"epoch\":$ep}" | cut -d' ' -f2- | jget commitment)
+        "$CAST" send --rpc-url "$rpc" --private-key "$gov_key" "$ctr" 'commitEpoch(uint256,bytes32)' "$ep" "$cm" >/dev/null 2>&1
+      done
+      check signer_chain_commitment_recorded "$("$CAST" call --rpc-url "$rpc" "$ctr" 'epochCommitment(uint256)(bytes32)' 2 2>/dev/null)" "$cm"
+      check signer_chain_commitment_write_once "$("$CAST" send --rpc-url "$rpc" --private-key "$gov_key" "$ctr" 'commitEpoch(uint256,bytes32)' 2 "$cm" >/dev/null 2>&1; echo $?)" 1
+      stop_pid "$pid2"; pid2=
+      cp "$work/state-chain/keystore.sealed" "$work/ks-chain-epoch2.sealed"
+      cp "$work/ks-chain-epoch1.sealed" "$work/state-chain/keystore.sealed"
+      expect_refused signer_chain_older_keystore_refused "$work/state-chain" "evm:$rpc#$ctr" "$work/signer2b.log" keystore_rollback
+      cp "$work/ks-chain-epoch2.sealed" "$work/state-chain/keystore.sealed"
+      if start_signer "$work/state-chain" "evm:$rpc#$ctr" "$work/ready2" "$work/signer2c.log"; then
+        pid2=$started_pid; port=$(cat "$work/ready2")
+        r=$(req worker-memory POST /v1/kek/derive "$(derive_body memory 2)")
+        check signer_chain_matching_keystore_serves "$(status_of "$r") $(body_of "$r" | jget kek_b64)" "200 $c2"
+      else fail signer_chain_matching_keystore_serves "$(tail -2 "$work/signer2c.log")"; fi
       port=$port_main CAPC=$capc_main CAPM=$capm_main
     else fail signer_chain_start "$(tail -3 "$work/signer2.log")"; fi
   else fail signer_chain_deploy "$(tail -3 "$work/deploy.log")"; fi

@@ -32,6 +32,7 @@
 #include "../../enclave/src/http.c"
 #include "../../enclave/src/kek.c"
 #include "../../enclave/src/keystore.c"
+#include "../../enclave/src/rollback.c"
 #include "../../enclave/src/sealer.c"
 #include "../../enclave/src/secmem.c"
 #include "../../enclave/src/x509.c"

@@ -21,6 +21,7 @@
 #include "../../enclave/src/http.c"
 #include "../../enclave/src/kek.c"
 #include "../../enclave/src/keystore.c"
+#include "../../enclave/src/rollback.c"
 #include "../../enclave/src/sealer.c"
 #include "../../enclave/src/secmem.c"
 #include "../../enclave/src/x509.c"
@@ -747,6 +748,72 @@ AK_TEST(test_attest_nitro) {
     s_env_down(&e);
 }
 
-AK_RUN_TESTS(AK_T(test_attest_nitro), AK_T(test_roles_from_identity), AK_T(test_derive_needs_cap),
-             AK_T(test_sign_identity_matrix), AK_T(test_derive_role_table), AK_T(test_derive_epoch_rule),
-             AK_T(test_bad_input), AK_T(test_sign_and_keys))
+/* Issue 16 finding 7: the commitment endpoint (admin only) and the rollback rule on derive. */
+AK_TEST(test_commitment_and_rollback_rule) {
+    s_env e;
+    ak_buf body;
+    ak_err err;
+    char req[512], path[160];
+    uint8_t c2[32], zero[32] = {0};
+    s_env_up(&e);
+    /* Only the admin identity; a worker is refused. */
+    EXPECT_INT_EQ(
+        s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/epoch/commitment", "{\"epoch\":1}", &body, &err),
+        403);
+    s_expect_reason(&body, "role_not_allowed");
+    ak_buf_free(&body);
+    /* Above the chain: refused; at the chain's epoch: created and committed to. */
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_ADMIN, "POST", "/v1/epoch/commitment", "{\"epoch\":3}", &body, &err),
+                  403);
+    s_expect_reason(&body, "epoch_not_current");
+    ak_buf_free(&body);
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_ADMIN, "POST", "/v1/epoch/commitment", "{\"epoch\":2}", &body, &err),
+                  200);
+    EXPECT_OK(aks_keystore_commitment(&e.ks, 2, c2));
+    char hex[65], want[96];
+    ak_hex_encode(c2, 32, hex);
+    snprintf(want, sizeof(want), "\"commitment\":\"0x%s\"", hex);
+    assert_non_null(strstr(ak_buf_cstr(&body), want));
+    EXPECT_FALSE(memcmp(c2, zero, 32) == 0);
+    ak_buf_free(&body);
+    /* Health shows the highest epoch's commitment to every role (one-way, never K3). */
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_AUDIT, "GET", "/v1/health", NULL, &body, &err), 200);
+    assert_non_null(strstr(ak_buf_cstr(&body), want));
+    ak_buf_free(&body);
+    /* The chain records commitments for epochs 1..3 although this keystore holds only 1..2
+     * (epoch 3's K3 lives in a newer keystore that was lost): epoch 3 must not be created. */
+    s_set_epoch(&e, 3);
+    snprintf(path, sizeof(path), "%s.commitments", e.epoch_file);
+    FILE *f = fopen(path, "w");
+    fprintf(f, "2 0x%s\n3 0x%064x\n", hex, 7);
+    fclose(f);
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive",
+                         s_derive_body("memory", 3, req, sizeof(req)), &body, &err),
+                  503);
+    s_expect_reason(&body, "keystore_rollback");
+    ak_buf_free(&body);
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_ADMIN, "POST", "/v1/epoch/commitment", "{\"epoch\":3}", &body, &err),
+                  503);
+    s_expect_reason(&body, "keystore_rollback");
+    ak_buf_free(&body);
+    EXPECT_INT_EQ(aks_keystore_max_epoch(&e.ks), 2);
+    /* Held epochs still serve. */
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive",
+                         s_derive_body("memory", 2, req, sizeof(req)), &body, &err),
+                  200);
+    ak_buf_free(&body);
+    /* Without the record of epoch 3 the same keystore creates it (fresh-chain behaviour). */
+    f = fopen(path, "w");
+    fprintf(f, "2 0x%s\n", hex);
+    fclose(f);
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive",
+                         s_derive_body("memory", 3, req, sizeof(req)), &body, &err),
+                  200);
+    ak_buf_free(&body);
+    EXPECT_INT_EQ(aks_keystore_max_epoch(&e.ks), 3);
+    s_env_down(&e);
+}
+
+AK_RUN_TESTS(AK_T(test_attest_nitro), AK_T(test_commitment_and_rollback_rule), AK_T(test_roles_from_identity),
+             AK_T(test_derive_needs_cap), AK_T(test_sign_identity_matrix), AK_T(test_derive_role_table),
+             AK_T(test_derive_epoch_rule), AK_T(test_bad_input), AK_T(test_sign_and_keys))

@@ -31,6 +31,19 @@ AK_MUST ak_err aks_epochs_open(const char *spec, unsigned ttl_ms, aks_epochs **o
 void aks_epochs_free(aks_epochs *e);
 /* The chain's current epoch. AK_E_CHAIN_RPC when the source cannot be read (or says 0). */
 AK_MUST ak_err aks_epochs_current(aks_epochs *e, bool fresh, uint64_t *out);
+/*
+ * The chain's K3 commitments (rollback guard, issue 16 finding 7; aks/rollback.h). Never cached:
+ * both are read only at start and when a new epoch is about to be created.
+ *   evm:  K3EpochCounter.highestCommittedEpoch() (0x4b0e0fbd), epochCommitment(uint256) (0xf5be7368)
+ *   file: PATH.commitments beside the epoch file, one "EPOCH 0x<64 hex>" line per recorded epoch
+ *         (missing file = none recorded; a malformed line or a repeated epoch = AK_E_CHAIN_RPC).
+ * aks_epochs_highest_committed: 0 when none. aks_epochs_commitment: all-zero when not recorded.
+ */
+AK_MUST ak_err aks_epochs_highest_committed(aks_epochs *e, uint64_t *out);
+AK_MUST ak_err aks_epochs_commitment(aks_epochs *e, uint64_t epoch, uint8_t out[32]);
+/* Parses a commitments file: the highest epoch listed, and the commitment of `epoch` (zero if not
+ * listed; `epoch` 0 asks for none). AK_E_INVALID_INPUT when malformed. */
+AK_MUST ak_err aks_epochs_parse_commitments(ak_cur text, uint64_t epoch, uint64_t *highest, uint8_t out[32]);
 /* Parses a file source's content: optional whitespace around a strict decimal. */
 AK_MUST ak_err aks_epochs_parse_decimal(ak_cur text, uint64_t *out);
 

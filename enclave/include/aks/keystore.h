@@ -57,11 +57,18 @@ typedef struct aks_secrets {
     aks_sigkey keys[AKS_KEY__COUNT][2]; /* [purpose][0 current, 1 previous] */
 } aks_secrets;
 
+/* Called after every successful write of the sealed file, under the keystore's lock, with the
+ * sealed bytes and the epoch count (the backup, aks/backup.h). An error un-does the change in
+ * memory: the new K3 or key is not served (fail closed), the next attempt makes a fresh one. */
+typedef ak_err (*aks_keystore_saved_fn)(void *ud, ak_cur sealed, uint32_t n_epochs);
+
 typedef struct aks_keystore {
     char path[512];
     aks_sealer *sealer; /* borrowed */
     aks_secrets *s;     /* locked memory */
     pthread_mutex_t mu;
+    aks_keystore_saved_fn on_saved; /* optional; set after aks_keystore_open */
+    void *on_saved_ud;
 } aks_keystore;
 
 /* A public key entry for the JWKS. */
@@ -97,6 +104,13 @@ AK_MUST ak_err aks_keystore_sign(aks_keystore *ks, aks_key_purpose purpose, ak_c
 AK_MUST ak_err aks_keystore_rotate(aks_keystore *ks, aks_key_purpose purpose);
 /* Lists public keys (current first per purpose); returns the count (<= 2 * AKS_KEY__COUNT). */
 size_t aks_keystore_public_keys(aks_keystore *ks, aks_pubkey out[2 * AKS_KEY__COUNT]);
+
+/* The one-way commitment to an epoch's K3 recorded on chain (issue 16 finding 7):
+ * HMAC-SHA256(key = K3, "agentkeys.k3.commitment.v1" ‖ uint64 big-endian epoch). */
+#define AKS_K3_COMMITMENT_LABEL "agentkeys.k3.commitment.v1"
+void aks_k3_commitment(const uint8_t k3[32], uint64_t epoch, uint8_t out[32]);
+/* The commitment of a held epoch; AK_E_NOT_FOUND when not held (or epoch 0). */
+AK_MUST ak_err aks_keystore_commitment(aks_keystore *ks, uint64_t epoch, uint8_t out[32]);
 
 /* Serialisation, exposed for tests. */
 AK_MUST ak_err aks_keystore_encode(const aks_secrets *s, ak_buf *out);

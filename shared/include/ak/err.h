@@ -147,6 +147,12 @@
     /* ---- readiness (issue 17: GET /readyz, functions/ready) ---- */                                       \
     X(NOT_READY, "not_ready", 503, "a dependency of the service is not ready")                               \
     X(CHAIN_ID_MISMATCH, "chain_id_mismatch", 503, "the chain RPC serves another chain")                     \
+    /* ---- signer keystore rollback guard and backup (issue 16 finding 7, issue 18 item 3) ---- */          \
+    X(SIGNER_ROLLBACK, "keystore_rollback", 503,                                                             \
+      "the keystore lacks a K3 epoch the chain has a commitment for (an older keystore was restored)")       \
+    X(SIGNER_COMMITMENT_MISMATCH, "keystore_commitment_mismatch", 503,                                       \
+      "a K3 in the keystore does not match the chain's commitment for its epoch")                            \
+    X(SIGNER_BACKUP, "keystore_backup_failed", 503, "the sealed keystore could not be backed up")            \
     /* ---- crypto (bad data in a cryptographic object) ---- */                                              \
     X(DECRYPT_FAILED, "envelope_auth_failed", 422, "the stored envelope failed authentication")              \
     X(BAD_SIGNATURE, "bad_signature", 400, "a signature is malformed or does not verify")                    \

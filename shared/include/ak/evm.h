@@ -217,6 +217,9 @@ AK_MUST ak_err ak_scope_get(ak_evm_rpc *r, const uint8_t scope[20], const uint8_
                             const uint8_t agent[32], const uint8_t scope_id[32], ak_scope_entry *out);
 /* K3EpochCounter.currentEpoch() -> uint256, as a u64 (AK_E_CHAIN_RPC if it does not fit). */
 AK_MUST ak_err ak_k3_current_epoch(ak_evm_rpc *r, const uint8_t counter[20], uint64_t *out);
+/* K3EpochCounter.epochCommitment(epoch) -> bytes32 (all zero: not recorded; issue 16 finding 7). */
+AK_MUST ak_err ak_k3_epoch_commitment(ak_evm_rpc *r, const uint8_t counter[20], uint64_t epoch,
+                                      uint8_t out[32]);
 /*
  * The reads of one request as one consistent snapshot of the chain (issue 19 item 4): every
  * eth_call of the query is pinned to one block by its hash (EIP-1898 {"blockHash": …}), so all

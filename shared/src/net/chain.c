@@ -58,6 +58,10 @@ const ak_chain_error_def ak_chain_custom_errors[] = {
     {"ZeroAddressGovernance()", "the governance address may not be zero"},
     {"NotSignerGovernance(address caller, address expected)",
      "only the signer governance wallet may change the key epoch"},
+    {"EpochNotStarted(uint256 epoch, uint256 current)", "that K3 epoch has not started on chain yet"},
+    {"EpochAlreadyCommitted(uint256 epoch, bytes32 commitment)",
+     "a K3 commitment is already recorded for that epoch (it never changes)"},
+    {"ZeroCommitment()", "the K3 commitment may not be zero"},
     /* K11Verifier */
     {"MalformedAuthenticatorData()", "the passkey's authenticator data is too short"},
     {"MalformedClientDataJSON()", "the passkey's client data JSON is malformed"},

@@ -725,6 +725,12 @@ ak_err ak_k3_current_epoch(ak_evm_rpc *r, const uint8_t counter[20], uint64_t *o
     return AK_OK;
 }
 
+ak_err ak_k3_epoch_commitment(ak_evm_rpc *r, const uint8_t counter[20], uint64_t epoch, uint8_t out[32]) {
+    AK_PRECOND(r != NULL && counter != NULL && out != NULL);
+    ak_abi_val args[] = {ak_abi_uint(256, epoch)};
+    return s_view_word(r, counter, "epochCommitment(uint256)", args, 1, AK_ABI_FIXED_BYTES, 32, out);
+}
+
 /* ---------------------------------------------------------------- one snapshot (issue 19) */
 
 enum { S_Q_DEVICE, S_Q_ACTOR_OP, S_Q_IN_SCOPE, S_Q_SCOPE, S_Q_EPOCH, S_Q_N };

@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# tests/e2e/signer_backup_test.sh — the signer's keystore backup in S3 (issue 18 item 3) and the
+# rollback guard on a restored keystore (issue 16 finding 7), against a throwaway local Ceph.
+#
+#   1. ak-signer --backup s3://BUCKET/signer/ (versioned bucket): one object per keystore write
+#      (epoch 1 at start, epoch 2 after the advance), never overwritten, named by epoch count;
+#   2. the local state is deleted; a restart restores the newest backup and serves the same K3
+#      (same commitment, same KEK);
+#   3. a prefix holding only the epoch-1 backup (a stale backup) is restored and REFUSED:
+#      exit non-zero, keystore_rollback in the log, nothing listening;
+#   4. a backup bucket that does not exist: with no local keystore the signer does not start;
+#      with one it serves the held epochs, but the next epoch answers 503 keystore_backup_failed
+#      and is not created (fail closed).
+# The epoch source is file: with its commitments file (what `agentkeys epoch rotate` records on
+# chain). Prints PASS/FAIL lines; exit non-zero on any failure. Env: KEEP_TMP=1.
+set -uo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$root"
+PY=/usr/bin/python3
+signer=$root/build/release/bin/ak-signer
+[ -x "$signer" ] || signer=$root/build/dev/bin/ak-signer
+tool=$root/build/dev/tools/signertool
+for b in "$signer" "$tool"; do [ -x "$b" ] || { echo "FAIL signer_backup_setup (missing $b)"; exit 1; }; done
+work=$(mktemp -d "${TMPDIR:-/tmp}/signer-backup.XXXXXX")
+spid=
+stop_pid() { if [ -n "${1:-}" ]; then kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; fi; }
+cleanup() {
+  stop_pid "$spid"
+  AK_CEPH_DIR=$work/ceph scripts/ceph-down >/dev/null 2>&1
+  if [ "${KEEP_TMP:-0}" = 1 ]; then echo "work dir: $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+fails=0
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1${2:+ ($2)}"; fails=$((fails + 1)); }
+check() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "got '$2', want '$3'"; fi; }
+jget() { $PY -c 'import json,sys; d=json.load(sys.stdin); print(d.get(sys.argv[1],""))' "$1" 2>/dev/null; }
+
+if ! AK_CEPH_DIR=$work/ceph AK_RGW_PORT=auto timeout -k 5 240 scripts/ceph-up >"$work/ceph-up.log" 2>&1; then
+  tail -n 20 "$work/ceph-up.log"; echo "FAIL signer_backup_ceph_up"; exit 1
+fi
+# shellcheck disable=SC1091
+source "$work/ceph/env"
+BUCKET=ak-signer-backup
+s3py() { # python snippet with an S3 client `s3` and the bucket name `B`
+  timeout -k 2 60 "$PY" -c "
+import os, sys, boto3
+from botocore.config import Config
+s3 = boto3.client('s3', endpoint_url=os.environ['AK_S3_ENDPOINT'], region_name='us-east-1',
+                  config=Config(s3={'addressing_style': 'path'}, connect_timeout=5, read_timeout=30, retries={'max_attempts': 2}))
+B = '$BUCKET'
+$1" "${@:2}"
+}
+s3py "
+s3.create_bucket(Bucket=B)
+s3.put_bucket_versioning(Bucket=B, VersioningConfiguration={'Status': 'Enabled'})
+print(s3.get_bucket_versioning(Bucket=B).get('Status'))" >"$work/bucket.out" 2>&1
+check signer_backup_bucket_versioned "$(tail -n1 "$work/bucket.out")" Enabled
+list() { # PREFIX -> one key per line
+  s3py "
+for o in s3.list_objects_v2(Bucket=B, Prefix=sys.argv[1]).get('Contents', []): print(o['Key'])" "$1"
+}
+
+pki=$work/pki
+scripts/dev-pki "$pki" >/dev/null || { echo "FAIL signer_backup_setup (dev-pki)"; exit 1; }
+echo 1 >"$work/epoch"
+: >"$work/epoch.commitments"
+measurement=$(sha384sum "$signer" | cut -c1-96)
+start_signer() { # STATE BACKUP LOG -> $spid, $port; non-zero when it did not come up
+  rm -f "$work/ready"
+  "$signer" --pki "$pki" --state "$1" --epoch-source "file:$work/epoch" --port 0 --ready-file "$work/ready" \
+    --backup "$2" --idle-timeout-ms 5000 >>"$3" 2>&1 &
+  spid=$!
+  for _ in $(seq 300); do [ -s "$work/ready" ] && break; kill -0 "$spid" 2>/dev/null || break; sleep 0.05; done
+  [ -s "$work/ready" ] && port=$(cat "$work/ready")
+}
+req() { # ROLE METHOD PATH [BODY] -> "<status> <body>"
+  local out
+  out=$(curl -sS --max-time 10 --cacert "$pki/ca.crt" --resolve "localhost:$port:127.0.0.1" \
+    --cert "$pki/$1.crt" --key "$pki/$1.key" -X "$2" ${4:+--data-binary "$4"} -w '\n%{http_code}' \
+    "https://localhost:$port$3" 2>>"$work/curl.err")
+  printf '%s %s' "$(tail -n1 <<<"$out")" "$(sed '$d' <<<"$out")"
+}
+commit() { # EPOCH -> records the signer's commitment in the commitments file; prints it
+  local r c
+  r=$(req admin POST /v1/epoch/commitment "{\"epoch\":$1}"); c=$(cut -d' ' -f2- <<<"$r" | jget commitment)
+  [ -n "$c" ] && echo "$1 $c" >>"$work/epoch.commitments"
+  echo "$c"
+}
+kek() { # EPOCH -> a memory KEK of that epoch (cap minted through this signer)
+  local cap
+  cap=$(AK_SIGNER_URL=https://127.0.0.1:$port AK_SIGNER_CA_PEM=$pki/ca.crt AK_SIGNER_ATTEST_PUB=$pki/attest.pub \
+    AK_SIGNER_MEASUREMENT=$measurement AK_SIGNER_SERVER_NAME=localhost AK_SIGNER_CLIENT_CERT=$pki/cap-mint.crt \
+    AK_SIGNER_CLIENT_KEY=$pki/cap-mint.key "$tool" cap memory fetch "$OP" "$ACTOR" 5 2>>"$work/mint.err")
+  req worker-memory POST /v1/kek/derive \
+    "{\"data_class\":\"memory\",\"operator_omni\":\"$OP\",\"actor_omni\":\"$ACTOR\",\"epoch\":$1,\"op\":\"fetch\",\"cap\":\"$cap\"}" \
+    | cut -d' ' -f2- | jget kek_b64
+}
+OP=$(printf 'a%.0s' $(seq 64))
+ACTOR=$(printf 'b%.0s' $(seq 64))
+DEST=s3://$BUCKET/signer/
+
+# ---- 1. backups on every keystore write
+start_signer "$work/state" "$DEST" "$work/s1.log" || { tail -5 "$work/s1.log"; echo "FAIL signer_backup_start"; exit 1; }
+c1=$(commit 1)
+check signer_backup_written_at_start "$(list signer/ | grep -c 'keystore-0000000001-')" 1
+echo 2 >"$work/epoch"
+c2=$(commit 2)
+kek2=$(kek 2)
+keys=$(list signer/)
+check signer_backup_written_per_new_epoch "$(grep -c 'keystore-0000000002-' <<<"$keys") $(wc -l <<<"$keys")" "1 2"
+if grep -q '"msg":"keystore backed up"' "$work/s1.log" && ! grep -qi "$c2" "$work/s1.log"; then
+  pass signer_backup_logged; else fail signer_backup_logged; fi
+versions=$(s3py "print(len(s3.list_object_versions(Bucket=B, Prefix='signer/').get('Versions', [])), len(s3.list_object_versions(Bucket=B, Prefix='signer/').get('DeleteMarkers', [])))")
+check signer_backup_versions_no_deletes "$versions" "2 0"
+# The object is the sealed file, byte for byte (nothing in clear).
+s3py "s3.download_file(B, sys.argv[1], sys.argv[2])" "$(tail -n1 <<<"$keys")" "$work/newest.sealed"
+check signer_backup_is_the_sealed_file "$(cmp -s "$work/newest.sealed" "$work/state/keystore.sealed" && echo same)" same
+stop_pid "$spid"; spid=
+
+# ---- 2. local state lost: restored from the newest backup, same K3
+rm -rf "$work/state"
+if start_signer "$work/state" "$DEST" "$work/s2.log"; then
+  pass signer_backup_restart_without_local_state
+  grep -q '"msg":"keystore restored from backup"' "$work/s2.log" && pass signer_backup_restored_logged || fail signer_backup_restored_logged
+  check signer_backup_restored_commitment "$(req audit GET /v1/health | cut -d' ' -f2- | jget commitment)" "$c2"
+  check signer_backup_restored_same_kek "$(kek 2)" "$kek2"
+  check signer_backup_no_new_object_for_same_file "$(list signer/ | wc -l)" 2
+  stop_pid "$spid"; spid=
+else fail signer_backup_restart_without_local_state "$(tail -3 "$work/s2.log")"; fi
+
+# ---- 3. a stale backup (only epoch 1) is refused, not served
+first=$(list signer/ | head -n1)
+s3py "s3.copy_object(Bucket=B, Key='stale/' + sys.argv[1].split('/')[-1], CopySource={'Bucket': B, 'Key': sys.argv[1]})" "$first"
+rm -rf "$work/state"
+if start_signer "$work/state" "s3://$BUCKET/stale" "$work/s3.log"; then
+  fail signer_backup_stale_refused "it started"; stop_pid "$spid"; spid=
+else
+  wait "$spid" 2>/dev/null; rc=$?; spid=
+  if [ "$rc" != 0 ] && grep -q '"reason":"keystore_rollback"' "$work/s3.log" && grep -q "keystore restored from backup" "$work/s3.log"; then
+    pass signer_backup_stale_refused; else fail signer_backup_stale_refused "exit $rc: $(tail -2 "$work/s3.log")"; fi
+fi
+check signer_backup_stale_not_overwritten "$(list stale/ | wc -l)" 1
+
+# ---- 4. the backup cannot be reached
+# without a local keystore: it cannot know whether a backup exists, so it does not start
+rm -rf "$work/state"
+if start_signer "$work/state" "s3://ak-no-such-bucket/x" "$work/s4.log"; then
+  fail signer_backup_unreachable_no_local_refused "it started"; stop_pid "$spid"; spid=
+else
+  wait "$spid" 2>/dev/null; rc=$?; spid=
+  if [ "$rc" != 0 ] && grep -q '"step":"backup restore","reason":"keystore_backup_failed"' "$work/s4.log"; then
+    pass signer_backup_unreachable_no_local_refused; else fail signer_backup_unreachable_no_local_refused "exit $rc"; fi
+fi
+# with its local keystore (epochs 1..2): it serves them, but epoch 3 is not created (fail closed)
+mkdir -p "$work/state" && chmod 700 "$work/state" && cp "$work/newest.sealed" "$work/state/keystore.sealed"
+if start_signer "$work/state" "s3://ak-no-such-bucket/x" "$work/s5.log"; then
+  grep -q "keystore backup at start failed" "$work/s5.log" && pass signer_backup_down_at_start_logged || fail signer_backup_down_at_start_logged
+  check signer_backup_down_held_epoch_serves "$(kek 2)" "$kek2"
+  echo 3 >"$work/epoch"
+  r=$(req admin POST /v1/epoch/commitment '{"epoch":3}')
+  check signer_backup_down_epoch_not_served "$(cut -d' ' -f1 <<<"$r") $(cut -d' ' -f2- <<<"$r" | jget reason)" "503 keystore_backup_failed"
+  check signer_backup_down_epoch_not_created "$(req audit GET /v1/health | cut -d' ' -f2- | jget epoch_max)" 2
+  stop_pid "$spid"; spid=
+else fail signer_backup_down_start "$(tail -3 "$work/s5.log")"; fi
+
+echo "signer backup e2e: $fails failure(s)"
+[ "$fails" = 0 ]
