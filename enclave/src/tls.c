@@ -82,8 +82,8 @@ ak_err aks_tls_config_generate(aks_tls_config *c, const char *server_name, const
     if (rc == AK_OK) rc = ak_pki_eckey_from_raw(priv, c->key);
     ak_wipe(priv, sizeof(priv));
     AK_GUARD_OUT(rc);
-    AK_GUARD_OUT(aks_x509_tls_server(&der, c->key->pub, server_name, (int64_t)time(NULL), AKS_TLS_GENERATED_DAYS,
-                                     s_tls_self_sign, c->key));
+    AK_GUARD_OUT(aks_x509_tls_server(&der, c->key->pub, server_name, (int64_t)time(NULL),
+                                     AKS_TLS_GENERATED_DAYS, s_tls_self_sign, c->key));
     c->chain.certs[0].data = ak_malloc(der.len);
     AK_ENSURE_OUT(c->chain.certs[0].data != NULL, AK_E_NOMEM);
     memcpy(c->chain.certs[0].data, der.ptr, der.len);

@@ -230,8 +230,8 @@ ak_err aks_x509_self_signed(ak_buf *out, const uint8_t pub65[65], const char *co
     return s_x509_build(out, pub65, common_name, NULL, created_unix, days, sign, sign_ctx);
 }
 
-ak_err aks_x509_tls_server(ak_buf *out, const uint8_t pub65[65], const char *server_name, int64_t created_unix,
-                           unsigned days, aks_x509_sign_fn sign, void *sign_ctx) {
+ak_err aks_x509_tls_server(ak_buf *out, const uint8_t pub65[65], const char *server_name,
+                           int64_t created_unix, unsigned days, aks_x509_sign_fn sign, void *sign_ctx) {
     size_t n = strlen(server_name);
     AK_ENSURE(n > 0 && n < 254, AK_E_INVALID_INPUT);
     for (size_t i = 0; i < n; i++) {

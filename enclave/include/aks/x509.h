@@ -46,6 +46,7 @@ AK_MUST ak_err aks_x509_self_signed(ak_buf *out, const uint8_t pub65[65], const 
  * dNSName = server_name (a DNS name: letters, digits, '-', '.'; AK_E_INVALID_INPUT otherwise).
  * Self-signed by the TLS key: clients authenticate the key by attestation, not by this signature. */
 AK_MUST ak_err aks_x509_tls_server(ak_buf *out, const uint8_t pub65[65], const char *server_name,
-                                   int64_t created_unix, unsigned days, aks_x509_sign_fn sign, void *sign_ctx);
+                                   int64_t created_unix, unsigned days, aks_x509_sign_fn sign,
+                                   void *sign_ctx);
 
 #endif

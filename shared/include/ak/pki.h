@@ -144,8 +144,8 @@ typedef struct ak_pki_x509_capture {
     unsigned cert_index;
     bool overflow;
     size_t leaf_len;
-    ak_err rc;        /* why the chain was refused (AK_OK once accepted) */
-    uint8_t pub[65];  /* the captured key, valid when rc == AK_OK */
+    ak_err rc;         /* why the chain was refused (AK_OK once accepted) */
+    uint8_t pub[65];   /* the captured key, valid when rc == AK_OK */
     br_x509_pkey pkey; /* what get_pkey answers (q -> pub) */
     unsigned char leaf[AK_PKI_MAX_LEAF];
 } ak_pki_x509_capture;

@@ -475,9 +475,9 @@ ak_err ak_pki_leaf_capture_check(ak_cur der, const char *server_name, uint8_t pu
     const br_x509_pkey *pk = br_x509_decoder_get_pkey(&dc);
     AK_ENSURE_OUT(pk != NULL && br_x509_decoder_last_error(&dc) == 0 && !dn.failed && dn.dn.len > 0,
                   AK_E_BAD_KEY);
-    AK_ENSURE_OUT(
-        pk->key_type == BR_KEYTYPE_EC && pk->key.ec.curve == BR_EC_secp256r1 && pk->key.ec.qlen == 65,
-        AK_E_BAD_KEY);
+    AK_ENSURE_OUT(pk->key_type == BR_KEYTYPE_EC && pk->key.ec.curve == BR_EC_secp256r1 &&
+                      pk->key.ec.qlen == 65,
+                  AK_E_BAD_KEY);
     memcpy(q, pk->key.ec.q, 65);
     /* 2. It is for server authentication. */
     AK_GUARD_OUT(ak_pki_cert_check_eku(der, AK_PKI_EKU_SERVER));
@@ -554,8 +554,9 @@ static unsigned s_cap_end_chain(const br_x509_class **ctx) {
         x->rc = AK_E_CERT_INVALID;
         return BR_ERR_X509_EMPTY_CHAIN;
     }
-    x->rc = x->overflow ? AK_E_TOO_LARGE
-                        : ak_pki_leaf_capture_check(ak_cur_from(x->leaf, x->leaf_len), x->server_name, x->pub);
+    x->rc = x->overflow
+                ? AK_E_TOO_LARGE
+                : ak_pki_leaf_capture_check(ak_cur_from(x->leaf, x->leaf_len), x->server_name, x->pub);
     if (x->rc == AK_OK) {
         x->pkey.key_type = BR_KEYTYPE_EC;
         x->pkey.key.ec.curve = BR_EC_secp256r1;
@@ -576,8 +577,13 @@ static const br_x509_pkey *s_cap_get_pkey(const br_x509_class *const *ctx, unsig
 }
 
 static const br_x509_class s_cap_vtable = {
-    sizeof(ak_pki_x509_capture), s_cap_start_chain, s_cap_start_cert, s_cap_append,
-    s_cap_end_cert,              s_cap_end_chain,   s_cap_get_pkey,
+    sizeof(ak_pki_x509_capture),
+    s_cap_start_chain,
+    s_cap_start_cert,
+    s_cap_append,
+    s_cap_end_cert,
+    s_cap_end_chain,
+    s_cap_get_pkey,
 };
 
 void ak_pki_x509_capture_init(ak_pki_x509_capture *x) {
