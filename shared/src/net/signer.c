@@ -385,7 +385,9 @@ static ak_err s_signer_connect(ak_signer *s) {
     br_x509_minimal_set_hash(&c->xc, br_sha512_ID, &br_sha512_vtable);
     br_x509_minimal_set_ecdsa(&c->xc, br_ec_get_default(), br_ecdsa_vrfy_asn1_get_default());
     ak_pki_x509_eku_init(&c->eku, &c->xc, AK_PKI_EKU_SERVER);
-    c->capture = s->cas.n == 0; /* only in nitro mode (ak_signer_new) */
+    /* only nitro mode goes without a CA (ak_signer_new); fail closed should that ever differ */
+    c->capture = s->cas.n == 0;
+    AK_ENSURE_OUT(!c->capture || s->pins.mode == AK_ATTEST_MODE_NITRO, AK_E_CONFIG);
     if (c->capture) {
         ak_pki_x509_capture_init(&c->cap);
         br_ssl_engine_set_x509(&cc->eng, &c->cap.vtable);
