@@ -346,8 +346,19 @@ int main(int argc, char **argv) {
         rc = s_main_fail("epoch source", e);
         goto out;
     }
-    if ((e = aks_tls_config_load(&tls, s_main_need(OPT_TLS_CERT), s_main_need(OPT_TLS_KEY),
-                                 s_main_need(OPT_CLIENT_CA))) != AK_OK) {
+    /* --tls-key generate[:NAME] (issue 18, RA-TLS): the TLS key is born here and clients authenticate
+     * it by the NSM document, so only with the nitro attester; NAME defaults to the clients'. */
+    const char *tls_key = s_main_need(OPT_TLS_KEY);
+    if (strncmp(tls_key, "generate", 8) == 0 && (tls_key[8] == '\0' || tls_key[8] == ':')) {
+        bool nitro = strcmp(attester->name, "nitro") == 0;
+        if (!nitro) ak_log_error("--tls-key generate needs --attester nitro (clients attest the key)");
+        e = nitro ? aks_tls_config_generate(&tls, tls_key[8] ? tls_key + 9 : AKS_TLS_GENERATED_NAME,
+                                            s_main_need(OPT_CLIENT_CA))
+                  : AK_E_CONFIG;
+    } else {
+        e = aks_tls_config_load(&tls, s_main_need(OPT_TLS_CERT), tls_key, s_main_need(OPT_CLIENT_CA));
+    }
+    if (e != AK_OK) {
         rc = s_main_fail("tls material", e);
         goto out;
     }

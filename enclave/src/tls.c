@@ -10,9 +10,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ak/alloc.h"
+#include "ak/crypto.h"
 #include "ak/ct.h"
 #include "ak/log.h"
 #include "aks/secmem.h"
+#include "aks/x509.h"
 
 int64_t aks_now_mono_ms(void) {
     struct timespec ts;
@@ -55,6 +58,47 @@ ak_err aks_tls_config_load(aks_tls_config *c, const char *cert_pem, const char *
     }
     AK_GUARD_OUT(aks_tls_sessions_new(0, &c->sessions));
 out:
+    if (rc != AK_OK) aks_tls_config_free(c);
+    return rc;
+}
+
+/* ---- RA-TLS: the key born in the enclave (issue 18) ---- */
+
+static ak_err s_tls_self_sign(void *ctx, ak_cur tbs, uint8_t sig64[64]) {
+    const ak_pki_eckey *k = ctx;
+    return ak_p256_sign_sha256(k->priv, tbs.ptr, tbs.len, sig64);
+}
+
+ak_err aks_tls_config_generate(aks_tls_config *c, const char *server_name, const char *ca_pem) {
+    ak_buf b, der;
+    uint8_t priv[32], pub[65];
+    ak_err rc = AK_OK;
+    memset(c, 0, sizeof(*c));
+    ak_buf_init(&der, AK_PKI_MAX_LEAF);
+    c->key = aks_secmem_alloc(sizeof(*c->key));
+    AK_ENSURE(c->key != NULL, AK_E_NOMEM);
+    /* The private scalar exists only here (wiped below) and in the locked key struct. */
+    rc = ak_p256_keygen(priv, pub);
+    if (rc == AK_OK) rc = ak_pki_eckey_from_raw(priv, c->key);
+    ak_wipe(priv, sizeof(priv));
+    AK_GUARD_OUT(rc);
+    AK_GUARD_OUT(aks_x509_tls_server(&der, c->key->pub, server_name, (int64_t)time(NULL),
+                                     AKS_TLS_GENERATED_DAYS, s_tls_self_sign, c->key));
+    c->chain.certs[0].data = ak_malloc(der.len);
+    AK_ENSURE_OUT(c->chain.certs[0].data != NULL, AK_E_NOMEM);
+    memcpy(c->chain.certs[0].data, der.ptr, der.len);
+    c->chain.certs[0].data_len = der.len;
+    c->chain.n = 1;
+    /* What a nitro client will check (ak_pki_leaf_capture_check): refuse to serve anything else. */
+    AK_GUARD_OUT(ak_pki_leaf_capture_check(ak_buf_cur(&der), server_name, pub));
+    AK_ENSURE_OUT(memcmp(pub, c->key->pub, 65) == 0, AK_E_INTERNAL);
+    AK_GUARD_OUT(ak_pki_read_file(ca_pem, &b));
+    rc = ak_pki_anchors_from_pem(ak_buf_cur(&b), &c->client_cas);
+    ak_buf_free(&b);
+    AK_GUARD_OUT(rc);
+    AK_GUARD_OUT(aks_tls_sessions_new(0, &c->sessions));
+out:
+    ak_buf_free(&der);
     if (rc != AK_OK) aks_tls_config_free(c);
     return rc;
 }

@@ -66,6 +66,9 @@ static const uint8_t s_oid_ecdsa_sha256[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04,
 static const uint8_t s_oid_cn[] = {0x55, 0x04, 0x03};
 static const uint8_t s_oid_basic_constraints[] = {0x55, 0x1d, 0x13};
 static const uint8_t s_oid_ski[] = {0x55, 0x1d, 0x0e};
+static const uint8_t s_oid_eku[] = {0x55, 0x1d, 0x25};
+static const uint8_t s_oid_san[] = {0x55, 0x1d, 0x11};
+static const uint8_t s_oid_kp_server[] = {0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01};
 
 static ak_err s_x509_oid(ak_buf *out, const uint8_t *oid, size_t n) {
     return aks_der_tlv(out, 0x06, ak_cur_from(oid, n));
@@ -118,7 +121,9 @@ static ak_err s_x509_sigalg(ak_buf *out) {
     return rc;
 }
 
-static ak_err s_x509_extensions(ak_buf *out, const uint8_t pub65[65]) {
+/* `san`: NULL for the OIDC certificate; a DNS name for the TLS server certificate, which then
+ * also gets extendedKeyUsage serverAuth and subjectAltName dNSName = san. */
+static ak_err s_x509_extensions(ak_buf *out, const uint8_t pub65[65], const char *san) {
     ak_buf ext, exts, list, tmp, inner;
     uint8_t ski[20];
     static const uint8_t bc_false[] = {0x30, 0x00}; /* BasicConstraints ::= SEQUENCE {} (cA defaults FALSE) */
@@ -141,6 +146,26 @@ static ak_err s_x509_extensions(ak_buf *out, const uint8_t pub65[65]) {
     AK_GUARD_OUT(aks_der_tlv(&inner, 0x04, ak_cur_from(ski, sizeof(ski))));
     AK_GUARD_OUT(aks_der_tlv(&ext, 0x04, ak_buf_cur(&inner)));
     AK_GUARD_OUT(aks_der_tlv(&exts, 0x30, ak_buf_cur(&ext)));
+    if (san != NULL) {
+        /* extendedKeyUsage = SEQUENCE { id-kp-serverAuth } */
+        ak_buf_clear(&ext);
+        ak_buf_clear(&inner);
+        ak_buf_clear(&tmp);
+        AK_GUARD_OUT(s_x509_oid(&tmp, s_oid_kp_server, sizeof(s_oid_kp_server)));
+        AK_GUARD_OUT(aks_der_tlv(&inner, 0x30, ak_buf_cur(&tmp)));
+        AK_GUARD_OUT(s_x509_oid(&ext, s_oid_eku, sizeof(s_oid_eku)));
+        AK_GUARD_OUT(aks_der_tlv(&ext, 0x04, ak_buf_cur(&inner)));
+        AK_GUARD_OUT(aks_der_tlv(&exts, 0x30, ak_buf_cur(&ext)));
+        /* subjectAltName = GeneralNames { dNSName [2] IMPLICIT IA5String } */
+        ak_buf_clear(&ext);
+        ak_buf_clear(&inner);
+        ak_buf_clear(&tmp);
+        AK_GUARD_OUT(aks_der_tlv(&tmp, 0x82, ak_cur_from_str(san)));
+        AK_GUARD_OUT(aks_der_tlv(&inner, 0x30, ak_buf_cur(&tmp)));
+        AK_GUARD_OUT(s_x509_oid(&ext, s_oid_san, sizeof(s_oid_san)));
+        AK_GUARD_OUT(aks_der_tlv(&ext, 0x04, ak_buf_cur(&inner)));
+        AK_GUARD_OUT(aks_der_tlv(&exts, 0x30, ak_buf_cur(&ext)));
+    }
     /* [3] EXPLICIT Extensions */
     AK_GUARD_OUT(aks_der_tlv(&list, 0x30, ak_buf_cur(&exts)));
     AK_GUARD_OUT(aks_der_tlv(out, 0xa3, ak_buf_cur(&list)));
@@ -153,8 +178,8 @@ out:
     return rc;
 }
 
-ak_err aks_x509_self_signed(ak_buf *out, const uint8_t pub65[65], const char *common_name,
-                            int64_t created_unix, unsigned days, aks_x509_sign_fn sign, void *sign_ctx) {
+static ak_err s_x509_build(ak_buf *out, const uint8_t pub65[65], const char *common_name, const char *san,
+                           int64_t created_unix, unsigned days, aks_x509_sign_fn sign, void *sign_ctx) {
     ak_buf tbs_body, tbs, validity, cert_body, sig_der, bits;
     uint8_t h[32], sig[64];
     static const uint8_t v3[] = {0xa0, 0x03, 0x02, 0x01, 0x02};
@@ -178,7 +203,7 @@ ak_err aks_x509_self_signed(ak_buf *out, const uint8_t pub65[65], const char *co
     AK_GUARD_OUT(aks_der_tlv(&tbs_body, 0x30, ak_buf_cur(&validity)));
     AK_GUARD_OUT(s_x509_name(&tbs_body, common_name));
     AK_GUARD_OUT(aks_der_spki_p256(&tbs_body, pub65));
-    AK_GUARD_OUT(s_x509_extensions(&tbs_body, pub65));
+    AK_GUARD_OUT(s_x509_extensions(&tbs_body, pub65, san));
     AK_GUARD_OUT(aks_der_tlv(&tbs, 0x30, ak_buf_cur(&tbs_body)));
 
     AK_GUARD_OUT(sign(sign_ctx, ak_buf_cur(&tbs), sig));
@@ -198,4 +223,22 @@ out:
     ak_buf_free(&sig_der);
     ak_buf_free(&bits);
     return rc;
+}
+
+ak_err aks_x509_self_signed(ak_buf *out, const uint8_t pub65[65], const char *common_name,
+                            int64_t created_unix, unsigned days, aks_x509_sign_fn sign, void *sign_ctx) {
+    return s_x509_build(out, pub65, common_name, NULL, created_unix, days, sign, sign_ctx);
+}
+
+ak_err aks_x509_tls_server(ak_buf *out, const uint8_t pub65[65], const char *server_name,
+                           int64_t created_unix, unsigned days, aks_x509_sign_fn sign, void *sign_ctx) {
+    size_t n = strlen(server_name);
+    AK_ENSURE(n > 0 && n < 254, AK_E_INVALID_INPUT);
+    for (size_t i = 0; i < n; i++) {
+        char c = server_name[i];
+        AK_ENSURE((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                      c == '.',
+                  AK_E_INVALID_INPUT);
+    }
+    return s_x509_build(out, pub65, server_name, server_name, created_unix, days, sign, sign_ctx);
 }

@@ -7,7 +7,8 @@
 #   roles (worker-credentials derives credentials; worker-memory refused with role_not_allowed;
 #   workers and audit cannot sign), handshake refusals (no client cert, another CA's cert; issue 16
 #   finding 8: a client cert without clientAuth EKU, one issued by the server CA, one whose role is
-#   only in its CN, a server cert without serverAuth — at the signer and at our client),
+#   only in its CN, a server cert without serverAuth — at the signer and at our client;
+#   issue 18: --tls-key generate refused without the nitro attester),
 #   attestation (good; wrong measurement; wrong pinned key), epochs (above current refused;
 #   advance gives a new K3 while the old epoch keeps its KEK; restarts keep every epoch), JWS
 #   signed through the signer verified by npm jose against /v1/keys, the x5c certificate parsed
@@ -199,6 +200,13 @@ if "$signer" --pki "$pki" --tls-cert "$pki/signer-noeku-chain.crt" --tls-key "$p
 elif grep '"signer certificate refused"' "$work/noeku.log" | grep -q cert_eku_missing; then
   pass signer_refuses_server_cert_without_serverauth
 else fail signer_refuses_server_cert_without_serverauth "$(tail -2 "$work/noeku.log")"; fi
+# RA-TLS (issue 18): a key born in the signer needs the nitro attester (clients attest the key).
+if "$signer" --pki "$pki" --tls-key generate --state "$work/state-gen" --epoch-source "file:$work/epoch" \
+     --port 0 >"$work/gen.log" 2>&1; then
+  fail signer_generated_tls_key_needs_nitro "it started"
+elif grep -q 'tls-key generate needs --attester nitro' "$work/gen.log"; then
+  pass signer_generated_tls_key_needs_nitro
+else fail signer_generated_tls_key_needs_nitro "$(tail -2 "$work/gen.log")"; fi
 if grep -q '"tls handshake failed"' "$work/signer.log"; then pass signer_handshake_failures_logged; else fail signer_handshake_failures_logged; fi
 # TLS 1.1 and a non-ECDSA suite are refused too.
 if curl -sS --max-time 5 --cacert "$pki/ca.crt" --resolve "localhost:$port:127.0.0.1" --cert "$pki/audit.crt" --key "$pki/audit.key" \

@@ -58,6 +58,14 @@ typedef struct aks_tls_config {
  * (AK_E_CERT_EKU_MISSING, logged). */
 AK_MUST ak_err aks_tls_config_load(aks_tls_config *c, const char *cert_pem, const char *key_pem,
                                    const char *ca_pem);
+/* RA-TLS (issue 18; `--tls-key generate` in nitro mode): a fresh P-256 key generated here, in
+ * locked memory, never written anywhere, and a self-signed certificate for it (aks/x509.h
+ * aks_x509_tls_server: EKU serverAuth, SAN dNSName = server_name, valid AKS_TLS_GENERATED_DAYS
+ * from an hour before now). No CA vouches for it: nitro-mode clients authenticate the key by
+ * the NSM document that binds it (ak/pki.h "RA-TLS"). The client CA stays a file, as above. */
+#define AKS_TLS_GENERATED_DAYS 3650u
+#define AKS_TLS_GENERATED_NAME "signer.agentkeys.internal"
+AK_MUST ak_err aks_tls_config_generate(aks_tls_config *c, const char *server_name, const char *ca_pem);
 void aks_tls_config_free(aks_tls_config *c);
 
 /* The session cache (loaded configs have one with AKS_TLS_SESSION_TTL_MS). ttl_ms 0 = default. */

@@ -41,4 +41,12 @@ AK_MUST ak_err aks_x509_self_signed(ak_buf *out, const uint8_t pub65[65], const 
                                     int64_t created_unix, unsigned days, aks_x509_sign_fn sign,
                                     void *sign_ctx);
 
+/* The RA-TLS server certificate (issue 18; aks_tls_config_generate): the same shape with
+ * CN = server_name and two more extensions, extendedKeyUsage serverAuth and subjectAltName
+ * dNSName = server_name (a DNS name: letters, digits, '-', '.'; AK_E_INVALID_INPUT otherwise).
+ * Self-signed by the TLS key: clients authenticate the key by attestation, not by this signature. */
+AK_MUST ak_err aks_x509_tls_server(ak_buf *out, const uint8_t pub65[65], const char *server_name,
+                                   int64_t created_unix, unsigned days, aks_x509_sign_fn sign,
+                                   void *sign_ctx);
+
 #endif

@@ -124,6 +124,9 @@
     /* hardening (issue 16 findings 8 and 1): mTLS identities and signer least privilege */                  \
     X(CERT_EKU_MISSING, "cert_eku_missing", 403,                                                             \
       "the peer certificate lacks the required extended key usage")                                          \
+    /* RA-TLS (issue 18: the nitro signer's TLS key is born in the enclave; clients attest it) */            \
+    X(CERT_NAME_MISMATCH, "cert_name_mismatch", 403, "the peer certificate is not for the expected name")    \
+    X(CERT_INVALID, "cert_invalid", 403, "the peer certificate is malformed or outside its validity")        \
     /* ---- upstream (5xx: a dependency failed; we failed closed) ---- */                                    \
     X(UPSTREAM, "upstream_error", 502, "an upstream service failed")                                         \
     X(UPSTREAM_TIMEOUT, "upstream_timeout", 504, "an upstream service timed out")                            \

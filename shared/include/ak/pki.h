@@ -114,4 +114,42 @@ typedef struct ak_pki_x509_eku {
 
 void ak_pki_x509_eku_init(ak_pki_x509_eku *x, br_x509_minimal_context *inner, ak_pki_eku want);
 
+/* ---- RA-TLS: a server certificate authenticated by attestation, not by a CA (issue 18) ----
+ *
+ * A nitro-mode signer generates its TLS key inside the enclave at boot and serves a self-signed
+ * certificate for it; no CA ever vouches for it. Its clients (ak/signer.h, nitro mode without
+ * AK_SIGNER_CA_PEM) accept that certificate through this X.509 engine, which checks everything
+ * about the end-entity certificate except who issued it, and hands BearSSL its public key:
+ *   - it parses (BearSSL's decoder and br_x509_minimal's strict parser), its key is EC P-256;
+ *   - its extendedKeyUsage lists serverAuth (as ak_pki_cert_check_eku);
+ *   - it names the server: br_x509_minimal's SAN dNSName matching against the handshake's server
+ *     name, run with the leaf's own key as a direct-trust anchor (so its issuer is not looked at)
+ *     and the current time (validity dates checked);
+ *   - any further certificates of the chain are ignored.
+ * The authentication is the attestation that follows the handshake: the client then requires an
+ * NSM document binding exactly `pub` (the key the peer proved it holds in the handshake) before
+ * it sends any request. A man in the middle with its own certificate passes this engine and
+ * fails there (attest_public_key_mismatch).
+ *
+ * ak_pki_leaf_capture_check is the same check on one DER certificate: AK_OK and the P-256 point;
+ * AK_E_BAD_KEY (does not parse, not P-256), AK_E_CERT_EKU_MISSING, AK_E_CERT_NAME_MISMATCH, or
+ * AK_E_CERT_INVALID (br_x509_minimal refused it otherwise: dates, critical extension, ...).
+ * `server_name` NULL or "" skips the name check (BearSSL's rule; the signer client always sets one).
+ */
+AK_MUST ak_err ak_pki_leaf_capture_check(ak_cur der, const char *server_name, uint8_t pub65[65]);
+
+typedef struct ak_pki_x509_capture {
+    const br_x509_class *vtable;
+    const char *server_name; /* as given by the engine at start_chain (lives for the handshake) */
+    unsigned cert_index;
+    bool overflow;
+    size_t leaf_len;
+    ak_err rc;         /* why the chain was refused (AK_OK once accepted) */
+    uint8_t pub[65];   /* the captured key, valid when rc == AK_OK */
+    br_x509_pkey pkey; /* what get_pkey answers (q -> pub) */
+    unsigned char leaf[AK_PKI_MAX_LEAF];
+} ak_pki_x509_capture;
+
+void ak_pki_x509_capture_init(ak_pki_x509_capture *x);
+
 #endif

@@ -6,7 +6,10 @@
  * attestation document must be bound to THIS TLS channel: the client compares the document's
  * tls_pub with the server key it saw in the handshake, which curl does not expose. TLS 1.2,
  * ECDHE-ECDSA AES-GCM/ChaCha20, the signer's CA pinned (the only trust anchor), the server name
- * checked, and the function's client certificate (mTLS) presented.
+ * checked, and the function's client certificate (mTLS) presented. Nitro mode without a CA
+ * (RA-TLS, issue 18): the signer's key is born in the enclave with a self-signed certificate;
+ * the leaf is checked but not its issuer (ak/pki.h ak_pki_x509_capture) and the attestation
+ * below, which must bind exactly the handshake's key, is the authentication.
  *
  * Reconnects (issue 19): the session of the last full handshake is offered on the next connect
  * (TLS 1.2 session ID resumption; the signer keeps sessions for at most an hour from their full
@@ -21,7 +24,8 @@
  *
  * Configuration (ak_signer_config_from_env):
  *   AK_SIGNER_URL           https://HOST:PORT
- *   AK_SIGNER_CA_PEM        path of the signer's CA (pinned)
+ *   AK_SIGNER_CA_PEM        path of the signer's CA (pinned); required in local mode, optional in
+ *                           nitro mode (unset: RA-TLS as above; set: both checks)
  *   AK_SIGNER_CLIENT_CERT   path of this function's client certificate chain (PEM)
  *   AK_SIGNER_CLIENT_KEY    path of its P-256 key (PEM)
  *   AK_SIGNER_ATTESTATION   local (default) or nitro: which attestation is accepted (ak/attest.h)

@@ -21,6 +21,8 @@
  *   AK_SIGNER_SERVER_NAME?, AK_SIGNER_TIMEOUT_MS?  see ak/signer.h                 [AK_SVC_SIGNER]
  *       AK_SIGNER_CA_PEM may be a file path or the PEM text itself (template.yaml passes the
  *       text); text is written to a private temporary file for ak_signer_new and removed.
+ *       Required in local mode; optional with AK_SIGNER_ATTESTATION=nitro (RA-TLS: the signer's
+ *       TLS key is authenticated by its NSM document; ak/pki.h).
  *   client identity for the signer, one of:
  *       AK_SIGNER_CLIENT_CERT + AK_SIGNER_CLIENT_KEY   PEM file paths (local stack)
  *       AK_SIGNER_CLIENT_SECRET_ARN                    Secrets Manager secret (AWS): its

@@ -457,3 +457,137 @@ void ak_pki_x509_eku_init(ak_pki_x509_eku *x, br_x509_minimal_context *inner, ak
     x->overflow = false;
     x->eku_rc = AK_E_CERT_EKU_MISSING;
 }
+
+/* ---- RA-TLS leaf capture (issue 18) ---- */
+
+ak_err ak_pki_leaf_capture_check(ak_cur der, const char *server_name, uint8_t pub65[65]) {
+    br_x509_decoder_context dc;
+    s_dn_sink dn;
+    uint8_t q[65];
+    ak_err rc = AK_OK;
+    br_x509_minimal_context *xc = NULL;
+    AK_ENSURE(der.len > 0 && der.len <= AK_PKI_MAX_LEAF, AK_E_BAD_KEY);
+    ak_buf_init(&dn.dn, 4096);
+    dn.failed = false;
+    /* 1. It parses, and its key is P-256 (the decoder also gives the subject DN). */
+    br_x509_decoder_init(&dc, s_dn_append, &dn);
+    br_x509_decoder_push(&dc, der.ptr, der.len);
+    const br_x509_pkey *pk = br_x509_decoder_get_pkey(&dc);
+    AK_ENSURE_OUT(pk != NULL && br_x509_decoder_last_error(&dc) == 0 && !dn.failed && dn.dn.len > 0,
+                  AK_E_BAD_KEY);
+    AK_ENSURE_OUT(pk->key_type == BR_KEYTYPE_EC && pk->key.ec.curve == BR_EC_secp256r1 &&
+                      pk->key.ec.qlen == 65,
+                  AK_E_BAD_KEY);
+    memcpy(q, pk->key.ec.q, 65);
+    /* 2. It is for server authentication. */
+    AK_GUARD_OUT(ak_pki_cert_check_eku(der, AK_PKI_EKU_SERVER));
+    /* 3. br_x509_minimal over the leaf alone with the leaf's own key as a direct-trust anchor (not
+     * a CA): the strict parse, the validity dates at the current time and the SAN name match,
+     * and no issuer signature (that is what attestation replaces). */
+    br_x509_trust_anchor ta;
+    memset(&ta, 0, sizeof(ta));
+    ta.dn.data = dn.dn.ptr;
+    ta.dn.len = dn.dn.len;
+    ta.flags = 0;
+    ta.pkey.key_type = BR_KEYTYPE_EC;
+    ta.pkey.key.ec.curve = BR_EC_secp256r1;
+    ta.pkey.key.ec.q = q;
+    ta.pkey.key.ec.qlen = 65;
+    xc = ak_malloc(sizeof(*xc));
+    AK_ENSURE_OUT(xc != NULL, AK_E_NOMEM);
+    br_x509_minimal_init(xc, &br_sha256_vtable, &ta, 1);
+    br_x509_minimal_set_hash(xc, br_sha256_ID, &br_sha256_vtable);
+    br_x509_minimal_set_hash(xc, br_sha384_ID, &br_sha384_vtable);
+    br_x509_minimal_set_ecdsa(xc, br_ec_get_default(), br_ecdsa_vrfy_asn1_get_default());
+    const br_x509_class **v = &xc->vtable;
+    (*v)->start_chain(v, server_name != NULL && server_name[0] != '\0' ? server_name : NULL);
+    (*v)->start_cert(v, (uint32_t)der.len);
+    (*v)->append(v, der.ptr, der.len);
+    (*v)->end_cert(v);
+    unsigned r = (*v)->end_chain(v);
+    unsigned usages = 0;
+    const br_x509_pkey *got = r == 0 ? (*v)->get_pkey(v, &usages) : NULL;
+    bool same = got != NULL && got->key_type == BR_KEYTYPE_EC && got->key.ec.qlen == 65 &&
+                memcmp(got->key.ec.q, q, 65) == 0 && (usages & BR_KEYTYPE_SIGN) != 0;
+    AK_ENSURE_OUT(r != BR_ERR_X509_BAD_SERVER_NAME, AK_E_CERT_NAME_MISMATCH);
+    AK_ENSURE_OUT(r == 0 && same, AK_E_CERT_INVALID);
+    memcpy(pub65, q, 65);
+out:
+    ak_free(xc);
+    ak_buf_free(&dn.dn);
+    return rc;
+}
+
+static void s_cap_start_chain(const br_x509_class **ctx, const char *server_name) {
+    ak_pki_x509_capture *x = (ak_pki_x509_capture *)(void *)ctx;
+    x->server_name = server_name;
+    x->cert_index = 0;
+    x->leaf_len = 0;
+    x->overflow = false;
+    x->rc = AK_E_CERT_INVALID;
+}
+
+static void s_cap_start_cert(const br_x509_class **ctx, uint32_t length) {
+    (void)ctx;
+    (void)length;
+}
+
+static void s_cap_append(const br_x509_class **ctx, const unsigned char *buf, size_t len) {
+    ak_pki_x509_capture *x = (ak_pki_x509_capture *)(void *)ctx;
+    if (x->cert_index != 0 || x->overflow) return;
+    if (len > sizeof(x->leaf) - x->leaf_len) {
+        x->overflow = true;
+        return;
+    }
+    memcpy(x->leaf + x->leaf_len, buf, len);
+    x->leaf_len += len;
+}
+
+static void s_cap_end_cert(const br_x509_class **ctx) {
+    ak_pki_x509_capture *x = (ak_pki_x509_capture *)(void *)ctx;
+    x->cert_index++;
+}
+
+static unsigned s_cap_end_chain(const br_x509_class **ctx) {
+    ak_pki_x509_capture *x = (ak_pki_x509_capture *)(void *)ctx;
+    if (x->cert_index == 0) {
+        x->rc = AK_E_CERT_INVALID;
+        return BR_ERR_X509_EMPTY_CHAIN;
+    }
+    x->rc = x->overflow
+                ? AK_E_TOO_LARGE
+                : ak_pki_leaf_capture_check(ak_cur_from(x->leaf, x->leaf_len), x->server_name, x->pub);
+    if (x->rc == AK_OK) {
+        x->pkey.key_type = BR_KEYTYPE_EC;
+        x->pkey.key.ec.curve = BR_EC_secp256r1;
+        x->pkey.key.ec.q = x->pub;
+        x->pkey.key.ec.qlen = 65;
+        return 0;
+    }
+    if (x->rc == AK_E_CERT_NAME_MISMATCH) return BR_ERR_X509_BAD_SERVER_NAME;
+    if (x->rc == AK_E_CERT_EKU_MISSING) return BR_ERR_X509_FORBIDDEN_KEY_USAGE;
+    return BR_ERR_X509_NOT_TRUSTED; /* parse, dates, key type: x->rc says which */
+}
+
+static const br_x509_pkey *s_cap_get_pkey(const br_x509_class *const *ctx, unsigned *usages) {
+    const ak_pki_x509_capture *x = (const ak_pki_x509_capture *)(const void *)ctx;
+    if (x->rc != AK_OK) return NULL;
+    if (usages != NULL) *usages = BR_KEYTYPE_SIGN; /* ECDHE_ECDSA: the key signs the key exchange */
+    return &x->pkey;
+}
+
+static const br_x509_class s_cap_vtable = {
+    sizeof(ak_pki_x509_capture),
+    s_cap_start_chain,
+    s_cap_start_cert,
+    s_cap_append,
+    s_cap_end_cert,
+    s_cap_end_chain,
+    s_cap_get_pkey,
+};
+
+void ak_pki_x509_capture_init(ak_pki_x509_capture *x) {
+    memset(x, 0, offsetof(ak_pki_x509_capture, leaf));
+    x->vtable = &s_cap_vtable;
+    x->rc = AK_E_CERT_INVALID;
+}

@@ -31,6 +31,10 @@ typedef struct {
     br_ssl_client_context cc;
     br_x509_minimal_context xc;
     ak_pki_x509_eku eku; /* xc + the serverAuth check on the signer's leaf */
+    /* nitro mode without a pinned CA (RA-TLS, issue 18): the leaf checked and its key captured;
+     * the attestation that follows the handshake authenticates that key */
+    ak_pki_x509_capture cap;
+    bool capture;
     br_sslio_context io;
     int fd;
     int64_t deadline_ms;
@@ -101,8 +105,7 @@ void ak_signer_config_attest_env(ak_signer_config *c) {
 
 ak_err ak_signer_config_from_env(ak_signer_config *c) {
     /* The attestation settings depend on the mode: ak_signer_new checks them (ak/attest.h). */
-    static const char *const required[] = {"AK_SIGNER_URL", "AK_SIGNER_CA_PEM", "AK_SIGNER_CLIENT_CERT",
-                                           "AK_SIGNER_CLIENT_KEY"};
+    static const char *const required[] = {"AK_SIGNER_URL", "AK_SIGNER_CLIENT_CERT", "AK_SIGNER_CLIENT_KEY"};
     memset(c, 0, sizeof(*c));
     for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
         const char *v = getenv(required[i]);
@@ -112,14 +115,15 @@ ak_err ak_signer_config_from_env(ak_signer_config *c) {
         }
     }
     c->url = getenv("AK_SIGNER_URL");
-    c->ca_pem_path = getenv("AK_SIGNER_CA_PEM");
+    c->ca_pem_path = s_signer_env("AK_SIGNER_CA_PEM");
     c->cert_path = getenv("AK_SIGNER_CLIENT_CERT");
     c->key_path = getenv("AK_SIGNER_CLIENT_KEY");
     ak_signer_config_attest_env(c);
     bool nitro = c->attestation != NULL && strcmp(c->attestation, "nitro") == 0;
-    const char *need[2] = {nitro ? "AK_SIGNER_PCR0" : "AK_SIGNER_ATTEST_PUB",
-                           nitro ? NULL : "AK_SIGNER_MEASUREMENT"};
-    for (size_t i = 0; i < 2; i++) {
+    /* nitro: the CA is optional (RA-TLS: the signer's key is authenticated by attestation) */
+    const char *need[3] = {nitro ? "AK_SIGNER_PCR0" : "AK_SIGNER_ATTEST_PUB",
+                           nitro ? NULL : "AK_SIGNER_MEASUREMENT", nitro ? NULL : "AK_SIGNER_CA_PEM"};
+    for (size_t i = 0; i < 3; i++) {
         if (need[i] != NULL && s_signer_env(need[i]) == NULL) {
             ak_log_error("signer client misconfigured", "missing", need[i], "mode",
                          nitro ? "nitro" : "local");
@@ -167,7 +171,7 @@ ak_err ak_signer_new(const ak_signer_config *c, ak_signer **out) {
     ak_buf b;
     ak_err rc = AK_OK;
     *out = NULL;
-    AK_ENSURE(c->url && c->ca_pem_path && c->cert_path && c->key_path, AK_E_CONFIG);
+    AK_ENSURE(c->url && c->cert_path && c->key_path, AK_E_CONFIG);
     ak_signer *s = ak_calloc(1, sizeof(*s));
     AK_ENSURE(s != NULL, AK_E_NOMEM);
     AK_GUARD_OUT(s_signer_parse_url(s, c->url));
@@ -182,15 +186,21 @@ ak_err ak_signer_new(const ak_signer_config *c, ak_signer **out) {
                              {c->pcr_hex[0], c->pcr_hex[1], c->pcr_hex[2], c->pcr_hex[3]},
                              c->nitro_root};
     AK_GUARD_OUT(ak_attest_pins_parse(&as, &s->pins));
+    /* Local mode pins the signer's CA; nitro mode may (then both checks apply) or may not (RA-TLS:
+     * the handshake key is authenticated by the NSM document alone, ak/pki.h). */
+    bool have_ca = c->ca_pem_path != NULL && c->ca_pem_path[0] != '\0';
+    AK_ENSURE_OUT(have_ca || s->pins.mode == AK_ATTEST_MODE_NITRO, AK_E_CONFIG);
     s->timeout_ms = c->timeout_ms ? c->timeout_ms : AK_SIGNER_DEFAULT_TIMEOUT_MS;
     s->attest_max_age_ms = c->attest_max_age_ms;
     s->no_resume = c->no_session_resume;
     ak_buf_init_secret(&s->pending_req, 1024 + AK_MAX_JWS);
 
-    AK_ENSURE_OUT(ak_pki_read_file(c->ca_pem_path, &b) == AK_OK, AK_E_CONFIG);
-    rc = ak_pki_anchors_from_pem(ak_buf_cur(&b), &s->cas);
-    ak_buf_free(&b);
-    AK_GUARD_OUT(rc);
+    if (have_ca) {
+        AK_ENSURE_OUT(ak_pki_read_file(c->ca_pem_path, &b) == AK_OK, AK_E_CONFIG);
+        rc = ak_pki_anchors_from_pem(ak_buf_cur(&b), &s->cas);
+        ak_buf_free(&b);
+        AK_GUARD_OUT(rc);
+    }
     AK_ENSURE_OUT(ak_pki_read_file(c->cert_path, &b) == AK_OK, AK_E_CONFIG);
     rc = ak_pki_chain_from_pem(ak_buf_cur(&b), &s->chain);
     ak_buf_free(&b);
@@ -375,7 +385,15 @@ static ak_err s_signer_connect(ak_signer *s) {
     br_x509_minimal_set_hash(&c->xc, br_sha512_ID, &br_sha512_vtable);
     br_x509_minimal_set_ecdsa(&c->xc, br_ec_get_default(), br_ecdsa_vrfy_asn1_get_default());
     ak_pki_x509_eku_init(&c->eku, &c->xc, AK_PKI_EKU_SERVER);
-    br_ssl_engine_set_x509(&cc->eng, &c->eku.vtable);
+    /* only nitro mode goes without a CA (ak_signer_new); fail closed should that ever differ */
+    c->capture = s->cas.n == 0;
+    AK_ENSURE_OUT(!c->capture || s->pins.mode == AK_ATTEST_MODE_NITRO, AK_E_CONFIG);
+    if (c->capture) {
+        ak_pki_x509_capture_init(&c->cap);
+        br_ssl_engine_set_x509(&cc->eng, &c->cap.vtable);
+    } else {
+        br_ssl_engine_set_x509(&cc->eng, &c->eku.vtable);
+    }
     ak_pki_eckey_fix(&s->key);
     br_ssl_client_set_single_ec(cc, s->chain.certs, s->chain.n, &s->key.sk, BR_KEYTYPE_SIGN, BR_KEYTYPE_EC,
                                 br_ec_get_default(), br_ecdsa_sign_asn1_get_default());
@@ -388,7 +406,10 @@ static ak_err s_signer_connect(ak_signer *s) {
         char code[16];
         int br_err = br_ssl_engine_last_error(&cc->eng);
         snprintf(code, sizeof(code), "%d", br_err);
-        if (br_err == BR_ERR_X509_FORBIDDEN_KEY_USAGE && c->eku.eku_rc != AK_OK)
+        if (c->capture && c->cap.rc != AK_OK && br_err >= BR_ERR_X509_OK && br_err < BR_ERR_X509_OK + 32)
+            ak_log_warn("signer handshake failed", "br_err", code, "reason", ak_err_reason(c->cap.rc), "need",
+                        "a P-256 serverAuth certificate for the server name (nitro: attested key)");
+        else if (!c->capture && br_err == BR_ERR_X509_FORBIDDEN_KEY_USAGE && c->eku.eku_rc != AK_OK)
             ak_log_warn("signer handshake failed", "br_err", code, "reason", ak_err_reason(c->eku.eku_rc),
                         "need", "signer certificate with extendedKeyUsage serverAuth");
         else
@@ -408,7 +429,8 @@ static ak_err s_signer_connect(ak_signer *s) {
         s->resumes++;
     } else {
         /* The server key the handshake authenticated: what the attestation must name. */
-        const br_x509_pkey *pk = c->xc.vtable->get_pkey(&c->xc.vtable, NULL);
+        const br_x509_pkey *pk = c->capture ? c->cap.vtable->get_pkey(&c->cap.vtable, NULL)
+                                            : c->xc.vtable->get_pkey(&c->xc.vtable, NULL);
         if (!(pk != NULL && pk->key_type == BR_KEYTYPE_EC && pk->key.ec.curve == BR_EC_secp256r1 &&
               pk->key.ec.qlen == 65)) {
             ak_wipe(&sp, sizeof(sp));

@@ -312,13 +312,15 @@ static ak_err s_init_signer(ak_svc *svc) {
         AK_GUARD_OUT(s_missing("AK_SIGNER_CLIENT_CERT/AK_SIGNER_CLIENT_KEY or AK_SIGNER_CLIENT_SECRET_ARN"));
     /* The config is built here rather than by ak_signer_config_from_env: the CA may come as PEM
      * text and the client identity from Secrets Manager, which that helper does not handle. */
-    if (ca == NULL) AK_GUARD_OUT(s_missing("AK_SIGNER_CA_PEM"));
     if (s_env("AK_SIGNER_URL") == NULL) AK_GUARD_OUT(s_missing("AK_SIGNER_URL"));
     /* Attestation (AK_SIGNER_ATTESTATION local|nitro, ak/attest.h): local needs the pinned key and
      * the measurement, nitro PCR0; ak_signer_new checks the values. */
     bool nitro =
         s_env("AK_SIGNER_ATTESTATION") != NULL && strcmp(s_env("AK_SIGNER_ATTESTATION"), "nitro") == 0;
     if (nitro && s_env("AK_SIGNER_PCR0") == NULL) AK_GUARD_OUT(s_missing("AK_SIGNER_PCR0"));
+    /* nitro: the CA is optional (RA-TLS, issue 18: the signer's key is authenticated by its NSM
+     * document); if given, both checks apply */
+    if (!nitro && ca == NULL) AK_GUARD_OUT(s_missing("AK_SIGNER_CA_PEM"));
     if (!nitro && s_env("AK_SIGNER_ATTEST_PUB") == NULL) AK_GUARD_OUT(s_missing("AK_SIGNER_ATTEST_PUB"));
     if (!nitro && s_env("AK_SIGNER_MEASUREMENT") == NULL) AK_GUARD_OUT(s_missing("AK_SIGNER_MEASUREMENT"));
     memset(&cfg, 0, sizeof(cfg));
@@ -330,7 +332,7 @@ static ak_err s_init_signer(ak_svc *svc) {
     if (t != NULL && ak_cur_to_u64(ak_cur_from_str(t), &tv) == AK_OK && tv > 0 && tv < 600000)
         cfg.timeout_ms = (unsigned)tv;
 
-    if (strncmp(ca, "-----BEGIN", 10) == 0) {
+    if (ca != NULL && strncmp(ca, "-----BEGIN", 10) == 0) {
         ca_len = strlen(ca);
         AK_GUARD_OUT(s_write_private_file(ak_cur_from_str(ca), ca_tmp));
         cfg.ca_pem_path = ca_tmp;
