@@ -38,6 +38,7 @@
 #include "../../enclave/src/http.c"
 #include "../../enclave/src/kek.c"
 #include "../../enclave/src/keystore.c"
+#include "../../enclave/src/rollback.c"
 #include "../../enclave/src/sealer.c"
 #include "../../enclave/src/secmem.c"
 #include "../../enclave/src/tls.c"
