@@ -100,8 +100,9 @@ AK_TEST(test_jwks_previous_key) {
     bf_invoke(&c, discovery_handle, &DF, "GET", "/.well-known/jwks.json", NULL, NULL);
     EXPECT_INT_EQ(c.status, 200);
     EXPECT_INT_EQ(json_array_size(json_object_get(c.body, "keys")), 1);
-    EXPECT_STR_EQ(json_string_value(json_object_get(json_array_get(json_object_get(c.body, "keys"), 0), "kid")),
-                  "v1-2");
+    EXPECT_STR_EQ(
+        json_string_value(json_object_get(json_array_get(json_object_get(c.body, "keys"), 0), "kid")),
+        "v1-2");
     bf_call_free(&c);
     setenv("AK_OIDC_PUBLISH_PREVIOUS", "1", 1);
     discovery_configure(&DF);

@@ -493,8 +493,8 @@ AK_TEST(test_sign_and_keys) {
     json_decref(j);
     ak_buf_free(&body);
     /* D20: no function rotates, whichever key; only the admin identity does. */
-    aks_role no_rotate[] = {AKS_ROLE_AUTH,  AKS_ROLE_OIDC,          AKS_ROLE_CAP_MINT,
-                            AKS_ROLE_AUDIT, AKS_ROLE_WORKER_MEMORY, AKS_ROLE_WORKER_CREDENTIALS,
+    aks_role no_rotate[] = {AKS_ROLE_AUTH,      AKS_ROLE_OIDC,          AKS_ROLE_CAP_MINT,
+                            AKS_ROLE_AUDIT,     AKS_ROLE_WORKER_MEMORY, AKS_ROLE_WORKER_CREDENTIALS,
                             AKS_ROLE_DISCOVERY, AKS_ROLE_NONE};
     const char *rot_keys[] = {"{\"key\":\"session\"}", "{\"key\":\"oidc\"}", "{\"key\":\"cap\"}"};
     for (size_t i = 0; i < sizeof(no_rotate) / sizeof(no_rotate[0]); i++)
@@ -533,7 +533,7 @@ AK_TEST(test_sign_identity_matrix) {
     static const char *const names[] = {"session", "oidc", "cap"};
     aks_role roles[] = {AKS_ROLE_AUTH,  AKS_ROLE_OIDC,          AKS_ROLE_CAP_MINT,
                         AKS_ROLE_AUDIT, AKS_ROLE_WORKER_MEMORY, AKS_ROLE_WORKER_CREDENTIALS,
-                        AKS_ROLE_ADMIN, AKS_ROLE_DISCOVERY, AKS_ROLE_NONE};
+                        AKS_ROLE_ADMIN, AKS_ROLE_DISCOVERY,     AKS_ROLE_NONE};
     for (int p = 0; p < 3; p++) {
         const char *kid = NULL;
         for (size_t i = 0; i < n; i++)

@@ -205,7 +205,8 @@ void ak_client_use_material_free(ak_client_use_material *m);
  * unauthorized) mints new STS credentials too, so a cap refusal (k3_epoch_mismatch after an epoch
  * rotation, cap_freshness_failed, broker_sig_invalid) sends nobody to STS. Uses the client: one
  * thread at a time. */
-AK_MUST ak_err ak_client_use_prepare(ak_client *cl, ak_cur service, ak_err refused, ak_client_use_material *m);
+AK_MUST ak_err ak_client_use_prepare(ak_client *cl, ak_cur service, ak_err refused,
+                                     ak_client_use_material *m);
 /* POST /v1/cred/use with `m` on `http` (the caller's; no client state is touched, so threads
  * with their own handles may call it at once). The refusal's reason (64 bytes) and HTTP status
  * are written to reason/status. */
