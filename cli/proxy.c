@@ -308,7 +308,8 @@ static ak_err s_use(s_conn *k, ak_cur svc, const ak_client_use_req *rq, ak_clien
     ak_err e = AK_OK;
     for (int attempt = 0; attempt < 2; attempt++) {
         pthread_mutex_lock(&p->mu);
-        e = ak_client_use_prepare(p->sess.cl, svc, attempt > 0, &m);
+        /* the retry: a new cap, new STS credentials only if they were refused */
+        e = ak_client_use_prepare(p->sess.cl, svc, attempt > 0 ? e : AK_OK, &m);
         if (e != AK_OK) {
             snprintf(wr, 64, "%s", ak_client_last_reason(p->sess.cl));
             *wst = ak_client_last_status(p->sess.cl);

@@ -19,7 +19,7 @@
 /* ---- roles ---- */
 
 static const char *const s_api_role_names[] = {
-    "none", "auth", "oidc", "cap-mint", "worker-credentials", "worker-memory", "audit", "admin"};
+    "none", "auth", "oidc", "cap-mint", "worker-credentials", "worker-memory", "audit", "admin", "discovery"};
 
 const char *aks_role_name(aks_role r) {
     return (unsigned)r < sizeof(s_api_role_names) / sizeof(s_api_role_names[0]) ? s_api_role_names[r]

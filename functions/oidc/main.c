@@ -1,4 +1,4 @@
-/* OidcFunction bootstrap: OIDC discovery, JWKS, mint-oidc-jwt, mint-aws-creds (see oidc.h). */
+/* OidcFunction bootstrap: mint-oidc-jwt, mint-aws-creds (see oidc.h). */
 #include "oidc.h"
 
 static oidc_fn s_oidc;

@@ -56,8 +56,6 @@ ak_err oidc_configure(oidc_fn *o) {
         }
         o->jwt_ttl = v;
     }
-    const char *p = getenv("AK_OIDC_PUBLISH_PREVIOUS");
-    o->publish_previous = p != NULL && strcmp(p, "1") == 0;
     return AK_OK;
 }
 
@@ -69,46 +67,6 @@ ak_err oidc_init(void *user) {
     AK_GUARD(ak_sts_init(&o->sts, o->svc.http, &sc));
     o->has_sts = true;
     return oidc_configure(o);
-}
-
-/* ---------------------------------------------------------------- well-known documents */
-
-static ak_err s_discovery(oidc_fn *o, akrt_http_resp *resp) {
-    char jwks_uri[AK_SVC_ISSUER_MAX + 32];
-    int n = snprintf(jwks_uri, sizeof(jwks_uri), "%s/.well-known/jwks.json", o->svc.issuer);
-    AK_ENSURE(n > 0 && (size_t)n < sizeof(jwks_uri), AK_E_CONFIG);
-    json_t *d = json_pack("{s:s, s:s, s:[s], s:[s], s:[s], s:[s], s:[s], s:[s,s,s,s,s,s,s,s,s,s,s,s,s,s]}",
-                          "issuer", o->svc.issuer, "jwks_uri", jwks_uri, "response_types_supported",
-                          "id_token", "subject_types_supported", "public",
-                          "id_token_signing_alg_values_supported", "ES256", "scopes_supported", "openid",
-                          "token_endpoint_auth_methods_supported", "none", "claims_supported", "iss", "sub",
-                          "aud", "iat", "exp", "nbf", "agentkeys_attested_at", "agentkeys_enclave_tier",
-                          "agentkeys_child_wallet", "agentkeys_grant_id", "agentkeys_operation",
-                          "agentkeys_user_wallet", "agentkeys_actor_omni", "https://aws.amazon.com/tags");
-    AK_ENSURE(d != NULL, AK_E_NOMEM);
-    ak_err rc = akrt_http_json(resp, 200, d);
-    json_decref(d);
-    if (rc == AK_OK) rc = akrt_http_set_header(resp, "cache-control", "public, max-age=300");
-    return rc;
-}
-
-static ak_err s_jwks(oidc_fn *o, akrt_http_resp *resp) {
-    json_t *keys = NULL, *doc = NULL;
-    ak_err rc = AK_OK;
-    AK_GUARD_OUT(ak_svc_public_jwks(&o->svc, AK_SIGNER_KEY_OIDC, o->publish_previous, &keys));
-    /* STS (AWS and Ceph) matches the issuer's certificate: every published key carries x5c. */
-    for (size_t i = 0; i < json_array_size(keys); i++) {
-        json_t *x5c = json_object_get(json_array_get(keys, i), "x5c");
-        AK_ENSURE_OUT(json_is_array(x5c) && json_array_size(x5c) >= 1, AK_E_UPSTREAM);
-    }
-    doc = json_pack("{s:O}", "keys", keys);
-    AK_ENSURE_OUT(doc != NULL, AK_E_NOMEM);
-    AK_GUARD_OUT(akrt_http_json(resp, 200, doc));
-    AK_GUARD_OUT(akrt_http_set_header(resp, "cache-control", "public, max-age=300"));
-out:
-    if (keys) json_decref(keys);
-    if (doc) json_decref(doc);
-    return rc;
 }
 
 /* ---------------------------------------------------------------- session + actor (D16, D17) */
@@ -417,28 +375,17 @@ ak_err oidc_handle(akrt_ctx *ctx, const akrt_http_req *req, akrt_http_resp *resp
     oidc_fn *o = user;
     const char *method = NULL;
     int route = -1;
-    if (ak_cur_eq_str(req->raw_path, "/.well-known/openid-configuration"))
-        route = 0, method = "GET";
-    else if (ak_cur_eq_str(req->raw_path, "/.well-known/jwks.json"))
-        route = 1, method = "GET";
-    else if (ak_cur_eq_str(req->raw_path, "/v1/mint-oidc-jwt"))
-        route = 2, method = "POST";
+    /* The /.well-known/ documents are OidcDiscoveryFunction's (functions/oidc-discovery): STS
+     * fetches the JWKS while this function waits for STS. */
+    if (ak_cur_eq_str(req->raw_path, "/v1/mint-oidc-jwt"))
+        route = 0, method = "POST";
     else if (ak_cur_eq_str(req->raw_path, "/v1/mint-aws-creds"))
-        route = 3, method = "POST";
+        route = 1, method = "POST";
     AK_ENSURE(route >= 0, AK_E_ROUTE_NOT_FOUND);
     if (!ak_cur_eq_str(req->method, method)) {
         AK_GUARD(akrt_http_error(resp, AK_E_METHOD_NOT_ALLOWED));
         return akrt_http_set_header(resp, "allow", method);
     }
     ak_svc_begin(&o->svc, ctx->inv->deadline_ms);
-    switch (route) {
-        case 0:
-            return s_discovery(o, resp);
-        case 1:
-            return s_jwks(o, resp);
-        case 2:
-            return s_mint_oidc_jwt(o, ctx, req, resp);
-        default:
-            return s_mint_aws_creds(o, ctx, req, resp);
-    }
+    return route == 0 ? s_mint_oidc_jwt(o, ctx, req, resp) : s_mint_aws_creds(o, ctx, req, resp);
 }

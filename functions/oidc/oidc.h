@@ -2,11 +2,8 @@
  * functions/oidc/oidc.h — OidcFunction: our OIDC issuer for STS federation (broker.md §5, §6;
  * iam.md; decisions D5, D12, D13, D17).
  *
- *   GET  /.well-known/openid-configuration   discovery (broker.md §5; issuer = AK_ISSUER)
- *   GET  /.well-known/jwks.json              the signer's OIDC key(s), each with its x5c
- *        certificate. Only the CURRENT key is served unless AK_OIDC_PUBLISH_PREVIOUS=1: Ceph
- *        RGW's STS (the local stack) accepts a JWKS of exactly one key (ceph-local.md gotcha 7),
- *        while AWS wants current + previous during a rotation (D5) — set the variable in AWS.
+ *   (GET /.well-known/openid-configuration and /.well-known/jwks.json, the documents STS reads
+ *   while this function waits for it, are OidcDiscoveryFunction's: functions/oidc-discovery.)
  *   POST /v1/mint-oidc-jwt   Bearer session; body empty or {"actor_omni"?}
  *        → {"jwt","wallet","expiration","actor_omni"}
  *   POST /v1/mint-aws-creds  Bearer session; body empty or {"data_class"?:"credentials"|"memory"|
@@ -74,14 +71,13 @@ struct oidc_fn {
     char memory_role_arn[AK_MAX_ARN];
     char mail_role_arn[AK_MAX_ARN]; /* optional: "" refuses data_class "mail" with config_error */
     uint64_t jwt_ttl;
-    bool publish_previous;
     uint64_t unaudited_refusals; /* refusals of callers without a registered device (log only) */
     oidc_assume_fn assume;
     uint64_t (*now_us)(void);
 };
 
 /* Reads AK_VAULT_ROLE_ARN, AK_MEMORY_ROLE_ARN (required), AK_MAIL_ROLE_ARN (optional),
- * AK_OIDC_JWT_TTL_SECONDS, AK_OIDC_PUBLISH_PREVIOUS (svc must be set up). AK_E_CONFIG. */
+ * AK_OIDC_JWT_TTL_SECONDS (svc must be set up). AK_E_CONFIG. */
 AK_MUST ak_err oidc_configure(oidc_fn *o);
 ak_err oidc_init(void *user);
 ak_err oidc_handle(akrt_ctx *ctx, const akrt_http_req *req, akrt_http_resp *resp, void *user);

@@ -7,7 +7,8 @@
 #     revoked, binding mismatch, PoP stale / future / wrong key, service not in scope (also a
 #     scope of the other data class), invalid service, teardown asked by an agent session;
 #   - session, OIDC and cap tokens verify with npm jose against the published keys (OIDC: the
-#     broker's /.well-known/jwks.json; session and cap: the signer's /v1/keys JWKS);
+#     broker's /.well-known/jwks.json, OidcDiscoveryFunction's; session and cap: the signer's
+#     /v1/keys JWKS);
 #   - mint-aws-creds credentials write under their own actor prefix and get AccessDenied under
 #     another actor's.
 # Uses a running stack when build/local/stack.env exists (AK_LOCAL_DIR overrides), else starts
@@ -229,8 +230,8 @@ if [ -n "$STS" ]; then
   pass oidc_jwt_sts_exchange
   probe_creds oidc_sts_creds "$(jq -c '.Credentials | {access_key_id: .AccessKeyId, secret_access_key: .SecretAccessKey, session_token: .SessionToken}' <<<"$STS")"
 else fail oidc_jwt_sts_exchange "$(head -c 300 "$WORK/sts.err")"; fi
-# 2. the broker's pivot (D13). NOTE: needs the emulator to run a second OidcFunction instance
-# while one waits on STS (RGW fetches our JWKS from that same function during the call).
+# 2. the broker's pivot (D13). RGW fetches our JWKS during the call, from OidcDiscoveryFunction
+# (tests/e2e/oidc_discovery_test.sh: with OidcFunction at one instance, concurrent mints).
 CREDS=$(ak_aws_creds "$AGENT_SESSION" credentials) && pass mint_aws_creds || fail mint_aws_creds
 [ -n "${CREDS:-}" ] && probe_creds aws_creds "$CREDS"
 expect mint_aws_creds_bad_class 400 invalid_input \

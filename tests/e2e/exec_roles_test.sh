@@ -116,6 +116,9 @@ check "AuditProofFunction may not write an index" "error access_denied" \
 check "ReadyFunction may list readyz/" ok "$(as ReadyFunction ls "$AK_AUDIT_BUCKET" readyz/ | awk '{print $NF}')"
 check "ReadyFunction may not list audit/" "error access_denied" "$(as ReadyFunction ls "$AK_AUDIT_BUCKET" audit/)"
 check "HealthFunction (no policy) may do nothing" "error access_denied" "$(as HealthFunction ls "$AK_AUDIT_BUCKET" readyz/)"
+check "OidcDiscoveryFunction (secretsmanager only) may not write audit events" "error access_denied" \
+  "$(as OidcDiscoveryFunction put "$AK_AUDIT_BUCKET" "audit/pending/$op/x.json" --data '{}')"
+check "OidcDiscoveryFunction may not list any bucket" "error access_denied" "$(as OidcDiscoveryFunction ls "$AK_VAULT_BUCKET" bots/)"
 check "SesRouterFunction may not write aliases/ (read only)" "error access_denied" \
   "$(as SesRouterFunction put "$AK_MAIL_BUCKET" "aliases/x" --data x)"
 check "AuditFlushFunction may delete pending events" ok "$(as AuditFlushFunction rm "$AK_AUDIT_BUCKET" "$ev")"

@@ -118,6 +118,11 @@ mint_main_caps
 # ---- health and roles
 r=$(req worker-credentials GET /v1/health)
 check signer_health "$(status_of "$r") $(body_of "$r" | jget role)" "200 worker-credentials"
+# OidcDiscoveryFunction's identity: it reads the public keys (its JWKS) and signs/derives nothing (below)
+r=$(req discovery GET /v1/health)
+check signer_discovery_role "$(status_of "$r") $(body_of "$r" | jget role)" "200 discovery"
+r=$(req discovery GET /v1/keys)
+check signer_discovery_reads_keys "$(status_of "$r") $(body_of "$r" | $PY -c 'import json,sys; print(sum(1 for k in json.load(sys.stdin)["keys"] if k.get("ak_key") == "oidc" and k.get("x5c")))' 2>/dev/null)" "200 1"
 r=$(req worker-credentials POST /v1/kek/derive "$(derive_body credentials 1)")
 kek1=$(body_of "$r" | jget kek_b64)
 if [ "$(status_of "$r")" = 200 ] && [ "$(printf '%s' "$kek1" | base64 -d 2>/dev/null | wc -c)" = 32 ]; then
@@ -130,7 +135,7 @@ kekm=$(body_of "$r" | jget kek_b64)
 if [ "$(status_of "$r")" = 200 ] && [ "$kekm" != "$kek1" ]; then pass signer_worker_memory_derives_memory_kek; else fail signer_worker_memory_derives_memory_kek "$r"; fi
 r=$(req worker-credentials POST /v1/kek/derive "$(derive_body memory 1)")
 check signer_worker_credentials_refused_memory_kek "$(status_of "$r") $(reason_of "$r")" "403 role_not_allowed"
-for role in auth oidc cap-mint audit admin; do
+for role in auth oidc cap-mint audit discovery admin; do
   r=$(req $role POST /v1/kek/derive "$(derive_body credentials 1)")
   check "signer_${role}_cannot_derive" "$(status_of "$r") $(reason_of "$r")" "403 role_not_allowed"
 done
@@ -219,7 +224,7 @@ for role in worker-credentials worker-memory audit admin; do
   check "signer_${role}_cannot_sign" "$(status_of "$r") $(reason_of "$r")" "403 role_not_allowed"
 done
 # another function's key: refused before the body is looked at (a malformed header would be 400)
-for pair in auth:oidc auth:cap oidc:session oidc:cap cap-mint:session cap-mint:oidc; do
+for pair in auth:oidc auth:cap oidc:session oidc:cap cap-mint:session cap-mint:oidc discovery:oidc discovery:session discovery:cap; do
   r=$(req "${pair%%:*}" POST /v1/sign "$(sign_body "${pair#*:}")")
   check "signer_${pair%%:*}_cannot_sign_${pair#*:}" "$(status_of "$r") $(reason_of "$r")" "403 role_not_allowed"
 done
@@ -229,7 +234,7 @@ for pair in auth:session oidc:oidc cap-mint:cap; do
   check "signer_${pair%%:*}_own_key_reaches_header_check" "$(status_of "$r") $(reason_of "$r")" "400 invalid_input"
 done
 # rotation: no function, whichever key; the operator's admin identity only
-for role in auth oidc cap-mint worker-credentials worker-memory audit; do
+for role in auth oidc cap-mint worker-credentials worker-memory audit discovery; do
   for key in session oidc cap; do
     r=$(req $role POST /v1/rotate "{\"key\":\"$key\"}")
     check "signer_${role}_cannot_rotate_${key}" "$(status_of "$r") $(reason_of "$r")" "403 role_not_allowed"

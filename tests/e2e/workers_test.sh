@@ -93,8 +93,7 @@ for s in "$AGENT_S" "$AGENT2_S" "$REV_S" "$MASTER_S" "$OTHER_S"; do keep_secret 
 # creds SESSION CLASS [ACTOR_HEX] → {"access_key_id","secret_access_key","session_token"} (kept secret).
 # The client-side exchange of workers.md §4: POST /v1/mint-oidc-jwt, then an unsigned
 # AssumeRoleWithWebIdentity on the class role. (POST /v1/mint-aws-creds does the same inside
-# OidcFunction, but on the local stack radosgw's STS then fetches the JWKS from that same,
-# still busy, function instance — the emulator runs one instance per function — and times out.)
+# OidcFunction; radosgw's STS then fetches the JWKS from OidcDiscoveryFunction.)
 creds() {
   local body r jwt role out
   body=${3:+"{\"actor_omni\":\"$3\"}"}

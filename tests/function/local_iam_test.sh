@@ -2,7 +2,8 @@
 # tests/function/local_iam_test.sh — scripts/local-iam's translation of each function's template
 # `Policies` into its local execution role (issue 17 item 2), without Ceph (`show-exec`):
 #   - one role per AWS::Serverless::Function, none lost; only s3: actions kept, every intrinsic
-#     resolved to the local buckets (parameters take their Default); HealthFunction gets none;
+#     resolved to the local buckets (parameters take their Default); HealthFunction and
+#     OidcDiscoveryFunction (secretsmanager only) get none;
 #   - every s3 statement of the template is kept, with its resources and conditions;
 #   - negative: a SAM policy template, an unresolvable !Ref and a policy variable each make it
 #     fail instead of granting something other than the template's policy.
@@ -29,6 +30,7 @@ fns = [k for k, v in tpl["Resources"].items() if v.get("Type") == "AWS::Serverle
 def say(ok, name): print(("PASS " if ok else "FAIL ") + name)
 say(sorted(got) == sorted("agentkeys-fn-" + f for f in fns), f"one role per function ({len(fns)})")
 say(got.get("agentkeys-fn-HealthFunction", 1) is None, "HealthFunction: no policy")
+say(got.get("agentkeys-fn-OidcDiscoveryFunction", 1) is None, "OidcDiscoveryFunction: no policy (its secret only)")
 acts = [a for d in got.values() if d for st in d["Statement"] for a in st["Action"]]
 say(acts and all(a.startswith("s3:") for a in acts), "only s3: actions")
 text = json.dumps(got)

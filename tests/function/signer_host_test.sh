@@ -230,10 +230,10 @@ if [ -x "$sig" ] && grep -q 'leaf client-ca \$r' "$c/step5.sh"; then
     hc() { curl -s --max-time 10 --resolve "signer.agentkeys.internal:$cport:127.0.0.1" --cacert "$c/server-ca.crt" \
         --cert "$c/$1.crt" --key "$c/$1.key" "https://signer.agentkeys.internal:$cport/v1/health" 2>/dev/null; }
     roles_ok=1
-    for r in auth oidc cap-mint worker-credentials worker-memory audit admin; do
+    for r in auth oidc cap-mint worker-credentials worker-memory audit discovery admin; do
         [ "$(hc $r | jq -r .role 2>/dev/null)" = "$r" ] || { roles_ok=0; echo "    role $r not recognised"; }
     done
-    check "the documented CA commands give certificates the signer accepts, each with its role (7)" '[ -n "$cport" ] && [ $roles_ok = 1 ]'
+    check "the documented CA commands give certificates the signer accepts, each with its role (8)" '[ -n "$cport" ] && [ $roles_ok = 1 ]'
     check "a client certificate from the server CA is refused" '[ -z "$(hc wrongside)" ]'
     kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null
 else

@@ -528,13 +528,14 @@ static void *worker_main(void *arg) {
     return NULL;
 }
 
-/* login + STS credentials for the thread's agents (phase "login"). On the local stack Ceph's STS
- * fetches the JWKS from OidcFunction while that function's instance waits for STS inside
- * /v1/mint-aws-creds: with every instance minting at once none is left to serve the JWKS and
- * the mints time out (504 upstream_timeout). So at most LOAD_MINTS (2) mint at a time. */
+/* login + STS credentials for the thread's agents (phase "login"), at most LOAD_MINTS (8) minting
+ * at a time. The limit was 2 while OidcFunction served the JWKS itself: Ceph's STS fetches it
+ * while OidcFunction's instance waits for STS inside /v1/mint-aws-creds, so with every instance
+ * minting none was left to serve it and the mints timed out (504 upstream_timeout; finding 2).
+ * OidcDiscoveryFunction serves it now; the knob stays to shape the login burst. */
 static pthread_mutex_t g_mint_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_mint_cv = PTHREAD_COND_INITIALIZER;
-static unsigned g_mint_busy, g_mint_max = 2;
+static unsigned g_mint_busy, g_mint_max = 8;
 
 static void *login_main(void *arg) {
     worker *w = arg;
@@ -808,7 +809,7 @@ static int cmd_run(const char *path) {
     double phase_s = (double)env_num("LOAD_PHASE_SECONDS", 20);
     g_ops_limit = env_num("LOAD_OPS", 0);
     unsigned timeout_ms = (unsigned)env_num("LOAD_TIMEOUT_MS", 30000);
-    g_mint_max = (unsigned)env_num("LOAD_MINTS", 2);
+    g_mint_max = (unsigned)env_num("LOAD_MINTS", 8);
     if (g_mint_max < 1) g_mint_max = 1;
     if (g_threads < 1 || g_threads > 256 || g_names < 1 || g_names > MAX_NAMES || phase_s < 2) {
         fprintf(stderr, "ak-load: LOAD_THREADS 1..256, LOAD_NAMES 1..%d, LOAD_PHASE_SECONDS >= 2\n",

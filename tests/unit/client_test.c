@@ -804,7 +804,7 @@ AK_TEST(test_use_two_steps_and_retry) {
     ak_client *cl = s_client(NULL);
     ak_client_use_material m;
     ak_client_use_material_init(&m);
-    EXPECT_OK(ak_client_use_prepare(cl, AK_CUR_LIT("echoapi"), false, &m));
+    EXPECT_OK(ak_client_use_prepare(cl, AK_CUR_LIT("echoapi"), AK_OK, &m));
     EXPECT_FALSE(m.cached);
     EXPECT_TRUE(m.cap.len > 0 && m.creds.access_key_id.len > 0);
     /* the call from another thread on its own handle: no client state involved */
@@ -823,7 +823,7 @@ AK_TEST(test_use_two_steps_and_retry) {
     EXPECT_INT_EQ(a.st, 403);
     g_f.use_reason = NULL;
     /* the second prepare comes from the cache */
-    EXPECT_OK(ak_client_use_prepare(cl, AK_CUR_LIT("echoapi"), false, &m));
+    EXPECT_OK(ak_client_use_prepare(cl, AK_CUR_LIT("echoapi"), AK_OK, &m));
     EXPECT_TRUE(m.cached);
     ak_client_use_material_free(&m);
     /* a cached use cap the worker refuses: ak_client_use re-mints once */
@@ -847,7 +847,60 @@ AK_TEST(test_use_two_steps_and_retry) {
     s_fake_stop();
 }
 
+/* The use path as the store/fetch path (issue 16): a cap refusal (k3_epoch_mismatch after an
+ * epoch rotation) renews only the cap, in ak_client_use and in the two-step API the proxy uses;
+ * a refusal of the credentials (access_denied) renews both. */
+AK_TEST(test_use_epoch_refusal_renews_cap_only) {
+    s_fake_start();
+    g_key_err = AK_OK;
+    ak_client *cl = s_client(NULL);
+    ak_client_use_req rq = {.method = "GET", .url = AK_CUR_LIT("https://api.example.com/")};
+    ak_client_use_resp r;
+    ak_client_use_resp_init(&r);
+    EXPECT_OK(ak_client_use(cl, AK_CUR_LIT("echoapi"), &rq, &r)); /* cap and credentials cached */
+    ak_client_use_resp_free(&r);
+    int sts0 = g_f.sts, mints0 = g_f.mints;
+    EXPECT_INT_EQ(sts0, 1);
+    g_f.stale_reason = "k3_epoch_mismatch";
+    g_f.stale_caps_below = g_f.cap_next;
+    ak_client_use_resp_init(&r);
+    EXPECT_OK(ak_client_use(cl, AK_CUR_LIT("echoapi"), &rq, &r));
+    EXPECT_INT_EQ(r.status, 201);
+    ak_client_use_resp_free(&r);
+    EXPECT_INT_EQ(g_f.mints, mints0 + 1);
+    EXPECT_INT_EQ(g_f.sts, sts0); /* the STS credentials were not minted again */
+    /* the two-step API: the caller hands the refusal back */
+    g_f.stale_caps_below = g_f.cap_next;
+    ak_client_use_material m;
+    ak_client_use_material_init(&m);
+    EXPECT_OK(ak_client_use_prepare(cl, AK_CUR_LIT("echoapi"), AK_OK, &m));
+    EXPECT_TRUE(m.cached);
+    EXPECT_INT_EQ(g_f.mints, mints0 + 1);
+    EXPECT_OK(ak_client_use_prepare(cl, AK_CUR_LIT("echoapi"), AK_E_K3_EPOCH_MISMATCH, &m));
+    EXPECT_INT_EQ(g_f.mints, mints0 + 2);
+    EXPECT_INT_EQ(g_f.sts, sts0);
+    EXPECT_TRUE(m.cached); /* the credentials still from the cache */
+    /* the credentials refused: both renewed */
+    EXPECT_OK(ak_client_use_prepare(cl, AK_CUR_LIT("echoapi"), AK_E_ACCESS_DENIED, &m));
+    EXPECT_INT_EQ(g_f.mints, mints0 + 3);
+    EXPECT_INT_EQ(g_f.sts, sts0 + 1);
+    EXPECT_FALSE(m.cached);
+    ak_client_use_material_free(&m);
+    g_f.stale_reason = "access_denied";
+    g_f.stale_caps_below = g_f.cap_next;
+    ak_client_use_resp_init(&r);
+    EXPECT_OK(ak_client_use(cl, AK_CUR_LIT("echoapi"), &rq, &r));
+    ak_client_use_resp_free(&r);
+    EXPECT_INT_EQ(g_f.mints, mints0 + 4);
+    EXPECT_INT_EQ(g_f.sts, sts0 + 2);
+    g_f.stale_reason = NULL;
+    g_f.stale_caps_below = 0;
+    ak_client_free(cl);
+    s_fake_stop();
+}
+
 AK_RUN_TESTS(AK_T(test_put_with_policy_and_for_actor), AK_T(test_use), AK_T(test_use_two_steps_and_retry),
              AK_T(test_login_cache_across_instances), AK_T(test_put_get_caps_cached),
              AK_T(test_session_renewed_near_expiry_and_after_401), AK_T(test_stale_cached_cap_reminted_once),
-             AK_T(test_epoch_refusal_renews_cap_only), AK_T(test_refusals), AK_T(test_corrupt_cache_ignored))
+             AK_T(test_epoch_refusal_renews_cap_only), AK_T(test_use_epoch_refusal_renews_cap_only),
+             AK_T(test_refusals), AK_T(test_corrupt_cache_ignored))

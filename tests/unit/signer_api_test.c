@@ -229,6 +229,8 @@ AK_TEST(test_roles_from_identity) {
     /* The shared "broker" identity is gone (D20): it names no role. */
     EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/broker", NULL), AKS_ROLE_NONE);
     EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/audit", NULL), AKS_ROLE_AUDIT);
+    EXPECT_INT_EQ(aks_role_from_identity("spiffe://agentkeys/role/discovery", NULL), AKS_ROLE_DISCOVERY);
+    EXPECT_STR_EQ(aks_role_name(AKS_ROLE_DISCOVERY), "discovery");
     EXPECT_INT_EQ(aks_role_from_identity(NULL, "spiffe://agentkeys/role/worker-memory"),
                   AKS_ROLE_WORKER_MEMORY);
     EXPECT_INT_EQ(aks_role_from_identity("spiffe://other/x", "spiffe://agentkeys/role/worker-credentials"),
@@ -286,6 +288,7 @@ AK_TEST(test_derive_role_table) {
         {AKS_ROLE_CAP_MINT, "memory", 403, "role_not_allowed"},
         {AKS_ROLE_ADMIN, "memory", 403, "role_not_allowed"},
         {AKS_ROLE_AUDIT, "memory", 403, "role_not_allowed"},
+        {AKS_ROLE_DISCOVERY, "credentials", 403, "role_not_allowed"},
         {AKS_ROLE_NONE, "credentials", 403, "role_not_allowed"},
         {AKS_ROLE_WORKER_MEMORY, "config", 400, "invalid_input"},
     };
@@ -390,6 +393,9 @@ AK_TEST(test_bad_input) {
     EXPECT_INT_EQ(s_call(&e, AKS_ROLE_AUDIT, "GET", "/v1/health", NULL, &body, &err), 200);
     EXPECT_TRUE(strstr(ak_buf_cstr(&body), "\"role\":\"audit\"") != NULL);
     ak_buf_free(&body);
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_DISCOVERY, "GET", "/v1/health", NULL, &body, &err), 200);
+    EXPECT_TRUE(strstr(ak_buf_cstr(&body), "\"role\":\"discovery\"") != NULL);
+    ak_buf_free(&body);
     /* Attestation nonce bounds. */
     EXPECT_INT_EQ(s_call(&e, AKS_ROLE_AUDIT, "POST", "/v1/attest", "{\"nonce_b64\":\"AAAA\"}", &body, &err),
                   400);
@@ -453,6 +459,7 @@ AK_TEST(test_sign_and_keys) {
                        AKS_ROLE_ADMIN,
                        AKS_ROLE_AUTH,
                        AKS_ROLE_OIDC,
+                       AKS_ROLE_DISCOVERY,
                        AKS_ROLE_NONE};
     for (size_t i = 0; i < sizeof(nope) / sizeof(nope[0]); i++) {
         EXPECT_INT_EQ(s_call(&e, nope[i], "POST", "/v1/sign", req, &body, &err), 403);
@@ -487,9 +494,9 @@ AK_TEST(test_sign_and_keys) {
     json_decref(j);
     ak_buf_free(&body);
     /* D20: no function rotates, whichever key; only the admin identity does. */
-    aks_role no_rotate[] = {AKS_ROLE_AUTH,  AKS_ROLE_OIDC,          AKS_ROLE_CAP_MINT,
-                            AKS_ROLE_AUDIT, AKS_ROLE_WORKER_MEMORY, AKS_ROLE_WORKER_CREDENTIALS,
-                            AKS_ROLE_NONE};
+    aks_role no_rotate[] = {AKS_ROLE_AUTH,      AKS_ROLE_OIDC,          AKS_ROLE_CAP_MINT,
+                            AKS_ROLE_AUDIT,     AKS_ROLE_WORKER_MEMORY, AKS_ROLE_WORKER_CREDENTIALS,
+                            AKS_ROLE_DISCOVERY, AKS_ROLE_NONE};
     const char *rot_keys[] = {"{\"key\":\"session\"}", "{\"key\":\"oidc\"}", "{\"key\":\"cap\"}"};
     for (size_t i = 0; i < sizeof(no_rotate) / sizeof(no_rotate[0]); i++)
         for (size_t k = 0; k < 3; k++) {
@@ -498,6 +505,9 @@ AK_TEST(test_sign_and_keys) {
             ak_buf_free(&body);
         }
     EXPECT_INT_EQ(s_call(&e, AKS_ROLE_ADMIN, "POST", "/v1/rotate", "{\"key\":\"oidc\"}", &body, &err), 200);
+    ak_buf_free(&body);
+    /* OidcDiscoveryFunction's identity reads the keys (its JWKS), as every role does */
+    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_DISCOVERY, "GET", "/v1/keys", NULL, &body, &err), 200);
     ak_buf_free(&body);
     EXPECT_INT_EQ(s_call(&e, AKS_ROLE_AUDIT, "GET", "/v1/keys", NULL, &body, &err), 200);
     EXPECT_OK(ak_json_parse_object(ak_buf_cur(&body), &j));
@@ -524,7 +534,7 @@ AK_TEST(test_sign_identity_matrix) {
     static const char *const names[] = {"session", "oidc", "cap"};
     aks_role roles[] = {AKS_ROLE_AUTH,  AKS_ROLE_OIDC,          AKS_ROLE_CAP_MINT,
                         AKS_ROLE_AUDIT, AKS_ROLE_WORKER_MEMORY, AKS_ROLE_WORKER_CREDENTIALS,
-                        AKS_ROLE_ADMIN, AKS_ROLE_NONE};
+                        AKS_ROLE_ADMIN, AKS_ROLE_DISCOVERY,     AKS_ROLE_NONE};
     for (int p = 0; p < 3; p++) {
         const char *kid = NULL;
         for (size_t i = 0; i < n; i++)

@@ -59,11 +59,12 @@ typedef enum aks_role {
     AKS_ROLE_WORKER_MEMORY,      /* memory workers: derive memory KEKs, cap in hand */
     AKS_ROLE_AUDIT,              /* audit and readiness functions: read-only endpoints */
     AKS_ROLE_ADMIN,              /* operator tooling, never given to a function: rotation only */
+    AKS_ROLE_DISCOVERY,          /* OidcDiscoveryFunction: read-only endpoints (its JWKS) */
 } aks_role;
 
 #define AKS_ROLE_URI_PREFIX "spiffe://agentkeys/role/"
 
-const char *aks_role_name(aks_role r); /* "auth", "oidc", "cap-mint", ..., "none" */
+const char *aks_role_name(aks_role r); /* "auth", "oidc", "cap-mint", ..., "discovery", "none" */
 /*
  * Maps a client certificate's identity to a role. `uri0`/`uri1` are the SAN URIs found (up to
  * two, NULL/empty = absent).

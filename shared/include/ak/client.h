@@ -182,8 +182,8 @@ void ak_client_use_resp_free(ak_client_use_resp *r);
  * third party answered (any status); a refusal maps from the worker's reason
  * (AK_E_HOST_NOT_ALLOWED, AK_E_SCHEME_NOT_ALLOWED, AK_E_METHOD_NOT_ALLOWED,
  * AK_E_DESTINATION_NOT_ALLOWED, AK_E_USE_POLICY_MISSING, AK_E_INVALID_INPUT, ...; see
- * ak_client_last_reason). A cached cap or credential refused is retried once with fresh ones.
- * Not thread-safe (one client, one thread at a time). */
+ * ak_client_last_reason). A cached cap or credential refused is retried once with a fresh cap
+ * (and fresh credentials when they were refused; see ak_client_use_prepare). Not thread-safe (one client, one thread at a time). */
 AK_MUST ak_err ak_client_use(ak_client *cl, ak_cur service, const ak_client_use_req *req,
                              ak_client_use_resp *resp);
 
@@ -199,9 +199,14 @@ typedef struct ak_client_use_material {
 } ak_client_use_material;
 void ak_client_use_material_init(ak_client_use_material *m);
 void ak_client_use_material_free(ak_client_use_material *m);
-/* Mints or reuses (unless `fresh`) the `use` cap for `service` and the STS credentials. Uses the
- * client: one thread at a time. */
-AK_MUST ak_err ak_client_use_prepare(ak_client *cl, ak_cur service, bool fresh, ak_client_use_material *m);
+/* Mints or reuses the `use` cap for `service` and the STS credentials. `refused` is the refusal
+ * of the previous attempt made with cached material (AK_OK on a first attempt: both from the
+ * cache when valid): any refusal mints a new cap; only a refusal of the credentials (access_denied,
+ * unauthorized) mints new STS credentials too, so a cap refusal (k3_epoch_mismatch after an epoch
+ * rotation, cap_freshness_failed, broker_sig_invalid) sends nobody to STS. Uses the client: one
+ * thread at a time. */
+AK_MUST ak_err ak_client_use_prepare(ak_client *cl, ak_cur service, ak_err refused,
+                                     ak_client_use_material *m);
 /* POST /v1/cred/use with `m` on `http` (the caller's; no client state is touched, so threads
  * with their own handles may call it at once). The refusal's reason (64 bytes) and HTTP status
  * are written to reason/status. */

@@ -922,14 +922,16 @@ void ak_client_use_material_free(ak_client_use_material *m) {
     ak_client_creds_free(&m->creds);
 }
 
-ak_err ak_client_use_prepare(ak_client *cl, ak_cur service, bool fresh, ak_client_use_material *m) {
+ak_err ak_client_use_prepare(ak_client *cl, ak_cur service, ak_err refused, ak_client_use_material *m) {
     bool c1 = false, c2 = false;
+    /* As s_work_run: any refusal renews the cap, only a refusal of the credentials renews them. */
+    bool fresh_cap = refused != AK_OK, fresh_creds = s_creds_refused(refused);
     ak_buf_clear(&m->cap);
     ak_client_creds_free(&m->creds);
     s_creds_init(&m->creds);
-    AK_GUARD(s_cap(cl, AK_OP_USE, AK_CLASS_CREDENTIALS, service, NULL, fresh, &m->cap, &c1));
+    AK_GUARD(s_cap(cl, AK_OP_USE, AK_CLASS_CREDENTIALS, service, NULL, fresh_cap, &m->cap, &c1));
     ak_client_creds_free(&m->creds);
-    ak_err rc = s_aws(cl, AK_CLASS_CREDENTIALS, NULL, fresh, &m->creds, &c2);
+    ak_err rc = s_aws(cl, AK_CLASS_CREDENTIALS, NULL, fresh_creds, &m->creds, &c2);
     if (rc != AK_OK) {
         ak_client_creds_free(&m->creds);
         s_creds_init(&m->creds);
@@ -984,13 +986,14 @@ ak_err ak_client_use(ak_client *cl, ak_cur service, const ak_client_use_req *req
     AK_ENSURE(req->url.len > 0 && req->url.len <= AK_USE_MAX_URL, AK_E_INVALID_INPUT);
     ak_client_use_material m;
     ak_client_use_material_init(&m);
-    ak_err rc = ak_client_use_prepare(cl, service, false, &m);
+    ak_err rc = ak_client_use_prepare(cl, service, AK_OK, &m);
     if (rc == AK_OK) rc = ak_client_use_send(&m, cl->http, req, resp, cl->last_reason, &cl->last_status);
-    /* A cached cap or credential the server no longer takes: once more with fresh ones. */
+    /* A cached cap or credential the server no longer takes: once more with a fresh cap (and
+     * fresh credentials only when they were what was refused). */
     if (m.cached && ak_client_use_retryable(rc)) {
         ak_client_use_resp_free(resp);
         ak_client_use_resp_init(resp);
-        rc = ak_client_use_prepare(cl, service, true, &m);
+        rc = ak_client_use_prepare(cl, service, rc, &m);
         if (rc == AK_OK) rc = ak_client_use_send(&m, cl->http, req, resp, cl->last_reason, &cl->last_status);
     }
     ak_client_use_material_free(&m);
