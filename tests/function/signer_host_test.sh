@@ -212,13 +212,15 @@ done
 
 # ---------------------------------------------------------------- 4. the documented certificates
 # docs/deploy.md §9 step 5 (the offline-CA commands), run as written, plus a server certificate of
-# the same profile: the release signer serves with it, and names each client by its role.
+# the same profile from a test server CA (in nitro mode the enclave makes its own, R14): the
+# release signer serves with it, and names each client by its role.
 c=$work/certs
 mkdir -p "$c"
 sed -n '/^# -- 5. certificates/,/^done$/p' docs/deploy.md >"$c/step5.sh"
 if [ -x "$sig" ] && grep -q 'leaf client-ca \$r' "$c/step5.sh"; then
     (cd "$c" && bash step5.sh &&
-        bash -c "$(sed -n '/^leaf() {/,/^}/p' step5.sh); leaf server-ca signer DNS:signer.agentkeys.internal serverAuth;
+        bash -c "$(sed -n '/^ca() {/,/^}/p;/^leaf() {/,/^}/p' step5.sh); ca server-ca 'test server CA';
+                 leaf server-ca signer DNS:signer.agentkeys.internal serverAuth;
                  leaf server-ca wrongside URI:spiffe://agentkeys/role/auth clientAuth") >"$c/log" 2>&1
     cat "$c/signer.crt" "$c/server-ca.crt" >"$c/signer-chain.crt" 2>/dev/null
     "$sig" --tls-cert "$c/signer-chain.crt" --tls-key "$c/signer.key" --client-ca "$c/client-ca.crt" \
