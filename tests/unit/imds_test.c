@@ -30,7 +30,8 @@ static long s_imds_respond(void *user, const char *req, long len, char *out, siz
     (void)len;
     static char body[2048];
     if (strncmp(req, "PUT /latest/api/token ", 22) == 0) {
-        if (strstr(req, "\r\nX-aws-ec2-metadata-token-ttl-seconds: 21600\r\n") == NULL) return s_reply(out, cap, 400, "");
+        if (strstr(req, "\r\nX-aws-ec2-metadata-token-ttl-seconds: 21600\r\n") == NULL)
+            return s_reply(out, cap, 400, "");
         int t = atomic_fetch_add(&st->tokens, 1) + 1;
         snprintf(body, sizeof(body), "TOKEN%d", t);
         return s_reply(out, cap, 200, body);
@@ -47,10 +48,11 @@ static long s_imds_respond(void *user, const char *req, long len, char *out, siz
         return s_reply(out, cap, 200, "ak-signer-host-role");
     if (strncmp(req, "GET /latest/meta-data/iam/security-credentials/ak-signer-host-role ", 67) == 0) {
         snprintf(body, sizeof(body),
-                 st->bad_json ? "{\"Code\":\"Success\",\"AccessKeyId\":3}"
-                              : "{\"Code\":\"Success\",\"LastUpdated\":\"2026-01-01T00:00:00Z\",\"Type\":\"AWS-HMAC\","
-                                "\"AccessKeyId\":\"ASIAEXAMPLE\",\"SecretAccessKey\":\"sk-example\","
-                                "\"Token\":\"session-token-example\",\"Expiration\":\"%s\"}",
+                 st->bad_json
+                     ? "{\"Code\":\"Success\",\"AccessKeyId\":3}"
+                     : "{\"Code\":\"Success\",\"LastUpdated\":\"2026-01-01T00:00:00Z\",\"Type\":\"AWS-HMAC\","
+                       "\"AccessKeyId\":\"ASIAEXAMPLE\",\"SecretAccessKey\":\"sk-example\","
+                       "\"Token\":\"session-token-example\",\"Expiration\":\"%s\"}",
                  st->expiration);
         return s_reply(out, cap, 200, body);
     }
@@ -69,8 +71,8 @@ static void s_iso(int64_t ms, char out[64]) {
     unsigned d = doy - (153 * mp + 2) / 5 + 1;
     unsigned mo = mp < 10 ? mp + 3 : mp - 9;
     if (mo <= 2) y++;
-    snprintf(out, 64, "%04d-%02u-%02uT%02d:%02d:%02dZ", (int)y, mo, d, (int)(secs / 3600), (int)(secs / 60 % 60),
-             (int)(secs % 60));
+    snprintf(out, 64, "%04d-%02u-%02uT%02d:%02d:%02dZ", (int)y, mo, d, (int)(secs / 3600),
+             (int)(secs / 60 % 60), (int)(secs % 60));
 }
 
 static ak_imds *s_new(const us_srv *s) {
@@ -132,7 +134,7 @@ AK_TEST(test_refresh_within_margin_and_token_renewal) {
     int before = atomic_load(&s.reqs);
     EXPECT_OK(ak_imds_credentials(m, 0, &c));
     EXPECT_INT_EQ(atomic_load(&s.reqs), before + 2); /* role + credentials, token reused */
-    st.expire_token_once = true;                      /* 401 -> a new token, one retry */
+    st.expire_token_once = true;                     /* 401 -> a new token, one retry */
     EXPECT_OK(ak_imds_credentials(m, 0, &c));
     EXPECT_INT_EQ(atomic_load(&st.tokens), 2);
     /* a refresh failing while the held ones are valid: served, not an error */
@@ -184,17 +186,24 @@ AK_TEST(test_failures) {
 
 AK_TEST(test_parse) {
     ak_aws_creds c;
-    static const char good[] = "{\"Code\":\"Success\",\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"S\",\"Token\":\"T\","
-                               "\"Expiration\":\"2026-12-02T10:00:00Z\"}";
+    static const char good[] =
+        "{\"Code\":\"Success\",\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"S\",\"Token\":\"T\","
+        "\"Expiration\":\"2026-12-02T10:00:00Z\"}";
     EXPECT_OK(ak_imds_parse_credentials(AK_CUR_LIT(good), 0, &c));
     EXPECT_TRUE(c.expiration_ms == 1796205600000LL); /* 2026-12-02T10:00:00Z */
-    EXPECT_ERR(AK_E_IMDS_CREDENTIALS_INVALID, ak_imds_parse_credentials(AK_CUR_LIT(good), 1796205600000LL, &c));
+    EXPECT_ERR(AK_E_IMDS_CREDENTIALS_INVALID,
+               ak_imds_parse_credentials(AK_CUR_LIT(good), 1796205600000LL, &c));
     static const char *const bad[] = {
-        "{\"Code\":\"Failure\",\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"S\",\"Token\":\"T\",\"Expiration\":\"2026-12-02T10:00:00Z\"}",
-        "{\"Code\":\"Success\",\"AccessKeyId\":\"\",\"SecretAccessKey\":\"S\",\"Token\":\"T\",\"Expiration\":\"2026-12-02T10:00:00Z\"}",
-        "{\"Code\":\"Success\",\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"S\",\"Expiration\":\"2026-12-02T10:00:00Z\"}",
-        "{\"Code\":\"Success\",\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"S\",\"Token\":\"T\",\"Expiration\":\"2026-12-02 10:00:00\"}",
-        "{\"Code\":\"Success\",\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"S\",\"Token\":\"T\",\"Expiration\":\"2026-13-02T10:00:00Z\"}",
+        "{\"Code\":\"Failure\",\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"S\",\"Token\":\"T\","
+        "\"Expiration\":\"2026-12-02T10:00:00Z\"}",
+        "{\"Code\":\"Success\",\"AccessKeyId\":\"\",\"SecretAccessKey\":\"S\",\"Token\":\"T\",\"Expiration\":"
+        "\"2026-12-02T10:00:00Z\"}",
+        "{\"Code\":\"Success\",\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"S\",\"Expiration\":\"2026-12-"
+        "02T10:00:00Z\"}",
+        "{\"Code\":\"Success\",\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"S\",\"Token\":\"T\","
+        "\"Expiration\":\"2026-12-02 10:00:00\"}",
+        "{\"Code\":\"Success\",\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"S\",\"Token\":\"T\","
+        "\"Expiration\":\"2026-13-02T10:00:00Z\"}",
         "not json",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -203,5 +212,5 @@ AK_TEST(test_parse) {
     ak_aws_creds_wipe(&c);
 }
 
-AK_RUN_TESTS(AK_T(test_fetch_cache_refresh), AK_T(test_refresh_within_margin_and_token_renewal), AK_T(test_failures),
-             AK_T(test_parse))
+AK_RUN_TESTS(AK_T(test_fetch_cache_refresh), AK_T(test_refresh_within_margin_and_token_renewal),
+             AK_T(test_failures), AK_T(test_parse))

@@ -47,7 +47,8 @@ ak_err ak_imds_new(const ak_imds_config *cfg, ak_imds **out) {
     m->margin_ms = cfg->refresh_margin_ms ? cfg->refresh_margin_ms : AK_IMDS_DEFAULT_MARGIN_MS;
     pthread_mutex_init(&m->mu, NULL);
     /* IMDS answers in milliseconds; two attempts is plenty and keeps a dead proxy's cost small. */
-    ak_http_config hc = {.user_agent = "agentkeys-signer/1", .connect_to = cfg->connect, .retry = {.max_attempts = 2}};
+    ak_http_config hc = {
+        .user_agent = "agentkeys-signer/1", .connect_to = cfg->connect, .retry = {.max_attempts = 2}};
     ak_err rc = ak_http_new(&hc, &m->http);
     if (rc != AK_OK) {
         ak_imds_free(m);
@@ -103,15 +104,16 @@ ak_err ak_imds_parse_credentials(ak_cur text, int64_t now_ms, ak_aws_creds *out)
     AK_ENSURE(ak_json_parse_object(text, &o) == AK_OK, AK_E_IMDS_CREDENTIALS_INVALID);
     AK_ENSURE_OUT(ak_json_str(o, "Code", &code) == AK_OK && ak_cur_eq_str(code, "Success") &&
                       ak_json_str(o, "AccessKeyId", &ak) == AK_OK &&
-                      ak_json_str(o, "SecretAccessKey", &sk) == AK_OK && ak_json_str(o, "Token", &tok) == AK_OK &&
-                      ak_json_str(o, "Expiration", &exp) == AK_OK,
+                      ak_json_str(o, "SecretAccessKey", &sk) == AK_OK &&
+                      ak_json_str(o, "Token", &tok) == AK_OK && ak_json_str(o, "Expiration", &exp) == AK_OK,
                   AK_E_IMDS_CREDENTIALS_INVALID);
     AK_ENSURE_OUT(ak.len > 0 && sk.len > 0 && tok.len > 0, AK_E_IMDS_CREDENTIALS_INVALID);
     AK_ENSURE_OUT(ak_cur_to_cstr(ak, c.access_key_id, sizeof(c.access_key_id)) == AK_OK &&
                       ak_cur_to_cstr(sk, c.secret_access_key, sizeof(c.secret_access_key)) == AK_OK &&
                       ak_cur_to_cstr(tok, c.session_token, sizeof(c.session_token)) == AK_OK,
                   AK_E_IMDS_CREDENTIALS_INVALID);
-    AK_ENSURE_OUT(s_imds_time(exp, &c.expiration_ms) && c.expiration_ms > now_ms, AK_E_IMDS_CREDENTIALS_INVALID);
+    AK_ENSURE_OUT(s_imds_time(exp, &c.expiration_ms) && c.expiration_ms > now_ms,
+                  AK_E_IMDS_CREDENTIALS_INVALID);
     *out = c;
 out:
     ak_wipe(&c, sizeof(c));
@@ -146,7 +148,8 @@ static ak_err s_imds_token(ak_imds *m, int64_t deadline_ms) {
     AK_GUARD_OUT(s_imds_do(m, "PUT", "/latest/api/token", &h, deadline_ms, &r));
     AK_ENSURE_OUT(r.status == 200, AK_E_IMDS_ERROR);
     ak_cur t = ak_cur_trim(ak_buf_cur(&r.body));
-    AK_ENSURE_OUT(t.len > 0 && ak_cur_find(t, '\n') < 0 && ak_cur_to_cstr(t, m->token, sizeof(m->token)) == AK_OK,
+    AK_ENSURE_OUT(t.len > 0 && ak_cur_find(t, '\n') < 0 &&
+                      ak_cur_to_cstr(t, m->token, sizeof(m->token)) == AK_OK,
                   AK_E_IMDS_ERROR);
     /* renew a minute early so a token never expires between our check and IMDS's */
     m->token_expires_ms = ak_http_now_ms() + (int64_t)AK_IMDS_TOKEN_TTL_S * 1000 - 60000;
@@ -158,7 +161,8 @@ out:
 /* GET with the session token; a 401 gets one new token and one retry. */
 static ak_err s_imds_get(ak_imds *m, const char *path, int64_t deadline_ms, ak_http_response *r) {
     for (int i = 0; i < 2; i++) {
-        if (m->token[0] == '\0' || ak_http_now_ms() >= m->token_expires_ms) AK_GUARD(s_imds_token(m, deadline_ms));
+        if (m->token[0] == '\0' || ak_http_now_ms() >= m->token_expires_ms)
+            AK_GUARD(s_imds_token(m, deadline_ms));
         ak_http_header h = {"X-aws-ec2-metadata-token", ak_cur_from_str(m->token)};
         AK_GUARD(s_imds_do(m, "GET", path, &h, deadline_ms, r));
         if (r->status != 401) break;
