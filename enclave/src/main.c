@@ -198,6 +198,7 @@ static ak_err s_main_write_ready(const char *path, unsigned port) {
  * the parent's role credentials from IMDSv2 through its vsock proxy (ak/imds.h, refreshed before
  * expiry). g_imds stays open for later signed calls (the keystore backup to S3). */
 static ak_imds *g_imds;
+static ak_aws_creds g_imds_creds; /* the copy the sealer signs with; wiped right after it opened */
 static ak_err s_main_aws_credentials(void) {
     const char *v = g_opts[OPT_AWS_CREDENTIALS].value;
     if (v == NULL || strcmp(v, "env") == 0) return AK_OK;
@@ -222,10 +223,9 @@ static ak_err s_main_nitro_sealer(aks_attester *attester, aks_sealer **out) {
     c.kms_endpoint = g_opts[OPT_KMS_ENDPOINT].value;
     c.kms_connect = g_opts[OPT_KMS_CONNECT].value;
     c.region = g_opts[OPT_KMS_REGION].value ? g_opts[OPT_KMS_REGION].value : getenv("AWS_REGION");
-    static ak_aws_creds imds_creds; /* issue 18: wiped once the sealer is open */
     if (g_imds != NULL) {
-        AK_GUARD(ak_imds_credentials(g_imds, ak_http_now_ms() + 10000, &imds_creds));
-        c.creds = ak_aws_creds_view(&imds_creds);
+        AK_GUARD(ak_imds_credentials(g_imds, ak_http_now_ms() + 10000, &g_imds_creds));
+        c.creds = ak_aws_creds_view(&g_imds_creds);
     } else {
         c.creds.access_key_id = ak_cur_from_str(getenv("AWS_ACCESS_KEY_ID"));
         c.creds.secret_access_key = ak_cur_from_str(getenv("AWS_SECRET_ACCESS_KEY"));
@@ -259,9 +259,7 @@ static ak_err s_main_nitro_sealer(aks_attester *attester, aks_sealer **out) {
         ak_log_error("no source for the KMS recipient document", "kms_recipient_doc", doc);
         return AK_E_CONFIG;
     }
-    ak_err rc = aks_sealer_nitro_open(&c, out);
-    ak_aws_creds_wipe(&imds_creds);
-    return rc;
+    return aks_sealer_nitro_open(&c, out);
 }
 
 int main(int argc, char **argv) {
@@ -332,6 +330,7 @@ int main(int argc, char **argv) {
     const char *sealer_kind = g_opts[OPT_SEALER].value ? g_opts[OPT_SEALER].value : "file";
     if (strcmp(sealer_kind, "nitro") == 0) {
         e = s_main_nitro_sealer(attester, &sealer);
+        ak_aws_creds_wipe(&g_imds_creds); /* on every path out of it */
     } else if (strcmp(sealer_kind, "file") == 0) {
         e = aks_sealer_file_open(s_main_need(OPT_SEAL_KEY), &sealer);
     } else {
