@@ -94,8 +94,8 @@ static s_main_opt g_opts[OPT__COUNT] = {
      "nitro sealer: connect to vsock:CID:PORT (enclave: vsock:3:8000), unix:PATH or HOST:PORT instead; "
      "the endpoint's host still verified",
      NULL},
-    {"--kms-region", "AKS_KMS_REGION", "nitro sealer: region (default AWS_REGION); credentials AWS_* env",
-     NULL},
+    {"--kms-region", "AKS_KMS_REGION",
+     "nitro sealer: region (default AWS_REGION); credentials per --aws-credentials", NULL},
     {"--kms-recipient-doc", "AKS_KMS_RECIPIENT_DOC",
      "nitro sealer: nsm (default) or test-unattested (dev builds, local KMS stand-in only)", NULL},
     {"--state", "AKS_STATE_DIR", "directory of the sealed keystore (keystore.sealed)", NULL},
