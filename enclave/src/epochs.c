@@ -41,6 +41,10 @@ ak_err aks_epochs_parse_decimal(ak_cur text, uint64_t *out) {
 }
 
 ak_err aks_epochs_open(const char *spec, unsigned ttl_ms, aks_epochs **out) {
+    return aks_epochs_open_via(spec, ttl_ms, NULL, out);
+}
+
+ak_err aks_epochs_open_via(const char *spec, unsigned ttl_ms, const char *connect, aks_epochs **out) {
     ak_cur s = ak_cur_from_str(spec);
     *out = NULL;
     aks_epochs *e = ak_calloc(1, sizeof(*e));
@@ -63,10 +67,12 @@ ak_err aks_epochs_open(const char *spec, unsigned ttl_ms, aks_epochs **out) {
         ak_http_config hc;
         memset(&hc, 0, sizeof(hc));
         hc.user_agent = "agentkeys-signer/1";
+        hc.connect_to = connect; /* issue 18: the chain RPC through the parent's vsock proxy */
         AK_GUARD_OUT(ak_http_new(&hc, &e->http));
     } else {
         rc = AK_E_CONFIG;
     }
+    AK_ENSURE_OUT(connect == NULL || e->kind == EPOCHS_EVM, AK_E_CONFIG); /* a file needs no network */
 out:
     if (rc != AK_OK) {
         if (rc != AK_E_NOMEM) rc = AK_E_CONFIG;

@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "ak/alloc.h"
+#include "ak/http.h"
+#include "ak/imds.h"
 #include "ak/log.h"
 #include "ak/pki.h"
 #include "aks/api.h"
@@ -62,6 +64,8 @@ enum {
     OPT_STATE,
     OPT_EPOCH_SOURCE,
     OPT_EPOCH_CACHE_MS,
+    OPT_CHAIN_CONNECT, /* issue 18: network inside the enclave (vsock connectors) */
+    OPT_AWS_CREDENTIALS,
     OPT_MAX_CONNS,
     OPT_HANDSHAKE_MS,
     OPT_REQUEST_MS,
@@ -91,14 +95,22 @@ static s_main_opt g_opts[OPT__COUNT] = {
     {"--kms-endpoint", "AKS_KMS_ENDPOINT",
      "nitro sealer: KMS URL (default https://kms.<region>.amazonaws.com, via the vsock proxy)", NULL},
     {"--kms-connect", "AKS_KMS_CONNECT",
-     "nitro sealer: HOST:PORT to connect to instead (the proxy), the endpoint's host still verified", NULL},
-    {"--kms-region", "AKS_KMS_REGION", "nitro sealer: region (default AWS_REGION); credentials AWS_* env",
+     "nitro sealer: connect to vsock:CID:PORT (enclave: vsock:3:8000), unix:PATH or HOST:PORT instead; "
+     "the endpoint's host still verified",
      NULL},
+    {"--kms-region", "AKS_KMS_REGION",
+     "nitro sealer: region (default AWS_REGION); credentials per --aws-credentials", NULL},
     {"--kms-recipient-doc", "AKS_KMS_RECIPIENT_DOC",
      "nitro sealer: nsm (default) or test-unattested (dev builds, local KMS stand-in only)", NULL},
     {"--state", "AKS_STATE_DIR", "directory of the sealed keystore (keystore.sealed)", NULL},
     {"--epoch-source", "AKS_EPOCH_SOURCE", "file:PATH or evm:RPC_URL#0xK3EpochCounter", NULL},
     {"--epoch-cache-ms", "AKS_EPOCH_CACHE_MS", "chain epoch cache lifetime (default 2000)", NULL},
+    {"--chain-connect", "AKS_CHAIN_CONNECT",
+     "evm: epoch source: connect to vsock:CID:PORT (enclave: vsock:3:8004), unix:PATH or HOST:PORT instead",
+     NULL},
+    {"--aws-credentials", "AKS_AWS_CREDENTIALS",
+     "env (default: AWS_* variables) or imds:CONNECTOR (enclave: imds:vsock:3:8002, the parent's role)",
+     NULL},
     {"--max-conns", "AKS_MAX_CONNS", "concurrent connections (default 64)", NULL},
     {"--handshake-timeout-ms", "AKS_HANDSHAKE_TIMEOUT_MS", "default 5000", NULL},
     {"--request-timeout-ms", "AKS_REQUEST_TIMEOUT_MS", "default 10000", NULL},
@@ -190,6 +202,19 @@ static ak_err s_main_write_ready(const char *path, unsigned port) {
     return AK_OK;
 }
 
+/* --aws-credentials (issue 18, network inside the enclave): "env" (default) or "imds:CONNECTOR",
+ * the parent's role credentials from IMDSv2 through its vsock proxy (ak/imds.h, refreshed before
+ * expiry). g_imds stays open for later signed calls (the keystore backup to S3). */
+static ak_imds *g_imds;
+static ak_aws_creds g_imds_creds; /* the copy the sealer signs with; wiped right after it opened */
+static ak_err s_main_aws_credentials(void) {
+    const char *v = g_opts[OPT_AWS_CREDENTIALS].value;
+    if (v == NULL || strcmp(v, "env") == 0) return AK_OK;
+    AK_ENSURE(strncmp(v, "imds:", 5) == 0, AK_E_CONFIG);
+    ak_imds_config ic = {.connect = v + 5};
+    return ak_imds_new(&ic, &g_imds);
+}
+
 /* The KMS-sealed keystore (issue 18 item 2): data key beside the keystore, credentials from the
  * AWS_* environment (handed in by the parent), the recipient document from the NSM — or, in dev
  * builds only and only when asked by name, the unattested test document for the local stand-in. */
@@ -206,9 +231,14 @@ static ak_err s_main_nitro_sealer(aks_attester *attester, aks_sealer **out) {
     c.kms_endpoint = g_opts[OPT_KMS_ENDPOINT].value;
     c.kms_connect = g_opts[OPT_KMS_CONNECT].value;
     c.region = g_opts[OPT_KMS_REGION].value ? g_opts[OPT_KMS_REGION].value : getenv("AWS_REGION");
-    c.creds.access_key_id = ak_cur_from_str(getenv("AWS_ACCESS_KEY_ID"));
-    c.creds.secret_access_key = ak_cur_from_str(getenv("AWS_SECRET_ACCESS_KEY"));
-    c.creds.session_token = ak_cur_from_str(getenv("AWS_SESSION_TOKEN"));
+    if (g_imds != NULL) {
+        AK_GUARD(ak_imds_credentials(g_imds, ak_http_now_ms() + 10000, &g_imds_creds));
+        c.creds = ak_aws_creds_view(&g_imds_creds);
+    } else {
+        c.creds.access_key_id = ak_cur_from_str(getenv("AWS_ACCESS_KEY_ID"));
+        c.creds.secret_access_key = ak_cur_from_str(getenv("AWS_SECRET_ACCESS_KEY"));
+        c.creds.session_token = ak_cur_from_str(getenv("AWS_SESSION_TOKEN"));
+    }
     if (c.region == NULL || c.creds.access_key_id.len == 0 || c.creds.secret_access_key.len == 0) {
         ak_log_error("nitro sealer needs a region and AWS credentials (AWS_REGION, AWS_ACCESS_KEY_ID, "
                      "AWS_SECRET_ACCESS_KEY[, AWS_SESSION_TOKEN])");
@@ -302,9 +332,14 @@ int main(int argc, char **argv) {
         rc = s_main_fail("attester", e);
         goto out;
     }
+    if ((e = s_main_aws_credentials()) != AK_OK) {
+        rc = s_main_fail("aws credentials", e);
+        goto out;
+    }
     const char *sealer_kind = g_opts[OPT_SEALER].value ? g_opts[OPT_SEALER].value : "file";
     if (strcmp(sealer_kind, "nitro") == 0) {
         e = s_main_nitro_sealer(attester, &sealer);
+        ak_aws_creds_wipe(&g_imds_creds); /* on every path out of it */
     } else if (strcmp(sealer_kind, "file") == 0) {
         e = aks_sealer_file_open(s_main_need(OPT_SEAL_KEY), &sealer);
     } else {
@@ -342,7 +377,8 @@ int main(int argc, char **argv) {
         goto out;
     }
     unsigned cache_ms = s_main_uint(OPT_EPOCH_CACHE_MS, 2000);
-    if ((e = aks_epochs_open(s_main_need(OPT_EPOCH_SOURCE), cache_ms, &epochs)) != AK_OK) {
+    if ((e = aks_epochs_open_via(s_main_need(OPT_EPOCH_SOURCE), cache_ms, g_opts[OPT_CHAIN_CONNECT].value,
+                                 &epochs)) != AK_OK) {
         rc = s_main_fail("epoch source", e);
         goto out;
     }
@@ -457,5 +493,6 @@ out:
     aks_backup_free(backup);
     aks_sealer_free(sealer);
     aks_ctx_free(&ctx);
+    ak_imds_free(g_imds);
     return rc;
 }

@@ -28,6 +28,11 @@ typedef struct aks_epochs aks_epochs;
 
 /* AK_E_CONFIG for an unknown or malformed spec. */
 AK_MUST ak_err aks_epochs_open(const char *spec, unsigned ttl_ms, aks_epochs **out);
+/* The same, the evm: source's connections going through `connect` (NULL: direct), a connector
+ * spec of ak/connector.h — inside an enclave "vsock:3:8004", the parent's proxy to the RPC
+ * endpoint, while the URL's host stays the one named in Host/SNI/certificate check (issue 18).
+ * AK_E_CONFIG for a malformed connector, or a connector with a file: source. */
+AK_MUST ak_err aks_epochs_open_via(const char *spec, unsigned ttl_ms, const char *connect, aks_epochs **out);
 void aks_epochs_free(aks_epochs *e);
 /* The chain's current epoch. AK_E_CHAIN_RPC when the source cannot be read (or says 0). */
 AK_MUST ak_err aks_epochs_current(aks_epochs *e, bool fresh, uint64_t *out);

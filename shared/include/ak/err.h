@@ -117,6 +117,10 @@
     X(KMS_ERROR, "kms_error", 502, "the key management service failed")                                      \
     X(KMS_RESPONSE_MALFORMED, "kms_response_malformed", 502, "the KMS response has an unexpected shape")     \
     X(KMS_DATAKEY_INVALID, "kms_datakey_invalid", 500, "the stored KMS data key file is malformed")          \
+    /* vsock network (issue 18): the parent's role credentials from IMDSv2 through the proxy */              \
+    X(IMDS_ERROR, "imds_error", 502, "the instance metadata service refused or failed the request")          \
+    X(IMDS_CREDENTIALS_INVALID, "imds_credentials_invalid", 502,                                             \
+      "the instance role credentials are malformed or expired")                                              \
     /* hardening (issue 16): unregistered wallets may only bootstrap; read-only scopes */                    \
     X(DEVICE_NOT_REGISTERED, "device_not_registered", 403,                                                   \
       "the wallet has no registered device: it may only register itself as first master")                    \

@@ -45,6 +45,7 @@
 #include "ak/err.h"
 
 struct sockaddr;
+struct ak_connector;
 
 /* Defaults used when a config or request field is 0. */
 #define AK_HTTP_DEFAULT_TIMEOUT_MS 10000u /* per request when no deadline is given */
@@ -83,10 +84,16 @@ typedef struct ak_http_config {
      * with AK_E_DESTINATION_NOT_ALLOWED (never retried). Used by ak/egress.h (D19). */
     bool (*sock_check)(void *user, const struct sockaddr *sa, unsigned len);
     void *sock_check_user;
-    /* Optional "HOST:PORT": every connection is made there instead (CURLOPT_CONNECT_TO), while
-     * the URL's host still names the server (Host header, SNI, certificate check). For a
-     * forwarding proxy such as the parent instance's vsock-proxy to KMS (issue 18). */
+    /* Optional connector spec (ak/connector.h): "HOST:PORT" (CURLOPT_CONNECT_TO),
+     * "vsock:CID:PORT" or "unix:/path" (a socket we open and connect ourselves). Every connection
+     * goes there instead, while the URL's host still names the server (Host header, SNI,
+     * certificate check, SigV4). For the parent instance's vsock proxies (issue 18). A malformed
+     * spec is AK_E_CONFIG; so is a vsock/unix connector together with sock_check (the check is
+     * on IP addresses). */
     const char *connect_to;
+    /* Optional, instead of connect_to: an already parsed connector (copied), e.g. one whose
+     * `open` a test replaced. */
+    const struct ak_connector *connector;
 } ak_http_config;
 
 typedef struct ak_http_header {

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "ak/alloc.h"
+#include "ak/connector.h"
 #include "ak/ct.h"
 #include "ak/limits.h"
 #include "ak/log.h"
@@ -259,8 +260,11 @@ struct ak_http {
     ak_http_response *resp;
     bool (*sock_check)(void *user, const struct sockaddr *sa, unsigned len);
     void *sock_check_user;
-    bool sock_refused;             /* this attempt: sock_check said no */
-    struct curl_slist *connect_to; /* "::HOST:PORT" when the config names one */
+    bool sock_refused;               /* this attempt: sock_check said no */
+    struct curl_slist *connect_to;   /* "::HOST:PORT" when the config names one */
+    ak_connector conn;               /* a vsock/unix connector when conn_socket (ak/connector.h) */
+    bool conn_socket;                /* connections go to conn's socket address */
+    struct curl_sockaddr *conn_addr; /* curl's address of the socket being opened (see s_sockopt_cb) */
     size_t max_body;
     bool too_large;
     char errbuf[CURL_ERROR_SIZE];
@@ -376,16 +380,24 @@ ak_err ak_http_new(const ak_http_config *cfg, ak_http **out) {
     AK_ENSURE_OUT((cfg->client_cert_pem.len > 0) == (cfg->client_key_pem.len > 0), AK_E_CONFIG);
     if (cfg->client_cert_pem.len > 0)
         AK_GUARD_OUT(s_load_identity(c, cfg->client_cert_pem, cfg->client_key_pem));
-    if (cfg->connect_to != NULL) {
-        /* HOST:PORT, HOST a name or an IPv4 literal (no ':' inside), PORT 1..65535 */
+    if (cfg->connector != NULL || cfg->connect_to != NULL) {
         char spec[300];
-        const char *colon = strrchr(cfg->connect_to, ':');
-        uint64_t port = 0;
-        AK_ENSURE_OUT(colon != NULL && colon != cfg->connect_to && strchr(cfg->connect_to, ':') == colon &&
-                          ak_cur_to_u64(ak_cur_from_str(colon + 1), &port) == AK_OK && port > 0 &&
-                          port < 65536 && strpbrk(cfg->connect_to, "/@?# ") == NULL,
-                      AK_E_CONFIG);
-        int n = snprintf(spec, sizeof(spec), "::%s", cfg->connect_to);
+        if (cfg->connector != NULL)
+            c->conn = *cfg->connector;
+        else
+            AK_GUARD_OUT(ak_connector_parse(ak_cur_from_str(cfg->connect_to), &c->conn));
+        int n;
+        if (c->conn.kind == AK_CONN_TCP) {
+            n = snprintf(spec, sizeof(spec), "::%s:%u", c->conn.host, (unsigned)c->conn.port);
+        } else {
+            /* curl wants an address of its own: an IP literal needs no DNS (none in an enclave);
+             * s_open_cb / s_sockopt_cb swap in the connector's socket and address. */
+            AK_ENSURE_OUT(cfg->sock_check == NULL, AK_E_CONFIG);
+            c->conn_socket = true;
+            n = snprintf(spec, sizeof(spec), "::127.0.0.1:%u",
+                         c->conn.kind == AK_CONN_VSOCK && c->conn.port <= 65535 ? (unsigned)c->conn.port
+                                                                                : 9u);
+        }
         AK_ENSURE_OUT(n > 0 && (size_t)n < sizeof(spec), AK_E_CONFIG);
         c->connect_to = curl_slist_append(NULL, spec);
         AK_ENSURE_OUT(c->connect_to != NULL, AK_E_NOMEM);
@@ -664,15 +676,54 @@ static ak_err s_map_curl(ak_http *c, CURLcode cc, s_verdict *v) {
     }
 }
 
-/* CURLOPT_OPENSOCKETFUNCTION: the address curl is about to connect to, after DNS. */
+/* CURLOPT_OPENSOCKETFUNCTION: the address curl is about to connect to, after DNS. With a
+ * vsock/unix connector the address is our placeholder: the connector opens and connects the
+ * real socket (bounded by the attempt's connect budget) and s_sockopt_cb tells curl so. */
 static curl_socket_t s_open_cb(void *clientp, curlsocktype purpose, struct curl_sockaddr *a) {
     ak_http *c = clientp;
     (void)purpose;
+    if (c->conn_socket) {
+        struct sockaddr_storage ss;
+        unsigned len;
+        int family;
+        if (ak_connector_sockaddr(&c->conn, &ss, &len, &family) != AK_OK) return CURL_SOCKET_BAD;
+        int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            char en[16];
+            snprintf(en, sizeof(en), "%d", errno);
+            ak_log_warn("http connector failed", "via", c->conn.spec, "errno", en, "detail", strerror(errno));
+            return CURL_SOCKET_BAD;
+        }
+        c->conn_addr = a; /* the address is replaced in s_sockopt_cb, before curl's connect() */
+        return fd;
+    }
     if (!c->sock_check(c->sock_check_user, &a->addr, (unsigned)a->addrlen)) {
         c->sock_refused = true;
         return CURL_SOCKET_BAD;
     }
     return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
+/* CURLOPT_SOCKOPTFUNCTION with a vsock/unix connector: curl has formatted the placeholder
+ * address for its logs; now the address its connect() uses becomes the connector's (see
+ * ak/connector.h for why not CURL_SOCKOPT_ALREADY_CONNECTED on libcurl 7.88). curl's struct
+ * behind `conn_addr` is a Curl_sockaddr_ex whose storage holds any sockaddr (sockaddr_un too). */
+static int s_sockopt_cb(void *clientp, curl_socket_t fd, curlsocktype purpose) {
+    ak_http *c = clientp;
+    (void)fd;
+    struct sockaddr_storage ss;
+    unsigned len;
+    int family;
+    if (purpose != CURLSOCKTYPE_IPCXN || c->conn_addr == NULL) return CURL_SOCKOPT_ERROR;
+    if (ak_connector_sockaddr(&c->conn, &ss, &len, &family) != AK_OK) return CURL_SOCKOPT_ERROR;
+    struct curl_sockaddr *a = c->conn_addr;
+    c->conn_addr = NULL;
+    a->family = family;
+    a->socktype = SOCK_STREAM;
+    a->protocol = 0;
+    a->addrlen = len;
+    memcpy(&a->addr, &ss, len);
+    return CURL_SOCKOPT_OK;
 }
 
 static ak_err s_setopt_all(ak_http *c, const ak_http_request *req, struct curl_slist *hdrs) {
@@ -706,9 +757,13 @@ static ak_err s_setopt_all(ak_http *c, const ak_http_request *req, struct curl_s
     S_SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_body);
     S_SET(CURLOPT_ACCEPT_ENCODING, (char *)NULL);
     if (c->connect_to != NULL) S_SET(CURLOPT_CONNECT_TO, c->connect_to);
-    if (c->sock_check != NULL) {
+    if (c->sock_check != NULL || c->conn_socket) {
         S_SET(CURLOPT_OPENSOCKETFUNCTION, s_open_cb);
         S_SET(CURLOPT_OPENSOCKETDATA, c);
+    }
+    if (c->conn_socket) {
+        S_SET(CURLOPT_SOCKOPTFUNCTION, s_sockopt_cb);
+        S_SET(CURLOPT_SOCKOPTDATA, c);
     }
     const char *m = req->method;
     if (strcmp(m, "GET") == 0 && req->body.len == 0) {
@@ -767,6 +822,7 @@ ak_err ak_http_do(ak_http *c, const ak_http_request *req, ak_http_response *resp
         long conn = (long)c->connect_timeout_ms < left ? (long)c->connect_timeout_ms : left;
         curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, left);
         curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, conn);
+        c->conn_addr = NULL;
         ak_buf_clear(&resp->headers);
         ak_buf_clear(&resp->body);
         resp->status = 0;
@@ -811,9 +867,10 @@ ak_err ak_http_do(ak_http *c, const ak_http_request *req, ak_http_response *resp
     if (rc != AK_OK) {
         char at[24];
         snprintf(at, sizeof(at), "%u", resp->attempts);
-        /* errbuf holds curl's sentence (host/port, TLS alert); never headers or bodies. */
+        /* errbuf holds curl's sentence (host/port, TLS alert); never headers or bodies. With a
+         * connector, curl's sentence names its placeholder address: "via" says where it went. */
         ak_log_warn("http failed", "method", req->method, "host", host, "reason", ak_err_reason(rc),
-                    "attempts", at, "detail", c->errbuf);
+                    "attempts", at, "detail", c->errbuf, "via", c->conn_socket ? c->conn.spec : "");
     }
 out:
     if (hdrs) s_slist_free_wiped(hdrs);
