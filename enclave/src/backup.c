@@ -9,6 +9,7 @@
 #include "ak/crypto.h"
 #include "ak/ct.h"
 #include "ak/http.h"
+#include "ak/imds.h"
 #include "ak/log.h"
 #include "ak/s3.h"
 
@@ -18,12 +19,13 @@
 
 struct aks_backup {
     ak_http *http;
+    ak_imds *imds; /* borrowed; NULL = credentials from the AWS_* environment */
     ak_s3 s3;
     char bucket[64];
     char prefix[256]; /* "" or ends with '/' */
 };
 
-ak_err aks_backup_open(const char *spec, aks_backup **out) {
+ak_err aks_backup_open(const char *spec, const char *connect, ak_imds *imds, aks_backup **out) {
     ak_cur s = ak_cur_from_str(spec), bucket;
     ak_s3_config cfg;
     ak_sigv4_creds creds;
@@ -38,9 +40,10 @@ ak_err aks_backup_open(const char *spec, aks_backup **out) {
     AK_ENSURE(bucket.len >= 3 && bucket.len < 64, AK_E_CONFIG);
     AK_ENSURE(s.len < 200, AK_E_CONFIG);
     AK_GUARD(ak_s3_config_from_env(&cfg));
-    AK_GUARD(ak_s3_env_creds(&creds));
+    if (imds == NULL) AK_GUARD(ak_s3_env_creds(&creds));
     aks_backup *b = ak_calloc(1, sizeof(*b));
     AK_ENSURE(b != NULL, AK_E_NOMEM);
+    b->imds = imds;
     AK_GUARD_OUT(ak_cur_to_cstr(bucket, b->bucket, sizeof(b->bucket)));
     AK_GUARD_OUT(ak_cur_to_cstr(s, b->prefix, sizeof(b->prefix) - 1));
     size_t pl = strlen(b->prefix);
@@ -51,6 +54,7 @@ ak_err aks_backup_open(const char *spec, aks_backup **out) {
     ak_http_config hc;
     memset(&hc, 0, sizeof(hc));
     hc.user_agent = "agentkeys-signer/1";
+    hc.connect_to = connect; /* --backup-connect: e.g. vsock:3:8001 inside the enclave (ak/connector.h) */
     AK_GUARD_OUT(ak_http_new(&hc, &b->http));
     AK_GUARD_OUT(ak_s3_init(&b->s3, b->http, &cfg));
 out:
@@ -68,11 +72,33 @@ void aks_backup_free(aks_backup *b) {
     ak_free(b);
 }
 
-static ak_err s_backup_call(ak_s3_call *call, ak_sigv4_creds *creds) {
+/* One call's credentials: the environment's, or the instance role's from IMDS (refreshed by
+ * ak_imds before expiry); `held` is wiped by s_backup_done. */
+typedef struct s_backup_creds {
+    ak_sigv4_creds v;
+    ak_aws_creds held;
+} s_backup_creds;
+
+static ak_err s_backup_call(aks_backup *b, ak_s3_call *call, s_backup_creds *c) {
     memset(call, 0, sizeof(*call));
-    AK_ENSURE(ak_s3_env_creds(creds) == AK_OK, AK_E_CONFIG);
-    call->creds = creds;
+    memset(&c->v, 0, sizeof(c->v));
+    if (b->imds != NULL) {
+        ak_err rc = ak_imds_credentials(b->imds, ak_http_now_ms() + 10000, &c->held);
+        if (rc != AK_OK) {
+            ak_log_error("keystore backup has no credentials", "reason", ak_err_reason(rc));
+            return AK_E_SIGNER_BACKUP;
+        }
+        c->v = ak_aws_creds_view(&c->held);
+    } else {
+        AK_ENSURE(ak_s3_env_creds(&c->v) == AK_OK, AK_E_CONFIG);
+    }
+    call->creds = &c->v;
     return AK_OK;
+}
+
+static void s_backup_done(s_backup_creds *c) {
+    ak_aws_creds_wipe(&c->held);
+    ak_wipe(&c->v, sizeof(c->v));
 }
 
 bool aks_backup_parse_name(ak_cur name, uint32_t *n_epochs, uint64_t *ms, uint8_t hash8[8]) {
@@ -103,7 +129,7 @@ ak_err aks_backup_put(aks_backup *b, ak_cur sealed, uint32_t n_epochs) {
     uint8_t h[32];
     struct timespec ts;
     ak_s3_call call;
-    ak_sigv4_creds creds;
+    s_backup_creds creds;
     clock_gettime(CLOCK_REALTIME, &ts);
     ak_sha256(sealed.ptr, sealed.len, h);
     ak_hex_encode(h, 8, hex);
@@ -112,13 +138,14 @@ ak_err aks_backup_put(aks_backup *b, ak_cur sealed, uint32_t n_epochs) {
     AK_ENSURE((size_t)snprintf(key, sizeof(key), "%s" BK_NAME_PREFIX "%010u-%013llu-%s" BK_NAME_SUFFIX,
                                b->prefix, n_epochs, ms, hex) < sizeof(key),
               AK_E_CONFIG);
-    AK_GUARD(s_backup_call(&call, &creds));
+    AK_GUARD(s_backup_call(b, &call, &creds));
     ak_s3_put_opts po;
     memset(&po, 0, sizeof(po));
     po.content_type = AK_CUR_LIT("application/octet-stream");
     /* create only: a name is never reused, so nothing is ever overwritten */
     po.if_none_match = true;
     ak_err rc = ak_s3_put(&b->s3, &call, b->bucket, ak_cur_from_str(key), sealed, &po, NULL);
+    s_backup_done(&creds);
     if (rc != AK_OK) {
         ak_log_error("keystore backup failed", "bucket", b->bucket, "reason", ak_err_reason(rc));
         return AK_E_SIGNER_BACKUP;
@@ -155,16 +182,17 @@ static ak_err s_backup_scan_one(void *ud, const ak_s3_list_item *it) {
 
 ak_err aks_backup_newest(aks_backup *b, char key[AKS_BACKUP_KEY_MAX]) {
     ak_s3_call call;
-    ak_sigv4_creds creds;
+    s_backup_creds creds;
     s_backup_scan sc;
     memset(&sc, 0, sizeof(sc));
     sc.prefix_len = strlen(b->prefix);
-    AK_GUARD(s_backup_call(&call, &creds));
+    AK_GUARD(s_backup_call(b, &call, &creds));
     ak_s3_list_opts lo;
     memset(&lo, 0, sizeof(lo));
     lo.prefix = ak_cur_from_str(b->prefix);
     lo.delimiter = AK_CUR_LIT("/"); /* only this prefix's own objects */
     ak_err rc = ak_s3_list_ex(&b->s3, &call, b->bucket, &lo, s_backup_scan_one, &sc, NULL);
+    s_backup_done(&creds);
     if (rc != AK_OK) {
         ak_log_error("keystore backup listing failed", "bucket", b->bucket, "reason", ak_err_reason(rc));
         return AK_E_SIGNER_BACKUP;
@@ -177,13 +205,14 @@ ak_err aks_backup_newest(aks_backup *b, char key[AKS_BACKUP_KEY_MAX]) {
 /* GETs `key` and checks the bytes against the hash in its name. */
 static ak_err s_backup_fetch(aks_backup *b, const char *key, ak_http_response *resp) {
     ak_s3_call call;
-    ak_sigv4_creds creds;
+    s_backup_creds creds;
     uint32_t n;
     uint64_t ms;
     uint8_t want[8], h[32];
     AK_ENSURE(aks_backup_parse_name(ak_cur_from_str(key + strlen(b->prefix)), &n, &ms, want), AK_E_INTERNAL);
-    AK_GUARD(s_backup_call(&call, &creds));
+    AK_GUARD(s_backup_call(b, &call, &creds));
     ak_err rc = ak_s3_get(&b->s3, &call, b->bucket, ak_cur_from_str(key), BK_MAX_OBJECT, false, resp);
+    s_backup_done(&creds);
     if (rc != AK_OK) {
         ak_log_error("keystore backup read failed", "bucket", b->bucket, "key", key, "reason",
                      ak_err_reason(rc));

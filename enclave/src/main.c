@@ -73,6 +73,7 @@ enum {
     OPT_SESSION_TTL_MS,
     OPT_READY_FILE,
     OPT_BACKUP,
+    OPT_BACKUP_CONNECT,
     OPT__COUNT
 };
 
@@ -121,7 +122,10 @@ static s_main_opt g_opts[OPT__COUNT] = {
     {"--ready-file", "AKS_READY_FILE", "write the bound port here once listening", NULL},
     {"--backup", "AKS_BACKUP",
      "s3://BUCKET/PREFIX: back the sealed keystore up after every write, restore it when missing "
-     "(S3 endpoint/region/credentials from AK_S3_ENDPOINT, AWS_REGION, AWS_*)",
+     "(S3 endpoint/region from AK_S3_ENDPOINT, AWS_REGION; credentials from --aws-credentials)",
+     NULL},
+    {"--backup-connect", "AKS_BACKUP_CONNECT",
+     "where the backup's S3 connections go (vsock:CID:PORT, unix:/PATH or HOST:PORT; enclave: vsock:3:8001)",
      NULL},
 };
 
@@ -356,7 +360,8 @@ int main(int argc, char **argv) {
     }
     snprintf(ks_path, sizeof(ks_path), "%s/keystore.sealed", state);
     if (g_opts[OPT_BACKUP].value != NULL && g_opts[OPT_BACKUP].value[0] != '\0') {
-        if ((e = aks_backup_open(g_opts[OPT_BACKUP].value, &backup)) != AK_OK) {
+        if ((e = aks_backup_open(g_opts[OPT_BACKUP].value, g_opts[OPT_BACKUP_CONNECT].value, g_imds,
+                                 &backup)) != AK_OK) {
             rc = s_main_fail("backup", e);
             goto out;
         }

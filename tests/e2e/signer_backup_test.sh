@@ -69,7 +69,7 @@ measurement=$(sha384sum "$signer" | cut -c1-96)
 start_signer() { # STATE BACKUP LOG -> $spid, $port; non-zero when it did not come up
   rm -f "$work/ready"
   "$signer" --pki "$pki" --state "$1" --epoch-source "file:$work/epoch" --port 0 --ready-file "$work/ready" \
-    --backup "$2" --idle-timeout-ms 5000 >>"$3" 2>&1 &
+    --backup "$2" --idle-timeout-ms 5000 ${BACKUP_CONNECT:+--backup-connect "$BACKUP_CONNECT"} >>"$3" 2>&1 &
   spid=$!
   for _ in $(seq 300); do [ -s "$work/ready" ] && break; kill -0 "$spid" 2>/dev/null || break; sleep 0.05; done
   [ -s "$work/ready" ] && port=$(cat "$work/ready")
@@ -128,6 +128,23 @@ if start_signer "$work/state" "$DEST" "$work/s2.log"; then
   check signer_backup_no_new_object_for_same_file "$(list signer/ | wc -l)" 2
   stop_pid "$spid"; spid=
 else fail signer_backup_restart_without_local_state "$(tail -3 "$work/s2.log")"; fi
+
+# ---- 2b. through --backup-connect (inside the enclave: vsock:3:8001, the parent's proxy; here a
+# TCP target): the endpoint's host does not resolve, so the restore works only if every
+# connection goes to the connect target while the request keeps the endpoint's name.
+rm -rf "$work/state"
+s3hostport=${AK_S3_ENDPOINT#http://}
+if AK_S3_ENDPOINT=http://s3.backup.invalid:${s3hostport##*:} BACKUP_CONNECT=$s3hostport \
+  start_signer "$work/state" "$DEST" "$work/s2b.log"; then
+  check signer_backup_via_connect_restored "$(req audit GET /v1/health | cut -d' ' -f2- | jget commitment)" "$c2"
+  stop_pid "$spid"; spid=
+else fail signer_backup_via_connect_restored "$(tail -3 "$work/s2b.log")"; fi
+rm -rf "$work/state"
+if AK_S3_ENDPOINT=http://s3.backup.invalid:${s3hostport##*:} start_signer "$work/state" "$DEST" "$work/s2c.log"; then
+  fail signer_backup_unresolvable_without_connect_refused "it started"; stop_pid "$spid"; spid=
+else pass signer_backup_unresolvable_without_connect_refused; fi
+rm -rf "$work/state"
+start_signer "$work/state" "$DEST" "$work/s2d.log" && { stop_pid "$spid"; spid=; } # restored again for step 3
 
 # ---- 3. a stale backup (only epoch 1) is refused, not served
 first=$(list signer/ | head -n1)

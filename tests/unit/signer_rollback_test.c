@@ -269,8 +269,8 @@ AK_TEST(test_backup_names) {
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (aks_backup_parse_name(ak_cur_from_str(bad[i]), &n, &ms, h)) fail_msg("bad[%zu] accepted", i);
     aks_backup *b = NULL;
-    EXPECT_ERR(AK_E_CONFIG, aks_backup_open("http://bucket/x", &b));
-    EXPECT_ERR(AK_E_CONFIG, aks_backup_open("s3://", &b));
+    EXPECT_ERR(AK_E_CONFIG, aks_backup_open("http://bucket/x", NULL, NULL, &b));
+    EXPECT_ERR(AK_E_CONFIG, aks_backup_open("s3://", NULL, NULL, &b));
 }
 
 AK_RUN_TESTS(AK_T(test_commitment_definition), AK_T(test_fresh_start_and_matching_keystore_pass),

@@ -24,13 +24,17 @@
 #include <stdint.h>
 
 #include "ak/bytes.h"
+#include "ak/imds.h"
 
 #define AKS_BACKUP_KEY_MAX 600u
 
 typedef struct aks_backup aks_backup;
 
-/* AK_E_CONFIG for a malformed spec or missing S3 settings (names nothing secret). */
-AK_MUST ak_err aks_backup_open(const char *spec, aks_backup **out);
+/* AK_E_CONFIG for a malformed spec or missing S3 settings (names nothing secret). `connect`
+ * (--backup-connect; NULL = direct) is where every S3 connection goes while the URL keeps the real
+ * host (ak/connector.h: vsock:3:8001 inside the enclave); `imds` (borrowed, NULL = the AWS_*
+ * environment) supplies the instance role's credentials for each call. */
+AK_MUST ak_err aks_backup_open(const char *spec, const char *connect, ak_imds *imds, aks_backup **out);
 void aks_backup_free(aks_backup *b);
 /* Writes one new backup object. AK_E_SIGNER_BACKUP when S3 refuses or fails. */
 AK_MUST ak_err aks_backup_put(aks_backup *b, ak_cur sealed, uint32_t n_epochs);
