@@ -13,8 +13,16 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 die() { echo "assemble: $*" >&2; exit 1; }
 envs=()
+client_ca=
+ca_bundle=/etc/ssl/certs/ca-certificates.crt
 while [ $# -gt 0 ]; do
   case "$1" in
+    --client-ca)
+      [ $# -ge 2 ] || die "--client-ca needs a PEM file"
+      client_ca=$2; shift 2 ;;
+    --ca-bundle)
+      [ $# -ge 2 ] || die "--ca-bundle needs a PEM file"
+      ca_bundle=$2; shift 2 ;;
     --env)
       [ $# -ge 2 ] || die "--env needs AKS_NAME=VALUE"
       [[ "$2" =~ ^AKS_[A-Z0-9_]+=[A-Za-z0-9._:/#@%+,=-]+$ ]] ||
@@ -24,7 +32,7 @@ while [ $# -gt 0 ]; do
       for e in "${envs[@]+"${envs[@]}"}"; do [ "${e%%=*}" != "${2%%=*}" ] || die "--env ${2%%=*} given twice"; done
       envs+=("$2"); shift 2 ;;
     --) shift; break ;;
-    -*) die "unknown option $1 (usage: assemble.sh [--env AKS_NAME=VALUE]... [OUT_DIR])" ;;
+    -*) die "unknown option $1 (usage: assemble.sh --client-ca PEM [--ca-bundle PEM] [--env AKS_NAME=VALUE]... [OUT_DIR])" ;;
     *) break ;;
   esac
 done
@@ -32,6 +40,12 @@ out=${1:-$top/build/enclave-image}
 bin=${AK_SIGNER_BIN:-$top/build/release/bin/ak-signer}
 
 [ -f "$bin" ] && [ -x "$bin" ] || die "$bin missing: run 'make release' first"
+# The client CA decides who may derive KEKs and the CA bundle whom the signer trusts for KMS, S3
+# and the RPC: both are files of the image, so PCR0 measures them (never secrets).
+[ -n "$client_ca" ] || die "--client-ca PEM is required: the CA of the functions' signer identities (docs/deploy.md section 9, step 5)"
+pem_ok() { [ -f "$1" ] && grep -q -- '-----BEGIN CERTIFICATE-----' "$1" && ! grep -q -- 'PRIVATE KEY' "$1"; }
+pem_ok "$client_ca" || die "--client-ca $client_ca: not a PEM certificate file (or it holds a private key)"
+pem_ok "$ca_bundle" || die "--ca-bundle $ca_bundle: not a PEM certificate bundle (Debian: package ca-certificates)"
 desc=$(file -b "$bin")
 case "$desc" in
   *ELF*"statically linked"*) ;;
@@ -56,17 +70,22 @@ awk -v extra="$(printf '%s\n' "${envs[@]+"${envs[@]}"}")" '
   { print }' "$top/enclave/image/Dockerfile" > "$out/Dockerfile"
 cp "$bin" "$out/ak-signer"
 chmod 0555 "$out/ak-signer"
+cp "$client_ca" "$out/client-ca.crt"
+cp "$ca_bundle" "$out/ca-certificates.crt"
+chmod 0444 "$out/client-ca.crt" "$out/ca-certificates.crt"
 # A fixed mtime (the commit's time when known): docker layers and the EIF ramdisk record file
 # times, so an unchanged binary gives the same image.
 commit=$(git -C "$top" rev-parse HEAD 2>/dev/null || echo unknown)
 epoch=${SOURCE_DATE_EPOCH:-$(git -C "$top" log -1 --format=%ct 2>/dev/null || echo 0)}
-touch -d "@$epoch" "$out/ak-signer" "$out/Dockerfile"
+touch -d "@$epoch" "$out/ak-signer" "$out/Dockerfile" "$out/client-ca.crt" "$out/ca-certificates.crt"
 sha=$(sha384sum "$out/ak-signer" | cut -d' ' -f1)
 size=$(stat -c %s "$out/ak-signer")
 env_json=
 for e in "${envs[@]+"${envs[@]}"}"; do env_json+=${env_json:+,}"\"${e%%=*}\":\"${e#*=}\""; done
-printf '{"ak_signer_sha384":"%s","ak_signer_size":%s,"source_commit":"%s","source_date_epoch":%s,"env":{%s}}\n' \
-  "$sha" "$size" "$commit" "$epoch" "$env_json" > "$out/manifest.json"
+ca_sha=$(sha256sum "$out/client-ca.crt" | cut -d' ' -f1)
+bundle_sha=$(sha256sum "$out/ca-certificates.crt" | cut -d' ' -f1)
+printf '{"ak_signer_sha384":"%s","ak_signer_size":%s,"source_commit":"%s","source_date_epoch":%s,"client_ca_sha256":"%s","ca_bundle_sha256":"%s","env":{%s}}\n' \
+  "$sha" "$size" "$commit" "$epoch" "$ca_sha" "$bundle_sha" "$env_json" > "$out/manifest.json"
 touch -d "@$epoch" "$out/manifest.json"
 
 tag=agentkeys-signer:${commit:0:12}
@@ -75,6 +94,8 @@ env_shown="${envs[*]+"${envs[*]}"}"
 cat <<MSG
 assembled $out
   ak-signer  $size bytes, static, sha384 $sha
+  client CA  sha256 $ca_sha
+  CA bundle  sha256 $bundle_sha ($ca_bundle)
   env        $env_shown
 next, on an x86_64 Amazon Linux 2023 build host with aws-nitro-enclaves-cli and docker (not run here):
   enclave/image/build-eif.sh $out

@@ -19,50 +19,68 @@ rel=build/release/bin/ak-signer
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 out=$work/img
+# A client CA of the dev PKI's profile (any PEM certificate will do for the assembly itself).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/ca.key" -out "$work/client-ca.crt" \
+    -days 2 -subj "/CN=test client CA" >/dev/null 2>&1 || { echo "FAIL test client CA"; exit 1; }
+assemble() { enclave/image/assemble.sh --client-ca "$work/client-ca.crt" "$@"; }
 
-if enclave/image/assemble.sh "$out" >"$work/log" 2>&1; then pass "assembles from make release"; else
+if assemble "$out" >"$work/log" 2>&1; then pass "assembles from make release"; else
     fail "assembles from make release"; sed 's/^/    /' "$work/log"; fi
 listing=$(cd "$out" 2>/dev/null && ls -A | sort | tr '\n' ' ')
-[ "$listing" = "Dockerfile ak-signer manifest.json " ] && pass "only Dockerfile, ak-signer, manifest.json" ||
-    fail "only Dockerfile, ak-signer, manifest.json (got: $listing)"
+[ "$listing" = "Dockerfile ak-signer ca-certificates.crt client-ca.crt manifest.json " ] &&
+    pass "only Dockerfile, ak-signer, the two CA files, manifest.json" ||
+    fail "only Dockerfile, ak-signer, the two CA files, manifest.json (got: $listing)"
+cmp -s "$work/client-ca.crt" "$out/client-ca.crt" && cmp -s /etc/ssl/certs/ca-certificates.crt "$out/ca-certificates.crt" &&
+    [ "$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["client_ca_sha256"])' "$out/manifest.json")" = \
+      "$(sha256sum "$work/client-ca.crt" | cut -d' ' -f1)" ] &&
+    pass "the client CA and the system CA bundle are in the image, hashed in the manifest" ||
+    fail "the client CA and the system CA bundle are in the image, hashed in the manifest"
+grep -q 'AKS_CLIENT_CA=/etc/agentkeys/client-ca.crt' "$out/Dockerfile" && pass "the signer reads the image's client CA" ||
+    fail "the signer reads the image's client CA"
+# refused: no client CA, a key instead of a certificate
+if enclave/image/assemble.sh "$work/noca" >"$work/log2" 2>&1; then fail "no --client-ca is refused"; else
+    grep -q -- '--client-ca PEM is required' "$work/log2" && pass "no --client-ca is refused" || fail "no --client-ca is refused (message)"; fi
+if enclave/image/assemble.sh --client-ca "$work/ca.key" "$work/noca" >"$work/log2" 2>&1; then fail "a key as --client-ca is refused"; else
+    grep -q 'not a PEM certificate' "$work/log2" && pass "a key as --client-ca is refused" || fail "a key as --client-ca is refused (message)"; fi
+
 cmp -s "$rel" "$out/ak-signer" && pass "ak-signer is the release binary" || fail "ak-signer is the release binary"
 want=$(sha384sum "$rel" | cut -d' ' -f1)
 got=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ak_signer_sha384"])' "$out/manifest.json" 2>/dev/null)
 [ "$want" = "$got" ] && pass "manifest carries the binary's SHA-384" || fail "manifest carries the binary's SHA-384 ($got)"
 grep -q "sha384 $want" "$work/log" && grep -q 'nitro-cli build-enclave' "$work/log" &&
     pass "prints the measurement and the nitro-cli steps" || fail "prints the measurement and the nitro-cli steps"
-# The Dockerfile: FROM scratch, one COPY of ak-signer, the entrypoint is the signer.
+# The Dockerfile: FROM scratch, the COPY of ak-signer and the two CA files, the entrypoint is the signer.
 steps=$(grep -vE '^[[:space:]]*(#|$)' "$out/Dockerfile" | grep -oE '^[A-Z]+' | tr '\n' ' ')
-[ "$steps" = "FROM COPY ENV ENTRYPOINT " ] && pass "Dockerfile steps are FROM COPY ENV ENTRYPOINT" ||
-    fail "Dockerfile steps are FROM COPY ENV ENTRYPOINT (got: $steps)"
+[ "$steps" = "FROM COPY COPY COPY ENV ENTRYPOINT " ] && pass "Dockerfile steps are FROM COPY×3 ENV ENTRYPOINT" ||
+    fail "Dockerfile steps are FROM COPY×3 ENV ENTRYPOINT (got: $steps)"
 grep -qx 'FROM scratch' "$out/Dockerfile" && grep -qx 'COPY ak-signer /ak-signer' "$out/Dockerfile" &&
     grep -qx 'ENTRYPOINT \["/ak-signer"\]' "$out/Dockerfile" && pass "from scratch, only the signer" ||
     fail "from scratch, only the signer"
 # the same input twice gives the same directory (fixed mtimes)
-enclave/image/assemble.sh "$work/img2" >/dev/null 2>&1
+assemble "$work/img2" >/dev/null 2>&1
 a=$(cd "$out" && find . -type f -printf '%p %T@ %s\n' | sort; cat manifest.json)
 b=$(cd "$work/img2" && find . -type f -printf '%p %T@ %s\n' | sort; cat manifest.json)
 [ "$a" = "$b" ] && pass "reassembly is identical (names, times, sizes, manifest)" || fail "reassembly is identical"
 
 # refusals
-if AK_SIGNER_BIN=$work/nope enclave/image/assemble.sh "$work/x" >"$work/log" 2>&1; then
+if AK_SIGNER_BIN=$work/nope assemble "$work/x" >"$work/log" 2>&1; then
     fail "a missing binary is refused"; else grep -q 'make release' "$work/log" && pass "a missing binary is refused" ||
     fail "a missing binary is refused (message)"; fi
 dyn=$(command -v ls)
 cp "$dyn" "$work/dyn"
-if AK_SIGNER_BIN=$work/dyn enclave/image/assemble.sh "$work/x" >"$work/log" 2>&1; then
+if AK_SIGNER_BIN=$work/dyn assemble "$work/x" >"$work/log" 2>&1; then
     fail "a dynamically linked binary is refused"; else grep -q 'not a static ELF' "$work/log" &&
     pass "a dynamically linked binary is refused" || fail "a dynamically linked binary is refused (message)"; fi
 mkdir -p "$work/precious"; echo keep >"$work/precious/file"
-if enclave/image/assemble.sh "$work/precious" >"$work/log" 2>&1; then fail "a foreign directory is not replaced"
+if assemble "$work/precious" >"$work/log" 2>&1; then fail "a foreign directory is not replaced"
 else [ -f "$work/precious/file" ] && pass "a foreign directory is not replaced" || fail "a foreign directory is not replaced (deleted)"; fi
 
 
 # --env: deployment settings in the one ENV instruction (measured in PCR0) and in the manifest
-if enclave/image/assemble.sh --env AKS_EPOCH_SOURCE=evm:http://127.0.0.1:8545#0x00ab --env AKS_BACKUP=s3://bkt/signer/ \
+if assemble --env AKS_EPOCH_SOURCE=evm:http://127.0.0.1:8545#0x00ab --env AKS_BACKUP=s3://bkt/signer/ \
     "$work/envimg" >"$work/log" 2>&1; then pass "assembles with --env"; else fail "assembles with --env"; sed 's/^/    /' "$work/log"; fi
 steps=$(grep -vE '^[[:space:]]*(#|$)' "$work/envimg/Dockerfile" | grep -oE '^[A-Z]+' | tr '\n' ' ')
-[ "$steps" = "FROM COPY ENV ENTRYPOINT " ] && grep -qx '    AKS_STATE_DIR=/ak-state \\' "$work/envimg/Dockerfile" &&
+[ "$steps" = "FROM COPY COPY COPY ENV ENTRYPOINT " ] && grep -qx '    AKS_STATE_DIR=/ak-state \\' "$work/envimg/Dockerfile" &&
     grep -qx '    AKS_EPOCH_SOURCE=evm:http://127.0.0.1:8545#0x00ab \\' "$work/envimg/Dockerfile" &&
     grep -qx '    AKS_BACKUP=s3://bkt/signer/' "$work/envimg/Dockerfile" &&
     pass "--env settings continue the one ENV instruction" || fail "--env settings continue the one ENV instruction (steps: $steps)"
@@ -74,10 +92,10 @@ cmp -s "$out/Dockerfile" enclave/image/Dockerfile && pass "without --env the Doc
 for bad in 'AKS_VSOCK=any:6000|already set by the Dockerfile' 'AKS_X=a b|want AKS_NAME=VALUE' 'AKS_X=$(id)|want AKS_NAME=VALUE' \
            'PATH=/x|want AKS_NAME=VALUE'; do
     arg=${bad%%|*}; msg=${bad#*|}
-    if enclave/image/assemble.sh --env "$arg" "$work/x" >"$work/log" 2>&1; then fail "--env $arg is refused"
+    if assemble --env "$arg" "$work/x" >"$work/log" 2>&1; then fail "--env $arg is refused"
     else grep -q "$msg" "$work/log" && pass "--env $arg is refused" || fail "--env $arg is refused (message: $(cat "$work/log"))"; fi
 done
-if enclave/image/assemble.sh --env AKS_X=1 --env AKS_X=2 "$work/x" >"$work/log" 2>&1; then fail "a repeated --env is refused"
+if assemble --env AKS_X=1 --env AKS_X=2 "$work/x" >"$work/log" 2>&1; then fail "a repeated --env is refused"
 else grep -q 'given twice' "$work/log" && pass "a repeated --env is refused" || fail "a repeated --env is refused (message)"; fi
 
 # build-eif.sh against a stub nitro-cli (records its arguments; STUB_MODE picks the answer)
