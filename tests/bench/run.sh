@@ -73,8 +73,8 @@ def instr():
     if "worker fetch instructions" not in f: return "not measured"
     n = int(f["worker fetch instructions"]); return f"{n / 1e6:.2f}M = {n / 13.8e6:.2f}× of 13.8M"
 rows = [
-    ("warm `/v1/cred/fetch` p50 ≤ 12 ms, 0 errors, 8 concurrent clients", g("worker fetch p50", "{} ms") + ", errors " + g("worker fetch errors")),
-    ("warm `/v1/cred/store` p50 ≤ 12 ms, 0 errors, 8 concurrent clients", g("worker store p50", "{} ms") + ", errors " + g("worker store errors")),
+    ("warm `/v1/cred/fetch` p50 ≤ 12 ms, 0 errors, 8 concurrent clients", g("worker fetch p50", "{} ms") + ", errors " + g("worker fetch errors") + "; one client alone " + g("worker fetch p50 solo", "{} ms")),
+    ("warm `/v1/cred/store` p50 ≤ 12 ms, 0 errors, 8 concurrent clients", g("worker store p50", "{} ms") + ", errors " + g("worker store errors") + "; one client alone " + g("worker store p50 solo", "{} ms")),
     ("worker instructions per warm fetch ≤ 1/3 of issue 19's 13.8M", instr()),
     ("runtime instructions per warm no-op invoke ≤ 2× the raw-socket floor", g("pair ours-noop/floor instructions", "{}×")),
     ("syscalls per warm invoke ≤ 5", "ours-noop " + g("ours-noop syscalls") + ", ours-health " + g("ours-health syscalls") + ", floor " + g("floor syscalls")),

@@ -84,7 +84,8 @@ creds = json.load(open(f"{work}/creds.json"))
 bodies = {op: open(f"{work}/{op}.json", "rb").read() for op in ("fetch", "store")}
 hdr = {"content-type": "application/json", "x-aws-access-key-id": creds["access_key_id"],
        "x-aws-secret-access-key": creds["secret_access_key"], "x-aws-session-token": creds["session_token"]}
-def block(op, n):
+def block(op, n, k=None):
+    k = clients if k is None else k
     lat, err, reasons = [], [0], {}
     lock = threading.Lock()
     def client():
@@ -106,7 +107,7 @@ def block(op, n):
                     except Exception: why = b[:40].decode("utf-8", "replace")
                     reasons[f"{st} {why}"] = reasons.get(f"{st} {why}", 0) + 1
         c.close()
-    ts = [threading.Thread(target=client) for _ in range(clients)]
+    ts = [threading.Thread(target=client) for _ in range(k)]
     t0 = time.monotonic()
     for t in ts: t.start()
     for t in ts: t.join()
@@ -119,6 +120,12 @@ for r in range(rounds):
         x = res[op]; x["lat"] += lat; x["err"] += e; x["secs"] += secs; x["n"] += clients * reqs
         if lat: x["p50s"].append(statistics.median(lat))
         for k, v in why.items(): x["reasons"][k] = x["reasons"].get(k, 0) + v
+# One client alone (the latency of a request on an idle stack, no queueing behind others).
+solo = {op: dict(lat=[], err=0, secs=0.0, n=0) for op in ("fetch", "store")}
+for r in range(rounds):
+    for op in (("fetch", "store") if r % 2 == 0 else ("store", "fetch")):
+        lat, e, why, secs = block(op, reqs, 1)
+        x = solo[op]; x["lat"] += lat; x["err"] += e; x["secs"] += secs; x["n"] += reqs
 def q(v, p):
     v = sorted(v); return v[max(0, min(len(v) - 1, -(-len(v) * p // 100) - 1))] if v else float("nan")
 print()
@@ -131,6 +138,11 @@ for op in ("fetch", "store"):
     print(f"| `POST /v1/cred/{op}` | {q(x['lat'], 50):.1f} | {q(x['lat'], 90):.1f} | {q(x['lat'], 99):.1f} | "
           f"{statistics.median(x['p50s']) if x['p50s'] else float('nan'):.1f} | {x['n'] / x['secs']:.0f} | {errs} |")
     fig.write(f"worker {op} p50\t{q(x['lat'], 50):.1f}\nworker {op} errors\t{x['err']} of {x['n']}\n")
+for op in ("fetch", "store"):
+    x = solo[op]
+    print(f"| `POST /v1/cred/{op}`, 1 client alone | {q(x['lat'], 50):.1f} | {q(x['lat'], 90):.1f} | {q(x['lat'], 99):.1f} | "
+          f"— | {x['n'] / x['secs']:.0f} | {x['err']} of {x['n']} |")
+    fig.write(f"worker {op} p50 solo\t{q(x['lat'], 50):.1f}\n")
 fig.close()
 print()
 print(f"{rounds} rounds, fetch and store interleaved (fetch first in even rounds), {reqs} requests per client per round, "
