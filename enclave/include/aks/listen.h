@@ -14,28 +14,9 @@
 #include <netinet/in.h>
 #include <stdint.h>
 #include <sys/socket.h>
-/* <linux/vm_sockets.h> needs sa_family_t, defined by <sys/socket.h> above. musl-gcc ships no
- * kernel headers, so the release build falls back to the (stable) kernel ABI definition of
- * include/uapi/linux/vm_sockets.h. */
-#if __has_include(<linux/vm_sockets.h>)
-#include <linux/vm_sockets.h>
-#else
-#ifndef AF_VSOCK
-#define AF_VSOCK 40
-#endif
-#define VMADDR_CID_ANY ((unsigned int)-1)
-struct sockaddr_vm {
-    sa_family_t svm_family;
-    unsigned short svm_reserved1;
-    unsigned int svm_port;
-    unsigned int svm_cid;
-    unsigned char svm_flags;
-    unsigned char svm_zero[sizeof(struct sockaddr) - sizeof(sa_family_t) - sizeof(unsigned short) -
-                           sizeof(unsigned int) - sizeof(unsigned int) - sizeof(unsigned char)];
-};
-#endif
 
 #include "ak/bytes.h"
+#include "ak/connector.h" /* struct sockaddr_vm, AF_VSOCK, VMADDR_CID_ANY (with the musl fallback) */
 
 typedef struct aks_listen_addr {
     int family; /* AF_INET or AF_VSOCK */

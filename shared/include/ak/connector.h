@@ -30,6 +30,29 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
+/* <linux/vm_sockets.h> needs sa_family_t (<sys/socket.h> above). musl-gcc ships no kernel
+ * headers: the release build falls back to the stable kernel ABI of
+ * include/uapi/linux/vm_sockets.h (the one copy; the enclave's listener uses it too). */
+#if __has_include(<linux/vm_sockets.h>)
+#include <linux/vm_sockets.h>
+#else
+#ifndef AF_VSOCK
+#define AF_VSOCK 40
+#endif
+#ifndef VMADDR_CID_ANY
+#define VMADDR_CID_ANY ((unsigned int)-1)
+#endif
+struct sockaddr_vm {
+    sa_family_t svm_family;
+    unsigned short svm_reserved1;
+    unsigned int svm_port;
+    unsigned int svm_cid;
+    unsigned char svm_flags;
+    unsigned char svm_zero[sizeof(struct sockaddr) - sizeof(sa_family_t) - sizeof(unsigned short) -
+                           sizeof(unsigned int) - sizeof(unsigned int) - sizeof(unsigned char)];
+};
+#endif
 
 #include "ak/bytes.h"
 #include "ak/err.h"

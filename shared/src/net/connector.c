@@ -9,25 +9,6 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
-/* <linux/vm_sockets.h> needs sa_family_t (<sys/socket.h> above). musl-gcc ships no kernel headers:
- * the release build uses the stable kernel ABI of include/uapi/linux/vm_sockets.h (as
- * enclave/include/aks/listen.h does; libak cannot include the enclave's headers). */
-#if __has_include(<linux/vm_sockets.h>)
-#include <linux/vm_sockets.h>
-#else
-#ifndef AF_VSOCK
-#define AF_VSOCK 40
-#endif
-struct sockaddr_vm {
-    sa_family_t svm_family;
-    unsigned short svm_reserved1;
-    unsigned int svm_port;
-    unsigned int svm_cid;
-    unsigned char svm_flags;
-    unsigned char svm_zero[sizeof(struct sockaddr) - sizeof(sa_family_t) - sizeof(unsigned short) -
-                           sizeof(unsigned int) - sizeof(unsigned int) - sizeof(unsigned char)];
-};
-#endif
 
 /* Strict decimal: digits only, no leading zero (except "0" itself), within [lo, hi]. */
 static bool s_conn_num(ak_cur c, uint64_t lo, uint64_t hi, uint32_t *out) {
