@@ -1,9 +1,11 @@
 /* backup.c — the sealed keystore's backup in S3 (see aks/backup.h; issue 18 item 3). */
 #include "aks/backup.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ak/alloc.h"
 #include "ak/crypto.h"
@@ -16,13 +18,15 @@
 #define BK_NAME_PREFIX "keystore-"
 #define BK_NAME_SUFFIX ".sealed"
 #define BK_MAX_OBJECT (1u << 20)
+#define BK_DATAKEY_NAME "keystore.datakey"
 
 struct aks_backup {
     ak_http *http;
     ak_imds *imds; /* borrowed; NULL = credentials from the AWS_* environment */
     ak_s3 s3;
     char bucket[64];
-    char prefix[256]; /* "" or ends with '/' */
+    char prefix[256];         /* "" or ends with '/' */
+    char local_keystore[600]; /* the data key store's orphan check (aks_backup_datakey_store) */
 };
 
 ak_err aks_backup_open(const char *spec, const char *connect, ak_imds *imds, aks_backup **out) {
@@ -161,6 +165,7 @@ ak_err aks_backup_on_saved(void *ud, ak_cur sealed, uint32_t n_epochs) {
 typedef struct {
     size_t prefix_len;
     char best[AKS_BACKUP_KEY_MAX];
+    bool datakey; /* <prefix>keystore.datakey is there */
 } s_backup_scan;
 
 static ak_err s_backup_scan_one(void *ud, const ak_s3_list_item *it) {
@@ -170,6 +175,7 @@ static ak_err s_backup_scan_one(void *ud, const ak_s3_list_item *it) {
     uint8_t h[8];
     if (it->is_prefix || it->key.len <= sc->prefix_len || it->key.len >= AKS_BACKUP_KEY_MAX) return AK_OK;
     ak_cur name = ak_cur_from(it->key.ptr + sc->prefix_len, it->key.len - sc->prefix_len);
+    if (ak_cur_eq_str(name, BK_DATAKEY_NAME)) sc->datakey = true;
     if (!aks_backup_parse_name(name, &n, &ms, h)) return AK_OK; /* not ours: ignored */
     /* Fixed-width fields: the greatest key is the most epochs, then the latest. */
     size_t bl = strlen(sc->best);
@@ -180,23 +186,29 @@ static ak_err s_backup_scan_one(void *ud, const ak_s3_list_item *it) {
     return AK_OK;
 }
 
-ak_err aks_backup_newest(aks_backup *b, char key[AKS_BACKUP_KEY_MAX]) {
+/* One listing of the prefix's own objects into `sc`; AK_E_SIGNER_BACKUP when it fails. */
+static ak_err s_backup_list(aks_backup *b, s_backup_scan *sc) {
     ak_s3_call call;
     s_backup_creds creds;
-    s_backup_scan sc;
-    memset(&sc, 0, sizeof(sc));
-    sc.prefix_len = strlen(b->prefix);
+    memset(sc, 0, sizeof(*sc));
+    sc->prefix_len = strlen(b->prefix);
     AK_GUARD(s_backup_call(b, &call, &creds));
     ak_s3_list_opts lo;
     memset(&lo, 0, sizeof(lo));
     lo.prefix = ak_cur_from_str(b->prefix);
     lo.delimiter = AK_CUR_LIT("/"); /* only this prefix's own objects */
-    ak_err rc = ak_s3_list_ex(&b->s3, &call, b->bucket, &lo, s_backup_scan_one, &sc, NULL);
+    ak_err rc = ak_s3_list_ex(&b->s3, &call, b->bucket, &lo, s_backup_scan_one, sc, NULL);
     s_backup_done(&creds);
     if (rc != AK_OK) {
         ak_log_error("keystore backup listing failed", "bucket", b->bucket, "reason", ak_err_reason(rc));
         return AK_E_SIGNER_BACKUP;
     }
+    return AK_OK;
+}
+
+ak_err aks_backup_newest(aks_backup *b, char key[AKS_BACKUP_KEY_MAX]) {
+    s_backup_scan sc;
+    AK_GUARD(s_backup_list(b, &sc));
     AK_ENSURE(sc.best[0] != '\0', AK_E_NOT_FOUND);
     memcpy(key, sc.best, AKS_BACKUP_KEY_MAX);
     return AK_OK;
@@ -252,4 +264,71 @@ ak_err aks_backup_sync(aks_backup *b, ak_cur sealed, uint32_t n_epochs) {
         return rc;
     }
     return aks_backup_put(b, sealed, n_epochs);
+}
+
+/* ---- the KMS data key's store (aks/sealer.h) ---- */
+
+static ak_err s_backup_datakey_load(void *ctx, ak_buf *text, bool *orphans) {
+    aks_backup *b = ctx;
+    s_backup_scan sc;
+    char key[AKS_BACKUP_KEY_MAX];
+    *orphans = false;
+    AK_GUARD(s_backup_list(b, &sc));
+    if (!sc.datakey) {
+        /* A successful listing without it: there is none (a missing bucket failed the listing). */
+        *orphans = sc.best[0] != '\0' || access(b->local_keystore, F_OK) == 0 || errno != ENOENT;
+        return AK_E_NOT_FOUND;
+    }
+    snprintf(key, sizeof(key), "%s" BK_DATAKEY_NAME, b->prefix);
+    ak_s3_call call;
+    s_backup_creds creds;
+    ak_http_response resp;
+    ak_http_response_init(&resp);
+    ak_err rc = s_backup_call(b, &call, &creds);
+    if (rc == AK_OK) {
+        rc = ak_s3_get(&b->s3, &call, b->bucket, ak_cur_from_str(key), AKS_DATAKEY_MAX_FILE, false, &resp);
+        s_backup_done(&creds);
+        if (rc == AK_E_TOO_LARGE || rc == AK_E_LIMIT) rc = AK_E_KMS_DATAKEY_INVALID;
+        if (rc == AK_OK) rc = ak_buf_append_cur(text, ak_buf_cur(&resp.body));
+        if (rc != AK_OK) {
+            ak_log_error("kms data key read failed", "bucket", b->bucket, "key", key, "reason",
+                         ak_err_reason(rc));
+            if (rc != AK_E_KMS_DATAKEY_INVALID) rc = AK_E_SIGNER_BACKUP;
+        }
+    }
+    ak_http_response_free(&resp);
+    return rc;
+}
+
+static ak_err s_backup_datakey_save(void *ctx, ak_cur text) {
+    aks_backup *b = ctx;
+    char key[AKS_BACKUP_KEY_MAX];
+    ak_s3_call call;
+    s_backup_creds creds;
+    snprintf(key, sizeof(key), "%s" BK_DATAKEY_NAME, b->prefix);
+    AK_GUARD(s_backup_call(b, &call, &creds));
+    ak_s3_put_opts po;
+    memset(&po, 0, sizeof(po));
+    po.content_type = AK_CUR_LIT("application/json");
+    po.if_none_match = true; /* the first signer's key is the deployment's */
+    ak_err rc = ak_s3_put(&b->s3, &call, b->bucket, ak_cur_from_str(key), text, &po, NULL);
+    s_backup_done(&creds);
+    /* 409 ConditionalRequestConflict: another create of it is in flight — theirs wins */
+    if (rc == AK_E_PRECONDITION_FAILED || rc == AK_E_CONFLICT) return AK_E_PRECONDITION_FAILED;
+    if (rc != AK_OK) {
+        ak_log_error("kms data key upload failed", "bucket", b->bucket, "key", key, "reason",
+                     ak_err_reason(rc));
+        return AK_E_SIGNER_BACKUP;
+    }
+    ak_log_info("kms data key stored beside the backups", "bucket", b->bucket, "key", key);
+    return AK_OK;
+}
+
+ak_err aks_backup_datakey_store(aks_backup *b, const char *keystore_path, aks_datakey_store *out) {
+    AK_PRECOND(b != NULL && keystore_path != NULL && out != NULL);
+    AK_ENSURE(strlen(keystore_path) < sizeof(b->local_keystore), AK_E_CONFIG);
+    memcpy(b->local_keystore, keystore_path, strlen(keystore_path) + 1);
+    *out = (aks_datakey_store){
+        .name = "bucket", .load = s_backup_datakey_load, .save = s_backup_datakey_save, .ctx = b};
+    return AK_OK;
 }

@@ -56,11 +56,13 @@ enum {
     OPT_ATTESTER,
     OPT_SEAL_KEY,
     OPT_SEALER,
+    OPT_KMS_KEY,
     OPT_KMS_DATAKEY,
     OPT_KMS_ENDPOINT,
     OPT_KMS_CONNECT,
     OPT_KMS_REGION,
     OPT_KMS_RECIPIENT_DOC,
+    OPT_KMS_TIMEOUT_MS,
     OPT_STATE,
     OPT_EPOCH_SOURCE,
     OPT_EPOCH_CACHE_MS,
@@ -91,7 +93,14 @@ static s_main_opt g_opts[OPT__COUNT] = {
     {"--attester", "AKS_ATTESTER", "local (default) or nitro", NULL},
     {"--seal-key", "AKS_SEAL_KEY", "sealing key file (32 raw bytes or 64 hex) for the file sealer", NULL},
     {"--sealer", "AKS_SEALER", "file (default) or nitro (KMS data key, recipient attestation)", NULL},
-    {"--kms-datakey", "AKS_KMS_DATAKEY", "nitro sealer: KMS data key file (default <state>/keystore.datakey)",
+    {"--kms-key", "AKS_KMS_KEY",
+     "nitro sealer, required: the KMS key, arn:aws:kms:REGION:ACCOUNT:alias/NAME (or :key/ID); measured with "
+     "the image, so a parent cannot substitute a key it controls",
+     NULL},
+    {"--kms-datakey", "AKS_KMS_DATAKEY",
+     "nitro sealer without --backup: KMS data key file (default <state>/keystore.datakey; made at first "
+     "boot). "
+     "With --backup the data key is the bucket's PREFIXkeystore.datakey",
      NULL},
     {"--kms-endpoint", "AKS_KMS_ENDPOINT",
      "nitro sealer: KMS URL (default https://kms.<region>.amazonaws.com, via the vsock proxy)", NULL},
@@ -100,9 +109,13 @@ static s_main_opt g_opts[OPT__COUNT] = {
      "the endpoint's host still verified",
      NULL},
     {"--kms-region", "AKS_KMS_REGION",
-     "nitro sealer: region (default AWS_REGION); credentials per --aws-credentials", NULL},
+     "nitro sealer: region (default and only allowed value: the --kms-key's); credentials per "
+     "--aws-credentials",
+     NULL},
     {"--kms-recipient-doc", "AKS_KMS_RECIPIENT_DOC",
      "nitro sealer: nsm (default) or test-unattested (dev builds, local KMS stand-in only)", NULL},
+    {"--kms-timeout-ms", "AKS_KMS_TIMEOUT_MS",
+     "nitro sealer: each KMS call, retries included (default 15000)", NULL},
     {"--state", "AKS_STATE_DIR", "directory of the sealed keystore (keystore.sealed)", NULL},
     {"--epoch-source", "AKS_EPOCH_SOURCE", "file:PATH or evm:RPC_URL#0xK3EpochCounter", NULL},
     {"--epoch-cache-ms", "AKS_EPOCH_CACHE_MS", "chain epoch cache lifetime (default 2000)", NULL},
@@ -219,22 +232,41 @@ static ak_err s_main_aws_credentials(void) {
     return ak_imds_new(&ic, &g_imds);
 }
 
-/* The KMS-sealed keystore (issue 18 item 2): data key beside the keystore, credentials from the
- * AWS_* environment (handed in by the parent), the recipient document from the NSM — or, in dev
- * builds only and only when asked by name, the unattested test document for the local stand-in. */
-static ak_err s_main_nitro_sealer(aks_attester *attester, aks_sealer **out) {
-    static char datakey[600];
+/* The KMS-sealed keystore (issue 18 item 2): the pinned key, the data key's store (the backup
+ * bucket when there is one: a fresh enclave's state dir is empty; else a local file), credentials
+ * from IMDS through the parent's proxy or the AWS_* environment, the recipient document from the
+ * NSM — or, in dev builds only and only when asked by name, the unattested test document for the
+ * local stand-in. */
+static ak_err s_main_nitro_sealer(aks_attester *attester, aks_backup *backup, const char *ks_path,
+                                  aks_sealer **out) {
+    static aks_datakey_file file;
     aks_nitro_sealer_config c;
     memset(&c, 0, sizeof(c));
-    if (g_opts[OPT_KMS_DATAKEY].value != NULL) {
-        c.datakey_path = g_opts[OPT_KMS_DATAKEY].value;
+    c.key_pin = g_opts[OPT_KMS_KEY].value;
+    if (c.key_pin == NULL || c.key_pin[0] == '\0') {
+        ak_log_error(
+            "--sealer nitro needs --kms-key (the KMS key's alias ARN or key ARN, pinned in the image)");
+        return AK_E_CONFIG;
+    }
+    if (backup != NULL) {
+        if (g_opts[OPT_KMS_DATAKEY].value != NULL) {
+            ak_log_error(
+                "--kms-datakey and --backup do not go together: with a backup the data key is in the bucket");
+            return AK_E_CONFIG;
+        }
+        AK_GUARD(aks_backup_datakey_store(backup, ks_path, &c.store));
     } else {
-        snprintf(datakey, sizeof(datakey), "%s/keystore.datakey", s_main_need(OPT_STATE));
-        c.datakey_path = datakey;
+        char path[600];
+        if (g_opts[OPT_KMS_DATAKEY].value != NULL)
+            snprintf(path, sizeof(path), "%s", g_opts[OPT_KMS_DATAKEY].value);
+        else
+            snprintf(path, sizeof(path), "%s/keystore.datakey", s_main_need(OPT_STATE));
+        AK_GUARD(aks_datakey_file_store(&file, path, ks_path, &c.store));
     }
     c.kms_endpoint = g_opts[OPT_KMS_ENDPOINT].value;
     c.kms_connect = g_opts[OPT_KMS_CONNECT].value;
-    c.region = g_opts[OPT_KMS_REGION].value ? g_opts[OPT_KMS_REGION].value : getenv("AWS_REGION");
+    c.region = g_opts[OPT_KMS_REGION].value;
+    c.timeout_ms = s_main_uint(OPT_KMS_TIMEOUT_MS, 15000);
     if (g_imds != NULL) {
         AK_GUARD(ak_imds_credentials(g_imds, ak_http_now_ms() + 10000, &g_imds_creds));
         c.creds = ak_aws_creds_view(&g_imds_creds);
@@ -243,8 +275,8 @@ static ak_err s_main_nitro_sealer(aks_attester *attester, aks_sealer **out) {
         c.creds.secret_access_key = ak_cur_from_str(getenv("AWS_SECRET_ACCESS_KEY"));
         c.creds.session_token = ak_cur_from_str(getenv("AWS_SESSION_TOKEN"));
     }
-    if (c.region == NULL || c.creds.access_key_id.len == 0 || c.creds.secret_access_key.len == 0) {
-        ak_log_error("nitro sealer needs a region and AWS credentials (AWS_REGION, AWS_ACCESS_KEY_ID, "
+    if (c.creds.access_key_id.len == 0 || c.creds.secret_access_key.len == 0) {
+        ak_log_error("nitro sealer needs AWS credentials (--aws-credentials imds:…, or AWS_ACCESS_KEY_ID, "
                      "AWS_SECRET_ACCESS_KEY[, AWS_SESSION_TOKEN])");
         return AK_E_CONFIG;
     }
@@ -340,9 +372,22 @@ int main(int argc, char **argv) {
         rc = s_main_fail("aws credentials", e);
         goto out;
     }
+    const char *state = s_main_need(OPT_STATE);
+    if (mkdir(state, 0700) != 0 && errno != EEXIST) {
+        rc = s_main_fail("state dir", AK_E_IO);
+        goto out;
+    }
+    snprintf(ks_path, sizeof(ks_path), "%s/keystore.sealed", state);
+    /* The backup before the sealer: with the nitro sealer the bucket also keeps the data key. */
+    if (g_opts[OPT_BACKUP].value != NULL && g_opts[OPT_BACKUP].value[0] != '\0' &&
+        (e = aks_backup_open(g_opts[OPT_BACKUP].value, g_opts[OPT_BACKUP_CONNECT].value, g_imds, &backup)) !=
+            AK_OK) {
+        rc = s_main_fail("backup", e);
+        goto out;
+    }
     const char *sealer_kind = g_opts[OPT_SEALER].value ? g_opts[OPT_SEALER].value : "file";
     if (strcmp(sealer_kind, "nitro") == 0) {
-        e = s_main_nitro_sealer(attester, &sealer);
+        e = s_main_nitro_sealer(attester, backup, ks_path, &sealer);
         ak_aws_creds_wipe(&g_imds_creds); /* on every path out of it */
     } else if (strcmp(sealer_kind, "file") == 0) {
         e = aks_sealer_file_open(s_main_need(OPT_SEAL_KEY), &sealer);
@@ -353,18 +398,7 @@ int main(int argc, char **argv) {
         rc = s_main_fail("sealer", e);
         goto out;
     }
-    const char *state = s_main_need(OPT_STATE);
-    if (mkdir(state, 0700) != 0 && errno != EEXIST) {
-        rc = s_main_fail("state dir", AK_E_IO);
-        goto out;
-    }
-    snprintf(ks_path, sizeof(ks_path), "%s/keystore.sealed", state);
-    if (g_opts[OPT_BACKUP].value != NULL && g_opts[OPT_BACKUP].value[0] != '\0') {
-        if ((e = aks_backup_open(g_opts[OPT_BACKUP].value, g_opts[OPT_BACKUP_CONNECT].value, g_imds,
-                                 &backup)) != AK_OK) {
-            rc = s_main_fail("backup", e);
-            goto out;
-        }
+    if (backup != NULL) {
         /* No local keystore: the newest backup is it (the rollback guard below still applies). */
         if (access(ks_path, F_OK) != 0 && errno == ENOENT) {
             char key[AKS_BACKUP_KEY_MAX];

@@ -1,7 +1,9 @@
 /* sealer.c — the local file-key sealer and the KMS/attestation (Nitro) sealer (see aks/sealer.h, D7). */
 #include "aks/sealer.h"
 
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ak/alloc.h"
 #include "ak/cbor.h"
@@ -104,59 +106,189 @@ out:
     return rc;
 }
 
-ak_err aks_sealer_nitro_open(const aks_nitro_sealer_config *cfg, aks_sealer **out) {
-    ak_buf file, blob, key_id, spki, doc, cms, dk;
-    ak_rsa_priv *rsa = NULL;
-    ak_http *http = NULL;
-    ak_kms kms;
-    ak_err rc = AK_OK;
-    *out = NULL;
-    AK_ENSURE(cfg != NULL && cfg->recipient_doc != NULL && cfg->datakey_path != NULL && cfg->region != NULL &&
-                  cfg->creds.access_key_id.len > 0 && cfg->creds.secret_access_key.len > 0,
-              AK_E_CONFIG);
-    ak_buf_init(&file, AKS_DATAKEY_MAX_FILE);
-    ak_buf_init(&blob, AK_KMS_MAX_CIPHERTEXT_BLOB);
-    ak_buf_init(&key_id, AK_KMS_MAX_KEY_ID);
-    ak_buf_init(&spki, 2048);
-    ak_buf_init(&doc, AK_KMS_MAX_ATTESTATION);
-    ak_buf_init(&cms, AK_KMS_MAX_RESPONSE);
-    ak_buf_init_secret(&dk, AK_CMS_MAX_CONTENT);
-    if (ak_buf_append_file(&file, cfg->datakey_path) != AK_OK) {
-        ak_log_error("kms data key file unreadable", "path", cfg->datakey_path);
-        rc = AK_E_IO;
-        goto out;
+/* ---- the local data key file ---- */
+
+static ak_err s_datakey_file_load(void *ctx, ak_buf *text, bool *orphans) {
+    aks_datakey_file *f = ctx;
+    *orphans = false;
+    if (access(f->path, F_OK) != 0 && errno == ENOENT) {
+        *orphans = access(f->keystore_path, F_OK) == 0 || errno != ENOENT;
+        return AK_E_NOT_FOUND;
     }
-    AK_GUARD_OUT(aks_datakey_parse(ak_buf_cur(&file), &blob, &key_id));
-    /* The recipient key pair: generated here, used once, never leaves this function. */
-    AK_GUARD_OUT(ak_rsa_keygen(AK_RSA_BITS, &rsa));
-    AK_GUARD_OUT(ak_rsa_spki_der(rsa, &spki));
-    AK_GUARD_OUT(cfg->recipient_doc(cfg->recipient_ctx, ak_buf_cur(&spki), &doc));
-    ak_http_config hc = {.user_agent = "agentkeys-signer/1", .connect_to = cfg->kms_connect};
-    AK_GUARD_OUT(ak_http_new(&hc, &http));
-    ak_kms_config kc = {.endpoint = cfg->kms_endpoint, .region = cfg->region};
-    AK_GUARD_OUT(ak_kms_init(&kms, http, &kc));
-    ak_kms_decrypt req = {.ciphertext_blob = ak_buf_cur(&blob),
-                          .key_id = ak_buf_cur(&key_id),
-                          .attestation_doc = ak_buf_cur(&doc),
-                          .deadline_ms = ak_http_now_ms() + (cfg->timeout_ms ? cfg->timeout_ms : 15000u)};
-    AK_GUARD_OUT(ak_kms_decrypt_for_recipient(&kms, &cfg->creds, &req, &cms));
-    rc = ak_cms_unwrap(ak_buf_cur(&cms), rsa, &dk);
+    ak_err rc = ak_buf_append_file(text, f->path);
+    if (rc != AK_OK)
+        ak_log_error("kms data key file unreadable", "path", f->path, "reason", ak_err_reason(rc));
+    return rc == AK_E_LIMIT || rc == AK_E_TOO_LARGE ? AK_E_KMS_DATAKEY_INVALID
+           : rc == AK_OK                            ? AK_OK
+                                                    : AK_E_IO;
+}
+
+static ak_err s_datakey_file_save(void *ctx, ak_cur text) {
+    aks_datakey_file *f = ctx;
+    return ak_file_create_0600(f->path, text);
+}
+
+ak_err aks_datakey_file_store(aks_datakey_file *f, const char *path, const char *keystore_path,
+                              aks_datakey_store *out) {
+    AK_PRECOND(f != NULL && path != NULL && keystore_path != NULL && out != NULL);
+    AK_ENSURE(strlen(path) < sizeof(f->path) && strlen(keystore_path) < sizeof(f->keystore_path),
+              AK_E_CONFIG);
+    memcpy(f->path, path, strlen(path) + 1);
+    memcpy(f->keystore_path, keystore_path, strlen(keystore_path) + 1);
+    *out = (aks_datakey_store){
+        .name = "file", .load = s_datakey_file_load, .save = s_datakey_file_save, .ctx = f};
+    return AK_OK;
+}
+
+/* ---- the nitro sealer ---- */
+
+/* One open's KMS session: the recipient key pair and its attestation document, the client. */
+typedef struct s_nitro {
+    const aks_nitro_sealer_config *cfg;
+    ak_kms_key_pin pin;
+    ak_rsa_priv *rsa;
+    ak_buf doc;
+    ak_http *http;
+    ak_kms kms;
+} s_nitro;
+
+static int64_t s_nitro_deadline(const s_nitro *n) {
+    return ak_http_now_ms() + (n->cfg->timeout_ms ? n->cfg->timeout_ms : 15000u);
+}
+
+/* The stored text's data key, through KMS Decrypt under the pin (never the file's own KeyId). */
+static ak_err s_nitro_decrypt(s_nitro *n, ak_cur text, ak_buf *cms) {
+    ak_buf blob, file_key_id;
+    ak_buf_init(&blob, AK_KMS_MAX_CIPHERTEXT_BLOB);
+    ak_buf_init(&file_key_id, AK_KMS_MAX_KEY_ID);
+    ak_err rc = aks_datakey_parse(text, &blob, &file_key_id);
+    if (rc == AK_OK) {
+        ak_kms_decrypt req = {.ciphertext_blob = ak_buf_cur(&blob),
+                              .key_id = ak_cur_from_str(n->pin.arn),
+                              .attestation_doc = ak_buf_cur(&n->doc),
+                              .deadline_ms = s_nitro_deadline(n)};
+        rc = ak_kms_decrypt_for_recipient(&n->kms, &n->cfg->creds, &req, cms);
+    }
+    ak_buf_free(&blob);
+    ak_buf_free(&file_key_id);
+    return rc;
+}
+
+/* A new data key under the pin: its CMS for us in `cms`, its stored text in `text`. */
+static ak_err s_nitro_generate(s_nitro *n, ak_buf *cms, ak_buf *text) {
+    ak_buf blob, arn, b64;
+    json_t *o = NULL;
+    ak_buf_init(&blob, AK_KMS_MAX_CIPHERTEXT_BLOB);
+    ak_buf_init(&arn, AK_KMS_MAX_KEY_ID);
+    ak_buf_init(&b64, 2 * AK_KMS_MAX_CIPHERTEXT_BLOB);
+    ak_kms_generate req = {.key_id = ak_cur_from_str(n->pin.arn),
+                           .attestation_doc = ak_buf_cur(&n->doc),
+                           .deadline_ms = s_nitro_deadline(n)};
+    ak_err rc = ak_kms_generate_for_recipient(&n->kms, &n->cfg->creds, &req, &blob, &arn, cms);
+    if (rc == AK_OK) rc = ak_b64_encode(blob.ptr, blob.len, &b64);
+    if (rc == AK_OK) {
+        /* json_object_set_new takes the value (NULL included) whatever it returns */
+        o = json_object();
+        bool ok = o != NULL &&
+                  json_object_set_new(o, "CiphertextBlob", ak_json_string_cur(ak_buf_cur(&b64))) == 0 &&
+                  json_object_set_new(o, "KeyId", ak_json_string_cur(ak_buf_cur(&arn))) == 0;
+        rc = ok ? ak_json_dump(o, text) : AK_E_NOMEM;
+    }
+    if (rc == AK_OK) rc = ak_buf_append_str(text, "\n");
+    json_decref(o);
+    ak_buf_free(&blob);
+    ak_buf_free(&arn);
+    ak_buf_free(&b64);
+    return rc;
+}
+
+/* The data key: the stored one, or a new one saved create-only (a lost race uses the winner's). */
+static ak_err s_nitro_datakey(s_nitro *n, ak_buf *dk) {
+    const aks_datakey_store *st = &n->cfg->store;
+    ak_buf text, cms;
+    ak_err rc = AK_OK;
+    ak_buf_init(&text, AKS_DATAKEY_MAX_FILE);
+    ak_buf_init(&cms, AK_KMS_MAX_RESPONSE);
+    for (int attempt = 0;; attempt++) {
+        bool orphans = false;
+        ak_buf_clear(&text);
+        ak_buf_clear(&cms);
+        rc = st->load(st->ctx, &text, &orphans);
+        if (rc == AK_OK) {
+            AK_GUARD_OUT(s_nitro_decrypt(n, ak_buf_cur(&text), &cms));
+            break;
+        }
+        if (rc != AK_E_NOT_FOUND) goto out;
+        if (orphans) {
+            ak_log_error("sealed state exists but its kms data key is gone; refusing to make a new one",
+                         "store", st->name);
+            rc = AK_E_KMS_DATAKEY_MISSING;
+            goto out;
+        }
+        AK_GUARD_OUT(s_nitro_generate(n, &cms, &text));
+        rc = st->save(st->ctx, ak_buf_cur(&text));
+        if (rc == AK_OK) {
+            ak_log_info("new kms data key made and stored", "store", st->name, "kms_key", n->pin.arn);
+            break;
+        }
+        if (rc != AK_E_PRECONDITION_FAILED || attempt > 0) {
+            ak_log_error("kms data key could not be stored; not used", "store", st->name, "reason",
+                         ak_err_reason(rc));
+            goto out;
+        }
+        ak_log_info("another signer stored a kms data key first; using it", "store", st->name);
+    }
+    rc = ak_cms_unwrap(ak_buf_cur(&cms), n->rsa, dk);
     if (rc != AK_OK) {
         ak_log_error("kms recipient ciphertext refused", "reason", ak_err_reason(rc));
         goto out;
     }
-    AK_ENSURE_OUT(dk.len == 32, AK_E_KMS_DATAKEY_INVALID); /* not an AES_256 data key */
+    AK_ENSURE_OUT(dk->len == 32, AK_E_KMS_DATAKEY_INVALID); /* not an AES_256 data key */
+out:
+    ak_buf_free(&text);
+    ak_buf_free(&cms);
+    return rc;
+}
+
+ak_err aks_sealer_nitro_open(const aks_nitro_sealer_config *cfg, aks_sealer **out) {
+    s_nitro n;
+    ak_buf spki, dk;
+    ak_err rc = AK_OK;
+    *out = NULL;
+    AK_ENSURE(cfg != NULL && cfg->recipient_doc != NULL && cfg->key_pin != NULL && cfg->store.load != NULL &&
+                  cfg->store.save != NULL && cfg->creds.access_key_id.len > 0 &&
+                  cfg->creds.secret_access_key.len > 0,
+              AK_E_CONFIG);
+    memset(&n, 0, sizeof(n));
+    n.cfg = cfg;
+    if (ak_kms_key_pin_parse(ak_cur_from_str(cfg->key_pin), &n.pin) != AK_OK) {
+        ak_log_error("the kms key pin is not a key ARN or alias ARN", "kms_key", cfg->key_pin);
+        return AK_E_CONFIG;
+    }
+    if (cfg->region != NULL && cfg->region[0] != '\0' && strcmp(cfg->region, n.pin.region) != 0) {
+        ak_log_error("the kms region is not the pinned key's", "region", cfg->region, "kms_key",
+                     cfg->key_pin);
+        return AK_E_CONFIG;
+    }
+    ak_buf_init(&spki, 2048);
+    ak_buf_init(&n.doc, AK_KMS_MAX_ATTESTATION);
+    ak_buf_init_secret(&dk, AK_CMS_MAX_CONTENT);
+    /* The recipient key pair: generated here, used for this open only, never leaves this function. */
+    AK_GUARD_OUT(ak_rsa_keygen(AK_RSA_BITS, &n.rsa));
+    AK_GUARD_OUT(ak_rsa_spki_der(n.rsa, &spki));
+    AK_GUARD_OUT(cfg->recipient_doc(cfg->recipient_ctx, ak_buf_cur(&spki), &n.doc));
+    ak_http_config hc = {.user_agent = "agentkeys-signer/1", .connect_to = cfg->kms_connect};
+    AK_GUARD_OUT(ak_http_new(&hc, &n.http));
+    ak_kms_config kc = {.endpoint = cfg->kms_endpoint, .region = n.pin.region};
+    AK_GUARD_OUT(ak_kms_init(&n.kms, n.http, &kc));
+    AK_GUARD_OUT(s_nitro_datakey(&n, &dk));
     AK_GUARD_OUT(aks_sealer_from_key(dk.ptr, out));
     (*out)->name = "nitro";
 out:
-    ak_rsa_free(rsa);
-    ak_http_free(http);
-    ak_buf_free(&file);
-    ak_buf_free(&blob);
-    ak_buf_free(&key_id);
+    ak_rsa_free(n.rsa);
+    ak_http_free(n.http);
     ak_buf_free(&spki);
-    ak_buf_free(&doc);
-    ak_buf_free(&cms);
+    ak_buf_free(&n.doc);
     ak_buf_free(&dk);
     return rc;
 }

@@ -18,9 +18,19 @@
 #     (UnrecognizedClientException -> kms_signature_rejected), key policy denial
 #     (kms_access_denied), a response that carries Plaintext (kms_response_malformed), a corrupted
 #     CMS (cms_decrypt_failed), a tampered data key blob (kms_invalid_ciphertext), a data key file
-#     with an unknown member (kms_datakey_invalid), none at all (io_error), no recipient document
-#     source (config_error: the NSM path is not wired yet), no credentials (config_error), and the
+#     with an unknown member (kms_datakey_invalid), no recipient document source (config_error:
+#     --kms-recipient-doc nsm needs --attester nitro), no credentials (config_error), and the
 #     release binary refusing the test-only document (config_error);
+#   - a deployment's first boot (no data key yet): the signer calls GenerateDataKey under the
+#     pinned key (--kms-key, an alias ARN) for its recipient document, stores the ciphertext
+#     create-only (0600) and reopens it at the next boot; a keystore whose data key is gone is
+#     refused (kms_datakey_missing) rather than orphaned by a new key; a generate answer naming
+#     another key, or carrying Plaintext, stores nothing;
+#   - a parent's substitution: a data key made under the attacker's key (another account, the same
+#     alias name) is refused by KMS because the signer asks for the pinned key
+#     (IncorrectKeyException -> kms_key_mismatch), and the same file opens under the attacker's
+#     own pin (the control that shows the pin is what refuses it);
+#   - no pin, a bare alias name as pin, a region other than the pin's: config_error;
 #   - the local mode (file sealer) still starts by default.
 #
 # Env: SIGNER_DEV (default build/dev/bin/ak-signer), SIGNER_REL (default build/release/bin/ak-signer,
@@ -95,7 +105,9 @@ run_signer() {
   stop_pid "$spid"; spid=
   return 1
 }
-nitro=(--sealer nitro --kms-endpoint "$endpoint" --kms-recipient-doc test-unattested)
+PIN=arn:aws:kms:$REGION:111122223333:alias/agentkeys-signer # measured into the image in production
+ATTACKER_PIN=arn:aws:kms:$REGION:444455556666:alias/agentkeys-signer
+nitro=(--sealer nitro --kms-key "$PIN" --kms-endpoint "$endpoint" --kms-recipient-doc test-unattested)
 keys_of() { # the kids the running signer publishes
   curl -sS --max-time 10 --cacert "$work/pki/ca.crt" --resolve "localhost:$(cat "$work/ready"):127.0.0.1" \
     --cert "$work/pki/auth.crt" --key "$work/pki/auth.key" "https://localhost:$(cat "$work/ready")/v1/keys" |
@@ -131,14 +143,14 @@ check kms_request_target "$(last_rec target)" TrentService.Decrypt
 check kms_request_signed_headers "$(last_rec signed_headers)" \
   "['content-type', 'host', 'x-amz-date', 'x-amz-security-token', 'x-amz-target']"
 check kms_request_body_members "$(last_rec body_keys)" "['CiphertextBlob', 'EncryptionAlgorithm', 'KeyId', 'Recipient']"
-check kms_request_key_id "$(last_rec key_id)" "$arn"
+check kms_request_key_id_is_the_pin "$(last_rec key_id)" "$PIN"
 check kms_recipient_key_rsa2048 "$(last_rec public_key_bits)" 2048
 check kms_document_names_the_image "$(last_rec image_sha384)" "$image"
 pk1=$(last_rec public_key_sha256)
 
 # the restart goes the production way: the real endpoint name, connected through the proxy port
-via_proxy=(--sealer nitro --kms-endpoint "http://kms.$REGION.amazonaws.com" --kms-connect "127.0.0.1:$port"
-  --kms-recipient-doc test-unattested)
+via_proxy=(--sealer nitro --kms-key "$PIN" --kms-endpoint "http://kms.$REGION.amazonaws.com"
+  --kms-connect "127.0.0.1:$port" --kms-recipient-doc test-unattested)
 if run_signer nitro2 "$signer" "$state" "${via_proxy[@]}"; then
   kids2=$(keys_of)
   stop_pid "$spid"; spid=
@@ -188,8 +200,12 @@ json.dump(d, open(sys.argv[3], "w"))
 EOF
 expect_fail kms_tampered_datakey_refused kms_invalid_ciphertext "$signer" "$bad" "${nitro[@]}" --kms-datakey "$bad/tampered"
 expect_fail kms_datakey_extra_member_refused kms_datakey_invalid "$signer" "$bad" "${nitro[@]}" --kms-datakey "$bad/extra"
-expect_fail kms_datakey_missing_refused io_error "$signer" "$bad" "${nitro[@]}"
-expect_fail kms_no_recipient_source_refused config_error "$signer" "$state" --sealer nitro --kms-endpoint "$endpoint"
+expect_fail kms_no_recipient_source_refused config_error "$signer" "$state" --sealer nitro --kms-key "$PIN" \
+  --kms-endpoint "$endpoint"
+expect_fail kms_no_pin_refused config_error "$signer" "$state" --sealer nitro --kms-endpoint "$endpoint" \
+  --kms-recipient-doc test-unattested
+expect_fail kms_bare_alias_pin_refused config_error "$signer" "$state" "${nitro[@]}" --kms-key alias/agentkeys-signer
+expect_fail kms_region_not_the_pins_refused config_error "$signer" "$state" "${nitro[@]}" --kms-region us-west-2
 T_AK= expect_fail kms_no_credentials_refused config_error "$signer" "$state" "${nitro[@]}"
 if [ -x "$signer_rel" ]; then
   expect_fail kms_release_has_no_test_document config_error "$signer_rel" "$state" "${nitro[@]}"
@@ -197,6 +213,64 @@ else
   echo "SKIP kms_release_has_no_test_document (no release build)"
 fi
 [ ! -e "$bad/keystore.sealed" ] && pass kms_failures_write_nothing || fail kms_failures_write_nothing
+
+# ---- a deployment's first boot: the signer makes its own data key (GenerateDataKey under the pin) ----
+gen=$work/gen; mkdir -m 0700 "$gen"
+if run_signer gen1 "$signer" "$gen" "${nitro[@]}"; then
+  kids_g1=$(keys_of)
+  stop_pid "$spid"; spid=
+  pass kms_first_boot_makes_datakey
+else
+  fail kms_first_boot_makes_datakey "$(tail -3 "$work/gen1.log")"
+fi
+check kms_generate_target "$(grep -c '"TrentService.GenerateDataKey"' "$work/rec.jsonl")" 1
+gen_rec=$(grep '"TrentService.GenerateDataKey"' "$work/rec.jsonl" | tail -n1)
+check kms_generate_key_id_is_the_pin "$(echo "$gen_rec" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["key_id"])')" "$PIN"
+check kms_generate_body_members "$(echo "$gen_rec" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["body_keys"])')" \
+  "['KeyId', 'KeySpec', 'Recipient']"
+check kms_generated_datakey_mode "$(stat -c %a "$gen/keystore.datakey" 2>/dev/null)" 600
+check kms_generated_datakey_names_key "$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sorted(d), d["KeyId"])' \
+  "$gen/keystore.datakey" 2>/dev/null)" "['CiphertextBlob', 'KeyId'] $arn"
+if run_signer gen2 "$signer" "$gen" "${nitro[@]}"; then
+  kids_g2=$(keys_of)
+  stop_pid "$spid"; spid=
+  if [ -n "${kids_g1:-}" ] && [ "$kids_g1" = "$kids_g2" ]; then pass kms_generated_datakey_reopens; else
+    fail kms_generated_datakey_reopens "'${kids_g1:-}' vs '$kids_g2'"; fi
+else
+  fail kms_generated_datakey_reopens "$(tail -3 "$work/gen2.log")"
+fi
+check kms_reboot_decrypts "$(last_rec target)" TrentService.Decrypt
+# the data key lost while its keystore remains: a new key would orphan the keystore — refused
+mv "$gen/keystore.datakey" "$work/gen.datakey"
+expect_fail kms_orphaned_keystore_refused kms_datakey_missing "$signer" "$gen" "${nitro[@]}"
+[ ! -e "$gen/keystore.datakey" ] && pass kms_orphan_makes_no_new_key || fail kms_orphan_makes_no_new_key
+# answers the client must not keep: another key's ARN, a plaintext; nothing is stored after either
+for m in wrong-keyid:kms_key_mismatch plaintext:kms_response_malformed; do
+  d=$work/gen-${m%%:*}; mkdir -m 0700 "$d"
+  echo "${m%%:*}" >"$work/mode"
+  expect_fail "kms_generate_${m%%:*}_refused" "${m#*:}" "$signer" "$d" "${nitro[@]}"
+  [ -z "$(ls -A "$d")" ] && pass "kms_generate_${m%%:*}_stores_nothing" || fail "kms_generate_${m%%:*}_stores_nothing" "$(ls "$d")"
+done
+echo ok >"$work/mode"
+
+# ---- a parent substitutes a data key under a key it controls (another account, same alias) ----
+evil=$work/evil; mkdir -m 0700 "$evil"
+AWS_ACCESS_KEY_ID=$AK AWS_SECRET_ACCESS_KEY=$SK AWS_SESSION_TOKEN=$TOK AWS_DEFAULT_REGION=$REGION \
+  AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null timeout 60 \
+  "$AWS" kms generate-data-key-without-plaintext --endpoint-url "$endpoint" --key-id "$ATTACKER_PIN" \
+  --key-spec AES_256 --output json >"$evil/keystore.datakey" 2>"$work/aws-evil.err" ||
+  fail kms_attacker_datakey_made "$(tail -2 "$work/aws-evil.err")"
+expect_fail kms_substituted_datakey_refused kms_key_mismatch "$signer" "$evil" "${nitro[@]}"
+check kms_substitution_refused_by_kms "$(last_rec error)" IncorrectKeyException
+[ ! -e "$evil/keystore.sealed" ] && pass kms_substitution_seals_nothing || fail kms_substitution_seals_nothing
+# control: the same file opens under the attacker's own pin — the refusal above is the pin's doing
+if run_signer evil-control "$signer" "$evil" --sealer nitro --kms-key "$ATTACKER_PIN" --kms-endpoint "$endpoint" \
+  --kms-recipient-doc test-unattested; then
+  stop_pid "$spid"; spid=
+  pass kms_substitution_control_opens
+else
+  fail kms_substitution_control_opens "$(tail -3 "$work/evil-control.log")"
+fi
 
 # ---- local mode unchanged ----
 if run_signer local "$signer" "$work/local-state"; then

@@ -89,7 +89,8 @@ rows=[json.loads(l) for l in open(sys.argv[1])]
 sel=[r for r in rows if r.get("who")==sys.argv[2]]
 print(sel[int(sys.argv[3])].get(sys.argv[4]) if sel else None)' "$work/px.jsonl" "$@" 2>/dev/null; }
 
-net=(--sealer nitro --kms-recipient-doc test-unattested --kms-endpoint "http://kms.$REGION.amazonaws.com"
+net=(--sealer nitro --kms-key "arn:aws:kms:$REGION:111122223333:alias/agentkeys-signer"
+  --kms-recipient-doc test-unattested --kms-endpoint "http://kms.$REGION.amazonaws.com"
   --kms-connect "unix:$work/kms.sock" --aws-credentials "imds:unix:$work/imds.sock"
   --epoch-source "evm:http://rpc.chain.example:8545#$EPOCH_ADDR" --chain-connect "unix:$work/rpc.sock")
 

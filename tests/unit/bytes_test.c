@@ -271,9 +271,33 @@ AK_TEST(test_file_write_0600) {
     EXPECT_INT_EQ(system(cmd), 0);
 }
 
-AK_RUN_TESTS(AK_T(test_file_write_0600), AK_T(test_cursor_reads_do_not_advance_on_short_input),
-             AK_T(test_u64_is_strict), AK_T(test_split_trim_find),
-             AK_T(test_buf_ceiling_is_an_error_not_a_cut), AK_T(test_buf_oom_is_reported), AK_T(test_hex),
-             AK_T(test_base64_rfc4648_vectors), AK_T(test_base64_rejects_noncanonical), AK_T(test_ct_eq),
-             AK_T(test_error_table), AK_T(test_arena_resets_and_caps), AK_T(test_jansson_arena_window),
-             AK_T(test_buf_append_file), AK_T(test_grow_array))
+/* ak_file_create_0600: the first writer's content stays; a second create is refused and leaves it
+ * (and no temp file) behind. */
+AK_TEST(test_file_create_0600) {
+    char dir[] = "/tmp/ak-bytes-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/d/key.json", dir);
+    EXPECT_OK(ak_file_create_0600(path, AK_CUR_LIT("first")));
+    EXPECT_ERR(AK_E_PRECONDITION_FAILED, ak_file_create_0600(path, AK_CUR_LIT("second")));
+    struct stat st;
+    EXPECT_INT_EQ(stat(path, &st), 0);
+    EXPECT_INT_EQ(st.st_mode & 0777, 0600);
+    EXPECT_INT_EQ(st.st_nlink, 1); /* the temp name is gone */
+    ak_buf b;
+    ak_buf_init(&b, 1024);
+    EXPECT_OK(ak_buf_append_file(&b, path));
+    EXPECT_BYTES_EQ(b.ptr, b.len, "first", 5);
+    ak_buf_free(&b);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "test $(find %s -name '*.tmp.*' | wc -l) = 0 && rm -rf %s", dir, dir);
+    EXPECT_INT_EQ(system(cmd), 0);
+}
+
+AK_RUN_TESTS(AK_T(test_file_write_0600), AK_T(test_file_create_0600),
+             AK_T(test_cursor_reads_do_not_advance_on_short_input), AK_T(test_u64_is_strict),
+             AK_T(test_split_trim_find), AK_T(test_buf_ceiling_is_an_error_not_a_cut),
+             AK_T(test_buf_oom_is_reported), AK_T(test_hex), AK_T(test_base64_rfc4648_vectors),
+             AK_T(test_base64_rejects_noncanonical), AK_T(test_ct_eq), AK_T(test_error_table),
+             AK_T(test_arena_resets_and_caps), AK_T(test_jansson_arena_window), AK_T(test_buf_append_file),
+             AK_T(test_grow_array))

@@ -2,12 +2,13 @@
  * signer_sealer_test.c — the nitro sealer's pieces that need no network (aks/sealer.h): the data
  * key file format (exactly what `aws kms generate-data-key-without-plaintext --output json`
  * prints, nothing else), the refusals before any KMS call (no region, credentials or recipient
- * document source; missing or malformed file), and the test-only recipient document's CBOR.
+ * document source), the data key stores, and the test-only recipient document's CBOR.
  * The KMS round trip itself: tests/e2e/kms_sealer_test.sh.
  */
 #include "test.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ak/cbor.h"
@@ -64,35 +65,144 @@ static ak_err s_never_called(void *ctx, ak_cur spki, ak_buf *doc) {
     return AK_E_INTERNAL;
 }
 
+#define PIN "arn:aws:kms:us-east-1:111122223333:alias/agentkeys-signer"
+
+/* A scripted data key store: what load answers, and what was asked of it. */
+typedef struct {
+    ak_err load_rc;
+    bool orphans;
+    const char *text;
+    int loads, saves;
+} s_fake_store;
+
+static ak_err s_fake_load(void *ctx, ak_buf *text, bool *orphans) {
+    s_fake_store *f = ctx;
+    f->loads++;
+    *orphans = f->orphans;
+    if (f->load_rc == AK_OK) EXPECT_OK(ak_buf_append_str(text, f->text));
+    return f->load_rc;
+}
+
+static ak_err s_fake_save(void *ctx, ak_cur text) {
+    s_fake_store *f = ctx;
+    (void)text;
+    f->saves++;
+    return AK_OK;
+}
+
+static int g_docs;
+static ak_err s_doc(void *ctx, ak_cur spki, ak_buf *doc) {
+    (void)ctx;
+    g_docs++;
+    return ak_buf_append_cur(doc, spki);
+}
+
+static aks_nitro_sealer_config s_config(s_fake_store *f) {
+    return (aks_nitro_sealer_config){.key_pin = PIN,
+                                     .store = {"fake", s_fake_load, s_fake_save, f},
+                                     .kms_endpoint = "http://127.0.0.1:9", /* never reached here */
+                                     .creds = {AK_CUR_LIT("AKID"), AK_CUR_LIT("secret"), {0}},
+                                     .recipient_doc = s_never_called};
+}
+
+/* Refused before any key pair, document or KMS call: the pin, the region, credentials, sources. */
 AK_TEST(test_open_refusals) {
-    char dir[] = "/tmp/ak-sealer-XXXXXX", path[64], junk[64];
     aks_sealer *s = NULL;
-    assert_non_null(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/none", dir);
-    snprintf(junk, sizeof(junk), "%s/junk", dir);
-    FILE *f = fopen(junk, "w");
-    assert_non_null(f);
-    fputs("{\"CiphertextBlob\":\"AQ==\"}", f);
-    fclose(f);
-    aks_nitro_sealer_config c = {.datakey_path = path,
-                                 .region = "us-east-1",
-                                 .kms_endpoint = "http://127.0.0.1:9",
-                                 .creds = {AK_CUR_LIT("AKID"), AK_CUR_LIT("secret"), {0}},
-                                 .recipient_doc = s_never_called};
-    EXPECT_ERR(AK_E_IO, aks_sealer_nitro_open(&c, &s));
-    c.datakey_path = junk;
-    EXPECT_ERR(AK_E_KMS_DATAKEY_INVALID, aks_sealer_nitro_open(&c, &s));
-    c.region = NULL;
+    s_fake_store f = {.load_rc = AK_E_NOT_FOUND};
+    aks_nitro_sealer_config c = s_config(&f);
+    static const char *const bad_pins[] = {
+        NULL,
+        "",
+        "alias/agentkeys-signer", /* not an ARN: whoever's credentials these are */
+        "1234abcd-12ab-34cd-56ef-1234567890ab",
+        "arn:aws:kms:us-east-1:111122223333:alias/aws/ebs",
+        "arn:aws:kms:us-east-1:111122223333"};
+    for (size_t i = 0; i < sizeof(bad_pins) / sizeof(bad_pins[0]); i++) {
+        c.key_pin = bad_pins[i];
+        EXPECT_ERR(AK_E_CONFIG, aks_sealer_nitro_open(&c, &s));
+    }
+    c.key_pin = PIN;
+    c.region = "us-west-2"; /* KMS keys are regional: the pin's region or nothing */
     EXPECT_ERR(AK_E_CONFIG, aks_sealer_nitro_open(&c, &s));
-    c.region = "us-east-1";
+    c.region = NULL;
     c.creds.secret_access_key = (ak_cur){0};
     EXPECT_ERR(AK_E_CONFIG, aks_sealer_nitro_open(&c, &s));
     c.creds.secret_access_key = AK_CUR_LIT("secret");
+    c.store.load = NULL;
+    EXPECT_ERR(AK_E_CONFIG, aks_sealer_nitro_open(&c, &s));
+    c.store.load = s_fake_load;
     c.recipient_doc = NULL;
     EXPECT_ERR(AK_E_CONFIG, aks_sealer_nitro_open(&c, &s));
     EXPECT_ERR(AK_E_CONFIG, aks_sealer_nitro_open(NULL, &s));
     assert_null(s);
-    unlink(junk);
+    EXPECT_INT_EQ(f.loads, 0);
+}
+
+/* The store's answers that end the open before KMS: its own failure (never taken for "none"),
+ * orphaned sealed state (no new key is made, nothing saved), malformed stored text. */
+AK_TEST(test_store_outcomes_before_kms) {
+    aks_sealer *s = NULL;
+    static const struct {
+        ak_err load_rc;
+        bool orphans;
+        const char *text;
+        ak_err want;
+    } cases[] = {
+        {AK_E_SIGNER_BACKUP, false, NULL, AK_E_SIGNER_BACKUP},
+        {AK_E_IO, false, NULL, AK_E_IO},
+        {AK_E_NOT_FOUND, true, NULL, AK_E_KMS_DATAKEY_MISSING},
+        {AK_OK, false, "{\"CiphertextBlob\":\"AQ==\"}", AK_E_KMS_DATAKEY_INVALID},
+        {AK_OK, false, "{\"CiphertextBlob\":\"AQ==\",\"KeyId\":\"k\",\"Plaintext\":\"AA==\"}",
+         AK_E_KMS_DATAKEY_INVALID},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        s_fake_store f = {.load_rc = cases[i].load_rc, .orphans = cases[i].orphans, .text = cases[i].text};
+        aks_nitro_sealer_config c = s_config(&f);
+        c.recipient_doc = s_doc;
+        g_docs = 0;
+        ak_err e = aks_sealer_nitro_open(&c, &s);
+        if (e != cases[i].want) fail_msg("case %zu -> %s", i, ak_err_reason(e));
+        EXPECT_INT_EQ(f.loads, 1);
+        EXPECT_INT_EQ(f.saves, 0);
+        EXPECT_INT_EQ(g_docs, 1); /* one recipient key pair per open */
+        assert_null(s);
+    }
+}
+
+/* The local file store: none, none with an orphaned keystore, create-only save, then the text. */
+AK_TEST(test_file_store) {
+    char dir[] = "/tmp/ak-sealer-XXXXXX", path[64], ks[64];
+    aks_datakey_file file;
+    aks_datakey_store st;
+    ak_buf text;
+    bool orphans = true;
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/keystore.datakey", dir);
+    snprintf(ks, sizeof(ks), "%s/keystore.sealed", dir);
+    EXPECT_OK(aks_datakey_file_store(&file, path, ks, &st));
+    EXPECT_STR_EQ(st.name, "file");
+    ak_buf_init(&text, AKS_DATAKEY_MAX_FILE);
+    EXPECT_ERR(AK_E_NOT_FOUND, st.load(st.ctx, &text, &orphans));
+    EXPECT_FALSE(orphans);
+    FILE *f = fopen(ks, "w");
+    assert_non_null(f);
+    fclose(f);
+    EXPECT_ERR(AK_E_NOT_FOUND, st.load(st.ctx, &text, &orphans));
+    EXPECT_TRUE(orphans); /* a keystore without its key */
+    EXPECT_OK(st.save(st.ctx, AK_CUR_LIT("{\"first\":1}")));
+    EXPECT_ERR(AK_E_PRECONDITION_FAILED, st.save(st.ctx, AK_CUR_LIT("{\"second\":2}")));
+    EXPECT_OK(st.load(st.ctx, &text, &orphans));
+    EXPECT_STR_EQ(ak_buf_cstr(&text), "{\"first\":1}");
+    struct stat sb;
+    EXPECT_INT_EQ(stat(path, &sb), 0);
+    EXPECT_INT_EQ(sb.st_mode & 0777, 0600);
+    char big[700];
+    memset(big, 'a', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    EXPECT_ERR(AK_E_CONFIG, aks_datakey_file_store(&file, big, ks, &st));
+    ak_buf_free(&text);
+    unlink(path);
+    unlink(ks);
     rmdir(dir);
 }
 
@@ -119,4 +229,5 @@ AK_TEST(test_test_document) {
     ak_buf_free(&doc);
 }
 
-AK_RUN_TESTS(AK_T(test_datakey_format), AK_T(test_open_refusals), AK_T(test_test_document))
+AK_RUN_TESTS(AK_T(test_datakey_format), AK_T(test_open_refusals), AK_T(test_store_outcomes_before_kms),
+             AK_T(test_file_store), AK_T(test_test_document))

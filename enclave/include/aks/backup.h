@@ -17,6 +17,10 @@
  * so key order is (epoch count, time): the newest backup is the greatest key. A restore checks
  * the bytes against the hash in the name; the rollback guard (aks/rollback.h) then checks the
  * keystore against the chain, so a stale backup is refused, not served.
+ *
+ * Beside them, with the nitro sealer: PREFIX keystore.datakey, the KMS ciphertext of the sealing
+ * key (aks/sealer.h), written once, create-only, by the deployment's first signer; every later
+ * enclave, which starts with an empty state dir, reads it from here.
  */
 #ifndef AKS_BACKUP_H
 #define AKS_BACKUP_H
@@ -25,6 +29,7 @@
 
 #include "ak/bytes.h"
 #include "ak/imds.h"
+#include "aks/sealer.h"
 
 #define AKS_BACKUP_KEY_MAX 600u
 
@@ -47,6 +52,10 @@ AK_MUST ak_err aks_backup_newest(aks_backup *b, char key[AKS_BACKUP_KEY_MAX]);
 AK_MUST ak_err aks_backup_restore(aks_backup *b, const char *path, char key[AKS_BACKUP_KEY_MAX]);
 /* At start: backs `sealed` up unless the newest backup already holds exactly these bytes. */
 AK_MUST ak_err aks_backup_sync(aks_backup *b, ak_cur sealed, uint32_t n_epochs);
+/* The nitro sealer's data key store in this bucket (aks/sealer.h): the object PREFIX
+ * keystore.datakey, saved with If-None-Match: *. Orphans: any keystore backup under PREFIX, or
+ * `keystore_path` on disk. A failed listing or read is AK_E_SIGNER_BACKUP (never "none"). */
+AK_MUST ak_err aks_backup_datakey_store(aks_backup *b, const char *keystore_path, aks_datakey_store *out);
 /* Parses a backup object name (the part after PREFIX); false when it is not one of ours. */
 bool aks_backup_parse_name(ak_cur name, uint32_t *n_epochs, uint64_t *ms, uint8_t hash8[8]);
 

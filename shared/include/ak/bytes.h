@@ -72,6 +72,9 @@ AK_MUST ak_err ak_buf_append_file(ak_buf *b, const char *path);
  * are created 0700. AK_E_IO on any failure (the temp file is removed); AK_E_LIMIT for a path
  * over 1023 bytes. */
 AK_MUST ak_err ak_file_write_0600(const char *path, ak_cur data);
+/* The same, create only: the complete file appears at `path` (hard link of the fsynced temp file)
+ * or nothing does; AK_E_PRECONDITION_FAILED when `path` already exists (its content untouched). */
+AK_MUST ak_err ak_file_create_0600(const char *path, ak_cur data);
 static inline ak_cur ak_buf_cur(const ak_buf *b) { return (ak_cur){b->ptr, b->len}; }
 static inline const char *ak_buf_cstr(const ak_buf *b) { return b->ptr ? (const char *)b->ptr : ""; }
 

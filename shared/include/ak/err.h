@@ -117,6 +117,10 @@
     X(KMS_ERROR, "kms_error", 502, "the key management service failed")                                      \
     X(KMS_RESPONSE_MALFORMED, "kms_response_malformed", 502, "the KMS response has an unexpected shape")     \
     X(KMS_DATAKEY_INVALID, "kms_datakey_invalid", 500, "the stored KMS data key file is malformed")          \
+    /* -- the pinned KMS key and the data key's bootstrap (issue 18: a fresh enclave makes its own) -- */    \
+    X(KMS_KEY_MISMATCH, "kms_key_mismatch", 502, "the data key is not under the pinned KMS key")             \
+    X(KMS_DATAKEY_MISSING, "kms_datakey_missing", 500,                                                       \
+      "sealed state exists but its KMS data key is gone (a new one would orphan it)")                        \
     /* vsock network (issue 18): the parent's role credentials from IMDSv2 through the proxy */              \
     X(IMDS_ERROR, "imds_error", 502, "the instance metadata service refused or failed the request")          \
     X(IMDS_CREDENTIALS_INVALID, "imds_credentials_invalid", 502,                                             \

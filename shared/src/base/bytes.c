@@ -369,7 +369,9 @@ static ak_err s_b64_dec(ak_cur in, ak_buf *out, bool url) {
 ak_err ak_b64_decode(ak_cur in, ak_buf *out) { return s_b64_dec(in, out, false); }
 ak_err ak_b64url_decode(ak_cur in, ak_buf *out) { return s_b64_dec(in, out, true); }
 
-ak_err ak_file_write_0600(const char *path, ak_cur data) {
+/* Both writers: `data` into a fresh 0600 temp file beside `path` (parents made 0700), fsynced; then
+ * rename (replace) or link (create only; the temp file is removed either way). */
+static ak_err s_file_write_0600(const char *path, ak_cur data, bool create_only) {
     AK_PRECOND(path != NULL);
     char tmp[1100];
     int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
@@ -398,7 +400,15 @@ ak_err ak_file_write_0600(const char *path, ak_cur data) {
     }
     if (rc == AK_OK && (fchmod(fd, 0600) != 0 || fsync(fd) != 0)) rc = AK_E_IO;
     if (close(fd) != 0 && rc == AK_OK) rc = AK_E_IO;
+    if (rc == AK_OK && create_only) {
+        if (link(tmp, path) != 0) rc = errno == EEXIST ? AK_E_PRECONDITION_FAILED : AK_E_IO;
+        unlink(tmp);
+        return rc;
+    }
     if (rc == AK_OK && rename(tmp, path) != 0) rc = AK_E_IO;
     if (rc != AK_OK) unlink(tmp);
     return rc;
 }
+
+ak_err ak_file_write_0600(const char *path, ak_cur data) { return s_file_write_0600(path, data, false); }
+ak_err ak_file_create_0600(const char *path, ak_cur data) { return s_file_write_0600(path, data, true); }
