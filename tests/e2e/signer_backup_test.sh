@@ -11,6 +11,11 @@
 #   4. a backup bucket that does not exist: with no local keystore the signer does not start;
 #      with one it serves the held epochs, but the next epoch answers 503 keystore_backup_failed
 #      and is not created (fail closed).
+#   5. the nitro sealer (dev build, KMS stand-in): a deployment's first boot makes the data key and
+#      stores it create-only as PREFIX/keystore.datakey; a fresh enclave reads it there and restores
+#      the same K3; backups without their data key are refused (kms_datakey_missing); an unlistable
+#      bucket fails closed without making a key; two signers racing at first boot end with one data
+#      key object, the loser opening the winner's key.
 # The epoch source is file: with its commitments file (what `agentkeys epoch rotate` records on
 # chain). Prints PASS/FAIL lines; exit non-zero on any failure. Env: KEEP_TMP=1.
 set -uo pipefail
@@ -180,6 +185,120 @@ if start_signer "$work/state" "s3://ak-no-such-bucket/x" "$work/s5.log"; then
   check signer_backup_down_epoch_not_created "$(req audit GET /v1/health | cut -d' ' -f2- | jget epoch_max)" 2
   stop_pid "$spid"; spid=
 else fail signer_backup_down_start "$(tail -3 "$work/s5.log")"; fi
+
+# ---- 5. the nitro sealer's data key lives in the bucket (issue 18: a fresh enclave's state dir is
+# empty). Dev signer (the TEST-ONLY recipient document), the KMS stand-in (tests/e2e/fixtures/
+# kms_standin.py) on the same credentials as the bucket, its own epoch source.
+dev=$root/build/dev/bin/ak-signer
+kport=$("$root/scripts/lib/free-ports" 1) || { echo "FAIL signer_backup_setup (free-ports)"; exit 1; }
+echo ok >"$work/kms.mode"
+"$PY" "$root/tests/e2e/fixtures/kms_standin.py" --port "$kport" --region "$AWS_REGION" \
+  --access-key "$AWS_ACCESS_KEY_ID" --secret-key "$AWS_SECRET_ACCESS_KEY" --session-token "${AWS_SESSION_TOKEN:-}" \
+  --mode-file "$work/kms.mode" --record "$work/kms.jsonl" --ready-file "$work/kms.ready" --max-seconds 900 \
+  2>"$work/kms.log" &
+kpid=$!
+trap 'kill "$kpid" 2>/dev/null; cleanup' EXIT
+for _ in $(seq 300); do [ -s "$work/kms.ready" ] && break; kill -0 "$kpid" 2>/dev/null || break; sleep 0.1; done
+[ -s "$work/kms.ready" ] || { cat "$work/kms.log"; echo "FAIL signer_backup_kms_standin"; exit 1; }
+PIN=arn:aws:kms:$AWS_REGION:111122223333:alias/agentkeys-signer
+echo 1 >"$work/epoch5"
+: >"$work/epoch5.commitments"
+nitro_start() { # STATE DEST LOG [extra...] -> background signer in $npid; ready file STATE.ready
+  local st=$1 dest=$2 log=$3; shift 3
+  rm -f "$st.ready"
+  "$dev" --pki "$pki" --state "$st" --epoch-source "file:$work/epoch5" --port 0 --ready-file "$st.ready" \
+    --backup "$dest" --sealer nitro --kms-key "$PIN" --kms-endpoint "http://127.0.0.1:$kport" \
+    --kms-recipient-doc test-unattested --kms-timeout-ms 150000 "$@" >>"$log" 2>&1 &
+  npid=$!
+}
+nitro_wait() { # STATE PID -> 0 when it is listening; non-zero when it exited (bounded: 120 s)
+  for _ in $(seq 1200); do [ -s "$1.ready" ] && return 0; kill -0 "$2" 2>/dev/null || return 1; sleep 0.1; done
+  return 1
+}
+kms_count() { grep -c "\"$1\"" "$work/kms.jsonl" 2>/dev/null; }
+startup_reason() { "$PY" -c 'import json,sys
+for l in open(sys.argv[1]):
+    try: d = json.loads(l)
+    except ValueError: continue
+    if d.get("msg") == "startup failed": print(d.get("step"), d.get("reason")); break' "$1"; }
+health_commitment() { # STATE -> the running signer's commitment
+  port=$(cat "$1.ready"); req audit GET /v1/health | cut -d' ' -f2- | jget commitment
+}
+
+# 5a. first boot of a deployment: an empty prefix; the signer makes the data key and stores it there
+nitro_start "$work/n1" "s3://$BUCKET/nitro/" "$work/n1.log"
+if nitro_wait "$work/n1" "$npid"; then
+  pass datakey_first_boot_starts
+  n1c=$(health_commitment "$work/n1")
+  stop_pid "$npid"
+else
+  fail datakey_first_boot_starts "$(tail -3 "$work/n1.log")"; stop_pid "$npid"
+fi
+nk=$(list nitro/)
+check datakey_stored_beside_backups "$(grep -c '^nitro/keystore.datakey$' <<<"$nk") $(grep -c '^nitro/keystore-0000000001-' <<<"$nk")" "1 1"
+check datakey_made_by_generate "$(kms_count TrentService.GenerateDataKey) $(kms_count TrentService.Decrypt)" "1 0"
+check datakey_not_kept_locally "$(ls "$work/n1" | tr '\n' ' ')" "keystore.sealed "
+s3py "print(sorted(__import__('json').loads(s3.get_object(Bucket=B, Key='nitro/keystore.datakey')['Body'].read())))" \
+  >"$work/dk.out" 2>&1
+check datakey_object_shape "$(tail -n1 "$work/dk.out")" "['CiphertextBlob', 'KeyId']"
+grep -q "$(tail -n1 "$work/kms.jsonl" | jget dk_sha256)" "$work/n1.log" && fail datakey_never_logged || pass datakey_never_logged
+
+# 5b. a new enclave (empty state dir): the data key comes from the bucket, the keystore from the backup
+nitro_start "$work/n2" "s3://$BUCKET/nitro/" "$work/n2.log"
+if nitro_wait "$work/n2" "$npid"; then
+  check datakey_fresh_enclave_same_k3 "$(health_commitment "$work/n2")" "${n1c:-none}"
+  stop_pid "$npid"
+else
+  fail datakey_fresh_enclave_same_k3 "$(tail -3 "$work/n2.log")"; stop_pid "$npid"
+fi
+check datakey_fresh_enclave_decrypts "$(kms_count TrentService.GenerateDataKey) $(kms_count TrentService.Decrypt)" "1 1"
+check datakey_decrypt_asks_the_pin "$(tail -n1 "$work/kms.jsonl" | jget key_id)" "$PIN"
+versions=$(s3py "print(len(s3.list_object_versions(Bucket=B, Prefix='nitro/keystore.datakey').get('Versions', [])))")
+check datakey_written_once "$versions" 1
+
+# 5c. backups without their data key: a new key would orphan them — refused, nothing stored
+s3py "s3.copy_object(Bucket=B, Key='orphan/' + sys.argv[1].split('/')[-1], CopySource={'Bucket': B, 'Key': sys.argv[1]})" \
+  "$(grep '^nitro/keystore-' <<<"$nk" | head -n1)"
+nitro_start "$work/n3" "s3://$BUCKET/orphan/" "$work/n3.log"
+if nitro_wait "$work/n3" "$npid"; then fail datakey_orphaned_backups_refused "it started"; stop_pid "$npid"; else
+  check datakey_orphaned_backups_refused "$(startup_reason "$work/n3.log")" "sealer kms_datakey_missing"; fi
+check datakey_orphan_nothing_stored "$(list orphan/ | wc -l) $(kms_count TrentService.GenerateDataKey)" "1 1"
+
+# 5d. the bucket cannot be listed: fail closed, no key made (never taken for "no data key yet")
+nitro_start "$work/n4" "s3://ak-no-such-bucket/x/" "$work/n4.log"
+if nitro_wait "$work/n4" "$npid"; then fail datakey_unreachable_bucket_refused "it started"; stop_pid "$npid"; else
+  check datakey_unreachable_bucket_refused "$(startup_reason "$work/n4.log")" "sealer keystore_backup_failed"; fi
+check datakey_unreachable_no_generate "$(kms_count TrentService.GenerateDataKey)" 1
+nitro_start "$work/n5" "s3://$BUCKET/nitro/" "$work/n5.log" --kms-datakey "$work/elsewhere"
+if nitro_wait "$work/n5" "$npid"; then fail datakey_two_stores_refused "it started"; stop_pid "$npid"; else
+  check datakey_two_stores_refused "$(startup_reason "$work/n5.log")" "sealer config_error"; fi
+
+# 5e. two signers at a deployment's first boot (the stand-in holds both GenerateDataKey calls until
+# both have asked): one data key object; the loser opens the winner's key, not its own.
+# An unversioned bucket here: Ceph Pacific ignores If-None-Match on a versioned bucket (it adds a
+# version), where AWS S3 honours it on both (docs/signer-backup.md, "Ceph and conditional writes").
+s3py "s3.create_bucket(Bucket='ak-signer-race')" >/dev/null 2>&1
+echo race2 >"$work/kms.mode"
+nitro_start "$work/r1" "s3://ak-signer-race/race/" "$work/r1.log"; rp1=$npid
+nitro_start "$work/r2" "s3://ak-signer-race/race/" "$work/r2.log"; rp2=$npid
+nitro_wait "$work/r1" "$rp1"; ok1=$?
+nitro_wait "$work/r2" "$rp2"; ok2=$?
+stop_pid "$rp1"; stop_pid "$rp2"
+echo ok >"$work/kms.mode"
+check datakey_race_both_start "$ok1 $ok2" "0 0"
+check datakey_race_one_lost "$(cat "$work/r1.log" "$work/r2.log" | grep -c 'another signer stored a kms data key first')" 1
+versions=$(s3py "print(len(s3.list_object_versions(Bucket='ak-signer-race', Prefix='race/keystore.datakey').get('Versions', [])))")
+check datakey_race_one_object "$versions" 1
+"$PY" - "$work/kms.jsonl" >"$work/race.out" 2>&1 <<'PYEOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+gen = [r for r in rows if r.get("target") == "TrentService.GenerateDataKey" and r.get("mode") == "race2"]
+dec = [r for r in rows if r.get("target") == "TrentService.Decrypt" and r.get("mode") == "race2"]
+made = {r["blob_sha256"]: r["dk_sha256"] for r in gen if r.get("status") == 200}
+# the loser decrypts one of the two made blobs and gets that blob's key
+print(len(made), len(dec), all(d.get("blob_sha256") in made and made[d["blob_sha256"]] == d.get("dk_sha256") for d in dec))
+PYEOF
+check datakey_race_loser_uses_winners_key "$(tail -n1 "$work/race.out")" "2 1 True"
 
 echo "signer backup e2e: $fails failure(s)"
 [ "$fails" = 0 ]
