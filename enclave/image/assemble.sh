@@ -6,7 +6,8 @@
 # AK_SIGNER_MEASUREMENT; its size; the source commit; the added environment). Each --env adds a
 # deployment-specific setting of the signer to the Dockerfile's one ENV instruction (it becomes
 # part of PCR0; never a secret: anyone holding the EIF can read it). Refuses a missing or
-# dynamically linked binary, a malformed or repeated setting. Prints the commands that build the
+# dynamically linked binary, a malformed or repeated setting, a missing or malformed AKS_KMS_KEY
+# (the Dockerfile's sealer is nitro: the pinned KMS key). Prints the commands that build the
 # image and the EIF and show the PCR0 to pin (enclave/image/build-eif.sh on the build host). It
 # runs neither docker nor nitro-cli.
 set -euo pipefail
@@ -46,6 +47,13 @@ bin=${AK_SIGNER_BIN:-$top/build/release/bin/ak-signer}
 pem_ok() { [ -f "$1" ] && grep -q -- '-----BEGIN CERTIFICATE-----' "$1" && ! grep -q -- 'PRIVATE KEY' "$1"; }
 pem_ok "$client_ca" || die "--client-ca $client_ca: not a PEM certificate file (or it holds a private key)"
 pem_ok "$ca_bundle" || die "--ca-bundle $ca_bundle: not a PEM certificate bundle (Debian: package ca-certificates)"
+# The Dockerfile's sealer is nitro: the KMS key is pinned in the image, or it cannot start (and a
+# key named from outside would let a parent substitute its own; enclave/README.md "The pinned key").
+pin=
+for e in "${envs[@]+"${envs[@]}"}"; do [ "${e%%=*}" != AKS_KMS_KEY ] || pin=${e#*=}; done
+[ -n "$pin" ] || die "--env AKS_KMS_KEY=arn:aws:kms:REGION:ACCOUNT:alias/NAME is required (the host stack's SealingKeyPin output)"
+[[ "$pin" =~ ^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(alias/[A-Za-z0-9/_-]+|key/[a-z0-9-]+)$ ]] && [[ "$pin" != *:alias/aws/* ]] ||
+  die "--env AKS_KMS_KEY=$pin: want the key's alias ARN (arn:aws:kms:REGION:ACCOUNT:alias/NAME) or key ARN"
 desc=$(file -b "$bin")
 case "$desc" in
   *ELF*"statically linked"*) ;;

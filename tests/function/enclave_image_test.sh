@@ -22,7 +22,8 @@ out=$work/img
 # A client CA of the dev PKI's profile (any PEM certificate will do for the assembly itself).
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/ca.key" -out "$work/client-ca.crt" \
     -days 2 -subj "/CN=test client CA" >/dev/null 2>&1 || { echo "FAIL test client CA"; exit 1; }
-assemble() { enclave/image/assemble.sh --client-ca "$work/client-ca.crt" "$@"; }
+PIN=arn:aws:kms:eu-west-1:111122223333:alias/agentkeys-signer
+assemble() { enclave/image/assemble.sh --client-ca "$work/client-ca.crt" --env AKS_KMS_KEY=$PIN "$@"; }
 
 if assemble "$out" >"$work/log" 2>&1; then pass "assembles from make release"; else
     fail "assembles from make release"; sed 's/^/    /' "$work/log"; fi
@@ -85,10 +86,25 @@ steps=$(grep -vE '^[[:space:]]*(#|$)' "$work/envimg/Dockerfile" | grep -oE '^[A-
     grep -qx '    AKS_BACKUP=s3://bkt/signer/' "$work/envimg/Dockerfile" &&
     pass "--env settings continue the one ENV instruction" || fail "--env settings continue the one ENV instruction (steps: $steps)"
 got=$(/usr/bin/python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["env"], sort_keys=True))' "$work/envimg/manifest.json" 2>/dev/null)
-[ "$got" = '{"AKS_BACKUP": "s3://bkt/signer/", "AKS_EPOCH_SOURCE": "evm:http://127.0.0.1:8545#0x00ab"}' ] &&
+[ "$got" = '{"AKS_BACKUP": "s3://bkt/signer/", "AKS_EPOCH_SOURCE": "evm:http://127.0.0.1:8545#0x00ab", "AKS_KMS_KEY": "'$PIN'"}' ] &&
     pass "manifest lists the --env settings" || fail "manifest lists the --env settings ($got)"
-cmp -s "$out/Dockerfile" enclave/image/Dockerfile && pass "without --env the Dockerfile is copied unchanged" ||
-    fail "without --env the Dockerfile is copied unchanged"
+# (the pin continues the ENV instruction: the line before it gains its " \")
+grep -qx "    AKS_KMS_KEY=$PIN" "$out/Dockerfile" &&
+    grep -vx "    AKS_KMS_KEY=$PIN" "$out/Dockerfile" | sed 's|^\(    AKS_STATE_DIR=/ak-state\) \\$|\1|' |
+    cmp -s - enclave/image/Dockerfile &&
+    pass "with only the KMS key pin, the Dockerfile gains exactly that setting" ||
+    fail "with only the KMS key pin, the Dockerfile gains exactly that setting ($(diff "$out/Dockerfile" enclave/image/Dockerfile))"
+# the pin is required (the image's sealer is nitro) and must be an alias or key ARN
+if enclave/image/assemble.sh --client-ca "$work/client-ca.crt" "$work/x" >"$work/log" 2>&1; then fail "an image without the KMS key pin is refused"
+else grep -q 'AKS_KMS_KEY=.* is required' "$work/log" && pass "an image without the KMS key pin is refused" ||
+    fail "an image without the KMS key pin is refused (message: $(cat "$work/log"))"; fi
+for badpin in alias/agentkeys-signer arn:aws:kms:eu-west-1:1111:alias/x arn:aws:kms:eu-west-1:111122223333:alias/aws/ebs \
+              arn:aws:s3:eu-west-1:111122223333:alias/x; do
+    if enclave/image/assemble.sh --client-ca "$work/client-ca.crt" --env AKS_KMS_KEY=$badpin "$work/x" >"$work/log" 2>&1; then
+        fail "KMS key pin $badpin is refused"
+    else grep -q "want the key's alias ARN" "$work/log" && pass "KMS key pin $badpin is refused" ||
+        fail "KMS key pin $badpin is refused (message: $(cat "$work/log"))"; fi
+done
 for bad in 'AKS_VSOCK=any:6000|already set by the Dockerfile' 'AKS_X=a b|want AKS_NAME=VALUE' 'AKS_X=$(id)|want AKS_NAME=VALUE' \
            'PATH=/x|want AKS_NAME=VALUE'; do
     arg=${bad%%|*}; msg=${bad#*|}

@@ -180,6 +180,10 @@ check "backup bucket: versioned, public access blocked, retained" \
 check "backup bucket policy: TLS only, and the host role denied every delete" \
     'q ".Resources.BackupBucketPolicy.Properties.PolicyDocument.Statement | (map(select(.Sid == \"TlsOnly\" and .Effect == \"Deny\" and .Condition.Bool[\"aws:SecureTransport\"] == \"false\")) | length == 1) and
         (map(select(.Effect == \"Deny\" and (.Action | index(\"s3:DeleteObjectVersion\")))) | length == 1)"'
+check "backup bucket policy: every host write is create-only (If-None-Match required)" \
+    'q ".Resources.BackupBucketPolicy.Properties.PolicyDocument.Statement | map(select(.Sid == \"HostCreatesOnly\" and .Effect == \"Deny\" and .Action == \"s3:PutObject\" and .Condition.Null[\"s3:if-none-match\"] == \"true\")) | length == 1"'
+check "outputs: the KMS key pin for the image is the alias ARN" \
+    'q ".Outputs.SealingKeyPin.Value[\"Fn::Sub\"] == \"arn:\${AWS::Partition}:kms:\${AWS::Region}:\${AWS::AccountId}:\${KeyAliasName}\""'
 check "load balancer: internal NLB, TCP listener (TLS passes through to the enclave)" \
     'q ".Resources.SignerLoadBalancer.Properties | .Scheme == \"internal\" and .Type == \"network\"" &&
      q ".Resources.SignerListener.Properties.Protocol == \"TCP\""'
