@@ -113,6 +113,17 @@ keys_of() { # the kids the running signer publishes
     --cert "$work/pki/auth.crt" --key "$work/pki/auth.key" "https://localhost:$(cat "$work/ready")/v1/keys" |
     "$PY" -c 'import json,sys; print(" ".join(sorted(k["kid"] for k in json.load(sys.stdin)["keys"])))' 2>/dev/null
 }
+# same_keys_after_restart CHECK LOGNAME STATE KIDS_BEFORE [signer args...]: a restart publishes the same kids
+same_keys_after_restart() {
+  local check=$1 name=$2 st=$3 before=$4 after; shift 4
+  if run_signer "$name" "$signer" "$st" "$@"; then
+    after=$(keys_of)
+    stop_pid "$spid"; spid=
+    if [ -n "$before" ] && [ "$before" = "$after" ]; then pass "$check"; else fail "$check" "'$before' vs '$after'"; fi
+  else
+    fail "$check" "$(tail -3 "$work/$name.log")"
+  fi
+}
 last_rec() { tail -n1 "$work/rec.jsonl" | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print(d.get(sys.argv[1]))' "$1"; }
 reason_of() { # the reason of the "startup failed" line (or of the sealer's own error line)
   "$PY" - "$1" <<'EOF'
@@ -151,14 +162,7 @@ pk1=$(last_rec public_key_sha256)
 # the restart goes the production way: the real endpoint name, connected through the proxy port
 via_proxy=(--sealer nitro --kms-key "$PIN" --kms-endpoint "http://kms.$REGION.amazonaws.com"
   --kms-connect "127.0.0.1:$port" --kms-recipient-doc test-unattested)
-if run_signer nitro2 "$signer" "$state" "${via_proxy[@]}"; then
-  kids2=$(keys_of)
-  stop_pid "$spid"; spid=
-  if [ -n "${kids1:-}" ] && [ "$kids1" = "$kids2" ]; then pass kms_restart_unseals_same_keys; else
-    fail kms_restart_unseals_same_keys "'${kids1:-}' vs '$kids2'"; fi
-else
-  fail kms_restart_unseals_same_keys "$(tail -3 "$work/nitro2.log")"
-fi
+same_keys_after_restart kms_restart_unseals_same_keys nitro2 "$state" "${kids1:-}" "${via_proxy[@]}"
 pk2=$(last_rec public_key_sha256)
 check kms_connect_keeps_endpoint_host "$(last_rec host)" "kms.$REGION.amazonaws.com"
 if [ -n "$pk1" ] && [ "$pk1" != "$pk2" ]; then pass kms_fresh_recipient_key_per_boot; else
@@ -231,14 +235,7 @@ check kms_generate_body_members "$(echo "$gen_rec" | "$PY" -c 'import json,sys; 
 check kms_generated_datakey_mode "$(stat -c %a "$gen/keystore.datakey" 2>/dev/null)" 600
 check kms_generated_datakey_names_key "$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sorted(d), d["KeyId"])' \
   "$gen/keystore.datakey" 2>/dev/null)" "['CiphertextBlob', 'KeyId'] $arn"
-if run_signer gen2 "$signer" "$gen" "${nitro[@]}"; then
-  kids_g2=$(keys_of)
-  stop_pid "$spid"; spid=
-  if [ -n "${kids_g1:-}" ] && [ "$kids_g1" = "$kids_g2" ]; then pass kms_generated_datakey_reopens; else
-    fail kms_generated_datakey_reopens "'${kids_g1:-}' vs '$kids_g2'"; fi
-else
-  fail kms_generated_datakey_reopens "$(tail -3 "$work/gen2.log")"
-fi
+same_keys_after_restart kms_generated_datakey_reopens gen2 "$gen" "${kids_g1:-}" "${nitro[@]}"
 check kms_reboot_decrypts "$(last_rec target)" TrentService.Decrypt
 # the data key lost while its keystore remains: a new key would orphan the keystore — refused
 mv "$gen/keystore.datakey" "$work/gen.datakey"
