@@ -143,15 +143,17 @@ static ak_err s_ks_write_all(int fd, const uint8_t *p, size_t n) {
     return AK_OK;
 }
 
-/* Atomic replace (D7): temp file, fsync, rename, fsync the directory. Caller holds mu. */
-static ak_err s_ks_save(aks_keystore *ks) {
+/* Atomic replace (D7) of the file with `sec`: temp file, fsync, rename, fsync the directory, then
+ * the on_saved hook (the backup). The caller holds write_mu, not mu: readers keep being served the
+ * state in ks->s while the file and the backup are written; the caller installs `sec` after. */
+static ak_err s_ks_save(aks_keystore *ks, const aks_secrets *sec) {
     ak_buf pt, blob;
     char tmp[600], dir[512];
     int fd = -1;
     ak_err rc = AK_OK;
     ak_buf_init_secret(&pt, KS_MAX_FILE);
     ak_buf_init(&blob, KS_MAX_FILE + 256);
-    AK_GUARD_OUT(aks_keystore_encode(ks->s, &pt));
+    AK_GUARD_OUT(aks_keystore_encode(sec, &pt));
     AK_GUARD_OUT(ks->sealer->seal(ks->sealer, AK_CUR_LIT(KS_AAD), ak_buf_cur(&pt), &blob));
     AK_ENSURE_OUT((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", ks->path) < sizeof(tmp), AK_E_CONFIG);
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -167,7 +169,7 @@ static ak_err s_ks_save(aks_keystore *ks) {
     int sync_rc = fsync(dfd);
     close(dfd);
     AK_ENSURE_OUT(sync_rc == 0, AK_E_IO);
-    if (ks->on_saved != NULL) AK_GUARD_OUT(ks->on_saved(ks->on_saved_ud, ak_buf_cur(&blob), ks->s->n_epochs));
+    if (ks->on_saved != NULL) AK_GUARD_OUT(ks->on_saved(ks->on_saved_ud, ak_buf_cur(&blob), sec->n_epochs));
 out:
     if (fd >= 0) {
         close(fd);
@@ -200,6 +202,7 @@ ak_err aks_keystore_open(aks_keystore *ks, const char *path, aks_sealer *sealer)
     ks->s = aks_secmem_alloc(sizeof(aks_secrets));
     AK_ENSURE(ks->s != NULL, AK_E_NOMEM);
     pthread_mutex_init(&ks->mu, NULL);
+    pthread_mutex_init(&ks->write_mu, NULL);
     ak_buf_init(&blob, 0);
     ak_buf_init_secret(&pt, KS_MAX_FILE);
 
@@ -216,7 +219,7 @@ ak_err aks_keystore_open(aks_keystore *ks, const char *path, aks_sealer *sealer)
         AK_GUARD_OUT(s_ks_new_key(&ks->s->keys[p][0], (aks_key_purpose)p));
         dirty = true;
     }
-    if (dirty) AK_GUARD_OUT(s_ks_save(ks));
+    if (dirty) AK_GUARD_OUT(s_ks_save(ks, ks->s)); /* not shared yet: no lock needed */
 out:
     ak_buf_free(&blob);
     ak_buf_free(&pt);
@@ -228,6 +231,7 @@ void aks_keystore_close(aks_keystore *ks) {
     if (ks->s != NULL) {
         aks_secmem_free(ks->s, sizeof(aks_secrets));
         pthread_mutex_destroy(&ks->mu);
+        pthread_mutex_destroy(&ks->write_mu);
     }
     ks->s = NULL;
 }
@@ -239,30 +243,58 @@ uint64_t aks_keystore_max_epoch(aks_keystore *ks) {
     return n;
 }
 
+/* A writer's copy of the state (locked memory; wiped when freed). Caller holds write_mu, so the
+ * copy stays current until it is installed. */
+static aks_secrets *s_ks_stage(aks_keystore *ks) {
+    aks_secrets *st = aks_secmem_alloc(sizeof(aks_secrets));
+    if (st == NULL) return NULL;
+    pthread_mutex_lock(&ks->mu);
+    memcpy(st, ks->s, sizeof(*st));
+    pthread_mutex_unlock(&ks->mu);
+    return st;
+}
+
+/* Saves the staged state and, only when saved (file and backup), makes it the served one. */
+static ak_err s_ks_commit(aks_keystore *ks, aks_secrets *st) {
+    ak_err rc = s_ks_save(ks, st);
+    if (rc == AK_OK) {
+        pthread_mutex_lock(&ks->mu);
+        memcpy(ks->s, st, sizeof(*st));
+        pthread_mutex_unlock(&ks->mu);
+    }
+    aks_secmem_free(st, sizeof(*st));
+    return rc;
+}
+
 ak_err aks_keystore_ensure_epoch(aks_keystore *ks, uint64_t current) {
     ak_err rc = AK_OK;
     AK_ENSURE(current <= AKS_MAX_EPOCHS, AK_E_LIMIT);
-    pthread_mutex_lock(&ks->mu);
-    uint32_t had = ks->s->n_epochs;
-    if (current > had) {
-        /* D7: each epoch's K3 is independent randomness (no chain from one epoch to the next). */
-        for (uint64_t e = had + 1; e <= current; e++)
-            AK_GUARD_OUT(ak_random(ks->s->k3[e - 1], 32));
-        ks->s->n_epochs = (uint32_t)current;
-        rc = s_ks_save(ks);
-        if (rc != AK_OK) {
-            /* Not saved means not created: never serve a K3 that a restart would lose. */
-            ak_wipe(ks->s->k3[had], ((size_t)current - had) * 32u);
-            ks->s->n_epochs = had;
-        } else {
-            char from[24], to[24];
-            snprintf(from, sizeof(from), "%u", had + 1);
-            snprintf(to, sizeof(to), "%llu", (unsigned long long)current);
-            ak_log_info("k3 epochs created", "from", from, "to", to);
-        }
+    pthread_mutex_lock(&ks->write_mu);
+    aks_secrets *st = s_ks_stage(ks);
+    AK_ENSURE_OUT(st != NULL, AK_E_NOMEM);
+    uint32_t had = st->n_epochs;
+    if (current <= had) {
+        aks_secmem_free(st, sizeof(*st));
+        goto out;
+    }
+    /* D7: each epoch's K3 is independent randomness (no chain from one epoch to the next). */
+    for (uint64_t e = had + 1; e <= current && rc == AK_OK; e++)
+        rc = ak_random(st->k3[e - 1], 32);
+    st->n_epochs = (uint32_t)current;
+    if (rc != AK_OK) {
+        aks_secmem_free(st, sizeof(*st));
+        goto out;
+    }
+    /* Not saved means not created: never serve a K3 that a restart would lose. */
+    rc = s_ks_commit(ks, st);
+    if (rc == AK_OK) {
+        char from[24], to[24];
+        snprintf(from, sizeof(from), "%u", had + 1);
+        snprintf(to, sizeof(to), "%llu", (unsigned long long)current);
+        ak_log_info("k3 epochs created", "from", from, "to", to);
     }
 out:
-    pthread_mutex_unlock(&ks->mu);
+    pthread_mutex_unlock(&ks->write_mu);
     return rc;
 }
 
@@ -312,19 +344,20 @@ ak_err aks_keystore_sign(aks_keystore *ks, aks_key_purpose purpose, ak_cur kid, 
 
 ak_err aks_keystore_rotate(aks_keystore *ks, aks_key_purpose purpose) {
     aks_sigkey fresh;
-    aks_sigkey old[2];
     ak_err rc = AK_OK;
     AK_PRECOND((unsigned)purpose < AKS_KEY__COUNT);
     AK_GUARD(s_ks_new_key(&fresh, purpose));
-    pthread_mutex_lock(&ks->mu);
-    memcpy(old, ks->s->keys[purpose], sizeof(old));
-    ks->s->keys[purpose][1] = ks->s->keys[purpose][0];
-    ks->s->keys[purpose][0] = fresh;
-    rc = s_ks_save(ks);
-    if (rc != AK_OK) memcpy(ks->s->keys[purpose], old, sizeof(old));
-    pthread_mutex_unlock(&ks->mu);
+    pthread_mutex_lock(&ks->write_mu);
+    aks_secrets *st = s_ks_stage(ks);
+    if (st == NULL) {
+        rc = AK_E_NOMEM;
+    } else {
+        st->keys[purpose][1] = st->keys[purpose][0];
+        st->keys[purpose][0] = fresh;
+        rc = s_ks_commit(ks, st); /* not saved: the old keys stay current */
+    }
+    pthread_mutex_unlock(&ks->write_mu);
     ak_wipe(&fresh, sizeof(fresh));
-    ak_wipe(old, sizeof(old));
     return rc;
 }
 

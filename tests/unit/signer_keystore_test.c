@@ -303,6 +303,85 @@ AK_TEST(test_file_sealer_key_formats) {
     ak_buf_free(&opened);
 }
 
+/* What the save hook (the S3 backup: a network round trip) sees while a write is in flight. */
+typedef struct {
+    aks_keystore *ks;
+    ak_err answer;
+    int calls;
+    bool readers_free;      /* the served state's lock was free */
+    uint64_t served_epochs; /* what readers were served meanwhile */
+    bool held_k3_readable;
+    char served_cap_kid[AKS_KID_MAX];
+    uint32_t saved_epochs; /* what the hook was asked to save */
+} s_hook_probe;
+
+static ak_err s_probe_hook(void *ud, ak_cur sealed, uint32_t n_epochs) {
+    s_hook_probe *p = ud;
+    uint8_t k3[32];
+    aks_pubkey keys[2 * AKS_KEY__COUNT];
+    (void)sealed;
+    p->calls++;
+    p->saved_epochs = n_epochs;
+    /* trylock, not lock: a regression must fail here, not hang the test */
+    p->readers_free = pthread_mutex_trylock(&p->ks->mu) == 0;
+    if (p->readers_free) pthread_mutex_unlock(&p->ks->mu);
+    if (!p->readers_free) return p->answer;
+    p->served_epochs = aks_keystore_max_epoch(p->ks);
+    p->held_k3_readable = aks_keystore_k3(p->ks, 1, k3) == AK_OK;
+    size_t n = aks_keystore_public_keys(p->ks, keys);
+    for (size_t i = 0; i < n; i++)
+        if (keys[i].purpose == AKS_KEY_CAP && keys[i].current)
+            memcpy(p->served_cap_kid, keys[i].kid, AKS_KID_MAX);
+    ak_wipe(k3, sizeof(k3));
+    return p->answer;
+}
+
+/* A write (new epoch, rotation) does not hold readers while it is saved and backed up; they are
+ * served the previous state until the save succeeded, and a failed save is never served. */
+AK_TEST(test_readers_served_during_a_save) {
+    aks_sealer *sealer;
+    aks_keystore ks;
+    aks_pubkey keys[2 * AKS_KEY__COUNT];
+    char cap_kid[AKS_KID_MAX] = "";
+    s_fresh_dir();
+    EXPECT_OK(aks_sealer_from_key(g_key, &sealer));
+    EXPECT_OK(aks_keystore_open(&ks, g_path, sealer));
+    EXPECT_OK(aks_keystore_ensure_epoch(&ks, 1));
+    size_t n = aks_keystore_public_keys(&ks, keys);
+    for (size_t i = 0; i < n; i++)
+        if (keys[i].purpose == AKS_KEY_CAP && keys[i].current) memcpy(cap_kid, keys[i].kid, AKS_KID_MAX);
+    s_hook_probe p = {.ks = &ks, .answer = AK_OK};
+    ks.on_saved = s_probe_hook;
+    ks.on_saved_ud = &p;
+
+    EXPECT_OK(aks_keystore_ensure_epoch(&ks, 3));
+    EXPECT_INT_EQ(p.calls, 1);
+    EXPECT_TRUE(p.readers_free);
+    EXPECT_INT_EQ(p.saved_epochs, 3);
+    EXPECT_INT_EQ(p.served_epochs, 1); /* not served before it is saved */
+    EXPECT_TRUE(p.held_k3_readable);
+    EXPECT_INT_EQ(aks_keystore_max_epoch(&ks), 3);
+
+    EXPECT_OK(aks_keystore_rotate(&ks, AKS_KEY_CAP));
+    EXPECT_TRUE(p.readers_free);
+    EXPECT_STR_EQ(p.served_cap_kid, cap_kid); /* the old key stays current until saved */
+
+    /* a failed backup: nothing of the write is ever served */
+    p.answer = AK_E_SIGNER_BACKUP;
+    memset(p.served_cap_kid, 0, sizeof(p.served_cap_kid));
+    EXPECT_ERR(AK_E_SIGNER_BACKUP, aks_keystore_ensure_epoch(&ks, 4));
+    EXPECT_TRUE(p.readers_free);
+    EXPECT_INT_EQ(aks_keystore_max_epoch(&ks), 3);
+    EXPECT_ERR(AK_E_SIGNER_BACKUP, aks_keystore_rotate(&ks, AKS_KEY_CAP));
+    n = aks_keystore_public_keys(&ks, keys);
+    for (size_t i = 0; i < n; i++)
+        if (keys[i].purpose == AKS_KEY_CAP && keys[i].current) EXPECT_STR_EQ(keys[i].kid, p.served_cap_kid);
+    aks_keystore_close(&ks);
+    aks_sealer_free(sealer);
+    s_rm_dir();
+}
+
 AK_RUN_TESTS(AK_T(test_seal_unseal_round_trip_and_restart), AK_T(test_tamper_and_wrong_key_are_detected),
              AK_T(test_atomic_rewrite_and_failed_save), AK_T(test_rotation_keeps_previous),
-             AK_T(test_decode_is_strict), AK_T(test_file_sealer_key_formats))
+             AK_T(test_decode_is_strict), AK_T(test_file_sealer_key_formats),
+             AK_T(test_readers_served_during_a_save))

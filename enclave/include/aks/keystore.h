@@ -57,16 +57,19 @@ typedef struct aks_secrets {
     aks_sigkey keys[AKS_KEY__COUNT][2]; /* [purpose][0 current, 1 previous] */
 } aks_secrets;
 
-/* Called after every successful write of the sealed file, under the keystore's lock, with the
- * sealed bytes and the epoch count (the backup, aks/backup.h). An error un-does the change in
- * memory: the new K3 or key is not served (fail closed), the next attempt makes a fresh one. */
+/* Called after every successful write of the sealed file, with the sealed bytes and the epoch
+ * count (the backup, aks/backup.h). It runs under the writers' lock only: readers (derive, sign,
+ * keys) keep being served the previous state meanwhile, and the change becomes visible only after
+ * it returns AK_OK. An error drops the change: the new K3 or key is never served (fail closed),
+ * the next attempt makes a fresh one. */
 typedef ak_err (*aks_keystore_saved_fn)(void *ud, ak_cur sealed, uint32_t n_epochs);
 
 typedef struct aks_keystore {
     char path[512];
-    aks_sealer *sealer; /* borrowed */
-    aks_secrets *s;     /* locked memory */
-    pthread_mutex_t mu;
+    aks_sealer *sealer;             /* borrowed */
+    aks_secrets *s;                 /* locked memory */
+    pthread_mutex_t mu;             /* the served state (ks->s): short critical sections only */
+    pthread_mutex_t write_mu;       /* one writer at a time: stage a copy, save it, install it under mu */
     aks_keystore_saved_fn on_saved; /* optional; set after aks_keystore_open */
     void *on_saved_ud;
 } aks_keystore;
