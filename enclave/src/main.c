@@ -223,7 +223,6 @@ static ak_err s_main_write_ready(const char *path, unsigned port) {
  * the parent's role credentials from IMDSv2 through its vsock proxy (ak/imds.h, refreshed before
  * expiry). g_imds stays open for later signed calls (the keystore backup to S3). */
 static ak_imds *g_imds;
-static ak_aws_creds g_imds_creds; /* the copy the sealer signs with; wiped right after it opened */
 static ak_err s_main_aws_credentials(void) {
     const char *v = g_opts[OPT_AWS_CREDENTIALS].value;
     if (v == NULL || strcmp(v, "env") == 0) return AK_OK;
@@ -238,7 +237,7 @@ static ak_err s_main_aws_credentials(void) {
  * NSM — or, in dev builds only and only when asked by name, the unattested test document for the
  * local stand-in. */
 static ak_err s_main_nitro_sealer(aks_attester *attester, aks_backup *backup, const char *ks_path,
-                                  aks_sealer **out) {
+                                  ak_aws_creds *imds_creds, aks_sealer **out) {
     static aks_datakey_file file;
     aks_nitro_sealer_config c;
     memset(&c, 0, sizeof(c));
@@ -268,8 +267,8 @@ static ak_err s_main_nitro_sealer(aks_attester *attester, aks_backup *backup, co
     c.region = g_opts[OPT_KMS_REGION].value;
     c.timeout_ms = s_main_uint(OPT_KMS_TIMEOUT_MS, 15000);
     if (g_imds != NULL) {
-        AK_GUARD(ak_imds_credentials(g_imds, ak_http_now_ms() + 10000, &g_imds_creds));
-        c.creds = ak_aws_creds_view(&g_imds_creds);
+        AK_GUARD(ak_imds_credentials(g_imds, ak_http_now_ms() + 10000, imds_creds));
+        c.creds = ak_aws_creds_view(imds_creds);
     } else {
         c.creds.access_key_id = ak_cur_from_str(getenv("AWS_ACCESS_KEY_ID"));
         c.creds.secret_access_key = ak_cur_from_str(getenv("AWS_SECRET_ACCESS_KEY"));
@@ -387,8 +386,10 @@ int main(int argc, char **argv) {
     }
     const char *sealer_kind = g_opts[OPT_SEALER].value ? g_opts[OPT_SEALER].value : "file";
     if (strcmp(sealer_kind, "nitro") == 0) {
-        e = s_main_nitro_sealer(attester, backup, ks_path, &sealer);
-        ak_aws_creds_wipe(&g_imds_creds); /* on every path out of it */
+        ak_aws_creds creds; /* the copy the sealer signs with, wiped on every path out of it */
+        memset(&creds, 0, sizeof(creds));
+        e = s_main_nitro_sealer(attester, backup, ks_path, &creds, &sealer);
+        ak_aws_creds_wipe(&creds);
     } else if (strcmp(sealer_kind, "file") == 0) {
         e = aks_sealer_file_open(s_main_need(OPT_SEAL_KEY), &sealer);
     } else {
