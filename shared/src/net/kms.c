@@ -5,10 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ak/awsjson.h"
 #include "ak/json.h"
 #include "ak/log.h"
-
-#define S_KMS_CONTENT_TYPE "application/x-amz-json-1.1"
 
 static bool s_kms_region_ok(const char *r) {
     size_t n = r ? strlen(r) : 0;
@@ -294,48 +293,24 @@ ak_err ak_kms_error_from_response(const ak_http_response *resp, ak_buf *type) {
  * other outcome is logged (never the body) and mapped per ak/kms.h. */
 static ak_err s_kms_post(ak_kms *kms, const ak_sigv4_creds *creds, const char *op, ak_cur body,
                          int64_t deadline_ms, ak_http_response *resp) {
-    ak_sigv4_result sr;
-    ak_err rc = AK_OK;
-    char date[17], phash[65], target[64];
-    ak_sigv4_header sh[6];
-    ak_http_header hh[7];
-    size_t n = 0;
-    ak_sigv4_result_init(&sr);
+    char target[64];
+    ak_awsjson_req req;
     snprintf(target, sizeof(target), "TrentService.%s", op);
-    AK_GUARD_OUT(ak_sigv4_amz_date(ak_http_now_ms() / 1000, date));
-    ak_sigv4_payload_hash(body, phash);
-#define S_KMS_HDR(nm, val)                                                                                   \
-    do {                                                                                                     \
-        sh[n] = (ak_sigv4_header){ak_cur_from_str(nm), (val)};                                               \
-        hh[n] = (ak_http_header){(nm), (val)};                                                               \
-        n++;                                                                                                 \
-    } while (0)
-    S_KMS_HDR("Content-Type", AK_CUR_LIT(S_KMS_CONTENT_TYPE));
-    S_KMS_HDR("Host", ak_cur_from_str(kms->host));
-    S_KMS_HDR("X-Amz-Date", ak_cur_from_str(date));
-    S_KMS_HDR("X-Amz-Target", ak_cur_from_str(target));
-    if (creds->session_token.len > 0) S_KMS_HDR("X-Amz-Security-Token", creds->session_token);
-#undef S_KMS_HDR
-    ak_sigv4_request sreq = {.method = AK_CUR_LIT("POST"),
-                             .path = AK_CUR_LIT("/"),
-                             .headers = sh,
-                             .n_headers = n,
-                             .payload_hash = ak_cur_from_str(phash)};
-    ak_sigv4_scope scope = {ak_cur_from_str(date), ak_cur_from_str(kms->region), AK_CUR_LIT("kms")};
-    AK_GUARD_OUT(ak_sigv4_sign(&sreq, creds, &scope, &sr));
-    hh[n++] = (ak_http_header){"Authorization", ak_buf_cur(&sr.authorization)};
-    ak_http_request hreq = {.method = "POST",
-                            .url = kms->url,
-                            .headers = hh,
-                            .n_headers = n,
+    ak_awsjson_call call = {.url = kms->url,
+                            .host = ak_cur_from_str(kms->host),
+                            .region = ak_cur_from_str(kms->region),
+                            .service = AK_CUR_LIT("kms"),
+                            .target = ak_cur_from_str(target),
                             .body = body,
                             .deadline_ms = deadline_ms,
                             .idempotent = true,
                             .max_response = AK_KMS_MAX_RESPONSE};
-    rc = ak_http_do(kms->http, &hreq, resp);
+    ak_err rc = ak_awsjson_sign(creds, &call, &req);
+    if (rc == AK_OK) rc = ak_http_do(kms->http, &req.http, resp);
+    ak_awsjson_req_free(&req);
     if (rc != AK_OK) {
         ak_log_warn("kms request failed", "op", op, "reason", ak_err_reason(rc));
-        goto out;
+        return rc;
     }
     if (resp->status != 200) {
         ak_buf type;
@@ -348,8 +323,6 @@ static ak_err s_kms_post(ak_kms *kms, const ak_sigv4_creds *creds, const char *o
                     ak_err_reason(rc));
         ak_buf_free(&type);
     }
-out:
-    ak_sigv4_result_free(&sr);
     return rc;
 }
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "ak/alloc.h"
+#include "ak/awsjson.h"
 #include "ak/crypto.h"
 #include "ak/ct.h"
 #include "ak/json.h"
@@ -148,13 +149,14 @@ static void s_shred(const char *path, size_t len) {
 static ak_err s_secrets_get(ak_svc *svc, const char *arn, ak_buf *out) {
     ak_err rc = AK_OK;
     ak_buf body, url, host;
-    ak_sigv4_result sig;
+    ak_awsjson_req req;
     ak_http_response resp;
     json_t *req_j = NULL, *resp_j = NULL;
     ak_buf_init(&body, 4096);
     ak_buf_init(&url, 512);
     ak_buf_init(&host, 256);
-    ak_sigv4_result_init(&sig);
+    memset(&req, 0, sizeof(req)); /* freed on every path */
+    ak_sigv4_result_init(&req.sig);
     ak_http_response_init(&resp);
 
     const char *ep = s_env("AK_SECRETS_ENDPOINT"); /* tests / VPC endpoints */
@@ -179,42 +181,18 @@ static ak_err s_secrets_get(ak_svc *svc, const char *arn, ak_buf *out) {
     AK_ENSURE_OUT(req_j != NULL, AK_E_NOMEM);
     AK_GUARD_OUT(ak_json_dump(req_j, &body));
 
-    char amz_date[17], payload_hash[65];
-    AK_GUARD_OUT(ak_sigv4_amz_date((int64_t)time(NULL), amz_date));
-    ak_sigv4_payload_hash(ak_buf_cur(&body), payload_hash);
-    ak_sigv4_header sh[5] = {
-        {AK_CUR_LIT("host"), ak_buf_cur(&host)},
-        {AK_CUR_LIT("x-amz-date"), ak_cur_from_str(amz_date)},
-        {AK_CUR_LIT("x-amz-target"), AK_CUR_LIT("secretsmanager.GetSecretValue")},
-        {AK_CUR_LIT("content-type"), AK_CUR_LIT("application/x-amz-json-1.1")},
-        {AK_CUR_LIT("x-amz-security-token"), svc->creds.session_token},
-    };
-    size_t nsh = svc->creds.session_token.len > 0 ? 5 : 4;
-    ak_sigv4_request sreq = {.method = AK_CUR_LIT("POST"),
-                             .path = AK_CUR_LIT("/"),
-                             .headers = sh,
-                             .n_headers = nsh,
-                             .payload_hash = ak_cur_from_str(payload_hash)};
-    ak_sigv4_scope scope = {ak_cur_from_str(amz_date), ak_cur_from_str(svc->region),
-                            AK_CUR_LIT("secretsmanager")};
-    AK_GUARD_OUT(ak_sigv4_sign(&sreq, &svc->creds, &scope, &sig));
-    ak_http_header hh[5] = {
-        {"x-amz-date", ak_cur_from_str(amz_date)},
-        {"x-amz-target", AK_CUR_LIT("secretsmanager.GetSecretValue")},
-        {"content-type", AK_CUR_LIT("application/x-amz-json-1.1")},
-        {"authorization", ak_buf_cur(&sig.authorization)},
-        {"x-amz-security-token", svc->creds.session_token},
-    };
-    ak_http_request hreq = {.method = "POST",
-                            .url = ak_buf_cstr(&url),
-                            .headers = hh,
-                            .n_headers = nsh,
+    ak_awsjson_call call = {.url = ak_buf_cstr(&url),
+                            .host = ak_buf_cur(&host),
+                            .region = ak_cur_from_str(svc->region),
+                            .service = AK_CUR_LIT("secretsmanager"),
+                            .target = AK_CUR_LIT("secretsmanager.GetSecretValue"),
                             .body = ak_buf_cur(&body),
                             .timeout_ms = 5000,
                             .idempotent = true, /* a read */
                             .max_response = 65536,
                             .body_secret = true};
-    AK_GUARD_OUT(svc->ops.http_do(svc, &hreq, &resp));
+    AK_GUARD_OUT(ak_awsjson_sign(&svc->creds, &call, &req));
+    AK_GUARD_OUT(svc->ops.http_do(svc, &req.http, &resp));
     if (resp.status != 200) {
         ak_log_error("GetSecretValue failed", "status", resp.status >= 500 ? "5xx" : "4xx");
         AK_ENSURE_OUT(false, resp.status >= 500 ? AK_E_UPSTREAM : AK_E_CONFIG);
@@ -236,7 +214,7 @@ out:
     ak_buf_free(&body);
     ak_buf_free(&url);
     ak_buf_free(&host);
-    ak_sigv4_result_free(&sig);
+    ak_awsjson_req_free(&req);
     ak_http_response_free(&resp);
     return rc;
 }
