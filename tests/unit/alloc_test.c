@@ -4,10 +4,12 @@
  * next allocation of its bin with none of the previous owner's bytes, the cache never holds
  * more than its caps, blocks outside the range and blocks freed with the wipe off or into the
  * quarantine are never kept, allocation failure injection still fails, and concurrent threads
- * leave it consistent. The arena and the jansson window are tested in bytes_test.c.
+ * leave it consistent. Also the pause of a jansson arena window (the window itself and the
+ * arena are tested in bytes_test.c).
  */
 #include "test.h"
 
+#include <jansson.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,7 +220,40 @@ AK_TEST(test_threads_share_the_cache) {
     ak_alloc_cache_trim();
 }
 
+/* ak_alloc_jansson_pause/resume: while paused jansson allocates on the heap (a tree built then
+ * may outlive the window), and the window comes back with the arena and the budget it had. */
+AK_TEST(test_jansson_pause_and_resume) {
+    ak_arena a;
+    ak_arena_init(&a, 1u << 20);
+    EXPECT_TRUE(ak_alloc_jansson_arena(&a, 2048) == NULL);
+    json_t *in1 = json_string("in the window");
+    size_t used = a.used_total;
+    EXPECT_TRUE(used > 0);
+    ak_jansson_pause p = ak_alloc_jansson_pause();
+    EXPECT_TRUE(p.arena == &a);
+    size_t live = ak_alloc_live_count();
+    json_t *kept = json_string("made while paused");
+    EXPECT_TRUE(kept != NULL && a.used_total == used);
+    EXPECT_TRUE(ak_alloc_live_count() > live);            /* on the heap */
+    EXPECT_TRUE(ak_alloc_jansson_arena(NULL, 0) == NULL); /* no window while paused */
+    ak_alloc_jansson_resume(p);
+    json_t *in2 = json_string("in the window again");
+    EXPECT_TRUE(a.used_total > used);
+    /* the budget is the one the window was opened with: 2048 bytes in all, then the heap */
+    json_t *past[64];
+    for (size_t i = 0; i < 64; i++)
+        EXPECT_TRUE((past[i] = json_string("past the budget")) != NULL);
+    EXPECT_TRUE(a.used_total <= 2048u);
+    for (size_t i = 0; i < 64; i++)
+        json_decref(past[i]);
+    json_decref(in2);
+    json_decref(in1);
+    EXPECT_TRUE(ak_alloc_jansson_arena(NULL, 0) == &a);
+    ak_arena_free(&a);
+    json_decref(kept); /* a heap tree: freed after the window closed */
+}
+
 AK_RUN_TESTS(AK_TC(test_freed_block_is_reused_and_wiped), AK_TC(test_reused_secret_buf_holds_no_secret),
              AK_TC(test_cache_is_capped), AK_TC(test_cache_range_edges), AK_TC(test_cache_off_keeps_nothing),
              AK_TC(test_quarantine_and_no_wipe_bypass_the_cache), AK_TC(test_realloc_and_fail_nth),
-             AK_TC(test_threads_share_the_cache))
+             AK_TC(test_threads_share_the_cache), AK_T(test_jansson_pause_and_resume))

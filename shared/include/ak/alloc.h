@@ -95,6 +95,15 @@ typedef struct ak_arena ak_arena;
  * would reach ak_free). Needs ak_alloc_install_jansson; other threads are unaffected.
  */
 ak_arena *ak_alloc_jansson_arena(ak_arena *a, size_t budget);
+/* Closes the calling thread's window for a while (around a callback that may keep the trees it
+ * builds) and reopens it exactly as it was, budget included. Nothing built in the window may be
+ * freed while it is paused. */
+typedef struct ak_jansson_pause {
+    ak_arena *arena;
+    size_t limit;
+} ak_jansson_pause;
+ak_jansson_pause ak_alloc_jansson_pause(void);
+void ak_alloc_jansson_resume(ak_jansson_pause p);
 
 /* ---- arena ---- */
 typedef struct ak_arena_chunk ak_arena_chunk;

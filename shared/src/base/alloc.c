@@ -398,6 +398,18 @@ ak_arena *ak_alloc_jansson_arena(ak_arena *a, size_t budget) {
     return prev;
 }
 
+ak_jansson_pause ak_alloc_jansson_pause(void) {
+    ak_jansson_pause p = {t_json_arena, t_json_arena_limit};
+    t_json_arena = NULL;
+    t_json_arena_limit = 0;
+    return p;
+}
+
+void ak_alloc_jansson_resume(ak_jansson_pause p) {
+    t_json_arena = p.arena;
+    t_json_arena_limit = p.limit;
+}
+
 /* ---- arena: a list of chunks, each one ak_malloc block ---- */
 struct ak_arena_chunk {
     ak_arena_chunk *next;

@@ -159,9 +159,9 @@ void ak_evm_rpc_free(ak_evm_rpc *r) {
 /* The transport runs outside any jansson arena window (ak_chain_snapshot_read opens one): what
  * it builds is its own business, and it may keep trees past the call (test stand-ins do). */
 static ak_err s_transport(ak_evm_rpc *r, ak_cur request, long *status, ak_buf *reply) {
-    ak_arena *window = ak_alloc_jansson_arena(NULL, 0);
+    ak_jansson_pause window = ak_alloc_jansson_pause();
     ak_err rc = r->transport(r->transport_ctx, request, r->deadline_ms, status, reply);
-    (void)ak_alloc_jansson_arena(window, S_SNAPSHOT_ARENA_MAX);
+    ak_alloc_jansson_resume(window);
     return rc;
 }
 
