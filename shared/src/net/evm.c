@@ -938,9 +938,10 @@ ak_err ak_chain_snapshot_read(ak_evm_rpc *r, const ak_chain_query *q, ak_chain_s
     AK_PRECOND(!q->want_epoch || q->epoch_counter != NULL);
     ak_arena arena;
     ak_arena_init(&arena, S_SNAPSHOT_ARENA_MAX);
-    ak_arena *outer = ak_alloc_jansson_arena(&arena, S_SNAPSHOT_ARENA_MAX);
+    ak_jansson_pause outer = ak_alloc_jansson_pause(); /* a caller's window, if any, comes back as it was */
+    (void)ak_alloc_jansson_arena(&arena, S_SNAPSHOT_ARENA_MAX);
     ak_err rc = s_snapshot_read(r, q, out);
-    (void)ak_alloc_jansson_arena(outer, S_SNAPSHOT_ARENA_MAX);
+    ak_alloc_jansson_resume(outer);
     ak_arena_free(&arena);
     return rc;
 }
