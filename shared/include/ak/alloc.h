@@ -10,6 +10,10 @@
  * the arena's chunks): freed heap memory never keeps request bodies, signer replies or
  * plaintext (issue 16, finding 4). ak_realloc therefore always moves (new block, copy, wipe).
  *
+ * Release builds keep freed blocks of 1 KiB to 128 KiB (wiped) in a small per-process block
+ * cache, capped in count and bytes, and hand them out again: a warm Lambda then does not mmap
+ * and munmap its transfer buffers on every request (musl's allocator would; alloc.c says why).
+ *
  * ak_arena is the per-invocation arena: the runtime resets it after each response, so nothing
  * allocated for one invocation survives into the next.
  */
@@ -43,6 +47,10 @@ size_t ak_alloc_live_bytes(void);
 void ak_alloc_fail_nth(uint64_t n);
 /* Number of allocation calls so far (tests use it to sweep fail_nth over a whole operation). */
 uint64_t ak_alloc_calls(void);
+/* Bytes held by the block cache (freed, wiped blocks kept for reuse; at most 512 KiB). */
+size_t ak_alloc_cache_bytes(void);
+/* Gives every block the cache holds back to the C library. */
+void ak_alloc_cache_trim(void);
 /* Route jansson's allocations through ak_malloc/ak_free. Call once at start-up. */
 void ak_alloc_install_jansson(void);
 
@@ -65,8 +73,13 @@ char *ak_ext_strdup(const char *s);
  *   ak_alloc_test_scan(needle, len)  the number of quarantined blocks that contain `needle`.
  *   ak_alloc_test_wipe_on_free(false) turns the wipe on free off (explicit wipes — ak_wipe,
  *                                    ak_free_secure, secret ak_bufs, the arena reset — stay), to
- *                                    show that a scan finds what the wipe removes.
+ *                                    show that a scan finds what the wipe removes; nothing is
+ *                                    cached meanwhile.
+ *   ak_alloc_test_block_cache(on)    turns the block cache on or off (off by default in test
+ *                                    builds, where ASan must see every free); off also trims it.
+ *                                    The quarantine, when on, comes before the cache.
  */
+void ak_alloc_test_block_cache(bool on);
 void ak_alloc_test_quarantine(bool on);
 size_t ak_alloc_test_quarantined(void);
 size_t ak_alloc_test_scan(const void *needle, size_t len);
@@ -82,6 +95,15 @@ typedef struct ak_arena ak_arena;
  * would reach ak_free). Needs ak_alloc_install_jansson; other threads are unaffected.
  */
 ak_arena *ak_alloc_jansson_arena(ak_arena *a, size_t budget);
+/* Closes the calling thread's window for a while (around a callback that may keep the trees it
+ * builds) and reopens it exactly as it was, budget included. Nothing built in the window may be
+ * freed while it is paused. */
+typedef struct ak_jansson_pause {
+    ak_arena *arena;
+    size_t limit;
+} ak_jansson_pause;
+ak_jansson_pause ak_alloc_jansson_pause(void);
+void ak_alloc_jansson_resume(ak_jansson_pause p);
 
 /* ---- arena ---- */
 typedef struct ak_arena_chunk ak_arena_chunk;

@@ -77,7 +77,8 @@ AK_MUST ak_err ak_eth_tx_sign(const ak_eth_tx *tx, const uint8_t seckey[32], ak_
 /* ================================================================ JSON-RPC */
 
 /* Transport: POSTs `request` (a JSON-RPC body) and returns the HTTP status and body. The
- * default (ctx = the rpc) uses ak_http_do; unit tests substitute canned responses. */
+ * default (ctx = the rpc) uses ak_http_do; unit tests substitute canned responses. It is called
+ * outside any jansson arena window (ak/alloc.h), so it may keep what it builds. */
 typedef ak_err (*ak_evm_transport_fn)(void *ctx, ak_cur request, int64_t deadline_ms, long *status,
                                       ak_buf *body);
 

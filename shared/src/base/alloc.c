@@ -2,9 +2,7 @@
 #include "ak/alloc.h"
 
 #include <jansson.h>
-#ifndef AK_RELEASE
 #include <pthread.h>
-#endif
 #include <stdbool.h>
 #include <stdlib.h>
 #include <stddef.h>
@@ -26,8 +24,8 @@
  * (checked below).
  */
 typedef struct {
-    size_t size;
-    size_t pad;
+    size_t size; /* what the caller asked for */
+    size_t bin;  /* usable bytes when the block is a block-cache bin size (below), else 0 */
 } s_hdr;
 
 _Static_assert(sizeof(s_hdr) % _Alignof(max_align_t) == 0, "ak_malloc header breaks max_align_t alignment");
@@ -114,18 +112,134 @@ size_t ak_alloc_test_scan(const void *needle, size_t len) {
 #define S_WIPE_ON() true
 #endif
 
-/* The one way a block goes back to libc: its first `wipe` bytes are wiped first. */
+/*
+ * ---- the block cache: freed mid-size blocks kept for reuse ----
+ *
+ * musl's allocator (mallocng, the static release build) gives a block of more than about 1 KiB
+ * a group of its own while few blocks of its size are live, maps that group with mmap and
+ * unmaps it as soon as the block is freed. A warm worker paid ~15 mmap + ~15 munmap per request
+ * that way: curl's transfer buffer (16 KiB, allocated and freed by every transfer), jansson's
+ * string buffers, ak_buf growth, the ABI parser's arena chunk.
+ *
+ * So a block whose size with its header is in (S_BIN_LO, S_BIN_HI] is allocated at one of 28
+ * bin sizes (four per octave: at most 25% slack), and when freed it is wiped as always and then
+ * kept on its bin's list, up to S_CACHE_PER_BIN blocks per bin and S_CACHE_MAX_BYTES in all,
+ * for the next allocation of that bin. Past either cap, and for any block above S_BIN_HI, free()
+ * as before: one large request does not pin memory. A cached block holds only wiped bytes
+ * (test builds that turn the wipe off never cache), and a block taken from the cache is handed
+ * out like a fresh malloc: the caller writes before it reads.
+ *
+ * DECISION: on by default in release builds only. In dev and fuzz builds ASan owns malloc and
+ * must see every free to catch a use after free; tests turn the cache on explicitly
+ * (ak_alloc_test_block_cache) to check it.
+ */
+#define S_BIN_LO 1024u
+#define S_BIN_HI (128u * 1024u)
+#define S_BIN_COUNT 28u /* (log2(S_BIN_HI) - log2(S_BIN_LO)) * 4 */
+#define S_CACHE_PER_BIN 4u
+#define S_CACHE_MAX_BYTES (512u * 1024u)
+
+static struct {
+    s_hdr *blocks[S_BIN_COUNT][S_CACHE_PER_BIN];
+    unsigned count[S_BIN_COUNT];
+    size_t bytes; /* usable bytes of all cached blocks */
+} g_cache;
+static pthread_mutex_t g_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+#ifdef AK_RELEASE
+static bool g_cache_on = true;
+#else
+static bool g_cache_on = false;
+#endif
+
+/* The bin of a block of `total` bytes (header included): its index and its size, the smallest
+ * of (5, 6, 7, 8) x 2^(k-2) that holds `total`, where 2^k < total <= 2^(k+1). */
+static bool s_bin_of(size_t total, unsigned *bin, size_t *bin_size) {
+    if (total <= S_BIN_LO || total > S_BIN_HI) return false;
+    unsigned k = 63u - (unsigned)__builtin_clzll((unsigned long long)(total - 1u)); /* 10..16 */
+    size_t q = (total - 1u) >> (k - 2u);                                            /* 4..7 */
+    *bin_size = (q + 1u) << (k - 2u);
+    *bin = (k - 10u) * 4u + (unsigned)(q - 4u);
+    return true;
+}
+
+static s_hdr *s_cache_take(unsigned bin) {
+    s_hdr *h = NULL;
+    pthread_mutex_lock(&g_cache_lock);
+    if (g_cache.count[bin] > 0) {
+        h = g_cache.blocks[bin][--g_cache.count[bin]];
+        g_cache.bytes -= h->bin;
+    }
+    pthread_mutex_unlock(&g_cache_lock);
+    return h;
+}
+
+/* Keeps a freed (already wiped) bin-sized block; false when it must go back to libc. */
+static bool s_cache_keep(s_hdr *h) {
+    unsigned bin;
+    size_t bin_size;
+    if (h->bin == 0 || !__atomic_load_n(&g_cache_on, __ATOMIC_RELAXED) || !S_WIPE_ON() ||
+        !s_bin_of(h->bin + sizeof(s_hdr), &bin, &bin_size))
+        return false;
+    bool kept = false;
+    pthread_mutex_lock(&g_cache_lock);
+    if (g_cache.count[bin] < S_CACHE_PER_BIN && g_cache.bytes + h->bin <= S_CACHE_MAX_BYTES) {
+        g_cache.blocks[bin][g_cache.count[bin]++] = h;
+        g_cache.bytes += h->bin;
+        kept = true;
+    }
+    pthread_mutex_unlock(&g_cache_lock);
+    return kept;
+}
+
+size_t ak_alloc_cache_bytes(void) {
+    pthread_mutex_lock(&g_cache_lock);
+    size_t n = g_cache.bytes;
+    pthread_mutex_unlock(&g_cache_lock);
+    return n;
+}
+
+void ak_alloc_cache_trim(void) {
+    pthread_mutex_lock(&g_cache_lock);
+    for (unsigned b = 0; b < S_BIN_COUNT; b++) {
+        while (g_cache.count[b] > 0)
+            free(g_cache.blocks[b][--g_cache.count[b]]);
+    }
+    g_cache.bytes = 0;
+    pthread_mutex_unlock(&g_cache_lock);
+}
+
+#ifndef AK_RELEASE
+void ak_alloc_test_block_cache(bool on) {
+    __atomic_store_n(&g_cache_on, on, __ATOMIC_RELAXED);
+    if (!on) ak_alloc_cache_trim();
+}
+#endif
+
+/* The one way a block leaves its owner: its first `wipe` bytes are wiped first, then it goes
+ * to the test quarantine, the block cache, or back to libc. */
 static void s_release(s_hdr *h, size_t wipe) {
     if (wipe > 0 && S_WIPE_ON()) ak_wipe(h + 1, wipe);
 #ifndef AK_RELEASE
     if (__atomic_load_n(&g_quarantine, __ATOMIC_RELAXED) && s_quarantine_push(h)) return;
 #endif
+    if (s_cache_keep(h)) return;
     free(h);
 }
 
 static s_hdr *s_alloc(size_t n) {
     if (n > SIZE_MAX - sizeof(s_hdr)) return NULL;
-    s_hdr *h = malloc(sizeof(s_hdr) + n);
+    size_t total = sizeof(s_hdr) + n;
+    unsigned bin;
+    size_t bin_size;
+    s_hdr *h = NULL;
+    if (__atomic_load_n(&g_cache_on, __ATOMIC_RELAXED) && s_bin_of(total, &bin, &bin_size)) {
+        h = s_cache_take(bin);
+        if (h == NULL) h = malloc(bin_size);
+        if (h != NULL) h->bin = bin_size - sizeof(s_hdr);
+    } else {
+        h = malloc(total);
+        if (h != NULL) h->bin = 0;
+    }
     if (h != NULL) h->size = n;
     return h;
 }
@@ -282,6 +396,18 @@ ak_arena *ak_alloc_jansson_arena(ak_arena *a, size_t budget) {
     t_json_arena_limit =
         a != NULL ? (a->used_total + budget < a->used_total ? SIZE_MAX : a->used_total + budget) : 0;
     return prev;
+}
+
+ak_jansson_pause ak_alloc_jansson_pause(void) {
+    ak_jansson_pause p = {t_json_arena, t_json_arena_limit};
+    t_json_arena = NULL;
+    t_json_arena_limit = 0;
+    return p;
+}
+
+void ak_alloc_jansson_resume(ak_jansson_pause p) {
+    t_json_arena = p.arena;
+    t_json_arena_limit = p.limit;
 }
 
 /* ---- arena: a list of chunks, each one ak_malloc block ---- */

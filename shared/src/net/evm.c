@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "ak/alloc.h"
 #include "ak/crypto.h"
 #include "ak/ct.h"
 #include "ak/evm.h"
@@ -19,6 +20,9 @@
 
 /* Largest chain id whose EIP-155 v = chainId*2 + 35 + recid still fits in a u64. */
 #define S_MAX_CHAIN_ID ((UINT64_MAX - 36u) / 2u)
+/* Ceiling of the arena a chain snapshot builds its JSON in (ak_chain_snapshot_read); past it,
+ * jansson falls back to the heap. */
+#define S_SNAPSHOT_ARENA_MAX (1024u * 1024u)
 
 static ak_err s_rlp_u256(ak_buf *out, const ak_u256 *v) { return ak_rlp_uint_be(out, v->be, 32); }
 
@@ -152,6 +156,15 @@ void ak_evm_rpc_free(ak_evm_rpc *r) {
     ak_buf_free(&r->revert_data);
 }
 
+/* The transport runs outside any jansson arena window (ak_chain_snapshot_read opens one): what
+ * it builds is its own business, and it may keep trees past the call (test stand-ins do). */
+static ak_err s_transport(ak_evm_rpc *r, ak_cur request, long *status, ak_buf *reply) {
+    ak_jansson_pause window = ak_alloc_jansson_pause();
+    ak_err rc = r->transport(r->transport_ctx, request, r->deadline_ms, status, reply);
+    ak_alloc_jansson_resume(window);
+    return rc;
+}
+
 static void s_reset_diag(ak_evm_rpc *r) {
     r->err_code = 0;
     r->err_msg[0] = '\0';
@@ -213,7 +226,7 @@ ak_err ak_evm_rpc_call(ak_evm_rpc *r, const char *method, json_t *params, json_t
     AK_ENSURE_OUT(req != NULL, AK_E_NOMEM);
     AK_GUARD_OUT(ak_json_dump(req, &body));
     long status = 0;
-    rc = r->transport(r->transport_ctx, ak_buf_cur(&body), r->deadline_ms, &status, &reply);
+    rc = s_transport(r, ak_buf_cur(&body), &status, &reply);
     if (rc == AK_E_UPSTREAM) {
         rc = s_fail(r, AK_E_CHAIN_RPC, "transport failure");
         goto out;
@@ -297,7 +310,7 @@ ak_err ak_evm_rpc_batch(ak_evm_rpc *r, size_t n, const char *const *methods, jso
     AK_ENSURE_OUT(built, AK_E_NOMEM);
     AK_GUARD_OUT(ak_json_dump(req, &body));
     long status = 0;
-    rc = r->transport(r->transport_ctx, ak_buf_cur(&body), r->deadline_ms, &status, &reply);
+    rc = s_transport(r, ak_buf_cur(&body), &status, &reply);
     if (rc == AK_E_UPSTREAM) {
         rc = s_fail(r, AK_E_CHAIN_RPC, "transport failure");
         goto out;
@@ -879,11 +892,7 @@ static ak_err s_snapshot_once(ak_evm_rpc *r, const ak_chain_query *q, ak_chain_s
     return rc;
 }
 
-ak_err ak_chain_snapshot_read(ak_evm_rpc *r, const ak_chain_query *q, ak_chain_snapshot *out) {
-    AK_PRECOND(r != NULL && q != NULL && out != NULL);
-    AK_PRECOND(!(q->want_device || q->want_actor_operator) || q->registry != NULL);
-    AK_PRECOND(!(q->want_in_scope || q->want_scope) || q->scope != NULL);
-    AK_PRECOND(!q->want_epoch || q->epoch_counter != NULL);
+static ak_err s_snapshot_read(ak_evm_rpc *r, const ak_chain_query *q, ak_chain_snapshot *out) {
     memset(out, 0, sizeof(*out));
     if (!r->head_known) {
         /* cold: learn the head first (one extra round trip per process) */
@@ -912,6 +921,29 @@ ak_err ak_chain_snapshot_read(ak_evm_rpc *r, const ak_chain_query *q, ak_chain_s
         /* the pinned block is the head, or was one round trip ago (after a cold start or a move) */
         if (!moved || attempt == 1 || trips > 0) return AK_OK;
     }
+}
+
+/*
+ * The JSON of a snapshot (the batch request, the node's answer: a few hundred small values) is
+ * built in an arena of its own instead of the heap: on a warm worker that was most of the
+ * process's allocations per request, and musl's allocator mapped and unmapped a page group for
+ * them on every request. Every tree is released before the window closes (s_snapshot_once
+ * drops the results it decoded); the transport runs outside the window (s_transport). The
+ * arena's chunk comes from, and goes back to, ak_malloc's block cache; it is wiped on free.
+ */
+ak_err ak_chain_snapshot_read(ak_evm_rpc *r, const ak_chain_query *q, ak_chain_snapshot *out) {
+    AK_PRECOND(r != NULL && q != NULL && out != NULL);
+    AK_PRECOND(!(q->want_device || q->want_actor_operator) || q->registry != NULL);
+    AK_PRECOND(!(q->want_in_scope || q->want_scope) || q->scope != NULL);
+    AK_PRECOND(!q->want_epoch || q->epoch_counter != NULL);
+    ak_arena arena;
+    ak_arena_init(&arena, S_SNAPSHOT_ARENA_MAX);
+    ak_jansson_pause outer = ak_alloc_jansson_pause(); /* a caller's window, if any, comes back as it was */
+    (void)ak_alloc_jansson_arena(&arena, S_SNAPSHOT_ARENA_MAX);
+    ak_err rc = s_snapshot_read(r, q, out);
+    ak_alloc_jansson_resume(outer);
+    ak_arena_free(&arena);
+    return rc;
 }
 
 void ak_scope_id(ak_cur data_class, ak_cur service, uint8_t out[32]) {
