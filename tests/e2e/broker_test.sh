@@ -17,9 +17,7 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
-fails=0
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1${2:+ ($2)}"; fails=$((fails + 1)); }
+. tests/lib/check.sh
 # expect NAME WANT_STATUS WANT_REASON "<status> <body>"
 expect() {
   local name=$1 st=$2 reason=$3 got=$4 gst gbody greason

@@ -6,9 +6,7 @@ set -u
 cd "$(dirname "$0")/../.."
 BOOTSTRAP=${BOOTSTRAP:-build/dev/functions/health/bootstrap}
 PY=/usr/bin/python3
-fails=0
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1"; fails=$((fails + 1)); }
+. tests/lib/check.sh
 
 [ -x "$BOOTSTRAP" ] || { echo "FAIL health: $BOOTSTRAP not built"; exit 1; }
 work=$(mktemp -d)

@@ -20,9 +20,7 @@
 # docs/deploy.md, "Signer on AWS Nitro Enclaves".
 set -u
 cd "$(dirname "$0")/../.."
-fails=0
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1"; fails=$((fails + 1)); }
+. tests/lib/check.sh
 check() { if eval "$2"; then pass "$1"; else fail "$1"; fi; }
 render=tests/function/lib/cfn_render.py
 tpl=deploy/signer-host.yaml
@@ -242,5 +240,4 @@ else
     fail "docs/deploy.md step 5 found and release signer present"
 fi
 
-[ $fails -eq 0 ] && echo "signer_host: all passed" || echo "signer_host: $fails failed"
-exit $((fails > 0))
+check_done signer_host

@@ -11,9 +11,7 @@ set -u
 cd "$(dirname "$0")/../.."
 PY=/usr/bin/python3
 FLAVOUR=${FLAVOUR:-dev}
-fails=0; passes=0
-pass() { echo "PASS $1"; passes=$((passes + 1)); }
-fail() { echo "FAIL $1${2:+ ($2)}"; fails=$((fails + 1)); }
+. tests/lib/check.sh
 bootstrap() { if [ "$FLAVOUR" = release ]; then echo "build/release/$1/bootstrap"; else echo "build/dev/functions/$1/bootstrap"; fi; }
 
 work=$(mktemp -d)
