@@ -75,41 +75,37 @@ AK_TEST(test_response_document_and_errors) {
     ak_buf b;
     ak_cur doc;
     const char *code = "unset";
-    EXPECT_OK(aks_nsm_attestation_response(s_hex(S_GOOD, &b), &doc, &code));
-    EXPECT_TRUE(code == NULL);
-    EXPECT_BYTES_EQ(doc.ptr, doc.len, "\x84\x01\x02", 3);
-    ak_buf_free(&b);
-    /* the same with indefinite-length maps (the NSM writes its payload map that way) */
-    EXPECT_OK(aks_nsm_attestation_response(
-        s_hex("bf6b4174746573746174696f6ebf68646f63756d656e7443840102ffff", &b), &doc, &code));
-    EXPECT_BYTES_EQ(doc.ptr, doc.len, "\x84\x01\x02", 3);
-    ak_buf_free(&b);
+    /* the document, also with indefinite-length maps (the NSM writes its payload map that way) */
+    static const char *const good[] = {S_GOOD, "bf6b4174746573746174696f6ebf68646f63756d656e7443840102ffff"};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        code = "unset";
+        EXPECT_OK(aks_nsm_attestation_response(s_hex(good[i], &b), &doc, &code));
+        EXPECT_TRUE(code == NULL);
+        EXPECT_BYTES_EQ(doc.ptr, doc.len, "\x84\x01\x02", 3);
+        ak_buf_free(&b);
+    }
     /* ... but one member only, also there */
     EXPECT_ERR(
         AK_E_ATTEST_NSM_MALFORMED,
         aks_nsm_attestation_response(
             s_hex("bf6b4174746573746174696f6ebf68646f63756d656e7443840102617801ffff", &b), &doc, &code));
     ak_buf_free(&b);
-    /* {"Error": "InternalError"} and the other codes: attest_nsm_error, the code named */
-    EXPECT_ERR(AK_E_ATTEST_NSM_ERROR, aks_nsm_attestation_response(s_hex("a1654572726f72"
-                                                                         "6d496e7465726e616c4572726f72",
-                                                                         &b),
-                                                                   &doc, &code));
-    EXPECT_STR_EQ(code, "InternalError");
-    EXPECT_TRUE(doc.ptr == NULL);
-    ak_buf_free(&b);
-    EXPECT_ERR(AK_E_ATTEST_NSM_ERROR, aks_nsm_attestation_response(s_hex("a1654572726f72"
-                                                                         "6d496e707574546f6f4c61726765",
-                                                                         &b),
-                                                                   &doc, &code));
-    EXPECT_STR_EQ(code, "InputTooLarge");
-    ak_buf_free(&b);
-    EXPECT_ERR(AK_E_ATTEST_NSM_ERROR, aks_nsm_attestation_response(s_hex("a1654572726f72"
-                                                                         "65576861743f",
-                                                                         &b),
-                                                                   &doc, &code));
-    EXPECT_STR_EQ(code, "unrecognised");
-    ak_buf_free(&b);
+    /* {"Error": "InternalError"} and the other codes: attest_nsm_error, the code named, no document */
+    static const struct {
+        const char *hex, *code;
+    } errors[] = {
+        /* a1 "Error" (654572726f72) then the code as text */
+        {"a1654572726f726d496e7465726e616c4572726f72", "InternalError"},
+        {"a1654572726f726d496e707574546f6f4c61726765", "InputTooLarge"},
+        {"a1654572726f7265576861743f", "unrecognised"},
+    };
+    for (size_t i = 0; i < sizeof(errors) / sizeof(errors[0]); i++) {
+        EXPECT_ERR(AK_E_ATTEST_NSM_ERROR,
+                   aks_nsm_attestation_response(s_hex(errors[i].hex, &b), &doc, &code));
+        EXPECT_STR_EQ(code, errors[i].code);
+        EXPECT_TRUE(doc.ptr == NULL);
+        ak_buf_free(&b);
+    }
 }
 
 AK_TEST(test_response_garbage_refused) {
@@ -207,14 +203,27 @@ static int64_t s_now_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-AK_TEST(test_attester_over_fake_nsm_verifies_in_a_nitro_client) {
+/* A test PKI, a fake NSM over it (documents stamped now) and a nitro attester started on it. */
+typedef struct {
     nf_pki pki;
+    nf_nsm nsm;
+    aks_attester *a;
+} s_fake;
+
+static void s_fake_up(s_fake *f) {
     int64_t now = s_now_ms();
-    nf_pki_init(&pki, 7, now / 1000);
-    nf_nsm nsm = {&pki, NF_OK, (uint64_t)now, 0};
-    aks_attester *a = NULL;
-    EXPECT_OK(aks_attester_nitro_with(nf_nsm_transport, &nsm, &a));
-    EXPECT_INT_EQ(nsm.calls, 1); /* the start-up probe */
+    nf_pki_init(&f->pki, 7, now / 1000);
+    f->nsm = (nf_nsm){&f->pki, NF_OK, (uint64_t)now, 0};
+    f->a = NULL;
+    assert_int_equal(aks_attester_nitro_with(nf_nsm_transport, &f->nsm, &f->a), AK_OK);
+}
+
+AK_TEST(test_attester_over_fake_nsm_verifies_in_a_nitro_client) {
+    s_fake fk;
+    s_fake_up(&fk);
+    nf_nsm *const nsm = &fk.nsm;
+    aks_attester *a = fk.a;
+    EXPECT_INT_EQ(nsm->calls, 1); /* the start-up probe */
     EXPECT_STR_EQ(a->name, "nitro");
 
     ak_attest_claims c;
@@ -233,7 +242,7 @@ AK_TEST(test_attester_over_fake_nsm_verifies_in_a_nitro_client) {
     /* the client: pins the test root, PCR0 and the measurement */
     ak_buf pem;
     ak_buf_init(&pem, 8192);
-    nf_root_pem(&pki, &pem);
+    nf_root_pem(&fk.pki, &pem);
     char path[] = "/tmp/ak-nsm-root-XXXXXX";
     int fd = mkstemp(path);
     EXPECT_TRUE(fd >= 0);
@@ -274,7 +283,7 @@ AK_TEST(test_attester_over_fake_nsm_verifies_in_a_nitro_client) {
                  {NF_TRANSPORT_FAIL, AK_E_ATTEST_NSM_UNAVAILABLE},
                  {NF_HUGE, AK_E_ATTEST_NSM_MALFORMED}};
     for (size_t i = 0; i < sizeof(fails) / sizeof(fails[0]); i++) {
-        nsm.mode = fails[i].mode;
+        nsm->mode = fails[i].mode;
         EXPECT_ERR(fails[i].want, a->document(a, &c, &doc));
         EXPECT_INT_EQ(doc.len, 0);
     }
@@ -282,25 +291,22 @@ AK_TEST(test_attester_over_fake_nsm_verifies_in_a_nitro_client) {
 
     /* ... and at start: the attester is not created */
     for (size_t i = 0; i < sizeof(fails) / sizeof(fails[0]); i++) {
-        nsm.mode = fails[i].mode;
-        a = (aks_attester *)&nsm; /* must be reset to NULL */
-        EXPECT_ERR(fails[i].want, aks_attester_nitro_with(nf_nsm_transport, &nsm, &a));
+        nsm->mode = fails[i].mode;
+        a = (aks_attester *)nsm; /* must be reset to NULL */
+        EXPECT_ERR(fails[i].want, aks_attester_nitro_with(nf_nsm_transport, nsm, &a));
         EXPECT_TRUE(a == NULL);
     }
     ak_buf_free(&doc);
     ak_buf_free(&reply);
     ak_buf_free(&pem);
-    nf_pki_free(&pki);
+    nf_pki_free(&fk.pki);
 }
 
 /* The KMS recipient document (issue 18 item 2): the NSM vouches for the sealer's RSA key. */
 AK_TEST(test_recipient_doc_carries_the_sealer_key) {
-    nf_pki pki;
-    int64_t now = s_now_ms();
-    nf_pki_init(&pki, 7, now / 1000);
-    nf_nsm nsm = {&pki, NF_OK, (uint64_t)now, 0};
-    aks_attester *a = NULL;
-    EXPECT_OK(aks_attester_nitro_with(nf_nsm_transport, &nsm, &a));
+    s_fake fk;
+    s_fake_up(&fk);
+    aks_attester *a = fk.a;
     uint8_t spki[294];
     for (size_t i = 0; i < sizeof(spki); i++)
         spki[i] = (uint8_t)(i * 7 + 1);
@@ -314,7 +320,7 @@ AK_TEST(test_recipient_doc_carries_the_sealer_key) {
     EXPECT_TRUE(f.nonce.present && f.nonce.v.len == 32);
     /* an NSM that signs something else is never handed to KMS */
     ak_buf_clear(&doc);
-    nsm.mode = NF_OTHER_NONCE;
+    fk.nsm.mode = NF_OTHER_NONCE;
     EXPECT_ERR(AK_E_ATTEST_NSM_MALFORMED,
                aks_attester_recipient_doc(a, ak_cur_from(spki, sizeof(spki)), &doc));
     EXPECT_INT_EQ(doc.len, 0);
@@ -322,7 +328,7 @@ AK_TEST(test_recipient_doc_carries_the_sealer_key) {
     /* a local attester cannot vouch to KMS */
     EXPECT_ERR(AK_E_CONFIG, aks_attester_recipient_doc(NULL, ak_cur_from(spki, sizeof(spki)), &doc));
     ak_buf_free(&doc);
-    nf_pki_free(&pki);
+    nf_pki_free(&fk.pki);
 }
 
 AK_TEST(test_device_missing_fails_closed) {
