@@ -30,7 +30,7 @@ PYEOF
   ts=$(cat "$work/$name.ts")
   for form in b64 bin; do
     if out=$("$AK" signer verify-attestation "$work/$name.$form" --at "$ts" 2>"$work/err") \
-       && [ "$($PY -c 'import json,sys; print(json.loads(sys.stdin.read())["module_id"])' <<<"$out")" = "$(cat "$work/$name.mod")" ]; then
+       && [ "$(jget - module_id <<<"$out")" = "$(cat "$work/$name.mod")" ]; then
       pass "$name ($form): verifies at its own time, module_id as the vector says"
     else fail "$name ($form): $(cat "$work/err")"; fi
   done

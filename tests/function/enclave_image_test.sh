@@ -114,7 +114,7 @@ STUB
 chmod +x "$work/stub/nitro-cli"
 beif() { STUB_LOG=$work/stub.log STUB_MODE=$1 PATH="$work/stub:$PATH" enclave/image/build-eif.sh "$2" >"$work/log" 2>&1; }
 pcr0=$(printf '%096d' 0 | tr 0 a)
-commit=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["source_commit"][:12])' "$out/manifest.json")
+commit=$(jget "$out/manifest.json" source_commit); commit=${commit:0:12}
 : >"$work/stub.log"
 if beif ok "$out"; then pass "build-eif: builds with nitro-cli"; else fail "build-eif: builds with nitro-cli"; sed 's/^/    /' "$work/log"; fi
 grep -qx -- "build-enclave --docker-dir $out --docker-uri agentkeys-signer:$commit --output-file $out/ak-signer.eif" "$work/stub.log" &&

@@ -10,6 +10,9 @@
 #                               else can run);
 #        check NAME GOT WANT    PASS when GOT = WANT, else FAIL with both;
 #        check_cmd NAME CMD...  PASS when CMD succeeds;
+#        check_reply NAME STATUS REASON "STATUS BODY"
+#                               PASS when an HTTP answer (status, a space, the body) has that status
+#                               and, unless REASON is empty, that JSON "reason";
 #        jget FILE KEY          a top-level member of the JSON object in FILE (`-`: stdin), a string
 #                               as is, anything else as JSON; non-zero if absent or not JSON;
 #        check_done [LABEL]     prints `LABEL: all passed` / `LABEL: N failed` (with a LABEL) and
@@ -22,6 +25,13 @@ check() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "got '$2', want '$3
 check_cmd() {
   local name=$1; shift
   if "$@"; then pass "$name"; else fail "$name"; fi
+}
+check_reply() {
+  local name=$1 st=$2 reason=$3 got=$4 gst gbody greason
+  gst=${got%% *}; gbody=${got#* }
+  greason=$(jq -r '.reason // empty' <<<"$gbody" 2>/dev/null)
+  if [ "$gst" = "$st" ] && { [ -z "$reason" ] || [ "$greason" = "$reason" ]; }; then pass "$name"
+  else fail "$name" "got $gst ${greason:-$(head -c 200 <<<"$gbody")}, want $st $reason"; fi
 }
 jget() {
   /usr/bin/python3 -c '
