@@ -374,6 +374,16 @@ static int s_args_none(akcli *c, int argc, char **argv, s_flag *f) {
     return s_args(c, argc, argv, f, pos, &npos, 0);
 }
 
+/* The flags of `f` and exactly one positional, `what` (for the usage error), into *arg. */
+static int s_args_one(akcli *c, int argc, char **argv, s_flag *f, const char *what, char **arg) {
+    char *pos[1];
+    int npos, rc = s_args(c, argc, argv, f, pos, &npos, 1);
+    if (rc != AKCLI_OK) return rc;
+    if (npos != 1) return akcli_usage(c, "%s is required", what);
+    *arg = pos[0];
+    return AKCLI_OK;
+}
+
 static const char *s_flagv(const s_flag *f, const char *name) {
     for (; f->name != NULL; f++)
         if (strcmp(f->name, name) == 0) return f->val;
@@ -424,11 +434,9 @@ static int s_who_parse(akcli *c, const char *text, s_who *w) {
 
 /* The flags of `f` and exactly one positional, AGENT (address or omni), into `w`. */
 static int s_args_agent(akcli *c, int argc, char **argv, s_flag *f, s_who *w) {
-    char *pos[1];
-    int npos, rc = s_args(c, argc, argv, f, pos, &npos, 1);
-    if (rc != AKCLI_OK) return rc;
-    if (npos != 1) return akcli_usage(c, "AGENT (address or omni) is required");
-    return s_who_parse(c, pos[0], w);
+    char *arg;
+    int rc = s_args_one(c, argc, argv, f, "AGENT (address or omni)", &arg);
+    return rc != AKCLI_OK ? rc : s_who_parse(c, arg, w);
 }
 
 /* ================================================================ operator devices */
@@ -659,14 +667,13 @@ static int s_agent_consent(akcli *c, int argc, char **argv) {
 
 static int s_agent_add(akcli *c, int argc, char **argv) {
     s_flag f[] = {{"--operator", true, NULL}, {NULL, false, NULL}};
-    char *pos[1];
-    int npos, rc = s_args(c, argc, argv, f, pos, &npos, 1);
+    char *blob;
+    int rc = s_args_one(c, argc, argv, f, "the consent blob of `agentkeys agent consent`", &blob);
     if (rc != AKCLI_OK) return rc;
-    if (npos != 1) return akcli_usage(c, "the consent blob of `agentkeys agent consent` is required");
     ak_cur p[8];
     uint8_t agent[20], op[32], registry_b[20], sig[65];
     uint64_t chain_id = 0;
-    if (s_split(pos[0], p, 8) != 6 || !ak_cur_eq_str(p[0], "akconsent1") || !s_hexn(p[1], agent, 20) ||
+    if (s_split(blob, p, 8) != 6 || !ak_cur_eq_str(p[0], "akconsent1") || !s_hexn(p[1], agent, 20) ||
         !s_hexn(p[2], op, 32) || ak_cur_to_u64(p[3], &chain_id) != AK_OK || !s_hexn(p[4], registry_b, 20) ||
         !s_hexn(p[5], sig, 65))
         return akcli_fail(c, AKCLI_USAGE, "invalid_input", "that is not a consent blob (akconsent1....)");
@@ -1034,6 +1041,16 @@ typedef struct s_action {
     uint64_t threshold;                                    /* threshold */
 } s_action;
 
+/* An add action's new master: this wallet (operator, address) and its passkey. */
+static void s_action_add_fill(s_action *a, const s_ctx *x, const akcli_passkey_pub *pub) {
+    memcpy(a->op, x->op.b, 32);
+    memcpy(a->wallet, x->addr, 20);
+    memcpy(a->cred, pub->cred_id, 32);
+    memcpy(a->rph, pub->rp_id_hash, 32);
+    memcpy(a->px, pub->pub_x, 32);
+    memcpy(a->py, pub->pub_y, 32);
+}
+
 static int s_action_parse(akcli *c, const char *blob, s_action *a) {
     memset(a, 0, sizeof(*a));
     ak_cur p[12];
@@ -1184,12 +1201,7 @@ static int s_master_request(akcli *c, int argc, char **argv) {
                                   &pub, &created);
     if (rc == AKCLI_OK && created) akcli_note(c, "created a new passkey in %s", pk.arg);
     if (rc == AKCLI_OK) {
-        memcpy(a.op, x.op.b, 32);
-        memcpy(a.wallet, x.addr, 20);
-        memcpy(a.cred, pub.cred_id, 32);
-        memcpy(a.rph, pub.rp_id_hash, 32);
-        memcpy(a.px, pub.pub_x, 32);
-        memcpy(a.py, pub.pub_y, 32);
+        s_action_add_fill(&a, &x, &pub);
         rc = s_print_action(&x, &a);
     }
     s_close(&x);
@@ -1199,12 +1211,11 @@ static int s_master_request(akcli *c, int argc, char **argv) {
 /* `master approve ACTION`: an existing recovery master's assertion over the action's challenge. */
 static int s_master_approve(akcli *c, int argc, char **argv) {
     s_flag f[] = {{"--passkey", true, NULL}, {NULL, false, NULL}};
-    char *pos[1];
-    int npos, rc = s_args(c, argc, argv, f, pos, &npos, 1);
+    char *blob;
+    int rc = s_args_one(c, argc, argv, f, "the action blob (akaction1....)", &blob);
     if (rc != AKCLI_OK) return rc;
-    if (npos != 1) return akcli_usage(c, "the action blob (akaction1....) is required");
     s_action a;
-    rc = s_action_parse(c, pos[0], &a);
+    rc = s_action_parse(c, blob, &a);
     if (rc != AKCLI_OK) return rc;
     s_ctx x;
     uint8_t registry[20], ch[32];
@@ -1301,12 +1312,7 @@ static int s_master_add(akcli *c, int argc, char **argv) {
     if (rc == AKCLI_OK) rc = s_open_passkey(&x, f, &pk);
     if (rc == AKCLI_OK) rc = akcli_passkey_get_pub(c, &pk, &pub);
     if (rc == AKCLI_OK) {
-        memcpy(a.op, x.op.b, 32);
-        memcpy(a.wallet, x.addr, 20);
-        memcpy(a.cred, pub.cred_id, 32);
-        memcpy(a.rph, pub.rp_id_hash, 32);
-        memcpy(a.px, pub.pub_x, 32);
-        memcpy(a.py, pub.pub_y, 32);
+        s_action_add_fill(&a, &x, &pub);
         rc = s_collect(&x, registry, &a, f, pos, npos, aps, &n);
     }
     /* the new passkey self-attests over the same challenge */
@@ -1643,17 +1649,16 @@ static int s_epoch_rotate(akcli *c, int argc, char **argv) {
 
 static int s_audit_verify(akcli *c, int argc, char **argv) {
     s_flag f[] = {{"--operator", true, NULL}, {"--root-index", true, NULL}, {NULL, false, NULL}};
-    char *pos[1];
-    int npos, rc = s_args(c, argc, argv, f, pos, &npos, 1);
+    char *path;
+    int rc = s_args_one(c, argc, argv, f, "EVENT_FILE (the JSON of GET /v1/audit/proof)", &path);
     if (rc != AKCLI_OK) return rc;
-    if (npos != 1) return akcli_usage(c, "EVENT_FILE (the JSON of GET /v1/audit/proof) is required");
     ak_buf file;
     ak_buf_init(&file, 16u << 20);
     json_t *pj = NULL, *ej = NULL;
     s_ctx x;
     memset(&x, 0, sizeof(x));
     x.c = c;
-    ak_err e = ak_buf_append_file(&file, pos[0]);
+    ak_err e = ak_buf_append_file(&file, path);
     if (e == AK_OK) e = ak_json_parse_object(ak_buf_cur(&file), &pj);
     json_t *proof = pj ? json_object_get(pj, "proof") : NULL;
     ak_cur ev, opt;
@@ -1663,7 +1668,7 @@ static int s_audit_verify(akcli *c, int argc, char **argv) {
     if (e != AK_OK) {
         rc = akcli_fail(c, e == AK_E_IO || e == AK_E_NOT_FOUND ? AKCLI_NOT_FOUND : AKCLI_USAGE,
                         ak_err_reason(e), "%s is not an audit proof file (JSON with \"event\" and \"proof\")",
-                        pos[0]);
+                        path);
         goto out;
     }
     uint8_t pf[AK_MERKLE_MAX_DEPTH][32];
