@@ -13,8 +13,8 @@
 #        check_reply NAME STATUS REASON "STATUS BODY"
 #                               PASS when an HTTP answer (status, a space, the body) has that status
 #                               and, unless REASON is empty, that JSON "reason";
-#        jget FILE KEY          a top-level member of the JSON object in FILE (`-`: stdin), a string
-#                               as is, anything else as JSON; non-zero if absent or not JSON;
+#        jget [FILE] KEY        a top-level member of the JSON object in FILE (`-` or none: stdin),
+#                               a string as is, anything else as JSON; non-zero if absent or not JSON;
 #        check_done [LABEL]     prints `LABEL: all passed` / `LABEL: N failed` (with a LABEL) and
 #                               exits non-zero when any check failed.
 fails=0 passes=0
@@ -36,12 +36,12 @@ check_reply() {
 jget() {
   /usr/bin/python3 -c '
 import json, sys
-f = sys.stdin if sys.argv[1] == "-" else open(sys.argv[1], encoding="utf-8")
+f = sys.stdin if sys.argv[1] in ("", "-") else open(sys.argv[1], encoding="utf-8")
 d = json.load(f)
 if not isinstance(d, dict) or sys.argv[2] not in d:
     sys.exit(3)
 v = d[sys.argv[2]]
-print(v if isinstance(v, str) else json.dumps(v))' "$1" "$2" 2>/dev/null
+print(v if isinstance(v, str) else json.dumps(v))' "${2:+$1}" "${2:-$1}" 2>/dev/null
 }
 check_done() {
   if [ -n "${1:-}" ]; then
