@@ -20,24 +20,13 @@ cd "$top"
 . tests/lib/check.sh
 
 # ---------------------------------------------------------------- the stack
-started=0
-L=${AK_LOCAL_DIR:-$top/build/local}
-if [ ! -f "$L/stack.env" ]; then
-  L=$(mktemp -d "${TMPDIR:-/tmp}/ak-broker-e2e.XXXXXX")
-  export AK_LOCAL_DIR=$L
-  if ! "$top/scripts/stack-up" 2>&1 | sed -u 's/^/    /'; then
-    echo "FAIL stack_up"; rm -rf "$L"; exit 1
-  fi
-  started=1
-fi
+. tests/lib/stack-reuse.sh broker
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ak-broker-work.XXXXXX")
 cleanup() {
-  [ "$started" = 1 ] && AK_LOCAL_DIR=$L "$top/scripts/stack-down" >/dev/null 2>&1
+  stack_reuse_down
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-# shellcheck disable=SC1091
-. "$L/stack.env"
 export AK_WORK=$WORK
 # shellcheck disable=SC1091
 . "$top/tests/lib/akclient.sh"

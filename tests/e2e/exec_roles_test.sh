@@ -20,21 +20,8 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 . tests/lib/check.sh
-
-started=0
-L=${AK_LOCAL_DIR:-$top/build/local}
-if [ ! -f "$L/stack.env" ]; then
-  L=$(mktemp -d "${TMPDIR:-/tmp}/ak-execroles-e2e.XXXXXX")
-  export AK_LOCAL_DIR=$L
-  if ! "$top/scripts/stack-up" 2>&1 | sed -u 's/^/    /'; then
-    echo "FAIL stack_up"; rm -rf "$L"; exit 1
-  fi
-  started=1
-fi
-cleanup() { [ "$started" = 1 ] && AK_LOCAL_DIR=$L "$top/scripts/stack-down" >/dev/null 2>&1 && rm -rf "$L"; true; }
-trap cleanup EXIT
-# shellcheck disable=SC1091
-. "$L/stack.env"
+. tests/lib/stack-reuse.sh execroles
+trap stack_reuse_down EXIT
 ENVF=$AK_EMULATOR_ENV
 T=$top/build/dev/tools/s3tool
 [ -x "$T" ] || { echo "FAIL s3tool missing (make all)"; exit 1; }
@@ -136,8 +123,9 @@ emu_pid=""
 cleanup() {
   if [ -n "$emu_pid" ]; then kill "$emu_pid" 2>/dev/null; wait "$emu_pid" 2>/dev/null; fi
   rm -rf "$work"
-  [ "$started" = 1 ] && AK_LOCAL_DIR=$L "$top/scripts/stack-down" >/dev/null 2>&1 && rm -rf "$L"; true
+  stack_reuse_down
 }
+trap cleanup EXIT
 /usr/bin/python3 - "$top/template.yaml" "$work/t.yaml" <<'PYEOF'
 import sys
 t = open(sys.argv[1]).read()
