@@ -632,8 +632,8 @@ AK_TEST(test_attest_nitro) {
     clock_gettime(CLOCK_REALTIME, &ts);
     int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
     nf_pki pki;
-    nf_pki_init(&pki, 5, now / 1000);
-    nf_nsm nsm = {&pki, NF_OK, (uint64_t)now, 0};
+    nf_nsm nsm;
+    nf_nsm_up(&pki, &nsm, 5, now);
     aks_attester *a = NULL;
     EXPECT_OK(aks_attester_nitro_with(nf_nsm_transport, &nsm, &a));
     e.ctx.attester = a;

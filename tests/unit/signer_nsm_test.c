@@ -204,26 +204,18 @@ static int64_t s_now_ms(void) {
 }
 
 /* A test PKI, a fake NSM over it (documents stamped now) and a nitro attester started on it. */
-typedef struct {
-    nf_pki pki;
-    nf_nsm nsm;
-    aks_attester *a;
-} s_fake;
-
-static void s_fake_up(s_fake *f) {
-    int64_t now = s_now_ms();
-    nf_pki_init(&f->pki, 7, now / 1000);
-    f->nsm = (nf_nsm){&f->pki, NF_OK, (uint64_t)now, 0};
-    f->a = NULL;
-    assert_int_equal(aks_attester_nitro_with(nf_nsm_transport, &f->nsm, &f->a), AK_OK);
+static aks_attester *s_attester_up(nf_pki *pki, nf_nsm *nsm) {
+    aks_attester *a = NULL;
+    nf_nsm_up(pki, nsm, 7, s_now_ms());
+    assert_int_equal(aks_attester_nitro_with(nf_nsm_transport, nsm, &a), AK_OK);
+    return a;
 }
 
 AK_TEST(test_attester_over_fake_nsm_verifies_in_a_nitro_client) {
-    s_fake fk;
-    s_fake_up(&fk);
-    nf_nsm *const nsm = &fk.nsm;
-    aks_attester *a = fk.a;
-    EXPECT_INT_EQ(nsm->calls, 1); /* the start-up probe */
+    nf_pki pki;
+    nf_nsm nsm;
+    aks_attester *a = s_attester_up(&pki, &nsm);
+    EXPECT_INT_EQ(nsm.calls, 1); /* the start-up probe */
     EXPECT_STR_EQ(a->name, "nitro");
 
     ak_attest_claims c;
@@ -242,7 +234,7 @@ AK_TEST(test_attester_over_fake_nsm_verifies_in_a_nitro_client) {
     /* the client: pins the test root, PCR0 and the measurement */
     ak_buf pem;
     ak_buf_init(&pem, 8192);
-    nf_root_pem(&fk.pki, &pem);
+    nf_root_pem(&pki, &pem);
     char path[] = "/tmp/ak-nsm-root-XXXXXX";
     int fd = mkstemp(path);
     EXPECT_TRUE(fd >= 0);
@@ -283,7 +275,7 @@ AK_TEST(test_attester_over_fake_nsm_verifies_in_a_nitro_client) {
                  {NF_TRANSPORT_FAIL, AK_E_ATTEST_NSM_UNAVAILABLE},
                  {NF_HUGE, AK_E_ATTEST_NSM_MALFORMED}};
     for (size_t i = 0; i < sizeof(fails) / sizeof(fails[0]); i++) {
-        nsm->mode = fails[i].mode;
+        nsm.mode = fails[i].mode;
         EXPECT_ERR(fails[i].want, a->document(a, &c, &doc));
         EXPECT_INT_EQ(doc.len, 0);
     }
@@ -291,22 +283,22 @@ AK_TEST(test_attester_over_fake_nsm_verifies_in_a_nitro_client) {
 
     /* ... and at start: the attester is not created */
     for (size_t i = 0; i < sizeof(fails) / sizeof(fails[0]); i++) {
-        nsm->mode = fails[i].mode;
-        a = (aks_attester *)nsm; /* must be reset to NULL */
-        EXPECT_ERR(fails[i].want, aks_attester_nitro_with(nf_nsm_transport, nsm, &a));
+        nsm.mode = fails[i].mode;
+        a = (aks_attester *)&nsm; /* must be reset to NULL */
+        EXPECT_ERR(fails[i].want, aks_attester_nitro_with(nf_nsm_transport, &nsm, &a));
         EXPECT_TRUE(a == NULL);
     }
     ak_buf_free(&doc);
     ak_buf_free(&reply);
     ak_buf_free(&pem);
-    nf_pki_free(&fk.pki);
+    nf_pki_free(&pki);
 }
 
 /* The KMS recipient document (issue 18 item 2): the NSM vouches for the sealer's RSA key. */
 AK_TEST(test_recipient_doc_carries_the_sealer_key) {
-    s_fake fk;
-    s_fake_up(&fk);
-    aks_attester *a = fk.a;
+    nf_pki pki;
+    nf_nsm nsm;
+    aks_attester *a = s_attester_up(&pki, &nsm);
     uint8_t spki[294];
     for (size_t i = 0; i < sizeof(spki); i++)
         spki[i] = (uint8_t)(i * 7 + 1);
@@ -320,7 +312,7 @@ AK_TEST(test_recipient_doc_carries_the_sealer_key) {
     EXPECT_TRUE(f.nonce.present && f.nonce.v.len == 32);
     /* an NSM that signs something else is never handed to KMS */
     ak_buf_clear(&doc);
-    fk.nsm.mode = NF_OTHER_NONCE;
+    nsm.mode = NF_OTHER_NONCE;
     EXPECT_ERR(AK_E_ATTEST_NSM_MALFORMED,
                aks_attester_recipient_doc(a, ak_cur_from(spki, sizeof(spki)), &doc));
     EXPECT_INT_EQ(doc.len, 0);
@@ -328,7 +320,7 @@ AK_TEST(test_recipient_doc_carries_the_sealer_key) {
     /* a local attester cannot vouch to KMS */
     EXPECT_ERR(AK_E_CONFIG, aks_attester_recipient_doc(NULL, ak_cur_from(spki, sizeof(spki)), &doc));
     ak_buf_free(&doc);
-    nf_pki_free(&fk.pki);
+    nf_pki_free(&pki);
 }
 
 AK_TEST(test_device_missing_fails_closed) {
