@@ -140,6 +140,21 @@ static int s_open(akcli *c, s_ctx *x, bool need_key, const char *operator_flag) 
     return AKCLI_OK;
 }
 
+/* s_open, then the contract address of setting `contract_key` into `contract`. */
+static int s_open_with(akcli *c, s_ctx *x, bool need_key, const char *operator_flag, const char *contract_key,
+                       uint8_t contract[20]) {
+    int rc = s_open(c, x, need_key, operator_flag);
+    if (rc == AKCLI_OK) rc = s_contract(x, contract_key, contract);
+    return rc;
+}
+
+/* Whether the wallet is needed to know the operator: neither `operator_flag` nor the `operator`
+ * setting names one (read-only commands need the wallet for nothing else). */
+static bool s_wallet_names_operator(akcli *c, const char *operator_flag) {
+    const char *opc = akcli_conf(c, "operator");
+    return operator_flag == NULL && (opc == NULL || opc[0] == '\0');
+}
+
 static int s_rpc_fail(s_ctx *x, ak_err e, const char *what) {
     if (e == AK_E_CHAIN_RPC || e == AK_E_UPSTREAM_TIMEOUT)
         return akcli_fail(x->c, AKCLI_NETWORK, ak_err_reason(e), "%s: the chain RPC failed%s%s", what,
@@ -232,6 +247,23 @@ static void s_tx_text(const ak_chain_result *r) {
     s_hex0x(r->tx_hash, 32, h);
     printf("tx %s block %llu gas_used %llu\n", h, (unsigned long long)r->receipt.block_number,
            (unsigned long long)r->receipt.gas_used);
+}
+
+/* A command's result: with --json `o` (consumed; the transaction `r`, when there is one, added as
+ * "tx") as one line, else the text `fmt` and the transaction's line. */
+__attribute__((format(printf, 4, 5))) static int s_result(s_ctx *x, json_t *o, const ak_chain_result *r,
+                                                          const char *fmt, ...) {
+    if (akcli_json(x->c)) {
+        if (o != NULL && r != NULL) json_object_set_new(o, "tx", s_tx_json(r));
+        return s_emit_json(x, o);
+    }
+    json_decref(o);
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    if (r != NULL) s_tx_text(r);
+    return AKCLI_OK;
 }
 
 /* ================================================================ transactions */
@@ -335,6 +367,23 @@ static int s_args(akcli *c, int argc, char **argv, s_flag *f, char **pos, int *n
     return AKCLI_OK;
 }
 
+/* The flags of `f`, no positional. */
+static int s_args_none(akcli *c, int argc, char **argv, s_flag *f) {
+    char *pos[1];
+    int npos;
+    return s_args(c, argc, argv, f, pos, &npos, 0);
+}
+
+/* The flags of `f` and exactly one positional, `what` (for the usage error), into *arg. */
+static int s_args_one(akcli *c, int argc, char **argv, s_flag *f, const char *what, char **arg) {
+    char *pos[1];
+    int npos, rc = s_args(c, argc, argv, f, pos, &npos, 1);
+    if (rc != AKCLI_OK) return rc;
+    if (npos != 1) return akcli_usage(c, "%s is required", what);
+    *arg = pos[0];
+    return AKCLI_OK;
+}
+
 static const char *s_flagv(const s_flag *f, const char *name) {
     for (; f->name != NULL; f++)
         if (strcmp(f->name, name) == 0) return f->val;
@@ -381,6 +430,13 @@ static int s_who_parse(akcli *c, const char *text, s_who *w) {
     }
     if (ak_omni_parse(ak_cur_from_str(text), &w->omni) == AK_OK) return AKCLI_OK;
     return akcli_usage(c, "AGENT must be an address (0x + 40 hex) or an omni id (64 hex): %s", text);
+}
+
+/* The flags of `f` and exactly one positional, AGENT (address or omni), into `w`. */
+static int s_args_agent(akcli *c, int argc, char **argv, s_flag *f, s_who *w) {
+    char *arg;
+    int rc = s_args_one(c, argc, argv, f, "AGENT (address or omni)", &arg);
+    return rc != AKCLI_OK ? rc : s_who_parse(c, arg, w);
 }
 
 /* ================================================================ operator devices */
@@ -480,8 +536,7 @@ static int s_open_passkey(s_ctx *x, const s_flag *f, akcli_passkey *pk) {
 static int s_operator_init(akcli *c, int argc, char **argv) {
     s_flag f[] = {
         {"--passkey", true, NULL}, {"--rp-id", true, NULL}, {"--roles", true, NULL}, {NULL, false, NULL}};
-    char *pos[1];
-    int npos, rc = s_args(c, argc, argv, f, pos, &npos, 0);
+    int rc = s_args_none(c, argc, argv, f);
     if (rc != AKCLI_OK) return rc;
     uint64_t roles = 7;
     if (s_flagv(f, "--roles") && (!s_parse_u64(s_flagv(f, "--roles"), &roles) || roles == 0 || roles > 7))
@@ -493,8 +548,7 @@ static int s_operator_init(akcli *c, int argc, char **argv) {
     ak_chain_result r;
     memset(&r, 0, sizeof(r));
     bool created = false, already = false;
-    rc = s_open(c, &x, true, NULL);
-    if (rc == AKCLI_OK) rc = s_contract(&x, "registry", registry);
+    rc = s_open_with(c, &x, true, NULL, "registry", registry);
     if (rc == AKCLI_OK) rc = s_open_passkey(&x, f, &pk);
     const char *rpid = s_flagv(f, "--rp-id") ? s_flagv(f, "--rp-id") : S_DEFAULT_RPID;
     if (rc == AKCLI_OK) rc = akcli_passkey_enroll(c, &pk, rpid, &pub, &created);
@@ -537,15 +591,10 @@ static int s_operator_init(akcli *c, int argc, char **argv) {
         ak_omni_hex0x(&own, oh);
         ak_hash32_hex0x(x.dkh, dh);
         ak_eth_address_hex(x.addr, ah);
-        if (akcli_json(c)) {
-            json_t *o = json_pack("{s:s, s:s, s:s, s:b}", "operator_omni", oh, "wallet", ah,
-                                  "device_key_hash", dh, "already_registered", already);
-            if (o && !already) json_object_set_new(o, "tx", s_tx_json(&r));
-            rc = s_emit_json(&x, o);
-        } else {
-            printf("operator %s\nmaster %s\ndevice_key_hash %s\n", oh, ah, dh);
-            if (!already) s_tx_text(&r);
-        }
+        rc = s_result(&x,
+                      json_pack("{s:s, s:s, s:s, s:b}", "operator_omni", oh, "wallet", ah, "device_key_hash",
+                                dh, "already_registered", already),
+                      already ? NULL : &r, "operator %s\nmaster %s\ndevice_key_hash %s\n", oh, ah, dh);
     }
     s_close(&x);
     return rc;
@@ -555,8 +604,7 @@ static int s_operator_init(akcli *c, int argc, char **argv) {
 
 static int s_agent_consent(akcli *c, int argc, char **argv) {
     s_flag f[] = {{"--operator", true, NULL}, {NULL, false, NULL}};
-    char *pos[1];
-    int npos, rc = s_args(c, argc, argv, f, pos, &npos, 0);
+    int rc = s_args_none(c, argc, argv, f);
     if (rc != AKCLI_OK) return rc;
     if (s_flagv(f, "--operator") == NULL) return akcli_usage(c, "--operator OPERATOR_OMNI is required");
     ak_omni op;
@@ -619,22 +667,20 @@ static int s_agent_consent(akcli *c, int argc, char **argv) {
 
 static int s_agent_add(akcli *c, int argc, char **argv) {
     s_flag f[] = {{"--operator", true, NULL}, {NULL, false, NULL}};
-    char *pos[1];
-    int npos, rc = s_args(c, argc, argv, f, pos, &npos, 1);
+    char *blob;
+    int rc = s_args_one(c, argc, argv, f, "the consent blob of `agentkeys agent consent`", &blob);
     if (rc != AKCLI_OK) return rc;
-    if (npos != 1) return akcli_usage(c, "the consent blob of `agentkeys agent consent` is required");
     ak_cur p[8];
     uint8_t agent[20], op[32], registry_b[20], sig[65];
     uint64_t chain_id = 0;
-    if (s_split(pos[0], p, 8) != 6 || !ak_cur_eq_str(p[0], "akconsent1") || !s_hexn(p[1], agent, 20) ||
+    if (s_split(blob, p, 8) != 6 || !ak_cur_eq_str(p[0], "akconsent1") || !s_hexn(p[1], agent, 20) ||
         !s_hexn(p[2], op, 32) || ak_cur_to_u64(p[3], &chain_id) != AK_OK || !s_hexn(p[4], registry_b, 20) ||
         !s_hexn(p[5], sig, 65))
         return akcli_fail(c, AKCLI_USAGE, "invalid_input", "that is not a consent blob (akconsent1....)");
     s_ctx x;
     uint8_t registry[20];
     ak_chain_result r;
-    rc = s_open(c, &x, true, s_flagv(f, "--operator"));
-    if (rc == AKCLI_OK) rc = s_contract(&x, "registry", registry);
+    rc = s_open_with(c, &x, true, s_flagv(f, "--operator"), "registry", registry);
     if (rc == AKCLI_OK && (memcmp(op, x.op.b, 32) != 0 || memcmp(registry, registry_b, 20) != 0))
         rc = akcli_fail(c, AKCLI_ERR, "consent_mismatch",
                         "the consent is for another operator or registry than this profile's");
@@ -663,14 +709,8 @@ static int s_agent_add(akcli *c, int argc, char **argv) {
         ak_eth_address_hex(agent, ah);
         ak_omni_hex0x(&ao, oh);
         ak_hash32_hex0x(adkh, dh);
-        if (akcli_json(c)) {
-            json_t *o = json_pack("{s:s, s:s, s:s}", "agent", ah, "actor_omni", oh, "device_key_hash", dh);
-            if (o) json_object_set_new(o, "tx", s_tx_json(&r));
-            rc = s_emit_json(&x, o);
-        } else {
-            printf("agent %s\nactor_omni %s\ndevice_key_hash %s\n", ah, oh, dh);
-            s_tx_text(&r);
-        }
+        rc = s_result(&x, json_pack("{s:s, s:s, s:s}", "agent", ah, "actor_omni", oh, "device_key_hash", dh),
+                      &r, "agent %s\nactor_omni %s\ndevice_key_hash %s\n", ah, oh, dh);
     }
     s_close(&x);
     return rc;
@@ -678,18 +718,13 @@ static int s_agent_add(akcli *c, int argc, char **argv) {
 
 static int s_agent_revoke(akcli *c, int argc, char **argv) {
     s_flag f[] = {{"--operator", true, NULL}, {NULL, false, NULL}};
-    char *pos[1];
-    int npos, rc = s_args(c, argc, argv, f, pos, &npos, 1);
-    if (rc != AKCLI_OK) return rc;
-    if (npos != 1) return akcli_usage(c, "AGENT (address or omni) is required");
     s_who w;
-    rc = s_who_parse(c, pos[0], &w);
+    int rc = s_args_agent(c, argc, argv, f, &w);
     if (rc != AKCLI_OK) return rc;
     s_ctx x;
     uint8_t registry[20], dkh[32];
     ak_chain_result r;
-    rc = s_open(c, &x, true, s_flagv(f, "--operator"));
-    if (rc == AKCLI_OK) rc = s_contract(&x, "registry", registry);
+    rc = s_open_with(c, &x, true, s_flagv(f, "--operator"), "registry", registry);
     if (rc == AKCLI_OK) rc = s_resolve_dkh(&x, registry, &w, dkh);
     ak_abi_val a[] = {ak_abi_bytes32(dkh)};
     if (rc == AKCLI_OK)
@@ -697,14 +732,8 @@ static int s_agent_revoke(akcli *c, int argc, char **argv) {
     if (rc == AKCLI_OK) {
         char dh[67];
         ak_hash32_hex0x(dkh, dh);
-        if (akcli_json(c)) {
-            json_t *o = json_pack("{s:s, s:b}", "device_key_hash", dh, "revoked", true);
-            if (o) json_object_set_new(o, "tx", s_tx_json(&r));
-            rc = s_emit_json(&x, o);
-        } else {
-            printf("revoked %s\n", dh);
-            s_tx_text(&r);
-        }
+        rc = s_result(&x, json_pack("{s:s, s:b}", "device_key_hash", dh, "revoked", true), &r, "revoked %s\n",
+                      dh);
     }
     s_close(&x);
     return rc;
@@ -712,8 +741,7 @@ static int s_agent_revoke(akcli *c, int argc, char **argv) {
 
 static int s_ls(akcli *c, int argc, char **argv, int tier) {
     s_flag f[] = {{"--operator", true, NULL}, {"--all", false, NULL}, {NULL, false, NULL}};
-    char *pos[1];
-    int npos, rc = s_args(c, argc, argv, f, pos, &npos, 0);
+    int rc = s_args_none(c, argc, argv, f);
     if (rc != AKCLI_OK) return rc;
     s_ctx x;
     uint8_t registry[20];
@@ -722,9 +750,7 @@ static int s_ls(akcli *c, int argc, char **argv, int tier) {
     bool all = s_flagv(f, "--all") != NULL;
     /* the wallet is only needed to know the operator when none is given */
     const char *opf = s_flagv(f, "--operator");
-    const char *opc = akcli_conf(c, "operator");
-    rc = s_open(c, &x, opf == NULL && (opc == NULL || opc[0] == '\0'), opf);
-    if (rc == AKCLI_OK) rc = s_contract(&x, "registry", registry);
+    rc = s_open_with(c, &x, s_wallet_names_operator(c, opf), opf, "registry", registry);
     if (rc == AKCLI_OK) rc = s_devices(&x, registry, &list, &n);
     json_t *arr = rc == AKCLI_OK && akcli_json(c) ? json_array() : NULL;
     for (size_t i = 0; rc == AKCLI_OK && i < n; i++) {
@@ -894,8 +920,7 @@ static int s_scope_change(akcli *c, int argc, char **argv, bool grant) {
     s_scope cur;
     ak_chain_result r;
     memset(&r, 0, sizeof(r));
-    rc = s_open(c, &x, true, s_flagv(f, "--operator"));
-    if (rc == AKCLI_OK) rc = s_contract(&x, "registry", registry);
+    rc = s_open_with(c, &x, true, s_flagv(f, "--operator"), "registry", registry);
     if (rc == AKCLI_OK) rc = s_contract(&x, "scope_contract", scope);
     if (rc == AKCLI_OK) rc = s_open_passkey(&x, f, &pk);
     if (rc == AKCLI_OK) rc = s_get_scope(&x, scope, &w.omni, &cur);
@@ -963,15 +988,10 @@ static int s_scope_change(akcli *c, int argc, char **argv, bool grant) {
     if (rc == AKCLI_OK) {
         char oh[67];
         ak_omni_hex0x(&w.omni, oh);
-        if (akcli_json(c)) {
-            json_t *o = json_pack("{s:s, s:I, s:b}", "actor_omni", oh, "entries", (json_int_t)nn, "changed",
-                                  !nothing);
-            if (o && !nothing) json_object_set_new(o, "tx", s_tx_json(&r));
-            rc = s_emit_json(&x, o);
-        } else {
-            printf("agent %s scope entries %zu\n", oh, nn);
-            if (!nothing) s_tx_text(&r);
-        }
+        rc = s_result(
+            &x,
+            json_pack("{s:s, s:I, s:b}", "actor_omni", oh, "entries", (json_int_t)nn, "changed", !nothing),
+            nothing ? NULL : &r, "agent %s scope entries %zu\n", oh, nn);
     }
     s_close(&x);
     return rc;
@@ -982,20 +1002,14 @@ static int s_scope_revoke(akcli *c, int argc, char **argv) { return s_scope_chan
 
 static int s_scope_ls(akcli *c, int argc, char **argv) {
     s_flag f[] = {{"--operator", true, NULL}, {NULL, false, NULL}};
-    char *pos[1];
-    int npos, rc = s_args(c, argc, argv, f, pos, &npos, 1);
-    if (rc != AKCLI_OK) return rc;
-    if (npos != 1) return akcli_usage(c, "AGENT (address or omni) is required");
     s_who w;
-    rc = s_who_parse(c, pos[0], &w);
+    int rc = s_args_agent(c, argc, argv, f, &w);
     if (rc != AKCLI_OK) return rc;
     s_ctx x;
     uint8_t scope[20];
     s_scope cur;
     const char *opf = s_flagv(f, "--operator");
-    const char *opc = akcli_conf(c, "operator");
-    rc = s_open(c, &x, opf == NULL && (opc == NULL || opc[0] == '\0'), opf);
-    if (rc == AKCLI_OK) rc = s_contract(&x, "scope_contract", scope);
+    rc = s_open_with(c, &x, s_wallet_names_operator(c, opf), opf, "scope_contract", scope);
     if (rc == AKCLI_OK) rc = s_get_scope(&x, scope, &w.omni, &cur);
     if (rc == AKCLI_OK && !cur.exists) cur.n = 0;
     json_t *arr = rc == AKCLI_OK && akcli_json(c) ? json_array() : NULL;
@@ -1026,6 +1040,16 @@ typedef struct s_action {
     uint8_t target[32];                                    /* revoke */
     uint64_t threshold;                                    /* threshold */
 } s_action;
+
+/* An add action's new master: this wallet (operator, address) and its passkey. */
+static void s_action_add_fill(s_action *a, const s_ctx *x, const akcli_passkey_pub *pub) {
+    memcpy(a->op, x->op.b, 32);
+    memcpy(a->wallet, x->addr, 20);
+    memcpy(a->cred, pub->cred_id, 32);
+    memcpy(a->rph, pub->rp_id_hash, 32);
+    memcpy(a->px, pub->pub_x, 32);
+    memcpy(a->py, pub->pub_y, 32);
+}
 
 static int s_action_parse(akcli *c, const char *blob, s_action *a) {
     memset(a, 0, sizeof(*a));
@@ -1158,8 +1182,7 @@ static int s_master_request(akcli *c, int argc, char **argv) {
                   {"--rp-id", true, NULL},
                   {"--roles", true, NULL},
                   {NULL, false, NULL}};
-    char *pos[1];
-    int npos, rc = s_args(c, argc, argv, f, pos, &npos, 0);
+    int rc = s_args_none(c, argc, argv, f);
     if (rc != AKCLI_OK) return rc;
     if (s_flagv(f, "--operator") == NULL && akcli_conf(c, "operator") == NULL)
         return akcli_usage(c, "--operator OPERATOR_OMNI (the operator to join) is required");
@@ -1178,12 +1201,7 @@ static int s_master_request(akcli *c, int argc, char **argv) {
                                   &pub, &created);
     if (rc == AKCLI_OK && created) akcli_note(c, "created a new passkey in %s", pk.arg);
     if (rc == AKCLI_OK) {
-        memcpy(a.op, x.op.b, 32);
-        memcpy(a.wallet, x.addr, 20);
-        memcpy(a.cred, pub.cred_id, 32);
-        memcpy(a.rph, pub.rp_id_hash, 32);
-        memcpy(a.px, pub.pub_x, 32);
-        memcpy(a.py, pub.pub_y, 32);
+        s_action_add_fill(&a, &x, &pub);
         rc = s_print_action(&x, &a);
     }
     s_close(&x);
@@ -1193,12 +1211,11 @@ static int s_master_request(akcli *c, int argc, char **argv) {
 /* `master approve ACTION`: an existing recovery master's assertion over the action's challenge. */
 static int s_master_approve(akcli *c, int argc, char **argv) {
     s_flag f[] = {{"--passkey", true, NULL}, {NULL, false, NULL}};
-    char *pos[1];
-    int npos, rc = s_args(c, argc, argv, f, pos, &npos, 1);
+    char *blob;
+    int rc = s_args_one(c, argc, argv, f, "the action blob (akaction1....)", &blob);
     if (rc != AKCLI_OK) return rc;
-    if (npos != 1) return akcli_usage(c, "the action blob (akaction1....) is required");
     s_action a;
-    rc = s_action_parse(c, pos[0], &a);
+    rc = s_action_parse(c, blob, &a);
     if (rc != AKCLI_OK) return rc;
     s_ctx x;
     uint8_t registry[20], ch[32];
@@ -1206,8 +1223,7 @@ static int s_master_approve(akcli *c, int argc, char **argv) {
     ak_passkey_assertion as;
     char hex[67];
     ak_hash32_hex0x(a.op, hex);
-    rc = s_open(c, &x, true, hex);
-    if (rc == AKCLI_OK) rc = s_contract(&x, "registry", registry);
+    rc = s_open_with(c, &x, true, hex, "registry", registry);
     if (rc == AKCLI_OK) rc = s_open_passkey(&x, f, &pk);
     if (rc == AKCLI_OK) rc = s_action_challenge(&x, registry, &a, ch);
     if (rc == AKCLI_OK) rc = s_own_assertion(&x, registry, &pk, ch, &as);
@@ -1292,17 +1308,11 @@ static int s_master_add(akcli *c, int argc, char **argv) {
     s_approval aps[S_MAX_APPROVALS];
     size_t n = 0;
     ak_chain_result r;
-    rc = s_open(c, &x, true, s_flagv(f, "--operator"));
-    if (rc == AKCLI_OK) rc = s_contract(&x, "registry", registry);
+    rc = s_open_with(c, &x, true, s_flagv(f, "--operator"), "registry", registry);
     if (rc == AKCLI_OK) rc = s_open_passkey(&x, f, &pk);
     if (rc == AKCLI_OK) rc = akcli_passkey_get_pub(c, &pk, &pub);
     if (rc == AKCLI_OK) {
-        memcpy(a.op, x.op.b, 32);
-        memcpy(a.wallet, x.addr, 20);
-        memcpy(a.cred, pub.cred_id, 32);
-        memcpy(a.rph, pub.rp_id_hash, 32);
-        memcpy(a.px, pub.pub_x, 32);
-        memcpy(a.py, pub.pub_y, 32);
+        s_action_add_fill(&a, &x, &pub);
         rc = s_collect(&x, registry, &a, f, pos, npos, aps, &n);
     }
     /* the new passkey self-attests over the same challenge */
@@ -1326,14 +1336,8 @@ static int s_master_add(akcli *c, int argc, char **argv) {
         char ah[43], dh[67];
         ak_eth_address_hex(x.addr, ah);
         ak_hash32_hex0x(x.dkh, dh);
-        if (akcli_json(c)) {
-            json_t *o = json_pack("{s:s, s:s}", "master", ah, "device_key_hash", dh);
-            if (o) json_object_set_new(o, "tx", s_tx_json(&r));
-            rc = s_emit_json(&x, o);
-        } else {
-            printf("master %s\ndevice_key_hash %s\n", ah, dh);
-            s_tx_text(&r);
-        }
+        rc = s_result(&x, json_pack("{s:s, s:s}", "master", ah, "device_key_hash", dh), &r,
+                      "master %s\ndevice_key_hash %s\n", ah, dh);
     }
     s_close(&x);
     return rc;
@@ -1367,8 +1371,7 @@ static int s_master_revoke(akcli *c, int argc, char **argv) {
     s_approval aps[S_MAX_APPROVALS];
     size_t n = 0;
     ak_chain_result r;
-    rc = s_open(c, &x, true, s_flagv(f, "--operator"));
-    if (rc == AKCLI_OK) rc = s_contract(&x, "registry", registry);
+    rc = s_open_with(c, &x, true, s_flagv(f, "--operator"), "registry", registry);
     memcpy(a.op, x.op.b, 32);
     if (rc == AKCLI_OK && s_flagv(f, "--request")) {
         rc = s_print_action(&x, &a);
@@ -1383,15 +1386,10 @@ static int s_master_revoke(akcli *c, int argc, char **argv) {
     if (rc == AKCLI_OK) {
         char dh[67];
         ak_hash32_hex0x(a.target, dh);
-        if (akcli_json(c)) {
-            json_t *o = json_pack("{s:s, s:b, s:I}", "device_key_hash", dh, "revoked", true, "approvals",
-                                  (json_int_t)n);
-            if (o) json_object_set_new(o, "tx", s_tx_json(&r));
-            rc = s_emit_json(&x, o);
-        } else {
-            printf("revoked master %s (%zu approval(s))\n", dh, n);
-            s_tx_text(&r);
-        }
+        rc = s_result(
+            &x,
+            json_pack("{s:s, s:b, s:I}", "device_key_hash", dh, "revoked", true, "approvals", (json_int_t)n),
+            &r, "revoked master %s (%zu approval(s))\n", dh, n);
     }
     s_close(&x);
     return rc;
@@ -1414,10 +1412,7 @@ static int s_recovery_threshold(akcli *c, int argc, char **argv) {
     size_t n = 0;
     ak_chain_result r;
     const char *opf = s_flagv(f, "--operator");
-    const char *opc = akcli_conf(c, "operator");
-    bool need_key = npos >= 1 || (opf == NULL && (opc == NULL || opc[0] == '\0'));
-    rc = s_open(c, &x, need_key, opf);
-    if (rc == AKCLI_OK) rc = s_contract(&x, "registry", registry);
+    rc = s_open_with(c, &x, npos >= 1 || s_wallet_names_operator(c, opf), opf, "registry", registry);
     memcpy(a.op, x.op.b, 32);
     if (rc == AKCLI_OK && npos == 0) { /* show the current state */
         uint64_t t = 0, active = 0;
@@ -1444,17 +1439,10 @@ static int s_recovery_threshold(akcli *c, int argc, char **argv) {
     if (rc == AKCLI_OK)
         rc = s_quorum_send(&x, "setRecoveryThreshold", registry,
                            "setRecoveryThreshold(bytes32,uint8," S_K11 "[])", head, 2, aps, n, &r);
-    if (rc == AKCLI_OK) {
-        if (akcli_json(c)) {
-            json_t *o =
-                json_pack("{s:I, s:I}", "threshold", (json_int_t)a.threshold, "approvals", (json_int_t)n);
-            if (o) json_object_set_new(o, "tx", s_tx_json(&r));
-            rc = s_emit_json(&x, o);
-        } else {
-            printf("threshold %llu (%zu approval(s))\n", (unsigned long long)a.threshold, n);
-            s_tx_text(&r);
-        }
-    }
+    if (rc == AKCLI_OK)
+        rc = s_result(
+            &x, json_pack("{s:I, s:I}", "threshold", (json_int_t)a.threshold, "approvals", (json_int_t)n), &r,
+            "threshold %llu (%zu approval(s))\n", (unsigned long long)a.threshold, n);
     s_close(&x);
     return rc;
 }
@@ -1585,8 +1573,7 @@ static int s_epoch_commit_all(s_ctx *x, const uint8_t counter[20], uint64_t now,
 
 static int s_epoch_rotate(akcli *c, int argc, char **argv) {
     s_flag f[] = {{"--to", true, NULL}, {"--dry-run", false, NULL}, {NULL, false, NULL}};
-    char *pos[1];
-    int npos, rc = s_args(c, argc, argv, f, pos, &npos, 0);
+    int rc = s_args_none(c, argc, argv, f);
     if (rc != AKCLI_OK) return rc;
     uint64_t to = 0;
     if (s_flagv(f, "--to") && (!s_parse_u64(s_flagv(f, "--to"), &to) || to == 0 || to > 1000000))
@@ -1594,9 +1581,8 @@ static int s_epoch_rotate(akcli *c, int argc, char **argv) {
     s_ctx x;
     uint8_t epoch[20];
     uint64_t cur = 0;
-    rc = s_open(c, &x, true, NULL);
+    rc = s_open_with(c, &x, true, NULL, "epoch_contract", epoch);
     x.dry_run = s_flagv(f, "--dry-run") != NULL;
-    if (rc == AKCLI_OK) rc = s_contract(&x, "epoch_contract", epoch);
     if (rc == AKCLI_OK) {
         ak_err e = ak_k3_current_epoch(&x.rpc, epoch, &cur);
         if (e != AK_OK) rc = s_rpc_fail(&x, e, "currentEpoch");
@@ -1663,17 +1649,16 @@ static int s_epoch_rotate(akcli *c, int argc, char **argv) {
 
 static int s_audit_verify(akcli *c, int argc, char **argv) {
     s_flag f[] = {{"--operator", true, NULL}, {"--root-index", true, NULL}, {NULL, false, NULL}};
-    char *pos[1];
-    int npos, rc = s_args(c, argc, argv, f, pos, &npos, 1);
+    char *path;
+    int rc = s_args_one(c, argc, argv, f, "EVENT_FILE (the JSON of GET /v1/audit/proof)", &path);
     if (rc != AKCLI_OK) return rc;
-    if (npos != 1) return akcli_usage(c, "EVENT_FILE (the JSON of GET /v1/audit/proof) is required");
     ak_buf file;
     ak_buf_init(&file, 16u << 20);
     json_t *pj = NULL, *ej = NULL;
     s_ctx x;
     memset(&x, 0, sizeof(x));
     x.c = c;
-    ak_err e = ak_buf_append_file(&file, pos[0]);
+    ak_err e = ak_buf_append_file(&file, path);
     if (e == AK_OK) e = ak_json_parse_object(ak_buf_cur(&file), &pj);
     json_t *proof = pj ? json_object_get(pj, "proof") : NULL;
     ak_cur ev, opt;
@@ -1683,7 +1668,7 @@ static int s_audit_verify(akcli *c, int argc, char **argv) {
     if (e != AK_OK) {
         rc = akcli_fail(c, e == AK_E_IO || e == AK_E_NOT_FOUND ? AKCLI_NOT_FOUND : AKCLI_USAGE,
                         ak_err_reason(e), "%s is not an audit proof file (JSON with \"event\" and \"proof\")",
-                        pos[0]);
+                        path);
         goto out;
     }
     uint8_t pf[AK_MERKLE_MAX_DEPTH][32];
@@ -1715,8 +1700,7 @@ static int s_audit_verify(akcli *c, int argc, char **argv) {
         goto out;
     }
     uint8_t audit[20];
-    rc = s_open(c, &x, false, NULL);
-    if (rc == AKCLI_OK) rc = s_contract(&x, "audit_contract", audit);
+    rc = s_open_with(c, &x, false, NULL, "audit_contract", audit);
     ak_chain_audit_verdict v;
     if (rc == AKCLI_OK) {
         e = ak_chain_audit_verify(&x.rpc, audit, op.b, idx, (const uint8_t(*)[32])pf, m, ev, &v);
@@ -1796,8 +1780,7 @@ static int s_audit_anchor(akcli *c, int argc, char **argv) {
                   {"--dry-run", false, NULL},
                   {"--bucket", true, NULL},
                   {NULL, false, NULL}};
-    char *pos[1];
-    int npos, rc = s_args(c, argc, argv, f, pos, &npos, 0);
+    int rc = s_args_none(c, argc, argv, f);
     if (rc != AKCLI_OK) return rc;
     char bucket[128] = "";
     const char *b = s_flagv(f, "--bucket");
@@ -1815,8 +1798,7 @@ static int s_audit_anchor(akcli *c, int argc, char **argv) {
     ak_audit_anchor_cfg cfg;
     memset(&cfg, 0, sizeof(cfg));
     s_anchor_out out = {&x, NULL};
-    rc = s_open(c, &x, true, s_flagv(f, "--operator"));
-    if (rc == AKCLI_OK) rc = s_contract(&x, "audit_contract", cfg.audit);
+    rc = s_open_with(c, &x, true, s_flagv(f, "--operator"), "audit_contract", cfg.audit);
     ak_s3_config sc;
     ak_sigv4_creds creds;
     if (rc == AKCLI_OK) {
@@ -1875,12 +1857,8 @@ static int s_audit_anchor(akcli *c, int argc, char **argv) {
  * caps and the workers (ak/client.h, the CLIENT helper's protocol code). */
 static int s_teardown(akcli *c, int argc, char **argv) {
     s_flag f[] = {{"--class", true, NULL}, {NULL, false, NULL}};
-    char *pos[1];
-    int npos, rc = s_args(c, argc, argv, f, pos, &npos, 1);
-    if (rc != AKCLI_OK) return rc;
-    if (npos != 1) return akcli_usage(c, "AGENT (address or omni) is required");
     s_who w;
-    rc = s_who_parse(c, pos[0], &w);
+    int rc = s_args_agent(c, argc, argv, f, &w);
     if (rc != AKCLI_OK) return rc;
     const char *cls_arg = s_flagv(f, "--class") ? s_flagv(f, "--class") : "all";
     bool do_cred = strcmp(cls_arg, "all") == 0 || strcmp(cls_arg, "credentials") == 0;

@@ -148,45 +148,54 @@ emu_start() {
     P=$(cat "$OUT/port")
 }
 inv() { "$CLIENT" --port "$P" --function "${FN[$1]}" --payload-file "$OUT/payload.json" "${@:2}"; }
+# emu_start_wrapped DIR EXEC: every peer but node runs as DIR/<peer>.sh, `exec` of the command
+# `printf EXEC DIR PEER BINARY` gives; then emu_start on those (log DIR/emulator.log).
+emu_start_wrapped() {
+    local dir=$1 fmt=$2 p args=()
+    mkdir -p "$dir"
+    for p in "${PEERS[@]}"; do
+        [ "$p" = node ] && continue
+        # shellcheck disable=SC2059 # the format is the caller's
+        printf "#!/bin/sh\nexec $fmt\n" "$dir" "$p" "${BIN[$p]}" > "$dir/$p.sh"
+        chmod +x "$dir/$p.sh"; args+=(--bootstrap "${FN[$p]}=$dir/$p.sh")
+    done
+    emu_start "$dir/emulator.log" "${args[@]}"
+}
+# warm_up PEER: 10 warm-up invokes of a peer measured under a wrapper; 1 (leave it out) for node,
+# a failed peer, or a failed warm-up.
+warm_up() { [ "$1" != node ] && [ -z "${BAD[$1]:-}" ] && inv "$1" --count 10 > /dev/null 2>&1; }
 
 # ---- wall clock, interleaved
 ARGS=()
 for p in "${PEERS[@]}"; do ARGS+=(--bootstrap "${FN[$p]}=${BIN[$p]}"); done
 emu_start "$OUT/emulator.log" "${ARGS[@]}" || { echo "skipped: the emulator did not start (see ${OUT#"$ROOT"/}/emulator.log)"; exit 0; }
 declare -A BAD
-n=${#PEERS[@]}
-for r in $(seq 0 $(( COLD - 1 ))); do
-    for k in $(seq 0 $(( n - 1 ))); do
-        p=${PEERS[$(( (k + r) % n ))]}
-        [ -n "${BAD[$p]:-}" ] && continue
-        inv "$p" --cold 1 >> "$OUT/$p.cold" 2>> "$OUT/$p.err" || BAD[$p]="cold invoke failed: $(tail -1 "$OUT/$p.err")"
+# interleaved ROUNDS STEP: round r runs `STEP PEER r` for every peer not failed yet, starting one
+# peer further on than round r-1.
+interleaved() {
+    local r k p n=${#PEERS[@]}
+    for r in $(seq 0 $(( $1 - 1 ))); do
+        for k in $(seq 0 $(( n - 1 ))); do
+            p=${PEERS[$(( (k + r) % n ))]}
+            [ -n "${BAD[$p]:-}" ] || "$2" "$p" "$r"
+        done
     done
-done
-for r in $(seq 0 $(( ROUNDS - 1 ))); do
-    for k in $(seq 0 $(( n - 1 ))); do
-        p=${PEERS[$(( (k + r) % n ))]}
-        [ -n "${BAD[$p]:-}" ] && continue
-        inv "$p" --count "$PER" > "$OUT/$p.warm.$r" 2>> "$OUT/$p.err" || BAD[$p]="warm invoke failed: $(tail -1 "$OUT/$p.err")"
-    done
-done
+}
+cold_step() { inv "$1" --cold 1 >> "$OUT/$1.cold" 2>> "$OUT/$1.err" || BAD[$1]="cold invoke failed: $(tail -1 "$OUT/$1.err")"; }
+warm_step() { inv "$1" --count "$PER" > "$OUT/$1.warm.$2" 2>> "$OUT/$1.err" || BAD[$1]="warm invoke failed: $(tail -1 "$OUT/$1.err")"; }
+interleaved "$COLD" cold_step
+interleaved "$ROUNDS" warm_step
 curl -sS "http://127.0.0.1:$P/__emulator/stats" > "$OUT/all.stats"
 emu_stop
 
 # ---- instructions per warm invoke (callgrind); node left out: its JIT under valgrind measures valgrind
 CGOK=0
 if command -v valgrind > /dev/null && command -v callgrind_control > /dev/null; then
-    CG=$OUT/callgrind; mkdir -p "$CG"
-    ARGS=()
-    for p in "${PEERS[@]}"; do
-        [ "$p" = node ] && continue
-        printf '#!/bin/sh\nexec valgrind -q --tool=callgrind --callgrind-out-file=%s/%s.%%p %s\n' "$CG" "$p" "${BIN[$p]}" > "$CG/$p.sh"
-        chmod +x "$CG/$p.sh"; ARGS+=(--bootstrap "${FN[$p]}=$CG/$p.sh")
-    done
-    if emu_start "$CG/emulator.log" "${ARGS[@]}"; then
+    CG=$OUT/callgrind
+    if emu_start_wrapped "$CG" 'valgrind -q --tool=callgrind --callgrind-out-file=%s/%s.%%p %s'; then
         CGOK=1
         for p in "${PEERS[@]}"; do
-            [ "$p" = node ] || [ -n "${BAD[$p]:-}" ] && continue
-            inv "$p" --count 10 > /dev/null 2>&1 || continue
+            warm_up "$p" || continue
             pid=$(pgrep -f "callgrind-out-file=$CG/$p\\." | head -1)
             [ -n "$pid" ] || continue
             callgrind_control -z "$pid" > /dev/null 2>&1
@@ -204,18 +213,11 @@ fi
 # ---- syscalls per warm invoke (strace -f, every line between two marks)
 STOK=0
 if command -v strace > /dev/null; then
-    ST=$OUT/strace; mkdir -p "$ST"
-    ARGS=()
-    for p in "${PEERS[@]}"; do
-        [ "$p" = node ] && continue
-        printf '#!/bin/sh\nexec strace -f -qq -o %s/%s.trace %s\n' "$ST" "$p" "${BIN[$p]}" > "$ST/$p.sh"
-        chmod +x "$ST/$p.sh"; ARGS+=(--bootstrap "${FN[$p]}=$ST/$p.sh")
-    done
-    if emu_start "$ST/emulator.log" "${ARGS[@]}"; then
+    ST=$OUT/strace
+    if emu_start_wrapped "$ST" 'strace -f -qq -o %s/%s.trace %s'; then
         STOK=1
         for p in "${PEERS[@]}"; do
-            [ "$p" = node ] || [ -n "${BAD[$p]:-}" ] && continue
-            inv "$p" --count 10 > /dev/null 2>&1 || continue
+            warm_up "$p" || continue
             sleep 0.3; a=$(wc -l < "$ST/$p.trace")
             inv "$p" --count "$ST_COUNT" > /dev/null 2>&1 || continue
             sleep 0.3

@@ -90,7 +90,6 @@ lower() { printf '%s' "$1" | tr 'A-F' 'a-f'; }
 OP=$(printf 'agentkeysevm%s' "$(lower "$MASTER")" | sha256sum | cut -d' ' -f1)
 DKH=$("$CAST" keccak "$MASTER")
 "$PASSKEY" new --rpid agentkeys.local --out "$work/k11.json" >/dev/null
-jget() { jq -r ".$2" "$1"; }
 PX=$(jget "$work/k11.json" pub_x); PY_=$(jget "$work/k11.json" pub_y); RPH=$(jget "$work/k11.json" rp_id_hash); CRED=$(jget "$work/k11.json" cred_id)
 TUPLE='(bytes32,bytes,bytes,uint256,uint256)'
 CH=$("$CAST" call --rpc-url "$AK_RPC_URL" "$AK_REGISTRY_ADDRESS" 'firstMasterChallenge(address,bytes32,bytes32,uint256,uint256,uint8)(bytes32)' \

@@ -17,37 +17,16 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
-fails=0
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1${2:+ ($2)}"; fails=$((fails + 1)); }
-# expect NAME WANT_STATUS WANT_REASON "<status> <body>"
-expect() {
-  local name=$1 st=$2 reason=$3 got=$4 gst gbody greason
-  gst=${got%% *}; gbody=${got#* }
-  greason=$(jq -r '.reason // empty' <<<"$gbody" 2>/dev/null)
-  if [ "$gst" = "$st" ] && { [ -z "$reason" ] || [ "$greason" = "$reason" ]; }; then pass "$name"
-  else fail "$name" "got $gst ${greason:-$(head -c 200 <<<"$gbody")}, want $st $reason"; fi
-}
+. tests/lib/check.sh
 
 # ---------------------------------------------------------------- the stack
-started=0
-L=${AK_LOCAL_DIR:-$top/build/local}
-if [ ! -f "$L/stack.env" ]; then
-  L=$(mktemp -d "${TMPDIR:-/tmp}/ak-broker-e2e.XXXXXX")
-  export AK_LOCAL_DIR=$L
-  if ! "$top/scripts/stack-up" 2>&1 | sed -u 's/^/    /'; then
-    echo "FAIL stack_up"; rm -rf "$L"; exit 1
-  fi
-  started=1
-fi
+. tests/lib/stack-reuse.sh broker
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/ak-broker-work.XXXXXX")
 cleanup() {
-  [ "$started" = 1 ] && AK_LOCAL_DIR=$L "$top/scripts/stack-down" >/dev/null 2>&1
+  stack_reuse_down
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-# shellcheck disable=SC1091
-. "$L/stack.env"
 export AK_WORK=$WORK
 # shellcheck disable=SC1091
 . "$top/tests/lib/akclient.sh"
@@ -106,31 +85,31 @@ sign() { "$CAST" wallet sign --private-key "$1" "$2"; }
 start "$FRESH_ADDR" >/dev/null
 SIG=$(sign "$FRESH_KEY" "$MSG")
 r=$(verify "$RID" "$SIG")
-expect login_fresh_wallet 200 "" "$r"
+check_reply login_fresh_wallet 200 "" "$r"
 FRESH_SESSION=$(jq -r .session_jwt <<<"${r#* }")
 if [ "$(jq -r .session_kind <<<"${r#* }")" = master ] && [ "$(jq -r .omni_account <<<"${r#* }")" = "$FR" ]; then
   pass login_fresh_wallet_is_master_of_itself; else fail login_fresh_wallet_is_master_of_itself "${r#* }"; fi
-expect login_replayed_nonce 401 siwe_nonce_invalid "$(verify "$RID" "$SIG")"
+check_reply login_replayed_nonce 401 siwe_nonce_invalid "$(verify "$RID" "$SIG")"
 
 start "$FRESH_ADDR" >/dev/null
-expect login_signature_by_another_key 401 siwe_signature_invalid "$(verify "$RID" "$(sign "$MAL_KEY" "$MSG")")"
+check_reply login_signature_by_another_key 401 siwe_signature_invalid "$(verify "$RID" "$(sign "$MAL_KEY" "$MSG")")"
 
-expect login_wrong_chain_id_at_start 400 invalid_input "$(start "$FRESH_ADDR" 1)"
+check_reply login_wrong_chain_id_at_start 400 invalid_input "$(start "$FRESH_ADDR" 1)"
 start "$FRESH_ADDR" >/dev/null
 M2=${MSG/Chain ID: $AK_CHAIN_ID/Chain ID: 1}
-expect login_wrong_chain_id_in_message 401 siwe_chain_mismatch "$(verify "$RID" "$(sign "$FRESH_KEY" "$M2")" "$M2")"
+check_reply login_wrong_chain_id_in_message 401 siwe_chain_mismatch "$(verify "$RID" "$(sign "$FRESH_KEY" "$M2")" "$M2")"
 
 start "$FRESH_ADDR" >/dev/null
 dom=${AK_ISSUER#*://}; dom=${dom%%/*}
 M2=${MSG/#$dom wants/evil.example wants}
-expect login_wrong_domain 401 siwe_domain_mismatch "$(verify "$RID" "$(sign "$FRESH_KEY" "$M2")" "$M2")"
+check_reply login_wrong_domain 401 siwe_domain_mismatch "$(verify "$RID" "$(sign "$FRESH_KEY" "$M2")" "$M2")"
 
 # Expired: the challenge lives 2700 s, so the message the wallet signed carries an Expiration
 # Time already past (the server-side expiry itself is covered by tests/unit/auth_test.c).
 start "$FRESH_ADDR" >/dev/null
 exp_line=$(grep '^Expiration Time: ' <<<"$MSG")
 M2=${MSG/$exp_line/Expiration Time: 2020-01-01T00:00:00Z}
-expect login_expired_message 401 siwe_expired "$(verify "$RID" "$(sign "$FRESH_KEY" "$M2")" "$M2")"
+check_reply login_expired_message 401 siwe_expired "$(verify "$RID" "$(sign "$FRESH_KEY" "$M2")" "$M2")"
 
 AGENT_SESSION=$(ak_login "$AGENT_KEY") && pass login_agent || fail login_agent
 MASTER_SESSION=$(ak_login "$MASTER_KEY") && pass login_master || fail login_master
@@ -145,11 +124,11 @@ if [ "${out%% *}" = ok ] && jq -e --arg a "$AG_HEX" --arg o "$OP_HEX" \
 
 # ---------------------------------------------------------------- cap mint
 expect_cap() { # NAME STATUS REASON SESSION ROUTE BODY
-  expect "$1" "$2" "$3" "$(ak_cap "$4" "$5" "$6")"
+  check_reply "$1" "$2" "$3" "$(ak_cap "$4" "$5" "$6")"
 }
 now=$(NOW)
 r=$(ak_cap "$AGENT_SESSION" cred-fetch "$(ak_cap_body "$AGENT_KEY" "$OP" "$AG" openrouter fetch credentials)")
-expect cap_mint_agent_ok 200 "" "$r"
+check_reply cap_mint_agent_ok 200 "" "$r"
 jq -r .cap <<<"${r#* }" >"$WORK/cap.jws"
 out=$($JOSE jws "$WORK/cap.jws" "$WORK/cap-jwks.json" ak-cap+jwt)
 if [ "${out%% *}" = ok ] && jq -e --arg a "0x$AG" '.op == "fetch" and .data_class == "credentials" and .actor_omni == $a
@@ -187,7 +166,7 @@ ak_revoke_agent "$MASTER_KEY" "$REV_ADDR" || fail revoke_agent
 expect_cap cap_device_revoked 403 device_revoked "$REV_SESSION" cred-fetch \
   "$(ak_cap_body "$REV_KEY" "$OP" "$RV" openrouter fetch credentials)"
 start "$REV_ADDR" >/dev/null
-expect login_revoked_device 403 device_revoked "$(verify "$RID" "$(sign "$REV_KEY" "$MSG")")"
+check_reply login_revoked_device 403 device_revoked "$(verify "$RID" "$(sign "$REV_KEY" "$MSG")")"
 # device_role_missing: an additional master of OP registered with RECOVERY only (no CAP_MINT),
 # approved by the first master's passkey (its 4th assertion), signs in and asks for a cap.
 ak_new_wallet NOMINT && ak_passkey_new "$WORK/nomint.passkey" \
@@ -198,13 +177,13 @@ expect_cap cap_device_role_missing 403 device_role_missing "$NOMINT_SESSION" cre
 
 # ---------------------------------------------------------------- OIDC + mint-aws-creds
 r=$(ak_api POST /v1/mint-oidc-jwt '' -H "authorization: Bearer $AGENT_SESSION")
-expect mint_oidc_jwt 200 "" "$r"
+check_reply mint_oidc_jwt 200 "" "$r"
 jq -r .jwt <<<"${r#* }" >"$WORK/oidc.jwt"
 out=$($JOSE jwt "$WORK/oidc.jwt" "$WORK/oidc-jwks.json" "$AK_ISSUER" sts.amazonaws.com JWT)
 if [ "${out%% *}" = ok ] && jq -e --arg a "$AG_HEX" '.agentkeys_actor_omni == $a and
   .["https://aws.amazon.com/tags"].principal_tags.agentkeys_actor_omni == [$a]' <<<"${out#ok }" >/dev/null; then
   pass oidc_jwt_verifies_with_jose; else fail oidc_jwt_verifies_with_jose "$out"; fi
-expect mint_oidc_jwt_agent_other_actor 403 actor_mismatch \
+check_reply mint_oidc_jwt_agent_other_actor 403 actor_mismatch \
   "$(ak_api POST /v1/mint-oidc-jwt "{\"actor_omni\":\"$OP\"}" -H "authorization: Bearer $AGENT_SESSION")"
 
 "$top/scripts/local-iam" allow-actor "$AG_HEX" "$OT_HEX" >"$WORK/local-iam.log" 2>&1 || fail local_iam_allow_actor
@@ -234,9 +213,9 @@ else fail oidc_jwt_sts_exchange "$(head -c 300 "$WORK/sts.err")"; fi
 # (tests/e2e/oidc_discovery_test.sh: with OidcFunction at one instance, concurrent mints).
 CREDS=$(ak_aws_creds "$AGENT_SESSION" credentials) && pass mint_aws_creds || fail mint_aws_creds
 [ -n "${CREDS:-}" ] && probe_creds aws_creds "$CREDS"
-expect mint_aws_creds_bad_class 400 invalid_input \
+check_reply mint_aws_creds_bad_class 400 invalid_input \
   "$(ak_api POST /v1/mint-aws-creds '{"data_class":"config"}' -H "authorization: Bearer $AGENT_SESSION")"
-expect mint_aws_creds_no_session 401 unauthorized "$(ak_api POST /v1/mint-aws-creds '{"data_class":"memory"}')"
+check_reply mint_aws_creds_no_session 401 unauthorized "$(ak_api POST /v1/mint-aws-creds '{"data_class":"memory"}')"
 
 # ---------------------------------------------------------------- audit events landed (D12)
 n=$(/usr/bin/aws --endpoint-url "$AK_S3_ENDPOINT" s3api list-objects-v2 --bucket "$AK_AUDIT_BUCKET" \

@@ -39,8 +39,6 @@ run() {
   local rc=$?
   if [ "$rc" = "$want" ]; then pass "$name"; else fail "$name (exit $rc, want $want: $(head -c 400 "$work/err") $(head -c 300 "$work/out"))"; fi
 }
-# check NAME GOT WANT
-check() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1 (got '$2', want '$3')"; fi; }
 # err_has NAME TEXT: stderr of the last run contains TEXT
 err_has() { if grep -qF -- "$2" "$work/err"; then pass "$1"; else fail "$1 (stderr: $(head -c 400 "$work/err"))"; fi; }
 gas() { # TXNAME: prints the gas of the last --json output's tx

@@ -23,12 +23,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fails=0
-pass() { printf 'PASS %s\n' "$*"; }
-fail() { printf 'FAIL %s\n' "$*"; fails=$((fails + 1)); }
+. "$root/tests/lib/check.sh"
 # reason <cast log> <custom error name> <label>: the revert must carry exactly that error.
 reason() { if grep -q "$2" "$1"; then pass "$3 ($2)"; else fail "$3: expected $2, got: $(tail -c 300 "$1")"; fi; }
-jget() { node -e 'const d=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));const v=d[process.argv[2]];if(v===undefined)process.exit(3);process.stdout.write(String(v))' "$1" "$2"; }
 
 # ---- the software passkey
 passkey=${PASSKEY:-$root/build/dev/tools/passkey}

@@ -21,15 +21,6 @@ mkdir -p "$AK_WORK"
 # shellcheck disable=SC1091
 . "$root/tests/lib/akclient.sh"
 
-# expect NAME WANT_STATUS WANT_REASON "<status> <body>"
-expect() {
-  local name=$1 st=$2 reason=$3 got=$4 gst gbody greason
-  gst=${got%% *}; gbody=${got#* }
-  greason=$(jq -r '.reason // empty' <<<"$gbody" 2>/dev/null)
-  if [ "$gst" = "$st" ] && { [ -z "$reason" ] || [ "$greason" = "$reason" ]; }; then pass "$name"
-  else fail "$name (got $gst ${greason:-$(head -c 200 <<<"$gbody")}, want $st $reason)"; fi
-}
-
 # ---------------------------------------------------------------- the third party
 read -r EPORT EMU2_PORT <<<"$("$root/scripts/lib/free-ports" 2)" || die cred_use_free_ports
 TP=$work/thirdparty
@@ -76,15 +67,15 @@ SECRET="sk-live-$(openssl rand -hex 20)"
 POLICY=$(jq -cn --arg h "localhost:$EPORT" \
   '{use_only:true, allowed_hosts:[$h], allowed_methods:["GET","POST"], inject:{header:"Authorization", template:"Bearer {}"}}')
 r=$(ak_cap "$MASTER_S" cred-store "$(ak_cap_body "$MASTER_KEY" "$OP_HEX" "$AG_HEX" echoapi store credentials)")
-expect d19_master_store_cap_for_bound_agent 200 "" "$r"
+check_reply d19_master_store_cap_for_bound_agent 200 "" "$r"
 MCAP=$(jq -r .cap <<<"${r#* }")
-expect d19_master_store_cap_for_unbound_actor_refused 403 actor_mismatch \
+check_reply d19_master_store_cap_for_unbound_actor_refused 403 actor_mismatch \
   "$(ak_cap "$MASTER_S" cred-store "$(ak_cap_body "$MASTER_KEY" "$OP_HEX" "$ST_HEX" echoapi store credentials)")"
-expect d19_master_fetch_cap_for_agent_still_refused 403 actor_mismatch \
+check_reply d19_master_fetch_cap_for_agent_still_refused 403 actor_mismatch \
   "$(ak_cap "$MASTER_S" cred-fetch "$(ak_cap_body "$MASTER_KEY" "$OP_HEX" "$AG_HEX" echoapi fetch credentials)")"
-expect d19_operator_provisions_use_only 200 "" "$(ak_worker "$MA_FOR_AG" /v1/cred/store "$(jq -cn --arg c "$MCAP" \
+check_reply d19_operator_provisions_use_only 200 "" "$(ak_worker "$MA_FOR_AG" /v1/cred/store "$(jq -cn --arg c "$MCAP" \
   --arg p "$(printf '%s' "$SECRET" | base64 -w0)" --argjson pol "$POLICY" '{cap:$c, plaintext_b64:$p, policy:$pol}')")"
-expect store_policy_invalid_400 400 invalid_use_policy "$(ak_worker "$MA_FOR_AG" /v1/cred/store "$(jq -cn --arg c "$MCAP" \
+check_reply store_policy_invalid_400 400 invalid_use_policy "$(ak_worker "$MA_FOR_AG" /v1/cred/store "$(jq -cn --arg c "$MCAP" \
   --arg p "$(printf '%s' "$SECRET" | base64 -w0)" '{cap:$c, plaintext_b64:$p, policy:{allowed_hosts:["10.0.0.1"], inject:{query:"k"}}}')")"
 
 # ---------------------------------------------------------------- the agent uses it
@@ -96,7 +87,7 @@ use() { # METHOD URL [EXTRA_JQ] → "<status> <body>"
 ANSWERS=$AK_WORK/answers; : >"$ANSWERS"
 r=$(use POST "$API/v1/echo?x=1" '+ {headers:{"content-type":"application/json"}, body_b64:"eyJhIjoxfQ=="}')
 printf '%s\n' "$r" >>"$ANSWERS"
-expect use_200 200 "" "$r"
+check_reply use_200 200 "" "$r"
 [ "$(jq -r .status <<<"${r#* }")" = 200 ] && pass use_upstream_status || fail use_upstream_status
 # the injected header arrived at the third party (compared by hash: the test prints no secret)
 got=$(jq -r 'select(.path=="/v1/echo?x=1") | .headers.authorization' "$TP/requests.log" | head -1)
@@ -112,14 +103,14 @@ n=$(jq -r .redactions <<<"${r#* }"); [ "${n:-0}" -ge 9 ] && pass "redactions_cou
 
 # ---------------------------------------------------------------- refusals
 r=$(ak_worker "$AG_CRED" /v1/cred/fetch "$(jq -cn --arg c "$FCAP" '{cap:$c}')"); printf '%s\n' "$r" >>"$ANSWERS"
-expect use_only_fetch_refused 403 use_only "$r"
+check_reply use_only_fetch_refused 403 use_only "$r"
 r=$(use GET "https://localhost.localdomain:$EPORT/v1/echo"); printf '%s\n' "$r" >>"$ANSWERS"
-expect host_outside_policy 403 host_not_allowed "$r"
-expect host_other_port 403 host_not_allowed "$(use GET "https://localhost:1/v1/echo")"
-expect ip_literal_host 403 host_not_allowed "$(use GET "https://127.0.0.1:$EPORT/v1/echo")"
-expect http_scheme 403 scheme_not_allowed "$(use GET "http://localhost:$EPORT/v1/echo")"
-expect method_outside_policy 405 method_not_allowed "$(use DELETE "$API/v1/echo")"
-expect agent_sets_injected_header 400 invalid_input "$(use GET "$API/v1/echo" '+ {headers:{authorization:"Bearer mine"}}')"
+check_reply host_outside_policy 403 host_not_allowed "$r"
+check_reply host_other_port 403 host_not_allowed "$(use GET "https://localhost:1/v1/echo")"
+check_reply ip_literal_host 403 host_not_allowed "$(use GET "https://127.0.0.1:$EPORT/v1/echo")"
+check_reply http_scheme 403 scheme_not_allowed "$(use GET "http://localhost:$EPORT/v1/echo")"
+check_reply method_outside_policy 405 method_not_allowed "$(use DELETE "$API/v1/echo")"
+check_reply agent_sets_injected_header 400 invalid_input "$(use GET "$API/v1/echo" '+ {headers:{authorization:"Bearer mine"}}')"
 before=$(grep -c followed "$TP/requests.log")
 r=$(use GET "$API/redirect"); printf '%s\n' "$r" >>"$ANSWERS"
 if [ "${r%% *}" = 200 ] && [ "$(jq -r .status <<<"${r#* }")" = 302 ] \
@@ -128,24 +119,24 @@ if [ "${r%% *}" = 200 ] && [ "$(jq -r .status <<<"${r#* }")" = 302 ] \
 else fail "redirect_returned_not_followed (${r:0:200})"; fi
 # a plain (0x04, no policy) credential is fetchable but not usable
 PCAP=$(cap "$AGENT_S" "$AGENT_KEY" "$AG_HEX" plainapi cred-store store)
-expect plain_store 200 "" "$(ak_worker "$AG_CRED" /v1/cred/store "$(jq -cn --arg c "$PCAP" '{cap:$c, plaintext_b64:"cGxhaW4tc2VjcmV0"}')")"
+check_reply plain_store 200 "" "$(ak_worker "$AG_CRED" /v1/cred/store "$(jq -cn --arg c "$PCAP" '{cap:$c, plaintext_b64:"cGxhaW4tc2VjcmV0"}')")"
 PUCAP=$(cap "$AGENT_S" "$AGENT_KEY" "$AG_HEX" plainapi cred-use use)
-expect no_policy_not_usable 403 use_policy_missing \
+check_reply no_policy_not_usable 403 use_policy_missing \
   "$(ak_worker "$AG_CRED" /v1/cred/use "$(jq -cn --arg c "$PUCAP" --arg u "$API/x" '{cap:$c, method:"GET", url:$u}')")"
-expect fetch_cap_on_use_route 403 cap_op_mismatch \
+check_reply fetch_cap_on_use_route 403 cap_op_mismatch \
   "$(ak_worker "$AG_CRED" /v1/cred/use "$(jq -cn --arg c "$FCAP" --arg u "$API/x" '{cap:$c, method:"GET", url:$u}')")"
 
 # query injection (an agent's own usable credential): the key arrives percent-encoded in the
 # URL, the echo reflects it raw, encoded and in the echoed path; none of it comes back
 QSECRET="q+$(openssl rand -hex 12)/s=cr&t"
 QCAP=$(cap "$AGENT_S" "$AGENT_KEY" "$AG_HEX" queryapi cred-store store)
-expect query_policy_store 200 "" "$(ak_worker "$AG_CRED" /v1/cred/store "$(jq -cn --arg c "$QCAP" \
+check_reply query_policy_store 200 "" "$(ak_worker "$AG_CRED" /v1/cred/store "$(jq -cn --arg c "$QCAP" \
   --arg p "$(printf '%s' "$QSECRET" | base64 -w0)" --arg h "localhost:$EPORT" \
   '{cap:$c, plaintext_b64:$p, policy:{allowed_hosts:[$h], inject:{query:"key"}}}')")"
 QUCAP=$(cap "$AGENT_S" "$AGENT_KEY" "$AG_HEX" queryapi cred-use use)
 r=$(ak_worker "$AG_CRED" /v1/cred/use "$(jq -cn --arg c "$QUCAP" --arg u "$API/maps?q=1" '{cap:$c, method:"GET", url:$u}')")
 printf '%s\n' "$r" >"$AK_WORK/query-answer"
-expect query_use_200 200 "" "$r"
+check_reply query_use_200 200 "" "$r"
 got=$(jq -r 'select(.path|startswith("/maps")) | .path' "$TP/requests.log" | head -1)
 [ "$(printf '%s' "$got" | sha256sum)" = "$(printf '/maps?q=1&key=%s' "$(jq -rn --arg s "$QSECRET" '$s|@uri')" | sha256sum)" ] \
   && pass query_injected_percent_encoded || fail query_injected_percent_encoded
@@ -167,7 +158,7 @@ EMU2_PID=$!
 stack_test_on_exit "kill $EMU2_PID"
 for _ in $(seq 100); do timeout 2 curl -fsS -o /dev/null "http://127.0.0.1:$EMU2_PORT/healthz" 2>/dev/null && break; sleep 0.2; done
 r=$(AK_API_URL=http://127.0.0.1:$EMU2_PORT use GET "$API/v1/echo"); printf '%s\n' "$r" >>"$ANSWERS"
-expect loopback_without_setting 403 destination_not_allowed "$r"
+check_reply loopback_without_setting 403 destination_not_allowed "$r"
 kill "$EMU2_PID" 2>/dev/null
 
 # ---------------------------------------------------------------- the agent never saw the secret

@@ -34,9 +34,7 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 
-FAILS=0
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1"; FAILS=$((FAILS + 1)); }
+. "$ROOT/tests/lib/check.sh"
 # same NAME GOT EXPECTED
 same() {
     if [ "$2" = "$3" ] && [ -n "$2" ]; then pass "$1"; else
@@ -173,8 +171,8 @@ ENC=$("$CAST" abi-encode 'x(bool)' true)
 if "$TOOL" abi-decode 'x()(bool)' "${ENC%1}2" >/dev/null 2>&1; then fail abi-decode-rejects-bool-2; else pass abi-decode-rejects-bool-2; fi
 if "$TOOL" abi-decode 'x()(address)' "0x01${ENC:4}" >/dev/null 2>&1; then fail abi-decode-rejects-dirty-address; else pass abi-decode-rejects-dirty-address; fi
 
-if [ "$FAILS" -ne 0 ]; then
-    echo "evm_anvil_test: $FAILS check(s) failed" >&2
+if [ "$fails" -ne 0 ]; then
+    echo "evm_anvil_test: $fails check(s) failed" >&2
     exit 1
 fi
 exit 0

@@ -19,25 +19,9 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
-fails=0
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1${2:+ ($2)}"; fails=$((fails + 1)); }
-check() { [ "$2" = "$3" ] && pass "$1" || fail "$1" "got '$3', want '$2'"; }
-
-started=0
-L=${AK_LOCAL_DIR:-$top/build/local}
-if [ ! -f "$L/stack.env" ]; then
-  L=$(mktemp -d "${TMPDIR:-/tmp}/ak-execroles-e2e.XXXXXX")
-  export AK_LOCAL_DIR=$L
-  if ! "$top/scripts/stack-up" 2>&1 | sed -u 's/^/    /'; then
-    echo "FAIL stack_up"; rm -rf "$L"; exit 1
-  fi
-  started=1
-fi
-cleanup() { [ "$started" = 1 ] && AK_LOCAL_DIR=$L "$top/scripts/stack-down" >/dev/null 2>&1 && rm -rf "$L"; true; }
-trap cleanup EXIT
-# shellcheck disable=SC1091
-. "$L/stack.env"
+. tests/lib/check.sh
+. tests/lib/stack-reuse.sh execroles
+trap stack_reuse_down EXIT
 ENVF=$AK_EMULATOR_ENV
 T=$top/build/dev/tools/s3tool
 [ -x "$T" ] || { echo "FAIL s3tool missing (make all)"; exit 1; }
@@ -62,11 +46,11 @@ for f in $fns; do
     grep -Eq "^$f\\.$v=.+" "$ENVF" || missing="$missing $f.$v"
   done
 done
-check "every function has its own key, secret and session token" "" "${missing# }"
+check "every function has its own key, secret and session token" "${missing# }" ""
 keys=$(grep -E '^[A-Za-z]+\.AWS_ACCESS_KEY_ID=' "$ENVF" | cut -d= -f2)
-check "the $n_fns access keys are distinct" "$n_fns" "$(sort -u <<<"$keys" | grep -c .)"
+check "the $n_fns access keys are distinct" "$(sort -u <<<"$keys" | grep -c .)" "$n_fns"
 grep -qx "$ADMIN_KEY" <<<"$keys" && fail "no function has the admin key" || pass "no function has the admin key"
-check "the emulator env file is private" 600 "$(stat -c %a "$ENVF")"
+check "the emulator env file is private" "$(stat -c %a "$ENVF")" 600
 
 epid=$(cat "$L/pids/emulator")
 tr '\0' '\n' <"/proc/$epid/environ" | grep -q '^AWS_ACCESS_KEY_ID=' \
@@ -76,8 +60,8 @@ tr '\0' '\n' <"/proc/$epid/environ" | grep -q '^AWS_ACCESS_KEY_ID=' \
 rid=siwe-$(openssl rand -hex 16)
 out=$(curl -sS -m 20 -w ' %{http_code}' -X POST "$AK_API_URL/v1/auth/wallet/verify" -H 'content-type: application/json' \
   -d "{\"request_id\":\"$rid\",\"signature\":\"0x$(openssl rand -hex 65)\"}")
-check "unknown SIWE request: 401 siwe_nonce_invalid under AuthFunction's own role" "401 siwe_nonce_invalid" \
-  "${out##* } $(jq -r .reason <<<"${out% *}" 2>/dev/null)"
+check "unknown SIWE request: 401 siwe_nonce_invalid under AuthFunction's own role" \
+  "${out##* } $(jq -r .reason <<<"${out% *}" 2>/dev/null)" "401 siwe_nonce_invalid"
 # A running function's environment: its own key, not the admin's.
 own=$(grep '^AuthFunction\.AWS_ACCESS_KEY_ID=' "$ENVF" | cut -d= -f2)
 seen=""
@@ -86,7 +70,7 @@ for p in $(pgrep -P "$epid"); do
   grep -qx 'AWS_LAMBDA_FUNCTION_NAME=AuthFunction' <<<"$e" || continue
   seen=$(grep '^AWS_ACCESS_KEY_ID=' <<<"$e" | cut -d= -f2); break
 done
-check "the running AuthFunction holds its own key" "$own" "$seen"
+check "the running AuthFunction holds its own key" "$seen" "$own"
 
 # ---- 2. what each function's policy allows, and what it lacks
 # as FN s3tool-args...: the last line of s3tool under FN's own session
@@ -99,38 +83,38 @@ as() {
 }
 op=$(openssl rand -hex 32)
 ev="audit/pending/$op/exec-roles-$(openssl rand -hex 8).json"
-check "CredStoreFunction may write an audit event" ok "$(as CredStoreFunction put "$AK_AUDIT_BUCKET" "$ev" --data '{}')"
-check "CredStoreFunction may not read it back (no GetObject)" "error access_denied" "$(as CredStoreFunction get "$AK_AUDIT_BUCKET" "$ev")"
-check "CredStoreFunction may not write the vault (data only with the caller's session)" "error access_denied" \
-  "$(as CredStoreFunction put "$AK_VAULT_BUCKET" "bots/$op/credentials/x.enc" --data x)"
-check "CredStoreFunction may not write audit batches" "error access_denied" \
-  "$(as CredStoreFunction put "$AK_AUDIT_BUCKET" "audit/batches/$op/x.json" --data x)"
-check "AuthFunction may write SIWE state" ok "$(as AuthFunction put "$AK_STATE_BUCKET" "siwe/pending/exec-roles-test.json" --data '{}')"
-check "AuthFunction may not delete it (no DeleteObject)" "error access_denied" \
-  "$(as AuthFunction rm "$AK_STATE_BUCKET" "siwe/pending/exec-roles-test.json")"
-check "AuthFunction may not write outside siwe/" "error access_denied" "$(as AuthFunction put "$AK_STATE_BUCKET" "other/x" --data x)"
-check "AuthFunction may not read the memory bucket" "error access_denied" "$(as AuthFunction ls "$AK_MEMORY_BUCKET" bots/)"
-check "AuditProofFunction may read audit events" ok "$(as AuditProofFunction head "$AK_AUDIT_BUCKET" "$ev" | awk '{print $NF}')"
-check "AuditProofFunction may not write an index" "error access_denied" \
-  "$(as AuditProofFunction put "$AK_AUDIT_BUCKET" "audit/index/$op/x.json" --data x)"
-check "ReadyFunction may list readyz/" ok "$(as ReadyFunction ls "$AK_AUDIT_BUCKET" readyz/ | awk '{print $NF}')"
-check "ReadyFunction may not list audit/" "error access_denied" "$(as ReadyFunction ls "$AK_AUDIT_BUCKET" audit/)"
-check "HealthFunction (no policy) may do nothing" "error access_denied" "$(as HealthFunction ls "$AK_AUDIT_BUCKET" readyz/)"
-check "OidcDiscoveryFunction (secretsmanager only) may not write audit events" "error access_denied" \
-  "$(as OidcDiscoveryFunction put "$AK_AUDIT_BUCKET" "audit/pending/$op/x.json" --data '{}')"
-check "OidcDiscoveryFunction may not list any bucket" "error access_denied" "$(as OidcDiscoveryFunction ls "$AK_VAULT_BUCKET" bots/)"
-check "SesRouterFunction may not write aliases/ (read only)" "error access_denied" \
-  "$(as SesRouterFunction put "$AK_MAIL_BUCKET" "aliases/x" --data x)"
-check "AuditFlushFunction may delete pending events" ok "$(as AuditFlushFunction rm "$AK_AUDIT_BUCKET" "$ev")"
-check "AuditFlushFunction may not write the state bucket" "error access_denied" \
-  "$(as AuditFlushFunction put "$AK_STATE_BUCKET" "siwe/x" --data x)"
+check "CredStoreFunction may write an audit event" "$(as CredStoreFunction put "$AK_AUDIT_BUCKET" "$ev" --data '{}')" ok
+check "CredStoreFunction may not read it back (no GetObject)" "$(as CredStoreFunction get "$AK_AUDIT_BUCKET" "$ev")" "error access_denied"
+check "CredStoreFunction may not write the vault (data only with the caller's session)" \
+  "$(as CredStoreFunction put "$AK_VAULT_BUCKET" "bots/$op/credentials/x.enc" --data x)" "error access_denied"
+check "CredStoreFunction may not write audit batches" \
+  "$(as CredStoreFunction put "$AK_AUDIT_BUCKET" "audit/batches/$op/x.json" --data x)" "error access_denied"
+check "AuthFunction may write SIWE state" "$(as AuthFunction put "$AK_STATE_BUCKET" "siwe/pending/exec-roles-test.json" --data '{}')" ok
+check "AuthFunction may not delete it (no DeleteObject)" \
+  "$(as AuthFunction rm "$AK_STATE_BUCKET" "siwe/pending/exec-roles-test.json")" "error access_denied"
+check "AuthFunction may not write outside siwe/" "$(as AuthFunction put "$AK_STATE_BUCKET" "other/x" --data x)" "error access_denied"
+check "AuthFunction may not read the memory bucket" "$(as AuthFunction ls "$AK_MEMORY_BUCKET" bots/)" "error access_denied"
+check "AuditProofFunction may read audit events" "$(as AuditProofFunction head "$AK_AUDIT_BUCKET" "$ev" | awk '{print $NF}')" ok
+check "AuditProofFunction may not write an index" \
+  "$(as AuditProofFunction put "$AK_AUDIT_BUCKET" "audit/index/$op/x.json" --data x)" "error access_denied"
+check "ReadyFunction may list readyz/" "$(as ReadyFunction ls "$AK_AUDIT_BUCKET" readyz/ | awk '{print $NF}')" ok
+check "ReadyFunction may not list audit/" "$(as ReadyFunction ls "$AK_AUDIT_BUCKET" audit/)" "error access_denied"
+check "HealthFunction (no policy) may do nothing" "$(as HealthFunction ls "$AK_AUDIT_BUCKET" readyz/)" "error access_denied"
+check "OidcDiscoveryFunction (secretsmanager only) may not write audit events" \
+  "$(as OidcDiscoveryFunction put "$AK_AUDIT_BUCKET" "audit/pending/$op/x.json" --data '{}')" "error access_denied"
+check "OidcDiscoveryFunction may not list any bucket" "$(as OidcDiscoveryFunction ls "$AK_VAULT_BUCKET" bots/)" "error access_denied"
+check "SesRouterFunction may not write aliases/ (read only)" \
+  "$(as SesRouterFunction put "$AK_MAIL_BUCKET" "aliases/x" --data x)" "error access_denied"
+check "AuditFlushFunction may delete pending events" "$(as AuditFlushFunction rm "$AK_AUDIT_BUCKET" "$ev")" ok
+check "AuditFlushFunction may not write the state bucket" \
+  "$(as AuditFlushFunction put "$AK_STATE_BUCKET" "siwe/x" --data x)" "error access_denied"
 
 # ---- 3. a missing key is 404 only with s3:ListBucket (without it 403, as on AWS: the unknown
 # SIWE request above was 403 access_denied before the template granted AuthFunction ListBucket)
-check "missing key, ListBucket granted (AuthFunction): not found" "error not_found" \
-  "$(as AuthFunction get "$AK_STATE_BUCKET" "siwe/pending/never-$(openssl rand -hex 8).json")"
-check "missing key, ListBucket granted (AuditProofFunction): not found" "error not_found" \
-  "$(as AuditProofFunction head "$AK_AUDIT_BUCKET" "audit/pending/$op/never.json")"
+check "missing key, ListBucket granted (AuthFunction): not found" \
+  "$(as AuthFunction get "$AK_STATE_BUCKET" "siwe/pending/never-$(openssl rand -hex 8).json")" "error not_found"
+check "missing key, ListBucket granted (AuditProofFunction): not found" \
+  "$(as AuditProofFunction head "$AK_AUDIT_BUCKET" "audit/pending/$op/never.json")" "error not_found"
 # ---- 4. through a function: the same request under a role that lacks s3:ListBucket is refused
 # A copy of the template without AuthFunction's ListBucket statement, its roles made beside the
 # stack's (prefix akneg-), and a second emulator whose AuthFunction holds that role only.
@@ -139,8 +123,9 @@ emu_pid=""
 cleanup() {
   if [ -n "$emu_pid" ]; then kill "$emu_pid" 2>/dev/null; wait "$emu_pid" 2>/dev/null; fi
   rm -rf "$work"
-  [ "$started" = 1 ] && AK_LOCAL_DIR=$L "$top/scripts/stack-down" >/dev/null 2>&1 && rm -rf "$L"; true
+  stack_reuse_down
 }
+trap cleanup EXIT
 /usr/bin/python3 - "$top/template.yaml" "$work/t.yaml" <<'PYEOF'
 import sys
 t = open(sys.argv[1]).read()
@@ -164,7 +149,6 @@ for _ in $(seq 1 100); do curl -fsS -m 2 "http://127.0.0.1:$EPORT/healthz" >/dev
 out=$(curl -sS -m 20 -w ' %{http_code}' -X POST "http://127.0.0.1:$EPORT/v1/auth/wallet/verify" -H 'content-type: application/json' \
   -d "{\"request_id\":\"siwe-$(openssl rand -hex 16)\",\"signature\":\"0x$(openssl rand -hex 65)\"}")
 check "AuthFunction without s3:ListBucket: the same unknown request is refused by S3 (403 access_denied)" \
-  "403 access_denied" "${out##* } $(jq -r .reason <<<"${out% *}" 2>/dev/null)"
+  "${out##* } $(jq -r .reason <<<"${out% *}" 2>/dev/null)" "403 access_denied"
 
-if [ $fails -eq 0 ]; then echo "exec-roles: all passed"; else echo "exec-roles: $fails failed"; fi
-exit $((fails > 0))
+check_done exec-roles

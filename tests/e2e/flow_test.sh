@@ -11,9 +11,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 L=$(mktemp -d "${TMPDIR:-/tmp}/ak-flow.XXXXXX")
 export AK_LOCAL_DIR=$L
-fails=0
-pass() { echo "PASS $*"; }
-fail() { echo "FAIL $*"; fails=$((fails + 1)); }
+. tests/lib/check.sh
 cleanup() { "$top/scripts/stack-down" >/dev/null 2>&1; rm -rf "$L"; }
 trap cleanup EXIT
 

@@ -18,15 +18,6 @@
 set -uo pipefail
 # shellcheck disable=SC1091
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/stack-test.sh" hardening
-# expect NAME WANT_STATUS WANT_REASON "<status> <body>"
-expect() {
-  local name=$1 st=$2 reason=$3 got=$4 gst gbody greason
-  gst=${got%% *}; gbody=${got#* }
-  greason=$(jq -r '.reason // empty' <<<"$gbody" 2>/dev/null)
-  if [ "$gst" = "$st" ] && { [ -z "$reason" ] || [ "$greason" = "$reason" ]; }; then pass "$name"
-  else fail "$name (got $gst ${greason:-$(head -c 200 <<<"$gbody")}, want $st $reason)"; fi
-}
-
 make -s -j2 build/dev/tools/passkey >"$work/make.log" 2>&1 || { tail -20 "$work/make.log"; die "hardening_build"; }
 stack_test_up
 export AK_WORK=$work
@@ -63,7 +54,7 @@ if [ "$(sed -n 2p <<<"$MSG")" = "$CHECKSUMMED" ] && [ "$CHECKSUMMED" != "$AGENT_
 else fail "f9 siwe: message address $(sed -n 2p <<<"$MSG"), want $CHECKSUMMED"; fi
 LOWER_MSG=${MSG/$CHECKSUMMED/$AGENT_ADDR}
 SIG=$("$CAST" wallet sign --private-key "$AGENT_KEY" "$LOWER_MSG")
-expect "f9 siwe: a message with the address not checksummed is refused" 400 siwe_malformed \
+check_reply "f9 siwe: a message with the address not checksummed is refused" 400 siwe_malformed \
   "$(ak_api POST /v1/auth/wallet/verify "$(jq -cn --arg r "$RID" --arg s "$SIG" --arg m "$LOWER_MSG" '{request_id:$r,signature:$s,message:$m}')")"
 AGENT_S=$(ak_login "$AGENT_KEY") && MASTER_S=$(ak_login "$MASTER_KEY") && M2_S=$(ak_login "$M2_KEY") \
   && FRESH_S=$(ak_login "$FRESH_KEY") && pass "f9 siwe: clients sending a lowercase address log in" \
@@ -72,23 +63,23 @@ AGENT_S=$(ak_login "$AGENT_KEY") && MASTER_S=$(ak_login "$MASTER_KEY") && M2_S=$
 # ---------------------------------------------------------------- f2: unregistered wallets
 zero_before=$(audit_count "audit/pending/$ZERO/")
 fresh_before=$(audit_count "audit/pending/$FR/")
-expect "f2 unregistered: mint-oidc-jwt" 403 device_not_registered "$(ak_api POST /v1/mint-oidc-jwt '' -H "$(bearer "$FRESH_S")")"
-expect "f2 unregistered: mint-oidc-jwt {}" 403 device_not_registered "$(ak_api POST /v1/mint-oidc-jwt '{}' -H "$(bearer "$FRESH_S")")"
-expect "f2 unregistered: mint-aws-creds (no body)" 403 device_not_registered "$(ak_api POST /v1/mint-aws-creds '' -H "$(bearer "$FRESH_S")")"
-expect "f2 unregistered: mint-aws-creds memory" 403 device_not_registered \
+check_reply "f2 unregistered: mint-oidc-jwt" 403 device_not_registered "$(ak_api POST /v1/mint-oidc-jwt '' -H "$(bearer "$FRESH_S")")"
+check_reply "f2 unregistered: mint-oidc-jwt {}" 403 device_not_registered "$(ak_api POST /v1/mint-oidc-jwt '{}' -H "$(bearer "$FRESH_S")")"
+check_reply "f2 unregistered: mint-aws-creds (no body)" 403 device_not_registered "$(ak_api POST /v1/mint-aws-creds '' -H "$(bearer "$FRESH_S")")"
+check_reply "f2 unregistered: mint-aws-creds memory" 403 device_not_registered \
   "$(ak_api POST /v1/mint-aws-creds '{"data_class":"memory"}' -H "$(bearer "$FRESH_S")")"
-expect "f2 unregistered: audit flush" 403 device_not_registered "$(ak_api POST /v1/audit/flush '{}' -H "$(bearer "$FRESH_S")")"
-expect "f2 unregistered: audit proof" 403 device_not_registered \
+check_reply "f2 unregistered: audit flush" 403 device_not_registered "$(ak_api POST /v1/audit/flush '{}' -H "$(bearer "$FRESH_S")")"
+check_reply "f2 unregistered: audit proof" 403 device_not_registered \
   "$(ak_api GET "/v1/audit/proof?event=audit/pending/$FR/x.json" '' -H "$(bearer "$FRESH_S")")"
 for route in cred-store:store:credentials cred-fetch:fetch:credentials cred-teardown:teardown:credentials \
   memory-put:store:memory memory-get:fetch:memory memory-teardown:teardown:memory; do
   IFS=: read -r rt op cls <<<"$route"
-  expect "f2 unregistered: cap $rt" 403 device_not_registered \
+  check_reply "f2 unregistered: cap $rt" 403 device_not_registered \
     "$(ak_cap "$FRESH_S" "$rt" "$(ak_cap_body "$FRESH_KEY" "$FR" "$FR" notes "$op" "$cls")")"
 done
 for i in 1 2 3; do
-  expect "f2 no session: mint-aws-creds #$i" 401 unauthorized "$(ak_api POST /v1/mint-aws-creds '{"data_class":"memory"}')"
-  expect "f2 forged session: mint-oidc-jwt #$i" 401 "" "$(ak_api POST /v1/mint-oidc-jwt '' -H "$(bearer "$FRESH_S.x")")"
+  check_reply "f2 no session: mint-aws-creds #$i" 401 unauthorized "$(ak_api POST /v1/mint-aws-creds '{"data_class":"memory"}')"
+  check_reply "f2 forged session: mint-oidc-jwt #$i" 401 "" "$(ak_api POST /v1/mint-oidc-jwt '' -H "$(bearer "$FRESH_S.x")")"
 done
 zero_after=$(audit_count "audit/pending/$ZERO/"); fresh_after=$(audit_count "audit/pending/$FR/")
 if [ "$zero_after" = "$zero_before" ] && [ "$zero_after" = 0 ] && [ "$fresh_after" = "$fresh_before" ]; then
@@ -100,7 +91,7 @@ else fail "f2 no 'mint refused' log line with unaudited_refusals"; fi
 
 # ---------------------------------------------------------------- i17 + f9: mint-aws-creds
 r=$(ak_api POST /v1/mint-aws-creds '' -H "$(bearer "$AGENT_S")")
-expect "i17 mint-aws-creds with no body" 200 "" "$r"
+check_reply "i17 mint-aws-creds with no body" 200 "" "$r"
 CREDS=${r#* }
 [ "$(jq -r .data_class <<<"$CREDS" 2>/dev/null)" = credentials ] && pass "i17 no body = the credentials class" \
   || fail "i17 data_class $(jq -r .data_class <<<"$CREDS" 2>/dev/null)"
@@ -108,40 +99,40 @@ left=$(( $(jq -r .expiration <<<"$CREDS" 2>/dev/null || echo 0) - $(date +%s) ))
 if [ "$left" -gt 600 ] && [ "$left" -le 960 ]; then pass "f9 broker STS credentials last 900 s by default ($left s left)"
 else fail "f9 STS credentials expire in $left s, want about 900"; fi
 r=$(ak_api POST /v1/mint-aws-creds '{}' -H "$(bearer "$AGENT_S")")
-expect "i17 mint-aws-creds with {}" 200 "" "$r"
+check_reply "i17 mint-aws-creds with {}" 200 "" "$r"
 [ "$(jq -r .data_class <<<"${r#* }" 2>/dev/null)" = credentials ] && pass "i17 {} = the credentials class" \
   || fail "i17 {} data_class"
 
 # ---------------------------------------------------------------- f3: read-only scope
 capof() { jq -r .cap <<<"${1#* }"; }
 r=$(ak_cap "$AGENT_S" cred-store "$(ak_cap_body "$AGENT_KEY" "$OP" "$AG" openrouter store credentials)")
-expect "f3 store cap while the scope is writable" 200 "" "$r"
+check_reply "f3 store cap while the scope is writable" 200 "" "$r"
 STORE1=$(capof "$r")
 r=$(ak_cap "$AGENT_S" cred-store "$(ak_cap_body "$AGENT_KEY" "$OP" "$AG" openrouter store credentials)")
 STORE2=$(capof "$r")
 r=$(ak_cap "$AGENT_S" cred-fetch "$(ak_cap_body "$AGENT_KEY" "$OP" "$AG" openrouter fetch credentials)")
 FETCH=$(capof "$r")
-expect "f3 store before read-only" 200 "" \
+check_reply "f3 store before read-only" 200 "" \
   "$(ak_worker "$CREDS" /v1/cred/store "$(jq -cn --arg c "$STORE1" '{cap:$c, plaintext_b64:"Zmlyc3Q="}')")"
 AK_SCOPE_READ_ONLY=true ak_set_scope "$MASTER_KEY" "$PK" 4 "$AGENT_ADDR" credentials:openrouter memory:notes \
   && pass "f3 scope set read-only on chain" || fail "f3 setScope readOnly"
-expect "f3 cap-mint: store cap refused" 403 scope_read_only \
+check_reply "f3 cap-mint: store cap refused" 403 scope_read_only \
   "$(ak_cap "$AGENT_S" cred-store "$(ak_cap_body "$AGENT_KEY" "$OP" "$AG" openrouter store credentials)")"
-expect "f3 cap-mint: memory put cap refused" 403 scope_read_only \
+check_reply "f3 cap-mint: memory put cap refused" 403 scope_read_only \
   "$(ak_cap "$AGENT_S" memory-put "$(ak_cap_body "$AGENT_KEY" "$OP" "$AG" notes store memory)")"
-expect "f3 cap-mint: master teardown cap for the read-only actor refused" 403 scope_read_only \
+check_reply "f3 cap-mint: master teardown cap for the read-only actor refused" 403 scope_read_only \
   "$(ak_cap "$MASTER_S" cred-teardown "$(ak_cap_body "$MASTER_KEY" "$OP" "$AG" openrouter teardown credentials)")"
-expect "f3 cap-mint: fetch cap still minted" 200 "" \
+check_reply "f3 cap-mint: fetch cap still minted" 200 "" \
   "$(ak_cap "$AGENT_S" cred-fetch "$(ak_cap_body "$AGENT_KEY" "$OP" "$AG" openrouter fetch credentials)")"
-expect "f3 worker: store cap minted before the flag refused" 403 scope_read_only \
+check_reply "f3 worker: store cap minted before the flag refused" 403 scope_read_only \
   "$(ak_worker "$CREDS" /v1/cred/store "$(jq -cn --arg c "$STORE2" '{cap:$c, plaintext_b64:"c2Vjb25k"}')")"
 r=$(ak_worker "$CREDS" /v1/cred/fetch "$(jq -cn --arg c "$FETCH" '{cap:$c}')")
-expect "f3 worker: fetch still works" 200 "" "$r"
+check_reply "f3 worker: fetch still works" 200 "" "$r"
 [ "$(jq -r .plaintext_b64 <<<"${r#* }" 2>/dev/null)" = Zmlyc3Q= ] && pass "f3 the stored value is unchanged" \
   || fail "f3 stored value changed"
 
 # ---------------------------------------------------------------- f6: revoked master, audit routes
-expect "f6 second master: audit flush before revocation" 200 "" "$(ak_api POST /v1/audit/flush '{}' -H "$(bearer "$M2_S")")"
+check_reply "f6 second master: audit flush before revocation" 200 "" "$(ak_api POST /v1/audit/flush '{}' -H "$(bearer "$M2_S")")"
 r=$(ak_api GET "/v1/audit/proof?event=audit/pending/$OP/none.json" '' -H "$(bearer "$M2_S")")
 case "${r%% *}" in  # the lookup itself answers (400/404/409): the session passed the device check
   401|403|5*) fail "f6 second master: audit proof before revocation: $r" ;;
@@ -153,10 +144,10 @@ appr=$(ak_passkey_assert "$PK" "$ch" 5 "$(ak_dkh "$MASTER_ADDR")")
 "$CAST" send --rpc-url "$AK_RPC_URL" --private-key "$MASTER_KEY" "$AK_REGISTRY_ADDRESS" \
   "revokeMasterDevice(bytes32,$AK_TUPLE[])" "$M2_DKH" "[$appr]" >/dev/null \
   && pass "f6 second master revoked on chain" || fail "f6 revokeMasterDevice"
-expect "f6 revoked master: audit flush refused at once" 403 device_revoked "$(ak_api POST /v1/audit/flush '{}' -H "$(bearer "$M2_S")")"
-expect "f6 revoked master: audit proof refused at once" 403 device_revoked \
+check_reply "f6 revoked master: audit flush refused at once" 403 device_revoked "$(ak_api POST /v1/audit/flush '{}' -H "$(bearer "$M2_S")")"
+check_reply "f6 revoked master: audit proof refused at once" 403 device_revoked \
   "$(ak_api GET "/v1/audit/proof?event=audit/pending/$OP/none.json" '' -H "$(bearer "$M2_S")")"
-expect "f6 revoked master: mint-oidc-jwt refused" 403 device_revoked "$(ak_api POST /v1/mint-oidc-jwt '' -H "$(bearer "$M2_S")")"
-expect "f6 the remaining master still flushes" 200 "" "$(ak_api POST /v1/audit/flush '{}' -H "$(bearer "$MASTER_S")")"
+check_reply "f6 revoked master: mint-oidc-jwt refused" 403 device_revoked "$(ak_api POST /v1/mint-oidc-jwt '' -H "$(bearer "$M2_S")")"
+check_reply "f6 the remaining master still flushes" 200 "" "$(ak_api POST /v1/audit/flush '{}' -H "$(bearer "$MASTER_S")")"
 
 [ "$fails" = 0 ] && exit 0 || exit 1

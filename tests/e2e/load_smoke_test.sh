@@ -9,9 +9,7 @@
 set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 2
-fails=0
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1${2:+ ($2)}"; fails=$((fails + 1)); }
+. tests/lib/check.sh
 out=$(mktemp "${TMPDIR:-/tmp}/ak-load-smoke.XXXXXX")
 trap 'rm -f "$out"' EXIT
 

@@ -6,9 +6,7 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 tool=${HTTPTOOL:-$top/build/dev/tools/httptool}
 PY=/usr/bin/python3
-fail=0
-pass() { echo "PASS $1"; }
-failc() { echo "FAIL $1${2:+ ($2)}"; fail=1; }
+. "$top/tests/lib/check.sh"
 [ -x "$tool" ] || { echo "FAIL mtls_setup (missing $tool; make build/dev/tools/httptool)"; exit 1; }
 
 tmp=$(mktemp -d)
@@ -50,26 +48,26 @@ url=https://localhost:$port/
 run() { "$tool" --timeout-ms 4000 "$@" 2>/dev/null | grep -E "^(status|error) " | head -1; }
 
 out=$(run --ca ca.pem --cert client.pem --key client.key "$url")
-[ "$out" = "status 200" ] && pass "mtls_with_client_cert_sec1_key" || failc "mtls_with_client_cert_sec1_key" "$out"
+[ "$out" = "status 200" ] && pass "mtls_with_client_cert_sec1_key" || fail "mtls_with_client_cert_sec1_key" "$out"
 out=$(run --ca ca.pem --cert client8.pem --key client8.key "$url")
-[ "$out" = "status 200" ] && pass "mtls_with_client_cert_pkcs8_key" || failc "mtls_with_client_cert_pkcs8_key" "$out"
+[ "$out" = "status 200" ] && pass "mtls_with_client_cert_pkcs8_key" || fail "mtls_with_client_cert_pkcs8_key" "$out"
 # the chain file may carry the issuer after the leaf
 cat client.pem ca.pem > chain.pem
 out=$(run --ca ca.pem --cert chain.pem --key client.key "$url")
-[ "$out" = "status 200" ] && pass "mtls_with_chain_file" || failc "mtls_with_chain_file" "$out"
+[ "$out" = "status 200" ] && pass "mtls_with_chain_file" || fail "mtls_with_chain_file" "$out"
 out=$(run --ca ca.pem "$url")
-[ "$out" = "error upstream_error" ] && pass "mtls_without_client_cert_handshake_fails" || failc "mtls_without_client_cert_handshake_fails" "$out"
+[ "$out" = "error upstream_error" ] && pass "mtls_without_client_cert_handshake_fails" || fail "mtls_without_client_cert_handshake_fails" "$out"
 out=$(run --ca ca.pem --cert evil.pem --key evil.key "$url")
-[ "$out" = "error upstream_error" ] && pass "mtls_client_cert_from_other_ca_rejected" || failc "mtls_client_cert_from_other_ca_rejected" "$out"
+[ "$out" = "error upstream_error" ] && pass "mtls_client_cert_from_other_ca_rejected" || fail "mtls_client_cert_from_other_ca_rejected" "$out"
 out=$(run --ca rogue.pem --cert client.pem --key client.key "$url")
-[ "$out" = "error upstream_error" ] && pass "server_cert_not_under_pinned_ca_rejected" || failc "server_cert_not_under_pinned_ca_rejected" "$out"
+[ "$out" = "error upstream_error" ] && pass "server_cert_not_under_pinned_ca_rejected" || fail "server_cert_not_under_pinned_ca_rejected" "$out"
 out=$(run --cert client.pem --key client.key "$url")
-[ "$out" = "error upstream_error" ] && pass "server_cert_not_in_system_bundle_rejected" || failc "server_cert_not_in_system_bundle_rejected" "$out"
+[ "$out" = "error upstream_error" ] && pass "server_cert_not_in_system_bundle_rejected" || fail "server_cert_not_in_system_bundle_rejected" "$out"
 out=$(run --ca ca.pem --cert client.pem --key client.key "https://127.0.0.1:$port/")
-[ "${out#error }" != "$out" ] && pass "ip_literal_https_refused" || failc "ip_literal_https_refused" "$out"
+[ "${out#error }" != "$out" ] && pass "ip_literal_https_refused" || fail "ip_literal_https_refused" "$out"
 out=$(run --ca ca.pem --cert client.pem --key evil.key "$url")
-[ "${out#error }" != "$out" ] && pass "mismatched_client_key_fails" || failc "mismatched_client_key_fails" "$out"
+[ "${out#error }" != "$out" ] && pass "mismatched_client_key_fails" || fail "mismatched_client_key_fails" "$out"
 out=$(run --ca ca.pem --cert client.pem --key ca.pem "$url")
-[ "$out" = "error bad_key" ] && pass "unusable_key_file_rejected_at_setup" || failc "unusable_key_file_rejected_at_setup" "$out"
+[ "$out" = "error bad_key" ] && pass "unusable_key_file_rejected_at_setup" || fail "unusable_key_file_rejected_at_setup" "$out"
 
-exit $fail
+exit $((fails > 0))

@@ -25,9 +25,8 @@ export AK_WORK=$work
 fstat() { # LogicalId JQ-EXPR -> the value from the emulator's stats
   curl -sS -m 10 "$AK_API_URL/__emulator/stats" | jq -r --arg f "$1" "(.functions[] | select(.name == \$f)) | $2"
 }
-check() { [ "$2" = "$3" ] && pass "$1" || fail "$1 (got '$3', want '$2')"; }
 
-check oidc_function_held_to_one_instance 1 "$(fstat OidcFunction .max_instances)"
+check oidc_function_held_to_one_instance "$(fstat OidcFunction .max_instances)" 1
 
 # ---- the documents, from OidcDiscoveryFunction
 oidc_before=$(fstat OidcFunction .invocations)
@@ -39,11 +38,11 @@ r=$(ak_api GET /.well-known/jwks.json)
 if [ "${r%% *}" = 200 ] && jq -e '(.keys | length) == 1 and (.keys[0].x5c | length) >= 1 and (.keys[0] | has("ak_key") | not)' \
   <<<"${r#* }" >/dev/null; then pass jwks_one_key_with_x5c; else fail "jwks_one_key_with_x5c ($r)"; fi
 # only GET is routed (the template's events; API Gateway answers 404 for another method)
-check jwks_post_not_routed 404 "$(ak_api POST /.well-known/jwks.json '{}' | cut -d' ' -f1)"
-check discovery_function_served_both 2 "$(( $(fstat OidcDiscoveryFunction .invocations) - disc_before ))"
-check oidc_function_not_invoked_for_them 0 "$(( $(fstat OidcFunction .invocations) - oidc_before ))"
+check jwks_post_not_routed "$(ak_api POST /.well-known/jwks.json '{}' | cut -d' ' -f1)" 404
+check discovery_function_served_both "$(( $(fstat OidcDiscoveryFunction .invocations) - disc_before ))" 2
+check oidc_function_not_invoked_for_them "$(( $(fstat OidcFunction .invocations) - oidc_before ))" 0
 r=$(ak_api POST /v1/mint-oidc-jwt '')
-check mint_oidc_jwt_still_oidc_functions "401 unauthorized" "${r%% *} $(jq -r .reason <<<"${r#* }" 2>/dev/null)"
+check mint_oidc_jwt_still_oidc_functions "${r%% *} $(jq -r .reason <<<"${r#* }" 2>/dev/null)" "401 unauthorized"
 
 # ---- concurrent mints above OidcFunction's instance cap
 ak_new_wallet MASTER || die setup_wallet
@@ -67,9 +66,9 @@ for i in $(seq "$N_MINTS"); do
     got="$got ${st:-none}:$(jq -r .reason "$work/mint.$i.json" 2>/dev/null)"
   fi
 done
-check "concurrent_mints_all_succeed ($N_MINTS at once, OidcFunction at 1 instance;${got:- none failed})" "$N_MINTS" "$ok"
-check oidc_function_never_scaled_out 1 "$(fstat OidcFunction .instances_peak)"
-check oidc_function_no_timeouts 0 "$(fstat OidcFunction .timeouts)"
+check "concurrent_mints_all_succeed ($N_MINTS at once, OidcFunction at 1 instance;${got:- none failed})" "$ok" "$N_MINTS"
+check oidc_function_never_scaled_out "$(fstat OidcFunction .instances_peak)" 1
+check oidc_function_no_timeouts "$(fstat OidcFunction .timeouts)" 0
 
 [ "$fails" = 0 ] || { echo "oidc_discovery_test: $fails failed"; exit 1; }
 echo "oidc_discovery_test: all passed"

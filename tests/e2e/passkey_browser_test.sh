@@ -36,7 +36,6 @@ SHOTS=${PASSKEY_SHOTS_DIR:-$work}
 export XDG_CONFIG_HOME=$work/config XDG_CACHE_HOME=$work/cache AGENTKEYS_PASSKEY_BROWSER_TIMEOUT=90
 unset AGENTKEYS_PROFILE AGENTKEYS_WALLET AGENTKEYS_PASSKEY AGENTKEYS_OPERATOR AGENTKEYS_PASSKEY_BROWSER_OPEN
 lower() { printf '%s' "$1" | tr 'A-F' 'a-f'; }
-check() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1 (got '$2', want '$3')"; fi; }
 err_has() { if grep -qF -- "$2" "$work/err"; then pass "$1"; else fail "$1 (stderr: $(head -c 600 "$work/err"))"; fi; }
 ccall() { "$CAST" call --rpc-url "$AK_RPC_URL" "$@"; }
 nonce() { "$CAST" nonce --rpc-url "$AK_RPC_URL" "$1"; }

@@ -11,12 +11,10 @@ T=${S3TOOL:-$top/build/dev/tools/s3tool}
 STS=${STSTOOL:-$top/build/dev/tools/ststool}
 PY=/usr/bin/python3
 AWS=/usr/bin/aws
-fail=0
-pass() { echo "PASS $1"; }
-failc() { echo "FAIL $1${2:+ ($2)}"; fail=1; }
+. "$top/tests/lib/check.sh"
 check() { # check NAME WANT GOT  (GOT's last line must equal WANT)
   local last; last=$(printf '%s\n' "$3" | tail -n1)
-  if [ "$last" = "$2" ]; then pass "$1"; else failc "$1" "want '$2', got '$last'"; fi
+  if [ "$last" = "$2" ]; then pass "$1"; else fail "$1" "want '$2', got '$last'"; fi
 }
 [ -x "$T" ] || { echo "FAIL s3_setup (missing $T; make build/dev/tools/s3tool)"; exit 1; }
 
@@ -35,9 +33,9 @@ read -r AK_RGW_PORT AK_CEPH_MON_PORT AK_CEPH_MON_V1_PORT <<<"$(head -n1 <<<"$por
 base=$(tail -n1 <<<"$ports")
 export AK_RGW_PORT AK_CEPH_MON_PORT AK_CEPH_MON_V1_PORT AK_CEPH_OSD_PORTS=$base-$((base + 20))
 
-if "$top/scripts/ceph-up" > "$tmp/ceph-up.log" 2>&1; then pass "ceph_up"; else failc "ceph_up" "$(tail -n 5 "$tmp/ceph-up.log")"; exit 1; fi
+if "$top/scripts/ceph-up" > "$tmp/ceph-up.log" 2>&1; then pass "ceph_up"; else fail "ceph_up" "$(tail -n 5 "$tmp/ceph-up.log")"; exit 1; fi
 out=$("$top/scripts/ceph-up" 2>&1)
-[[ "$out" == *"already up"* ]] && pass "ceph_up_idempotent" || failc "ceph_up_idempotent" "$out"
+[[ "$out" == *"already up"* ]] && pass "ceph_up_idempotent" || fail "ceph_up_idempotent" "$out"
 # shellcheck disable=SC1091
 source "$AK_CEPH_DIR/env"
 B=ak-it-bucket
@@ -47,9 +45,9 @@ check create_bucket_again_is_ok ok "$($T mb $B)"
 
 # ---- put / get / head / delete
 check put "ok" "$($T put $B 'dir/a b+c.txt' --data hello --meta owner=agent-1)"
-out=$($T get $B 'dir/a b+c.txt'); [ "$(printf '%s' "$out" | head -n1)" = hello ] && pass get_body || failc get_body "$out"
+out=$($T get $B 'dir/a b+c.txt'); [ "$(printf '%s' "$out" | head -n1)" = hello ] && pass get_body || fail get_body "$out"
 out=$($T head $B 'dir/a b+c.txt')
-grep -qx 'size 5' <<<"$out" && grep -qx 'meta owner agent-1' <<<"$out" && pass head_size_and_meta || failc head_size_and_meta "$out"
+grep -qx 'size 5' <<<"$out" && grep -qx 'meta owner agent-1' <<<"$out" && pass head_size_and_meta || fail head_size_and_meta "$out"
 check delete ok "$($T rm $B 'dir/a b+c.txt')"
 check get_after_delete "error not_found" "$($T get $B 'dir/a b+c.txt')"
 check head_after_delete "error not_found" "$($T head $B 'dir/a b+c.txt')"
@@ -58,15 +56,15 @@ check get_missing_bucket "error not_found" "$($T get no-such-bucket-x k)"
 # ---- conditional writes
 check conditional_create_first ok "$($T put $B cond.txt --if-none-match --data v1)"
 check conditional_create_second "error precondition_failed" "$($T put $B cond.txt --if-none-match --data v2)"
-out=$($T get $B cond.txt); [ "$(head -n1 <<<"$out")" = v1 ] && pass conditional_create_kept_first || failc conditional_create_kept_first "$out"
+out=$($T get $B cond.txt); [ "$(head -n1 <<<"$out")" = v1 ] && pass conditional_create_kept_first || fail conditional_create_kept_first "$out"
 etag=$($T head $B cond.txt | awk '$1=="etag"{print $2}')
-[[ "$etag" == \"*\" ]] && pass head_etag_quoted || failc head_etag_quoted "$etag"
+[[ "$etag" == \"*\" ]] && pass head_etag_quoted || fail head_etag_quoted "$etag"
 check if_match_quoted_etag_accepted ok "$($T put $B cond.txt --if-match "$etag" --data v3)"
 check if_match_stale_etag "error precondition_failed" "$($T put $B cond.txt --if-match "$etag" --data v4)"
 
 # ---- copy
 check copy ok "$($T cp $B cond.txt $B copy.txt)"
-out=$($T get $B copy.txt); [ "$(head -n1 <<<"$out")" = v3 ] && pass copy_body || failc copy_body "$out"
+out=$($T get $B copy.txt); [ "$(head -n1 <<<"$out")" = v3 ] && pass copy_body || fail copy_body "$out"
 check copy_missing_source "error not_found" "$($T cp $B nope.txt $B copy2.txt)"
 
 # ---- > 1000 keys: list across pages, batch delete
@@ -75,36 +73,36 @@ check fill_$n ok "$($T fill $B many/ $n)"
 out=$($T ls $B many/)
 check list_${n}_keys_across_pages "count $n" "$(tail -n2 <<<"$out" | head -n1)"
 [ "$(sed -n 1p <<<"$out")" = many/000000 ] && [ "$(sed -n ${n}p <<<"$out")" = many/$(printf %06d $((n-1))) ] \
-  && pass list_in_key_order || failc list_in_key_order "$(sed -n 1p <<<"$out") .. $(sed -n ${n}p <<<"$out")"
+  && pass list_in_key_order || fail list_in_key_order "$(sed -n 1p <<<"$out") .. $(sed -n ${n}p <<<"$out")"
 # ---- start-after, max-keys (stop after N in total, across pages)
 out=$($T ls $B many/ --start-after many/001097)
-[ "$(head -n3 <<<"$out" | tr '\n' ' ')" = "many/001098 many/001099 count 2 " ] && pass list_start_after || failc list_start_after "$(tr '\n' ' ' <<<"$out")"
+[ "$(head -n3 <<<"$out" | tr '\n' ' ')" = "many/001098 many/001099 count 2 " ] && pass list_start_after || fail list_start_after "$(tr '\n' ' ' <<<"$out")"
 out=$($T ls $B many/ --max-keys 1050)
 [ "$(tail -n3 <<<"$out" | head -n2 | tr '\n' ' ')" = "count 1050 truncated 1 " ] && [ "$(sed -n 1050p <<<"$out")" = many/001049 ] \
-  && pass list_max_keys_across_pages || failc list_max_keys_across_pages "$(tail -n3 <<<"$out" | tr '\n' ' ')"
+  && pass list_max_keys_across_pages || fail list_max_keys_across_pages "$(tail -n3 <<<"$out" | tr '\n' ' ')"
 out=$($T ls $B many/ --max-keys 2000)
 check list_max_keys_above_total_not_truncated "truncated 0" "$(tail -n2 <<<"$out" | head -n1)"
 out=$($T ls $B many/ --start-after many/000999 --max-keys 3 --page 2)
 [ "$(head -n5 <<<"$out" | tr '\n' ' ')" = "many/001000 many/001001 many/001002 count 3 truncated 1 " ] \
-  && pass list_start_after_max_keys_small_pages || failc list_start_after_max_keys_small_pages "$(tr '\n' ' ' <<<"$out")"
+  && pass list_start_after_max_keys_small_pages || fail list_start_after_max_keys_small_pages "$(tr '\n' ' ' <<<"$out")"
 
 # ---- delimiter: common prefixes merged with objects in key order (the audit flush's operator listing)
 for k in tree/a/1 tree/a/2 tree/b/1 tree/b/x/2 tree/c.txt tree/d/1; do $T put $B $k --data x >/dev/null; done
 out=$($T ls $B tree/ --delimiter /)
 want="prefix tree/a/ prefix tree/b/ tree/c.txt prefix tree/d/ count 4 ok "
-[ "$(tr '\n' ' ' <<<"$out")" = "$want" ] && pass list_delimiter_common_prefixes || failc list_delimiter_common_prefixes "$(tr '\n' ' ' <<<"$out")"
+[ "$(tr '\n' ' ' <<<"$out")" = "$want" ] && pass list_delimiter_common_prefixes || fail list_delimiter_common_prefixes "$(tr '\n' ' ' <<<"$out")"
 out=$($T ls $B tree/ --delimiter / --page 1)
-[ "$(tr '\n' ' ' <<<"$out")" = "$want" ] && pass list_delimiter_one_per_page || failc list_delimiter_one_per_page "$(tr '\n' ' ' <<<"$out")"
+[ "$(tr '\n' ' ' <<<"$out")" = "$want" ] && pass list_delimiter_one_per_page || fail list_delimiter_one_per_page "$(tr '\n' ' ' <<<"$out")"
 out=$($T ls $B tree/ --delimiter / --start-after tree/b)
 [ "$(tr '\n' ' ' <<<"$out")" = "prefix tree/b/ tree/c.txt prefix tree/d/ count 3 ok " ] \
-  && pass list_delimiter_start_after_includes_folder || failc list_delimiter_start_after_includes_folder "$(tr '\n' ' ' <<<"$out")"
+  && pass list_delimiter_start_after_includes_folder || fail list_delimiter_start_after_includes_folder "$(tr '\n' ' ' <<<"$out")"
 out=$($T ls $B tree/ --delimiter / --start-after tree/c.txt)
-[ "$(tr '\n' ' ' <<<"$out")" = "prefix tree/d/ count 1 ok " ] && pass list_delimiter_start_after || failc list_delimiter_start_after "$(tr '\n' ' ' <<<"$out")"
+[ "$(tr '\n' ' ' <<<"$out")" = "prefix tree/d/ count 1 ok " ] && pass list_delimiter_start_after || fail list_delimiter_start_after "$(tr '\n' ' ' <<<"$out")"
 out=$($T ls $B tree/ --delimiter / --max-keys 2)
 [ "$(tr '\n' ' ' <<<"$out")" = "prefix tree/a/ prefix tree/b/ count 2 truncated 1 ok " ] \
-  && pass list_delimiter_max_keys || failc list_delimiter_max_keys "$(tr '\n' ' ' <<<"$out")"
+  && pass list_delimiter_max_keys || fail list_delimiter_max_keys "$(tr '\n' ' ' <<<"$out")"
 out=$($T ls $B tree/b/ --delimiter /)
-[ "$(tr '\n' ' ' <<<"$out")" = "tree/b/1 prefix tree/b/x/ count 2 ok " ] && pass list_delimiter_nested || failc list_delimiter_nested "$(tr '\n' ' ' <<<"$out")"
+[ "$(tr '\n' ' ' <<<"$out")" = "tree/b/1 prefix tree/b/x/ count 2 ok " ] && pass list_delimiter_nested || fail list_delimiter_nested "$(tr '\n' ' ' <<<"$out")"
 out=$($T rmprefix $B tree/)
 check delete_tree "deleted 6 failed 0" "$(tail -n2 <<<"$out" | head -n1)"
 
@@ -120,7 +118,7 @@ check wrong_secret_rejected "error access_denied" "$(AWS_SECRET_ACCESS_KEY=wJalr
 check unknown_access_key_rejected "error access_denied" "$(AWS_ACCESS_KEY_ID=AKIDNOTKNOWN0000000 $T get $B w.txt)"
 # RGW answers an undecodable token with 400 InvalidArgument (AWS: 400 InvalidToken -> access_denied)
 out=$(AWS_SESSION_TOKEN=bogus $T get $B w.txt | tail -n1)
-[[ "$out" == "error access_denied" || "$out" == "error s3_error" ]] && pass bad_session_token_rejected || failc bad_session_token_rejected "$out"
+[[ "$out" == "error access_denied" || "$out" == "error s3_error" ]] && pass bad_session_token_rejected || fail bad_session_token_rejected "$out"
 
 # ---- STS AssumeRoleWithWebIdentity (optional: needs ststool and python3-jwt)
 if [ -x "$STS" ] && $PY -c 'import jwt, cryptography' 2>/dev/null && [ -x "$AWS" ]; then
@@ -172,7 +170,7 @@ EOF
      $AWS --endpoint-url "$EP" iam put-role-policy --role-name it-agent --policy-name p --policy-document "$POL" >/dev/null 2>&1; then
     pass sts_iam_setup
   else
-    failc sts_iam_setup "awscli iam calls failed"
+    fail sts_iam_setup "awscli iam calls failed"
   fi
   ROLE=arn:aws:iam:::role/it-agent
   out=$("$STS" assume "$ROLE" s1 "$($PY mk.py jwt "$ISS" "$AUD" agent-1 600)" 900)
@@ -185,7 +183,7 @@ EOF
     check sts_creds_put_other_prefix_denied "error access_denied" "$(AWS_ACCESS_KEY_ID=$ak AWS_SECRET_ACCESS_KEY=$sk AWS_SESSION_TOKEN=$st $T put $B other.txt --data t)"
     check sts_creds_without_token_denied "error access_denied" "$(AWS_ACCESS_KEY_ID=$ak AWS_SECRET_ACCESS_KEY=$sk $T get $B bots/a/x.txt)"
   else
-    failc sts_assume_role_with_web_identity "$(tail -n1 <<<"$out")"
+    fail sts_assume_role_with_web_identity "$(tail -n1 <<<"$out")"
   fi
   check sts_wrong_audience_denied "error access_denied" "$("$STS" assume "$ROLE" s1 "$($PY mk.py jwt "$ISS" wrong-aud agent-1 600)" 900)"
   check sts_expired_token_denied "error access_denied" "$("$STS" assume "$ROLE" s1 "$($PY mk.py jwt "$ISS" "$AUD" agent-1 -60)" 900)"
@@ -195,4 +193,4 @@ else
   echo "SKIP sts_round_trip (needs build/dev/tools/ststool, python3-jwt, /usr/bin/aws)"
 fi
 
-exit $fail
+exit $((fails > 0))

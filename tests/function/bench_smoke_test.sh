@@ -6,9 +6,7 @@
 # file that is not `make bench` output, a README without one marker pair, a missing file.
 set -u
 cd "$(dirname "$0")/../.."
-fails=0
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1"; fails=$((fails + 1)); }
+. tests/lib/check.sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

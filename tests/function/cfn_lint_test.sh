@@ -6,9 +6,7 @@
 # template referring to a resource it does not define.
 set -u
 cd "$(dirname "$0")/../.."
-fails=0
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1"; fails=$((fails + 1)); }
+. tests/lib/check.sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -62,5 +60,4 @@ if [ $rc = 1 ] && grep -q "the SAM transform of .* failed" <<<"$out" && grep -q 
 
 if out=$(scripts/cfn-lint-check "$work/nosuch.yaml" 2>&1); then fail "a missing template fails"; else pass "a missing template fails"; fi
 
-[ $fails -eq 0 ] && echo "cfn_lint: all passed" || echo "cfn_lint: $fails failed"
-exit $((fails > 0))
+check_done cfn_lint

@@ -11,9 +11,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/cli-local.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 export XDG_CONFIG_HOME=$work/config XDG_CACHE_HOME=$work/cache HOME=$work
 unset AGENTKEYS_PROFILE AGENTKEYS_API_URL AGENTKEYS_CHAIN_ID AGENTKEYS_WALLET
-fails=0
-pass() { printf 'PASS %s\n' "$1"; }
-fail() { printf 'FAIL %s\n' "$1"; fails=$((fails + 1)); }
+. "$root/tests/lib/check.sh"
 # rc NAME WANT CMD...
 rc() {
   local name=$1 want=$2; shift 2

@@ -7,9 +7,7 @@ cd "$(dirname "$0")/../.."
 AK=${AGENTKEYS_BIN:-build/dev/bin/agentkeys}
 V=${AK_VECTORS_DIR:-../shared/vectors}/nitro-attestation
 PY=/usr/bin/python3
-fails=0
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1"; fails=$((fails + 1)); }
+. tests/lib/check.sh
 [ -x "$AK" ] || { echo "FAIL $AK not built"; exit 1; }
 [ -d "$V" ] || { echo "FAIL no vectors at $V"; exit 1; }
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
@@ -32,7 +30,7 @@ PYEOF
   ts=$(cat "$work/$name.ts")
   for form in b64 bin; do
     if out=$("$AK" signer verify-attestation "$work/$name.$form" --at "$ts" 2>"$work/err") \
-       && [ "$($PY -c 'import json,sys; print(json.loads(sys.stdin.read())["module_id"])' <<<"$out")" = "$(cat "$work/$name.mod")" ]; then
+       && [ "$(jget - module_id <<<"$out")" = "$(cat "$work/$name.mod")" ]; then
       pass "$name ($form): verifies at its own time, module_id as the vector says"
     else fail "$name ($form): $(cat "$work/err")"; fi
   done
@@ -48,5 +46,4 @@ PYEOF
 done
 [ $n -ge 3 ] && pass "all $n public documents checked" || fail "only $n documents found"
 if "$AK" signer verify-attestation "$work/nosuch" >/dev/null 2>&1; then fail "missing file accepted"; else pass "missing file refused"; fi
-[ $fails -eq 0 ] && echo "cli_signer: all passed" || echo "cli_signer: $fails failed"
-exit $((fails > 0))
+check_done cli_signer

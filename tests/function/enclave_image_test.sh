@@ -11,9 +11,7 @@
 # are not run: documented in enclave/image/README.md.)
 set -u
 cd "$(dirname "$0")/../.."
-fails=0
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1"; fails=$((fails + 1)); }
+. tests/lib/check.sh
 rel=build/release/bin/ak-signer
 [ -x "$rel" ] || { echo "FAIL release signer present ($rel missing: make release)"; exit 1; }
 work=$(mktemp -d)
@@ -32,8 +30,7 @@ listing=$(cd "$out" 2>/dev/null && ls -A | sort | tr '\n' ' ')
     pass "only Dockerfile, ak-signer, the two CA files, manifest.json" ||
     fail "only Dockerfile, ak-signer, the two CA files, manifest.json (got: $listing)"
 cmp -s "$work/client-ca.crt" "$out/client-ca.crt" && cmp -s /etc/ssl/certs/ca-certificates.crt "$out/ca-certificates.crt" &&
-    [ "$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["client_ca_sha256"])' "$out/manifest.json")" = \
-      "$(sha256sum "$work/client-ca.crt" | cut -d' ' -f1)" ] &&
+    [ "$(jget "$out/manifest.json" client_ca_sha256)" = "$(sha256sum "$work/client-ca.crt" | cut -d' ' -f1)" ] &&
     pass "the client CA and the system CA bundle are in the image, hashed in the manifest" ||
     fail "the client CA and the system CA bundle are in the image, hashed in the manifest"
 grep -q 'AKS_CLIENT_CA=/etc/agentkeys/client-ca.crt' "$out/Dockerfile" && pass "the signer reads the image's client CA" ||
@@ -46,7 +43,7 @@ if enclave/image/assemble.sh --client-ca "$work/ca.key" "$work/noca" >"$work/log
 
 cmp -s "$rel" "$out/ak-signer" && pass "ak-signer is the release binary" || fail "ak-signer is the release binary"
 want=$(sha384sum "$rel" | cut -d' ' -f1)
-got=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ak_signer_sha384"])' "$out/manifest.json" 2>/dev/null)
+got=$(jget "$out/manifest.json" ak_signer_sha384 2>/dev/null)
 [ "$want" = "$got" ] && pass "manifest carries the binary's SHA-384" || fail "manifest carries the binary's SHA-384 ($got)"
 grep -q "sha384 $want" "$work/log" && grep -q 'nitro-cli build-enclave' "$work/log" &&
     pass "prints the measurement and the nitro-cli steps" || fail "prints the measurement and the nitro-cli steps"
@@ -133,7 +130,7 @@ STUB
 chmod +x "$work/stub/nitro-cli"
 beif() { STUB_LOG=$work/stub.log STUB_MODE=$1 PATH="$work/stub:$PATH" enclave/image/build-eif.sh "$2" >"$work/log" 2>&1; }
 pcr0=$(printf '%096d' 0 | tr 0 a)
-commit=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["source_commit"][:12])' "$out/manifest.json")
+commit=$(jget "$out/manifest.json" source_commit); commit=${commit:0:12}
 : >"$work/stub.log"
 if beif ok "$out"; then pass "build-eif: builds with nitro-cli"; else fail "build-eif: builds with nitro-cli"; sed 's/^/    /' "$work/log"; fi
 grep -qx -- "build-enclave --docker-dir $out --docker-uri agentkeys-signer:$commit --output-file $out/ak-signer.eif" "$work/stub.log" &&

@@ -6,9 +6,7 @@ set -u
 cd "$(dirname "$0")/../.."
 BOOTSTRAP=${BOOTSTRAP:-build/dev/functions/health/bootstrap}
 PY=/usr/bin/python3
-fails=0
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1"; fails=$((fails + 1)); }
+. tests/lib/check.sh
 
 [ -x "$BOOTSTRAP" ] || { echo "FAIL health: $BOOTSTRAP not built"; exit 1; }
 work=$(mktemp -d)
@@ -75,7 +73,7 @@ for _ in $(seq 200); do kill -0 "$fake_pid" 2>/dev/null || break; sleep 0.05; do
 wait "$fake_pid" 2>/dev/null; fake_pid=""
 for _ in $(seq 100); do kill -0 "$boot_pid" 2>/dev/null || break; sleep 0.05; done
 
-check() { # name, python expression over p (list of posted records)
+check_posts() { # name, python expression over p (list of posted records)
     if "$PY" - "$work/posts.jsonl" "$2" <<'PYEOF'
 import json, sys
 p = [json.loads(l) for l in open(sys.argv[1])]
@@ -83,10 +81,10 @@ sys.exit(0 if eval(sys.argv[2]) else 1)
 PYEOF
     then pass "$1"; else fail "$1"; fi
 }
-check health_get_200 "p[0]['path'].endswith('/fn-test-0/response') and json.loads(p[0]['body'])['statusCode'] == 200"
-check health_get_body "json.loads(json.loads(p[0]['body'])['body'])['status'] == 'ok' and json.loads(json.loads(p[0]['body'])['body'])['function'] == 'health'"
-check health_post_405 "p[1]['path'].endswith('/fn-test-1/response') and json.loads(p[1]['body'])['statusCode'] == 405 and json.loads(json.loads(p[1]['body'])['body'])['reason'] == 'method_not_allowed'"
-check health_no_expect "all(r['expect'] is None for r in p)"
+check_posts health_get_200 "p[0]['path'].endswith('/fn-test-0/response') and json.loads(p[0]['body'])['statusCode'] == 200"
+check_posts health_get_body "json.loads(json.loads(p[0]['body'])['body'])['status'] == 'ok' and json.loads(json.loads(p[0]['body'])['body'])['function'] == 'health'"
+check_posts health_post_405 "p[1]['path'].endswith('/fn-test-1/response') and json.loads(p[1]['body'])['statusCode'] == 405 and json.loads(json.loads(p[1]['body'])['body'])['reason'] == 'method_not_allowed'"
+check_posts health_no_expect "all(r['expect'] is None for r in p)"
 if grep -q '"rid":"fn-test-0"' "$work/log" && ! grep -q '"status":"ok","function"' "$work/log"; then
     pass health_logs_rid_not_body
 else

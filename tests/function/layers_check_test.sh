@@ -4,9 +4,7 @@
 # including a higher one, libak including the runtime, a source outside a layer folder.
 set -u
 cd "$(dirname "$0")/../.."
-fails=0
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1"; fails=$((fails + 1)); }
+. tests/lib/check.sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -48,5 +46,4 @@ fresh; printf '#include "ak/ct.h"\n#include "ak/crypto.h"\n' >> "$work/t/shared/
 if scripts/check-layers --root "$work/t" >/dev/null 2>&1; then pass "including lower layers is allowed"; else
     fail "including lower layers is allowed"; fi
 
-[ $fails -eq 0 ] && echo "layers_check: all passed" || echo "layers_check: $fails failed"
-exit $((fails > 0))
+check_done layers_check

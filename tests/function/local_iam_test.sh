@@ -11,9 +11,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 PY=/usr/bin/python3
-fails=0
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1"; fails=$((fails + 1)); }
+. tests/lib/check.sh
 work=$(mktemp -d "${TMPDIR:-/tmp}/ak-local-iam.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
@@ -73,5 +71,4 @@ bad "a SAM policy template" 's/^      Timeout: 3$/      Timeout: 3\n      Polici
 bad "an unresolvable !Ref" "0,/Resource: !Sub '\${StateBucket.Arn}\/siwe\/\*'/s//Resource: !Ref NoSuchThing/"
 bad "a policy variable" "0,/Resource: !Sub '\${StateBucket.Arn}\/siwe\/\*'/s//Resource: !Sub '\${StateBucket.Arn}\/\${!aws:PrincipalTag\/x}\/*'/"
 
-[ $fails -eq 0 ] && echo "local-iam: all passed" || echo "local-iam: $fails failed"
-exit $((fails > 0))
+check_done local-iam

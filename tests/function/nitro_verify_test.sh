@@ -5,9 +5,7 @@
 # the expected facts; each mutation exits 1 with its own reason; usage and I/O errors exit 2.
 set -u
 cd "$(dirname "$0")/../.."
-fails=0
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1"; fails=$((fails + 1)); }
+. tests/lib/check.sh
 tool=build/dev/tools/nitro-verify
 vec=${AK_VECTORS_DIR:-../shared/vectors}/nitro-attestation
 root=$vec/aws_nitro_enclaves_root_g1.pem

@@ -9,9 +9,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 PY=/usr/bin/python3
-fails=0
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1"; fails=$((fails + 1)); }
+. tests/lib/check.sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -58,5 +56,4 @@ if "$PY" -c 'import tomllib,sys; c=tomllib.load(open("samconfig.toml","rb")); b=
 copy=$(du -sbL --exclude=.git --exclude=.aws-sam . 2>/dev/null | cut -f1)
 echo "figures: artifacts of $n functions $((total / 1024)) KiB in all; a scratch copy of the source dir (without .git/.aws-sam, symlinks followed) would be $((copy / 1048576)) MiB per function"
 
-[ $fails -eq 0 ] && echo "sam_build: all passed" || echo "sam_build: $fails failed"
-exit $((fails > 0))
+check_done sam_build

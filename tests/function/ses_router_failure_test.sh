@@ -13,9 +13,7 @@ cd "$(dirname "$0")/../.."
 BOOTSTRAP=${BOOTSTRAP:-build/dev/functions/ses-router/bootstrap}
 EMU=${EMU:-build/dev/bin/ak-emulator}
 PY=/usr/bin/python3
-fails=0
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1"; fails=$((fails + 1)); }
+. tests/lib/check.sh
 for b in "$BOOTSTRAP" "$EMU"; do [ -x "$b" ] || { echo "FAIL ses_router_failure: $b not built"; exit 1; }; done
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 work=$(mktemp -d /tmp/ak-ses-failure-test.XXXXXX)
@@ -130,5 +128,4 @@ out=$(timeout 10 "$EMU" --template "$work/bad-retry.yaml" --root "$PWD" --port "
 if [ $rc = 2 ] && grep -q 'MaximumRetryAttempts must be 0..2' <<<"$out"; then pass "MaximumRetryAttempts 3 is refused"; else
     fail "MaximumRetryAttempts 3 is refused (exit $rc)"; sed 's/^/    /' <<<"$out" | head -5; fi
 
-[ $fails -eq 0 ] && echo "ses_router_failure: all passed" || echo "ses_router_failure: $fails failed"
-exit $((fails > 0))
+check_done ses_router_failure

@@ -15,9 +15,7 @@ LIB=tests/function/lib
 BUCKET=ak-mail-test
 A=3f1c9a7e52b04d8e9a61c07f2e5d3b8a4c6e0f1a2b3c4d5e6f708192a3b4c5d6   # events/ses-routed.json
 B=7d2e4f6a8b0c1d3e5f7a9b1c3d5e7f9a0b2c4d6e8f0a1b3c5d7e9f1a3b5c7d9e   # alias agent-b@mail.example.com
-fails=0
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1"; fails=$((fails + 1)); }
+. tests/lib/check.sh
 
 [ -x "$BOOTSTRAP" ] || { echo "FAIL ses_router: $BOOTSTRAP not built"; exit 1; }
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}

@@ -5,9 +5,7 @@
 # before any call. What SES itself answers needs a real account (docs/deploy.md).
 set -u
 cd "$(dirname "$0")/../.."
-fails=0
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1"; fails=$((fails + 1)); }
+. tests/lib/check.sh
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # The stub logs its arguments and answers like the CLI with --output text; ACTIVE is the
@@ -61,5 +59,4 @@ done
 run plan --domain bots.example.com --region us-east-1
 [ $rc = 0 ] && [ ! -s "$work/log" ] && grep -q 'inbound-smtp.us-east-1.amazonaws.com' <<<"$out" && pass "plan makes no call" || fail "plan makes no call"
 
-[ $fails -eq 0 ] && echo "ses_setup: all passed" || echo "ses_setup: $fails failed"
-exit $((fails > 0))
+check_done ses_setup

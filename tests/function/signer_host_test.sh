@@ -20,10 +20,8 @@
 # docs/deploy.md, "Signer on AWS Nitro Enclaves".
 set -u
 cd "$(dirname "$0")/../.."
-fails=0
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1"; fails=$((fails + 1)); }
-check() { if eval "$2"; then pass "$1"; else fail "$1"; fi; }
+. tests/lib/check.sh
+check_eval() { if eval "$2"; then pass "$1"; else fail "$1"; fi; }
 render=tests/function/lib/cfn_render.py
 tpl=deploy/signer-host.yaml
 work=$(mktemp -d)
@@ -68,52 +66,52 @@ EOF
 
 run ok "$P0" answer 0 ChainRpcHost=rpc.example.org; rc=$?
 r=$work/ok
-check "pinned PCR0, signer answering: boot exits 0" '[ $rc = 0 ]'
-check "signals success to CloudFormation (SignerGroup)" 'grep -q "^cfn-signal -e 0 .*--resource SignerGroup" $r/calls && ! grep -q "^cfn-signal -e 1" $r/calls'
-check "installs nitro-cli, cfn-bootstrap, socat" 'grep -q "^dnf install -y aws-nitro-enclaves-cli aws-cfn-bootstrap socat" $r/calls'
-check "allocator: 512 MiB, 2 vCPUs" 'grep -qx "memory_mib: 512" $r/etc/nitro_enclaves/allocator.yaml && grep -qx "cpu_count: 2" $r/etc/nitro_enclaves/allocator.yaml'
+check_eval "pinned PCR0, signer answering: boot exits 0" '[ $rc = 0 ]'
+check_eval "signals success to CloudFormation (SignerGroup)" 'grep -q "^cfn-signal -e 0 .*--resource SignerGroup" $r/calls && ! grep -q "^cfn-signal -e 1" $r/calls'
+check_eval "installs nitro-cli, cfn-bootstrap, socat" 'grep -q "^dnf install -y aws-nitro-enclaves-cli aws-cfn-bootstrap socat" $r/calls'
+check_eval "allocator: 512 MiB, 2 vCPUs" 'grep -qx "memory_mib: 512" $r/etc/nitro_enclaves/allocator.yaml && grep -qx "cpu_count: 2" $r/etc/nitro_enclaves/allocator.yaml'
 allow=$(grep -c '^- {address:' "$r/etc/nitro_enclaves/vsock-proxy.yaml")
-check "allowlist: exactly KMS, the backup bucket, IMDS, the RPC (4)" '[ "$allow" = 4 ] &&
+check_eval "allowlist: exactly KMS, the backup bucket, IMDS, the RPC (4)" '[ "$allow" = 4 ] &&
     grep -qx -- "- {address: kms.eu-west-1.amazonaws.com, port: 443}" $r/etc/nitro_enclaves/vsock-proxy.yaml &&
     grep -qx -- "- {address: ak-signer-backup-123456789012.s3.eu-west-1.amazonaws.com, port: 443}" $r/etc/nitro_enclaves/vsock-proxy.yaml &&
     grep -qx -- "- {address: rpc.example.org, port: 443}" $r/etc/nitro_enclaves/vsock-proxy.yaml'
-check "proxy units: kms 8000, s3 8001, imds 8002, rpc 8004" '
+check_eval "proxy units: kms 8000, s3 8001, imds 8002, rpc 8004" '
     grep -q "vsock-proxy 8000 kms.eu-west-1.amazonaws.com 443 --config" $r/etc/systemd/system/ak-proxy-kms.service &&
     grep -q "vsock-proxy 8001 ak-signer-backup-123456789012.s3.eu-west-1.amazonaws.com 443" $r/etc/systemd/system/ak-proxy-s3.service &&
     grep -q "vsock-proxy 8002 169.254.169.254 80" $r/etc/systemd/system/ak-proxy-imds.service &&
     grep -q "vsock-proxy 8004 rpc.example.org 443" $r/etc/systemd/system/ak-proxy-rpc.service'
-check "fetches the EIF named by the parameters" 'grep -q "^aws s3 cp --only-show-errors s3://ak-eifs/agentkeys/ak-signer-0123456789ab.eif .*/opt/agentkeys/ak-signer.eif" $r/calls'
-check "enclave unit: run-enclave 2 CPUs, 512 MiB, CID 16, not debug mode" '
+check_eval "fetches the EIF named by the parameters" 'grep -q "^aws s3 cp --only-show-errors s3://ak-eifs/agentkeys/ak-signer-0123456789ab.eif .*/opt/agentkeys/ak-signer.eif" $r/calls'
+check_eval "enclave unit: run-enclave 2 CPUs, 512 MiB, CID 16, not debug mode" '
     grep -q "ExecStart=/usr/bin/nitro-cli run-enclave --eif-path .*ak-signer.eif --cpu-count 2 --memory 512 --enclave-cid 16$" $r/etc/systemd/system/ak-enclave.service &&
     ! grep -q debug-mode $r/etc/systemd/system/ak-enclave.service'
-check "bridge: socat TCP 7443 -> vsock 16:5000, bound to the enclave unit" '
+check_eval "bridge: socat TCP 7443 -> vsock 16:5000, bound to the enclave unit" '
     grep -q "ExecStart=/usr/bin/socat TCP4-LISTEN:7443,.*fork.* VSOCK-CONNECT:16:5000$" $r/etc/systemd/system/ak-bridge.service &&
     grep -qx "BindsTo=ak-enclave.service" $r/etc/systemd/system/ak-bridge.service'
-check "starts the enclave, the bridge and the watchdog" 'grep -q "^systemctl enable --now ak-enclave.service ak-bridge.service ak-enclave-watch.timer" $r/calls'
-check "readiness probes the TLS port with the signer name" 'grep -q "^openssl s_client -connect 127.0.0.1:7443 -servername signer.agentkeys.internal" $r/calls'
+check_eval "starts the enclave, the bridge and the watchdog" 'grep -q "^systemctl enable --now ak-enclave.service ak-bridge.service ak-enclave-watch.timer" $r/calls'
+check_eval "readiness probes the TLS port with the signer name" 'grep -q "^openssl s_client -connect 127.0.0.1:7443 -servername signer.agentkeys.internal" $r/calls'
 bash -n "$r/usr/local/sbin/ak-enclave-watch" 2>/dev/null && grep -q 'systemctl restart ak-enclave.service' "$r/usr/local/sbin/ak-enclave-watch"
-check "watchdog script parses and restarts the enclave unit" '[ $? = 0 ]'
+check_eval "watchdog script parses and restarts the enclave unit" '[ $? = 0 ]'
 
 run wrong "$P1" answer 0; rc=$?
 r=$work/wrong
-check "an EIF whose PCR0 is not pinned: boot fails" '[ $rc != 0 ]'
-check "... and signals failure naming the PCR0" 'grep -q "^cfn-signal -e 1 --reason EIF PCR0 $P1 is not the pinned SignerPcr0" $r/calls'
-check "... and never runs it" '! grep -q "ak-enclave" $r/calls && [ ! -e $r/etc/systemd/system/ak-enclave.service ]'
-check "no ChainRpcHost: three allowlist entries, no rpc proxy" '[ "$(grep -c "^- {address:" $r/etc/nitro_enclaves/vsock-proxy.yaml)" = 3 ] && [ ! -e $r/etc/systemd/system/ak-proxy-rpc.service ]'
+check_eval "an EIF whose PCR0 is not pinned: boot fails" '[ $rc != 0 ]'
+check_eval "... and signals failure naming the PCR0" 'grep -q "^cfn-signal -e 1 --reason EIF PCR0 $P1 is not the pinned SignerPcr0" $r/calls'
+check_eval "... and never runs it" '! grep -q "ak-enclave" $r/calls && [ ! -e $r/etc/systemd/system/ak-enclave.service ]'
+check_eval "no ChainRpcHost: three allowlist entries, no rpc proxy" '[ "$(grep -c "^- {address:" $r/etc/nitro_enclaves/vsock-proxy.yaml)" = 3 ] && [ ! -e $r/etc/systemd/system/ak-proxy-rpc.service ]'
 
 run upgrade "$P1" answer 0 SignerPcr0Next="$P1"; rc=$?
-check "upgrade: the EIF matching SignerPcr0Next runs" '[ $rc = 0 ] && grep -q "^cfn-signal -e 0" $work/upgrade/calls'
+check_eval "upgrade: the EIF matching SignerPcr0Next runs" '[ $rc = 0 ] && grep -q "^cfn-signal -e 0" $work/upgrade/calls'
 run other "$P2" answer 0 SignerPcr0Next="$P1"; rc=$?
-check "upgrade: a third PCR0 is still refused" '[ $rc != 0 ] && grep -q "^cfn-signal -e 1 --reason EIF PCR0 $P2" $work/other/calls'
+check_eval "upgrade: a third PCR0 is still refused" '[ $rc != 0 ] && grep -q "^cfn-signal -e 1 --reason EIF PCR0 $P2" $work/other/calls'
 
 run silent "$P0" silent 0; rc=$?
 r=$work/silent
-check "an enclave that never answers: boot fails after bounded tries" '[ $rc != 0 ] && [ "$(grep -c "^openssl s_client" $r/calls)" = 60 ]'
-check "... and signals failure" 'grep -q "^cfn-signal -e 1 --reason the enclave did not answer on 7443" $r/calls && ! grep -q "^cfn-signal -e 0" $r/calls'
+check_eval "an enclave that never answers: boot fails after bounded tries" '[ $rc != 0 ] && [ "$(grep -c "^openssl s_client" $r/calls)" = 60 ]'
+check_eval "... and signals failure" 'grep -q "^cfn-signal -e 1 --reason the enclave did not answer on 7443" $r/calls && ! grep -q "^cfn-signal -e 0" $r/calls'
 
 run nodnf "$P0" answer 1; rc=$?
 r=$work/nodnf
-check "a failed package install: boot fails, signals failure with the line" '[ $rc != 0 ] && grep -q "^cfn-signal -e 1 --reason host setup failed at line" $r/calls && ! grep -q "^aws s3 cp" $r/calls'
+check_eval "a failed package install: boot fails, signals failure with the line" '[ $rc != 0 ] && grep -q "^cfn-signal -e 1 --reason host setup failed at line" $r/calls && ! grep -q "^aws s3 cp" $r/calls'
 
 # The readiness probe itself (the boot script's line, port substituted) against the real signer
 # (release build, dev PKI, TCP instead of vsock): it sees the certificate although the signer then
@@ -157,46 +155,46 @@ j=$work/host.json
 "$render" "$tpl" json >"$j"
 q() { jq -e "$1" "$j" >/dev/null 2>&1; }
 lt=.Resources.HostLaunchTemplate.Properties.LaunchTemplateData
-check "instance: Nitro Enclaves enabled, IMDSv2 only, AL2023 AMI parameter" \
+check_eval "instance: Nitro Enclaves enabled, IMDSv2 only, AL2023 AMI parameter" \
     'q "$lt.EnclaveOptions.Enabled == true and $lt.MetadataOptions.HttpTokens == \"required\"" &&
      q ".Parameters.AmiId.Default | test(\"al2023-ami\")"'
 kp=.Resources.SealingKey.Properties.KeyPolicy.Statement
-check "key policy: no account-root or wildcard Allow" \
+check_eval "key policy: no account-root or wildcard Allow" \
     'q "[$kp[] | select(.Effect == \"Allow\") | .Principal.AWS | tostring | select(test(\":root|^\\\\*$\"))] | length == 0"'
-check "key policy: the host role may Decrypt/GenerateDataKey only with ImageSha384 = SignerPcr0" \
+check_eval "key policy: the host role may Decrypt/GenerateDataKey only with ImageSha384 = SignerPcr0" \
     'q "$kp[] | select(.Sid == \"AttestedEnclaveOnly\") | (.Action == [\"kms:Decrypt\",\"kms:GenerateDataKey\"]) and
         (.Condition.StringEqualsIgnoreCase[\"kms:RecipientAttestation:ImageSha384\"][\"Fn::If\"][1] == [{\"Ref\":\"SignerPcr0\"},{\"Ref\":\"SignerPcr0Next\"}])"'
-check "key policy: explicit deny of use, re-encrypt and grants without a pinned measurement" \
+check_eval "key policy: explicit deny of use, re-encrypt and grants without a pinned measurement" \
     'q "$kp[] | select(.Effect == \"Deny\") | (.Principal.AWS == \"*\") and (.Action | index(\"kms:Decrypt\") and index(\"kms:ReEncrypt*\") and index(\"kms:CreateGrant\")) and
         (.Condition.StringNotEqualsIgnoreCase | has(\"kms:RecipientAttestation:ImageSha384\"))"'
-check "key admins cannot decrypt, encrypt or grant" \
+check_eval "key admins cannot decrypt, encrypt or grant" \
     'q "$kp[] | select(.Sid == \"KeyAdministrationWithoutUse\") | [.Action[] | select(test(\"Decrypt|Encrypt|GenerateDataKey|CreateGrant|\\\\*\"))] | length == 0"'
 hp='.Resources.HostRole.Properties.Policies[0].PolicyDocument.Statement'
-check "host role: no delete, no KMS, no wildcard action" \
+check_eval "host role: no delete, no KMS, no wildcard action" \
     'q "[$hp[].Action | if type == \"array\" then .[] else . end | select(test(\"Delete|^kms:|\\\\*\"))] | length == 0"'
-check "backup bucket: versioned, public access blocked, retained" \
+check_eval "backup bucket: versioned, public access blocked, retained" \
     'q ".Resources.BackupBucket | .Properties.VersioningConfiguration.Status == \"Enabled\" and
         ([.Properties.PublicAccessBlockConfiguration[]] | all) and .DeletionPolicy == \"Retain\""'
-check "backup bucket policy: TLS only, and the host role denied every delete" \
+check_eval "backup bucket policy: TLS only, and the host role denied every delete" \
     'q ".Resources.BackupBucketPolicy.Properties.PolicyDocument.Statement | (map(select(.Sid == \"TlsOnly\" and .Effect == \"Deny\" and .Condition.Bool[\"aws:SecureTransport\"] == \"false\")) | length == 1) and
         (map(select(.Effect == \"Deny\" and (.Action | index(\"s3:DeleteObjectVersion\")))) | length == 1)"'
-check "backup bucket policy: every host write is create-only (If-None-Match required)" \
+check_eval "backup bucket policy: every host write is create-only (If-None-Match required)" \
     'q ".Resources.BackupBucketPolicy.Properties.PolicyDocument.Statement | map(select(.Sid == \"HostCreatesOnly\" and .Effect == \"Deny\" and .Action == \"s3:PutObject\" and .Condition.Null[\"s3:if-none-match\"] == \"true\")) | length == 1"'
-check "outputs: the KMS key pin for the image is the alias ARN" \
+check_eval "outputs: the KMS key pin for the image is the alias ARN" \
     'q ".Outputs.SealingKeyPin.Value[\"Fn::Sub\"] == \"arn:\${AWS::Partition}:kms:\${AWS::Region}:\${AWS::AccountId}:\${KeyAliasName}\""'
-check "load balancer: internal NLB, TCP listener (TLS passes through to the enclave)" \
+check_eval "load balancer: internal NLB, TCP listener (TLS passes through to the enclave)" \
     'q ".Resources.SignerLoadBalancer.Properties | .Scheme == \"internal\" and .Type == \"network\"" &&
      q ".Resources.SignerListener.Properties.Protocol == \"TCP\""'
-check "ingress: LB only from the functions group, host only from the LB, nothing from 0.0.0.0/0" \
+check_eval "ingress: LB only from the functions group, host only from the LB, nothing from 0.0.0.0/0" \
     'q "[.Resources[] | select(.Type == \"AWS::EC2::SecurityGroupIngress\")] | length == 2" &&
      q ".Resources.LoadBalancerIngressFromFunctions.Properties.SourceSecurityGroupId.Ref == \"FunctionSecurityGroup\"" &&
      q ".Resources.HostIngressFromLoadBalancer.Properties.SourceSecurityGroupId.Ref == \"LoadBalancerSecurityGroup\"" &&
      q "[.Resources[] | select(.Type == \"AWS::EC2::SecurityGroup\") | .Properties.SecurityGroupIngress // empty] | length == 0"'
-check "exactly one host, replaced old-first, CloudFormation waits for its signal" \
+check_eval "exactly one host, replaced old-first, CloudFormation waits for its signal" \
     'q ".Resources.SignerGroup | .Properties.MinSize == \"1\" and .Properties.MaxSize == \"1\" and
         .UpdatePolicy.AutoScalingRollingUpdate.MinInstancesInService == 0 and .CreationPolicy.ResourceSignal.Count == 1"'
 
-check "the host starts only after the key policy (new PCR0) and the bucket policy are updated" \
+check_eval "the host starts only after the key policy (new PCR0) and the bucket policy are updated" \
     'q ".Resources.SignerGroup.DependsOn | index(\"SealingKey\") and index(\"BackupBucketPolicy\")"'
 
 # ---------------------------------------------------------------- 3. template.yaml's VPC attachment
@@ -205,13 +203,13 @@ f=$work/fn.json
 invpc=$(jq -r '[.Resources | to_entries[] | select(.value.Properties.VpcConfig["Fn::If"][0] == "InSignerVpc") | .key] | sort | join(" ")' "$f")
 callers=$(jq -r '[.Resources | to_entries[] | select(.value.Type == "AWS::Serverless::Function") |
     select(.value.Properties.Environment.Variables.AK_SIGNER_CLIENT_SECRET_ARN != null) | .key] | sort | join(" ")' "$f")
-check "VpcConfig on every function with a signer identity, and only those (${callers// /,})" '[ -n "$callers" ] && [ "$invpc" = "$callers" ]'
-check "HealthFunction and SesRouterFunction stay outside any VPC" \
+check_eval "VpcConfig on every function with a signer identity, and only those (${callers// /,})" '[ -n "$callers" ] && [ "$invpc" = "$callers" ]'
+check_eval "HealthFunction and SesRouterFunction stay outside any VPC" \
     'jq -e ".Resources.HealthFunction.Properties.VpcConfig == null and .Resources.SesRouterFunction.Properties.VpcConfig == null" "$f" >/dev/null'
-check "without the parameters nothing attaches (defaults empty, condition needs both)" \
+check_eval "without the parameters nothing attaches (defaults empty, condition needs both)" \
     'jq -e ".Parameters.SignerSubnetIds.Default == \"\" and .Parameters.SignerSecurityGroupId.Default == \"\" and (.Conditions.InSignerVpc[\"Fn::And\"] | length == 2)" "$f" >/dev/null'
 for o in SignerUrl SignerSecurityGroupId SignerSubnetIds; do
-    check "host output $o is a template.yaml parameter" 'jq -e ".Outputs.$o" "$j" >/dev/null && jq -e ".Parameters.$o" "$f" >/dev/null'
+    check_eval "host output $o is a template.yaml parameter" 'jq -e ".Outputs.$o" "$j" >/dev/null && jq -e ".Parameters.$o" "$f" >/dev/null'
 done
 
 # ---------------------------------------------------------------- 4. the documented certificates
@@ -239,12 +237,11 @@ if [ -x "$sig" ] && grep -q 'leaf client-ca \$r' "$c/step5.sh"; then
     for r in auth oidc cap-mint worker-credentials worker-memory audit discovery admin; do
         [ "$(hc $r | jq -r .role 2>/dev/null)" = "$r" ] || { roles_ok=0; echo "    role $r not recognised"; }
     done
-    check "the documented CA commands give certificates the signer accepts, each with its role (8)" '[ -n "$cport" ] && [ $roles_ok = 1 ]'
-    check "a client certificate from the server CA is refused" '[ -z "$(hc wrongside)" ]'
+    check_eval "the documented CA commands give certificates the signer accepts, each with its role (8)" '[ -n "$cport" ] && [ $roles_ok = 1 ]'
+    check_eval "a client certificate from the server CA is refused" '[ -z "$(hc wrongside)" ]'
     kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null
 else
     fail "docs/deploy.md step 5 found and release signer present"
 fi
 
-[ $fails -eq 0 ] && echo "signer_host: all passed" || echo "signer_host: $fails failed"
-exit $((fails > 0))
+check_done signer_host

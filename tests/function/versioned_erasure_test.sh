@@ -11,9 +11,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 PY=/usr/bin/python3
-fails=0
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1"; fails=$((fails + 1)); }
+. tests/lib/check.sh
 work=$(mktemp -d /tmp/ak-erasure-test.XXXXXX)
 cleanup() { AK_CEPH_DIR=$work/ceph scripts/ceph-down >/dev/null 2>&1; [ "${AK_KEEP_WORK:-0}" = 1 ] && echo "kept $work" || rm -rf "$work"; }
 trap cleanup EXIT
@@ -122,5 +120,4 @@ rc=$?
 grep -E '^(PASS|FAIL) ' "$work/s3.out"
 fails=$((fails + $(grep -c '^FAIL ' "$work/s3.out")))
 [ $rc = 0 ] || { fail "the S3 checks ran to the end"; tail -n 5 "$work/s3.out"; }
-[ $fails -eq 0 ] && echo "versioned_erasure: all passed" || echo "versioned_erasure: $fails failed"
-exit $((fails > 0))
+check_done versioned_erasure

@@ -11,9 +11,7 @@ set -u
 cd "$(dirname "$0")/../.."
 PY=/usr/bin/python3
 FLAVOUR=${FLAVOUR:-dev}
-fails=0; passes=0
-pass() { echo "PASS $1"; passes=$((passes + 1)); }
-fail() { echo "FAIL $1${2:+ ($2)}"; fails=$((fails + 1)); }
+. tests/lib/check.sh
 bootstrap() { if [ "$FLAVOUR" = release ]; then echo "build/release/$1/bootstrap"; else echo "build/dev/functions/$1/bootstrap"; fi; }
 
 work=$(mktemp -d)
@@ -55,8 +53,8 @@ run() {
     kill "$fake" "$boot" 2>/dev/null
 }
 
-# check NAME FN INDEX STATUS REASON
-check() {
+# check_post NAME FN INDEX STATUS REASON
+check_post() {
     if "$PY" - "$work/$2.posts.jsonl" "$3" "$4" "$5" <<'PYEOF'
 import json, sys
 p = [json.loads(l) for l in open(sys.argv[1])]
@@ -74,29 +72,29 @@ PYEOF
 
 run cred-fetch credentials worker-credentials events/cred-fetch-no-sts.json events/cred-fetch-partial-sts.json \
     events/cred-fetch-unknown-field.json events/cred-fetch-get.json events/cred-fetch.json
-check cred_fetch_sts_missing_401 cred-fetch 0 401 sts_headers_missing
-check cred_fetch_sts_partial_401 cred-fetch 1 401 sts_headers_partial
-check cred_fetch_unknown_field_400 cred-fetch 2 400 unknown_field
-check cred_fetch_get_405 cred-fetch 3 405 method_not_allowed
-check cred_fetch_signer_down_503 cred-fetch 4 503 signer_unavailable
+check_post cred_fetch_sts_missing_401 cred-fetch 0 401 sts_headers_missing
+check_post cred_fetch_sts_partial_401 cred-fetch 1 401 sts_headers_partial
+check_post cred_fetch_unknown_field_400 cred-fetch 2 400 unknown_field
+check_post cred_fetch_get_405 cred-fetch 3 405 method_not_allowed
+check_post cred_fetch_signer_down_503 cred-fetch 4 503 signer_unavailable
 
 run cred-store credentials worker-credentials events/cred-store-bad-base64.json events/cred-store.json
-check cred_store_bad_base64_400 cred-store 0 400 bad_base64
-check cred_store_signer_down_503 cred-store 1 503 signer_unavailable
+check_post cred_store_bad_base64_400 cred-store 0 400 bad_base64
+check_post cred_store_signer_down_503 cred-store 1 503 signer_unavailable
 
 run cred-use credentials worker-credentials events/cred-use.json events/cred-fetch-no-sts.json
-check cred_use_signer_down_503 cred-use 0 503 signer_unavailable
-check cred_use_sts_missing_401 cred-use 1 401 sts_headers_missing
+check_post cred_use_signer_down_503 cred-use 0 503 signer_unavailable
+check_post cred_use_sts_missing_401 cred-use 1 401 sts_headers_missing
 
 run cred-teardown credentials worker-credentials events/cred-teardown.json
-check cred_teardown_signer_down_503 cred-teardown 0 503 signer_unavailable
+check_post cred_teardown_signer_down_503 cred-teardown 0 503 signer_unavailable
 run memory-put memory worker-memory events/memory-put.json
-check memory_put_signer_down_503 memory-put 0 503 signer_unavailable
+check_post memory_put_signer_down_503 memory-put 0 503 signer_unavailable
 run memory-get memory worker-memory events/memory-get.json events/cred-fetch-no-sts.json
-check memory_get_signer_down_503 memory-get 0 503 signer_unavailable
-check memory_get_sts_missing_401 memory-get 1 401 sts_headers_missing
+check_post memory_get_signer_down_503 memory-get 0 503 signer_unavailable
+check_post memory_get_sts_missing_401 memory-get 1 401 sts_headers_missing
 run memory-teardown memory worker-memory events/memory-teardown.json
-check memory_teardown_signer_down_503 memory-teardown 0 503 signer_unavailable
+check_post memory_teardown_signer_down_503 memory-teardown 0 503 signer_unavailable
 
 # A credentials function configured with the memory class refuses to start (init error).
 run cred-store memory worker-credentials events/cred-store.json

@@ -3,10 +3,9 @@
 #
 #   . "$(dirname "${BASH_SOURCE[0]}")/../lib/stack-test.sh" NAME
 #
-# Sets   root (repository), work (a fresh temp dir, NAME in its name), L ($work/local), PY,
-#        fails=0; cds to $root.
-# Gives  pass NAME / fail NAME (counts) / die NAME (exit 1): the PASS/FAIL lines of CONTRIBUTING;
-#        stack_test_up: scripts/stack-up with its progress in this test's log, then stack.env
+# Sets   root (repository), work (a fresh temp dir, NAME in its name), L ($work/local), PY;
+#        cds to $root; sources tests/lib/check.sh (fails=0, pass, fail, die, check, jget, ...).
+# Gives  #        stack_test_up: scripts/stack-up with its progress in this test's log, then stack.env
 #        sourced (dies "<NAME>_stack_up" on failure);
 #        stack_test_on_exit 'CMD': CMD runs first when the test exits (kill a helper, ...).
 # On exit (any exit, also a harness's TERM): the registered commands, scripts/stack-down for $L,
@@ -16,12 +15,9 @@ cd "$root" || exit 1
 PY=/usr/bin/python3
 work=$(mktemp -d "${TMPDIR:-/tmp}/${1:-stack-test}.XXXXXX") || exit 1
 L=$work/local
-fails=0
+. "$root/tests/lib/check.sh"
 _stack_test_name=${1:-stack-test}
 _stack_test_exit_cmds=()
-pass() { printf 'PASS %s\n' "$*"; }
-fail() { printf 'FAIL %s\n' "$*"; fails=$((fails + 1)); }
-die() { printf 'FAIL %s\n' "$*"; exit 1; }
 stack_test_on_exit() { _stack_test_exit_cmds+=("$1"); }
 _stack_test_cleanup() {
   local c

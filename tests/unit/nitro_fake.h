@@ -320,6 +320,12 @@ typedef struct nf_nsm {
     unsigned calls;
 } nf_nsm;
 
+/* A test PKI from `seed` and a fake NSM over it (NF_OK) stamping its documents `now_ms`. */
+__attribute__((unused)) static void nf_nsm_up(nf_pki *p, nf_nsm *n, uint8_t seed, int64_t now_ms) {
+    nf_pki_init(p, seed, now_ms / 1000);
+    *n = (nf_nsm){p, NF_OK, (uint64_t)now_ms, 0};
+}
+
 __attribute__((unused)) static ak_cur nf_field(const ak_cbor_item *m, const char *k) {
     ak_cbor_item v;
     ak_cur c = {NULL, 0};

@@ -103,14 +103,33 @@ static int s_call(s_env *e, aks_role role, const char *method, const char *path,
     return status;
 }
 
-static void s_expect_reason(const ak_buf *body, const char *reason) {
+/* The body is an error with this reason (line: the caller's, for the failure message). */
+#define s_expect_reason(body, reason) s_expect_reason_at(__LINE__, body, reason)
+static void s_expect_reason_at(int line, const ak_buf *body, const char *reason) {
     json_t *j;
     ak_cur r;
-    assert_int_equal(ak_json_parse_object(ak_buf_cur(body), &j), AK_OK);
-    assert_int_equal(ak_json_str(j, "reason", &r), AK_OK);
-    if (!ak_cur_eq_str(r, reason)) fail_msg("reason %.*s, expected %s", (int)r.len, r.ptr, reason);
+    if (ak_json_parse_object(ak_buf_cur(body), &j) != AK_OK)
+        fail_msg("line %d: not JSON: %s", line, ak_buf_cstr(body));
+    if (ak_json_str(j, "reason", &r) != AK_OK) fail_msg("line %d: no reason: %s", line, ak_buf_cstr(body));
+    if (!ak_cur_eq_str(r, reason))
+        fail_msg("line %d: reason %.*s, expected %s", line, (int)r.len, r.ptr, reason);
     assert_non_null(json_object_get(j, "error"));
     json_decref(j);
+}
+
+/* One request whose body is not needed further: its status, and with a reason (NULL: any), the
+ * body's reason. */
+#define s_expect(...) s_expect_at(__LINE__, __VA_ARGS__)
+static void s_expect_at(int line, s_env *e, aks_role role, const char *method, const char *path,
+                        const char *json, int status, const char *reason) {
+    ak_buf body;
+    ak_err err;
+    int st = s_call(e, role, method, path, json, &body, &err);
+    if (st != status)
+        fail_msg("line %d: %s %s as %s: status %d, expected %d: %s", line, method, path, aks_role_name(role),
+                 st, status, ak_buf_cstr(&body));
+    if (reason) s_expect_reason_at(line, &body, reason);
+    ak_buf_free(&body);
 }
 
 #define OMNI_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -128,7 +147,7 @@ static ak_err s_cap_sign(void *user, const uint8_t *in, size_t len, uint8_t sig6
 }
 
 typedef struct {
-    const char *dc;         /* "credentials" | "memory" */
+    const char *dc;         /* "credentials" | "memory" (NULL = memory) */
     ak_op op;               /* route op the cap is for */
     uint32_t k3;            /* cap's k3_epoch */
     uint64_t at;            /* issued_at (0 = now) */
@@ -146,7 +165,7 @@ static void s_mint(const s_capspec *sp, ak_buf *tok) {
     ak_data_class dc;
     uint8_t pub[65], addr[20];
     uint64_t at = sp->at ? sp->at : (uint64_t)time(NULL);
-    assert_int_equal(ak_data_class_parse(ak_cur_from_str(sp->dc), &dc), AK_OK);
+    assert_int_equal(ak_data_class_parse(ak_cur_from_str(sp->dc ? sp->dc : "memory"), &dc), AK_OK);
     memset(&r, 0, sizeof(r));
     memset(r.operator_omni.b, sp->oper ? sp->oper : 0xaa, 32);
     memset(r.actor_omni.b, sp->actor ? sp->actor : 0xbb, 32);
@@ -191,11 +210,9 @@ static void s_mint(const s_capspec *sp, ak_buf *tok) {
 }
 
 /* A derive body for (dc, epoch) with a fetch cap of k3_epoch 9 for that class (operator A, actor B). */
-static const char *s_derive_body(const char *dc, unsigned epoch, char *buf, size_t cap) {
+static const char *s_derive_body(const char *dc, unsigned epoch) {
     static char big[AK_MAX_JWS + 512];
     ak_buf tok;
-    (void)buf;
-    (void)cap;
     s_capspec sp = {.dc = dc, .op = AK_OP_FETCH, .k3 = 9};
     if (strcmp(dc, "credentials") != 0 && strcmp(dc, "memory") != 0) sp.dc = "memory";
     s_mint(&sp, &tok);
@@ -249,10 +266,9 @@ AK_TEST(test_derive_role_table) {
     s_env e;
     ak_buf body;
     ak_err err;
-    char req[512];
     s_env_up(&e);
     EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_CREDENTIALS, "POST", "/v1/kek/derive",
-                         s_derive_body("credentials", 1, req, sizeof(req)), &body, &err),
+                         s_derive_body("credentials", 1), &body, &err),
                   200);
     json_t *j;
     ak_cur kb;
@@ -293,8 +309,8 @@ AK_TEST(test_derive_role_table) {
         {AKS_ROLE_WORKER_MEMORY, "config", 400, "invalid_input"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        int st = s_call(&e, cases[i].role, "POST", "/v1/kek/derive",
-                        s_derive_body(cases[i].dc, 1, req, sizeof(req)), &body, &err);
+        int st =
+            s_call(&e, cases[i].role, "POST", "/v1/kek/derive", s_derive_body(cases[i].dc, 1), &body, &err);
         if (st != cases[i].status) fail_msg("case %zu: status %d", i, st);
         if (cases[i].reason) s_expect_reason(&body, cases[i].reason);
         ak_buf_free(&body);
@@ -304,49 +320,28 @@ AK_TEST(test_derive_role_table) {
 
 AK_TEST(test_derive_epoch_rule) {
     s_env e;
-    ak_buf body;
-    ak_err err;
-    char req[512];
     uint8_t k3_2[32];
     s_env_up(&e);
     /* Epochs 1..2 exist after the first derive that needed the chain (or at boot in main). */
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive",
-                         s_derive_body("memory", 2, req, sizeof(req)), &body, &err),
-                  200);
-    ak_buf_free(&body);
+    s_expect(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", s_derive_body("memory", 2), 200, NULL);
     EXPECT_INT_EQ(aks_keystore_max_epoch(&e.ks), 2);
     EXPECT_OK(aks_keystore_k3(&e.ks, 2, k3_2));
     /* Above the chain: refused with its code. */
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive",
-                         s_derive_body("memory", 3, req, sizeof(req)), &body, &err),
-                  403);
-    s_expect_reason(&body, "epoch_not_current");
-    ak_buf_free(&body);
+    s_expect(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", s_derive_body("memory", 3), 403,
+             "epoch_not_current");
     /* The chain advances: epoch 3 is created, epoch 2 keeps its K3. */
     s_set_epoch(&e, 3); /* no wait: a fresh read must see it at once */
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive",
-                         s_derive_body("memory", 3, req, sizeof(req)), &body, &err),
-                  200);
-    ak_buf_free(&body);
+    s_expect(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", s_derive_body("memory", 3), 200, NULL);
     uint8_t again[32];
     EXPECT_OK(aks_keystore_k3(&e.ks, 2, again));
     EXPECT_BYTES_EQ(again, 32, k3_2, 32);
     /* Epoch 0 and non-integers are bad input; the chain unreadable is 502. */
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive",
-                         s_derive_body("memory", 0, req, sizeof(req)), &body, &err),
-                  400);
-    ak_buf_free(&body);
+    s_expect(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", s_derive_body("memory", 0), 400, NULL);
     unlink(e.epoch_file);
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive",
-                         s_derive_body("memory", 9, req, sizeof(req)), &body, &err),
-                  502);
-    s_expect_reason(&body, "chain_rpc_error");
-    ak_buf_free(&body);
+    s_expect(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", s_derive_body("memory", 9), 502,
+             "chain_rpc_error");
     /* ...but held epochs still derive without the chain. */
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive",
-                         s_derive_body("memory", 1, req, sizeof(req)), &body, &err),
-                  200);
-    ak_buf_free(&body);
+    s_expect(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", s_derive_body("memory", 1), 200, NULL);
     s_env_down(&e);
 }
 
@@ -382,14 +377,9 @@ AK_TEST(test_bad_input) {
         s_expect_reason(&body, cases[i].reason);
         ak_buf_free(&body);
     }
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_AUDIT, "GET", "/v1/nope", NULL, &body, &err), 404);
-    s_expect_reason(&body, "route_not_found");
-    ak_buf_free(&body);
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_CAP_MINT, "GET", "/v1/sign", NULL, &body, &err), 405);
-    s_expect_reason(&body, "method_not_allowed");
-    ak_buf_free(&body);
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_NONE, "GET", "/v1/health", NULL, &body, &err), 403);
-    ak_buf_free(&body);
+    s_expect(&e, AKS_ROLE_AUDIT, "GET", "/v1/nope", NULL, 404, "route_not_found");
+    s_expect(&e, AKS_ROLE_CAP_MINT, "GET", "/v1/sign", NULL, 405, "method_not_allowed");
+    s_expect(&e, AKS_ROLE_NONE, "GET", "/v1/health", NULL, 403, NULL);
     EXPECT_INT_EQ(s_call(&e, AKS_ROLE_AUDIT, "GET", "/v1/health", NULL, &body, &err), 200);
     EXPECT_TRUE(strstr(ak_buf_cstr(&body), "\"role\":\"audit\"") != NULL);
     ak_buf_free(&body);
@@ -397,9 +387,7 @@ AK_TEST(test_bad_input) {
     EXPECT_TRUE(strstr(ak_buf_cstr(&body), "\"role\":\"discovery\"") != NULL);
     ak_buf_free(&body);
     /* Attestation nonce bounds. */
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_AUDIT, "POST", "/v1/attest", "{\"nonce_b64\":\"AAAA\"}", &body, &err),
-                  400);
-    ak_buf_free(&body);
+    s_expect(&e, AKS_ROLE_AUDIT, "POST", "/v1/attest", "{\"nonce_b64\":\"AAAA\"}", 400, NULL);
     EXPECT_INT_EQ(s_call(&e, AKS_ROLE_AUDIT, "POST", "/v1/attest",
                          "{\"nonce_b64\":\"AAAAAAAAAAAAAAAAAAAAAA==\"}", &body, &err),
                   200);
@@ -462,27 +450,20 @@ AK_TEST(test_sign_and_keys) {
                        AKS_ROLE_DISCOVERY,
                        AKS_ROLE_NONE};
     for (size_t i = 0; i < sizeof(nope) / sizeof(nope[0]); i++) {
-        EXPECT_INT_EQ(s_call(&e, nope[i], "POST", "/v1/sign", req, &body, &err), 403);
-        s_expect_reason(&body, "role_not_allowed");
-        ak_buf_free(&body);
+        s_expect(&e, nope[i], "POST", "/v1/sign", req, 403, "role_not_allowed");
     }
     ak_buf_free(&in_b64);
     /* A session header on the cap key, a cap key's kid on the session key, an unknown kid. */
     s_signing_input("JWT", cap_kid, &in_b64);
     snprintf(req, sizeof(req), "{\"key\":\"cap\",\"signing_input_b64\":\"%s\"}", ak_buf_cstr(&in_b64));
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_CAP_MINT, "POST", "/v1/sign", req, &body, &err), 400);
-    ak_buf_free(&body);
+    s_expect(&e, AKS_ROLE_CAP_MINT, "POST", "/v1/sign", req, 400, NULL);
     snprintf(req, sizeof(req), "{\"key\":\"session\",\"signing_input_b64\":\"%s\"}", ak_buf_cstr(&in_b64));
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_AUTH, "POST", "/v1/sign", req, &body, &err), 409);
-    s_expect_reason(&body, "conflict");
-    ak_buf_free(&body);
+    s_expect(&e, AKS_ROLE_AUTH, "POST", "/v1/sign", req, 409, "conflict");
     ak_buf_free(&in_b64);
     snprintf(req, sizeof(req), "{\"key\":\"session\",\"signing_input_b64\":\"bm90IGEgand0\"}");
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_AUTH, "POST", "/v1/sign", req, &body, &err), 400);
-    ak_buf_free(&body);
+    s_expect(&e, AKS_ROLE_AUTH, "POST", "/v1/sign", req, 400, NULL);
     snprintf(req, sizeof(req), "{\"key\":\"other\",\"signing_input_b64\":\"bm90IGEgand0\"}");
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_CAP_MINT, "POST", "/v1/sign", req, &body, &err), 400);
-    ak_buf_free(&body);
+    s_expect(&e, AKS_ROLE_CAP_MINT, "POST", "/v1/sign", req, 400, NULL);
 
     /* JWKS: three keys, the OIDC one with an x5c; after a rotation four. */
     EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "GET", "/v1/keys", NULL, &body, &err), 200);
@@ -500,15 +481,11 @@ AK_TEST(test_sign_and_keys) {
     const char *rot_keys[] = {"{\"key\":\"session\"}", "{\"key\":\"oidc\"}", "{\"key\":\"cap\"}"};
     for (size_t i = 0; i < sizeof(no_rotate) / sizeof(no_rotate[0]); i++)
         for (size_t k = 0; k < 3; k++) {
-            EXPECT_INT_EQ(s_call(&e, no_rotate[i], "POST", "/v1/rotate", rot_keys[k], &body, &err), 403);
-            s_expect_reason(&body, "role_not_allowed");
-            ak_buf_free(&body);
+            s_expect(&e, no_rotate[i], "POST", "/v1/rotate", rot_keys[k], 403, "role_not_allowed");
         }
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_ADMIN, "POST", "/v1/rotate", "{\"key\":\"oidc\"}", &body, &err), 200);
-    ak_buf_free(&body);
+    s_expect(&e, AKS_ROLE_ADMIN, "POST", "/v1/rotate", "{\"key\":\"oidc\"}", 200, NULL);
     /* OidcDiscoveryFunction's identity reads the keys (its JWKS), as every role does */
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_DISCOVERY, "GET", "/v1/keys", NULL, &body, &err), 200);
-    ak_buf_free(&body);
+    s_expect(&e, AKS_ROLE_DISCOVERY, "GET", "/v1/keys", NULL, 200, NULL);
     EXPECT_INT_EQ(s_call(&e, AKS_ROLE_AUDIT, "GET", "/v1/keys", NULL, &body, &err), 200);
     EXPECT_OK(ak_json_parse_object(ak_buf_cur(&body), &j));
     keys = json_object_get(j, "keys");
@@ -572,97 +549,48 @@ AK_TEST(test_derive_needs_cap) {
     snprintf(req, sizeof(req),
              "{\"data_class\":\"memory\",\"operator_omni\":\"" OMNI_A "\",\"actor_omni\":\"" OMNI_B
              "\",\"epoch\":1,\"op\":\"fetch\"}");
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", req, &body, &err), 400);
-    s_expect_reason(&body, "missing_field");
-    ak_buf_free(&body);
+    s_expect(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", req, 400, "missing_field");
     snprintf(req, sizeof(req),
              "{\"data_class\":\"memory\",\"operator_omni\":\"" OMNI_A "\",\"actor_omni\":\"" OMNI_B
              "\",\"epoch\":1,\"op\":\"fetch\",\"cap\":\"x.y.z\"}");
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", req, &body, &err), 403);
-    s_expect_reason(&body, "broker_sig_invalid");
-    ak_buf_free(&body);
+    s_expect(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", req, 403, "broker_sig_invalid");
+    /* The request: op and epoch as given, class the cap's unless .dc, actor B unless .actor. */
+    const s_capspec credentials_fetch = {.dc = "credentials", .op = AK_OP_FETCH, .k3 = 1};
     struct {
-        const char *dc, *op, *actor;
+        const char *op;
         unsigned epoch;
         s_capspec sp;
         int status;
-        const char *reason;
+        const char *reason, *dc, *actor;
     } cases[] = {
         /* the good ones: fetch at or below the cap's epoch, store at exactly it, use */
-        {"memory", "fetch", OMNI_B, 1, {.dc = "memory", .op = AK_OP_FETCH, .k3 = 2}, 200, NULL},
-        {"memory", "fetch", OMNI_B, 2, {.dc = "memory", .op = AK_OP_FETCH, .k3 = 2}, 200, NULL},
-        {"memory", "store", OMNI_B, 2, {.dc = "memory", .op = AK_OP_STORE, .k3 = 2}, 200, NULL},
-        {"credentials", "use", OMNI_B, 1, {.dc = "credentials", .op = AK_OP_USE, .k3 = 1}, 200, NULL},
+        {"fetch", 1, {.op = AK_OP_FETCH, .k3 = 2}, 200, NULL},
+        {"fetch", 2, {.op = AK_OP_FETCH, .k3 = 2}, 200, NULL},
+        {"store", 2, {.op = AK_OP_STORE, .k3 = 2}, 200, NULL},
+        {"use", 1, {.dc = "credentials", .op = AK_OP_USE, .k3 = 1}, 200, NULL},
         /* expired (issued an hour ago, ttl 300) */
-        {"memory",
-         "fetch",
-         OMNI_B,
-         1,
-         {.dc = "memory", .op = AK_OP_FETCH, .k3 = 1, .at = now - 3600},
-         403,
-         "cap_freshness_failed"},
+        {"fetch", 1, {.op = AK_OP_FETCH, .k3 = 1, .at = now - 3600}, 403, "cap_freshness_failed"},
         /* a cap for the other class (its PoP and class are credentials) */
-        {"memory",
-         "fetch",
-         OMNI_B,
-         1,
-         {.dc = "credentials", .op = AK_OP_FETCH, .k3 = 1},
-         403,
-         "cap_data_class_mismatch"},
+        {"fetch", 1, credentials_fetch, 403, "cap_data_class_mismatch", "memory"},
         /* another op than the request's; a teardown cap derives nothing */
-        {"memory", "store", OMNI_B, 1, {.dc = "memory", .op = AK_OP_FETCH, .k3 = 1}, 403, "cap_op_mismatch"},
-        {"memory",
-         "teardown",
-         OMNI_B,
-         1,
-         {.dc = "memory", .op = AK_OP_TEARDOWN, .k3 = 1},
-         403,
-         "cap_op_mismatch"},
-        {"memory", "get", OMNI_B, 1, {.dc = "memory", .op = AK_OP_FETCH, .k3 = 1}, 400, "invalid_input"},
+        {"store", 1, {.op = AK_OP_FETCH, .k3 = 1}, 403, "cap_op_mismatch"},
+        {"teardown", 1, {.op = AK_OP_TEARDOWN, .k3 = 1}, 403, "cap_op_mismatch"},
+        {"get", 1, {.op = AK_OP_FETCH, .k3 = 1}, 400, "invalid_input"},
         /* another actor, another operator */
-        {"memory", "fetch", OMNI_A, 1, {.dc = "memory", .op = AK_OP_FETCH, .k3 = 1}, 403, "actor_mismatch"},
-        {"memory",
-         "fetch",
-         OMNI_B,
-         1,
-         {.dc = "memory", .op = AK_OP_FETCH, .k3 = 1, .oper = 0xcc},
-         403,
-         "operator_mismatch"},
+        {"fetch", 1, {.op = AK_OP_FETCH, .k3 = 1}, 403, "actor_mismatch", NULL, OMNI_A},
+        {"fetch", 1, {.op = AK_OP_FETCH, .k3 = 1, .oper = 0xcc}, 403, "operator_mismatch"},
         /* another epoch: above the cap's for a read, anything but it for a write */
-        {"memory",
-         "fetch",
-         OMNI_B,
-         2,
-         {.dc = "memory", .op = AK_OP_FETCH, .k3 = 1},
-         403,
-         "k3_epoch_mismatch"},
-        {"memory",
-         "store",
-         OMNI_B,
-         1,
-         {.dc = "memory", .op = AK_OP_STORE, .k3 = 2},
-         403,
-         "k3_epoch_mismatch"},
+        {"fetch", 2, {.op = AK_OP_FETCH, .k3 = 1}, 403, "k3_epoch_mismatch"},
+        {"store", 1, {.op = AK_OP_STORE, .k3 = 2}, 403, "k3_epoch_mismatch"},
         /* PoP by another key than the cap's device; a token signed by the session key */
-        {"memory",
-         "fetch",
-         OMNI_B,
-         1,
-         {.dc = "memory", .op = AK_OP_FETCH, .k3 = 1, .k10_pop = other_k10},
-         403,
-         "cap_pop_invalid"},
-        {"memory",
-         "fetch",
-         OMNI_B,
-         1,
-         {.dc = "memory", .op = AK_OP_FETCH, .k3 = 1, .sign_with_session = true},
-         403,
-         "broker_sig_invalid"},
+        {"fetch", 1, {.op = AK_OP_FETCH, .k3 = 1, .k10_pop = other_k10}, 403, "cap_pop_invalid"},
+        {"fetch", 1, {.op = AK_OP_FETCH, .k3 = 1, .sign_with_session = true}, 403, "broker_sig_invalid"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        const char *b = s_derive_with(cases[i].dc, cases[i].op, cases[i].actor, cases[i].epoch, &cases[i].sp);
-        aks_role role =
-            strcmp(cases[i].dc, "credentials") == 0 ? AKS_ROLE_WORKER_CREDENTIALS : AKS_ROLE_WORKER_MEMORY;
+        const char *dc = cases[i].dc ? cases[i].dc : cases[i].sp.dc ? cases[i].sp.dc : "memory";
+        const char *b = s_derive_with(dc, cases[i].op, cases[i].actor ? cases[i].actor : OMNI_B,
+                                      cases[i].epoch, &cases[i].sp);
+        aks_role role = strcmp(dc, "credentials") == 0 ? AKS_ROLE_WORKER_CREDENTIALS : AKS_ROLE_WORKER_MEMORY;
         int st = s_call(&e, role, "POST", "/v1/kek/derive", b, &body, &err);
         if (st != cases[i].status) fail_msg("case %zu: status %d %s", i, st, ak_buf_cstr(&body));
         if (cases[i].reason) s_expect_reason(&body, cases[i].reason);
@@ -677,23 +605,18 @@ AK_TEST(test_derive_needs_cap) {
     /* The same cap twice: one P-256 verify, then a cache hit (issue 19: the signer verified every
      * derive's cap afresh, ~1 ms each). */
     uint64_t v0 = e.ctx.cap_cache.verifies, h0 = e.ctx.cap_cache.hits;
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", saved, &body, &err), 200);
-    ak_buf_free(&body);
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", saved, &body, &err), 200);
-    ak_buf_free(&body);
+    s_expect(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", saved, 200, NULL);
+    s_expect(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", saved, 200, NULL);
     EXPECT_INT_EQ(e.ctx.cap_cache.hits - h0, 1);
     EXPECT_INT_EQ(e.ctx.cap_cache.verifies - v0, 1);
     EXPECT_OK(aks_keystore_rotate(&e.ks, AKS_KEY_CAP));
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", saved, &body, &err), 200);
-    ak_buf_free(&body);
+    s_expect(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", saved, 200, NULL);
     /* A rotation changed the key set: the cache was emptied (counters too), the cap verified again. */
     EXPECT_INT_EQ(e.ctx.cap_cache.verifies, 1);
     EXPECT_INT_EQ(e.ctx.cap_cache.hits, 0);
     /* The second rotation drops the key that signed it: a cached entry must not keep it alive. */
     EXPECT_OK(aks_keystore_rotate(&e.ks, AKS_KEY_CAP));
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", saved, &body, &err), 403);
-    s_expect_reason(&body, "broker_sig_invalid");
-    ak_buf_free(&body);
+    s_expect(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", saved, 403, "broker_sig_invalid");
     s_env_down(&e);
 }
 
@@ -709,8 +632,8 @@ AK_TEST(test_attest_nitro) {
     clock_gettime(CLOCK_REALTIME, &ts);
     int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
     nf_pki pki;
-    nf_pki_init(&pki, 5, now / 1000);
-    nf_nsm nsm = {&pki, NF_OK, (uint64_t)now, 0};
+    nf_nsm nsm;
+    nf_nsm_up(&pki, &nsm, 5, now);
     aks_attester *a = NULL;
     EXPECT_OK(aks_attester_nitro_with(nf_nsm_transport, &nsm, &a));
     e.ctx.attester = a;
@@ -742,17 +665,12 @@ AK_TEST(test_attest_nitro) {
     EXPECT_ERR(AK_E_ATTEST_NONCE_MISMATCH, ak_attest_reply_verify(ak_buf_cur(&body), &pins, &ch, &why));
     ak_buf_free(&body);
     nsm.mode = NF_ERROR;
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/attest",
-                         "{\"nonce_b64\":\"MzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzM=\"}", &body, &err),
-                  502);
-    s_expect_reason(&body, "attest_nsm_error");
-    ak_buf_free(&body);
+    s_expect(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/attest",
+             "{\"nonce_b64\":\"MzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzM=\"}", 502, "attest_nsm_error");
     nsm.mode = NF_TRANSPORT_FAIL;
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/attest",
-                         "{\"nonce_b64\":\"MzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzM=\"}", &body, &err),
-                  503);
-    s_expect_reason(&body, "attest_nsm_unavailable");
-    ak_buf_free(&body);
+    s_expect(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/attest",
+             "{\"nonce_b64\":\"MzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzMzM=\"}", 503,
+             "attest_nsm_unavailable");
     aks_attester_free(a);
     nf_pki_free(&pki);
     s_env_down(&e);
@@ -763,20 +681,14 @@ AK_TEST(test_commitment_and_rollback_rule) {
     s_env e;
     ak_buf body;
     ak_err err;
-    char req[512], path[160];
+    char path[160];
     uint8_t c2[32], zero[32] = {0};
     s_env_up(&e);
     /* Only the admin identity; a worker is refused. */
-    EXPECT_INT_EQ(
-        s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/epoch/commitment", "{\"epoch\":1}", &body, &err),
-        403);
-    s_expect_reason(&body, "role_not_allowed");
-    ak_buf_free(&body);
+    s_expect(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/epoch/commitment", "{\"epoch\":1}", 403,
+             "role_not_allowed");
     /* Above the chain: refused; at the chain's epoch: created and committed to. */
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_ADMIN, "POST", "/v1/epoch/commitment", "{\"epoch\":3}", &body, &err),
-                  403);
-    s_expect_reason(&body, "epoch_not_current");
-    ak_buf_free(&body);
+    s_expect(&e, AKS_ROLE_ADMIN, "POST", "/v1/epoch/commitment", "{\"epoch\":3}", 403, "epoch_not_current");
     EXPECT_INT_EQ(s_call(&e, AKS_ROLE_ADMIN, "POST", "/v1/epoch/commitment", "{\"epoch\":2}", &body, &err),
                   200);
     EXPECT_OK(aks_keystore_commitment(&e.ks, 2, c2));
@@ -797,29 +709,17 @@ AK_TEST(test_commitment_and_rollback_rule) {
     FILE *f = fopen(path, "w");
     fprintf(f, "2 0x%s\n3 0x%064x\n", hex, 7);
     fclose(f);
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive",
-                         s_derive_body("memory", 3, req, sizeof(req)), &body, &err),
-                  503);
-    s_expect_reason(&body, "keystore_rollback");
-    ak_buf_free(&body);
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_ADMIN, "POST", "/v1/epoch/commitment", "{\"epoch\":3}", &body, &err),
-                  503);
-    s_expect_reason(&body, "keystore_rollback");
-    ak_buf_free(&body);
+    s_expect(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", s_derive_body("memory", 3), 503,
+             "keystore_rollback");
+    s_expect(&e, AKS_ROLE_ADMIN, "POST", "/v1/epoch/commitment", "{\"epoch\":3}", 503, "keystore_rollback");
     EXPECT_INT_EQ(aks_keystore_max_epoch(&e.ks), 2);
     /* Held epochs still serve. */
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive",
-                         s_derive_body("memory", 2, req, sizeof(req)), &body, &err),
-                  200);
-    ak_buf_free(&body);
+    s_expect(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", s_derive_body("memory", 2), 200, NULL);
     /* Without the record of epoch 3 the same keystore creates it (fresh-chain behaviour). */
     f = fopen(path, "w");
     fprintf(f, "2 0x%s\n", hex);
     fclose(f);
-    EXPECT_INT_EQ(s_call(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive",
-                         s_derive_body("memory", 3, req, sizeof(req)), &body, &err),
-                  200);
-    ak_buf_free(&body);
+    s_expect(&e, AKS_ROLE_WORKER_MEMORY, "POST", "/v1/kek/derive", s_derive_body("memory", 3), 200, NULL);
     EXPECT_INT_EQ(aks_keystore_max_epoch(&e.ks), 3);
     s_env_down(&e);
 }

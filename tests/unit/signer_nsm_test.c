@@ -75,41 +75,37 @@ AK_TEST(test_response_document_and_errors) {
     ak_buf b;
     ak_cur doc;
     const char *code = "unset";
-    EXPECT_OK(aks_nsm_attestation_response(s_hex(S_GOOD, &b), &doc, &code));
-    EXPECT_TRUE(code == NULL);
-    EXPECT_BYTES_EQ(doc.ptr, doc.len, "\x84\x01\x02", 3);
-    ak_buf_free(&b);
-    /* the same with indefinite-length maps (the NSM writes its payload map that way) */
-    EXPECT_OK(aks_nsm_attestation_response(
-        s_hex("bf6b4174746573746174696f6ebf68646f63756d656e7443840102ffff", &b), &doc, &code));
-    EXPECT_BYTES_EQ(doc.ptr, doc.len, "\x84\x01\x02", 3);
-    ak_buf_free(&b);
+    /* the document, also with indefinite-length maps (the NSM writes its payload map that way) */
+    static const char *const good[] = {S_GOOD, "bf6b4174746573746174696f6ebf68646f63756d656e7443840102ffff"};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        code = "unset";
+        EXPECT_OK(aks_nsm_attestation_response(s_hex(good[i], &b), &doc, &code));
+        EXPECT_TRUE(code == NULL);
+        EXPECT_BYTES_EQ(doc.ptr, doc.len, "\x84\x01\x02", 3);
+        ak_buf_free(&b);
+    }
     /* ... but one member only, also there */
     EXPECT_ERR(
         AK_E_ATTEST_NSM_MALFORMED,
         aks_nsm_attestation_response(
             s_hex("bf6b4174746573746174696f6ebf68646f63756d656e7443840102617801ffff", &b), &doc, &code));
     ak_buf_free(&b);
-    /* {"Error": "InternalError"} and the other codes: attest_nsm_error, the code named */
-    EXPECT_ERR(AK_E_ATTEST_NSM_ERROR, aks_nsm_attestation_response(s_hex("a1654572726f72"
-                                                                         "6d496e7465726e616c4572726f72",
-                                                                         &b),
-                                                                   &doc, &code));
-    EXPECT_STR_EQ(code, "InternalError");
-    EXPECT_TRUE(doc.ptr == NULL);
-    ak_buf_free(&b);
-    EXPECT_ERR(AK_E_ATTEST_NSM_ERROR, aks_nsm_attestation_response(s_hex("a1654572726f72"
-                                                                         "6d496e707574546f6f4c61726765",
-                                                                         &b),
-                                                                   &doc, &code));
-    EXPECT_STR_EQ(code, "InputTooLarge");
-    ak_buf_free(&b);
-    EXPECT_ERR(AK_E_ATTEST_NSM_ERROR, aks_nsm_attestation_response(s_hex("a1654572726f72"
-                                                                         "65576861743f",
-                                                                         &b),
-                                                                   &doc, &code));
-    EXPECT_STR_EQ(code, "unrecognised");
-    ak_buf_free(&b);
+    /* {"Error": "InternalError"} and the other codes: attest_nsm_error, the code named, no document */
+    static const struct {
+        const char *hex, *code;
+    } errors[] = {
+        /* a1 "Error" (654572726f72) then the code as text */
+        {"a1654572726f726d496e7465726e616c4572726f72", "InternalError"},
+        {"a1654572726f726d496e707574546f6f4c61726765", "InputTooLarge"},
+        {"a1654572726f7265576861743f", "unrecognised"},
+    };
+    for (size_t i = 0; i < sizeof(errors) / sizeof(errors[0]); i++) {
+        EXPECT_ERR(AK_E_ATTEST_NSM_ERROR,
+                   aks_nsm_attestation_response(s_hex(errors[i].hex, &b), &doc, &code));
+        EXPECT_STR_EQ(code, errors[i].code);
+        EXPECT_TRUE(doc.ptr == NULL);
+        ak_buf_free(&b);
+    }
 }
 
 AK_TEST(test_response_garbage_refused) {
@@ -207,13 +203,18 @@ static int64_t s_now_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* A test PKI, a fake NSM over it (documents stamped now) and a nitro attester started on it. */
+static aks_attester *s_attester_up(nf_pki *pki, nf_nsm *nsm) {
+    aks_attester *a = NULL;
+    nf_nsm_up(pki, nsm, 7, s_now_ms());
+    assert_int_equal(aks_attester_nitro_with(nf_nsm_transport, nsm, &a), AK_OK);
+    return a;
+}
+
 AK_TEST(test_attester_over_fake_nsm_verifies_in_a_nitro_client) {
     nf_pki pki;
-    int64_t now = s_now_ms();
-    nf_pki_init(&pki, 7, now / 1000);
-    nf_nsm nsm = {&pki, NF_OK, (uint64_t)now, 0};
-    aks_attester *a = NULL;
-    EXPECT_OK(aks_attester_nitro_with(nf_nsm_transport, &nsm, &a));
+    nf_nsm nsm;
+    aks_attester *a = s_attester_up(&pki, &nsm);
     EXPECT_INT_EQ(nsm.calls, 1); /* the start-up probe */
     EXPECT_STR_EQ(a->name, "nitro");
 
@@ -296,11 +297,8 @@ AK_TEST(test_attester_over_fake_nsm_verifies_in_a_nitro_client) {
 /* The KMS recipient document (issue 18 item 2): the NSM vouches for the sealer's RSA key. */
 AK_TEST(test_recipient_doc_carries_the_sealer_key) {
     nf_pki pki;
-    int64_t now = s_now_ms();
-    nf_pki_init(&pki, 7, now / 1000);
-    nf_nsm nsm = {&pki, NF_OK, (uint64_t)now, 0};
-    aks_attester *a = NULL;
-    EXPECT_OK(aks_attester_nitro_with(nf_nsm_transport, &nsm, &a));
+    nf_nsm nsm;
+    aks_attester *a = s_attester_up(&pki, &nsm);
     uint8_t spki[294];
     for (size_t i = 0; i < sizeof(spki); i++)
         spki[i] = (uint8_t)(i * 7 + 1);

@@ -369,9 +369,7 @@ typedef struct {
 } s_fake;
 
 static void s_fake_up(s_fake *f) {
-    int64_t now = s_now_ms();
-    nf_pki_init(&f->pki, 7, now / 1000);
-    f->nsm = (nf_nsm){&f->pki, NF_OK, (uint64_t)now, 0};
+    nf_nsm_up(&f->pki, &f->nsm, 7, s_now_ms());
     EXPECT_OK(aks_attester_nitro_with(nf_nsm_transport, &f->nsm, &f->att));
     nf_root_pem_file(&f->pki, g_root);
 }
