@@ -53,10 +53,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fails=0
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1${2:+ ($2)}"; fails=$((fails + 1)); }
-check() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "got '$2', want '$3'"; fi; }
+. "$root/tests/lib/check.sh"
 
 AK=AKIDSTANDIN0000TEST
 SK=standin-secret-key-for-tests-only

@@ -35,11 +35,7 @@ cleanup() {
   if [ "${KEEP_TMP:-0}" = 1 ]; then echo "work dir: $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
-fails=0
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1${2:+ ($2)}"; fails=$((fails + 1)); }
-check() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "got '$2', want '$3'"; fi; }
-jget() { $PY -c 'import json,sys; d=json.load(sys.stdin); print(d.get(sys.argv[1],""))' "$1" 2>/dev/null; }
+. "$root/tests/lib/check.sh"
 
 if ! AK_CEPH_DIR=$work/ceph AK_RGW_PORT=auto timeout -k 5 240 scripts/ceph-up >"$work/ceph-up.log" 2>&1; then
   tail -n 20 "$work/ceph-up.log"; echo "FAIL signer_backup_ceph_up"; exit 1

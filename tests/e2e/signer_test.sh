@@ -43,11 +43,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fails=0
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1${2:+ ($2)}"; fails=$((fails + 1)); }
-check() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "got '$2', want '$3'"; fi; }
-jget() { $PY -c 'import json,sys; d=json.load(sys.stdin); print(d.get(sys.argv[1],""))' "$1" 2>/dev/null; }
+. "$root/tests/lib/check.sh"
 
 pki=$work/pki
 "$root/scripts/dev-pki" "$pki" >/dev/null || { echo "FAIL signer_setup (dev-pki)"; exit 1; }

@@ -29,10 +29,7 @@ cleanup() {
   if [ "${KEEP_TMP:-0}" = 1 ]; then echo "work dir: $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
-fails=0
-pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1${2:+ ($2)}"; fails=$((fails + 1)); }
-check() { if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "got '$2', want '$3'"; fi; }
+. "$root/tests/lib/check.sh"
 
 AK=AKIDIMDSROLE0000TEST
 SK=imds-role-secret-for-tests-only
