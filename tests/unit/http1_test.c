@@ -291,13 +291,39 @@ AK_TEST(test_refused_body_and_malformed_answers) {
 
 AK_TEST(test_init_addresses) {
     akrt_http1 c;
+    /* literals take the no-resolver path; a name goes through getaddrinfo; all give the same shape */
     EXPECT_OK(akrt_http1_init(&c, "127.0.0.1:9001", 1000));
+    const struct sockaddr_in *v4 = (const struct sockaddr_in *)&c.addr;
+    EXPECT_INT_EQ(c.addr.ss_family, AF_INET);
+    EXPECT_INT_EQ(c.addr_len, sizeof(struct sockaddr_in));
+    EXPECT_INT_EQ(ntohs(v4->sin_port), 9001);
+    EXPECT_INT_EQ(ntohl(v4->sin_addr.s_addr), 0x7f000001);
+    assert_null(c.in); /* the read buffer comes with the first read */
     akrt_http1_free(&c);
     EXPECT_OK(akrt_http1_init(&c, "[::1]:9001", 1000));
+    const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)&c.addr;
+    EXPECT_INT_EQ(c.addr.ss_family, AF_INET6);
+    EXPECT_INT_EQ(c.addr_len, sizeof(struct sockaddr_in6));
+    EXPECT_INT_EQ(ntohs(v6->sin6_port), 9001);
+    EXPECT_TRUE(IN6_IS_ADDR_LOOPBACK(&v6->sin6_addr));
     akrt_http1_free(&c);
-    static const char *const bad[] = {
-        "",      "127.0.0.1", "127.0.0.1:", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:9x",
-        ":9001", "[::1]",     "[::1]9001",  "a:b:9001"};
+    EXPECT_OK(akrt_http1_init(&c, "localhost:9001", 1000));
+    EXPECT_TRUE(c.addr.ss_family == AF_INET || c.addr.ss_family == AF_INET6);
+    akrt_http1_free(&c);
+    static const char *const bad[] = {"",
+                                      "127.0.0.1",
+                                      "127.0.0.1:",
+                                      "127.0.0.1:0",
+                                      "127.0.0.1:65536",
+                                      "127.0.0.1:9x",
+                                      ":9001",
+                                      "[::1]",
+                                      "[::1]9001",
+                                      "a:b:9001",
+                                      "[127.0.0.1]:9001",
+                                      "[zz]:9001",
+                                      "1.2.3.4.5:9001",
+                                      "no-such-host.invalid:9001"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         if (akrt_http1_init(&c, bad[i], 1000) != AK_E_CONFIG) fail_msg("accepted %s", bad[i]);
         akrt_http1_free(&c);

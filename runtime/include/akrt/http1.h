@@ -28,6 +28,7 @@
  * client context and Cognito identity headers are the largest, 3.5 KiB each). */
 #define AKRT_HTTP1_MAX_HEAD (64u * 1024u)
 #define AKRT_HTTP1_MAX_HOST 255u
+#define AKRT_HTTP1_IN 16384u /* the read buffer */
 
 /* Callbacks for one response. on_header sees each field of the final (non-1xx) head, value
  * trimmed of OWS; on_body sees the body in pieces and returns false to stop (the body is too
@@ -54,7 +55,8 @@ typedef struct akrt_http1 {
     socklen_t addr_len;
     char host[AKRT_HTTP1_MAX_HOST + 1]; /* the Host field: AWS_LAMBDA_RUNTIME_API as given */
     long connect_timeout_ms;
-    uint8_t in[16384]; /* read buffer; bytes in[off..len) are unread */
+    uint8_t *in; /* read buffer of AKRT_HTTP1_IN bytes, allocated at the first read (not on
+                  * the stack or zeroed at init: a cold start touches only what a read fills) */
     size_t off, len;
     ak_buf head; /* the response head being assembled when it spans reads */
 } akrt_http1;
