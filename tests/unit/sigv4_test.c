@@ -456,7 +456,26 @@ AK_TEST(test_oom_paths) {
     }
 }
 
-AK_RUN_TESTS(AK_T(test_aws_sigv4_suite_every_case), AK_T(test_s3_doc_examples),
+/* The one endpoint rule S3, KMS and Secrets Manager share. */
+AK_TEST(test_service_endpoints) {
+    char scheme[6], host[64];
+    EXPECT_OK(ak_sigv4_endpoint(NULL, "kms", "eu-west-1", scheme, host, sizeof(host)));
+    EXPECT_STR_EQ(scheme, "https");
+    EXPECT_STR_EQ(host, "kms.eu-west-1.amazonaws.com");
+    EXPECT_OK(ak_sigv4_endpoint("http://127.0.0.1:7480//", "s3", "us-east-1", scheme, host, sizeof(host)));
+    EXPECT_STR_EQ(scheme, "http");
+    EXPECT_STR_EQ(host, "127.0.0.1:7480");
+    static const char *const bad[] = {"ftp://x",     "https://",    "https://h/p", "https://u@h",
+                                      "https://h?q", "https://h#f", "h.example"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        if (ak_sigv4_endpoint(bad[i], "s3", "us-east-1", scheme, host, sizeof(host)) != AK_E_CONFIG)
+            fail_msg("accepted %s", bad[i]);
+    EXPECT_ERR(AK_E_CONFIG, ak_sigv4_endpoint(NULL, "s3", "US-EAST-1", scheme, host, sizeof(host)));
+    EXPECT_ERR(AK_E_CONFIG, ak_sigv4_endpoint(NULL, "s3", NULL, scheme, host, sizeof(host)));
+    EXPECT_ERR(AK_E_CONFIG, ak_sigv4_endpoint(NULL, "s3", "a-very-long-region-name-1", scheme, host, 16));
+}
+
+AK_RUN_TESTS(AK_T(test_service_endpoints), AK_T(test_aws_sigv4_suite_every_case), AK_T(test_s3_doc_examples),
              AK_T(test_s3_vs_other_path_rules), AK_T(test_session_token_and_presign_token),
              AK_T(test_bad_input_rejected), AK_T(test_wrong_secret_changes_signature),
              AK_T(test_amz_date_and_encode), AK_T(test_oom_paths))

@@ -130,4 +130,14 @@ AK_MUST ak_err ak_sigv4_uri_encode(ak_cur raw, bool keep_slash, ak_buf *out);
 /* Lowercase hex SHA-256 of a payload (out: 65 bytes with NUL), for x-amz-content-sha256. */
 void ak_sigv4_payload_hash(ak_cur payload, char out[65]);
 
+/* A credential scope's region: [a-z0-9-]{1,63} ("us-east-1"). */
+bool ak_sigv4_region_ok(const char *region);
+/* An AWS service endpoint as configured (S3, KMS, Secrets Manager): NULL or "" -> https and
+ * "<service>.<region>.amazonaws.com"; otherwise "http(s)://host[:port]", trailing '/'s allowed,
+ * nothing else (no path, userinfo, query or fragment: the requests sign their own path). Fills
+ * `scheme` ("https"/"http") and `host` (host[:port], as sent in Host and signed). AK_E_CONFIG for
+ * anything else or a region that fails ak_sigv4_region_ok. */
+AK_MUST ak_err ak_sigv4_endpoint(const char *endpoint, const char *service, const char *region,
+                                 char scheme[6], char *host, size_t host_cap);
+
 #endif

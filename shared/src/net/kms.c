@@ -9,44 +9,13 @@
 #include "ak/json.h"
 #include "ak/log.h"
 
-static bool s_kms_region_ok(const char *r) {
-    size_t n = r ? strlen(r) : 0;
-    if (n == 0 || n >= 64) return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((r[i] >= 'a' && r[i] <= 'z') || (r[i] >= '0' && r[i] <= '9') || r[i] == '-')) return false;
-    return true;
-}
-
 ak_err ak_kms_init(ak_kms *kms, ak_http *http, const ak_kms_config *cfg) {
     AK_PRECOND(kms != NULL && http != NULL && cfg != NULL);
     memset(kms, 0, sizeof(*kms));
-    AK_ENSURE(s_kms_region_ok(cfg->region), AK_E_CONFIG);
+    char scheme[6];
+    AK_GUARD(ak_sigv4_endpoint(cfg->endpoint, "kms", cfg->region, scheme, kms->host, sizeof(kms->host)));
     memcpy(kms->region, cfg->region, strlen(cfg->region) + 1);
     kms->http = http;
-    const char *scheme = "https";
-    ak_cur ep;
-    char dflt[128];
-    if (cfg->endpoint == NULL || cfg->endpoint[0] == '\0') {
-        snprintf(dflt, sizeof(dflt), "kms.%s.amazonaws.com", kms->region);
-        ep = ak_cur_from_str(dflt);
-    } else {
-        ep = ak_cur_from_str(cfg->endpoint);
-        if (ak_cur_starts_with(ep, AK_CUR_LIT("https://"))) {
-            ep.ptr += 8;
-            ep.len -= 8;
-        } else if (ak_cur_starts_with(ep, AK_CUR_LIT("http://"))) {
-            scheme = "http";
-            ep.ptr += 7;
-            ep.len -= 7;
-        } else {
-            return AK_E_CONFIG;
-        }
-        if (ep.len > 0 && ep.ptr[ep.len - 1] == '/') ep.len--;
-    }
-    AK_ENSURE(ep.len > 0 && ak_cur_find(ep, '/') < 0 && ak_cur_find(ep, '@') < 0 &&
-                  ak_cur_find(ep, '?') < 0 && ak_cur_find(ep, '#') < 0,
-              AK_E_CONFIG);
-    AK_ENSURE(ak_cur_to_cstr(ep, kms->host, sizeof(kms->host)) == AK_OK, AK_E_CONFIG);
     int n = snprintf(kms->url, sizeof(kms->url), "%s://%s/", scheme, kms->host);
     AK_ENSURE(n > 0 && (size_t)n < sizeof(kms->url), AK_E_CONFIG);
     return AK_OK;
@@ -77,7 +46,7 @@ static bool s_kms_arn_split(ak_cur arn, ak_cur *region, size_t *account_prefix_l
     for (size_t i = 0; i < 12; i++)
         if (f[4].ptr[i] < '0' || f[4].ptr[i] > '9') return false;
     char r[64];
-    if (ak_cur_to_cstr(f[3], r, sizeof(r)) != AK_OK || !s_kms_region_ok(r)) return false;
+    if (ak_cur_to_cstr(f[3], r, sizeof(r)) != AK_OK || !ak_sigv4_region_ok(r)) return false;
     *region = f[3];
     *account_prefix_len = (size_t)(s.ptr - arn.ptr);
     *rest = s;

@@ -18,14 +18,6 @@
 
 /* ---------------------------------------------------------------- config */
 
-static bool s_region_ok(const char *r) {
-    size_t n = r ? strlen(r) : 0;
-    if (n == 0 || n >= 64) return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((r[i] >= 'a' && r[i] <= 'z') || (r[i] >= '0' && r[i] <= '9') || r[i] == '-')) return false;
-    return true;
-}
-
 ak_err ak_s3_config_from_env(ak_s3_config *cfg) {
     AK_PRECOND(cfg != NULL);
     memset(cfg, 0, sizeof(*cfg));
@@ -54,32 +46,10 @@ ak_err ak_s3_env_creds(ak_sigv4_creds *creds) {
 ak_err ak_s3_init(ak_s3 *s3, ak_http *http, const ak_s3_config *cfg) {
     AK_PRECOND(s3 != NULL && http != NULL && cfg != NULL);
     memset(s3, 0, sizeof(*s3));
-    AK_ENSURE(s_region_ok(cfg->region), AK_E_CONFIG);
+    AK_GUARD(ak_sigv4_endpoint(cfg->endpoint, "s3", cfg->region, s3->scheme, s3->host, sizeof(s3->host)));
     memcpy(s3->region, cfg->region, strlen(cfg->region) + 1);
     s3->http = http;
     s3->path_style = cfg->path_style;
-    if (cfg->endpoint == NULL || cfg->endpoint[0] == '\0') {
-        memcpy(s3->scheme, "https", 6);
-        int n = snprintf(s3->host, sizeof(s3->host), "s3.%s.amazonaws.com", s3->region);
-        AK_ENSURE(n > 0 && (size_t)n < sizeof(s3->host), AK_E_CONFIG);
-        return AK_OK;
-    }
-    ak_cur ep = ak_cur_from_str(cfg->endpoint);
-    ak_cur scheme;
-    if (ak_cur_starts_with(ep, AK_CUR_LIT("https://")))
-        scheme = AK_CUR_LIT("https");
-    else if (ak_cur_starts_with(ep, AK_CUR_LIT("http://")))
-        scheme = AK_CUR_LIT("http");
-    else
-        return AK_E_CONFIG;
-    ep.ptr += scheme.len + 3;
-    ep.len -= scheme.len + 3;
-    while (ep.len > 0 && ep.ptr[ep.len - 1] == '/')
-        ep.len--; /* "http://h:1/" is fine */
-    AK_ENSURE(ep.len > 0 && ak_cur_find(ep, '/') < 0 && ak_cur_find(ep, '@') < 0 && ak_cur_find(ep, '?') < 0,
-              AK_E_CONFIG);
-    AK_ENSURE(ak_cur_to_cstr(scheme, s3->scheme, sizeof(s3->scheme)) == AK_OK, AK_E_CONFIG);
-    AK_ENSURE(ak_cur_to_cstr(ep, s3->host, sizeof(s3->host)) == AK_OK, AK_E_CONFIG);
     return AK_OK;
 }
 

@@ -3,6 +3,7 @@
  */
 #include "ak/sigv4.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -520,4 +521,39 @@ void ak_sigv4_payload_hash(ak_cur payload, char out[65]) {
     uint8_t h[32];
     ak_sha256(payload.ptr, payload.len, h);
     ak_hex_encode(h, 32, out);
+}
+
+bool ak_sigv4_region_ok(const char *r) {
+    size_t n = r ? strlen(r) : 0;
+    if (n == 0 || n >= 64) return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((r[i] >= 'a' && r[i] <= 'z') || (r[i] >= '0' && r[i] <= '9') || r[i] == '-')) return false;
+    return true;
+}
+
+ak_err ak_sigv4_endpoint(const char *endpoint, const char *service, const char *region, char scheme[6],
+                         char *host, size_t host_cap) {
+    AK_PRECOND(service != NULL && scheme != NULL && host != NULL && host_cap > 0);
+    AK_ENSURE(ak_sigv4_region_ok(region), AK_E_CONFIG);
+    if (endpoint == NULL || endpoint[0] == '\0') {
+        memcpy(scheme, "https", 6);
+        int n = snprintf(host, host_cap, "%s.%s.amazonaws.com", service, region);
+        AK_ENSURE(n > 0 && (size_t)n < host_cap, AK_E_CONFIG);
+        return AK_OK;
+    }
+    ak_cur ep = ak_cur_from_str(endpoint);
+    if (ak_cur_starts_with(ep, AK_CUR_LIT("https://")))
+        memcpy(scheme, "https", 6);
+    else if (ak_cur_starts_with(ep, AK_CUR_LIT("http://")))
+        memcpy(scheme, "http", 5);
+    else
+        return AK_E_CONFIG;
+    size_t skip = strlen(scheme) + 3;
+    ep = ak_cur_from(ep.ptr + skip, ep.len - skip);
+    while (ep.len > 0 && ep.ptr[ep.len - 1] == '/')
+        ep.len--; /* "http://h:1/" is fine */
+    AK_ENSURE(ep.len > 0 && ak_cur_find(ep, '/') < 0 && ak_cur_find(ep, '@') < 0 &&
+                  ak_cur_find(ep, '?') < 0 && ak_cur_find(ep, '#') < 0,
+              AK_E_CONFIG);
+    return ak_cur_to_cstr(ep, host, host_cap) == AK_OK ? AK_OK : AK_E_CONFIG;
 }

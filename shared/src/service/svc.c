@@ -148,41 +148,28 @@ static void s_shred(const char *path, size_t len) {
  */
 static ak_err s_secrets_get(ak_svc *svc, const char *arn, ak_buf *out) {
     ak_err rc = AK_OK;
-    ak_buf body, url, host;
+    ak_buf body, url;
     ak_awsjson_req req;
     ak_http_response resp;
     json_t *req_j = NULL, *resp_j = NULL;
     ak_buf_init(&body, 4096);
     ak_buf_init(&url, 512);
-    ak_buf_init(&host, 256);
     memset(&req, 0, sizeof(req)); /* freed on every path */
     ak_sigv4_result_init(&req.sig);
     ak_http_response_init(&resp);
 
-    const char *ep = s_env("AK_SECRETS_ENDPOINT"); /* tests / VPC endpoints */
-    if (ep != NULL) {
-        ak_cur e = ak_cur_from_str(ep);
-        AK_GUARD_OUT(ak_buf_append_cur(&url, e));
-        if (ak_cur_starts_with(e, AK_CUR_LIT("https://")))
-            e = ak_cur_from(e.ptr + 8, e.len - 8);
-        else if (ak_cur_starts_with(e, AK_CUR_LIT("http://")))
-            e = ak_cur_from(e.ptr + 7, e.len - 7);
-        else
-            AK_ENSURE_OUT(false, s_bad("AK_SECRETS_ENDPOINT"));
-        long slash = ak_cur_find(e, '/');
-        if (slash >= 0) e.len = (size_t)slash;
-        AK_GUARD_OUT(ak_buf_append_cur(&host, e));
-        if (url.len == 0 || url.ptr[url.len - 1] != '/') AK_GUARD_OUT(ak_buf_append_byte(&url, '/'));
-    } else {
-        AK_GUARD_OUT(ak_buf_printf(&host, "secretsmanager.%s.amazonaws.com", svc->region));
-        AK_GUARD_OUT(ak_buf_printf(&url, "https://%s/", ak_buf_cstr(&host)));
-    }
+    char scheme[6], host[256];
+    if (!ak_sigv4_region_ok(svc->region)) AK_ENSURE_OUT(false, s_bad("AWS_REGION"));
+    if (ak_sigv4_endpoint(s_env("AK_SECRETS_ENDPOINT") /* tests / VPC endpoints */, "secretsmanager",
+                          svc->region, scheme, host, sizeof(host)) != AK_OK)
+        AK_ENSURE_OUT(false, s_bad("AK_SECRETS_ENDPOINT"));
+    AK_GUARD_OUT(ak_buf_printf(&url, "%s://%s/", scheme, host));
     req_j = json_pack("{s:s}", "SecretId", arn);
     AK_ENSURE_OUT(req_j != NULL, AK_E_NOMEM);
     AK_GUARD_OUT(ak_json_dump(req_j, &body));
 
     ak_awsjson_call call = {.url = ak_buf_cstr(&url),
-                            .host = ak_buf_cur(&host),
+                            .host = ak_cur_from_str(host),
                             .region = ak_cur_from_str(svc->region),
                             .service = AK_CUR_LIT("secretsmanager"),
                             .target = AK_CUR_LIT("secretsmanager.GetSecretValue"),
@@ -213,7 +200,6 @@ out:
     }
     ak_buf_free(&body);
     ak_buf_free(&url);
-    ak_buf_free(&host);
     ak_awsjson_req_free(&req);
     ak_http_response_free(&resp);
     return rc;
