@@ -123,21 +123,19 @@ grep -q '(keystore_mac_mismatch)' "$tmp/err" && pass wrong_password_reason_on_st
 env -u AGENTKEYS_PASSWORD_FILE setsid -w "$AK" --profile light --json wallet address < /dev/null > "$tmp/np.json" 2>&1
 [ "$(jget "$tmp/np.json" reason)" = password_required ] && pass no_password_source_refused \
   || fail no_password_source_refused "$(head -c 300 "$tmp/np.json")"
-# the terminal prompt (a pty from util-linux `script`): echo off, so the typed password never
-# shows; `wallet new` asks twice and refuses two different answers
-if command -v script > /dev/null; then
-  (sleep 1; printf 'correct horse 1\n') | env -u AGENTKEYS_PASSWORD_FILE timeout 60 script -qec \
-    "'$AK' --profile light wallet address" /dev/null > "$tmp/tty.out" 2>&1
-  if grep -q "$l_addr" "$tmp/tty.out" && grep -q 'Password for' "$tmp/tty.out" && ! grep -q 'correct horse' "$tmp/tty.out"; then
-    pass tty_prompt_without_echo
-  else fail tty_prompt_without_echo "$(head -c 300 "$tmp/tty.out" | tr -d '\r')"; fi
-  (sleep 1; printf 'one\n'; sleep 1; printf 'two\n') | env -u AGENTKEYS_PASSWORD_FILE timeout 60 script -qec \
-    "'$AK' --profile tty wallet new --light --out '$tmp/tty.json'" /dev/null > "$tmp/tty2.out" 2>&1
-  grep -q '(password_mismatch)' "$tmp/tty2.out" && [ ! -e "$tmp/tty.json" ] && pass tty_new_password_confirmation \
-    || fail tty_new_password_confirmation "$(head -c 300 "$tmp/tty2.out" | tr -d '\r')"
-else
-  echo "SKIP tty_prompt (no script(1))"
-fi
+# the terminal prompt (on a pty, tests/lib/pty-answer: each answer is typed once its prompt shows,
+# so none is lost to the prompt's TCSAFLUSH on a slow machine): echo off, so the typed password
+# never shows; `wallet new` asks twice and refuses two different answers
+answer=$top/tests/lib/pty-answer
+env -u AGENTKEYS_PASSWORD_FILE timeout 60 "$answer" password 'correct horse 1' -- \
+  "$AK" --profile light wallet address > "$tmp/tty.out" 2>&1
+if grep -q "$l_addr" "$tmp/tty.out" && grep -q 'Password for' "$tmp/tty.out" && ! grep -q 'correct horse' "$tmp/tty.out"; then
+  pass tty_prompt_without_echo
+else fail tty_prompt_without_echo "$(head -c 300 "$tmp/tty.out" | tr -d '\r')"; fi
+env -u AGENTKEYS_PASSWORD_FILE timeout 60 "$answer" password one two -- \
+  "$AK" --profile tty wallet new --light --out "$tmp/tty.json" > "$tmp/tty2.out" 2>&1
+grep -q 'Repeat the password' "$tmp/tty2.out" && grep -q '(password_mismatch)' "$tmp/tty2.out" && [ ! -e "$tmp/tty.json" ] \
+  && pass tty_new_password_confirmation || fail tty_new_password_confirmation "$(head -c 300 "$tmp/tty2.out" | tr -d '\r')"
 # garbled and truncated keystores
 head -c 100 "$l_path" > "$tmp/trunc.json"
 ak --json wallet address --keystore "$tmp/trunc.json" > "$tmp/tr.json" 2>/dev/null
