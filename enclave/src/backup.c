@@ -27,7 +27,18 @@ struct aks_backup {
     char bucket[64];
     char prefix[256];         /* "" or ends with '/' */
     char local_keystore[600]; /* the data key store's orphan check (aks_backup_datakey_store) */
+    /* The last listing, kept until this signer next writes to the prefix: a start (data key,
+     * restore, sync) lists once. Another signer's write in between is the same race as with a
+     * fresh listing: backups are create-only and the rollback guard judges what is restored. */
+    bool scan_held;
+    struct s_backup_scan {
+        size_t prefix_len;
+        char best[AKS_BACKUP_KEY_MAX];
+        bool datakey; /* <prefix>keystore.datakey is there */
+        unsigned objects;
+    } scan;
 };
+typedef struct s_backup_scan s_backup_scan;
 
 ak_err aks_backup_open(const char *spec, const char *connect, ak_imds *imds, aks_backup **out) {
     ak_cur s = ak_cur_from_str(spec), bucket;
@@ -142,6 +153,7 @@ ak_err aks_backup_put(aks_backup *b, ak_cur sealed, uint32_t n_epochs) {
     AK_ENSURE((size_t)snprintf(key, sizeof(key), "%s" BK_NAME_PREFIX "%010u-%013llu-%s" BK_NAME_SUFFIX,
                                b->prefix, n_epochs, ms, hex) < sizeof(key),
               AK_E_CONFIG);
+    b->scan_held = false; /* the prefix changes (or may have, if the put fails half-way) */
     AK_GUARD(s_backup_call(b, &call, &creds));
     ak_s3_put_opts po;
     memset(&po, 0, sizeof(po));
@@ -162,12 +174,6 @@ ak_err aks_backup_on_saved(void *ud, ak_cur sealed, uint32_t n_epochs) {
     return aks_backup_put(ud, sealed, n_epochs);
 }
 
-typedef struct {
-    size_t prefix_len;
-    char best[AKS_BACKUP_KEY_MAX];
-    bool datakey; /* <prefix>keystore.datakey is there */
-} s_backup_scan;
-
 static ak_err s_backup_scan_one(void *ud, const ak_s3_list_item *it) {
     s_backup_scan *sc = ud;
     uint32_t n;
@@ -175,6 +181,7 @@ static ak_err s_backup_scan_one(void *ud, const ak_s3_list_item *it) {
     uint8_t h[8];
     if (it->is_prefix || it->key.len <= sc->prefix_len || it->key.len >= AKS_BACKUP_KEY_MAX) return AK_OK;
     ak_cur name = ak_cur_from(it->key.ptr + sc->prefix_len, it->key.len - sc->prefix_len);
+    sc->objects++;
     if (ak_cur_eq_str(name, BK_DATAKEY_NAME)) sc->datakey = true;
     if (!aks_backup_parse_name(name, &n, &ms, h)) return AK_OK; /* not ours: ignored */
     /* Fixed-width fields: the greatest key is the most epochs, then the latest. */
@@ -186,10 +193,14 @@ static ak_err s_backup_scan_one(void *ud, const ak_s3_list_item *it) {
     return AK_OK;
 }
 
-/* One listing of the prefix's own objects into `sc`; AK_E_SIGNER_BACKUP when it fails. */
-static ak_err s_backup_list(aks_backup *b, s_backup_scan *sc) {
+/* The prefix's own objects (one listing, held until the next write: b->scan); AK_E_SIGNER_BACKUP
+ * when the listing fails. */
+static ak_err s_backup_list(aks_backup *b, const s_backup_scan **out) {
     ak_s3_call call;
     s_backup_creds creds;
+    s_backup_scan *sc = &b->scan;
+    *out = sc;
+    if (b->scan_held) return AK_OK;
     memset(sc, 0, sizeof(*sc));
     sc->prefix_len = strlen(b->prefix);
     AK_GUARD(s_backup_call(b, &call, &creds));
@@ -203,14 +214,18 @@ static ak_err s_backup_list(aks_backup *b, s_backup_scan *sc) {
         ak_log_error("keystore backup listing failed", "bucket", b->bucket, "reason", ak_err_reason(rc));
         return AK_E_SIGNER_BACKUP;
     }
+    b->scan_held = true;
+    char n[16];
+    snprintf(n, sizeof(n), "%u", sc->objects);
+    ak_log_info("keystore backups listed", "bucket", b->bucket, "objects", n);
     return AK_OK;
 }
 
 ak_err aks_backup_newest(aks_backup *b, char key[AKS_BACKUP_KEY_MAX]) {
-    s_backup_scan sc;
+    const s_backup_scan *sc;
     AK_GUARD(s_backup_list(b, &sc));
-    AK_ENSURE(sc.best[0] != '\0', AK_E_NOT_FOUND);
-    memcpy(key, sc.best, AKS_BACKUP_KEY_MAX);
+    AK_ENSURE(sc->best[0] != '\0', AK_E_NOT_FOUND);
+    memcpy(key, sc->best, AKS_BACKUP_KEY_MAX);
     return AK_OK;
 }
 
@@ -270,13 +285,13 @@ ak_err aks_backup_sync(aks_backup *b, ak_cur sealed, uint32_t n_epochs) {
 
 static ak_err s_backup_datakey_load(void *ctx, ak_buf *text, bool *orphans) {
     aks_backup *b = ctx;
-    s_backup_scan sc;
+    const s_backup_scan *sc;
     char key[AKS_BACKUP_KEY_MAX];
     *orphans = false;
     AK_GUARD(s_backup_list(b, &sc));
-    if (!sc.datakey) {
+    if (!sc->datakey) {
         /* A successful listing without it: there is none (a missing bucket failed the listing). */
-        *orphans = sc.best[0] != '\0' || access(b->local_keystore, F_OK) == 0 || errno != ENOENT;
+        *orphans = sc->best[0] != '\0' || access(b->local_keystore, F_OK) == 0 || errno != ENOENT;
         return AK_E_NOT_FOUND;
     }
     snprintf(key, sizeof(key), "%s" BK_DATAKEY_NAME, b->prefix);
@@ -306,6 +321,7 @@ static ak_err s_backup_datakey_save(void *ctx, ak_cur text) {
     ak_s3_call call;
     s_backup_creds creds;
     snprintf(key, sizeof(key), "%s" BK_DATAKEY_NAME, b->prefix);
+    b->scan_held = false;
     AK_GUARD(s_backup_call(b, &call, &creds));
     ak_s3_put_opts po;
     memset(&po, 0, sizeof(po));

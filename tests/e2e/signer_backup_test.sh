@@ -4,7 +4,8 @@
 #
 #   1. ak-signer --backup s3://BUCKET/signer/ (versioned bucket): one object per keystore write
 #      (epoch 1 at start, epoch 2 after the advance), never overwritten, named by epoch count;
-#   2. the local state is deleted; a restart restores the newest backup and serves the same K3
+#   2. the local state is deleted; a restart restores the newest backup (one listing for restore
+#      and sync) and serves the same K3
 #      (same commitment, same KEK);
 #   3. a prefix holding only the epoch-1 backup (a stale backup) is restored and REFUSED:
 #      exit non-zero, keystore_rollback in the log, nothing listening;
@@ -127,6 +128,8 @@ if start_signer "$work/state" "$DEST" "$work/s2.log"; then
   check signer_backup_restored_commitment "$(req audit GET /v1/health | cut -d' ' -f2- | jget commitment)" "$c2"
   check signer_backup_restored_same_kek "$(kek 2)" "$kek2"
   check signer_backup_no_new_object_for_same_file "$(list signer/ | wc -l)" 2
+  # restore and the start's sync share one listing (nothing was written in between)
+  check signer_backup_restart_lists_once "$(grep -c '"msg":"keystore backups listed"' "$work/s2.log")" 1
   stop_pid "$spid"; spid=
 else fail signer_backup_restart_without_local_state "$(tail -3 "$work/s2.log")"; fi
 
@@ -248,6 +251,8 @@ else
   fail datakey_fresh_enclave_same_k3 "$(tail -3 "$work/n2.log")"; stop_pid "$npid"
 fi
 check datakey_fresh_enclave_decrypts "$(kms_count TrentService.GenerateDataKey) $(kms_count TrentService.Decrypt)" "1 1"
+# data key, restore and sync from one listing of the prefix
+check datakey_fresh_enclave_lists_once "$(grep -c '"msg":"keystore backups listed"' "$work/n2.log")" 1
 check datakey_decrypt_asks_the_pin "$(tail -n1 "$work/kms.jsonl" | jget key_id)" "$PIN"
 versions=$(s3py "print(len(s3.list_object_versions(Bucket=B, Prefix='nitro/keystore.datakey').get('Versions', [])))")
 check datakey_written_once "$versions" 1

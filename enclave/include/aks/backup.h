@@ -45,7 +45,10 @@ void aks_backup_free(aks_backup *b);
 AK_MUST ak_err aks_backup_put(aks_backup *b, ak_cur sealed, uint32_t n_epochs);
 /* aks_keystore_saved_fn for the keystore (ud = aks_backup *). */
 AK_MUST ak_err aks_backup_on_saved(void *ud, ak_cur sealed, uint32_t n_epochs);
-/* The newest backup's key; AK_E_NOT_FOUND when there is none. */
+/* The newest backup's key; AK_E_NOT_FOUND when there is none. The listing behind it (and behind
+ * restore, sync and the data key store) is held until this signer next writes to the prefix, so a
+ * start lists the bucket once ("keystore backups listed" in the log). Not for concurrent callers:
+ * the signer uses it during its single-threaded start. */
 AK_MUST ak_err aks_backup_newest(aks_backup *b, char key[AKS_BACKUP_KEY_MAX]);
 /* Writes the newest backup to `path` (0600, atomic) after checking its hash; AK_E_NOT_FOUND when
  * there is none, AK_E_SIGNER_BACKUP when it cannot be read or does not match its name. */
