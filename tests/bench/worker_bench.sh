@@ -77,7 +77,7 @@ echo "- stack up and one agent registered, scoped, logged in, with STS credentia
 # ---- 1. wall clock at CLIENTS concurrent clients
 # load URL ROUNDS REQS CLIENTS: interleaved fetch/store rounds; prints the markdown rows.
 "$PY" - "$AK_API_URL" "$ROUNDS" "$REQS" "$CLIENTS" "$AK_WORK" <<'EOF'
-import http.client, json, statistics, sys, threading, time, urllib.parse
+import http.client, json, os, statistics, sys, threading, time, urllib.parse
 url, rounds, reqs, clients, work = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
 u = urllib.parse.urlparse(url)
 creds = json.load(open(f"{work}/creds.json"))
@@ -112,12 +112,35 @@ def block(op, n, k=None):
     for t in ts: t.start()
     for t in ts: t.join()
     return lat, err[0], reasons, time.monotonic() - t0
+# Where the CPU goes: every process's user+system time (/proc/PID/stat, the whole thread group)
+# before and after each concurrent block, summed per part of the stack.
+TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
+PARTS = {"radosgw": "Ceph (radosgw, OSD, monitor, manager)", "ceph-osd": "Ceph (radosgw, OSD, monitor, manager)",
+         "ceph-mon": "Ceph (radosgw, OSD, monitor, manager)", "ceph-mgr": "Ceph (radosgw, OSD, monitor, manager)",
+         "anvil": "anvil (the chain)", "ak-signer": "ak-signer", "ak-emulator": "ak-emulator (HTTP front, Runtime API)",
+         "bootstrap": "the worker functions (`bootstrap`)"}
+def cpu():
+    snap = {}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit(): continue
+        try: st = open(f"/proc/{pid}/stat").read()
+        except OSError: continue
+        comm, f = st[st.index("(") + 1:st.rindex(")")], st[st.rindex(")") + 2:].split()
+        part = ("kernel threads" if pid == "2" or f[1] == "2" else "this load client (Python)" if int(pid) == os.getpid()
+                else PARTS.get(comm, "everything else"))
+        snap[int(pid)] = (part, int(f[11]) + int(f[12]))
+    return snap
+def cpu_delta(a, b, into):
+    for pid, (part, t) in b.items():
+        into[part] = into.get(part, 0) + (t - a[pid][1] if pid in a and a[pid][0] == part else t)
 block("fetch", 2); block("store", 2)  # warm-up: every instance up, the signer connection open
-res = {op: dict(lat=[], p50s=[], err=0, reasons={}, secs=0.0, n=0) for op in ("fetch", "store")}
+res = {op: dict(lat=[], p50s=[], err=0, reasons={}, secs=0.0, n=0, cpu={}) for op in ("fetch", "store")}
 for r in range(rounds):
     for op in (("fetch", "store") if r % 2 == 0 else ("store", "fetch")):
+        c0 = cpu()
         lat, e, why, secs = block(op, reqs)
         x = res[op]; x["lat"] += lat; x["err"] += e; x["secs"] += secs; x["n"] += clients * reqs
+        cpu_delta(c0, cpu(), x["cpu"])
         if lat: x["p50s"].append(statistics.median(lat))
         for k, v in why.items(): x["reasons"][k] = x["reasons"].get(k, 0) + v
 # One client alone (the latency of a request on an idle stack, no queueing behind others).
@@ -144,6 +167,24 @@ for op in ("fetch", "store"):
           f"— | {x['n'] / x['secs']:.0f} | {x['err']} of {x['n']} |")
     fig.write(f"worker {op} p50 solo\t{q(x['lat'], 50):.1f}\n")
 fig.close()
+print()
+ncpu = os.cpu_count() or 1
+print(f"| CPU per request at {clients} clients, by process | ms per fetch | ms per store | share of the CPU used |")
+print("|---|---|---|---|")
+parts = sorted(set(res["fetch"]["cpu"]) | set(res["store"]["cpu"]),
+               key=lambda k: -(res["fetch"]["cpu"].get(k, 0) + res["store"]["cpu"].get(k, 0)))
+used = sum(res["fetch"]["cpu"].values()) + sum(res["store"]["cpu"].values())
+for k in parts:
+    f, st = res["fetch"]["cpu"].get(k, 0), res["store"]["cpu"].get(k, 0)
+    print(f"| {k} | {f * TICK_MS / max(1, res['fetch']['n']):.2f} | {st * TICK_MS / max(1, res['store']['n']):.2f} | "
+          f"{100 * (f + st) / max(1, used):.0f}% |")
+per = {op: sum(res[op]["cpu"].values()) * TICK_MS / max(1, res[op]["n"]) for op in ("fetch", "store")}
+busy = {op: 100 * sum(res[op]["cpu"].values()) * TICK_MS / 1000 / max(1e-9, res[op]["secs"]) / ncpu for op in per}
+print(f"| all | {per['fetch']:.2f} | {per['store']:.2f} | {busy['fetch']:.0f}% / {busy['store']:.0f}% of {ncpu} cores busy |")
+print()
+print(f"CPU: user+system time of every process (/proc/PID/stat) over the {clients}-client blocks, per answered or "
+      f"failed request; a request's latency at {clients} clients is bounded below by {clients} × (all CPU per request) "
+      f"÷ {ncpu} cores once the cores are busy.")
 print()
 print(f"{rounds} rounds, fetch and store interleaved (fetch first in even rounds), {reqs} requests per client per round, "
       f"each client on its own keep-alive connection to the emulator's HTTP front (up to 4 instances per function, "
