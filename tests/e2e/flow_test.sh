@@ -46,14 +46,17 @@ VERIFY=$top/build/dev/tools/audit-verify
 mkdir -p "$L/index"
 /usr/bin/aws --endpoint-url "$AK_S3_ENDPOINT" s3 cp --recursive --quiet s3://ak-audit/audit/index/ "$L/index/" 2>/dev/null
 n=0; bad=0
-# The root index lives on the batch object (x-amz-meta-ak-root-index, written by audit-anchor).
-root_index() { # BATCH_KEY
-  /usr/bin/aws --endpoint-url "$AK_S3_ENDPOINT" s3api head-object --bucket ak-audit --key "$1" \
-    --query 'Metadata."ak-root-index"' --output text 2>/dev/null
+# The root index lives on the batch object (x-amz-meta-ak-root-index, written by audit-anchor);
+# many events share a batch, so each batch is asked once (an aws CLI start takes about a second).
+declare -A root_of
+batch_root() { # BATCH_KEY -> ri
+  [ -n "${root_of[$1]:-}" ] || root_of[$1]=$(/usr/bin/aws --endpoint-url "$AK_S3_ENDPOINT" s3api head-object \
+    --bucket ak-audit --key "$1" --query 'Metadata."ak-root-index"' --output text 2>/dev/null)
+  ri=${root_of[$1]}
 }
 while IFS= read -r f; do
   n=$((n + 1))
-  ri=$(root_index "$(jq -r .batch "$f")")
+  batch_root "$(jq -r .batch "$f")"
   "$VERIFY" --proof "$f" --root-index "$ri" --rpc "$AK_RPC_URL" --audit "$AK_AUDIT_ADDRESS" >"$L/v.log" 2>&1 \
     || { bad=$((bad + 1)); cat "$L/v.log"; }
 done < <(find "$L/index" -name '*.json' | sort)
@@ -61,7 +64,8 @@ if [ "$n" -ge 15 ] && [ "$bad" -eq 0 ]; then pass "all $n events of the real flo
 # A tampered event (one byte changed) must not verify against the same proof.
 f=$(find "$L/index" -name '*.json' | sort | head -n1)
 jq -r .event "$f" | tr -d '\n' | sed 's/"store"/"fetch"/; s/"fetch"/"store"/; s/"ok"/"OK"/' >"$L/forged.json"
-if "$VERIFY" --proof "$f" --root-index "$(root_index "$(jq -r .batch "$f")")" --rpc "$AK_RPC_URL" --audit "$AK_AUDIT_ADDRESS" \
+batch_root "$(jq -r .batch "$f")"
+if "$VERIFY" --proof "$f" --root-index "$ri" --rpc "$AK_RPC_URL" --audit "$AK_AUDIT_ADDRESS" \
     --event-file "$L/forged.json" >/dev/null 2>&1; then
   fail "a tampered event verified"
 else
