@@ -10,6 +10,11 @@ set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 fix=0; [ "${1:-}" = "--fix" ] && fix=1
+# 5 first, in the background: cfn-lint is the slow part (one Python process per template pass).
+cfn_out=$(mktemp)
+trap 'rm -f "$cfn_out"' EXIT
+./scripts/cfn-lint-check > "$cfn_out" 2>&1 &
+cfn_pid=$!
 mapfile -t files < <(git ls-files -co --exclude-standard -- '*.c' '*.h' | grep -vE '^(node_modules|build)/' | while read -r f; do [ -f "$f" ] && echo "$f"; done)
 rc=0
 
@@ -28,14 +33,18 @@ if command -v clang-format >/dev/null; then
   if [ $fix = 1 ]; then
     clang-format -i "${files[@]}"
   else
-    bad=$(for f in "${files[@]}"; do clang-format --dry-run -Werror "$f" >/dev/null 2>&1 || echo "$f"; done)
-    if [ -n "$bad" ]; then echo "not clang-formatted (run scripts/lint.sh --fix):"; echo "$bad"; rc=1; fi
+    # one process for every file; a violation is reported as FILE:LINE:COL: error: ...
+    if ! cf=$(clang-format --dry-run -Werror "${files[@]}" 2>&1); then
+      bad=$(sed -n 's/^\([^:]*\):[0-9]*:[0-9]*: error: .*/\1/p' <<<"$cf" | sort -u)
+      echo "not clang-formatted (run scripts/lint.sh --fix):"; echo "${bad:-$cf}"; rc=1
+    fi
   fi
 else
   echo "clang-format not installed (scripts/bootstrap installs it)"; rc=1
 fi
 ./scripts/check-layers || rc=1
-./scripts/cfn-lint-check || rc=1
+wait "$cfn_pid" || rc=1
+cat "$cfn_out"
 
 [ $rc = 0 ] && echo "lint: ${#files[@]} files clean"
 exit $rc

@@ -44,7 +44,7 @@ for t in build/dev/tests/*_test; do [ -x "$t" ] && run unit "$(basename "$t")" 3
 for t in tests/function/*_test.sh; do [ -x "$t" ] && run function "$(basename "$t")" 600 "$t"; done
 [ -x contracts/test.sh ] && run contracts forge 900 contracts/test.sh
 for t in tests/e2e/*_test.sh; do [ -x "$t" ] && run e2e "$(basename "$t")" 480 "$t"; done
-# fuzz smoke: every target for 3 s (27 targets; `make fuzz` runs FUZZ_SECONDS, default 60, each)
+# fuzz smoke: every target for 3 s, one per core at a time (`make fuzz` runs FUZZ_SECONDS, default 60, each)
 [ -x tests/fuzz/run.sh ] && run fuzz smoke 600 tests/fuzz/run.sh "${AK_FUZZ_SMOKE_SECONDS:-3}"
 [ -x scripts/lint.sh ] && run lint lint 300 scripts/lint.sh
 
