@@ -310,11 +310,16 @@ expect F chain_down_store 502 chain_rpc_error \
 kill -CONT "$APID"
 [ "$(etag "$AG_CRED" "$AK_VAULT_BUCKET" "$CKEY")" = "$E_BEFORE" ] && pass F chain_down_nothing_written || fail F chain_down_nothing_written
 # S3 down: freeze radosgw. A fetch fails at its GET (502 s3_error); a store fails at its first S3
-# write, the audit row (503 audit_write_failed), so the data PUT is never sent.
+# write, the audit row (503 audit_write_failed), so the data PUT is never sent. Both wait for their
+# function's deadline, so they are sent together (two functions, two instances).
 GPID=$(cat "$L/ceph/run/pid.rgw"); kill -STOP "$GPID"; stopped+=("$GPID")
-expect F s3_down_fetch 502 s3_error "$(ak_worker "$AG_CRED" /v1/cred/fetch "$(body_cap "$C_FETCH2")")"
-expect F s3_down_store 503 audit_write_failed \
-  "$(ak_worker "$AG_CRED" /v1/cred/store "$(body_store "$C_STORE2" "$(printf 'new' | base64 -w0)")")"
+ak_worker "$AG_CRED" /v1/cred/fetch "$(body_cap "$C_FETCH2")" > "$WORK/s3down.fetch" &
+f_job=$!
+ak_worker "$AG_CRED" /v1/cred/store "$(body_store "$C_STORE2" "$(printf 'new' | base64 -w0)")" > "$WORK/s3down.store" &
+s_job=$!
+wait "$f_job" "$s_job"
+expect F s3_down_fetch 502 s3_error "$(cat "$WORK/s3down.fetch")"
+expect F s3_down_store 503 audit_write_failed "$(cat "$WORK/s3down.store")"
 kill -CONT "$GPID"; sleep 1
 [ "$(etag "$AG_CRED" "$AK_VAULT_BUCKET" "$CKEY")" = "$E_BEFORE" ] && pass F s3_down_nothing_written || fail F s3_down_nothing_written
 r=$(ak_worker "$AG_CRED" /v1/cred/fetch "$(body_cap "$C_FETCH2")")

@@ -104,11 +104,13 @@ ak_advance_epoch() {
 # ak_api METHOD PATH [BODY] [EXTRA CURL ARGS...]: prints "<status> <body>" (body compact JSON).
 ak_api() {
   local method=$1 path=$2 body=${3:-}; shift 3 2>/dev/null || shift $#
-  local out status
-  out=$(curl -sS --connect-timeout 10 --max-time "${AK_HTTP_MAX_TIME:-120}" -o "$AK_WORK/resp.json" -w '%{http_code}' -X "$method" "$AK_API_URL$path" \
-    -H 'content-type: application/json' ${body:+--data-binary "$body"} "$@") || return 1
+  local out status resp
+  resp=$(mktemp "$AK_WORK/resp.XXXXXX") || return 1 # its own file: calls may run at once
+  out=$(curl -sS --connect-timeout 10 --max-time "${AK_HTTP_MAX_TIME:-120}" -o "$resp" -w '%{http_code}' -X "$method" "$AK_API_URL$path" \
+    -H 'content-type: application/json' ${body:+--data-binary "$body"} "$@") || { rm -f "$resp"; return 1; }
   status=$out
-  printf '%s %s\n' "$status" "$(cat "$AK_WORK/resp.json")"
+  printf '%s %s\n' "$status" "$(cat "$resp")"
+  rm -f "$resp"
 }
 
 # ak_login KEY: SIWE login (start, EIP-191 sign of the exact message, verify); prints the session JWT.
