@@ -57,13 +57,20 @@ done
 
 # ---- helpers
 msgid() { "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["Records"][0]["ses"]["mail"]["messageId"])' "$1"; }
+msgids() { # EVENT_FILE... -> "<messageId or nothing><TAB><file>" per file (one Python process)
+    "$PY" -c 'import json,sys
+for f in sys.argv[1:]:
+    try: i = json.load(open(f))["Records"][0]["ses"]["mail"]["messageId"]
+    except Exception: i = ""
+    print("%s\t%s" % (i, f))' "$@"
+}
 stage() { # stage EVENT_FILE... : puts inbound/<messageId> with a distinct small raw message
-    local f id
-    for f in "$@"; do
-        id=$(msgid "$f")
+    local f id objs=()
+    while IFS=$'\t' read -r id f; do
         printf 'Return-Path: <aws@amazon.com>\r\nFrom: Amazon Web Services <aws@amazon.com>\r\nSubject: test %s\r\n\r\nbody of %s\r\n' "$id" "$id" > "$work/$id.eml"
-        s3 put $BUCKET "inbound/$id" --file "$work/$id.eml"
-    done
+        objs+=("inbound/$id=$work/$id.eml")
+    done < <(msgids "$@")
+    s3 put-files $BUCKET "${objs[@]}"
 }
 snap() { s3 snapshot $BUCKET > "$work/$1.json"; }
 # invoke NAME [VAR=value...] -- EVENT...: one bootstrap process answers every event in order.
@@ -181,12 +188,8 @@ ev('not-json', 'badjson1', lambda e: None, raw='{"Records": [')
 PYEOF
 bad_events=$(ls "$work"/bad-*.json | sort)
 nbad=$(echo "$bad_events" | wc -l)
-for f in $bad_events; do
-    id=$("$PY" -c 'import json,sys
-try: print(json.load(open(sys.argv[1]))["Records"][0]["ses"]["mail"]["messageId"])
-except Exception: print("")' "$f" 2>/dev/null)
-    case "$id" in bad*) stage "$f" ;; esac
-done
+# shellcheck disable=SC2046,SC2086 # file names without spaces (mktemp and fixed names)
+stage $(msgids $bad_events | awk -F'\t' '$1 ~ /^bad/ {print $2}')
 snap s3a
 # shellcheck disable=SC2086
 invoke malformed -- $bad_events

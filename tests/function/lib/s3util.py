@@ -4,6 +4,7 @@
 Endpoint and credentials from the environment (source build/local/ceph/env or the stack env).
   s3util.py mb BUCKET
   s3util.py put BUCKET KEY (--data STR | --file PATH)
+  s3util.py put-files BUCKET KEY=PATH...   several objects from files, one client
   s3util.py snapshot BUCKET          JSON {key: {size, etag, content_type, meta, last_modified}}
   s3util.py exists BUCKET KEY        exit 0 if it exists, 1 if not
 """
@@ -31,6 +32,11 @@ def main(a):
     elif a[0] == "put":
         body = a[4].encode() if a[3] == "--data" else open(a[4], "rb").read()
         s3.put_object(Bucket=a[1], Key=a[2], Body=body)
+    elif a[0] == "put-files":
+        for kv in a[2:]:
+            key, path = kv.split("=", 1)
+            with open(path, "rb") as f:
+                s3.put_object(Bucket=a[1], Key=key, Body=f.read())
     elif a[0] == "snapshot":
         out = {}
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=a[1]):
