@@ -115,8 +115,7 @@ def block(op, n, k=None):
 # Where the CPU goes: every process's user+system time (/proc/PID/stat, the whole thread group)
 # before and after each concurrent block, summed per part of the stack.
 TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
-PARTS = {"radosgw": "Ceph (radosgw, OSD, monitor, manager)", "ceph-osd": "Ceph (radosgw, OSD, monitor, manager)",
-         "ceph-mon": "Ceph (radosgw, OSD, monitor, manager)", "ceph-mgr": "Ceph (radosgw, OSD, monitor, manager)",
+PARTS = {**dict.fromkeys(("radosgw", "ceph-osd", "ceph-mon", "ceph-mgr"), "Ceph (radosgw, OSD, monitor, manager)"),
          "anvil": "anvil (the chain)", "ak-signer": "ak-signer", "ak-emulator": "ak-emulator (HTTP front, Runtime API)",
          "bootstrap": "the worker functions (`bootstrap`)"}
 def cpu():

@@ -56,7 +56,6 @@ done
 [ $bad = 0 ] && pass mail_alias_rejects_bad_input || fail mail_alias_rejects_bad_input
 
 # ---- helpers
-msgid() { "$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["Records"][0]["ses"]["mail"]["messageId"])' "$1"; }
 msgids() { # EVENT_FILE... -> "<messageId or nothing><TAB><file>" per file (one Python process)
     "$PY" -c 'import json,sys
 for f in sys.argv[1:]:
@@ -64,6 +63,7 @@ for f in sys.argv[1:]:
     except Exception: i = ""
     print("%s\t%s" % (i, f))' "$@"
 }
+msgid() { msgids "$1" | cut -f1; }
 stage() { # stage EVENT_FILE... : puts inbound/<messageId> with a distinct small raw message
     local f id objs=()
     while IFS=$'\t' read -r id f; do
